@@ -1,0 +1,52 @@
+//! The standard activities of `spec/activities.md`, one module per activity, grouped by the
+//! spec's categories. [`standard`] is the one explicit, alphabetical list of them.
+
+use std::sync::Arc;
+
+use scorch_activity::Registry;
+
+pub mod control;
+pub mod files;
+pub mod system;
+pub mod text;
+pub mod utilities;
+
+/// A registry holding every standard activity.
+pub fn standard() -> Registry {
+    let mut registry = Registry::default();
+    let all: Vec<Arc<dyn scorch_activity::Activity>> = vec![
+        Arc::new(text::AppendLine),
+        Arc::new(utilities::CompareValues),
+        Arc::new(files::CompressFile),
+        Arc::new(files::CopyFile),
+        Arc::new(files::CreateFolder),
+        Arc::new(files::DecompressFile),
+        Arc::new(files::DeleteFile),
+        Arc::new(files::DeleteFolder),
+        Arc::new(text::DeleteLine),
+        Arc::new(text::FindText),
+        Arc::new(utilities::FormatDateTime),
+        Arc::new(utilities::GenerateRandomText),
+        Arc::new(utilities::GetCounter),
+        Arc::new(files::GetFileStatus),
+        Arc::new(utilities::GetVariable),
+        Arc::new(control::InitializeData),
+        Arc::new(text::InsertLine),
+        Arc::new(control::Junction),
+        Arc::new(utilities::MapPublishedData),
+        Arc::new(utilities::ModifyCounter),
+        Arc::new(files::MoveFile),
+        Arc::new(utilities::QueryJson),
+        Arc::new(utilities::QueryXml),
+        Arc::new(text::ReadLine),
+        Arc::new(files::RenameFile),
+        Arc::new(control::ReturnData),
+        Arc::new(system::RunProgram),
+        Arc::new(system::RunScript),
+        Arc::new(text::SearchAndReplaceText),
+    ];
+    for activity in all {
+        registry.register(activity);
+    }
+    registry
+}

@@ -1,0 +1,158 @@
+//! Running a child process on behalf of an activity. The child leads its own process group, so
+//! a timeout, a cancellation or dropping the run's future kills the whole tree it started.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+use crate::{ActivityContext, ActivityError};
+
+/// What to start.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessSpec {
+    pub program: String,
+    pub args: Vec<String>,
+    /// Defaults to the context's working directory.
+    pub working_dir: Option<PathBuf>,
+    /// Added to (and overriding) the inherited environment.
+    pub env: Vec<(String, String)>,
+    pub stdin: Option<String>,
+}
+
+/// What a finished process left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessOutput {
+    /// The exit code; 128 + N when killed by signal N (as shells report it).
+    pub exit_code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub pid: u32,
+}
+
+/// Kills the process group when dropped while armed.
+struct GroupKiller(Option<u32>);
+
+impl Drop for GroupKiller {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.take() {
+            kill_group(pid);
+        }
+    }
+}
+
+#[cfg(unix)]
+fn kill_group(pid: u32) {
+    use nix::sys::signal::{Signal, killpg};
+    use nix::unistd::Pid;
+    if let Ok(pid) = i32::try_from(pid) {
+        // The group may already be gone; nothing to do then.
+        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+}
+
+#[cfg(not(unix))]
+fn kill_group(_pid: u32) {
+    // Elsewhere `kill_on_drop` stops the direct child only.
+}
+
+#[cfg(unix)]
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(-1)
+}
+
+#[cfg(not(unix))]
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    status.code().unwrap_or(-1)
+}
+
+/// Starts `spec`, feeds its stdin, and waits for it to exit, honouring the context's
+/// cancellation and deadline. `type_name` prefixes error messages.
+pub async fn run(ctx: &ActivityContext, type_name: &str, spec: ProcessSpec) -> Result<ProcessOutput, ActivityError> {
+    let mut cmd = Command::new(&spec.program);
+    cmd.args(&spec.args)
+        .current_dir(spec.working_dir.as_ref().unwrap_or(&ctx.working_dir))
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(if spec.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    #[cfg(unix)]
+    cmd.process_group(0);
+    let mut child = cmd.spawn().map_err(|e| {
+        let why = if e.kind() == std::io::ErrorKind::NotFound { "program not found".to_string() } else { e.to_string() };
+        ActivityError::failed(type_name, &spec.program, why)
+    })?;
+    let pid = child.id().unwrap_or(0);
+    let mut killer = GroupKiller(Some(pid));
+    if let (Some(text), Some(mut stdin)) = (spec.stdin, child.stdin.take()) {
+        // A child that exits without reading its input is not an error of ours.
+        tokio::spawn(async move {
+            let _ = stdin.write_all(text.as_bytes()).await;
+        });
+    }
+    let deadline = async {
+        match ctx.deadline {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        out = child.wait_with_output() => {
+            killer.0 = None;
+            let out = out.map_err(|e| ActivityError::failed(type_name, &spec.program, e))?;
+            Ok(ProcessOutput {
+                exit_code: exit_code(out.status),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+                pid,
+            })
+        }
+        _ = ctx.cancel.cancelled() => Err(ActivityError::Canceled),
+        _ = deadline => Err(ActivityError::TimedOut),
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn ctx() -> ActivityContext {
+        ActivityContext::standalone("test", std::env::temp_dir())
+    }
+
+    #[tokio::test]
+    async fn captures_output_and_exit_code() {
+        let spec = ProcessSpec {
+            program: "sh".into(),
+            args: vec!["-c".into(), "read x; echo got $x; echo err >&2; exit 3".into()],
+            stdin: Some("hi\n".into()),
+            ..Default::default()
+        };
+        let out = run(&ctx(), "t", spec).await.unwrap();
+        assert_eq!((out.exit_code, out.stdout.as_str(), out.stderr.as_str()), (3, "got hi\n", "err\n"));
+    }
+
+    #[tokio::test]
+    async fn deadline_kills_the_whole_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("survived");
+        let mut c = ctx();
+        c.deadline = Some(tokio::time::Instant::now() + Duration::from_millis(300));
+        let script = format!("(sleep 1; touch {}) & sleep 30", marker.display());
+        let spec = ProcessSpec { program: "sh".into(), args: vec!["-c".into(), script], ..Default::default() };
+        assert_eq!(run(&c, "t", spec).await.unwrap_err(), ActivityError::TimedOut);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(!marker.exists(), "a grandchild outlived the timeout");
+    }
+
+    #[tokio::test]
+    async fn missing_program_is_a_clear_failure() {
+        let spec = ProcessSpec { program: "no-such-program-xyz".into(), ..Default::default() };
+        let err = run(&ctx(), "run_program", spec).await.unwrap_err().to_string();
+        assert_eq!(err, "run_program: no-such-program-xyz: program not found");
+    }
+}
