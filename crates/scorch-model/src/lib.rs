@@ -2,9 +2,25 @@
 //! with validation that reports every problem at once. Pure: parses text, does no I/O.
 
 pub mod compare;
-pub mod source;
+pub mod condition;
+pub mod def;
+mod diagnostic;
+pub mod duration;
 pub mod functions;
+mod load;
+pub mod params;
+pub mod plan;
+pub mod props;
+pub mod source;
+mod status;
 pub mod template;
+
+pub use condition::Condition;
+pub use def::Runbook;
+pub use diagnostic::Diagnostic;
+pub use load::{Loaded, load};
+pub use plan::{Catalog, Plan, Step, TypeInfo, compile};
+pub use status::Status;
 
 /// `[A-Za-z_][A-Za-z0-9_]*`: activity ids and reference heads.
 pub fn is_identifier(text: &str) -> bool {
