@@ -32,7 +32,6 @@ pub fn standard() -> Registry {
         Arc::new(utilities::GetVariable),
         Arc::new(control::InitializeData),
         Arc::new(text::InsertLine),
-        Arc::new(control::Junction),
         Arc::new(utilities::MapPublishedData),
         Arc::new(utilities::ModifyCounter),
         Arc::new(files::MoveFile),

@@ -1,6 +1,28 @@
 //! Runs runbook instances. Knows nothing of SQL, HTTP or which role hosts it: progress goes to
 //! a [`Journal`], activities come from a [`scorch_activity::Registry`].
 
+mod catalog;
+mod data;
+mod engine;
+mod execute;
+mod instance;
 pub mod journal;
+mod keys;
+mod record;
 
-pub use journal::{InstanceEnd, InstanceStart, InstanceStatus, Journal, JournalError, MemoryJournal, RunKey, RunRecord, RunState};
+pub use catalog::{JUNCTION, RegistryCatalog};
+pub use engine::{Engine, EngineConfig, EngineError, InstanceRequest};
+pub use instance::Outcome;
+pub use journal::{
+    InstanceEnd, InstanceStart, InstanceStatus, Journal, JournalError, MemoryJournal, RunKey, RunRecord, RunState,
+};
+
+use std::sync::Arc;
+
+/// Live progress of an instance, for traces and event streams.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Started { seq: u64, activity_id: Arc<str>, name: Arc<str>, attempt: u32 },
+    /// A run finished (or, when resuming, was found finished in the journal).
+    Finished { record: RunRecord, replayed: bool },
+}

@@ -1,0 +1,160 @@
+//! The entry point: an [`Engine`] runs (or resumes) instances of compiled runbooks.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use scorch_activity::{GlobalSettings, Registry, Row, SecretRegistry, SettingsError};
+use scorch_model::Plan;
+use serde_json::Value;
+use thiserror::Error;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::data::InstanceFacts;
+use crate::instance::{self, Outcome, Shared};
+use crate::{Event, InstanceEnd, InstanceStart, Journal, JournalError};
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Activity runs of one instance in flight at once; fan-out beyond it waits in a queue.
+    pub max_parallel: usize,
+    /// Published data recorded per run; past it rows are cut and marked `_truncated`.
+    pub published_cap_bytes: usize,
+    /// This runbook server's name (`{{ runbook.server }}`, the common `server` field).
+    pub server: String,
+    /// Where activities resolve relative paths and start processes.
+    pub working_dir: PathBuf,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            max_parallel: 64,
+            published_cap_bytes: 256 * 1024,
+            server: "local".into(),
+            working_dir: std::env::current_dir().unwrap_or_else(|_| std::env::temp_dir()),
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("global settings: {0}")]
+    Settings(#[from] SettingsError),
+}
+
+/// One instance to run.
+pub struct InstanceRequest {
+    pub plan: Arc<Plan>,
+    pub runbook_id: Uuid,
+    pub job_id: Uuid,
+    pub instance_id: Uuid,
+    /// The job's parameters, already bound (`scorch_model::params::bind_parameters`).
+    pub parameters: Row,
+    pub cancel: CancellationToken,
+    /// Live progress, if someone listens.
+    pub events: Option<UnboundedSender<Event>>,
+    /// Continue an instance the journal already holds instead of starting it.
+    pub resume: bool,
+}
+
+pub struct Engine {
+    registry: Arc<Registry>,
+    journal: Arc<dyn Journal>,
+    settings: Arc<dyn GlobalSettings>,
+    config: EngineConfig,
+}
+
+impl Engine {
+    pub fn new(registry: Arc<Registry>, journal: Arc<dyn Journal>, settings: Arc<dyn GlobalSettings>, config: EngineConfig) -> Self {
+        Self { registry, journal, settings, config }
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Runs the instance to its end and records the outcome.
+    pub async fn run(&self, req: InstanceRequest) -> Result<Outcome, EngineError> {
+        let started_at = Timestamp::now();
+        let replay = if req.resume {
+            self.journal.runs(req.instance_id).await?
+        } else {
+            let start = InstanceStart {
+                instance_id: req.instance_id,
+                job_id: req.job_id,
+                runbook_id: req.runbook_id,
+                runbook_name: req.plan.runbook.name.clone(),
+                server: self.config.server.clone(),
+                parameters: req.parameters.clone(),
+                started_at,
+            };
+            self.journal.instance_started(&start).await?;
+            Vec::new()
+        };
+        let secrets = Arc::new(SecretRegistry::default());
+        let mut variables = HashMap::new();
+        for name in &req.plan.variables {
+            match self.settings.variable(name).await {
+                Ok(var) => {
+                    if var.encrypted {
+                        secrets.remember(&var.value);
+                    }
+                    variables.insert(name.clone(), var);
+                }
+                // Reported where the reference is rendered, naming the activity.
+                Err(SettingsError::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let facts = facts(&req, &self.config.server, started_at, variables);
+        let shared = Arc::new(Shared::new(
+            req.plan.clone(),
+            self.registry.clone(),
+            self.journal.clone(),
+            self.settings.clone(),
+            secrets,
+            facts,
+            (req.job_id, req.instance_id),
+            Arc::new(req.parameters),
+            req.cancel,
+            self.config.working_dir.clone(),
+            self.config.published_cap_bytes,
+            replay,
+            req.events,
+        ));
+        let outcome = instance::run(shared, self.config.max_parallel).await?;
+        let end = InstanceEnd {
+            instance_id: req.instance_id,
+            status: outcome.status,
+            returns: outcome.returns.clone(),
+            ended_at: Timestamp::now(),
+        };
+        self.journal.instance_finished(&end).await?;
+        Ok(outcome)
+    }
+}
+
+fn facts(req: &InstanceRequest, server: &str, started_at: Timestamp, variables: HashMap<String, scorch_activity::Variable>) -> InstanceFacts {
+    let rb = &req.plan.runbook;
+    let runbook = HashMap::from([
+        ("name", Value::from(rb.name.as_str())),
+        ("folder", Value::from(rb.folder.clone().unwrap_or_default())),
+        ("job_id", Value::from(req.job_id.to_string())),
+        ("instance_id", Value::from(req.instance_id.to_string())),
+        ("server", Value::from(server)),
+        ("started_at", Value::from(started_at.to_string())),
+    ]);
+    InstanceFacts {
+        step_index: req.plan.steps.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect(),
+        step_names: req.plan.steps.iter().map(|s| s.name.clone()).collect(),
+        variables,
+        runbook,
+        server: server.to_string(),
+    }
+}

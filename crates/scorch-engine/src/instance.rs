@@ -1,0 +1,278 @@
+//! The scheduler of one instance: tokens wait in a queue, at most `max_parallel` run at once,
+//! links fire per published row, junctions fire once nothing upstream can run any more.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use scorch_activity::{GlobalSettings, Registry, Row, SecretRegistry, Status};
+use scorch_model::Plan;
+use scorch_model::condition::any_holds;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::data::{InstanceFacts, Path, PathScope, RunData, extend};
+use crate::execute::{Executed, execute};
+use crate::{Event, InstanceStatus, Journal, JournalError, RunKey, RunRecord, keys};
+
+/// A pending run of one activity, with the path of runs that led to it.
+pub(crate) struct Token {
+    pub step: usize,
+    pub key: RunKey,
+    pub path: Path,
+    /// The firing link's delay.
+    pub delay: Duration,
+}
+
+/// What every run of the instance shares.
+pub(crate) struct Shared {
+    pub plan: Arc<Plan>,
+    pub registry: Arc<Registry>,
+    pub journal: Arc<dyn Journal>,
+    pub settings: Arc<dyn GlobalSettings>,
+    pub secrets: Arc<SecretRegistry>,
+    pub facts: InstanceFacts,
+    pub job_id: Uuid,
+    pub instance_id: Uuid,
+    pub parameters: Arc<Row>,
+    pub cancel: CancellationToken,
+    pub working_dir: PathBuf,
+    pub keep_published: bool,
+    pub published_cap: usize,
+    /// Recorded attempts by key, when resuming.
+    pub replay: HashMap<RunKey, RunRecord>,
+    pub events: Option<UnboundedSender<Event>>,
+    seq: AtomicU64,
+}
+
+impl Shared {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        plan: Arc<Plan>,
+        registry: Arc<Registry>,
+        journal: Arc<dyn Journal>,
+        settings: Arc<dyn GlobalSettings>,
+        secrets: Arc<SecretRegistry>,
+        facts: InstanceFacts,
+        ids: (Uuid, Uuid),
+        parameters: Arc<Row>,
+        cancel: CancellationToken,
+        working_dir: PathBuf,
+        published_cap: usize,
+        replay: Vec<RunRecord>,
+        events: Option<UnboundedSender<Event>>,
+    ) -> Self {
+        let next_seq = replay.iter().map(|r| r.seq + 1).max().unwrap_or(0);
+        Self {
+            keep_published: plan.runbook.logging.published_data,
+            plan,
+            registry,
+            journal,
+            settings,
+            secrets,
+            facts,
+            job_id: ids.0,
+            instance_id: ids.1,
+            parameters,
+            cancel,
+            working_dir,
+            published_cap,
+            replay: replay.into_iter().map(|r| (r.key, r)).collect(),
+            events,
+            seq: AtomicU64::new(next_seq),
+        }
+    }
+
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn emit(&self, event: Event) {
+        if let Some(tx) = &self.events {
+            // A listener that went away does not stop the instance.
+            let _ = tx.send(event);
+        }
+    }
+}
+
+/// How an instance ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub status: InstanceStatus,
+    pub returns: serde_json::Map<String, serde_json::Value>,
+    /// Problems that are the instance's, not one activity's (a link condition that could not
+    /// be evaluated).
+    pub problems: Vec<String>,
+}
+
+struct Junction {
+    arrivals: Vec<Path>,
+    fired: bool,
+}
+
+/// Runs the instance to its end. A journal error stops it (running work is canceled) so it can
+/// be resumed from what was recorded.
+pub(crate) async fn run(shared: Arc<Shared>, max_parallel: usize) -> Result<Outcome, JournalError> {
+    let plan = shared.plan.clone();
+    let mut pending: VecDeque<Token> = plan
+        .starts
+        .iter()
+        .map(|&s| Token { step: s, key: keys::start(s), path: None, delay: Duration::ZERO })
+        .collect();
+    let mut active = vec![0usize; plan.steps.len()];
+    for t in &pending {
+        active[t.step] += 1;
+    }
+    let mut junctions: HashMap<usize, Junction> = HashMap::new();
+    let mut running: JoinSet<(Token, Result<Executed, JournalError>)> = JoinSet::new();
+    let mut statuses = [0usize; 3];
+    let mut returns = serde_json::Map::new();
+    let mut problems = Vec::new();
+    let mut failure: Option<JournalError> = None;
+    loop {
+        while running.len() < max_parallel.max(1) && failure.is_none() && !shared.cancel.is_cancelled() {
+            let Some(token) = pending.pop_front() else { break };
+            let shared = shared.clone();
+            running.spawn(async move {
+                let result = execute(&shared, &token).await;
+                (token, result)
+            });
+        }
+        if running.is_empty() {
+            if failure.is_some() || shared.cancel.is_cancelled() {
+                break;
+            }
+            match fire_junction(&plan, &mut junctions, &active) {
+                Some(token) => {
+                    active[token.step] += 1;
+                    pending.push_back(token);
+                    continue;
+                }
+                None => break,
+            }
+        }
+        let Some(joined) = running.join_next().await else { continue };
+        let (token, result) = match joined {
+            Ok(done) => done,
+            // A panic outside an activity (activities' panics are caught) is a bug of ours.
+            Err(e) => {
+                problems.push(format!("internal error: {e}"));
+                continue;
+            }
+        };
+        active[token.step] -= 1;
+        let executed = match result {
+            Ok(e) => e,
+            Err(e) => {
+                shared.cancel.cancel();
+                failure.get_or_insert(e);
+                continue;
+            }
+        };
+        problems.extend(executed.problems);
+        let run = executed.run;
+        statuses[run.status as usize] += 1;
+        if plan.steps[token.step].type_name == "return_data"
+            && run.status != Status::Failed
+            && let Some(row) = run.rows.first()
+        {
+            returns.extend(row.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        fire_links(&shared, &token, &run, &mut pending, &mut active, &mut junctions, &mut problems);
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let status = if shared.cancel.is_cancelled() {
+        InstanceStatus::Canceled
+    } else if statuses[Status::Failed as usize] > 0 || !problems.is_empty() {
+        InstanceStatus::Failed
+    } else if statuses[Status::Warning as usize] > 0 {
+        InstanceStatus::Warning
+    } else {
+        InstanceStatus::Success
+    };
+    Ok(Outcome { status, returns, problems })
+}
+
+/// For each row (once when there are none) and each outgoing link whose conditions hold,
+/// queues the target (or records an arrival at a junction).
+fn fire_links(
+    shared: &Shared,
+    token: &Token,
+    run: &Arc<RunData>,
+    pending: &mut VecDeque<Token>,
+    active: &mut [usize],
+    junctions: &mut HashMap<usize, Junction>,
+    problems: &mut Vec<String>,
+) {
+    let plan = &shared.plan;
+    let step = &plan.steps[token.step];
+    if step.links.is_empty() || shared.cancel.is_cancelled() {
+        return;
+    }
+    let rows = run.rows.len().max(1);
+    for r in 0..rows {
+        let row = (!run.rows.is_empty()).then_some(r);
+        let path = extend(&token.path, token.step, run, row);
+        let scope = PathScope { facts: &shared.facts, path: &path };
+        for link in &step.links {
+            let fires = any_holds(&link.include, run.status, &scope)
+                .and_then(|inc| Ok(inc && !any_holds(&link.exclude, run.status, &scope)?));
+            match fires {
+                Ok(false) => {}
+                Ok(true) if plan.steps[link.to].junction.is_some() => {
+                    let j = junctions.entry(link.to).or_insert(Junction { arrivals: Vec::new(), fired: false });
+                    j.arrivals.push(path.clone());
+                }
+                Ok(true) => {
+                    active[link.to] += 1;
+                    pending.push_back(Token {
+                        step: link.to,
+                        key: keys::linked(token.key, r, link.ordinal),
+                        path: path.clone(),
+                        delay: link.delay,
+                    });
+                }
+                Err(why) => {
+                    let target = &plan.steps[link.to].id;
+                    problems.push(format!("link {} -> {target}: {why}", step.id));
+                }
+            }
+        }
+    }
+}
+
+/// A junction whose upstream can no longer run, ready to fire once.
+fn fire_junction(plan: &Plan, junctions: &mut HashMap<usize, Junction>, active: &[usize]) -> Option<Token> {
+    let waiting = |j: &Junction| !j.fired && !j.arrivals.is_empty();
+    let ready = junctions.iter().filter(|(_, j)| waiting(j)).map(|(&s, _)| s).find(|&s| {
+        let ancestors = &plan.steps[s].junction.as_ref().map(|j| j.ancestors.as_slice()).unwrap_or_default();
+        ancestors.iter().all(|&a| active[a] == 0 && junctions.get(&a).is_none_or(|j| !waiting(j)))
+    })?;
+    let junction = junctions.get_mut(&ready)?;
+    junction.fired = true;
+    let branch = plan.steps[ready].junction.as_ref().and_then(|j| j.return_data_from);
+    // The path through the chosen branch, or the last arrival.
+    let path = branch
+        .and_then(|b| junction.arrivals.iter().rev().find(|p| path_has(p, b)))
+        .or(junction.arrivals.last())
+        .cloned()
+        .unwrap_or(None);
+    Some(Token { step: ready, key: keys::junction(ready), path, delay: Duration::ZERO })
+}
+
+fn path_has(path: &Path, step: usize) -> bool {
+    let mut cur = path.as_deref();
+    while let Some(f) = cur {
+        if f.step == step {
+            return true;
+        }
+        cur = f.parent.as_deref();
+    }
+    false
+}

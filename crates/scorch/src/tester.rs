@@ -1,0 +1,165 @@
+//! `scorch runbook test`: the Runbook Tester. Runs one instance in this process through the same
+//! engine and journal path a runbook server uses, and prints a live trace or the JSON document
+//! of `spec/runbook-format.md`.
+
+use std::sync::Arc;
+
+use scorch_activity::MemorySettings;
+use scorch_engine::{Engine, EngineConfig, InstanceRequest, InstanceStatus, Journal, MemoryJournal, RunRecord, RunState};
+use scorch_model::params::bind_parameters;
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::cli::{TestArgs, name_value};
+use crate::runbook_file::read_plan;
+use crate::trace::Trace;
+
+const INVALID: u8 = 2;
+
+pub async fn run(args: TestArgs) -> u8 {
+    let registry = Arc::new(scorch_activities::standard());
+    let file = args.file.display().to_string();
+    let plan = match read_plan(&args.file, &registry) {
+        Ok(plan) => Arc::new(plan),
+        Err(problems) => {
+            problems.iter().for_each(|p| eprintln!("{p}"));
+            return INVALID;
+        }
+    };
+    let inputs = match Inputs::parse(&args) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("scorch runbook test: {e}");
+            return INVALID;
+        }
+    };
+    let parameters = match bind_parameters(&plan.parameters, &inputs.params) {
+        Ok(p) => p,
+        Err(errors) => {
+            errors.iter().for_each(|e| eprintln!("{file}: {e}"));
+            return INVALID;
+        }
+    };
+    let journal = Arc::new(MemoryJournal::default());
+    let config = EngineConfig { max_parallel: args.max_parallel, server: "runbook-tester".into(), ..Default::default() };
+    let engine = Engine::new(registry, journal.clone(), Arc::new(inputs.settings), config);
+    let cancel = CancellationToken::new();
+    let on_interrupt = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_interrupt.cancel();
+        }
+    });
+    let (events, trace) = if args.json {
+        (None, None)
+    } else {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        (Some(tx), Some(tokio::spawn(Trace::new().follow(rx))))
+    };
+    let instance_id = Uuid::now_v7();
+    let request = InstanceRequest {
+        plan: plan.clone(),
+        runbook_id: Uuid::now_v7(),
+        job_id: Uuid::now_v7(),
+        instance_id,
+        parameters,
+        cancel,
+        events,
+        resume: false,
+    };
+    let outcome = engine.run(request).await;
+    if let Some(trace) = trace {
+        // The engine has dropped its sender, so the trace ends once it has printed everything.
+        let _ = trace.await;
+    }
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("scorch runbook test: {e}");
+            return 1;
+        }
+    };
+    let runs = journal.runs(instance_id).await.unwrap_or_default();
+    if args.json {
+        let doc = document(&plan.runbook.name, outcome.status, &outcome.returns, &outcome.problems, &runs);
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        Trace::new().summary(outcome.status, &outcome.returns, &outcome.problems, runs.len());
+    }
+    match outcome.status {
+        InstanceStatus::Success | InstanceStatus::Warning => 0,
+        _ => 1,
+    }
+}
+
+/// Parameters, variables and counters from the command line.
+struct Inputs {
+    params: Map<String, Value>,
+    settings: MemorySettings,
+}
+
+impl Inputs {
+    fn parse(args: &TestArgs) -> Result<Self, String> {
+        let mut params = Map::new();
+        for p in &args.params {
+            let (name, value) = name_value(p, "--param")?;
+            params.insert(name, Value::String(value));
+        }
+        let settings = MemorySettings::default();
+        for (flags, encrypted, flag) in [(&args.vars, false, "--var"), (&args.secret_vars, true, "--secret-var")] {
+            for v in flags {
+                let (name, value) = name_value(v, flag)?;
+                settings.set_variable(&name, &value, encrypted);
+            }
+        }
+        for c in &args.counters {
+            let (name, value) = name_value(c, "--counter")?;
+            let n = value.trim().parse::<i64>().map_err(|_| format!("--counter {name}: '{value}' is not an integer"))?;
+            settings.set_counter(&name, n);
+        }
+        Ok(Self { params, settings })
+    }
+}
+
+/// The `--json` document.
+fn document(name: &str, status: InstanceStatus, returns: &Map<String, Value>, problems: &[String], runs: &[RunRecord]) -> Value {
+    let activities: Vec<Value> = runs.iter().map(run_json).collect();
+    let mut doc = json!({ "runbook": name, "status": status.as_str(), "returns": returns, "activities": activities });
+    if !problems.is_empty() {
+        doc["problems"] = json!(problems);
+    }
+    doc
+}
+
+/// One run: `published` is its row, or a list when it published several.
+pub fn run_json(r: &RunRecord) -> Value {
+    let status = match r.state {
+        RunState::Finished(s) => s.as_str(),
+        RunState::Running => "running",
+    };
+    let published = match r.rows.as_slice() {
+        [] => json!({}),
+        [one] => Value::Object(one.clone()),
+        many => json!(many),
+    };
+    let mut run = json!({
+        "id": &*r.activity_id,
+        "name": &*r.activity_name,
+        "status": status,
+        "attempt": r.attempt,
+        "published": published,
+        "started_at": r.started_at.to_string(),
+    });
+    if let Some(end) = r.ended_at {
+        run["ended_at"] = json!(end.to_string());
+        run["duration_ms"] = json!(end.duration_since(r.started_at).as_millis() as i64);
+    }
+    if !r.error.is_empty() {
+        run["error"] = json!(r.error);
+    }
+    if r.truncated {
+        run["truncated"] = json!(true);
+    }
+    run
+}
