@@ -321,7 +321,7 @@ impl Compiler<'_, '_> {
 
     fn published_fields(&mut self, index: &HashMap<String, usize>, infos: &[Option<TypeInfo>]) -> Vec<Option<Vec<String>>> {
         let mut fields: Vec<Option<Vec<String>>> =
-            infos.iter().map(|i| i.as_ref().map_or(None, |t| t.published.clone())).collect();
+            infos.iter().map(|i| i.as_ref().and_then(|t| t.published.clone())).collect();
         for (i, a) in self.rb.activities.iter().enumerate().filter(|(_, a)| a.ty == "junction") {
             let Some(from) = a.properties.get("return_data_from").filter(|v| !v.is_null()) else { continue };
             let path = format!("activities/{i}/properties/return_data_from");

@@ -1,0 +1,284 @@
+//! Engine behaviour that needs more than a runbook file: resuming from the journal, interrupted
+//! runs, cancellation, bounded concurrency, fan-out at scale, published-data caps, panics.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use scorch_activity::{Activity, ActivityContext, ActivityError, ActivityOutput, Descriptor, MemorySettings, Registry, Value, async_trait, row};
+use scorch_engine::{Engine, EngineConfig, InstanceRequest, InstanceStatus, Journal, MemoryJournal, Outcome, RegistryCatalog, RunState};
+use scorch_model::{Plan, compile, load};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Counts runs per activity id and the most runs in flight at once; optionally waits on a gate.
+#[derive(Default)]
+struct Probe {
+    runs: Mutex<HashMap<String, usize>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    gate_reached: Notify,
+}
+
+impl Probe {
+    fn runs(&self, id: &str) -> usize {
+        self.runs.lock().unwrap().get(id).copied().unwrap_or(0)
+    }
+}
+
+struct Count {
+    probe: Arc<Probe>,
+    descriptor: Descriptor,
+}
+
+static COUNT: Descriptor = Descriptor {
+    type_name: "test.count",
+    category: "Test",
+    summary: "counts its runs",
+    idempotent: false,
+    properties: &["sleep_ms", "rows", "panic", "size"],
+    required: &[],
+    publishes: &["n", "blob"],
+};
+
+static GATE: Descriptor = Descriptor { type_name: "test.gate", idempotent: false, ..COUNT };
+static GATE_IDEMPOTENT: Descriptor = Descriptor { type_name: "test.gate_idempotent", idempotent: true, ..COUNT };
+
+#[async_trait]
+impl Activity for Count {
+    fn descriptor(&self) -> &Descriptor {
+        &self.descriptor
+    }
+
+    async fn run(&self, ctx: &ActivityContext, props: Value) -> Result<ActivityOutput, ActivityError> {
+        *self.probe.runs.lock().unwrap().entry(ctx.ids.activity_id.clone()).or_default() += 1;
+        let now = self.probe.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.probe.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        if self.descriptor.type_name != "test.count" {
+            self.probe.gate_reached.notify_one();
+            ctx.cancel.cancelled().await;
+        }
+        if props.get("panic").is_some() {
+            panic!("boom");
+        }
+        let sleep = props.get("sleep_ms").and_then(Value::as_u64).unwrap_or(0);
+        tokio::time::sleep(Duration::from_millis(sleep)).await;
+        self.probe.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let rows = props.get("rows").and_then(Value::as_u64).unwrap_or(1);
+        let size = props.get("size").and_then(Value::as_u64).unwrap_or(0) as usize;
+        Ok(ActivityOutput::rows((0..rows).map(|n| row! {"n" => n, "blob" => "x".repeat(size)}).collect()))
+    }
+}
+
+fn registry(probe: &Arc<Probe>) -> Arc<Registry> {
+    let mut registry = scorch_activities::standard();
+    for d in [&COUNT, &GATE, &GATE_IDEMPOTENT] {
+        registry.register(Arc::new(Count { probe: probe.clone(), descriptor: *d }));
+    }
+    Arc::new(registry)
+}
+
+fn plan(registry: &Registry, yaml: &str) -> Arc<Plan> {
+    let loaded = load(yaml).unwrap_or_else(|e| panic!("{e:?}"));
+    Arc::new(compile(&loaded, &RegistryCatalog(registry)).unwrap_or_else(|e| panic!("{e:?}")))
+}
+
+struct Harness {
+    engine: Engine,
+    journal: Arc<MemoryJournal>,
+    plan: Arc<Plan>,
+    instance_id: Uuid,
+}
+
+impl Harness {
+    fn new(probe: &Arc<Probe>, yaml: &str, config: EngineConfig) -> Self {
+        Self::with_journal(probe, yaml, config, Arc::new(MemoryJournal::default()), Uuid::now_v7())
+    }
+
+    fn with_journal(probe: &Arc<Probe>, yaml: &str, config: EngineConfig, journal: Arc<MemoryJournal>, instance_id: Uuid) -> Self {
+        let registry = registry(probe);
+        let plan = plan(&registry, yaml);
+        let engine = Engine::new(registry, journal.clone(), Arc::new(MemorySettings::default()), config);
+        Self { engine, journal, plan, instance_id }
+    }
+
+    fn request(&self, cancel: CancellationToken, resume: bool) -> InstanceRequest {
+        InstanceRequest {
+            plan: self.plan.clone(),
+            runbook_id: Uuid::nil(),
+            job_id: Uuid::nil(),
+            instance_id: self.instance_id,
+            parameters: Default::default(),
+            cancel,
+            events: None,
+            resume,
+        }
+    }
+
+    async fn run(&self) -> Outcome {
+        self.engine.run(self.request(CancellationToken::new(), false)).await.unwrap()
+    }
+}
+
+const CHAIN_WITH_GATE: &str = "
+format: 1
+runbook: Resume
+returns: [ { name: N, type: integer } ]
+activities:
+  - { id: a, type: test.count }
+  - { id: b, type: test.count }
+  - { id: c, type: GATE }
+  - { id: d, type: test.count }
+  - { id: on_failure, type: test.count }
+  - { id: ret, type: return_data, properties: { values: { N: '{{ d.n }}' } } }
+links:
+  - { from: a, to: b }
+  - { from: b, to: c }
+  - { from: c, to: d }
+  - { from: c, to: on_failure, include: [ { status: [failed] } ] }
+  - { from: d, to: ret }
+";
+
+/// Runs until the gate activity is reached, then drops the engine mid-run (a crash), and
+/// returns the journal it left.
+async fn crash_at_gate(probe: &Arc<Probe>, yaml: &str) -> (Arc<MemoryJournal>, Uuid) {
+    let h = Harness::new(probe, yaml, EngineConfig::default());
+    let (journal, instance_id) = (h.journal.clone(), h.instance_id);
+    let task = tokio::spawn(async move { h.engine.run(h.request(CancellationToken::new(), false)).await });
+    probe.gate_reached.notified().await;
+    task.abort();
+    let _ = task.await;
+    (journal, instance_id)
+}
+
+#[tokio::test]
+async fn resume_replays_finished_runs_and_reruns_an_idempotent_one() {
+    let probe = Arc::new(Probe::default());
+    let yaml = CHAIN_WITH_GATE.replace("GATE", "test.gate_idempotent");
+    let (journal, instance_id) = crash_at_gate(&probe, &yaml).await;
+    assert_eq!((probe.runs("a"), probe.runs("b"), probe.runs("c")), (1, 1, 1));
+    // The resumed gate passes at once: its activity now sees a canceled token only if canceled,
+    // so swap the gate for a plain count under the same id.
+    let resumed_yaml = yaml.replace("type: test.gate_idempotent", "type: test.count");
+    let h = Harness::with_journal(&probe, &resumed_yaml, EngineConfig::default(), journal.clone(), instance_id);
+    let outcome = h.engine.run(h.request(CancellationToken::new(), true)).await.unwrap();
+    assert_eq!(outcome.status, InstanceStatus::Success, "{outcome:?}");
+    assert_eq!(outcome.returns["N"], 0);
+    assert_eq!((probe.runs("a"), probe.runs("b"), probe.runs("c"), probe.runs("d")), (1, 1, 2, 1));
+    let runs = journal.runs(instance_id).await.unwrap();
+    let ids: Vec<&str> = runs.iter().map(|r| &*r.activity_id).collect();
+    assert_eq!(ids, ["a", "b", "c", "d", "ret"]);
+}
+
+#[tokio::test]
+async fn resume_fails_an_interrupted_non_idempotent_run_and_follows_failure_links() {
+    let probe = Arc::new(Probe::default());
+    let yaml = CHAIN_WITH_GATE.replace("GATE", "test.gate");
+    let (journal, instance_id) = crash_at_gate(&probe, &yaml).await;
+    let running: Vec<_> = journal.all_runs().into_iter().filter(|r| r.state == RunState::Running).collect();
+    assert_eq!(running.len(), 1, "the gate's start was journaled");
+    let h = Harness::with_journal(&probe, &yaml, EngineConfig::default(), journal.clone(), instance_id);
+    let outcome = h.engine.run(h.request(CancellationToken::new(), true)).await.unwrap();
+    assert_eq!(outcome.status, InstanceStatus::Failed);
+    assert_eq!((probe.runs("a"), probe.runs("b"), probe.runs("c")), (1, 1, 1), "nothing finished ran twice");
+    assert_eq!((probe.runs("d"), probe.runs("on_failure")), (0, 1));
+    let c = journal.all_runs().into_iter().find(|r| &*r.activity_id == "c").unwrap();
+    assert_eq!((c.state, c.error.as_str()), (RunState::Finished(scorch_activity::Status::Failed), "interrupted"));
+}
+
+#[tokio::test]
+async fn cancel_stops_running_activities_and_starts_nothing_more() {
+    let probe = Arc::new(Probe::default());
+    let h = Harness::new(&probe, &CHAIN_WITH_GATE.replace("GATE", "test.gate"), EngineConfig::default());
+    let cancel = CancellationToken::new();
+    let run = h.engine.run(h.request(cancel.clone(), false));
+    let outcome = tokio::join!(run, async {
+        probe.gate_reached.notified().await;
+        cancel.cancel();
+    })
+    .0
+    .unwrap();
+    assert_eq!(outcome.status, InstanceStatus::Canceled);
+    assert_eq!((probe.runs("d"), probe.runs("on_failure")), (0, 0));
+    let end = h.journal.instance_end(h.instance_id).unwrap();
+    assert_eq!(end.status, InstanceStatus::Canceled);
+}
+
+#[tokio::test]
+async fn fan_out_is_bounded_by_max_parallel() {
+    let probe = Arc::new(Probe::default());
+    let yaml = "
+format: 1
+runbook: Wide
+activities:
+  - { id: gen, type: test.count, properties: { rows: 200 } }
+  - { id: each, type: test.count, properties: { sleep_ms: 5 } }
+links: [ { from: gen, to: each } ]
+";
+    let h = Harness::new(&probe, yaml, EngineConfig { max_parallel: 8, ..Default::default() });
+    let outcome = h.run().await;
+    assert_eq!(outcome.status, InstanceStatus::Success);
+    assert_eq!(probe.runs("each"), 200);
+    let max = probe.max_in_flight.load(Ordering::SeqCst);
+    assert!(max <= 8 && max > 1, "max in flight {max}");
+}
+
+#[tokio::test]
+async fn ten_thousand_rows_fan_out_completes() {
+    let probe = Arc::new(Probe::default());
+    let yaml = "
+format: 1
+runbook: Huge
+activities:
+  - { id: gen, type: test.count, properties: { rows: 10000 } }
+  - { id: each, type: compare_values, properties: { kind: number, left: '{{ gen.n }}', op: ge, right: '0' } }
+links: [ { from: gen, to: each } ]
+";
+    let h = Harness::new(&probe, yaml, EngineConfig::default());
+    assert_eq!(h.run().await.status, InstanceStatus::Success);
+    let runs = h.journal.all_runs();
+    assert_eq!(runs.len(), 10_001);
+    assert!(runs.iter().skip(1).all(|r| r.rows[0]["result"] == true));
+}
+
+#[tokio::test]
+async fn published_data_is_capped_with_a_marker() {
+    let probe = Arc::new(Probe::default());
+    let yaml = "
+format: 1
+runbook: Big
+activities:
+  - { id: big, type: test.count, properties: { rows: 10, size: 1000 } }
+  - { id: next, type: test.count }
+links: [ { from: big, to: next, include: [ { data: big.n, op: equals, value: '9' } ] } ]
+";
+    let h = Harness::new(&probe, yaml, EngineConfig { published_cap_bytes: 4096, ..Default::default() });
+    assert_eq!(h.run().await.status, InstanceStatus::Success);
+    let big = h.journal.all_runs().into_iter().find(|r| &*r.activity_id == "big").unwrap();
+    assert!(big.truncated);
+    assert!(big.rows.len() < 10);
+    assert!(big.rows.last().unwrap()["_truncated"].as_str().unwrap().contains("4096 bytes"));
+    // The data bus keeps every row: the link on the tenth row still fired.
+    assert_eq!(probe.runs("next"), 1);
+}
+
+#[tokio::test]
+async fn a_panicking_activity_fails_its_run_not_the_engine() {
+    let probe = Arc::new(Probe::default());
+    let yaml = "
+format: 1
+runbook: Panic
+activities:
+  - { id: bad, type: test.count, properties: { panic: true } }
+  - { id: handler, type: test.count }
+links: [ { from: bad, to: handler, include: [ { status: [failed] } ] } ]
+";
+    let h = Harness::new(&probe, yaml, EngineConfig::default());
+    let outcome = h.run().await;
+    assert_eq!(outcome.status, InstanceStatus::Failed);
+    assert_eq!(probe.runs("handler"), 1);
+    let bad = h.journal.all_runs().into_iter().find(|r| &*r.activity_id == "bad").unwrap();
+    assert!(bad.error.contains("crashed: boom"), "{}", bad.error);
+}
