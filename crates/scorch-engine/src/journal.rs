@@ -1,6 +1,7 @@
 //! The engine's only window on storage. Every state change is handed to a [`Journal`] and
 //! awaited before its consequences run, so an instance can be resumed from what was recorded.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -129,6 +130,8 @@ pub struct MemoryJournal {
 #[derive(Debug, Default)]
 struct MemoryState {
     runs: Vec<RunRecord>,
+    /// (instance, seq) -> position in `runs`.
+    index: HashMap<(Uuid, u64), usize>,
     ends: Vec<InstanceEnd>,
 }
 
@@ -145,10 +148,13 @@ impl MemoryJournal {
 
     fn upsert(&self, run: &RunRecord) {
         let mut state = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let pos = state.runs.iter().rposition(|r| r.instance_id == run.instance_id && r.seq == run.seq);
-        match pos {
-            Some(i) => state.runs[i] = run.clone(),
-            None => state.runs.push(run.clone()),
+        match state.index.get(&(run.instance_id, run.seq)) {
+            Some(&i) => state.runs[i] = run.clone(),
+            None => {
+                let i = state.runs.len();
+                state.index.insert((run.instance_id, run.seq), i);
+                state.runs.push(run.clone());
+            }
         }
     }
 }
