@@ -1,0 +1,48 @@
+use scorch_engine::JournalError;
+use sqlx::error::ErrorKind;
+use thiserror::Error;
+
+/// What went wrong, by meaning. Messages name the object and never carry SQL: at most the
+/// driver's short cause ("database is locked", "disk I/O error").
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// The named object does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The change clashes with what is stored (a duplicate name, a reference still in use).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The request, or a value read back, is malformed.
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// The database cannot be opened, read or written.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::Database(db) => match db.kind() {
+                ErrorKind::UniqueViolation => StoreError::Conflict("an object with the same identity exists".into()),
+                ErrorKind::ForeignKeyViolation => {
+                    StoreError::Conflict("a referenced object is missing, or the object is still referenced".into())
+                }
+                ErrorKind::NotNullViolation | ErrorKind::CheckViolation => {
+                    StoreError::Invalid("a value is missing or out of range".into())
+                }
+                _ => StoreError::Unavailable(db.message().to_string()),
+            },
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+                StoreError::Invalid(format!("a stored value could not be read: {err}"))
+            }
+            _ => StoreError::Unavailable(err.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for JournalError {
+    fn from(err: StoreError) -> Self {
+        JournalError::Unavailable(err.to_string())
+    }
+}

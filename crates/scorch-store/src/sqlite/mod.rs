@@ -1,0 +1,152 @@
+//! The SQLite backend: one file (or memory) for `scorch up` on one machine.
+//!
+//! Layout: a pool of connections serves reads and the authoring/operations writes; the journal
+//! has a connection of its own, driven by one writer task that commits in groups (see
+//! [`journal`]). The file runs in WAL mode with `synchronous=FULL`, so readers never wait for
+//! the writer and nothing acknowledged is lost on power failure.
+
+mod audit;
+mod instances;
+mod jobs;
+mod journal;
+mod retention;
+mod runbooks;
+mod servers;
+mod settings;
+
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, SqlSafeStr};
+
+use crate::StoreError;
+
+pub use journal::SqliteJournal;
+pub use settings::SqliteSettings;
+
+/// Embedded migrations, in order. Built by hand rather than with `sqlx::migrate!` so the build
+/// needs no proc-macro crates; the checksums and the `_sqlx_migrations` table are the same.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql"))];
+
+/// How long a statement waits for another connection's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections for readers and non-journal writes (WAL lets readers run beside the writer).
+const POOL_SIZE: u32 = 4;
+
+/// The orchestration database on SQLite. Cheap to clone: clones share the pool and the journal.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    journal: Arc<SqliteJournal>,
+}
+
+impl SqliteStore {
+    /// Opens `sqlite:PATH` (the file is created if missing; its directory must exist) or
+    /// `sqlite::memory:`, and brings the schema up to date.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let (options, place) = connect_options(url)?;
+        let unavailable = |err: sqlx::Error| {
+            let cause = match &err {
+                sqlx::Error::Database(db) => db.message().to_string(),
+                other => other.to_string(),
+            };
+            StoreError::Unavailable(format!("cannot open the database {place}: {cause}"))
+        };
+        // The journal's connection is opened first: it keeps an in-memory database alive for as
+        // long as the store lives, whatever the pool does with idle connections.
+        let mut writer = options.connect().await.map_err(unavailable)?;
+        migrator()
+            .run(&mut writer)
+            .await
+            .map_err(|err| StoreError::Unavailable(format!("cannot bring the database {place} up to date: {err}")))?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .connect_with(options)
+            .await
+            .map_err(unavailable)?;
+        let journal = Arc::new(SqliteJournal::start(writer, pool.clone()));
+        Ok(SqliteStore { pool, journal })
+    }
+
+    /// The engine's journal on this database. Every handle shares one group-commit writer.
+    pub fn journal(&self) -> Arc<SqliteJournal> {
+        self.journal.clone()
+    }
+
+    /// Copies the write-ahead log into the database file and empties it, so the file's size
+    /// shows what the data takes.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+fn connect_options(url: &str) -> Result<(SqliteConnectOptions, String), StoreError> {
+    let invalid = || StoreError::Invalid(format!("database URL '{url}': expected sqlite:PATH or sqlite::memory:"));
+    let rest = url.strip_prefix("sqlite:").ok_or_else(invalid)?;
+    let (options, place) = if rest == ":memory:" {
+        // A uniquely named, shared-cache memory database, so the pool and the writer see one.
+        (
+            SqliteConnectOptions::from_str(url).map_err(|_| invalid())?,
+            "in memory".to_string(),
+        )
+    } else {
+        let path = rest.strip_prefix("//").unwrap_or(rest);
+        if path.is_empty() {
+            return Err(invalid());
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal);
+        (options, format!("at {path}"))
+    };
+    let options = options
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT);
+    Ok((options, place))
+}
+
+fn migrator() -> Migrator {
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|&(version, description, sql)| {
+            Migration::new(
+                version,
+                Cow::Borrowed(description),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}
+
+/// Times are stored as unix microseconds.
+fn micros(at: Timestamp) -> i64 {
+    at.as_microsecond()
+}
+
+fn timestamp(micros: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_microsecond(micros)
+        .map_err(|_| StoreError::Invalid(format!("stored time {micros} is out of range")))
+}
+
+fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|err| StoreError::Invalid(format!("cannot encode JSON: {err}")))
+}
+
+fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|err| StoreError::Invalid(format!("stored {what} is not valid JSON: {err}")))
+}

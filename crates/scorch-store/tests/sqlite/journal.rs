@@ -1,0 +1,195 @@
+use std::sync::Arc;
+
+use scorch_activity::Status;
+use scorch_engine::{InstanceEnd, InstanceStatus, Journal, JournalError, RunState};
+use serde_json::{Map, json};
+use uuid::Uuid;
+
+use scorch_store::SqliteStore;
+
+use crate::{TestDb, finished_run, instance_start, now, url};
+
+#[tokio::test]
+async fn runs_round_trip_in_seq_order() {
+    let db = TestDb::new().await;
+    let (runbook, job) = db.job().await;
+    let journal = db.store.journal();
+    let start = instance_start(runbook, job);
+    journal.instance_started(&start).await.unwrap();
+
+    let first = finished_run(start.instance_id, 0);
+    let mut second = finished_run(start.instance_id, 1);
+    second.state = RunState::Running;
+    second.ended_at = None;
+    second.rows = Arc::new(Vec::new());
+    second.activity_name = second.activity_id.clone();
+    journal.run_started(&second).await.unwrap();
+    journal.run_finished(&first).await.unwrap();
+    assert_eq!(
+        journal.runs(start.instance_id).await.unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+
+    // Finishing a started run replaces its record.
+    let mut failed = second.clone();
+    failed.state = RunState::Finished(Status::Failed);
+    failed.error = "exit code 3".into();
+    failed.ended_at = Some(now());
+    failed.truncated = true;
+    journal.run_finished(&failed).await.unwrap();
+    assert_eq!(journal.runs(start.instance_id).await.unwrap(), vec![first, failed]);
+
+    let mut returns = Map::new();
+    returns.insert("Restarted".into(), json!(3));
+    let end = InstanceEnd {
+        instance_id: start.instance_id,
+        status: InstanceStatus::Failed,
+        returns,
+        ended_at: now(),
+    };
+    journal.instance_finished(&end).await.unwrap();
+    let instance = db.store.instance(start.instance_id).await.unwrap();
+    assert_eq!(instance.status, InstanceStatus::Failed);
+    assert_eq!(instance.returns, end.returns);
+    assert_eq!(instance.parameters, start.parameters);
+    assert_eq!(instance.job_id, job);
+    assert_eq!(
+        (instance.started_at, instance.ended_at),
+        (start.started_at, Some(end.ended_at))
+    );
+}
+
+#[tokio::test]
+async fn unknown_instances_are_not_found() {
+    let db = TestDb::new().await;
+    let journal = db.store.journal();
+    let missing = Uuid::now_v7();
+    assert_eq!(journal.runs(missing).await, Err(JournalError::NotFound(missing)));
+    assert_eq!(
+        journal.run_finished(&finished_run(missing, 0)).await,
+        Err(JournalError::NotFound(missing))
+    );
+    let end = InstanceEnd {
+        instance_id: missing,
+        status: InstanceStatus::Success,
+        returns: Map::new(),
+        ended_at: now(),
+    };
+    assert_eq!(
+        journal.instance_finished(&end).await,
+        Err(JournalError::NotFound(missing))
+    );
+}
+
+#[tokio::test]
+async fn an_instance_without_its_job_is_refused_clearly() {
+    let db = TestDb::new().await;
+    let (runbook, _) = db.job().await;
+    let start = instance_start(runbook, Uuid::now_v7());
+    match db.store.journal().instance_started(&start).await {
+        Err(JournalError::Unavailable(message)) => assert!(message.contains("create the job"), "{message}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_are_all_acknowledged_and_kept() {
+    const WRITERS: u64 = 64;
+    const RUNS: u64 = 20;
+    let db = TestDb::new().await;
+    let (runbook, job) = db.job().await;
+    let journal = db.store.journal();
+    let mut tasks = Vec::new();
+    for _ in 0..WRITERS {
+        let journal = journal.clone();
+        let start = instance_start(runbook, job);
+        tasks.push(tokio::spawn(async move {
+            journal.instance_started(&start).await?;
+            for seq in 0..RUNS {
+                journal.run_finished(&finished_run(start.instance_id, seq)).await?;
+            }
+            Ok::<_, JournalError>(start.instance_id)
+        }));
+    }
+    // One record that breaks a constraint travels in the same batches without harming the others.
+    let stray = Uuid::now_v7();
+    assert_eq!(
+        journal.run_finished(&finished_run(stray, 0)).await,
+        Err(JournalError::NotFound(stray))
+    );
+    let mut instances = Vec::new();
+    for task in tasks {
+        instances.push(task.await.unwrap().unwrap());
+    }
+    drop(journal);
+    drop(db.store);
+
+    let reopened = SqliteStore::open(&url(&db.dir)).await.unwrap();
+    let journal = reopened.journal();
+    for instance in instances {
+        let runs = journal.runs(instance).await.unwrap();
+        assert_eq!(
+            runs.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            (0..RUNS).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[tokio::test]
+async fn acknowledged_records_survive_closing_the_store() {
+    let db = TestDb::new().await;
+    let (runbook, job) = db.job().await;
+    let start = instance_start(runbook, job);
+    let runs: Vec<_> = (0..5).map(|seq| finished_run(start.instance_id, seq)).collect();
+    {
+        let journal = db.store.journal();
+        journal.instance_started(&start).await.unwrap();
+        for run in &runs {
+            journal.run_finished(run).await.unwrap();
+        }
+    }
+    let TestDb { dir, store } = db;
+    drop(store);
+
+    let reopened = SqliteStore::open(&url(&dir)).await.unwrap();
+    assert_eq!(reopened.journal().runs(start.instance_id).await.unwrap(), runs);
+    assert_eq!(
+        reopened.instance(start.instance_id).await.unwrap().status,
+        InstanceStatus::Running
+    );
+}
+
+/// The journal's footprint: a 10-activity runbook whose runs publish three small fields must
+/// cost under 600 bytes of database per run, indexes and the instance and job rows included.
+#[tokio::test]
+async fn a_journaled_run_takes_under_600_bytes() {
+    const INSTANCES: u64 = 200;
+    const RUNS: u64 = 10;
+    let db = TestDb::new().await;
+    let (runbook, _) = db.job().await;
+    db.store.checkpoint().await.unwrap();
+    let before = std::fs::metadata(db.path()).unwrap().len();
+
+    let journal = db.store.journal();
+    let mut tasks = Vec::new();
+    for _ in 0..INSTANCES {
+        let (journal, store) = (journal.clone(), db.store.clone());
+        tasks.push(tokio::spawn(async move {
+            let job = store.create_job(runbook, 1, &Map::new(), "bench").await.unwrap();
+            let start = instance_start(runbook, job);
+            journal.instance_started(&start).await.unwrap();
+            for seq in 0..RUNS {
+                journal
+                    .run_finished(&finished_run(start.instance_id, seq))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    db.store.checkpoint().await.unwrap();
+    let per_run = (std::fs::metadata(db.path()).unwrap().len() - before) / (INSTANCES * RUNS);
+    assert!(per_run < 600, "{per_run} bytes per run");
+}
