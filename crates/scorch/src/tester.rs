@@ -1,14 +1,14 @@
 //! `scorch runbook test`: the Runbook Tester. Runs one instance in this process through the same
-//! engine and journal path a runbook server uses, and prints a live trace or the JSON document
-//! of `spec/runbook-format.md`.
+//! path a runbook server uses (engine, an orchestration database in memory, its journal), and
+//! prints a live trace or the JSON document of `spec/runbook-format.md`.
 
 use std::sync::Arc;
 
-use scorch_activity::MemorySettings;
-use scorch_engine::{Engine, EngineConfig, InstanceRequest, InstanceStatus, Journal, MemoryJournal, RunRecord, RunState};
+use scorch_engine::{Engine, EngineConfig, InstanceRequest, InstanceStatus, Journal, RunRecord, RunState};
 use scorch_model::params::bind_parameters;
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
+use scorch_store::SqliteStore;
 use uuid::Uuid;
 
 use crate::cli::{TestArgs, name_value};
@@ -34,6 +34,14 @@ pub async fn run(args: TestArgs) -> u8 {
             return INVALID;
         }
     };
+    let source = std::fs::read_to_string(&args.file).unwrap_or_default();
+    let (store, runbook_id, job_id) = match prepare(&plan, &source, &inputs).await {
+        Ok(ready) => ready,
+        Err(e) => {
+            eprintln!("scorch runbook test: the in-memory orchestration database: {e}");
+            return 1;
+        }
+    };
     let parameters = match bind_parameters(&plan.parameters, &inputs.params) {
         Ok(p) => p,
         Err(errors) => {
@@ -41,9 +49,9 @@ pub async fn run(args: TestArgs) -> u8 {
             return INVALID;
         }
     };
-    let journal = Arc::new(MemoryJournal::default());
+    let journal = store.journal();
     let config = EngineConfig { max_parallel: args.max_parallel, server: "runbook-tester".into(), ..Default::default() };
-    let engine = Engine::new(registry, journal.clone(), Arc::new(inputs.settings), config);
+    let engine = Engine::new(registry, journal.clone(), store.settings(), config);
     let cancel = CancellationToken::new();
     let on_interrupt = cancel.clone();
     tokio::spawn(async move {
@@ -60,8 +68,8 @@ pub async fn run(args: TestArgs) -> u8 {
     let instance_id = Uuid::now_v7();
     let request = InstanceRequest {
         plan: plan.clone(),
-        runbook_id: Uuid::now_v7(),
-        job_id: Uuid::now_v7(),
+        runbook_id,
+        job_id,
         instance_id,
         parameters,
         cancel,
@@ -96,7 +104,23 @@ pub async fn run(args: TestArgs) -> u8 {
 /// Parameters, variables and counters from the command line.
 struct Inputs {
     params: Map<String, Value>,
-    settings: MemorySettings,
+    /// (name, value, encrypted)
+    variables: Vec<(String, String, bool)>,
+    counters: Vec<(String, i64)>,
+}
+
+/// The database the tester runs against: the runbook saved, the settings set, a job created.
+async fn prepare(plan: &scorch_model::Plan, source: &str, inputs: &Inputs) -> Result<(SqliteStore, Uuid, Uuid), scorch_store::StoreError> {
+    let store = SqliteStore::open("sqlite::memory:").await?;
+    for (name, value, encrypted) in &inputs.variables {
+        store.set_variable(name, value, *encrypted).await?;
+    }
+    for (name, value) in &inputs.counters {
+        store.set_counter(name, *value).await?;
+    }
+    let (runbook_id, version) = store.save_plan(plan, source, "runbook-tester").await?;
+    let job_id = store.create_job(runbook_id, version, &inputs.params, "runbook-tester").await?;
+    Ok((store, runbook_id, job_id))
 }
 
 impl Inputs {
@@ -106,19 +130,20 @@ impl Inputs {
             let (name, value) = name_value(p, "--param")?;
             params.insert(name, Value::String(value));
         }
-        let settings = MemorySettings::default();
+        let mut variables = Vec::new();
         for (flags, encrypted, flag) in [(&args.vars, false, "--var"), (&args.secret_vars, true, "--secret-var")] {
             for v in flags {
                 let (name, value) = name_value(v, flag)?;
-                settings.set_variable(&name, &value, encrypted);
+                variables.push((name, value, encrypted));
             }
         }
+        let mut counters = Vec::new();
         for c in &args.counters {
             let (name, value) = name_value(c, "--counter")?;
             let n = value.trim().parse::<i64>().map_err(|_| format!("--counter {name}: '{value}' is not an integer"))?;
-            settings.set_counter(&name, n);
+            counters.push((name, n));
         }
-        Ok(Self { params, settings })
+        Ok(Self { params, variables, counters })
     }
 }
 

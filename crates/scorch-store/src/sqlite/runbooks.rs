@@ -10,7 +10,9 @@ use sqlx::sqlite::SqliteConnection;
 use uuid::Uuid;
 
 use super::{SqliteStore, from_json, micros, timestamp, to_json};
-use crate::{Runbook, RunbookActivity, RunbookParameter, SaveRunbook, StoreError};
+use scorch_model::Plan;
+
+use crate::{ActivitySpec, ParameterSpec, Runbook, RunbookActivity, RunbookParameter, SaveRunbook, StoreError};
 
 const SELECT_RUNBOOK: &str = "SELECT r.name, r.latest_version, r.checked_out_by, f.path, v.version, v.definition,
          v.source, v.created_at, v.created_by
@@ -301,4 +303,45 @@ fn check_unique<T: Eq + Hash + Display>(what: &str, items: impl Iterator<Item = 
         }
     }
     Ok(())
+}
+
+impl SqliteStore {
+    /// Saves a checked runbook as a new version, keeping the UUIDs its file carries (`uuid`
+    /// keys from an import). Returns the runbook's id and the version made.
+    pub async fn save_plan(&self, plan: &Plan, source: &str, author: &str) -> Result<(Uuid, i64), StoreError> {
+        let rb = &plan.runbook;
+        let definition = serde_json::to_value(rb).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let uuid = |text: &Option<String>| text.as_deref().and_then(|t| Uuid::parse_str(t).ok());
+        let parameters = plan
+            .parameters
+            .iter()
+            .map(|p| ParameterSpec {
+                id: uuid(&p.uuid),
+                name: p.name.clone(),
+                type_name: p.ty.clone(),
+                default: p.default.as_ref().map(scorch_model::template::value_text),
+            })
+            .collect();
+        let activities = rb
+            .activities
+            .iter()
+            .map(|a| ActivitySpec {
+                id: uuid(&a.uuid),
+                key: a.id.clone(),
+                name: a.display_name().to_string(),
+                type_name: a.ty.clone(),
+            })
+            .collect();
+        self.save_runbook(SaveRunbook {
+            id: None,
+            folder: rb.folder.as_deref().unwrap_or(""),
+            name: &rb.name,
+            definition: &definition,
+            source,
+            parameters,
+            activities,
+            author,
+        })
+        .await
+    }
 }
