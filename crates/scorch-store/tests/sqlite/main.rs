@@ -3,6 +3,7 @@
 
 mod journal;
 mod operations;
+mod resume;
 mod retention;
 mod runbooks;
 mod schema;
