@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use scorch_activity::MemorySettings;
 use scorch_engine::{Engine, EngineConfig, InstanceRequest, InstanceStatus, MemoryJournal, RegistryCatalog};
-use scorch_store::SqliteStore;
 use scorch_model::{Plan, compile, load};
+use scorch_store::SqliteStore;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -71,16 +71,27 @@ fn run_case(case: &str) {
         return durable();
     }
     let registry = Arc::new(scorch_activities::standard());
-    let yaml = if case == "chain" { chain_yaml(1000) } else { fanout_yaml() };
+    let yaml = if case == "chain" {
+        chain_yaml(1000)
+    } else {
+        fanout_yaml()
+    };
     let loaded = load(&yaml).expect("valid yaml");
     let plan: Arc<Plan> = Arc::new(compile(&loaded, &RegistryCatalog(&registry)).expect("valid runbook"));
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let mut per_run = Vec::new();
     let mut runs = 0;
     for _ in 0..REPEAT {
         let journal = Arc::new(MemoryJournal::default());
-        let engine =
-            Engine::new(registry.clone(), journal.clone(), Arc::new(MemorySettings::default()), EngineConfig::default());
+        let engine = Engine::new(
+            registry.clone(),
+            journal.clone(),
+            Arc::new(MemorySettings::default()),
+            EngineConfig::default(),
+        );
         let request = InstanceRequest {
             plan: plan.clone(),
             runbook_id: Uuid::nil(),
@@ -124,7 +135,10 @@ const IN_FLIGHT: usize = 64;
 /// 1,000 instances of a 10-activity chain, 64 at a time, journaled to a SQLite file with full
 /// durability (WAL, synchronous=FULL: one fsync per group commit).
 fn durable() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
         let dir = tempfile::tempdir_in(".").expect("a folder on the working disk");
         let file = dir.path().join("bench.db");

@@ -43,7 +43,8 @@ impl SecretRegistry {
     /// `text` with every known secret replaced by `******`.
     pub fn mask(&self, text: &str) -> String {
         let all = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        all.iter().fold(text.to_string(), |t, s| t.replace(s.as_str(), "******"))
+        all.iter()
+            .fold(text.to_string(), |t, s| t.replace(s.as_str(), "******"))
     }
 }
 

@@ -18,7 +18,11 @@ pub struct ActivityOutput {
 impl ActivityOutput {
     /// Success with these rows (zero rows is valid: links still fire once).
     pub fn rows(rows: Vec<Row>) -> Self {
-        Self { status: Status::Success, error: String::new(), rows }
+        Self {
+            status: Status::Success,
+            error: String::new(),
+            rows,
+        }
     }
 
     /// Success with one row.
@@ -28,12 +32,20 @@ impl ActivityOutput {
 
     /// Failed, with a reason and whatever rows were produced.
     pub fn failed(error: impl Into<String>, rows: Vec<Row>) -> Self {
-        Self { status: Status::Failed, error: error.into(), rows }
+        Self {
+            status: Status::Failed,
+            error: error.into(),
+            rows,
+        }
     }
 
     /// Warning, with a reason and the rows.
     pub fn warning(error: impl Into<String>, rows: Vec<Row>) -> Self {
-        Self { status: Status::Warning, error: error.into(), rows }
+        Self {
+            status: Status::Warning,
+            error: error.into(),
+            rows,
+        }
     }
 }
 

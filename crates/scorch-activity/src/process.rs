@@ -75,14 +75,22 @@ pub async fn run(ctx: &ActivityContext, type_name: &str, spec: ProcessSpec) -> R
     cmd.args(&spec.args)
         .current_dir(spec.working_dir.as_ref().unwrap_or(&ctx.working_dir))
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .stdin(if spec.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if spec.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     #[cfg(unix)]
     cmd.process_group(0);
     let mut child = cmd.spawn().map_err(|e| {
-        let why = if e.kind() == std::io::ErrorKind::NotFound { "program not found".to_string() } else { e.to_string() };
+        let why = if e.kind() == std::io::ErrorKind::NotFound {
+            "program not found".to_string()
+        } else {
+            e.to_string()
+        };
         ActivityError::failed(type_name, &spec.program, why)
     })?;
     let pid = child.id().unwrap_or(0);
@@ -133,7 +141,10 @@ mod tests {
             ..Default::default()
         };
         let out = run(&ctx(), "t", spec).await.unwrap();
-        assert_eq!((out.exit_code, out.stdout.as_str(), out.stderr.as_str()), (3, "got hi\n", "err\n"));
+        assert_eq!(
+            (out.exit_code, out.stdout.as_str(), out.stderr.as_str()),
+            (3, "got hi\n", "err\n")
+        );
     }
 
     #[tokio::test]
@@ -143,7 +154,11 @@ mod tests {
         let mut c = ctx();
         c.deadline = Some(tokio::time::Instant::now() + Duration::from_millis(300));
         let script = format!("(sleep 1; touch {}) & sleep 30", marker.display());
-        let spec = ProcessSpec { program: "sh".into(), args: vec!["-c".into(), script], ..Default::default() };
+        let spec = ProcessSpec {
+            program: "sh".into(),
+            args: vec!["-c".into(), script],
+            ..Default::default()
+        };
         assert_eq!(run(&c, "t", spec).await.unwrap_err(), ActivityError::TimedOut);
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert!(!marker.exists(), "a grandchild outlived the timeout");
@@ -151,7 +166,10 @@ mod tests {
 
     #[tokio::test]
     async fn missing_program_is_a_clear_failure() {
-        let spec = ProcessSpec { program: "no-such-program-xyz".into(), ..Default::default() };
+        let spec = ProcessSpec {
+            program: "no-such-program-xyz".into(),
+            ..Default::default()
+        };
         let err = run(&ctx(), "run_program", spec).await.unwrap_err().to_string();
         assert_eq!(err, "run_program: no-such-program-xyz: program not found");
     }

@@ -35,7 +35,10 @@ impl Props {
     pub fn new(type_name: &'static str, properties: Value) -> Result<Self, ActivityError> {
         match properties {
             Value::Object(map) => Ok(Self { type_name, map }),
-            Value::Null => Ok(Self { type_name, map: Map::new() }),
+            Value::Null => Ok(Self {
+                type_name,
+                map: Map::new(),
+            }),
             other => Err(ActivityError::InvalidInput(format!(
                 "{type_name}: properties must be a mapping, not {other}"
             ))),
@@ -73,7 +76,9 @@ impl Props {
     pub fn opt_str(&self, name: &str) -> Result<Option<String>, ActivityError> {
         match self.get(name) {
             None => Ok(None),
-            Some(v) => scalar_text(v).map(Some).ok_or_else(|| self.invalid(name, "must be a single value")),
+            Some(v) => scalar_text(v)
+                .map(Some)
+                .ok_or_else(|| self.invalid(name, "must be a single value")),
         }
     }
 
@@ -117,7 +122,9 @@ impl Props {
                 .iter()
                 .map(|v| scalar_text(v).ok_or_else(|| self.invalid(name, "items must be single values")))
                 .collect(),
-            Some(v) => scalar_text(v).map(|t| vec![t]).ok_or_else(|| self.invalid(name, "must be a list")),
+            Some(v) => scalar_text(v)
+                .map(|t| vec![t])
+                .ok_or_else(|| self.invalid(name, "must be a list")),
         }
     }
 
@@ -128,8 +135,13 @@ impl Props {
             Some(Value::Object(map)) => map
                 .iter()
                 .map(|(k, v)| {
-                    let text = if v.is_null() { Some(String::new()) } else { scalar_text(v) };
-                    text.map(|t| (k.clone(), t)).ok_or_else(|| self.invalid(name, format!("'{k}' must be a single value")))
+                    let text = if v.is_null() {
+                        Some(String::new())
+                    } else {
+                        scalar_text(v)
+                    };
+                    text.map(|t| (k.clone(), t))
+                        .ok_or_else(|| self.invalid(name, format!("'{k}' must be a single value")))
                 })
                 .collect(),
             Some(v) => Err(self.invalid(name, format!("must be a mapping, got {v}"))),
@@ -138,7 +150,9 @@ impl Props {
 
     /// One of a fixed set of words (case-insensitive), or the default when absent.
     pub fn choice<'a>(&self, name: &str, choices: &[&'a str], default: &'a str) -> Result<&'a str, ActivityError> {
-        let Some(text) = self.opt_str(name)? else { return Ok(default) };
+        let Some(text) = self.opt_str(name)? else {
+            return Ok(default);
+        };
         choices
             .iter()
             .find(|c| c.eq_ignore_ascii_case(text.trim()))
@@ -167,6 +181,11 @@ mod tests {
         let p = Props::new("copy_file", json!({"n": "x"})).unwrap();
         let err = p.i64("n").unwrap_err().to_string();
         assert!(err.starts_with("copy_file: property 'n'"), "{err}");
-        assert!(p.str("source").unwrap_err().to_string().contains("'source': is required"));
+        assert!(
+            p.str("source")
+                .unwrap_err()
+                .to_string()
+                .contains("'source': is required")
+        );
     }
 }

@@ -50,18 +50,30 @@ pub struct MemorySettings {
 
 impl MemorySettings {
     pub fn set_variable(&self, name: &str, value: &str, encrypted: bool) {
-        let var = Variable { value: value.to_string(), encrypted };
-        self.variables.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string(), var);
+        let var = Variable {
+            value: value.to_string(),
+            encrypted,
+        };
+        self.variables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), var);
     }
 
     /// Creates a counter whose value and default are `value`.
     pub fn set_counter(&self, name: &str, value: i64) {
-        self.counters.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string(), (value, value));
+        self.counters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), (value, value));
     }
 }
 
 fn not_found(kind: &'static str, name: &str) -> SettingsError {
-    SettingsError::NotFound { kind, name: name.to_string() }
+    SettingsError::NotFound {
+        kind,
+        name: name.to_string(),
+    }
 }
 
 #[async_trait]
@@ -73,7 +85,10 @@ impl GlobalSettings for MemorySettings {
 
     async fn counter(&self, name: &str) -> Result<i64, SettingsError> {
         let counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        counters.get(name).map(|c| c.0).ok_or_else(|| not_found("counter", name))
+        counters
+            .get(name)
+            .map(|c| c.0)
+            .ok_or_else(|| not_found("counter", name))
     }
 
     async fn modify_counter(&self, name: &str, op: CounterOp) -> Result<i64, SettingsError> {

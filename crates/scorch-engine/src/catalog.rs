@@ -1,32 +1,39 @@
 //! The activity types validation knows: the registry's, plus `junction`, which the engine runs
 //! itself because it reads the data bus.
 
-use scorch_activity::Registry;
+use scorch_activity::{Descriptor, Registry};
 use scorch_model::{Catalog, TypeInfo};
 use serde_json::Value;
 
 /// The engine's own activity type.
 pub const JUNCTION: &str = "junction";
 
+/// `junction`'s descriptor, for validation and the activity reference.
+pub static JUNCTION_DESCRIPTOR: Descriptor = Descriptor {
+    type_name: JUNCTION,
+    category: "Runbook control",
+    summary: "Waits for every branch into it to finish, then fires once.",
+    idempotent: true,
+    properties: &["return_data_from"],
+    required: &[],
+    publishes: &["selected_branch"],
+};
+
 /// A [`Catalog`] over an activity registry.
 pub struct RegistryCatalog<'a>(pub &'a Registry);
 
 impl Catalog for RegistryCatalog<'_> {
     fn describe(&self, type_name: &str, properties: &Value) -> Option<TypeInfo> {
-        if type_name == JUNCTION {
-            return Some(TypeInfo {
-                properties: vec!["return_data_from".into()],
-                required: Vec::new(),
-                published: Some(vec!["selected_branch".into()]),
-                idempotent: true,
-            });
-        }
-        let activity = self.0.get(type_name)?;
-        let d = activity.descriptor();
+        let (d, published) = if type_name == JUNCTION {
+            (&JUNCTION_DESCRIPTOR, Some(strings(JUNCTION_DESCRIPTOR.publishes)))
+        } else {
+            let activity = self.0.get(type_name)?;
+            (activity.descriptor(), activity.published_fields(properties))
+        };
         Some(TypeInfo {
-            properties: d.properties.iter().map(|s| s.to_string()).collect(),
-            required: d.required.iter().map(|s| s.to_string()).collect(),
-            published: activity.published_fields(properties),
+            properties: strings(d.properties),
+            required: strings(d.required),
+            published,
             idempotent: d.idempotent,
         })
     }
@@ -37,4 +44,8 @@ impl Catalog for RegistryCatalog<'_> {
         names.sort();
         names
     }
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
 }

@@ -37,7 +37,12 @@ pub type Path = Option<Arc<Frame>>;
 
 /// Extends `parent` with a run seen through `row`.
 pub fn extend(parent: &Path, step: usize, run: &Arc<RunData>, row: Option<usize>) -> Path {
-    Some(Arc::new(Frame { step, run: run.clone(), row, parent: parent.clone() }))
+    Some(Arc::new(Frame {
+        step,
+        run: run.clone(),
+        row,
+        parent: parent.clone(),
+    }))
 }
 
 /// The instance-wide facts references can name.
@@ -81,21 +86,32 @@ impl Scope for PathScope<'_> {
                 .get(name)
                 .map(|v| Value::String(v.value.clone()))
                 .ok_or_else(|| missing(format!("{{{{ var.{name} }}}}: no global variable named '{name}'"))),
-            Reference::Runbook(field) => {
-                Ok(self.facts.runbook.get(field.as_str()).cloned().unwrap_or(Value::Null))
-            }
+            Reference::Runbook(field) => Ok(self.facts.runbook.get(field.as_str()).cloned().unwrap_or(Value::Null)),
             Reference::Activity { activity, field } => {
                 let frame = self
                     .facts
                     .step_index
                     .get(activity.as_str())
                     .and_then(|&s| self.frame_of(s))
-                    .ok_or_else(|| missing(format!("{{{{ {activity}.{field} }}}}: '{activity}' did not run on this path")))?;
+                    .ok_or_else(|| {
+                        missing(format!(
+                            "{{{{ {activity}.{field} }}}}: '{activity}' did not run on this path"
+                        ))
+                    })?;
                 if let Some(v) = frame.row.and_then(|r| frame.run.rows[r].get(field.as_str())) {
                     return Ok(v.clone());
                 }
-                common_field(&self.facts.step_names[frame.step], &self.facts.server, &frame.run, field)
-                    .ok_or_else(|| missing(format!("{{{{ {activity}.{field} }}}}: '{activity}' published no '{field}'")))
+                common_field(
+                    &self.facts.step_names[frame.step],
+                    &self.facts.server,
+                    &frame.run,
+                    field,
+                )
+                .ok_or_else(|| {
+                    missing(format!(
+                        "{{{{ {activity}.{field} }}}}: '{activity}' published no '{field}'"
+                    ))
+                })
             }
         }
     }

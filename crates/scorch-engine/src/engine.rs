@@ -71,8 +71,18 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(registry: Arc<Registry>, journal: Arc<dyn Journal>, settings: Arc<dyn GlobalSettings>, config: EngineConfig) -> Self {
-        Self { registry, journal, settings, config }
+    pub fn new(
+        registry: Arc<Registry>,
+        journal: Arc<dyn Journal>,
+        settings: Arc<dyn GlobalSettings>,
+        config: EngineConfig,
+    ) -> Self {
+        Self {
+            registry,
+            journal,
+            settings,
+            config,
+        }
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -140,7 +150,12 @@ impl Engine {
     }
 }
 
-fn facts(req: &InstanceRequest, server: &str, started_at: Timestamp, variables: HashMap<String, scorch_activity::Variable>) -> InstanceFacts {
+fn facts(
+    req: &InstanceRequest,
+    server: &str,
+    started_at: Timestamp,
+    variables: HashMap<String, scorch_activity::Variable>,
+) -> InstanceFacts {
     let rb = &req.plan.runbook;
     let runbook = HashMap::from([
         ("name", Value::from(rb.name.as_str())),
@@ -151,7 +166,13 @@ fn facts(req: &InstanceRequest, server: &str, started_at: Timestamp, variables: 
         ("started_at", Value::from(started_at.to_string())),
     ]);
     InstanceFacts {
-        step_index: req.plan.steps.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect(),
+        step_index: req
+            .plan
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), i))
+            .collect(),
         step_names: req.plan.steps.iter().map(|s| s.name.clone()).collect(),
         variables,
         runbook,

@@ -42,7 +42,10 @@ pub(crate) async fn execute(shared: &Shared, token: &Token) -> Result<Executed, 
             && let RunState::Finished(status) = rec.state
         {
             let run = Arc::new(from_record(rec, status, attempt, loop_started));
-            shared.emit(Event::Finished { record: rec.clone(), replayed: true });
+            shared.emit(Event::Finished {
+                record: rec.clone(),
+                replayed: true,
+            });
             match next_attempt(shared, step, token, &run, attempt, &mut problems) {
                 LoopStep::Again => {
                     attempt += 1;
@@ -61,10 +64,26 @@ pub(crate) async fn execute(shared: &Shared, token: &Token) -> Result<Executed, 
             ActivityOutput::failed("interrupted", Vec::new())
         } else {
             if !step.idempotent {
-                let rec = record(shared, step, seq, key, attempt, RunState::Running, "", started_at, None, &[]);
+                let rec = record(
+                    shared,
+                    step,
+                    seq,
+                    key,
+                    attempt,
+                    RunState::Running,
+                    "",
+                    started_at,
+                    None,
+                    &[],
+                );
                 shared.journal.run_started(&rec).await?;
             }
-            shared.emit(Event::Started { seq, activity_id: step.id.clone(), name: step.name.clone(), attempt });
+            shared.emit(Event::Started {
+                seq,
+                activity_id: step.id.clone(),
+                name: step.name.clone(),
+                attempt,
+            });
             run_attempt(shared, step, token, attempt).await
         };
         let ended_at = Timestamp::now();
@@ -84,12 +103,29 @@ pub(crate) async fn execute(shared: &Shared, token: &Token) -> Result<Executed, 
             && let Some(data) = Arc::get_mut(&mut run)
         {
             let note = format!("loop ended after {max} attempts without an exit condition holding");
-            data.error = if data.error.is_empty() { note } else { format!("{}; {note}", data.error) };
+            data.error = if data.error.is_empty() {
+                note
+            } else {
+                format!("{}; {note}", data.error)
+            };
         }
-        let rec =
-            record(shared, step, seq, key, attempt, RunState::Finished(run.status), &run.error, started_at, Some(ended_at), &run.rows);
+        let rec = record(
+            shared,
+            step,
+            seq,
+            key,
+            attempt,
+            RunState::Finished(run.status),
+            &run.error,
+            started_at,
+            Some(ended_at),
+            &run.rows,
+        );
         shared.journal.run_finished(&rec).await?;
-        shared.emit(Event::Finished { record: rec, replayed: false });
+        shared.emit(Event::Finished {
+            record: rec,
+            replayed: false,
+        });
         match decision {
             LoopStep::Again => {
                 let delay = step.looping.as_ref().map_or(Duration::ZERO, |l| l.delay);
@@ -111,16 +147,30 @@ enum LoopStep {
 }
 
 /// Decides whether a looping activity runs again, from its own latest attempt.
-fn next_attempt(shared: &Shared, step: &Step, token: &Token, run: &Arc<RunData>, attempt: u32, problems: &mut Vec<String>) -> LoopStep {
+fn next_attempt(
+    shared: &Shared,
+    step: &Step,
+    token: &Token,
+    run: &Arc<RunData>,
+    attempt: u32,
+    problems: &mut Vec<String>,
+) -> LoopStep {
     let Some(lp) = &step.looping else { return LoopStep::Done };
     if shared.cancel.is_cancelled() {
         return LoopStep::Done;
     }
-    let rows: Vec<Option<usize>> = if run.rows.is_empty() { vec![None] } else { (0..run.rows.len()).map(Some).collect() };
+    let rows: Vec<Option<usize>> = if run.rows.is_empty() {
+        vec![None]
+    } else {
+        (0..run.rows.len()).map(Some).collect()
+    };
     let mut holds = |conditions| {
         rows.iter().any(|&row| {
             let path = extend(&token.path, token.step, run, row);
-            let scope = PathScope { facts: &shared.facts, path: &path };
+            let scope = PathScope {
+                facts: &shared.facts,
+                path: &path,
+            };
             any_holds(conditions, run.status, &scope).unwrap_or_else(|why| {
                 problems.push(format!("activity '{}': loop condition: {why}", step.id));
                 false
@@ -132,7 +182,11 @@ fn next_attempt(shared: &Shared, step: &Step, token: &Token, run: &Arc<RunData>,
     } else if holds(&lp.exit_when) {
         return LoopStep::Done;
     }
-    if attempt >= lp.max_attempts { LoopStep::Exhausted(lp.max_attempts) } else { LoopStep::Again }
+    if attempt >= lp.max_attempts {
+        LoopStep::Exhausted(lp.max_attempts)
+    } else {
+        LoopStep::Again
+    }
 }
 
 /// One attempt: render the properties along the token's path and run the activity.
@@ -141,14 +195,23 @@ async fn run_attempt(shared: &Shared, step: &Step, token: &Token, attempt: u32) 
         return junction_output(shared, step, &token.path);
     }
     let properties = {
-        let scope = PathScope { facts: &shared.facts, path: &token.path };
+        let scope = PathScope {
+            facts: &shared.facts,
+            path: &token.path,
+        };
         match step.properties.render(&scope) {
             Ok(p) => p,
             Err(why) => return ActivityOutput::failed(format!("{}: {why}", step.type_name), Vec::new()),
         }
     };
     let Some(activity) = shared.registry.get(&step.type_name) else {
-        return ActivityOutput::failed(format!("activity type '{}' is not installed on this runbook server", step.type_name), Vec::new());
+        return ActivityOutput::failed(
+            format!(
+                "activity type '{}' is not installed on this runbook server",
+                step.type_name
+            ),
+            Vec::new(),
+        );
     };
     let deadline = step.timeout.map(|t| tokio::time::Instant::now() + t);
     let ctx = ActivityContext {
@@ -170,7 +233,9 @@ async fn run_attempt(shared: &Shared, step: &Step, token: &Token, attempt: u32) 
     };
     let run = AssertUnwindSafe(activity.run(&ctx, properties)).catch_unwind();
     let result = match deadline {
-        Some(at) => tokio::time::timeout_at(at, run).await.unwrap_or(Ok(Err(ActivityError::TimedOut))),
+        Some(at) => tokio::time::timeout_at(at, run)
+            .await
+            .unwrap_or(Ok(Err(ActivityError::TimedOut))),
         None => run.await,
     };
     let output = match result {
@@ -198,7 +263,9 @@ fn typed_returns(shared: &Shared, mut output: ActivityOutput) -> ActivityOutput 
             if let Some(v) = row.get_mut(name) {
                 match ty.coerce(v) {
                     Ok(typed) => *v = typed,
-                    Err(why) => return ActivityOutput::failed(format!("return_data: return value '{name}': {why}"), Vec::new()),
+                    Err(why) => {
+                        return ActivityOutput::failed(format!("return_data: return value '{name}': {why}"), Vec::new());
+                    }
                 }
             }
         }
@@ -212,7 +279,9 @@ fn junction_output(shared: &Shared, step: &Step, path: &Path) -> ActivityOutput 
     let branch = junction.and_then(|j| j.return_data_from);
     let mut rows = Vec::new();
     let selected = branch.or_else(|| path.as_ref().map(|f| f.step));
-    let selected_name = selected.map(|s| shared.plan.steps[s].id.to_string()).unwrap_or_default();
+    let selected_name = selected
+        .map(|s| shared.plan.steps[s].id.to_string())
+        .unwrap_or_default();
     if let Some(b) = branch {
         let mut cur = path.as_deref();
         while let Some(f) = cur {
@@ -246,8 +315,10 @@ fn flatten(how: &Flatten, rows: Vec<Row>) -> Vec<Row> {
         }
     }
     for (key, slot) in out.iter_mut() {
-        let values: Vec<String> =
-            rows.iter().map(|r| r.get(key).map(scorch_model::template::value_text).unwrap_or_default()).collect();
+        let values: Vec<String> = rows
+            .iter()
+            .map(|r| r.get(key).map(scorch_model::template::value_text).unwrap_or_default())
+            .collect();
         *slot = Value::String(match how {
             Flatten::Csv => values.iter().map(|v| csv_field(v)).collect::<Vec<_>>().join(","),
             Flatten::Separator(sep) => values.join(sep),
@@ -258,7 +329,11 @@ fn flatten(how: &Flatten, rows: Vec<Row>) -> Vec<Row> {
 }
 
 fn csv_field(v: &str) -> String {
-    if v.contains([',', '"', '\n', '\r']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v.to_string() }
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v.to_string()
+    }
 }
 
 fn from_record(rec: &RunRecord, status: Status, attempt: u32, loop_started: Timestamp) -> RunData {
@@ -301,7 +376,11 @@ fn record(
         activity_name: step.name.clone(),
         attempt,
         state,
-        error: if shared.secrets.is_empty() { error.to_string() } else { shared.secrets.mask(error) },
+        error: if shared.secrets.is_empty() {
+            error.to_string()
+        } else {
+            shared.secrets.mask(error)
+        },
         started_at,
         ended_at,
         rows: Arc::new(rows),

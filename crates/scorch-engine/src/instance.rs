@@ -121,7 +121,12 @@ pub(crate) async fn run(shared: Arc<Shared>, max_parallel: usize) -> Result<Outc
     let mut pending: VecDeque<Token> = plan
         .starts
         .iter()
-        .map(|&s| Token { step: s, key: keys::start(s), path: None, delay: Duration::ZERO })
+        .map(|&s| Token {
+            step: s,
+            key: keys::start(s),
+            path: None,
+            delay: Duration::ZERO,
+        })
         .collect();
     let mut active = vec![0usize; plan.steps.len()];
     for t in &pending {
@@ -155,7 +160,9 @@ pub(crate) async fn run(shared: Arc<Shared>, max_parallel: usize) -> Result<Outc
                 None => break,
             }
         }
-        let Some(joined) = running.join_next().await else { continue };
+        let Some(joined) = running.join_next().await else {
+            continue;
+        };
         let (token, result) = match joined {
             Ok(done) => done,
             // A panic outside an activity (activities' panics are caught) is a bug of ours.
@@ -182,7 +189,15 @@ pub(crate) async fn run(shared: Arc<Shared>, max_parallel: usize) -> Result<Outc
         {
             returns.extend(row.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
-        fire_links(&shared, &token, &run, &mut pending, &mut active, &mut junctions, &mut problems);
+        fire_links(
+            &shared,
+            &token,
+            &run,
+            &mut pending,
+            &mut active,
+            &mut junctions,
+            &mut problems,
+        );
     }
     if let Some(e) = failure {
         return Err(e);
@@ -196,7 +211,11 @@ pub(crate) async fn run(shared: Arc<Shared>, max_parallel: usize) -> Result<Outc
     } else {
         InstanceStatus::Success
     };
-    Ok(Outcome { status, returns, problems })
+    Ok(Outcome {
+        status,
+        returns,
+        problems,
+    })
 }
 
 /// For each row (once when there are none) and each outgoing link whose conditions hold,
@@ -219,14 +238,20 @@ fn fire_links(
     for r in 0..rows {
         let row = (!run.rows.is_empty()).then_some(r);
         let path = extend(&token.path, token.step, run, row);
-        let scope = PathScope { facts: &shared.facts, path: &path };
+        let scope = PathScope {
+            facts: &shared.facts,
+            path: &path,
+        };
         for link in &step.links {
             let fires = any_holds(&link.include, run.status, &scope)
                 .and_then(|inc| Ok(inc && !any_holds(&link.exclude, run.status, &scope)?));
             match fires {
                 Ok(false) => {}
                 Ok(true) if plan.steps[link.to].junction.is_some() => {
-                    let j = junctions.entry(link.to).or_insert(Junction { arrivals: Vec::new(), fired: false });
+                    let j = junctions.entry(link.to).or_insert(Junction {
+                        arrivals: Vec::new(),
+                        fired: false,
+                    });
                     j.arrivals.push(path.clone());
                 }
                 Ok(true) => {
@@ -250,10 +275,20 @@ fn fire_links(
 /// A junction whose upstream can no longer run, ready to fire once.
 fn fire_junction(plan: &Plan, junctions: &mut HashMap<usize, Junction>, active: &[usize]) -> Option<Token> {
     let waiting = |j: &Junction| !j.fired && !j.arrivals.is_empty();
-    let ready = junctions.iter().filter(|(_, j)| waiting(j)).map(|(&s, _)| s).find(|&s| {
-        let ancestors = &plan.steps[s].junction.as_ref().map(|j| j.ancestors.as_slice()).unwrap_or_default();
-        ancestors.iter().all(|&a| active[a] == 0 && junctions.get(&a).is_none_or(|j| !waiting(j)))
-    })?;
+    let ready = junctions
+        .iter()
+        .filter(|(_, j)| waiting(j))
+        .map(|(&s, _)| s)
+        .find(|&s| {
+            let ancestors = &plan.steps[s]
+                .junction
+                .as_ref()
+                .map(|j| j.ancestors.as_slice())
+                .unwrap_or_default();
+            ancestors
+                .iter()
+                .all(|&a| active[a] == 0 && junctions.get(&a).is_none_or(|j| !waiting(j)))
+        })?;
     let junction = junctions.get_mut(&ready)?;
     junction.fired = true;
     let branch = plan.steps[ready].junction.as_ref().and_then(|j| j.return_data_from);
@@ -263,7 +298,12 @@ fn fire_junction(plan: &Plan, junctions: &mut HashMap<usize, Junction>, active: 
         .or(junction.arrivals.last())
         .cloned()
         .unwrap_or(None);
-    Some(Token { step: ready, key: keys::junction(ready), path, delay: Duration::ZERO })
+    Some(Token {
+        step: ready,
+        key: keys::junction(ready),
+        path,
+        delay: Duration::ZERO,
+    })
 }
 
 fn path_has(path: &Path, step: usize) -> bool {

@@ -79,9 +79,15 @@ impl InstanceStatus {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Running, Self::Success, Self::Warning, Self::Failed, Self::Canceled]
-            .into_iter()
-            .find(|s| s.as_str() == text)
+        [
+            Self::Running,
+            Self::Success,
+            Self::Warning,
+            Self::Failed,
+            Self::Canceled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
     }
 }
 
@@ -176,13 +182,22 @@ impl Journal for MemoryJournal {
     }
 
     async fn instance_finished(&self, end: &InstanceEnd) -> Result<(), JournalError> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).ends.push(end.clone());
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .ends
+            .push(end.clone());
         Ok(())
     }
 
     async fn runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, JournalError> {
         let state = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let mut runs: Vec<_> = state.runs.iter().filter(|r| r.instance_id == instance_id).cloned().collect();
+        let mut runs: Vec<_> = state
+            .runs
+            .iter()
+            .filter(|r| r.instance_id == instance_id)
+            .cloned()
+            .collect();
         runs.sort_by_key(|r| r.seq);
         Ok(runs)
     }

@@ -10,7 +10,7 @@ pub mod journal;
 mod keys;
 mod record;
 
-pub use catalog::{JUNCTION, RegistryCatalog};
+pub use catalog::{JUNCTION, JUNCTION_DESCRIPTOR, RegistryCatalog};
 pub use engine::{Engine, EngineConfig, EngineError, InstanceRequest};
 pub use instance::Outcome;
 pub use journal::{
@@ -22,7 +22,12 @@ use std::sync::Arc;
 /// Live progress of an instance, for traces and event streams.
 #[derive(Debug, Clone)]
 pub enum Event {
-    Started { seq: u64, activity_id: Arc<str>, name: Arc<str>, attempt: u32 },
+    Started {
+        seq: u64,
+        activity_id: Arc<str>,
+        name: Arc<str>,
+        attempt: u32,
+    },
     /// A run finished (or, when resuming, was found finished in the journal).
     Finished { record: RunRecord, replayed: bool },
 }

@@ -15,7 +15,10 @@ pub fn recorded_rows(rows: &[Row], cap_bytes: usize, secrets: &SecretRegistry) -
             let dropped = rows.len() - i;
             marker.insert(
                 "_truncated".into(),
-                Value::from(format!("published data cut at {cap_bytes} bytes: {dropped} of {} rows not kept", rows.len())),
+                Value::from(format!(
+                    "published data cut at {cap_bytes} bytes: {dropped} of {} rows not kept",
+                    rows.len()
+                )),
             );
             out.push(marker);
             return (out, true);

@@ -6,8 +6,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use scorch_activity::{Activity, ActivityContext, ActivityError, ActivityOutput, Descriptor, MemorySettings, Registry, Value, async_trait, row};
-use scorch_engine::{Engine, EngineConfig, InstanceRequest, InstanceStatus, Journal, MemoryJournal, Outcome, RegistryCatalog, RunState};
+use scorch_activity::{
+    Activity, ActivityContext, ActivityError, ActivityOutput, Descriptor, MemorySettings, Registry, Value, async_trait,
+    row,
+};
+use scorch_engine::{
+    Engine, EngineConfig, InstanceRequest, InstanceStatus, Journal, MemoryJournal, Outcome, RegistryCatalog, RunState,
+};
 use scorch_model::{Plan, compile, load};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -43,8 +48,16 @@ static COUNT: Descriptor = Descriptor {
     publishes: &["n", "blob"],
 };
 
-static GATE: Descriptor = Descriptor { type_name: "test.gate", idempotent: false, ..COUNT };
-static GATE_IDEMPOTENT: Descriptor = Descriptor { type_name: "test.gate_idempotent", idempotent: true, ..COUNT };
+static GATE: Descriptor = Descriptor {
+    type_name: "test.gate",
+    idempotent: false,
+    ..COUNT
+};
+static GATE_IDEMPOTENT: Descriptor = Descriptor {
+    type_name: "test.gate_idempotent",
+    idempotent: true,
+    ..COUNT
+};
 
 #[async_trait]
 impl Activity for Count {
@@ -53,7 +66,13 @@ impl Activity for Count {
     }
 
     async fn run(&self, ctx: &ActivityContext, props: Value) -> Result<ActivityOutput, ActivityError> {
-        *self.probe.runs.lock().unwrap().entry(ctx.ids.activity_id.clone()).or_default() += 1;
+        *self
+            .probe
+            .runs
+            .lock()
+            .unwrap()
+            .entry(ctx.ids.activity_id.clone())
+            .or_default() += 1;
         let now = self.probe.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.probe.max_in_flight.fetch_max(now, Ordering::SeqCst);
         if self.descriptor.type_name != "test.count" {
@@ -68,14 +87,19 @@ impl Activity for Count {
         self.probe.in_flight.fetch_sub(1, Ordering::SeqCst);
         let rows = props.get("rows").and_then(Value::as_u64).unwrap_or(1);
         let size = props.get("size").and_then(Value::as_u64).unwrap_or(0) as usize;
-        Ok(ActivityOutput::rows((0..rows).map(|n| row! {"n" => n, "blob" => "x".repeat(size)}).collect()))
+        Ok(ActivityOutput::rows(
+            (0..rows).map(|n| row! {"n" => n, "blob" => "x".repeat(size)}).collect(),
+        ))
     }
 }
 
 fn registry(probe: &Arc<Probe>) -> Arc<Registry> {
     let mut registry = scorch_activities::standard();
     for d in [&COUNT, &GATE, &GATE_IDEMPOTENT] {
-        registry.register(Arc::new(Count { probe: probe.clone(), descriptor: *d }));
+        registry.register(Arc::new(Count {
+            probe: probe.clone(),
+            descriptor: *d,
+        }));
     }
     Arc::new(registry)
 }
@@ -97,11 +121,22 @@ impl Harness {
         Self::with_journal(probe, yaml, config, Arc::new(MemoryJournal::default()), Uuid::now_v7())
     }
 
-    fn with_journal(probe: &Arc<Probe>, yaml: &str, config: EngineConfig, journal: Arc<MemoryJournal>, instance_id: Uuid) -> Self {
+    fn with_journal(
+        probe: &Arc<Probe>,
+        yaml: &str,
+        config: EngineConfig,
+        journal: Arc<MemoryJournal>,
+        instance_id: Uuid,
+    ) -> Self {
         let registry = registry(probe);
         let plan = plan(&registry, yaml);
         let engine = Engine::new(registry, journal.clone(), Arc::new(MemorySettings::default()), config);
-        Self { engine, journal, plan, instance_id }
+        Self {
+            engine,
+            journal,
+            plan,
+            instance_id,
+        }
     }
 
     fn request(&self, cancel: CancellationToken, resume: bool) -> InstanceRequest {
@@ -118,7 +153,10 @@ impl Harness {
     }
 
     async fn run(&self) -> Outcome {
-        self.engine.run(self.request(CancellationToken::new(), false)).await.unwrap()
+        self.engine
+            .run(self.request(CancellationToken::new(), false))
+            .await
+            .unwrap()
     }
 }
 
@@ -162,11 +200,20 @@ async fn resume_replays_finished_runs_and_reruns_an_idempotent_one() {
     // The resumed gate passes at once: its activity now sees a canceled token only if canceled,
     // so swap the gate for a plain count under the same id.
     let resumed_yaml = yaml.replace("type: test.gate_idempotent", "type: test.count");
-    let h = Harness::with_journal(&probe, &resumed_yaml, EngineConfig::default(), journal.clone(), instance_id);
+    let h = Harness::with_journal(
+        &probe,
+        &resumed_yaml,
+        EngineConfig::default(),
+        journal.clone(),
+        instance_id,
+    );
     let outcome = h.engine.run(h.request(CancellationToken::new(), true)).await.unwrap();
     assert_eq!(outcome.status, InstanceStatus::Success, "{outcome:?}");
     assert_eq!(outcome.returns["N"], 0);
-    assert_eq!((probe.runs("a"), probe.runs("b"), probe.runs("c"), probe.runs("d")), (1, 1, 2, 1));
+    assert_eq!(
+        (probe.runs("a"), probe.runs("b"), probe.runs("c"), probe.runs("d")),
+        (1, 1, 2, 1)
+    );
     let runs = journal.runs(instance_id).await.unwrap();
     let ids: Vec<&str> = runs.iter().map(|r| &*r.activity_id).collect();
     assert_eq!(ids, ["a", "b", "c", "d", "ret"]);
@@ -177,21 +224,36 @@ async fn resume_fails_an_interrupted_non_idempotent_run_and_follows_failure_link
     let probe = Arc::new(Probe::default());
     let yaml = CHAIN_WITH_GATE.replace("GATE", "test.gate");
     let (journal, instance_id) = crash_at_gate(&probe, &yaml).await;
-    let running: Vec<_> = journal.all_runs().into_iter().filter(|r| r.state == RunState::Running).collect();
+    let running: Vec<_> = journal
+        .all_runs()
+        .into_iter()
+        .filter(|r| r.state == RunState::Running)
+        .collect();
     assert_eq!(running.len(), 1, "the gate's start was journaled");
     let h = Harness::with_journal(&probe, &yaml, EngineConfig::default(), journal.clone(), instance_id);
     let outcome = h.engine.run(h.request(CancellationToken::new(), true)).await.unwrap();
     assert_eq!(outcome.status, InstanceStatus::Failed);
-    assert_eq!((probe.runs("a"), probe.runs("b"), probe.runs("c")), (1, 1, 1), "nothing finished ran twice");
+    assert_eq!(
+        (probe.runs("a"), probe.runs("b"), probe.runs("c")),
+        (1, 1, 1),
+        "nothing finished ran twice"
+    );
     assert_eq!((probe.runs("d"), probe.runs("on_failure")), (0, 1));
     let c = journal.all_runs().into_iter().find(|r| &*r.activity_id == "c").unwrap();
-    assert_eq!((c.state, c.error.as_str()), (RunState::Finished(scorch_activity::Status::Failed), "interrupted"));
+    assert_eq!(
+        (c.state, c.error.as_str()),
+        (RunState::Finished(scorch_activity::Status::Failed), "interrupted")
+    );
 }
 
 #[tokio::test]
 async fn cancel_stops_running_activities_and_starts_nothing_more() {
     let probe = Arc::new(Probe::default());
-    let h = Harness::new(&probe, &CHAIN_WITH_GATE.replace("GATE", "test.gate"), EngineConfig::default());
+    let h = Harness::new(
+        &probe,
+        &CHAIN_WITH_GATE.replace("GATE", "test.gate"),
+        EngineConfig::default(),
+    );
     let cancel = CancellationToken::new();
     let run = h.engine.run(h.request(cancel.clone(), false));
     let outcome = tokio::join!(run, async {
@@ -217,7 +279,14 @@ activities:
   - { id: each, type: test.count, properties: { sleep_ms: 5 } }
 links: [ { from: gen, to: each } ]
 ";
-    let h = Harness::new(&probe, yaml, EngineConfig { max_parallel: 8, ..Default::default() });
+    let h = Harness::new(
+        &probe,
+        yaml,
+        EngineConfig {
+            max_parallel: 8,
+            ..Default::default()
+        },
+    );
     let outcome = h.run().await;
     assert_eq!(outcome.status, InstanceStatus::Success);
     assert_eq!(probe.runs("each"), 200);
@@ -254,12 +323,29 @@ activities:
   - { id: next, type: test.count }
 links: [ { from: big, to: next, include: [ { data: big.n, op: equals, value: '9' } ] } ]
 ";
-    let h = Harness::new(&probe, yaml, EngineConfig { published_cap_bytes: 4096, ..Default::default() });
+    let h = Harness::new(
+        &probe,
+        yaml,
+        EngineConfig {
+            published_cap_bytes: 4096,
+            ..Default::default()
+        },
+    );
     assert_eq!(h.run().await.status, InstanceStatus::Success);
-    let big = h.journal.all_runs().into_iter().find(|r| &*r.activity_id == "big").unwrap();
+    let big = h
+        .journal
+        .all_runs()
+        .into_iter()
+        .find(|r| &*r.activity_id == "big")
+        .unwrap();
     assert!(big.truncated);
     assert!(big.rows.len() < 10);
-    assert!(big.rows.last().unwrap()["_truncated"].as_str().unwrap().contains("4096 bytes"));
+    assert!(
+        big.rows.last().unwrap()["_truncated"]
+            .as_str()
+            .unwrap()
+            .contains("4096 bytes")
+    );
     // The data bus keeps every row: the link on the tenth row still fired.
     assert_eq!(probe.runs("next"), 1);
 }
@@ -279,6 +365,11 @@ links: [ { from: bad, to: handler, include: [ { status: [failed] } ] } ]
     let outcome = h.run().await;
     assert_eq!(outcome.status, InstanceStatus::Failed);
     assert_eq!(probe.runs("handler"), 1);
-    let bad = h.journal.all_runs().into_iter().find(|r| &*r.activity_id == "bad").unwrap();
+    let bad = h
+        .journal
+        .all_runs()
+        .into_iter()
+        .find(|r| &*r.activity_id == "bad")
+        .unwrap();
     assert!(bad.error.contains("crashed: boom"), "{}", bad.error);
 }

@@ -48,7 +48,11 @@ impl Op {
     }
 
     pub fn as_str(self) -> &'static str {
-        Self::ALL.iter().find(|(op, _)| *op == self).map(|(_, name)| *name).unwrap_or("equals")
+        Self::ALL
+            .iter()
+            .find(|(op, _)| *op == self)
+            .map(|(_, name)| *name)
+            .unwrap_or("equals")
     }
 
     /// Every operator name, for error messages.
@@ -85,7 +89,12 @@ pub struct CompareOptions {
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum CompareError {
     #[error("cannot compare '{left}' and '{right}' with {op}: {why}")]
-    Incomparable { left: String, right: String, op: &'static str, why: &'static str },
+    Incomparable {
+        left: String,
+        right: String,
+        op: &'static str,
+        why: &'static str,
+    },
     #[error("invalid pattern '{pattern}': {why}")]
     BadPattern { pattern: String, why: String },
 }
@@ -124,11 +133,19 @@ pub fn compare(op: Op, left: &str, right: &str, opts: &CompareOptions) -> Result
 const ORDER_WHY: &str = "both sides must be numbers or RFC 3339 date-times";
 
 fn fold(text: &str, opts: &CompareOptions) -> String {
-    if opts.case_sensitive { text.to_string() } else { text.to_lowercase() }
+    if opts.case_sensitive {
+        text.to_string()
+    } else {
+        text.to_lowercase()
+    }
 }
 
 fn text_eq(left: &str, right: &str, case_sensitive: bool) -> bool {
-    if case_sensitive { left == right } else { left == right || left.to_lowercase() == right.to_lowercase() }
+    if case_sensitive {
+        left == right
+    } else {
+        left == right || left.to_lowercase() == right.to_lowercase()
+    }
 }
 
 /// `3` equals `3.0` when both sides are numbers.
@@ -160,12 +177,19 @@ fn ordered(left: &str, right: &str, kind: Kind) -> Option<Ordering> {
 }
 
 fn matches(text: &str, pattern: &str, opts: &CompareOptions) -> Result<bool, CompareError> {
-    let source = if opts.wildcards { wildcard_regex(pattern) } else { pattern.to_string() };
+    let source = if opts.wildcards {
+        wildcard_regex(pattern)
+    } else {
+        pattern.to_string()
+    };
     let re = RegexBuilder::new(&source)
         .case_insensitive(!opts.case_sensitive)
         .size_limit(1 << 20)
         .build()
-        .map_err(|e| CompareError::BadPattern { pattern: pattern.to_string(), why: first_line(&e.to_string()) })?;
+        .map_err(|e| CompareError::BadPattern {
+            pattern: pattern.to_string(),
+            why: first_line(&e.to_string()),
+        })?;
     Ok(re.is_match(text))
 }
 
@@ -221,9 +245,15 @@ mod tests {
 
     #[test]
     fn case_sensitive_and_wildcards() {
-        let cs = CompareOptions { case_sensitive: true, ..Default::default() };
+        let cs = CompareOptions {
+            case_sensitive: true,
+            ..Default::default()
+        };
         assert!(!compare(Op::Equals, "A", "a", &cs).unwrap());
-        let wild = CompareOptions { wildcards: true, ..Default::default() };
+        let wild = CompareOptions {
+            wildcards: true,
+            ..Default::default()
+        };
         assert!(compare(Op::Matches, "report.TXT", "*.txt", &wild).unwrap());
         assert!(!compare(Op::Matches, "report.txt1", "*.tx?", &wild).unwrap());
     }
@@ -232,8 +262,14 @@ mod tests {
     fn incomparable_values_and_bad_patterns_are_errors() {
         let err = auto("lt", "abc", "3").unwrap_err().to_string();
         assert!(err.contains("'abc'") && err.contains("lt"), "{err}");
-        assert!(matches!(auto("matches", "x", "(").unwrap_err(), CompareError::BadPattern { .. }));
-        let num = CompareOptions { kind: Kind::Number, ..Default::default() };
+        assert!(matches!(
+            auto("matches", "x", "(").unwrap_err(),
+            CompareError::BadPattern { .. }
+        ));
+        let num = CompareOptions {
+            kind: Kind::Number,
+            ..Default::default()
+        };
         assert!(compare(Op::Equals, "x", "1", &num).is_err());
     }
 }

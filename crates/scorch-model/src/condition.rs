@@ -9,7 +9,12 @@ pub enum Condition {
     /// The source run's status is one of these.
     Status(Vec<Status>),
     /// A published field compared with a value (which may hold subscriptions).
-    Data { reference: Reference, op: Op, value: Template, case_sensitive: bool },
+    Data {
+        reference: Reference,
+        op: Op,
+        value: Template,
+        case_sensitive: bool,
+    },
 }
 
 impl Condition {
@@ -17,10 +22,18 @@ impl Condition {
     pub fn holds(&self, status: Status, scope: &dyn Scope) -> Result<bool, String> {
         match self {
             Condition::Status(list) => Ok(list.contains(&status)),
-            Condition::Data { reference, op, value, case_sensitive } => {
+            Condition::Data {
+                reference,
+                op,
+                value,
+                case_sensitive,
+            } => {
                 let left = scope.resolve(reference).map_err(|e| e.message)?;
                 let right = value.render_text(scope).map_err(|e| e.message)?;
-                let opts = CompareOptions { case_sensitive: *case_sensitive, ..Default::default() };
+                let opts = CompareOptions {
+                    case_sensitive: *case_sensitive,
+                    ..Default::default()
+                };
                 compare(*op, &value_text(&left), &right, &opts).map_err(|e| e.to_string())
             }
         }

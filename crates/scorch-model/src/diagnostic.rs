@@ -52,7 +52,11 @@ impl<'a> Report<'a> {
     pub(crate) fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
         let path = path.into();
         let position = self.map.find(&path);
-        self.items.push(Diagnostic { path, position, message: message.into() });
+        self.items.push(Diagnostic {
+            path,
+            position,
+            message: message.into(),
+        });
     }
 }
 

@@ -2,8 +2,10 @@
 //! (`Mid('Take from the middle', 5, 4)` is `from`). Names are case-insensitive here.
 
 /// Every function name, as documented.
-pub const NAMES: [&str; 15] =
-    ["Upper", "Lower", "Field", "Sum", "Diff", "Mult", "Div", "Instr", "Right", "Left", "Mid", "LTrim", "RTrim", "Trim", "Len"];
+pub const NAMES: [&str; 15] = [
+    "Upper", "Lower", "Field", "Sum", "Diff", "Mult", "Div", "Instr", "Right", "Left", "Mid", "LTrim", "RTrim", "Trim",
+    "Len",
+];
 
 pub fn exists(name: &str) -> bool {
     NAMES.iter().any(|n| n.eq_ignore_ascii_case(name))
@@ -11,16 +13,27 @@ pub fn exists(name: &str) -> bool {
 
 /// Calls function `name` with text arguments.
 pub fn call(name: &str, args: &[String]) -> Result<String, String> {
-    let canonical = NAMES.iter().find(|n| n.eq_ignore_ascii_case(name)).copied().unwrap_or(name);
+    let canonical = NAMES
+        .iter()
+        .find(|n| n.eq_ignore_ascii_case(name))
+        .copied()
+        .unwrap_or(name);
     let arity = |min: usize, max: usize| -> Result<(), String> {
         if args.len() < min || args.len() > max {
-            let want = if min == max { min.to_string() } else { format!("{min} to {max}") };
+            let want = if min == max {
+                min.to_string()
+            } else {
+                format!("{min} to {max}")
+            };
             return Err(format!("{canonical} takes {want} arguments, got {}", args.len()));
         }
         Ok(())
     };
     let int = |i: usize| -> Result<usize, String> {
-        args[i].trim().parse::<usize>().map_err(|_| format!("{canonical}: '{}' is not a whole number", args[i]))
+        args[i]
+            .trim()
+            .parse::<usize>()
+            .map_err(|_| format!("{canonical}: '{}' is not a whole number", args[i]))
     };
     let chars = |s: &str| s.chars().collect::<Vec<_>>();
     Ok(match canonical {
@@ -38,14 +51,22 @@ pub fn call(name: &str, args: &[String]) -> Result<String, String> {
             if n == 0 || args[1].is_empty() {
                 return Err("Field: the delimiter must not be empty and n starts at 1".into());
             }
-            args[0].split(args[1].as_str()).nth(n - 1).unwrap_or_default().to_string()
+            args[0]
+                .split(args[1].as_str())
+                .nth(n - 1)
+                .unwrap_or_default()
+                .to_string()
         }
         "Sum" | "Mult" => {
             if args.is_empty() {
                 return Err(format!("{canonical} takes at least one argument"));
             }
             let nums = numbers(canonical, args)?;
-            let result = if canonical == "Sum" { nums.iter().sum() } else { nums.iter().product() };
+            let result = if canonical == "Sum" {
+                nums.iter().sum()
+            } else {
+                nums.iter().product()
+            };
             format_number(result, None)
         }
         "Diff" | "Div" => {
@@ -105,7 +126,11 @@ pub fn call(name: &str, args: &[String]) -> Result<String, String> {
 fn numbers(name: &str, args: &[String]) -> Result<Vec<f64>, String> {
     args.iter()
         .map(|a| {
-            a.trim().parse::<f64>().ok().filter(|n| n.is_finite()).ok_or_else(|| format!("{name}: '{a}' is not a number"))
+            a.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
+                .ok_or_else(|| format!("{name}: '{a}' is not a number"))
         })
         .collect()
 }
@@ -134,8 +159,14 @@ mod tests {
     /// The documented input/output pairs.
     #[test]
     fn documented_examples() {
-        assert_eq!(f("Upper", &["this will be converted to uppercase"]), "THIS WILL BE CONVERTED TO UPPERCASE");
-        assert_eq!(f("Lower", &["This Will Be Converted To Lowercase"]), "this will be converted to lowercase");
+        assert_eq!(
+            f("Upper", &["this will be converted to uppercase"]),
+            "THIS WILL BE CONVERTED TO UPPERCASE"
+        );
+        assert_eq!(
+            f("Lower", &["This Will Be Converted To Lowercase"]),
+            "this will be converted to lowercase"
+        );
         assert_eq!(f("Field", &["John;Smith;9055552211", ";", "2"]), "Smith");
         assert_eq!(f("Sum", &["2", "3", "4", "5"]), "14");
         assert_eq!(f("Diff", &["9", "7"]), "2");
@@ -147,9 +178,18 @@ mod tests {
         assert_eq!(f("Right", &["Take from the right", "9"]), "the right");
         assert_eq!(f("Left", &["Take from the left", "4"]), "Take");
         assert_eq!(f("Mid", &["Take from the middle", "5", "4"]), "from");
-        assert_eq!(f("LTrim", &[" Remove the leading spaces only. "]), "Remove the leading spaces only. ");
-        assert_eq!(f("RTrim", &[" Remove the trailing spaces only. "]), " Remove the trailing spaces only.");
-        assert_eq!(f("Trim", &[" Remove leading and trailing spaces. "]), "Remove leading and trailing spaces.");
+        assert_eq!(
+            f("LTrim", &[" Remove the leading spaces only. "]),
+            "Remove the leading spaces only. "
+        );
+        assert_eq!(
+            f("RTrim", &[" Remove the trailing spaces only. "]),
+            " Remove the trailing spaces only."
+        );
+        assert_eq!(
+            f("Trim", &[" Remove leading and trailing spaces. "]),
+            "Remove leading and trailing spaces."
+        );
         assert_eq!(f("Len", &["Measure this text"]), "17");
         assert_eq!(f("upper", &["x"]), "X");
         assert_eq!(f("Instr", &["abc", "z"]), "0");

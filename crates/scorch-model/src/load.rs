@@ -17,25 +17,38 @@ pub struct Loaded {
 /// Reads a runbook document (YAML or JSON).
 pub fn load(text: &str) -> Result<Loaded, Vec<Diagnostic>> {
     let (value, map) = source::parse(text).map_err(|e| {
-        vec![Diagnostic { path: String::new(), position: e.position, message: format!("not valid YAML: {}", e.message) }]
+        vec![Diagnostic {
+            path: String::new(),
+            position: e.position,
+            message: format!("not valid YAML: {}", e.message),
+        }]
     })?;
     let mut report = Report::new(&map);
     let runbook = from_value(value, &mut report);
     match runbook {
-        Some(runbook) if report.items.is_empty() => Ok(Loaded { runbook, source_map: map }),
+        Some(runbook) if report.items.is_empty() => Ok(Loaded {
+            runbook,
+            source_map: map,
+        }),
         _ => Err(report.items),
     }
 }
 
 fn from_value(value: Value, report: &mut Report) -> Option<Runbook> {
     let Value::Object(mut top) = value else {
-        report.add("", "a runbook document must be a mapping with format, runbook and activities");
+        report.add(
+            "",
+            "a runbook document must be a mapping with format, runbook and activities",
+        );
         return None;
     };
     match top.get("format") {
         Some(Value::Number(n)) if n.as_u64() == Some(1) => {}
         Some(other) => {
-            report.add("format", format!("unsupported format {other}: this version of scorch reads format: 1"));
+            report.add(
+                "format",
+                format!("unsupported format {other}: this version of scorch reads format: 1"),
+            );
             return None;
         }
         None => {
@@ -56,7 +69,11 @@ fn from_value(value: Value, report: &mut Report) -> Option<Runbook> {
 }
 
 /// Deserializes each item of a top-level list on its own, so every bad item is reported.
-fn take_list<T: DeserializeOwned>(top: &mut serde_json::Map<String, Value>, key: &str, report: &mut Report) -> Option<Vec<T>> {
+fn take_list<T: DeserializeOwned>(
+    top: &mut serde_json::Map<String, Value>,
+    key: &str,
+    report: &mut Report,
+) -> Option<Vec<T>> {
     let items = match top.remove(key) {
         None | Some(Value::Null) => return Some(Vec::new()),
         Some(Value::Array(items)) => items,
@@ -66,8 +83,11 @@ fn take_list<T: DeserializeOwned>(top: &mut serde_json::Map<String, Value>, key:
         }
     };
     let before = report.items.len();
-    let parsed: Vec<T> =
-        items.into_iter().enumerate().filter_map(|(i, item)| typed(item, &format!("{key}/{i}"), report)).collect();
+    let parsed: Vec<T> = items
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, item)| typed(item, &format!("{key}/{i}"), report))
+        .collect();
     (report.items.len() == before).then_some(parsed)
 }
 
@@ -92,7 +112,11 @@ fn typed<T: DeserializeOwned>(value: Value, path: &str, report: &mut Report) -> 
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}/{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}/{key}")
+    }
 }
 
 #[cfg(test)]

@@ -48,9 +48,10 @@ impl ValueType {
                 Value::String(s) => s.clone(),
                 _ => text,
             })),
-            ValueType::Integer => {
-                text.parse::<i64>().map(Value::from).map_err(|_| format!("'{text}' is not an integer"))
-            }
+            ValueType::Integer => text
+                .parse::<i64>()
+                .map(Value::from)
+                .map_err(|_| format!("'{text}' is not an integer")),
             ValueType::Boolean => match text.to_ascii_lowercase().as_str() {
                 "true" | "yes" | "1" => Ok(Value::Bool(true)),
                 "false" | "no" | "0" => Ok(Value::Bool(false)),
@@ -84,7 +85,11 @@ pub fn bind_parameters(defs: &[ParamDef], given: &Map<String, Value>) -> Result<
                 }
                 Err(why) => errors.push(format!("parameter '{}': {why}", def.name)),
             },
-            None => errors.push(format!("parameter '{}' ({}) is required: it has no default", def.name, ty.as_str())),
+            None => errors.push(format!(
+                "parameter '{}' ({}) is required: it has no default",
+                def.name,
+                ty.as_str()
+            )),
         }
     }
     if errors.is_empty() { Ok(out) } else { Err(errors) }
@@ -96,12 +101,21 @@ mod tests {
     use serde_json::json;
 
     fn def(name: &str, ty: &str, default: Option<Value>) -> ParamDef {
-        ParamDef { name: name.into(), ty: ty.into(), default, uuid: None }
+        ParamDef {
+            name: name.into(),
+            ty: ty.into(),
+            default,
+            uuid: None,
+        }
     }
 
     #[test]
     fn binds_with_defaults_and_types() {
-        let defs = [def("N", "integer", Some(json!(3))), def("B", "boolean", None), def("S", "string", None)];
+        let defs = [
+            def("N", "integer", Some(json!(3))),
+            def("B", "boolean", None),
+            def("S", "string", None),
+        ];
         let given = json!({"B": "yes", "S": "x"});
         let bound = bind_parameters(&defs, given.as_object().unwrap()).unwrap();
         assert_eq!(Value::Object(bound), json!({"N": 3, "B": true, "S": "x"}));

@@ -121,8 +121,17 @@ impl Plan {
 /// Checks a loaded runbook against the format and the catalog and compiles it.
 pub fn compile(loaded: &Loaded, catalog: &dyn Catalog) -> Result<Plan, Vec<Diagnostic>> {
     let mut report = Report::new(&loaded.source_map);
-    let plan = Compiler { rb: &loaded.runbook, catalog, report: &mut report }.run();
-    if report.items.is_empty() { plan.ok_or_else(Vec::new) } else { Err(report.items) }
+    let plan = Compiler {
+        rb: &loaded.runbook,
+        catalog,
+        report: &mut report,
+    }
+    .run();
+    if report.items.is_empty() {
+        plan.ok_or_else(Vec::new)
+    } else {
+        Err(report.items)
+    }
 }
 
 struct Compiler<'a, 'r> {
@@ -145,14 +154,23 @@ impl Compiler<'_, '_> {
             self.err("concurrency", "concurrency must be at least 1");
         }
         let index = self.index_activities();
-        let infos: Vec<Option<TypeInfo>> =
-            rb.activities.iter().enumerate().map(|(i, a)| self.type_info(i, a)).collect();
+        let infos: Vec<Option<TypeInfo>> = rb
+            .activities
+            .iter()
+            .enumerate()
+            .map(|(i, a)| self.type_info(i, a))
+            .collect();
         let (outgoing, inputs) = self.links(&index);
         let order = self.topological_order(&outgoing)?;
         let ancestors = ancestor_sets(&order, &inputs);
         let published = self.published_fields(&index, &infos);
         let returns = self.returns();
-        let mut ctx = RefCheck { index: &index, ancestors: &ancestors, published: &published, variables: HashSet::new() };
+        let mut ctx = RefCheck {
+            index: &index,
+            ancestors: &ancestors,
+            published: &published,
+            variables: HashSet::new(),
+        };
 
         let mut steps = Vec::with_capacity(rb.activities.len());
         for (i, a) in rb.activities.iter().enumerate() {
@@ -167,10 +185,18 @@ impl Compiler<'_, '_> {
                     delay,
                     max_attempts: l.max_attempts.max(1),
                     exit_when: self.conditions(&format!("{path}/loop/exit_when"), &l.exit_when, i, &mut ctx),
-                    continue_when: self.conditions(&format!("{path}/loop/continue_when"), &l.continue_when, i, &mut ctx),
+                    continue_when: self.conditions(
+                        &format!("{path}/loop/continue_when"),
+                        &l.continue_when,
+                        i,
+                        &mut ctx,
+                    ),
                 }
             });
-            let timeout = a.timeout.as_deref().map(|t| self.duration(&format!("{path}/timeout"), Some(t)));
+            let timeout = a
+                .timeout
+                .as_deref()
+                .map(|t| self.duration(&format!("{path}/timeout"), Some(t)));
             let flatten = self.flatten(&path, &a.flatten);
             let links = outgoing[i]
                 .iter()
@@ -178,10 +204,16 @@ impl Compiler<'_, '_> {
                 .map(|(ordinal, &(li, to))| {
                     let link = &rb.links[li];
                     let lpath = format!("links/{li}");
-                    let default_include = [ConditionDef { status: Some(vec!["success".into()]), ..Default::default() }];
+                    let default_include = [ConditionDef {
+                        status: Some(vec!["success".into()]),
+                        ..Default::default()
+                    }];
                     let include = link.include.as_deref().unwrap_or(&default_include);
                     if include.is_empty() {
-                        self.err(format!("{lpath}/include"), "an empty include list never fires: remove it for the default (success) or list conditions");
+                        self.err(
+                            format!("{lpath}/include"),
+                            "an empty include list never fires: remove it for the default (success) or list conditions",
+                        );
                     }
                     LinkPlan {
                         to,
@@ -194,7 +226,9 @@ impl Compiler<'_, '_> {
                 })
                 .collect();
             let junction = (a.ty == "junction").then(|| JunctionPlan {
-                ancestors: (0..rb.activities.len()).filter(|&j| ancestors[i].contains(&j)).collect(),
+                ancestors: (0..rb.activities.len())
+                    .filter(|&j| ancestors[i].contains(&j))
+                    .collect(),
                 return_data_from: a
                     .properties
                     .get("return_data_from")
@@ -217,23 +251,43 @@ impl Compiler<'_, '_> {
         }
         let starts: Vec<usize> = (0..steps.len()).filter(|&i| inputs[i].is_empty()).collect();
         if starts.len() > 1 && !starts.iter().any(|&i| rb.activities[i].ty.starts_with("monitor_")) {
-            let ids = starts.iter().map(|&i| rb.activities[i].id.as_str()).collect::<Vec<_>>().join(", ");
+            let ids = starts
+                .iter()
+                .map(|&i| rb.activities[i].id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
             self.err("links", format!("a runbook has one start activity (no incoming link), but these have none: {ids}; link them or remove the extra ones"));
         }
         let parameters = self.parameters();
         let mut variables: Vec<String> = ctx.variables.into_iter().collect();
         variables.sort();
-        Some(Plan { runbook: rb.clone(), steps, starts, parameters, returns, variables })
+        Some(Plan {
+            runbook: rb.clone(),
+            steps,
+            starts,
+            parameters,
+            returns,
+            variables,
+        })
     }
 
     fn index_activities(&mut self) -> HashMap<String, usize> {
         let mut index = HashMap::new();
         for (i, a) in self.rb.activities.iter().enumerate() {
             if !is_identifier(&a.id) {
-                self.err(format!("activities/{i}/id"), format!("'{}' is not a valid id: use letters, digits and _, not starting with a digit", a.id));
+                self.err(
+                    format!("activities/{i}/id"),
+                    format!(
+                        "'{}' is not a valid id: use letters, digits and _, not starting with a digit",
+                        a.id
+                    ),
+                );
             }
             if index.insert(a.id.clone(), i).is_some() {
-                self.err(format!("activities/{i}/id"), format!("duplicate activity id '{}': ids must be unique in a runbook", a.id));
+                self.err(
+                    format!("activities/{i}/id"),
+                    format!("duplicate activity id '{}': ids must be unique in a runbook", a.id),
+                );
             }
         }
         index
@@ -243,21 +297,44 @@ impl Compiler<'_, '_> {
         let path = format!("activities/{i}");
         let Some(info) = self.catalog.describe(&a.ty, &a.properties) else {
             let names = self.catalog.type_names();
-            let hint = closest(&a.ty, &names).map(|n| format!(" (did you mean '{n}'?)")).unwrap_or_default();
-            self.err(format!("{path}/type"), format!("activity '{}': unknown activity type '{}'{hint}; `scorch activities` lists the known types", a.id, a.ty));
+            let hint = closest(&a.ty, &names)
+                .map(|n| format!(" (did you mean '{n}'?)"))
+                .unwrap_or_default();
+            self.err(
+                format!("{path}/type"),
+                format!(
+                    "activity '{}': unknown activity type '{}'{hint}; `scorch activities` lists the known types",
+                    a.id, a.ty
+                ),
+            );
             return None;
         };
         match &a.properties {
             Value::Null => {}
             Value::Object(props) => {
                 for key in props.keys().filter(|k| !info.properties.contains(k)) {
-                    self.err(format!("{path}/properties/{key}"), format!("activity '{}': {} has no property '{key}' (it takes: {})", a.id, a.ty, info.properties.join(", ")));
+                    self.err(
+                        format!("{path}/properties/{key}"),
+                        format!(
+                            "activity '{}': {} has no property '{key}' (it takes: {})",
+                            a.id,
+                            a.ty,
+                            info.properties.join(", ")
+                        ),
+                    );
                 }
             }
             _ => self.err(format!("{path}/properties"), "properties must be a mapping"),
         }
-        for key in info.required.iter().filter(|k| a.properties.get(k.as_str()).is_none_or(Value::is_null)) {
-            self.err(format!("{path}/properties"), format!("activity '{}': {} needs the property '{key}'", a.id, a.ty));
+        for key in info
+            .required
+            .iter()
+            .filter(|k| a.properties.get(k.as_str()).is_none_or(Value::is_null))
+        {
+            self.err(
+                format!("{path}/properties"),
+                format!("activity '{}': {} needs the property '{key}'", a.id, a.ty),
+            );
         }
         Some(info)
     }
@@ -272,14 +349,26 @@ impl Compiler<'_, '_> {
             let from = index.get(&link.from).copied();
             let to = index.get(&link.to).copied();
             if from.is_none() {
-                self.err(format!("links/{li}/from"), format!("link from '{}': no activity has that id", link.from));
+                self.err(
+                    format!("links/{li}/from"),
+                    format!("link from '{}': no activity has that id", link.from),
+                );
             }
             if to.is_none() {
-                self.err(format!("links/{li}/to"), format!("link to '{}': no activity has that id", link.to));
+                self.err(
+                    format!("links/{li}/to"),
+                    format!("link to '{}': no activity has that id", link.to),
+                );
             }
             if let (Some(f), Some(t)) = (from, to) {
                 if f == t {
-                    self.err(format!("links/{li}"), format!("a link from '{}' to itself: use loop on the activity to repeat it", link.from));
+                    self.err(
+                        format!("links/{li}"),
+                        format!(
+                            "a link from '{}' to itself: use loop on the activity to repeat it",
+                            link.from
+                        ),
+                    );
                     continue;
                 }
                 outgoing[f].push((li, t));
@@ -312,18 +401,41 @@ impl Compiler<'_, '_> {
             }
         }
         if order.len() < n {
-            let ids: Vec<&str> = (0..n).filter(|&i| indegree[i] > 0).map(|i| self.rb.activities[i].id.as_str()).collect();
-            self.err("links", format!("the links form a cycle through {}: runbooks are acyclic; use loop on an activity to repeat it", ids.join(", ")));
+            let ids: Vec<&str> = (0..n)
+                .filter(|&i| indegree[i] > 0)
+                .map(|i| self.rb.activities[i].id.as_str())
+                .collect();
+            self.err(
+                "links",
+                format!(
+                    "the links form a cycle through {}: runbooks are acyclic; use loop on an activity to repeat it",
+                    ids.join(", ")
+                ),
+            );
             return None;
         }
         Some(order)
     }
 
-    fn published_fields(&mut self, index: &HashMap<String, usize>, infos: &[Option<TypeInfo>]) -> Vec<Option<Vec<String>>> {
-        let mut fields: Vec<Option<Vec<String>>> =
-            infos.iter().map(|i| i.as_ref().and_then(|t| t.published.clone())).collect();
-        for (i, a) in self.rb.activities.iter().enumerate().filter(|(_, a)| a.ty == "junction") {
-            let Some(from) = a.properties.get("return_data_from").filter(|v| !v.is_null()) else { continue };
+    fn published_fields(
+        &mut self,
+        index: &HashMap<String, usize>,
+        infos: &[Option<TypeInfo>],
+    ) -> Vec<Option<Vec<String>>> {
+        let mut fields: Vec<Option<Vec<String>>> = infos
+            .iter()
+            .map(|i| i.as_ref().and_then(|t| t.published.clone()))
+            .collect();
+        for (i, a) in self
+            .rb
+            .activities
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.ty == "junction")
+        {
+            let Some(from) = a.properties.get("return_data_from").filter(|v| !v.is_null()) else {
+                continue;
+            };
             let path = format!("activities/{i}/properties/return_data_from");
             match from.as_str().and_then(|id| index.get(id)) {
                 Some(&j) => {
@@ -332,7 +444,10 @@ impl Compiler<'_, '_> {
                         f
                     });
                 }
-                None => self.err(path, format!("junction '{}': return_data_from names no activity ({from})", a.id)),
+                None => self.err(
+                    path,
+                    format!("junction '{}': return_data_from names no activity ({from})", a.id),
+                ),
             }
         }
         fields
@@ -343,11 +458,17 @@ impl Compiler<'_, '_> {
         let mut out = Vec::new();
         for (i, r) in self.rb.returns.iter().enumerate() {
             if !seen.insert(r.name.clone()) {
-                self.err(format!("returns/{i}/name"), format!("return value '{}' is declared twice", r.name));
+                self.err(
+                    format!("returns/{i}/name"),
+                    format!("return value '{}' is declared twice", r.name),
+                );
             }
             match ValueType::parse(&r.ty) {
                 Some(t) => out.push((r.name.clone(), t)),
-                None => self.err(format!("returns/{i}/type"), format!("unknown type '{}' (use {TYPE_NAMES})", r.ty)),
+                None => self.err(
+                    format!("returns/{i}/type"),
+                    format!("unknown type '{}' (use {TYPE_NAMES})", r.ty),
+                ),
             }
         }
         out
@@ -355,7 +476,13 @@ impl Compiler<'_, '_> {
 
     fn parameters(&mut self) -> Vec<ParamDef> {
         let mut out: Vec<ParamDef> = Vec::new();
-        for (i, a) in self.rb.activities.iter().enumerate().filter(|(_, a)| a.ty == "initialize_data") {
+        for (i, a) in self
+            .rb
+            .activities
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.ty == "initialize_data")
+        {
             let path = format!("activities/{i}/properties/parameters");
             let list = match a.properties.get("parameters") {
                 None | Some(Value::Null) => continue,
@@ -364,20 +491,36 @@ impl Compiler<'_, '_> {
             let defs: Vec<ParamDef> = match serde_json::from_value(list.clone()) {
                 Ok(d) => d,
                 Err(e) => {
-                    self.err(path, format!("parameters must be a list of {{name, type, default}}: {e}"));
+                    self.err(
+                        path,
+                        format!("parameters must be a list of {{name, type, default}}: {e}"),
+                    );
                     continue;
                 }
             };
             for (p, def) in defs.into_iter().enumerate() {
                 let ppath = format!("{path}/{p}");
                 if out.iter().any(|d| d.name == def.name) {
-                    self.err(format!("{ppath}/name"), format!("parameter '{}' is declared twice", def.name));
+                    self.err(
+                        format!("{ppath}/name"),
+                        format!("parameter '{}' is declared twice", def.name),
+                    );
                 }
                 match ValueType::parse(&def.ty) {
-                    None => self.err(format!("{ppath}/type"), format!("parameter '{}': unknown type '{}' (use {TYPE_NAMES})", def.name, def.ty)),
+                    None => self.err(
+                        format!("{ppath}/type"),
+                        format!("parameter '{}': unknown type '{}' (use {TYPE_NAMES})", def.name, def.ty),
+                    ),
                     Some(t) => {
                         if let Some(Err(why)) = def.default.as_ref().map(|d| t.coerce(d)) {
-                            self.err(format!("{ppath}/default"), format!("parameter '{}': the default does not fit type {}: {why}", def.name, t.as_str()));
+                            self.err(
+                                format!("{ppath}/default"),
+                                format!(
+                                    "parameter '{}': the default does not fit type {}: {why}",
+                                    def.name,
+                                    t.as_str()
+                                ),
+                            );
                         }
                     }
                 }
@@ -392,13 +535,19 @@ impl Compiler<'_, '_> {
         let template = match compiled {
             Ok(t) => t,
             Err((key, e)) => {
-                self.err(format!("{path}/properties/{key}"), format!("activity '{}': {}", a.id, e.message));
+                self.err(
+                    format!("{path}/properties/{key}"),
+                    format!("activity '{}': {}", a.id, e.message),
+                );
                 return PropTemplate::Value(Value::Null);
             }
         };
         for (key, reference) in template.references() {
             if let Err(why) = ctx.check(reference, i, false) {
-                self.err(format!("{path}/properties/{key}"), format!("activity '{}', property '{key}': {why}", a.id));
+                self.err(
+                    format!("{path}/properties/{key}"),
+                    format!("activity '{}', property '{key}': {why}", a.id),
+                );
             }
         }
         if a.ty == "return_data" {
@@ -408,10 +557,18 @@ impl Compiler<'_, '_> {
     }
 
     fn check_return_names(&mut self, path: &str, a: &ActivityDef) {
-        let Some(values) = a.properties.get("values").and_then(Value::as_object) else { return };
+        let Some(values) = a.properties.get("values").and_then(Value::as_object) else {
+            return;
+        };
         for name in values.keys() {
             if !self.rb.returns.iter().any(|r| &r.name == name) {
-                self.err(format!("{path}/properties/values/{name}"), format!("return_data '{}': '{name}' is not declared in the runbook's returns", a.id));
+                self.err(
+                    format!("{path}/properties/values/{name}"),
+                    format!(
+                        "return_data '{}': '{name}' is not declared in the runbook's returns",
+                        a.id
+                    ),
+                );
             }
         }
     }
@@ -462,7 +619,10 @@ impl Compiler<'_, '_> {
             }
             Value::Object(m) if m.len() == 1 && m.get("csv") == Some(&Value::Bool(true)) => Flatten::Csv,
             _ => {
-                self.err(format!("{path}/flatten"), "flatten is true, { separator: \", \" } or { csv: true }");
+                self.err(
+                    format!("{path}/flatten"),
+                    "flatten is true, { separator: \", \" } or { csv: true }",
+                );
                 Flatten::None
             }
         }
@@ -497,7 +657,12 @@ fn compile_condition(def: &ConditionDef) -> Result<Condition, String> {
                 Some(v) => crate::template::value_text(v),
             };
             let value = Template::parse(&value_text).map_err(|e| e.message)?;
-            Ok(Condition::Data { reference, op, value, case_sensitive: def.case_sensitive })
+            Ok(Condition::Data {
+                reference,
+                op,
+                value,
+                case_sensitive: def.case_sensitive,
+            })
         }
         (Some(_), Some(_)) => Err("a condition is either { status: [...] } or { data, op, value }, not both".into()),
         (None, None) => Err("a condition needs 'status' or 'data'".into()),
@@ -538,7 +703,9 @@ impl RefCheck<'_> {
             Reference::Activity { activity, field } => (activity, field),
         };
         let Some(&j) = self.index.get(activity.as_str()) else {
-            return Err(format!("{{{{ {activity}.{field} }}}}: no activity has the id '{activity}'"));
+            return Err(format!(
+                "{{{{ {activity}.{field} }}}}: no activity has the id '{activity}'"
+            ));
         };
         let reachable = if j == at { own } else { self.ancestors[at].contains(&j) };
         if !reachable {
@@ -547,10 +714,17 @@ impl RefCheck<'_> {
             ));
         }
         match &self.published[j] {
-            Some(fields) if !fields.iter().any(|f| f == field) && !COMMON_FIELDS.contains(&field.as_str()) => Err(format!(
-                "{{{{ {activity}.{field} }}}}: '{activity}' does not publish '{field}' (it publishes: {})",
-                fields.iter().map(String::as_str).chain(COMMON_FIELDS).collect::<Vec<_>>().join(", ")
-            )),
+            Some(fields) if !fields.iter().any(|f| f == field) && !COMMON_FIELDS.contains(&field.as_str()) => {
+                Err(format!(
+                    "{{{{ {activity}.{field} }}}}: '{activity}' does not publish '{field}' (it publishes: {})",
+                    fields
+                        .iter()
+                        .map(String::as_str)
+                        .chain(COMMON_FIELDS)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            }
             _ => Ok(()),
         }
     }

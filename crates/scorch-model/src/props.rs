@@ -19,7 +19,11 @@ impl PropTemplate {
         let compiled = match value {
             Value::String(s) if s.contains("{{") => {
                 let t = Template::parse(s).map_err(|e| (String::new(), e))?;
-                if t.is_literal() { PropTemplate::Value(Value::String(t.render_text(&NoScope).unwrap_or_default())) } else { PropTemplate::Template(t) }
+                if t.is_literal() {
+                    PropTemplate::Value(Value::String(t.render_text(&NoScope).unwrap_or_default()))
+                } else {
+                    PropTemplate::Template(t)
+                }
             }
             Value::Array(items) => PropTemplate::Array(
                 items
@@ -30,7 +34,11 @@ impl PropTemplate {
             ),
             Value::Object(map) => PropTemplate::Object(
                 map.iter()
-                    .map(|(k, v)| Self::compile(v).map(|t| (k.clone(), t)).map_err(|(p, e)| (prefix(k, &p), e)))
+                    .map(|(k, v)| {
+                        Self::compile(v)
+                            .map(|t| (k.clone(), t))
+                            .map_err(|(p, e)| (prefix(k, &p), e))
+                    })
                     .collect::<Result<_, _>>()?,
             ),
             other => PropTemplate::Value(other.clone()),
@@ -57,9 +65,10 @@ impl PropTemplate {
         match self {
             PropTemplate::Value(_) => {}
             PropTemplate::Template(t) => out.extend(t.references().into_iter().map(|r| (path.to_string(), r))),
-            PropTemplate::Array(items) => {
-                items.iter().enumerate().for_each(|(i, t)| t.collect(&prefix(path, &i.to_string()), out))
-            }
+            PropTemplate::Array(items) => items
+                .iter()
+                .enumerate()
+                .for_each(|(i, t)| t.collect(&prefix(path, &i.to_string()), out)),
             PropTemplate::Object(items) => items.iter().for_each(|(k, t)| t.collect(&prefix(path, k), out)),
         }
     }
@@ -72,7 +81,9 @@ impl PropTemplate {
     fn render_at(&self, path: &str, scope: &dyn Scope) -> Result<Value, String> {
         Ok(match self {
             PropTemplate::Value(v) => v.clone(),
-            PropTemplate::Template(t) => t.render(scope).map_err(|e| format!("property '{path}': {}", e.message))?,
+            PropTemplate::Template(t) => t
+                .render(scope)
+                .map_err(|e| format!("property '{path}': {}", e.message))?,
             PropTemplate::Array(items) => Value::Array(
                 items
                     .iter()
@@ -103,6 +114,8 @@ struct NoScope;
 
 impl Scope for NoScope {
     fn resolve(&self, _: &Reference) -> Result<Value, TemplateError> {
-        Err(TemplateError { message: "no data here".into() })
+        Err(TemplateError {
+            message: "no data here".into(),
+        })
     }
 }

@@ -47,16 +47,30 @@ pub struct SyntaxError {
 const MAX_NODES: usize = 1_000_000;
 
 enum Frame {
-    Seq { path: String, items: Vec<Value> },
-    Map { path: String, map: Map<String, Value>, key: Option<String>, key_pos: Position },
+    Seq {
+        path: String,
+        items: Vec<Value>,
+    },
+    Map {
+        path: String,
+        map: Map<String, Value>,
+        key: Option<String>,
+        key_pos: Position,
+    },
 }
 
 fn position(span: &Span) -> Position {
-    Position { line: span.start.line(), column: span.start.col() + 1 }
+    Position {
+        line: span.start.line(),
+        column: span.start.col() + 1,
+    }
 }
 
 fn syntax(position: Position, message: impl Into<String>) -> SyntaxError {
-    SyntaxError { position, message: message.into() }
+    SyntaxError {
+        position,
+        message: message.into(),
+    }
 }
 
 /// Parses `text` into a value and its source map.
@@ -69,7 +83,13 @@ pub fn parse(text: &str) -> Result<(Value, SourceMap), SyntaxError> {
     let mut nodes = 0usize;
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| {
-            syntax(Position { line: e.marker().line(), column: e.marker().col() + 1 }, e.info())
+            syntax(
+                Position {
+                    line: e.marker().line(),
+                    column: e.marker().col() + 1,
+                },
+                e.info(),
+            )
         })?;
         let pos = position(&span);
         // The path a new node at this point gets, or None when it is a mapping key.
@@ -82,7 +102,15 @@ pub fn parse(text: &str) -> Result<(Value, SourceMap), SyntaxError> {
         let value = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 if child_path.is_none() {
-                    let Some(Frame::Map { map: m, key, key_pos, path }) = stack.last_mut() else { unreachable!() };
+                    let Some(Frame::Map {
+                        map: m,
+                        key,
+                        key_pos,
+                        path,
+                    }) = stack.last_mut()
+                    else {
+                        unreachable!()
+                    };
                     if m.contains_key(text.as_ref()) {
                         return Err(syntax(pos, format!("duplicate key '{text}'")));
                     }
@@ -92,7 +120,11 @@ pub fn parse(text: &str) -> Result<(Value, SourceMap), SyntaxError> {
                     continue;
                 }
                 let quoted = style != ScalarStyle::Plain || tag.as_ref().is_some_and(|t| t.suffix == "str");
-                let v = if quoted { Value::String(text.into_owned()) } else { plain_scalar(&text) };
+                let v = if quoted {
+                    Value::String(text.into_owned())
+                } else {
+                    plain_scalar(&text)
+                };
                 if anchor > 0 {
                     anchors.insert(anchor, v.clone());
                 }
@@ -115,7 +147,10 @@ pub fn parse(text: &str) -> Result<(Value, SourceMap), SyntaxError> {
                 if anchor > 0 {
                     open_anchors.push((anchor, stack.len()));
                 }
-                stack.push(Frame::Seq { path, items: Vec::new() });
+                stack.push(Frame::Seq {
+                    path,
+                    items: Vec::new(),
+                });
                 None
             }
             Event::MappingStart(anchor, _) => {
@@ -124,7 +159,12 @@ pub fn parse(text: &str) -> Result<(Value, SourceMap), SyntaxError> {
                 if anchor > 0 {
                     open_anchors.push((anchor, stack.len()));
                 }
-                stack.push(Frame::Map { path, map: Map::new(), key: None, key_pos: pos });
+                stack.push(Frame::Map {
+                    path,
+                    map: Map::new(),
+                    key: None,
+                    key_pos: pos,
+                });
                 None
             }
             Event::SequenceEnd | Event::MappingEnd => {
@@ -171,7 +211,11 @@ pub fn parse(text: &str) -> Result<(Value, SourceMap), SyntaxError> {
 }
 
 fn join(path: &str, segment: &str) -> String {
-    if path.is_empty() { segment.to_string() } else { format!("{path}/{segment}") }
+    if path.is_empty() {
+        segment.to_string()
+    } else {
+        format!("{path}/{segment}")
+    }
 }
 
 fn count(v: &Value) -> usize {
@@ -193,11 +237,9 @@ fn plain_scalar(text: &str) -> Value {
     if let Ok(i) = text.parse::<i64>() {
         return Value::Number(i.into());
     }
-    let looks_numeric = text.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))
-        && text.bytes().any(|b| b.is_ascii_digit());
-    if looks_numeric
-        && let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64)
-    {
+    let looks_numeric =
+        text.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) && text.bytes().any(|b| b.is_ascii_digit());
+    if looks_numeric && let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64) {
         return Value::Number(n);
     }
     Value::String(text.to_string())

@@ -10,7 +10,10 @@ use crate::functions;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reference {
     /// Published data of an activity that ran earlier on this path.
-    Activity { activity: String, field: String },
+    Activity {
+        activity: String,
+        field: String,
+    },
     Variable(String),
     Runbook(String),
 }
@@ -43,7 +46,9 @@ pub struct TemplateError {
 }
 
 fn err(message: impl Into<String>) -> TemplateError {
-    TemplateError { message: message.into() }
+    TemplateError {
+        message: message.into(),
+    }
 }
 
 /// Supplies the values references resolve to.
@@ -65,7 +70,9 @@ impl Template {
                 literal.push_str("{{");
                 rest = after;
             } else if let Some(after) = rest.strip_prefix("{{") {
-                let end = after.find("}}").ok_or_else(|| err(format!("'{{{{' without a closing '}}}}' in \"{text}\"")))?;
+                let end = after
+                    .find("}}")
+                    .ok_or_else(|| err(format!("'{{{{' without a closing '}}}}' in \"{text}\"")))?;
                 if !literal.is_empty() {
                     parts.push(Part::Text(std::mem::take(&mut literal)));
                 }
@@ -144,7 +151,10 @@ fn eval(expr: &Expr, scope: &dyn Scope) -> Result<Value, TemplateError> {
         Expr::Text(t) => Ok(Value::String(t.clone())),
         Expr::Number(n) => Ok(Value::String(n.clone())),
         Expr::Call { name, args } => {
-            let values = args.iter().map(|a| eval(a, scope).map(|v| value_text(&v))).collect::<Result<Vec<_>, _>>()?;
+            let values = args
+                .iter()
+                .map(|a| eval(a, scope).map(|v| value_text(&v)))
+                .collect::<Result<Vec<_>, _>>()?;
             functions::call(name, &values).map(Value::String).map_err(err)
         }
     }
@@ -160,7 +170,10 @@ fn parse_expr(source: &str) -> Result<Expr, TemplateError> {
     let expr = parser.expr(true)?;
     parser.skip_ws();
     if parser.pos < text.len() {
-        return Err(err(format!("unexpected '{}' in '{{{{ {text} }}}}'", &text[parser.pos..])));
+        return Err(err(format!(
+            "unexpected '{}' in '{{{{ {text} }}}}'",
+            &text[parser.pos..]
+        )));
     }
     Ok(expr)
 }
@@ -187,7 +200,9 @@ impl<'a> ExprParser<'a> {
         if rest.starts_with('\'') {
             return self.quoted();
         }
-        let ident_len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+        let ident_len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
         let after_ident = rest[ident_len..].trim_start();
         if ident_len > 0 && after_ident.starts_with('(') && !rest.starts_with(|c: char| c.is_ascii_digit()) {
             let name = rest[..ident_len].to_string();
@@ -195,7 +210,11 @@ impl<'a> ExprParser<'a> {
             return self.call(name);
         }
         // A number, or a reference running to the end (top) or to the next ',' / ')'.
-        let end = if top { rest.len() } else { rest.find([',', ')']).unwrap_or(rest.len()) };
+        let end = if top {
+            rest.len()
+        } else {
+            rest.find([',', ')']).unwrap_or(rest.len())
+        };
         let token = rest[..end].trim();
         self.pos += end;
         if token.parse::<f64>().is_ok() {
@@ -224,7 +243,10 @@ impl<'a> ExprParser<'a> {
 
     fn call(&mut self, name: String) -> Result<Expr, TemplateError> {
         if !functions::exists(&name) {
-            return Err(err(format!("unknown function '{name}' (known: {})", functions::NAMES.join(", "))));
+            return Err(err(format!(
+                "unknown function '{name}' (known: {})",
+                functions::NAMES.join(", ")
+            )));
         }
         let mut args = Vec::new();
         self.skip_ws();
@@ -241,7 +263,12 @@ impl<'a> ExprParser<'a> {
                     self.pos += 1;
                     return Ok(Expr::Call { name, args });
                 }
-                _ => return Err(err(format!("missing ')' after the arguments of {name} in '{{{{ {} }}}}'", self.src))),
+                _ => {
+                    return Err(err(format!(
+                        "missing ')' after the arguments of {name} in '{{{{ {} }}}}'",
+                        self.src
+                    )));
+                }
             }
         }
     }
@@ -252,19 +279,31 @@ pub fn parse_reference(token: &str) -> Result<Reference, TemplateError> {
     let (head, field) = token
         .split_once('.')
         .map(|(h, f)| (h.trim(), f.trim()))
-        .ok_or_else(|| err(format!("'{token}' is not a reference: write ACTIVITY_ID.FIELD, var.NAME or runbook.FIELD")))?;
+        .ok_or_else(|| {
+            err(format!(
+                "'{token}' is not a reference: write ACTIVITY_ID.FIELD, var.NAME or runbook.FIELD"
+            ))
+        })?;
     if head.is_empty() || field.is_empty() || !crate::is_identifier(head) {
-        return Err(err(format!("'{token}' is not a reference: write ACTIVITY_ID.FIELD, var.NAME or runbook.FIELD")));
+        return Err(err(format!(
+            "'{token}' is not a reference: write ACTIVITY_ID.FIELD, var.NAME or runbook.FIELD"
+        )));
     }
     Ok(match head {
         "var" => Reference::Variable(field.to_string()),
         "runbook" => {
             if !RUNBOOK_FIELDS.contains(&field) {
-                return Err(err(format!("unknown runbook field '{field}' (known: {})", RUNBOOK_FIELDS.join(", "))));
+                return Err(err(format!(
+                    "unknown runbook field '{field}' (known: {})",
+                    RUNBOOK_FIELDS.join(", ")
+                )));
             }
             Reference::Runbook(field.to_string())
         }
-        _ => Reference::Activity { activity: head.to_string(), field: field.to_string() },
+        _ => Reference::Activity {
+            activity: head.to_string(),
+            field: field.to_string(),
+        },
     })
 }
 
@@ -297,7 +336,10 @@ mod tests {
         assert_eq!(render("Hello {{ init.Computer Name }}!"), json!("Hello web01!"));
         assert_eq!(render("{{ a.count }}"), json!(3));
         assert_eq!(render("n={{a.count}}"), json!("n=3"));
-        assert_eq!(render("{{ var.Region }}/{{ runbook.name }}"), json!("var:Region/rb:name"));
+        assert_eq!(
+            render("{{ var.Region }}/{{ runbook.name }}"),
+            json!("var:Region/rb:name")
+        );
         assert_eq!(render("\\{{ literal }}"), json!("{{ literal }}"));
         assert_eq!(render("plain"), json!("plain"));
     }

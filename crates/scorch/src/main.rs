@@ -15,9 +15,7 @@ use crate::cli::{Cli, Command, RunbookCommand};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SCORCH_LOG").unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SCORCH_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -29,10 +27,14 @@ fn main() -> ExitCode {
     };
     let code = runtime.block_on(async {
         match cli.command {
-            Command::Runbook { command: RunbookCommand::Check { files } } => runbook_file::check_files(&files),
-            Command::Runbook { command: RunbookCommand::Test(args) } => tester::run(args).await,
-            Command::Activities => {
-                cli::print_activities();
+            Command::Runbook {
+                command: RunbookCommand::Check { files },
+            } => runbook_file::check_files(&files),
+            Command::Runbook {
+                command: RunbookCommand::Test(args),
+            } => tester::run(args).await,
+            Command::Activities { markdown } => {
+                cli::print_activities(markdown);
                 0
             }
         }

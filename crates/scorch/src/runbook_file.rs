@@ -12,9 +12,13 @@ const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// Reads and compiles a runbook file, or returns its problems as printable lines.
 pub fn read_plan(path: &Path, registry: &Registry) -> Result<Plan, Vec<String>> {
     let name = path.display().to_string();
-    let size = std::fs::metadata(path).map_err(|e| vec![format!("{name}: cannot read: {}", io_reason(&e))])?.len();
+    let size = std::fs::metadata(path)
+        .map_err(|e| vec![format!("{name}: cannot read: {}", io_reason(&e))])?
+        .len();
     if size > MAX_FILE_BYTES {
-        return Err(vec![format!("{name}: {size} bytes is larger than the {MAX_FILE_BYTES}-byte limit for a runbook file")]);
+        return Err(vec![format!(
+            "{name}: {size} bytes is larger than the {MAX_FILE_BYTES}-byte limit for a runbook file"
+        )]);
     }
     let text = std::fs::read_to_string(path).map_err(|e| vec![format!("{name}: cannot read: {}", io_reason(&e))])?;
     let render = |ds: Vec<scorch_model::Diagnostic>| ds.iter().map(|d| d.render(&name)).collect::<Vec<_>>();
@@ -36,7 +40,12 @@ pub fn check_files(files: &[std::path::PathBuf]) -> u8 {
     let mut bad = 0;
     for file in files {
         match read_plan(file, &registry) {
-            Ok(plan) => println!("ok    {} ({}: {} activities)", file.display(), plan.runbook.name, plan.steps.len()),
+            Ok(plan) => println!(
+                "ok    {} ({}: {} activities)",
+                file.display(),
+                plan.runbook.name,
+                plan.steps.len()
+            ),
             Err(problems) => {
                 bad += 1;
                 for p in problems {

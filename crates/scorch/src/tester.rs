@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use scorch_engine::{Engine, EngineConfig, InstanceRequest, InstanceStatus, Journal, RunRecord, RunState};
 use scorch_model::params::bind_parameters;
+use scorch_store::SqliteStore;
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
-use scorch_store::SqliteStore;
 use uuid::Uuid;
 
 use crate::cli::{TestArgs, name_value};
@@ -50,7 +50,11 @@ pub async fn run(args: TestArgs) -> u8 {
         }
     };
     let journal = store.journal();
-    let config = EngineConfig { max_parallel: args.max_parallel, server: "runbook-tester".into(), ..Default::default() };
+    let config = EngineConfig {
+        max_parallel: args.max_parallel,
+        server: "runbook-tester".into(),
+        ..Default::default()
+    };
     let engine = Engine::new(registry, journal.clone(), store.settings(), config);
     let cancel = CancellationToken::new();
     let on_interrupt = cancel.clone();
@@ -90,7 +94,13 @@ pub async fn run(args: TestArgs) -> u8 {
     };
     let runs = journal.runs(instance_id).await.unwrap_or_default();
     if args.json {
-        let doc = document(&plan.runbook.name, outcome.status, &outcome.returns, &outcome.problems, &runs);
+        let doc = document(
+            &plan.runbook.name,
+            outcome.status,
+            &outcome.returns,
+            &outcome.problems,
+            &runs,
+        );
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         Trace::new().summary(outcome.status, &outcome.returns, &outcome.problems, runs.len());
@@ -110,7 +120,11 @@ struct Inputs {
 }
 
 /// The database the tester runs against: the runbook saved, the settings set, a job created.
-async fn prepare(plan: &scorch_model::Plan, source: &str, inputs: &Inputs) -> Result<(SqliteStore, Uuid, Uuid), scorch_store::StoreError> {
+async fn prepare(
+    plan: &scorch_model::Plan,
+    source: &str,
+    inputs: &Inputs,
+) -> Result<(SqliteStore, Uuid, Uuid), scorch_store::StoreError> {
     let store = SqliteStore::open("sqlite::memory:").await?;
     for (name, value, encrypted) in &inputs.variables {
         store.set_variable(name, value, *encrypted).await?;
@@ -119,7 +133,9 @@ async fn prepare(plan: &scorch_model::Plan, source: &str, inputs: &Inputs) -> Re
         store.set_counter(name, *value).await?;
     }
     let (runbook_id, version) = store.save_plan(plan, source, "runbook-tester").await?;
-    let job_id = store.create_job(runbook_id, version, &inputs.params, "runbook-tester").await?;
+    let job_id = store
+        .create_job(runbook_id, version, &inputs.params, "runbook-tester")
+        .await?;
     Ok((store, runbook_id, job_id))
 }
 
@@ -140,15 +156,28 @@ impl Inputs {
         let mut counters = Vec::new();
         for c in &args.counters {
             let (name, value) = name_value(c, "--counter")?;
-            let n = value.trim().parse::<i64>().map_err(|_| format!("--counter {name}: '{value}' is not an integer"))?;
+            let n = value
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| format!("--counter {name}: '{value}' is not an integer"))?;
             counters.push((name, n));
         }
-        Ok(Self { params, variables, counters })
+        Ok(Self {
+            params,
+            variables,
+            counters,
+        })
     }
 }
 
 /// The `--json` document.
-fn document(name: &str, status: InstanceStatus, returns: &Map<String, Value>, problems: &[String], runs: &[RunRecord]) -> Value {
+fn document(
+    name: &str,
+    status: InstanceStatus,
+    returns: &Map<String, Value>,
+    problems: &[String],
+    runs: &[RunRecord],
+) -> Value {
     let activities: Vec<Value> = runs.iter().map(run_json).collect();
     let mut doc = json!({ "runbook": name, "status": status.as_str(), "returns": returns, "activities": activities });
     if !problems.is_empty() {

@@ -2,8 +2,8 @@
 
 use std::io::IsTerminal;
 
-use scorch_engine::{Event, InstanceStatus, RunRecord, RunState};
 use scorch_activity::Status;
+use scorch_engine::{Event, InstanceStatus, RunRecord, RunState};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -18,20 +18,39 @@ const DIM: &str = "2";
 
 impl Trace {
     pub fn new() -> Self {
-        Self { colour: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() }
+        Self {
+            colour: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
-        if self.colour { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+        if self.colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
     }
 
     /// Prints events until the engine drops its sender.
     pub async fn follow(self, mut events: UnboundedReceiver<Event>) {
         while let Some(event) = events.recv().await {
             match event {
-                Event::Started { seq, activity_id, name, attempt } => {
-                    let attempt = if attempt > 1 { format!(" attempt {attempt}") } else { String::new() };
-                    let label = if *name == *activity_id { name.to_string() } else { format!("{name} ({activity_id})") };
+                Event::Started {
+                    seq,
+                    activity_id,
+                    name,
+                    attempt,
+                } => {
+                    let attempt = if attempt > 1 {
+                        format!(" attempt {attempt}")
+                    } else {
+                        String::new()
+                    };
+                    let label = if *name == *activity_id {
+                        name.to_string()
+                    } else {
+                        format!("{name} ({activity_id})")
+                    };
                     println!("{} {label}{attempt}", self.paint(DIM, &format!("#{seq:<3} start ")));
                 }
                 Event::Finished { record, replayed } => self.finished(&record, replayed),
@@ -46,7 +65,10 @@ impl Trace {
             RunState::Finished(Status::Failed) => ("failed", RED),
             RunState::Running => ("running", DIM),
         };
-        let ms = r.ended_at.map(|e| e.duration_since(r.started_at).as_millis()).unwrap_or_default();
+        let ms = r
+            .ended_at
+            .map(|e| e.duration_since(r.started_at).as_millis())
+            .unwrap_or_default();
         let note = if replayed { " (from the journal)" } else { "" };
         println!(
             "{} {} {} {ms} ms, attempt {}{note}",
@@ -56,7 +78,11 @@ impl Trace {
             r.attempt
         );
         for (i, row) in r.rows.iter().enumerate().take(20) {
-            let prefix = if r.rows.len() > 1 { format!("row {}: ", i + 1) } else { String::new() };
+            let prefix = if r.rows.len() > 1 {
+                format!("row {}: ", i + 1)
+            } else {
+                String::new()
+            };
             println!("       {prefix}{}", fields(row));
         }
         if r.rows.len() > 20 {
@@ -77,7 +103,10 @@ impl Trace {
         for p in problems {
             println!("{} {p}", self.paint(RED, "problem:"));
         }
-        println!("instance {} after {runs} activity runs", self.paint(code, status.as_str()));
+        println!(
+            "instance {} after {runs} activity runs",
+            self.paint(code, status.as_str())
+        );
         if !returns.is_empty() {
             println!("returns: {}", fields(returns));
         }

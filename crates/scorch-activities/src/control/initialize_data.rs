@@ -21,7 +21,13 @@ impl Activity for InitializeData {
 
     fn published_fields(&self, properties: &Value) -> Option<Vec<String>> {
         let params = properties.get("parameters").and_then(Value::as_array);
-        Some(params.into_iter().flatten().filter_map(|p| p.get("name")?.as_str().map(String::from)).collect())
+        Some(
+            params
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p.get("name")?.as_str().map(String::from))
+                .collect(),
+        )
     }
 
     /// The parameters were typed and validated when the job was created.
@@ -43,6 +49,9 @@ mod tests {
         let out = InitializeData.run(&ctx, Value::Null).await.unwrap();
         assert_eq!(out.rows, vec![row! {"Who" => "world", "N" => 3}]);
         let props = json!({"parameters": [{"name": "Who"}, {"name": "N", "type": "integer"}]});
-        assert_eq!(InitializeData.published_fields(&props), Some(vec!["Who".to_string(), "N".to_string()]));
+        assert_eq!(
+            InitializeData.published_fields(&props),
+            Some(vec!["Who".to_string(), "N".to_string()])
+        );
     }
 }

@@ -21,14 +21,26 @@ impl Activity for ReturnData {
     }
 
     fn published_fields(&self, properties: &Value) -> Option<Vec<String>> {
-        Some(properties.get("values").and_then(Value::as_object).into_iter().flatten().map(|(k, _)| k.clone()).collect())
+        Some(
+            properties
+                .get("values")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k.clone())
+                .collect(),
+        )
     }
 
     async fn run(&self, _ctx: &ActivityContext, properties: Value) -> Result<ActivityOutput, ActivityError> {
         let props = Props::new(DESCRIPTOR.type_name, properties)?;
         match props.get("values") {
             Some(Value::Object(values)) => Ok(ActivityOutput::row(values.clone())),
-            _ => Err(ActivityError::invalid(DESCRIPTOR.type_name, "values", "must be a mapping of NAME: value")),
+            _ => Err(ActivityError::invalid(
+                DESCRIPTOR.type_name,
+                "values",
+                "must be a mapping of NAME: value",
+            )),
         }
     }
 }

@@ -66,7 +66,9 @@ fn runbook(log: &std::path::Path) -> String {
         ));
     }
     y.push_str("  - { id: ret, type: return_data, properties: { values: { Lines: '{{ d.line_count }}' } } }\n");
-    y.push_str("links:\n  - { from: a, to: b }\n  - { from: b, to: c }\n  - { from: c, to: d }\n  - { from: d, to: ret }\n");
+    y.push_str(
+        "links:\n  - { from: a, to: b }\n  - { from: b, to: c }\n  - { from: c, to: d }\n  - { from: d, to: ret }\n",
+    );
     y
 }
 
@@ -77,8 +79,18 @@ struct Run {
     instance_id: Uuid,
 }
 
-async fn run_with(journal: Arc<dyn Journal>, db: &scorch_store::SqliteStore, run: &Run, resume: bool) -> Result<Outcome, EngineError> {
-    let engine = Engine::new(Arc::new(scorch_activities::standard()), journal, db.settings(), EngineConfig::default());
+async fn run_with(
+    journal: Arc<dyn Journal>,
+    db: &scorch_store::SqliteStore,
+    run: &Run,
+    resume: bool,
+) -> Result<Outcome, EngineError> {
+    let engine = Engine::new(
+        Arc::new(scorch_activities::standard()),
+        journal,
+        db.settings(),
+        EngineConfig::default(),
+    );
     engine
         .run(InstanceRequest {
             plan: run.plan.clone(),
@@ -101,12 +113,28 @@ async fn an_instance_resumes_from_the_database_without_running_finished_steps_ag
     let loaded = load(&runbook(&log)).unwrap();
     let plan = Arc::new(compile(&loaded, &RegistryCatalog(&registry)).unwrap());
     let (runbook_id, version) = db.store.save_plan(&plan, "", "test").await.unwrap();
-    let job_id = db.store.create_job(runbook_id, version, &Default::default(), "test").await.unwrap();
-    let run = Run { plan, runbook_id, job_id, instance_id: Uuid::now_v7() };
+    let job_id = db
+        .store
+        .create_job(runbook_id, version, &Default::default(), "test")
+        .await
+        .unwrap();
+    let run = Run {
+        plan,
+        runbook_id,
+        job_id,
+        instance_id: Uuid::now_v7(),
+    };
 
-    let dying = Arc::new(DyingJournal { inner: db.store.journal(), allowed: 2, finished: AtomicUsize::new(0) });
+    let dying = Arc::new(DyingJournal {
+        inner: db.store.journal(),
+        allowed: 2,
+        finished: AtomicUsize::new(0),
+    });
     let first = run_with(dying, &db.store, &run, false).await;
-    assert!(matches!(first, Err(EngineError::Journal(JournalError::Unavailable(_)))), "{first:?}");
+    assert!(
+        matches!(first, Err(EngineError::Journal(JournalError::Unavailable(_)))),
+        "{first:?}"
+    );
     assert_eq!(std::fs::read_to_string(&log).unwrap(), "a\nb\n");
 
     // A new engine on a freshly opened database continues the same instance.
@@ -114,10 +142,17 @@ async fn an_instance_resumes_from_the_database_without_running_finished_steps_ag
     let outcome = run_with(reopened.journal(), &reopened, &run, true).await.unwrap();
     assert_eq!(outcome.status, InstanceStatus::Success);
     assert_eq!(outcome.returns["Lines"], 4);
-    assert_eq!(std::fs::read_to_string(&log).unwrap(), "a\nb\nc\nd\n", "no finished step ran twice");
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "a\nb\nc\nd\n",
+        "no finished step ran twice"
+    );
     let runs = reopened.journal().runs(run.instance_id).await.unwrap();
     let ids: Vec<&str> = runs.iter().map(|r| &*r.activity_id).collect();
     assert_eq!(ids, ["a", "b", "c", "d", "ret"]);
     let row = reopened.instance(run.instance_id).await.unwrap();
-    assert_eq!((row.status, row.returns["Lines"].clone()), (InstanceStatus::Success, 4.into()));
+    assert_eq!(
+        (row.status, row.returns["Lines"].clone()),
+        (InstanceStatus::Success, 4.into())
+    );
 }
