@@ -264,7 +264,10 @@ fn typed_returns(shared: &Shared, mut output: ActivityOutput) -> ActivityOutput 
                 match ty.coerce(v) {
                     Ok(typed) => *v = typed,
                     Err(why) => {
-                        return ActivityOutput::failed(format!("return_data: return value '{name}': {why}"), Vec::new());
+                        return ActivityOutput::failed(
+                            format!("return_data: return value '{name}': {why}"),
+                            Vec::new(),
+                        );
                     }
                 }
             }

@@ -114,108 +114,139 @@ struct Junction {
     fired: bool,
 }
 
+/// The scheduler's state for one instance.
+struct Scheduler {
+    shared: Arc<Shared>,
+    pending: VecDeque<Token>,
+    /// Tokens queued or running, per step: a junction waits until its ancestors have none.
+    active: Vec<usize>,
+    junctions: HashMap<usize, Junction>,
+    /// Final runs by status (success, warning, failed); a loop counts once, by its last attempt.
+    statuses: [usize; 3],
+    returns: serde_json::Map<String, serde_json::Value>,
+    problems: Vec<String>,
+    failure: Option<JournalError>,
+}
+
 /// Runs the instance to its end. A journal error stops it (running work is canceled) so it can
 /// be resumed from what was recorded.
 pub(crate) async fn run(shared: Arc<Shared>, max_parallel: usize) -> Result<Outcome, JournalError> {
     let plan = shared.plan.clone();
-    let mut pending: VecDeque<Token> = plan
-        .starts
-        .iter()
-        .map(|&s| Token {
-            step: s,
-            key: keys::start(s),
-            path: None,
-            delay: Duration::ZERO,
-        })
-        .collect();
-    let mut active = vec![0usize; plan.steps.len()];
-    for t in &pending {
-        active[t.step] += 1;
+    let mut s = Scheduler {
+        pending: plan
+            .starts
+            .iter()
+            .map(|&s| Token {
+                step: s,
+                key: keys::start(s),
+                path: None,
+                delay: Duration::ZERO,
+            })
+            .collect(),
+        active: vec![0usize; plan.steps.len()],
+        junctions: HashMap::new(),
+        statuses: [0; 3],
+        returns: serde_json::Map::new(),
+        problems: Vec::new(),
+        failure: None,
+        shared,
+    };
+    for &start in &plan.starts {
+        s.active[start] += 1;
     }
-    let mut junctions: HashMap<usize, Junction> = HashMap::new();
     let mut running: JoinSet<(Token, Result<Executed, JournalError>)> = JoinSet::new();
-    let mut statuses = [0usize; 3];
-    let mut returns = serde_json::Map::new();
-    let mut problems = Vec::new();
-    let mut failure: Option<JournalError> = None;
     loop {
-        while running.len() < max_parallel.max(1) && failure.is_none() && !shared.cancel.is_cancelled() {
-            let Some(token) = pending.pop_front() else { break };
-            let shared = shared.clone();
+        let stopping = s.failure.is_some() || s.shared.cancel.is_cancelled();
+        // A lone token runs inline: nothing else can finish meanwhile, and a linear chain then
+        // costs no task hand-offs.
+        if running.is_empty() && s.pending.len() == 1 && !stopping {
+            let token = s.pending.pop_front().expect("one pending token");
+            let result = execute(&s.shared, &token).await;
+            s.complete(token, result);
+            continue;
+        }
+        while running.len() < max_parallel.max(1) && !stopping {
+            let Some(token) = s.pending.pop_front() else { break };
+            let shared = s.shared.clone();
             running.spawn(async move {
                 let result = execute(&shared, &token).await;
                 (token, result)
             });
         }
         if running.is_empty() {
-            if failure.is_some() || shared.cancel.is_cancelled() {
+            if stopping {
                 break;
             }
-            match fire_junction(&plan, &mut junctions, &active) {
+            match fire_junction(&plan, &mut s.junctions, &s.active) {
                 Some(token) => {
-                    active[token.step] += 1;
-                    pending.push_back(token);
+                    s.active[token.step] += 1;
+                    s.pending.push_back(token);
                     continue;
                 }
                 None => break,
             }
         }
-        let Some(joined) = running.join_next().await else {
-            continue;
-        };
-        let (token, result) = match joined {
-            Ok(done) => done,
+        match running.join_next().await {
+            Some(Ok((token, result))) => s.complete(token, result),
             // A panic outside an activity (activities' panics are caught) is a bug of ours.
-            Err(e) => {
-                problems.push(format!("internal error: {e}"));
-                continue;
-            }
-        };
-        active[token.step] -= 1;
+            Some(Err(e)) => s.problems.push(format!("internal error: {e}")),
+            None => {}
+        }
+    }
+    s.finish()
+}
+
+impl Scheduler {
+    /// Takes a finished token's last run: counts it, keeps return data, fires its links.
+    fn complete(&mut self, token: Token, result: Result<Executed, JournalError>) {
+        self.active[token.step] -= 1;
         let executed = match result {
             Ok(e) => e,
             Err(e) => {
-                shared.cancel.cancel();
-                failure.get_or_insert(e);
-                continue;
+                self.shared.cancel.cancel();
+                self.failure.get_or_insert(e);
+                return;
             }
         };
-        problems.extend(executed.problems);
+        self.problems.extend(executed.problems);
         let run = executed.run;
-        statuses[run.status as usize] += 1;
-        if plan.steps[token.step].type_name == "return_data"
+        self.statuses[run.status as usize] += 1;
+        if self.shared.plan.steps[token.step].type_name == "return_data"
             && run.status != Status::Failed
             && let Some(row) = run.rows.first()
         {
-            returns.extend(row.iter().map(|(k, v)| (k.clone(), v.clone())));
+            self.returns.extend(row.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         fire_links(
-            &shared,
+            &self.shared,
             &token,
             &run,
-            &mut pending,
-            &mut active,
-            &mut junctions,
-            &mut problems,
+            &mut self.pending,
+            &mut self.active,
+            &mut self.junctions,
+            &mut self.problems,
         );
     }
-    if let Some(e) = failure {
-        return Err(e);
+
+    fn finish(self) -> Result<Outcome, JournalError> {
+        if let Some(e) = self.failure {
+            return Err(e);
+        }
+        let status = if self.shared.cancel.is_cancelled() {
+            InstanceStatus::Canceled
+        } else if self.statuses[Status::Failed as usize] > 0 || !self.problems.is_empty() {
+            InstanceStatus::Failed
+        } else if self.statuses[Status::Warning as usize] > 0 {
+            InstanceStatus::Warning
+        } else {
+            InstanceStatus::Success
+        };
+        Ok(Outcome {
+            status,
+            returns: self.returns,
+            problems: self.problems,
+        })
     }
-    let status = if shared.cancel.is_cancelled() {
-        InstanceStatus::Canceled
-    } else if statuses[Status::Failed as usize] > 0 || !problems.is_empty() {
-        InstanceStatus::Failed
-    } else if statuses[Status::Warning as usize] > 0 {
-        InstanceStatus::Warning
-    } else {
-        InstanceStatus::Success
-    };
-    Ok(Outcome {
-        status,
-        returns,
-        problems,
-    })
 }
 
 /// For each row (once when there are none) and each outgoing link whose conditions hold,
