@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use scorch_activity::{GlobalSettings, Registry, Row, SecretRegistry, Status};
 use scorch_model::Plan;
@@ -111,6 +111,8 @@ pub struct Outcome {
 
 struct Junction {
     arrivals: Vec<Path>,
+    /// When the last delayed link into it has delivered: the junction starts no earlier.
+    not_before: Option<Instant>,
     fired: bool,
 }
 
@@ -241,10 +243,14 @@ impl Scheduler {
         } else {
             InstanceStatus::Success
         };
+        // Outcomes are shown and stored: encrypted variables stay masked there too.
+        let secrets = &self.shared.secrets;
+        let problems = self.problems.iter().map(|p| secrets.mask(p)).collect();
+        let returns = crate::record::mask_map(&self.returns, secrets);
         Ok(Outcome {
             status,
-            returns: self.returns,
-            problems: self.problems,
+            returns,
+            problems,
         })
     }
 }
@@ -281,9 +287,14 @@ fn fire_links(
                 Ok(true) if plan.steps[link.to].junction.is_some() => {
                     let j = junctions.entry(link.to).or_insert(Junction {
                         arrivals: Vec::new(),
+                        not_before: None,
                         fired: false,
                     });
                     j.arrivals.push(path.clone());
+                    if !link.delay.is_zero() {
+                        let due = Instant::now() + link.delay;
+                        j.not_before = Some(j.not_before.map_or(due, |t| t.max(due)));
+                    }
                 }
                 Ok(true) => {
                     active[link.to] += 1;
@@ -329,11 +340,14 @@ fn fire_junction(plan: &Plan, junctions: &mut HashMap<usize, Junction>, active: 
         .or(junction.arrivals.last())
         .cloned()
         .unwrap_or(None);
+    let delay = junction
+        .not_before
+        .map_or(Duration::ZERO, |t| t.saturating_duration_since(Instant::now()));
     Some(Token {
         step: ready,
         key: keys::junction(ready),
         path,
-        delay: Duration::ZERO,
+        delay,
     })
 }
 

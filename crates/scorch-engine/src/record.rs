@@ -5,7 +5,6 @@ use serde_json::Value;
 
 /// The rows as recorded, and whether they were cut.
 pub fn recorded_rows(rows: &[Row], cap_bytes: usize, secrets: &SecretRegistry) -> (Vec<Row>, bool) {
-    let masking = !secrets.is_empty();
     let mut out = Vec::with_capacity(rows.len());
     let mut used = 0usize;
     for (i, row) in rows.iter().enumerate() {
@@ -24,7 +23,7 @@ pub fn recorded_rows(rows: &[Row], cap_bytes: usize, secrets: &SecretRegistry) -
             return (out, true);
         }
         used += size;
-        out.push(if masking { mask_row(row, secrets) } else { row.clone() });
+        out.push(mask_map(row, secrets));
     }
     (out, false)
 }
@@ -43,7 +42,11 @@ fn value_size(v: &Value) -> usize {
     }
 }
 
-fn mask_row(row: &Row, secrets: &SecretRegistry) -> Row {
+/// `row` with every secret replaced by `******` (a copy only when there are secrets).
+pub fn mask_map(row: &Row, secrets: &SecretRegistry) -> Row {
+    if secrets.is_empty() {
+        return row.clone();
+    }
     row.iter().map(|(k, v)| (k.clone(), mask_value(v, secrets))).collect()
 }
 

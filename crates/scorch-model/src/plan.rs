@@ -250,7 +250,9 @@ impl Compiler<'_, '_> {
             });
         }
         let starts: Vec<usize> = (0..steps.len()).filter(|&i| inputs[i].is_empty()).collect();
-        if starts.len() > 1 && !starts.iter().any(|&i| rb.activities[i].ty.starts_with("monitor_")) {
+        // With duplicate ids the links are ambiguous; that error is the one to fix first.
+        let ids_unique = index.len() == rb.activities.len();
+        if ids_unique && starts.len() > 1 && !starts.iter().any(|&i| rb.activities[i].ty.starts_with("monitor_")) {
             let ids = starts
                 .iter()
                 .map(|&i| rb.activities[i].id.as_str())

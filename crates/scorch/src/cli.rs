@@ -80,11 +80,11 @@ pub fn print_activities(markdown: bool) {
     all.push(scorch_engine::JUNCTION_DESCRIPTOR);
     all.sort_by_key(|d| (category_order(d.category), d.type_name));
     if markdown {
-        print!("{}", activity_reference(&all));
+        out!("{}", activity_reference(&all).trim_end());
         return;
     }
     for d in all {
-        println!("{:<18} {:<24} {}", d.category, d.type_name, d.summary);
+        out!("{:<18} {:<24} {}", d.category, d.type_name, d.summary);
     }
 }
 

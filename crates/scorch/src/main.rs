@@ -1,6 +1,14 @@
 //! The `scorch` binary: parses the command line and runs the chosen command. The only place that
 //! installs logging and reads the environment.
 
+/// `println!` that ignores a closed stdout (`scorch ... | head`) instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod cli;
 mod runbook_file;
 mod tester;

@@ -40,7 +40,7 @@ pub fn check_files(files: &[std::path::PathBuf]) -> u8 {
     let mut bad = 0;
     for file in files {
         match read_plan(file, &registry) {
-            Ok(plan) => println!(
+            Ok(plan) => out!(
                 "ok    {} ({}: {} activities)",
                 file.display(),
                 plan.runbook.name,

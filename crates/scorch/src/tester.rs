@@ -101,7 +101,7 @@ pub async fn run(args: TestArgs) -> u8 {
             &outcome.problems,
             &runs,
         );
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        out!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         Trace::new().summary(outcome.status, &outcome.returns, &outcome.problems, runs.len());
     }

@@ -51,7 +51,7 @@ impl Trace {
                     } else {
                         format!("{name} ({activity_id})")
                     };
-                    println!("{} {label}{attempt}", self.paint(DIM, &format!("#{seq:<3} start ")));
+                    out!("{} {label}{attempt}", self.paint(DIM, &format!("#{seq:<3} start ")));
                 }
                 Event::Finished { record, replayed } => self.finished(&record, replayed),
             }
@@ -70,7 +70,7 @@ impl Trace {
             .map(|e| e.duration_since(r.started_at).as_millis())
             .unwrap_or_default();
         let note = if replayed { " (from the journal)" } else { "" };
-        println!(
+        out!(
             "{} {} {} {ms} ms, attempt {}{note}",
             self.paint(DIM, &format!("#{:<3} end   ", r.seq)),
             r.activity_id,
@@ -83,13 +83,13 @@ impl Trace {
             } else {
                 String::new()
             };
-            println!("       {prefix}{}", fields(row));
+            out!("       {prefix}{}", fields(row));
         }
         if r.rows.len() > 20 {
-            println!("       ... {} more rows", r.rows.len() - 20);
+            out!("       ... {} more rows", r.rows.len() - 20);
         }
         if !r.error.is_empty() {
-            println!("       {} {}", self.paint(code, "error:"), r.error);
+            out!("       {} {}", self.paint(code, "error:"), r.error);
         }
     }
 
@@ -99,16 +99,16 @@ impl Trace {
             InstanceStatus::Warning => YELLOW,
             _ => RED,
         };
-        println!();
+        out!();
         for p in problems {
-            println!("{} {p}", self.paint(RED, "problem:"));
+            out!("{} {p}", self.paint(RED, "problem:"));
         }
-        println!(
+        out!(
             "instance {} after {runs} activity runs",
             self.paint(code, status.as_str())
         );
         if !returns.is_empty() {
-            println!("returns: {}", fields(returns));
+            out!("returns: {}", fields(returns));
         }
     }
 }

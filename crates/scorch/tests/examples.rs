@@ -44,7 +44,11 @@ fn every_example_runs_as_documented() {
         };
         let want_code = if *status == "failed" { 1 } else { 0 };
         if doc["status"] != *status || out.status.code() != Some(want_code) {
-            failures.push(format!("{file}: status {} exit {:?}, expected {status}", doc["status"], out.status.code()));
+            failures.push(format!(
+                "{file}: status {} exit {:?}, expected {status}",
+                doc["status"],
+                out.status.code()
+            ));
         }
         if !doc["returns"].to_string().contains(returned) {
             failures.push(format!("{file}: returns {} lack {returned:?}", doc["returns"]));

@@ -30,7 +30,7 @@
 //! - `activity_error_contains`: activity id -> text in its first run (as `check.py`).
 //! - `last_error_contains`: activity id -> text in the `error` of its last run.
 //! - `problems_contain`: texts that the instance's `problems` must contain; `no_problems: true`.
-//! - `stderr_contains`, `stdout_contains`, `stdout_lacks`: texts in (or not in) the output.
+//! - `stderr_contains`, `stdout_contains`, `stdout_lacks`, `stderr_lacks`: texts in (or not in) the output.
 //! - `files`: path relative to the temporary folder -> its exact content after the run.
 //! - `files_absent`: paths relative to the temporary folder that must not exist `settle_ms` after the run.
 //! - `min_gap_ms`: `{from, to, ms, from_attempt?, to_attempt?}` (or a list): the start of `to`'s run is
@@ -78,6 +78,7 @@ const KNOWN_KEYS: &[&str] = &[
     "stderr_contains",
     "stdout_contains",
     "stdout_lacks",
+    "stderr_lacks",
     "files",
     "files_absent",
     "settle_ms",
@@ -152,7 +153,12 @@ fn spec_cases() {
     let passed = results.iter().filter(|r| r.1.is_empty()).count();
     println!("{passed} passed, {} failed", failures.len());
     if !failures.is_empty() {
-        panic!("{} of {} spec cases failed:\n{}", failures.len(), results.len(), failures.join("\n"));
+        panic!(
+            "{} of {} spec cases failed:\n{}",
+            failures.len(),
+            results.len(),
+            failures.join("\n")
+        );
     }
 }
 
@@ -168,12 +174,17 @@ fn discover(dir: &Path) -> (Vec<Case>, Vec<String>) {
         let file = path.file_name().unwrap().to_string_lossy().to_string();
         if let Some(name) = file.strip_suffix(".expect.json") {
             expects.insert(name.to_string(), path);
-        } else if let Some(name) = file.strip_suffix(".runbook.yaml").or_else(|| file.strip_suffix(".runbook.json")) {
+        } else if let Some(name) = file
+            .strip_suffix(".runbook.yaml")
+            .or_else(|| file.strip_suffix(".runbook.json"))
+        {
             if runbooks.insert(name.to_string(), path).is_some() {
                 failures.push(format!("{name}: both a .runbook.yaml and a .runbook.json"));
             }
         } else {
-            failures.push(format!("{file}: neither NAME.runbook.yaml, NAME.runbook.json nor NAME.expect.json"));
+            failures.push(format!(
+                "{file}: neither NAME.runbook.yaml, NAME.runbook.json nor NAME.expect.json"
+            ));
         }
     }
     for (name, runbook) in runbooks {
@@ -209,11 +220,17 @@ fn run_case(case: &Case) -> Vec<String> {
     let mut problems = Vec::new();
     for command in &commands {
         let tmp = tempfile::tempdir().expect("a temporary folder");
-        let label = if commands.len() > 1 { format!("[{command}] ") } else { String::new() };
+        let label = if commands.len() > 1 {
+            format!("[{command}] ")
+        } else {
+            String::new()
+        };
         match execute(case, command, &expect, tmp.path()) {
-            Ok(outcome) => {
-                problems.extend(compare(&expect, &outcome, tmp.path(), command).into_iter().map(|p| format!("{label}{p}")))
-            }
+            Ok(outcome) => problems.extend(
+                compare(&expect, &outcome, tmp.path(), command)
+                    .into_iter()
+                    .map(|p| format!("{label}{p}")),
+            ),
             Err(e) => problems.push(format!("{label}{e}")),
         }
     }
@@ -231,7 +248,10 @@ fn execute(case: &Case, command: &str, expect: &Map<String, Value>, tmp: &Path) 
     let tmp_text = tmp.display().to_string();
     let args: Vec<String> = match expect.get("args") {
         None => Vec::new(),
-        Some(Value::Array(a)) => a.iter().map(|v| v.as_str().unwrap_or_default().replace("{tmp}", &tmp_text)).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().replace("{tmp}", &tmp_text))
+            .collect(),
         Some(other) => return Err(format!("bad args {other}")),
     };
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_scorch"));
@@ -239,7 +259,11 @@ fn execute(case: &Case, command: &str, expect: &Map<String, Value>, tmp: &Path) 
     if command == "test" {
         cmd.arg("--json");
     }
-    cmd.args(&args).current_dir(tmp).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(&args)
+        .current_dir(tmp)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let started = Instant::now();
     let mut child = cmd.spawn().map_err(|e| format!("cannot start scorch: {e}"))?;
     let mut out = child.stdout.take().unwrap();
@@ -261,14 +285,22 @@ fn execute(case: &Case, command: &str, expect: &Map<String, Value>, tmp: &Path) 
         if started.elapsed() > PROCESS_LIMIT {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(format!("scorch still running after {} s: killed", PROCESS_LIMIT.as_secs()));
+            return Err(format!(
+                "scorch still running after {} s: killed",
+                PROCESS_LIMIT.as_secs()
+            ));
         }
         std::thread::sleep(Duration::from_millis(10));
     };
     let wall = started.elapsed();
     let stdout = out_reader.join().unwrap_or_default();
     let stderr = err_reader.join().unwrap_or_default();
-    Ok(Outcome { code: status.code(), stdout, stderr, wall })
+    Ok(Outcome {
+        code: status.code(),
+        stdout,
+        stderr,
+        wall,
+    })
 }
 
 /// The runs of the document, by position.
@@ -279,7 +311,9 @@ struct Doc {
 
 impl Doc {
     fn of<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-        self.runs.iter().filter(move |r| r.get("id").and_then(Value::as_str) == Some(id))
+        self.runs
+            .iter()
+            .filter(move |r| r.get("id").and_then(Value::as_str) == Some(id))
     }
 
     fn first<'a>(&'a self, id: &'a str) -> Option<&'a Value> {
@@ -294,10 +328,14 @@ fn compare(expect: &Map<String, Value>, o: &Outcome, tmp: &Path, command: &str) 
         let start = s.char_indices().rev().nth(300).map_or(0, |(i, _)| i);
         s[start..].replace('\n', " | ")
     };
-    if let Some(code) = expect.get("exit_code") {
-        if o.code.map(Value::from).as_ref() != Some(code) {
-            p.push(format!("exit code {:?}, expected {code} (stderr: {})", o.code, tail(&o.stderr)));
-        }
+    if let Some(code) = expect.get("exit_code")
+        && o.code.map(Value::from).as_ref() != Some(code)
+    {
+        p.push(format!(
+            "exit code {:?}, expected {code} (stderr: {})",
+            o.code,
+            tail(&o.stderr)
+        ));
     }
     for text in strings(expect.get("stderr_contains")) {
         if !o.stderr.contains(&text) {
@@ -314,10 +352,18 @@ fn compare(expect: &Map<String, Value>, o: &Outcome, tmp: &Path, command: &str) 
             p.push(format!("stdout shows {text:?}"));
         }
     }
-    if let Some(ms) = expect.get("max_wall_ms").and_then(Value::as_u64) {
-        if o.wall > Duration::from_millis(ms) {
-            p.push(format!("scorch took {} ms, expected at most {ms} ms", o.wall.as_millis()));
+    for text in strings(expect.get("stderr_lacks")) {
+        if o.stderr.contains(&text) {
+            p.push(format!("stderr shows {text:?}"));
         }
+    }
+    if let Some(ms) = expect.get("max_wall_ms").and_then(Value::as_u64)
+        && o.wall > Duration::from_millis(ms)
+    {
+        p.push(format!(
+            "scorch took {} ms, expected at most {ms} ms",
+            o.wall.as_millis()
+        ));
     }
     if let Some(ms) = expect.get("settle_ms").and_then(Value::as_u64) {
         std::thread::sleep(Duration::from_millis(ms));
@@ -342,21 +388,29 @@ fn compare(expect: &Map<String, Value>, o: &Outcome, tmp: &Path, command: &str) 
     let doc: Value = match serde_json::from_str(&o.stdout) {
         Ok(d) => d,
         Err(e) => {
-            p.push(format!("stdout is not one JSON document ({e}): {} / stderr: {}", tail(&o.stdout), tail(&o.stderr)));
+            p.push(format!(
+                "stdout is not one JSON document ({e}): {} / stderr: {}",
+                tail(&o.stdout),
+                tail(&o.stderr)
+            ));
             return p;
         }
     };
-    let runs = doc.get("activities").and_then(Value::as_array).cloned().unwrap_or_default();
+    let runs = doc
+        .get("activities")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let d = Doc { doc, runs };
     compare_doc(expect, &d, &mut p);
     p
 }
 
 fn compare_doc(expect: &Map<String, Value>, d: &Doc, p: &mut Vec<String>) {
-    if let Some(status) = expect.get("status") {
-        if d.doc.get("status") != Some(status) {
-            p.push(format!("status {}, expected {status}", show(d.doc.get("status"))));
-        }
+    if let Some(status) = expect.get("status")
+        && d.doc.get("status") != Some(status)
+    {
+        p.push(format!("status {}, expected {status}", show(d.doc.get("status"))));
     }
     let returns = d.doc.get("returns");
     for (name, want) in object(expect.get("returns")) {
@@ -378,14 +432,23 @@ fn compare_doc(expect: &Map<String, Value>, d: &Doc, p: &mut Vec<String>) {
         }
     }
     for (id, want) in object(expect.get("attempts")) {
-        let got: Vec<Value> = d.of(id).map(|r| r.get("attempt").cloned().unwrap_or(Value::Null)).collect();
+        let got: Vec<Value> = d
+            .of(id)
+            .map(|r| r.get("attempt").cloned().unwrap_or(Value::Null))
+            .collect();
         if Some(&got) != want.as_array() {
             p.push(format!("{id} attempts {}, expected {want}", Value::from(got)));
         }
     }
     for (id, want) in object(expect.get("attempts_unordered")) {
-        let mut got: Vec<u64> = d.of(id).filter_map(|r| r.get("attempt").and_then(Value::as_u64)).collect();
-        let mut want: Vec<u64> = want.as_array().map(|a| a.iter().filter_map(Value::as_u64).collect()).unwrap_or_default();
+        let mut got: Vec<u64> = d
+            .of(id)
+            .filter_map(|r| r.get("attempt").and_then(Value::as_u64))
+            .collect();
+        let mut want: Vec<u64> = want
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_u64).collect())
+            .unwrap_or_default();
         got.sort_unstable();
         want.sort_unstable();
         if got != want {
@@ -393,13 +456,20 @@ fn compare_doc(expect: &Map<String, Value>, d: &Doc, p: &mut Vec<String>) {
         }
     }
     for (id, want) in object(expect.get("statuses")) {
-        let got: Vec<Value> = d.of(id).map(|r| r.get("status").cloned().unwrap_or(Value::Null)).collect();
+        let got: Vec<Value> = d
+            .of(id)
+            .map(|r| r.get("status").cloned().unwrap_or(Value::Null))
+            .collect();
         if Some(&got) != want.as_array() {
             p.push(format!("{id} statuses {}, expected {want}", Value::from(got)));
         }
     }
     if let Some(want) = expect.get("order") {
-        let got: Vec<Value> = d.runs.iter().map(|r| r.get("id").cloned().unwrap_or(Value::Null)).collect();
+        let got: Vec<Value> = d
+            .runs
+            .iter()
+            .map(|r| r.get("id").cloned().unwrap_or(Value::Null))
+            .collect();
         if Some(&got) != want.as_array() {
             p.push(format!("order {}, expected {want}", Value::from(got)));
         }
@@ -410,7 +480,12 @@ fn compare_doc(expect: &Map<String, Value>, d: &Doc, p: &mut Vec<String>) {
             continue;
         };
         let positions = |id: &str| -> Vec<usize> {
-            d.runs.iter().enumerate().filter(|(_, r)| r.get("id").and_then(Value::as_str) == Some(id)).map(|(i, _)| i).collect()
+            d.runs
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.get("id").and_then(Value::as_str) == Some(id))
+                .map(|(i, _)| i)
+                .collect()
         };
         let last_a = positions(a).into_iter().max();
         let first_b = positions(b).into_iter().min();
@@ -421,10 +496,10 @@ fn compare_doc(expect: &Map<String, Value>, d: &Doc, p: &mut Vec<String>) {
         }
         let latest_end = d.of(a).filter_map(|r| time(r, "ended_at")).max();
         let earliest_start = d.of(b).filter_map(|r| time(r, "started_at")).min();
-        if let (Some(end), Some(start)) = (latest_end, earliest_start) {
-            if start < end {
-                p.push(format!("{b} started at {start}, before {a} ended at {end}"));
-            }
+        if let (Some(end), Some(start)) = (latest_end, earliest_start)
+            && start < end
+        {
+            p.push(format!("{b} started at {start}, before {a} ended at {end}"));
         }
     }
     for (id, want) in object(expect.get("run")) {
@@ -454,10 +529,18 @@ fn compare_doc(expect: &Map<String, Value>, d: &Doc, p: &mut Vec<String>) {
         }
     }
     for (id, wants) in object(expect.get("published_runs")) {
-        let mut gots: Vec<Value> = d.of(id).map(|r| r.get("published").cloned().unwrap_or(Value::Null)).collect();
+        let mut gots: Vec<Value> = d
+            .of(id)
+            .map(|r| r.get("published").cloned().unwrap_or(Value::Null))
+            .collect();
         let wants = wants.as_array().cloned().unwrap_or_default();
         if gots.len() != wants.len() {
-            p.push(format!("{id} ran {} times, expected {} (published {})", gots.len(), wants.len(), Value::from(gots)));
+            p.push(format!(
+                "{id} ran {} times, expected {} (published {})",
+                gots.len(),
+                wants.len(),
+                Value::from(gots)
+            ));
             continue;
         }
         for want in &wants {
@@ -469,7 +552,10 @@ fn compare_doc(expect: &Map<String, Value>, d: &Doc, p: &mut Vec<String>) {
                 Some(i) => {
                     gots.remove(i);
                 }
-                None => p.push(format!("no run of {id} published {want} (left: {})", Value::from(gots.clone()))),
+                None => p.push(format!(
+                    "no run of {id} published {want} (left: {})",
+                    Value::from(gots.clone())
+                )),
             }
         }
     }
@@ -495,14 +581,25 @@ fn compare_doc(expect: &Map<String, Value>, d: &Doc, p: &mut Vec<String>) {
         }
     }
     for (id, want) in object(expect.get("last_error_contains")) {
-        let last = d.of(id).last().and_then(|r| r.get("error")).map(text).unwrap_or_default();
+        let last = d
+            .of(id)
+            .last()
+            .and_then(|r| r.get("error"))
+            .map(text)
+            .unwrap_or_default();
         let want = text(want);
         if !last.contains(&want) {
             p.push(format!("{id}'s last error {last:?} lacks {want:?}"));
         }
     }
-    let problems: Vec<String> =
-        d.doc.get("problems").and_then(Value::as_array).into_iter().flatten().map(text).collect();
+    let problems: Vec<String> = d
+        .doc
+        .get("problems")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(text)
+        .collect();
     for want in strings(expect.get("problems_contain")) {
         if !problems.iter().any(|pr| pr.contains(&want)) {
             p.push(format!("no problem mentions {want:?} (problems: {problems:?})"));
@@ -526,7 +623,9 @@ fn min_gap(d: &Doc, gap: &Value, p: &mut Vec<String>) {
     let field = |k: &str| gap.get(k).and_then(Value::as_str).unwrap_or_default();
     let attempt = |k: &str| gap.get(k).and_then(Value::as_u64);
     let pick = |id: &str, at: Option<u64>| {
-        d.of(id).find(|r| at.is_none() || r.get("attempt").and_then(Value::as_u64) == at).cloned()
+        d.of(id)
+            .find(|r| at.is_none() || r.get("attempt").and_then(Value::as_u64) == at)
+            .cloned()
     };
     let (from, to) = (field("from"), field("to"));
     let ms = gap.get("ms").and_then(Value::as_i64).unwrap_or_default();
@@ -538,7 +637,9 @@ fn min_gap(d: &Doc, gap: &Value, p: &mut Vec<String>) {
         (Some(end), Some(start)) => {
             let got = start.duration_since(end).as_millis() as i64;
             if got < ms {
-                p.push(format!("{to} started {got} ms after {from} ended, expected at least {ms} ms"));
+                p.push(format!(
+                    "{to} started {got} ms after {from} ended, expected at least {ms} ms"
+                ));
             }
         }
         _ => p.push(format!("min_gap_ms {gap}: runs lack ended_at/started_at timestamps")),
