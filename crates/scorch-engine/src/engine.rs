@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::data::InstanceFacts;
-use crate::instance::{self, Outcome, Shared};
+use crate::instance::{self, Outcome, Shared, Stop};
 use crate::{Event, InstanceEnd, InstanceStart, Journal, JournalError};
 
 #[derive(Debug, Clone)]
@@ -46,6 +46,18 @@ pub enum EngineError {
     Journal(#[from] JournalError),
     #[error("global settings: {0}")]
     Settings(#[from] SettingsError),
+    /// The engine was drained before the instance ended; resume it from the journal.
+    #[error("stopped before the instance ended (the engine is draining); it resumes from its journal")]
+    Drained,
+}
+
+impl From<Stop> for EngineError {
+    fn from(stop: Stop) -> Self {
+        match stop {
+            Stop::Journal(e) => EngineError::Journal(e),
+            Stop::Drained => EngineError::Drained,
+        }
+    }
 }
 
 /// One instance to run.
@@ -68,6 +80,7 @@ pub struct Engine {
     journal: Arc<dyn Journal>,
     settings: Arc<dyn GlobalSettings>,
     config: EngineConfig,
+    drain: CancellationToken,
 }
 
 impl Engine {
@@ -77,12 +90,13 @@ impl Engine {
         settings: Arc<dyn GlobalSettings>,
         config: EngineConfig,
     ) -> Self {
-        Self {
-            registry,
-            journal,
-            settings,
-            config,
-        }
+        Self { registry, journal, settings, config, drain: CancellationToken::new() }
+    }
+
+    /// A graceful stop: every instance finishes the runs in flight, starts nothing more and
+    /// returns [`EngineError::Drained`], to be resumed from its journal (here or elsewhere).
+    pub fn drain(&self) {
+        self.drain.cancel();
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -132,7 +146,7 @@ impl Engine {
             facts,
             (req.job_id, req.instance_id),
             Arc::new(req.parameters),
-            req.cancel,
+            (req.cancel, self.drain.clone()),
             self.config.working_dir.clone(),
             self.config.published_cap_bytes,
             replay,

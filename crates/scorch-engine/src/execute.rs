@@ -14,9 +14,9 @@ use serde_json::Value;
 
 use crate::catalog::JUNCTION;
 use crate::data::{Path, PathScope, RunData, extend};
-use crate::instance::{Shared, Token};
+use crate::instance::{Shared, Stop, Token};
 use crate::record::recorded_rows;
-use crate::{Event, JournalError, RunKey, RunRecord, RunState, keys};
+use crate::{Event, RunKey, RunRecord, RunState, keys};
 
 /// What running a token produced: the last attempt, and problems to report on the instance.
 pub(crate) struct Executed {
@@ -24,12 +24,13 @@ pub(crate) struct Executed {
     pub problems: Vec<String>,
 }
 
-pub(crate) async fn execute(shared: &Shared, token: &Token) -> Result<Executed, JournalError> {
+pub(crate) async fn execute(shared: &Shared, token: &Token) -> Result<Executed, Stop> {
     let step = &shared.plan.steps[token.step];
     if !token.delay.is_zero() {
         tokio::select! {
             _ = tokio::time::sleep(token.delay) => {}
             _ = shared.cancel.cancelled() => {}
+            _ = shared.drain.cancelled() => return Err(Stop::Drained),
         }
     }
     let loop_started = Timestamp::now();
@@ -128,10 +129,12 @@ pub(crate) async fn execute(shared: &Shared, token: &Token) -> Result<Executed, 
         });
         match decision {
             LoopStep::Again => {
+                // A draining server stops between attempts; the resumed loop goes on from here.
                 let delay = step.looping.as_ref().map_or(Duration::ZERO, |l| l.delay);
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
                     _ = shared.cancel.cancelled() => return Ok(Executed { run, problems }),
+                    _ = shared.drain.cancelled() => return Err(Stop::Drained),
                 }
                 attempt += 1;
             }

@@ -19,6 +19,21 @@ use crate::data::{InstanceFacts, Path, PathScope, RunData, extend};
 use crate::execute::{Executed, execute};
 use crate::{Event, InstanceStatus, Journal, JournalError, RunKey, RunRecord, keys};
 
+/// Why an instance stopped before its end.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    /// The journal failed: nothing more may run unrecorded.
+    Journal(JournalError),
+    /// The engine is draining (a graceful stop): the instance is left to be resumed.
+    Drained,
+}
+
+impl From<JournalError> for Stop {
+    fn from(e: JournalError) -> Self {
+        Stop::Journal(e)
+    }
+}
+
 /// A pending run of one activity, with the path of runs that led to it.
 pub(crate) struct Token {
     pub step: usize,
@@ -40,6 +55,8 @@ pub(crate) struct Shared {
     pub instance_id: Uuid,
     pub parameters: Arc<Row>,
     pub cancel: CancellationToken,
+    /// The engine's drain signal: start nothing more, leave the instance resumable.
+    pub drain: CancellationToken,
     pub working_dir: PathBuf,
     pub keep_published: bool,
     pub published_cap: usize,
@@ -60,7 +77,7 @@ impl Shared {
         facts: InstanceFacts,
         ids: (Uuid, Uuid),
         parameters: Arc<Row>,
-        cancel: CancellationToken,
+        cancel: (CancellationToken, CancellationToken),
         working_dir: PathBuf,
         published_cap: usize,
         replay: Vec<RunRecord>,
@@ -78,7 +95,8 @@ impl Shared {
             job_id: ids.0,
             instance_id: ids.1,
             parameters,
-            cancel,
+            cancel: cancel.0,
+            drain: cancel.1,
             working_dir,
             published_cap,
             replay: replay.into_iter().map(|r| (r.key, r)).collect(),
@@ -127,12 +145,12 @@ struct Scheduler {
     statuses: [usize; 3],
     returns: serde_json::Map<String, serde_json::Value>,
     problems: Vec<String>,
-    failure: Option<JournalError>,
+    failure: Option<Stop>,
 }
 
 /// Runs the instance to its end. A journal error stops it (running work is canceled) so it can
 /// be resumed from what was recorded.
-pub(crate) async fn run(shared: Arc<Shared>, max_parallel: usize) -> Result<Outcome, JournalError> {
+pub(crate) async fn run(shared: Arc<Shared>, max_parallel: usize) -> Result<Outcome, Stop> {
     let plan = shared.plan.clone();
     let mut s = Scheduler {
         pending: plan
@@ -156,9 +174,9 @@ pub(crate) async fn run(shared: Arc<Shared>, max_parallel: usize) -> Result<Outc
     for &start in &plan.starts {
         s.active[start] += 1;
     }
-    let mut running: JoinSet<(Token, Result<Executed, JournalError>)> = JoinSet::new();
+    let mut running: JoinSet<(Token, Result<Executed, Stop>)> = JoinSet::new();
     loop {
-        let stopping = s.failure.is_some() || s.shared.cancel.is_cancelled();
+        let stopping = s.failure.is_some() || s.shared.cancel.is_cancelled() || s.shared.drain.is_cancelled();
         // A lone token runs inline: nothing else can finish meanwhile, and a linear chain then
         // costs no task hand-offs.
         if running.is_empty() && s.pending.len() == 1 && !stopping {
@@ -200,13 +218,17 @@ pub(crate) async fn run(shared: Arc<Shared>, max_parallel: usize) -> Result<Outc
 
 impl Scheduler {
     /// Takes a finished token's last run: counts it, keeps return data, fires its links.
-    fn complete(&mut self, token: Token, result: Result<Executed, JournalError>) {
+    fn complete(&mut self, token: Token, result: Result<Executed, Stop>) {
         self.active[token.step] -= 1;
         let executed = match result {
             Ok(e) => e,
+            Err(Stop::Drained) => {
+                self.failure.get_or_insert(Stop::Drained);
+                return;
+            }
             Err(e) => {
                 self.shared.cancel.cancel();
-                self.failure.get_or_insert(e);
+                self.failure = Some(e);
                 return;
             }
         };
@@ -217,7 +239,8 @@ impl Scheduler {
             && run.status != Status::Failed
             && let Some(row) = run.rows.first()
         {
-            self.returns.extend(row.iter().map(|(k, v)| (k.clone(), v.clone())));
+            // The return data is what the last return_data run set.
+            self.returns = row.clone();
         }
         fire_links(
             &self.shared,
@@ -230,9 +253,13 @@ impl Scheduler {
         );
     }
 
-    fn finish(self) -> Result<Outcome, JournalError> {
+    fn finish(self) -> Result<Outcome, Stop> {
         if let Some(e) = self.failure {
             return Err(e);
+        }
+        let unfinished = !self.pending.is_empty() || self.junctions.values().any(|j| !j.fired && !j.arrivals.is_empty());
+        if self.shared.drain.is_cancelled() && unfinished {
+            return Err(Stop::Drained);
         }
         let status = if self.shared.cancel.is_cancelled() {
             InstanceStatus::Canceled

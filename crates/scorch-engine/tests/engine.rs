@@ -373,3 +373,41 @@ links: [ { from: bad, to: handler, include: [ { status: [failed] } ] } ]
         .unwrap();
     assert!(bad.error.contains("crashed: boom"), "{}", bad.error);
 }
+
+#[tokio::test]
+async fn draining_stops_between_loop_attempts_and_the_resumed_loop_goes_on() {
+    let probe = Arc::new(Probe::default());
+    let yaml = "
+format: 1
+runbook: Drain
+activities:
+  - id: poll
+    type: test.count
+    loop: { delay: DELAY, max_attempts: 3, exit_when: [ { status: [failed] } ] }
+  - { id: after, type: test.count }
+links: [ { from: poll, to: after } ]
+";
+    let h = Harness::new(&probe, &yaml.replace("DELAY", "1h"), EngineConfig::default());
+    let journal = h.journal.clone();
+    let instance_id = h.instance_id;
+    let request = h.request(CancellationToken::new(), false);
+    let engine = Arc::new(h.engine);
+    let running = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.run(request).await }
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while probe.runs("poll") < 1 {
+        assert!(tokio::time::Instant::now() < deadline, "the first attempt never ran");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    engine.drain();
+    let stopped = running.await.unwrap();
+    assert!(matches!(stopped, Err(scorch_engine::EngineError::Drained)), "{stopped:?}");
+    assert!(journal.instance_end(instance_id).is_none(), "a drained instance is not finished");
+
+    let resumed = Harness::with_journal(&probe, &yaml.replace("DELAY", "10ms"), EngineConfig::default(), journal, instance_id);
+    let outcome = resumed.engine.run(resumed.request(CancellationToken::new(), true)).await.unwrap();
+    assert_eq!(outcome.status, InstanceStatus::Success);
+    assert_eq!((probe.runs("poll"), probe.runs("after")), (3, 1), "attempt 1 was replayed, not run again");
+}

@@ -28,7 +28,8 @@ impl Condition {
                 value,
                 case_sensitive,
             } => {
-                let left = scope.resolve(reference).map_err(|e| e.message)?;
+                // A run that published no rows has no such field: it compares as empty text.
+                let left = scope.resolve(reference).unwrap_or(serde_json::Value::Null);
                 let right = value.render_text(scope).map_err(|e| e.message)?;
                 let opts = CompareOptions {
                     case_sensitive: *case_sensitive,

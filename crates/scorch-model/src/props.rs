@@ -43,12 +43,22 @@ impl PropTemplate {
             ),
             other => PropTemplate::Value(other.clone()),
         };
+        // Collapse all-literal containers into one value (built from the compiled literals, so
+        // `\{{` escapes are already resolved).
+        let literal = |t: &PropTemplate| match t {
+            PropTemplate::Value(v) => Some(v.clone()),
+            _ => None,
+        };
         Ok(match compiled {
-            PropTemplate::Array(items) if items.iter().all(|i| matches!(i, PropTemplate::Value(_))) => {
-                PropTemplate::Value(value.clone())
-            }
-            PropTemplate::Object(items) if items.iter().all(|(_, i)| matches!(i, PropTemplate::Value(_))) => {
-                PropTemplate::Value(value.clone())
+            PropTemplate::Array(items) => match items.iter().map(literal).collect::<Option<Vec<_>>>() {
+                Some(values) => PropTemplate::Value(Value::Array(values)),
+                None => PropTemplate::Array(items),
+            },
+            PropTemplate::Object(items) => {
+                match items.iter().map(|(k, t)| literal(t).map(|v| (k.clone(), v))).collect::<Option<Map<_, _>>>() {
+                    Some(values) => PropTemplate::Value(Value::Object(values)),
+                    None => PropTemplate::Object(items),
+                }
             }
             other => other,
         })
@@ -117,5 +127,18 @@ impl Scope for NoScope {
         Err(TemplateError {
             message: "no data here".into(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn escapes_resolve_in_literal_mappings_and_lists() {
+        let t = PropTemplate::compile(&json!({"text": "look like \\{{ x }}", "list": ["\\{{ y }}", 1]})).unwrap();
+        let PropTemplate::Value(v) = &t else { panic!("all literal: {t:?}") };
+        assert_eq!(v, &json!({"text": "look like {{ x }}", "list": ["{{ y }}", 1]}));
     }
 }
