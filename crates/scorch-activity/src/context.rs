@@ -5,7 +5,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::{GlobalSettings, Row};
+use crate::{GlobalSettings, Row, RunbookInvoker};
 
 /// Who is running: the identities an activity may publish or log.
 #[derive(Debug, Clone, Default)]
@@ -64,6 +64,8 @@ pub struct ActivityContext {
     pub secrets: Arc<SecretRegistry>,
     /// Where relative paths resolve and processes start.
     pub working_dir: PathBuf,
+    /// Starts other runbooks (`invoke_runbook`), where the host can.
+    pub runbooks: Option<Arc<dyn RunbookInvoker>>,
 }
 
 impl ActivityContext {
@@ -82,6 +84,7 @@ impl ActivityContext {
             settings: Arc::new(crate::MemorySettings::default()),
             secrets: Arc::new(SecretRegistry::default()),
             working_dir,
+            runbooks: None,
         }
     }
 

@@ -6,6 +6,7 @@
 
 mod context;
 mod error;
+mod invoker;
 mod output;
 pub mod process;
 pub mod props;
@@ -14,6 +15,7 @@ mod settings;
 
 pub use context::{ActivityContext, RunIds, SecretRegistry};
 pub use error::ActivityError;
+pub use invoker::{Invocation, InvocationResult, RunbookInvoker};
 pub use output::{ActivityOutput, Row, Status};
 pub use registry::Registry;
 pub use settings::{CounterOp, GlobalSettings, MemorySettings, SettingsError, Variable};

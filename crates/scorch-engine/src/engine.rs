@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use scorch_activity::{GlobalSettings, Registry, Row, SecretRegistry, SettingsError};
+use scorch_activity::{GlobalSettings, Registry, Row, RunbookInvoker, SecretRegistry, SettingsError};
 use scorch_model::Plan;
 use serde_json::Value;
 use thiserror::Error;
@@ -81,6 +81,7 @@ pub struct Engine {
     settings: Arc<dyn GlobalSettings>,
     config: EngineConfig,
     drain: CancellationToken,
+    invoker: Option<Arc<dyn RunbookInvoker>>,
 }
 
 impl Engine {
@@ -90,7 +91,13 @@ impl Engine {
         settings: Arc<dyn GlobalSettings>,
         config: EngineConfig,
     ) -> Self {
-        Self { registry, journal, settings, config, drain: CancellationToken::new() }
+        Self { registry, journal, settings, config, drain: CancellationToken::new(), invoker: None }
+    }
+
+    /// Lets `invoke_runbook` start runbooks through `invoker`.
+    pub fn with_invoker(mut self, invoker: Arc<dyn RunbookInvoker>) -> Self {
+        self.invoker = Some(invoker);
+        self
     }
 
     /// A graceful stop: every instance finishes the runs in flight, starts nothing more and
@@ -147,7 +154,7 @@ impl Engine {
             (req.job_id, req.instance_id),
             Arc::new(req.parameters),
             (req.cancel, self.drain.clone()),
-            self.config.working_dir.clone(),
+            (self.config.working_dir.clone(), self.invoker.clone()),
             self.config.published_cap_bytes,
             replay,
             req.events,

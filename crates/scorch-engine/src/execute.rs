@@ -233,6 +233,7 @@ async fn run_attempt(shared: &Shared, step: &Step, token: &Token, attempt: u32) 
         settings: shared.settings.clone(),
         secrets: shared.secrets.clone(),
         working_dir: shared.working_dir.clone(),
+        runbooks: shared.invoker.clone(),
     };
     let run = AssertUnwindSafe(activity.run(&ctx, properties)).catch_unwind();
     let result = match deadline {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use scorch_activity::{GlobalSettings, Registry, Row, SecretRegistry, Status};
+use scorch_activity::{GlobalSettings, Registry, Row, RunbookInvoker, SecretRegistry, Status};
 use scorch_model::Plan;
 use scorch_model::condition::any_holds;
 use tokio::sync::mpsc::UnboundedSender;
@@ -58,6 +58,7 @@ pub(crate) struct Shared {
     /// The engine's drain signal: start nothing more, leave the instance resumable.
     pub drain: CancellationToken,
     pub working_dir: PathBuf,
+    pub invoker: Option<Arc<dyn RunbookInvoker>>,
     pub keep_published: bool,
     pub published_cap: usize,
     /// Recorded attempts by key, when resuming.
@@ -78,7 +79,7 @@ impl Shared {
         ids: (Uuid, Uuid),
         parameters: Arc<Row>,
         cancel: (CancellationToken, CancellationToken),
-        working_dir: PathBuf,
+        (working_dir, invoker): (PathBuf, Option<Arc<dyn RunbookInvoker>>),
         published_cap: usize,
         replay: Vec<RunRecord>,
         events: Option<UnboundedSender<Event>>,
@@ -98,6 +99,7 @@ impl Shared {
             cancel: cancel.0,
             drain: cancel.1,
             working_dir,
+            invoker,
             published_cap,
             replay: replay.into_iter().map(|r| (r.key, r)).collect(),
             events,
