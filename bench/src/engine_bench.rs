@@ -13,7 +13,7 @@ use std::time::Instant;
 use scorch_activity::MemorySettings;
 use scorch_engine::{Engine, EngineConfig, InstanceRequest, InstanceStatus, MemoryJournal, RegistryCatalog};
 use scorch_model::{Plan, compile, load};
-use scorch_store::SqliteStore;
+use scorch_store::{NewJob, SqliteStore, Store};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -151,7 +151,14 @@ fn durable() {
         let before = db_bytes(&file);
         let mut jobs = Vec::with_capacity(INSTANCES);
         for _ in 0..INSTANCES {
-            jobs.push(store.create_job(runbook_id, version, &Default::default(), "bench").await.expect("job"));
+            let job = NewJob {
+                runbook_id,
+                version: Some(version),
+                parameters: &Default::default(),
+                created_by: "bench",
+                parent_job: None,
+            };
+            jobs.push(store.create_job(job).await.expect("job").id);
         }
         let engine = Arc::new(Engine::new(registry, store.journal(), store.settings(), EngineConfig::default()));
         let limit = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));

@@ -91,7 +91,14 @@ impl Engine {
         settings: Arc<dyn GlobalSettings>,
         config: EngineConfig,
     ) -> Self {
-        Self { registry, journal, settings, config, drain: CancellationToken::new(), invoker: None }
+        Self {
+            registry,
+            journal,
+            settings,
+            config,
+            drain: CancellationToken::new(),
+            invoker: None,
+        }
     }
 
     /// Lets `invoke_runbook` start runbooks through `invoker`.
@@ -113,21 +120,26 @@ impl Engine {
     /// Runs the instance to its end and records the outcome.
     pub async fn run(&self, req: InstanceRequest) -> Result<Outcome, EngineError> {
         let started_at = Timestamp::now();
-        let replay = if req.resume {
-            self.journal.runs(req.instance_id).await?
-        } else {
-            let start = InstanceStart {
-                instance_id: req.instance_id,
-                job_id: req.job_id,
-                runbook_id: req.runbook_id,
-                runbook_name: req.plan.runbook.name.clone(),
-                server: self.config.server.clone(),
-                parameters: req.parameters.clone(),
-                started_at,
-            };
-            self.journal.instance_started(&start).await?;
-            Vec::new()
+        // A resumed instance is recorded as started again (by this server), keeping its first
+        // start time; one taken over before its start was journaled simply starts.
+        let replay = match req.resume {
+            true => match self.journal.runs(req.instance_id).await {
+                Ok(runs) => runs,
+                Err(JournalError::NotFound(_)) => Vec::new(),
+                Err(e) => return Err(e.into()),
+            },
+            false => Vec::new(),
         };
+        let start = InstanceStart {
+            instance_id: req.instance_id,
+            job_id: req.job_id,
+            runbook_id: req.runbook_id,
+            runbook_name: req.plan.runbook.name.clone(),
+            server: self.config.server.clone(),
+            parameters: req.parameters.clone(),
+            started_at,
+        };
+        self.journal.instance_started(&start).await?;
         let secrets = Arc::new(SecretRegistry::default());
         let mut variables = HashMap::new();
         for name in &req.plan.variables {

@@ -259,7 +259,8 @@ impl Scheduler {
         if let Some(e) = self.failure {
             return Err(e);
         }
-        let unfinished = !self.pending.is_empty() || self.junctions.values().any(|j| !j.fired && !j.arrivals.is_empty());
+        let unfinished =
+            !self.pending.is_empty() || self.junctions.values().any(|j| !j.fired && !j.arrivals.is_empty());
         if self.shared.drain.is_cancelled() && unfinished {
             return Err(Stop::Drained);
         }

@@ -116,6 +116,8 @@ pub struct InstanceEnd {
 /// an error); implementations batch concurrent calls into one commit (group commit).
 #[async_trait]
 pub trait Journal: Send + Sync {
+    /// Called when an instance starts and again each time it is resumed (by the resuming
+    /// server): implementations keep the first start time and record the new server.
     async fn instance_started(&self, start: &InstanceStart) -> Result<(), JournalError>;
     /// Called before a run's side effects begin, only for activities that are not idempotent
     /// (an idempotent run needs no start record: it is simply run again after a crash).

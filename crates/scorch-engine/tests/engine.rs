@@ -403,11 +403,31 @@ links: [ { from: poll, to: after } ]
     }
     engine.drain();
     let stopped = running.await.unwrap();
-    assert!(matches!(stopped, Err(scorch_engine::EngineError::Drained)), "{stopped:?}");
-    assert!(journal.instance_end(instance_id).is_none(), "a drained instance is not finished");
+    assert!(
+        matches!(stopped, Err(scorch_engine::EngineError::Drained)),
+        "{stopped:?}"
+    );
+    assert!(
+        journal.instance_end(instance_id).is_none(),
+        "a drained instance is not finished"
+    );
 
-    let resumed = Harness::with_journal(&probe, &yaml.replace("DELAY", "10ms"), EngineConfig::default(), journal, instance_id);
-    let outcome = resumed.engine.run(resumed.request(CancellationToken::new(), true)).await.unwrap();
+    let resumed = Harness::with_journal(
+        &probe,
+        &yaml.replace("DELAY", "10ms"),
+        EngineConfig::default(),
+        journal,
+        instance_id,
+    );
+    let outcome = resumed
+        .engine
+        .run(resumed.request(CancellationToken::new(), true))
+        .await
+        .unwrap();
     assert_eq!(outcome.status, InstanceStatus::Success);
-    assert_eq!((probe.runs("poll"), probe.runs("after")), (3, 1), "attempt 1 was replayed, not run again");
+    assert_eq!(
+        (probe.runs("poll"), probe.runs("after")),
+        (3, 1),
+        "attempt 1 was replayed, not run again"
+    );
 }

@@ -55,7 +55,11 @@ impl PropTemplate {
                 None => PropTemplate::Array(items),
             },
             PropTemplate::Object(items) => {
-                match items.iter().map(|(k, t)| literal(t).map(|v| (k.clone(), v))).collect::<Option<Map<_, _>>>() {
+                match items
+                    .iter()
+                    .map(|(k, t)| literal(t).map(|v| (k.clone(), v)))
+                    .collect::<Option<Map<_, _>>>()
+                {
                     Some(values) => PropTemplate::Value(Value::Object(values)),
                     None => PropTemplate::Object(items),
                 }
@@ -138,7 +142,9 @@ mod tests {
     #[test]
     fn escapes_resolve_in_literal_mappings_and_lists() {
         let t = PropTemplate::compile(&json!({"text": "look like \\{{ x }}", "list": ["\\{{ y }}", 1]})).unwrap();
-        let PropTemplate::Value(v) = &t else { panic!("all literal: {t:?}") };
+        let PropTemplate::Value(v) = &t else {
+            panic!("all literal: {t:?}")
+        };
         assert_eq!(v, &json!({"text": "look like {{ x }}", "list": ["{{ y }}", 1]}));
     }
 }

@@ -7,11 +7,16 @@
 
 mod error;
 pub mod model;
+pub mod postgres;
 pub mod sqlite;
+mod store;
 
 pub use error::StoreError;
 pub use model::{
-    ActivitySpec, AuditEntry, InstanceRow, Job, JobStatus, ParameterSpec, Runbook, RunbookActivity, RunbookParameter,
-    RunbookServer, SaveRunbook,
+    ActivitySpec, AuditEntry, CounterInfo, Folder, Grant, InstanceRow, Job, JobStatus, NewAudit, ParameterSpec, Role,
+    Runbook, RunbookActivity, RunbookParameter, RunbookServer, RunbookSummary, SaveRunbook, ServerRegistration,
+    TokenInfo, User, VariableInfo,
 };
+pub use postgres::{PgJournal, PgSettings, PgStore};
 pub use sqlite::{SqliteJournal, SqliteSettings, SqliteStore};
+pub use store::{Change, Claim, InstanceFilter, JobFilter, NewJob, PurgeRule, Store};

@@ -122,6 +122,14 @@ pub struct Job {
     pub status: JobStatus,
     pub created_at: Timestamp,
     pub created_by: String,
+    /// The job whose `invoke_runbook` started this one.
+    pub parent_job: Option<Uuid>,
+    /// The runbook server holding it (while running).
+    pub claimed_by: Option<String>,
+    /// Its instance, once claimed.
+    pub instance_id: Option<Uuid>,
+    pub cancel_requested: bool,
+    pub ended_at: Option<Timestamp>,
 }
 
 /// One run of a runbook's graph.
@@ -144,7 +152,137 @@ pub struct RunbookServer {
     pub name: String,
     pub host: String,
     pub max_instances: u32,
+    /// Instances running at its last heartbeat.
+    pub running: u32,
+    /// Integration packs it has.
+    pub packs: Vec<String>,
     pub heartbeat_at: Option<Timestamp>,
+}
+
+/// What a runbook server says of itself when it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerRegistration {
+    pub name: String,
+    pub host: String,
+    pub max_instances: u32,
+    pub packs: Vec<String>,
+}
+
+/// A folder of the tree; the root has the empty path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folder {
+    pub id: Uuid,
+    pub path: String,
+    pub parent_id: Option<Uuid>,
+}
+
+/// A runbook's latest version, without its definition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunbookSummary {
+    pub id: Uuid,
+    pub folder: String,
+    pub name: String,
+    pub latest_version: i64,
+    pub checked_out_by: Option<String>,
+    pub description: Option<String>,
+    pub updated_at: Timestamp,
+}
+
+/// A variable as listed: encrypted values are never returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariableInfo {
+    pub name: String,
+    /// `None` when encrypted.
+    pub value: Option<String>,
+    pub encrypted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterInfo {
+    pub name: String,
+    pub value: i64,
+    pub default: i64,
+}
+
+/// What a user may do in a folder (and its subfolders); each role includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// Read runbooks, jobs and instances.
+    Viewer,
+    /// Also start and cancel jobs.
+    Operator,
+    /// Also check runbooks out and in.
+    Author,
+    /// Also manage permissions on the folder.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Author => "author",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Role::Viewer, Role::Operator, Role::Author, Role::Admin]
+            .into_iter()
+            .find(|r| r.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// '/'-separated folder path; "" is the root (everything).
+    pub folder: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: Uuid,
+    pub name: String,
+    /// An administrator of the whole system: users, settings, every folder.
+    pub admin: bool,
+    /// argon2 PHC string; `None` for token-only users.
+    pub password_hash: Option<String>,
+    pub grants: Vec<Grant>,
+}
+
+impl User {
+    /// The user's role on `folder`: the strongest grant on it or an ancestor; admins have
+    /// `Admin` everywhere.
+    pub fn role_on(&self, folder: &str) -> Option<Role> {
+        if self.admin {
+            return Some(Role::Admin);
+        }
+        let within =
+            |g: &&Grant| g.folder.is_empty() || folder == g.folder || folder.starts_with(&format!("{}/", g.folder));
+        self.grants.iter().filter(within).map(|g| g.role).max()
+    }
+}
+
+/// A token as listed (its secret is never stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub id: Uuid,
+    pub user: String,
+    pub label: String,
+    pub created_at: Timestamp,
+    pub revoked: bool,
+}
+
+/// An audit record to write.
+#[derive(Debug, Clone)]
+pub struct NewAudit<'a> {
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub object_type: &'a str,
+    pub object_id: Option<Uuid>,
+    pub detail: &'a Value,
 }
 
 /// One change or job event: who did what to which object, when.

@@ -13,14 +13,47 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    #[command(flatten)]
+    pub overrides: crate::config::Overrides,
+    #[command(flatten)]
+    pub connection: crate::client::Connection,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check and test runbook files.
+    /// Check and test runbook files; push, pull and check them out on the management server.
     Runbook {
         #[command(subcommand)]
         command: RunbookCommand,
+    },
+    #[command(flatten)]
+    Client(crate::client::ClientCommand),
+    /// Run every role in one process on an embedded database: the one-command start.
+    Up,
+    /// Run the management server (authoring: check-in/out, settings, users), port 8135.
+    ManagementServer,
+    /// Run the REST web service (operations: runbooks, jobs, instances), port 81.
+    WebService,
+    /// Run the Orchestration console, port 82.
+    Console,
+    /// Run a runbook server: claims jobs from the orchestration database and runs them.
+    RunbookServer {
+        /// Its name among the runbook servers [default: the host name].
+        #[arg(long, env = "SCORCH_RUNBOOK_SERVER_NAME")]
+        name: Option<String>,
+        /// Instances it runs at once at most [default: 50].
+        #[arg(long, env = "SCORCH_MAX_INSTANCES")]
+        max_instances: Option<u32>,
+    },
+    /// Print the port table for this configuration, or check each row is reachable from here.
+    Ports {
+        #[command(subcommand)]
+        command: Option<PortsCommand>,
+    },
+    /// Show the configuration in effect (secrets redacted).
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// List the activity types this build knows.
     Activities {
@@ -28,6 +61,18 @@ pub enum Command {
         #[arg(long)]
         markdown: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PortsCommand {
+    /// Try each row from here and say which firewall rule is missing.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print it as TOML.
+    Show,
 }
 
 #[derive(Debug, Subcommand)]
@@ -39,6 +84,8 @@ pub enum RunbookCommand {
     },
     /// The Runbook Tester: run a runbook in this process, with no server, and show each activity run.
     Test(TestArgs),
+    #[command(flatten)]
+    Remote(crate::client::RunbookRemote),
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,12 @@ macro_rules! out {
 }
 
 mod cli;
+mod client;
+mod config;
+mod listen;
+mod local_invoker;
+mod ports;
+mod roles;
 mod runbook_file;
 mod tester;
 mod trace;
@@ -18,7 +24,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, RunbookCommand};
+use crate::cli::{Cli, Command, ConfigCommand, PortsCommand, RunbookCommand};
+use crate::config::Config;
+use crate::roles::Roles;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -34,13 +42,89 @@ fn main() -> ExitCode {
         }
     };
     let code = runtime.block_on(async {
+        let config = || Config::load(&cli.overrides);
+        let roles = |roles: Roles| async move {
+            match config() {
+                Ok(config) => roles::run(config, roles).await,
+                Err(e) => {
+                    eprintln!("scorch: {e}");
+                    2
+                }
+            }
+        };
         match cli.command {
+            Command::Up => roles(Roles::ALL).await,
+            Command::ManagementServer => {
+                roles(Roles {
+                    management: true,
+                    ..Roles::NONE
+                })
+                .await
+            }
+            Command::WebService => {
+                roles(Roles {
+                    web: true,
+                    ..Roles::NONE
+                })
+                .await
+            }
+            Command::Console => {
+                roles(Roles {
+                    console: true,
+                    ..Roles::NONE
+                })
+                .await
+            }
+            Command::RunbookServer { name, max_instances } => match config() {
+                Ok(mut config) => {
+                    config.runbook_server.name = name.or(config.runbook_server.name);
+                    config.runbook_server.max_instances = max_instances.unwrap_or(config.runbook_server.max_instances);
+                    roles::run(
+                        config,
+                        Roles {
+                            runbook_server: true,
+                            ..Roles::NONE
+                        },
+                    )
+                    .await
+                }
+                Err(e) => {
+                    eprintln!("scorch: {e}");
+                    2
+                }
+            },
+            Command::Ports { command } => match config() {
+                Ok(config) => match command {
+                    None => ports::print(&config),
+                    Some(PortsCommand::Check) => ports::check(&config).await,
+                },
+                Err(e) => {
+                    eprintln!("scorch: {e}");
+                    2
+                }
+            },
+            Command::Config {
+                command: ConfigCommand::Show,
+            } => match config() {
+                Ok(config) => {
+                    out!("{}", config.show().trim_end());
+                    0
+                }
+                Err(e) => {
+                    eprintln!("scorch: {e}");
+                    2
+                }
+            },
             Command::Runbook {
                 command: RunbookCommand::Check { files },
             } => runbook_file::check_files(&files),
             Command::Runbook {
                 command: RunbookCommand::Test(args),
             } => tester::run(args).await,
+            Command::Runbook {
+                command: RunbookCommand::Remote(command),
+            } => client::run_runbook(command, &cli.connection).await,
+            Command::Client(command) => client::run(command, &cli.connection).await,
             Command::Activities { markdown } => {
                 cli::print_activities(markdown);
                 0

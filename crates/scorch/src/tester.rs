@@ -4,14 +4,16 @@
 
 use std::sync::Arc;
 
-use scorch_engine::{Engine, EngineConfig, InstanceRequest, InstanceStatus, Journal, RunRecord, RunState};
+use scorch_engine::{Engine, EngineConfig, InstanceRequest, InstanceStatus};
 use scorch_model::params::bind_parameters;
-use scorch_store::SqliteStore;
-use serde_json::{Map, Value, json};
+use scorch_server::report;
+use scorch_store::{NewJob, SqliteStore, Store};
+use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::cli::{TestArgs, name_value};
+use crate::local_invoker::LocalInvoker;
 use crate::runbook_file::read_plan;
 use crate::trace::Trace;
 
@@ -55,7 +57,13 @@ pub async fn run(args: TestArgs) -> u8 {
         server: "runbook-tester".into(),
         ..Default::default()
     };
-    let engine = Engine::new(registry, journal.clone(), store.settings(), config);
+    let dir = args
+        .file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let invoker = LocalInvoker::new(dir, registry.clone(), store.clone(), config.clone());
+    let engine = Engine::new(registry, journal.clone(), store.settings(), config).with_invoker(invoker.clone());
     let cancel = CancellationToken::new();
     let on_interrupt = cancel.clone();
     tokio::spawn(async move {
@@ -81,6 +89,7 @@ pub async fn run(args: TestArgs) -> u8 {
         resume: false,
     };
     let outcome = engine.run(request).await;
+    invoker.finish().await;
     if let Some(trace) = trace {
         // The engine has dropped its sender, so the trace ends once it has printed everything.
         let _ = trace.await;
@@ -94,9 +103,9 @@ pub async fn run(args: TestArgs) -> u8 {
     };
     let runs = journal.runs(instance_id).await.unwrap_or_default();
     if args.json {
-        let doc = document(
+        let doc = report::document(
             &plan.runbook.name,
-            outcome.status,
+            outcome.status.as_str(),
             &outcome.returns,
             &outcome.problems,
             &runs,
@@ -133,9 +142,14 @@ async fn prepare(
         store.set_counter(name, *value).await?;
     }
     let (runbook_id, version) = store.save_plan(plan, source, "runbook-tester").await?;
-    let job_id = store
-        .create_job(runbook_id, version, &inputs.params, "runbook-tester")
-        .await?;
+    let job = NewJob {
+        runbook_id,
+        version: Some(version),
+        parameters: &inputs.params,
+        created_by: "runbook-tester",
+        parent_job: None,
+    };
+    let job_id = store.create_job(job).await?.id;
     Ok((store, runbook_id, job_id))
 }
 
@@ -168,52 +182,4 @@ impl Inputs {
             counters,
         })
     }
-}
-
-/// The `--json` document.
-fn document(
-    name: &str,
-    status: InstanceStatus,
-    returns: &Map<String, Value>,
-    problems: &[String],
-    runs: &[RunRecord],
-) -> Value {
-    let activities: Vec<Value> = runs.iter().map(run_json).collect();
-    let mut doc = json!({ "runbook": name, "status": status.as_str(), "returns": returns, "activities": activities });
-    if !problems.is_empty() {
-        doc["problems"] = json!(problems);
-    }
-    doc
-}
-
-/// One run: `published` is its row, or a list when it published several.
-pub fn run_json(r: &RunRecord) -> Value {
-    let status = match r.state {
-        RunState::Finished(s) => s.as_str(),
-        RunState::Running => "running",
-    };
-    let published = match r.rows.as_slice() {
-        [] => json!({}),
-        [one] => Value::Object(one.clone()),
-        many => json!(many),
-    };
-    let mut run = json!({
-        "id": &*r.activity_id,
-        "name": &*r.activity_name,
-        "status": status,
-        "attempt": r.attempt,
-        "published": published,
-        "started_at": r.started_at.to_string(),
-    });
-    if let Some(end) = r.ended_at {
-        run["ended_at"] = json!(end.to_string());
-        run["duration_ms"] = json!(end.duration_since(r.started_at).as_millis() as i64);
-    }
-    if !r.error.is_empty() {
-        run["error"] = json!(r.error);
-    }
-    if r.truncated {
-        run["truncated"] = json!(true);
-    }
-    run
 }

@@ -34,20 +34,45 @@ impl Activity for InvokeRunbook {
         let parameters = match props.get("parameters") {
             None => Default::default(),
             Some(Value::Object(map)) => map.clone(),
-            Some(other) => return Err(ActivityError::invalid(type_name, "parameters", format!("must be a mapping, got {other}"))),
+            Some(other) => {
+                return Err(ActivityError::invalid(
+                    type_name,
+                    "parameters",
+                    format!("must be a mapping, got {other}"),
+                ));
+            }
         };
         let wait = props.bool_or("wait", true)?;
         let Some(invoker) = &ctx.runbooks else {
-            return Err(ActivityError::failed(type_name, &runbook, "this host cannot start runbooks"));
+            return Err(ActivityError::failed(
+                type_name,
+                &runbook,
+                "this host cannot start runbooks",
+            ));
         };
-        let result = invoker.invoke(ctx, Invocation { runbook: runbook.clone(), parameters, wait }).await?;
+        let result = invoker
+            .invoke(
+                ctx,
+                Invocation {
+                    runbook: runbook.clone(),
+                    parameters,
+                    wait,
+                },
+            )
+            .await?;
         let mut row = Row::new();
         row.insert("job_id".into(), Value::from(result.job_id.to_string()));
         row.insert("child_status".into(), Value::from(result.child_status.as_str()));
         row.extend(result.returns);
         if wait && matches!(result.child_status.as_str(), "failed" | "canceled") {
-            let why = format!("the child runbook ended {} (job {})", result.child_status, result.job_id);
-            return Ok(ActivityOutput::failed(format!("{type_name}: {runbook}: {why}"), vec![row]));
+            let why = format!(
+                "the child runbook ended {} (job {})",
+                result.child_status, result.job_id
+            );
+            return Ok(ActivityOutput::failed(
+                format!("{type_name}: {runbook}: {why}"),
+                vec![row],
+            ));
         }
         Ok(ActivityOutput::row(row))
     }
@@ -74,7 +99,11 @@ mod tests {
             if wait {
                 returns.insert("Answer".into(), json!(42));
             }
-            Ok(InvocationResult { job_id: Uuid::nil(), child_status: self.0.into(), returns })
+            Ok(InvocationResult {
+                job_id: Uuid::nil(),
+                child_status: self.0.into(),
+                returns,
+            })
         }
     }
 
@@ -99,11 +128,17 @@ mod tests {
     #[tokio::test]
     async fn a_failed_child_fails_the_activity_and_no_invoker_is_a_clear_error() {
         let invoker = Arc::new(Fixed("failed", Default::default()));
-        let out = InvokeRunbook.run(&ctx(invoker), json!({"runbook": "Child"})).await.unwrap();
+        let out = InvokeRunbook
+            .run(&ctx(invoker), json!({"runbook": "Child"}))
+            .await
+            .unwrap();
         assert_eq!(out.status, scorch_activity::Status::Failed);
         assert!(out.error.contains("ended failed"), "{}", out.error);
         let bare = ActivityContext::standalone("invoke_runbook", std::env::temp_dir());
         let err = InvokeRunbook.run(&bare, json!({"runbook": "Child"})).await.unwrap_err();
-        assert_eq!(err.to_string(), "invoke_runbook: Child: this host cannot start runbooks");
+        assert_eq!(
+            err.to_string(),
+            "invoke_runbook: Child: this host cannot start runbooks"
+        );
     }
 }

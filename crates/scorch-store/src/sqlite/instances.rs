@@ -2,12 +2,12 @@
 
 use scorch_engine::InstanceStatus;
 use serde_json::Map;
-use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row as _, Sqlite};
 use uuid::Uuid;
 
-use super::{SqliteStore, from_json, timestamp};
-use crate::{InstanceRow, StoreError};
+use super::{SqliteStore, from_json, limit, micros, timestamp};
+use crate::{InstanceFilter, InstanceRow, StoreError};
 
 /// The one column list [`decode`] reads, followed by the query's own clauses.
 macro_rules! select_instances {
@@ -20,26 +20,39 @@ macro_rules! select_instances {
     };
 }
 
-impl SqliteStore {
-    pub async fn instance(&self, id: Uuid) -> Result<InstanceRow, StoreError> {
-        let row = sqlx::query(select_instances!("WHERE uuid = ?"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        decode(&row.ok_or_else(|| StoreError::NotFound(format!("instance {id}")))?)
-    }
-
-    /// The runbook's latest instances, newest first.
-    pub async fn list_instances(&self, runbook_id: Uuid, limit: u32) -> Result<Vec<InstanceRow>, StoreError> {
-        let rows = sqlx::query(select_instances!(
-            "WHERE runbook_id = ? ORDER BY started_at DESC, id DESC LIMIT ?"
-        ))
-        .bind(runbook_id)
-        .bind(limit)
-        .fetch_all(&self.pool)
+pub(super) async fn get(store: &SqliteStore, id: Uuid) -> Result<InstanceRow, StoreError> {
+    let row = sqlx::query(select_instances!("WHERE uuid = ?"))
+        .bind(id)
+        .fetch_optional(&store.pool)
         .await?;
-        rows.iter().map(decode).collect()
+    decode(&row.ok_or_else(|| StoreError::NotFound(format!("instance {id}")))?)
+}
+
+/// Newest first; `limit` 0 is no limit.
+pub(super) async fn list(store: &SqliteStore, filter: &InstanceFilter) -> Result<Vec<InstanceRow>, StoreError> {
+    let mut query = QueryBuilder::<Sqlite>::new(select_instances!("WHERE 1 = 1"));
+    if let Some(runbook_id) = filter.runbook_id {
+        query.push(" AND runbook_id = ").push_bind(runbook_id);
     }
+    if let Some(job_id) = filter.job_id {
+        query.push(" AND job_id = ").push_bind(job_id);
+    }
+    if let Some(status) = filter.status {
+        query.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(since) = filter.since {
+        query.push(" AND started_at >= ").push_bind(micros(since));
+    }
+    if let Some(until) = filter.until {
+        query.push(" AND started_at < ").push_bind(micros(until));
+    }
+    query
+        .push(" ORDER BY started_at DESC, id DESC LIMIT ")
+        .push_bind(limit(filter.limit))
+        .push(" OFFSET ")
+        .push_bind(filter.offset);
+    let rows = query.build().fetch_all(&store.pool).await?;
+    rows.iter().map(decode).collect()
 }
 
 fn decode(row: &SqliteRow) -> Result<InstanceRow, StoreError> {

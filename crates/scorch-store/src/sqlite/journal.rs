@@ -3,21 +3,23 @@
 //! Callers encode their record, hand it to one writer task and wait for its acknowledgement.
 //! The writer takes everything queued (up to [`MAX_BATCH`]) into one transaction, commits it
 //! with one fsync, then acknowledges every waiter: durability costs one fsync per batch, not per
-//! record, and the more instances run at once the larger the batches grow.
+//! record, and the more instances run at once the larger the batches grow. Once a batch has
+//! committed, the writer tells the store's subscribers what changed (instances started and
+//! finished, activity runs), before it acknowledges the records.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use scorch_activity::{Row, Status};
-use scorch_engine::{InstanceEnd, InstanceStart, Journal, JournalError, RunRecord, RunState};
+use scorch_engine::{InstanceEnd, InstanceStart, InstanceStatus, Journal, JournalError, RunRecord, RunState};
 use sqlx::error::ErrorKind;
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 use sqlx::{Connection, Row as _};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{from_json, micros, timestamp, to_json};
-use crate::StoreError;
+use crate::{Change, StoreError};
 
 /// Records waiting for the writer; callers wait for room beyond this (backpressure).
 const QUEUE: usize = 8192;
@@ -39,13 +41,14 @@ const UPSERT_RUN: &str = "INSERT INTO activity_runs (instance_id, seq, run_key, 
          error = excluded.error, started_at = excluded.started_at, ended_at = excluded.ended_at,
          published = excluded.published, truncated = excluded.truncated";
 
-const FINISH_INSTANCE: &str = "UPDATE instances SET status = ?, returns = ?, ended_at = ? WHERE uuid = ?";
+const FINISH_INSTANCE: &str =
+    "UPDATE instances SET status = ?, returns = ?, ended_at = ? WHERE uuid = ? RETURNING job_id";
 
 const SELECT_RUNS: &str = "SELECT seq, run_key, activity_id, activity_name, attempt, state, error, started_at,
          ended_at, published, truncated
      FROM activity_runs WHERE instance_id = (SELECT id FROM instances WHERE uuid = ?) ORDER BY seq";
 
-/// The journal on SQLite. Obtained from [`SqliteStore::journal`](super::SqliteStore::journal).
+/// The journal on SQLite. Obtained from [`Store::journal`](crate::Store::journal).
 #[derive(Debug)]
 pub struct SqliteJournal {
     sender: mpsc::Sender<Request>,
@@ -90,16 +93,17 @@ struct RunRow {
 
 struct EndRow {
     instance_id: Uuid,
-    status: &'static str,
+    status: InstanceStatus,
     returns: Option<String>,
     ended_at: i64,
 }
 
 impl SqliteJournal {
-    /// Starts the writer task on `writer`, a connection of its own; reads go through `pool`.
-    pub(super) fn start(writer: SqliteConnection, pool: SqlitePool) -> Self {
+    /// Starts the writer task on `writer`, a connection of its own; reads go through `pool`, and
+    /// committed changes go to `changes`.
+    pub(super) fn start(writer: SqliteConnection, pool: SqlitePool, changes: broadcast::Sender<Change>) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(write_loop(writer, receiver));
+        tokio::spawn(write_loop(writer, receiver, changes));
         SqliteJournal { sender, pool }
     }
 
@@ -136,7 +140,7 @@ impl Journal for SqliteJournal {
     async fn instance_finished(&self, end: &InstanceEnd) -> Result<(), JournalError> {
         let row = EndRow {
             instance_id: end.instance_id,
-            status: end.status.as_str(),
+            status: end.status,
             returns: if end.returns.is_empty() {
                 None
             } else {
@@ -148,26 +152,29 @@ impl Journal for SqliteJournal {
     }
 
     async fn runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, JournalError> {
-        let rows = sqlx::query(SELECT_RUNS)
-            .bind(instance_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::from)?;
-        if rows.is_empty() {
-            let known = sqlx::query("SELECT 1 FROM instances WHERE uuid = ?")
-                .bind(instance_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(StoreError::from)?;
-            if known.is_none() {
-                return Err(JournalError::NotFound(instance_id));
-            }
-        }
-        Ok(rows
-            .iter()
-            .map(|row| decode_run(instance_id, row))
-            .collect::<Result<_, _>>()?)
+        read_runs(&self.pool, instance_id)
+            .await?
+            .ok_or(JournalError::NotFound(instance_id))
     }
+}
+
+/// The runs of an instance in `seq` order, or `None` when the instance is unknown.
+pub(super) async fn read_runs(pool: &SqlitePool, instance_id: Uuid) -> Result<Option<Vec<RunRecord>>, StoreError> {
+    let rows = sqlx::query(SELECT_RUNS).bind(instance_id).fetch_all(pool).await?;
+    if rows.is_empty() {
+        let known = sqlx::query("SELECT 1 FROM instances WHERE uuid = ?")
+            .bind(instance_id)
+            .fetch_optional(pool)
+            .await?;
+        if known.is_none() {
+            return Ok(None);
+        }
+    }
+    let runs = rows
+        .iter()
+        .map(|row| decode_run(instance_id, row))
+        .collect::<Result<_, _>>()?;
+    Ok(Some(runs))
 }
 
 impl RunRow {
@@ -240,14 +247,27 @@ fn decode_run(instance_id: Uuid, row: &SqliteRow) -> Result<RunRecord, StoreErro
     })
 }
 
-async fn write_loop(mut conn: SqliteConnection, mut receiver: mpsc::Receiver<Request>) {
+async fn write_loop(
+    mut conn: SqliteConnection,
+    mut receiver: mpsc::Receiver<Request>,
+    changes: broadcast::Sender<Change>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         // A waiter that gave up (its task was cancelled) has dropped its receiver: nothing to tell.
         match write_batch(&mut conn, &batch).await {
             Ok(outcomes) => {
+                // Committed: tell subscribers (if any) first, so that a caller who gets its
+                // acknowledgement finds its change already sent.
+                let listening = changes.receiver_count() > 0;
                 for (request, outcome) in batch.drain(..).zip(outcomes) {
-                    let _ = request.ack.send(outcome);
+                    if listening
+                        && let Ok(job_id) = outcome
+                        && let Some(change) = request.write.change(job_id)
+                    {
+                        let _ = changes.send(change);
+                    }
+                    let _ = request.ack.send(outcome.map(|_| ()));
                 }
             }
             Err(err) => {
@@ -261,11 +281,9 @@ async fn write_loop(mut conn: SqliteConnection, mut receiver: mpsc::Receiver<Req
 }
 
 /// Writes `batch` in one transaction. A record that breaks a constraint is rejected alone (SQLite
-/// undoes just that statement); any other error fails, and rolls back, the whole batch.
-async fn write_batch(
-    conn: &mut SqliteConnection,
-    batch: &[Request],
-) -> Result<Vec<Result<(), JournalError>>, sqlx::Error> {
+/// undoes just that statement); any other error fails, and rolls back, the whole batch. Each
+/// outcome of a finished instance carries its job's id.
+async fn write_batch(conn: &mut SqliteConnection, batch: &[Request]) -> Result<Vec<Applied>, sqlx::Error> {
     // IMMEDIATE takes the write lock up front, waiting (busy timeout) for other writers.
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let mut outcomes = Vec::with_capacity(batch.len());
@@ -276,53 +294,76 @@ async fn write_batch(
     Ok(outcomes)
 }
 
+/// A record's outcome: for a finished instance, its job's id (for the change it makes).
+type Applied = Result<Option<Uuid>, JournalError>;
+
 impl Write {
-    async fn apply(&self, conn: &mut SqliteConnection) -> Result<Result<(), JournalError>, sqlx::Error> {
-        let done = match self {
-            Write::InstanceStarted(start) => {
-                sqlx::query(UPSERT_INSTANCE)
-                    .bind(start.instance_id)
-                    .bind(start.job_id)
-                    .bind(start.runbook_id)
-                    .bind(start.server.as_str())
-                    .bind(start.parameters.as_str())
-                    .bind(start.started_at)
-                    .execute(&mut *conn)
-                    .await
-            }
-            Write::Run(run) => {
-                sqlx::query(UPSERT_RUN)
-                    .bind(run.instance_id)
-                    .bind(run.seq)
-                    .bind(run.key)
-                    .bind(run.activity_id.clone())
-                    .bind(run.activity_name.clone())
-                    .bind(run.attempt)
-                    .bind(run.state)
-                    .bind(run.error.as_deref())
-                    .bind(run.started_at)
-                    .bind(run.ended_at)
-                    .bind(run.published.as_deref())
-                    .bind(run.truncated)
-                    .execute(&mut *conn)
-                    .await
-            }
-            Write::InstanceFinished(end) => {
-                sqlx::query(FINISH_INSTANCE)
-                    .bind(end.status)
-                    .bind(end.returns.as_deref())
-                    .bind(end.ended_at)
-                    .bind(end.instance_id)
-                    .execute(&mut *conn)
-                    .await
-            }
+    async fn apply(&self, conn: &mut SqliteConnection) -> Result<Applied, sqlx::Error> {
+        // Some(job id, if read back) when a row was written, None when the instance is unknown.
+        let done: Result<Option<Option<Uuid>>, sqlx::Error> = match self {
+            Write::InstanceStarted(start) => sqlx::query(UPSERT_INSTANCE)
+                .bind(start.instance_id)
+                .bind(start.job_id)
+                .bind(start.runbook_id)
+                .bind(start.server.as_str())
+                .bind(start.parameters.as_str())
+                .bind(start.started_at)
+                .execute(&mut *conn)
+                .await
+                .map(|done| (done.rows_affected() > 0).then_some(None)),
+            Write::Run(run) => sqlx::query(UPSERT_RUN)
+                .bind(run.instance_id)
+                .bind(run.seq)
+                .bind(run.key)
+                .bind(run.activity_id.clone())
+                .bind(run.activity_name.clone())
+                .bind(run.attempt)
+                .bind(run.state)
+                .bind(run.error.as_deref())
+                .bind(run.started_at)
+                .bind(run.ended_at)
+                .bind(run.published.as_deref())
+                .bind(run.truncated)
+                .execute(&mut *conn)
+                .await
+                .map(|done| (done.rows_affected() > 0).then_some(None)),
+            Write::InstanceFinished(end) => sqlx::query_scalar(FINISH_INSTANCE)
+                .bind(end.status.as_str())
+                .bind(end.returns.as_deref())
+                .bind(end.ended_at)
+                .bind(end.instance_id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map(|job_id: Option<Uuid>| job_id.map(Some)),
         };
         match done {
-            Ok(done) if done.rows_affected() == 0 => Ok(Err(JournalError::NotFound(self.instance_id()))),
-            Ok(_) => Ok(Ok(())),
+            Ok(None) => Ok(Err(JournalError::NotFound(self.instance_id()))),
+            Ok(Some(job_id)) => Ok(Ok(job_id)),
             Err(sqlx::Error::Database(db)) if db.kind() != ErrorKind::Other => Ok(Err(self.rejected(db.kind()))),
             Err(err) => Err(err),
         }
+    }
+
+    /// The change this record made, once committed.
+    fn change(&self, job_id: Option<Uuid>) -> Option<Change> {
+        Some(match self {
+            Write::InstanceStarted(start) => Change::Instance {
+                id: start.instance_id,
+                job_id: start.job_id,
+                status: InstanceStatus::Running,
+            },
+            Write::Run(run) => Change::ActivityRun {
+                instance_id: run.instance_id,
+                seq: run.seq as u64,
+                activity_id: run.activity_id.to_string(),
+                state: run_state(run.state).ok()?,
+            },
+            Write::InstanceFinished(end) => Change::Instance {
+                id: end.instance_id,
+                job_id: job_id?,
+                status: end.status,
+            },
+        })
     }
 
     fn instance_id(&self) -> Uuid {
@@ -354,7 +395,7 @@ mod tests {
     use serde_json::{Map, json};
 
     use super::*;
-    use crate::{SaveRunbook, SqliteStore};
+    use crate::{NewJob, SaveRunbook, SqliteStore, Store};
 
     fn request(write: Write) -> Request {
         Request {
@@ -396,10 +437,14 @@ mod tests {
             author: "tester",
         };
         let (runbook_id, version) = store.save_runbook(save).await.unwrap();
-        let job_id = store
-            .create_job(runbook_id, version, &Map::new(), "tester")
-            .await
-            .unwrap();
+        let job = NewJob {
+            runbook_id,
+            version: Some(version),
+            parameters: &Map::new(),
+            created_by: "tester",
+            parent_job: None,
+        };
+        let job_id = store.create_job(job).await.unwrap().id;
         let (instance_id, stray) = (Uuid::now_v7(), Uuid::now_v7());
         let start = StartRow {
             instance_id,
@@ -417,7 +462,7 @@ mod tests {
 
         let mut conn = store.pool.acquire().await.unwrap();
         let outcomes = write_batch(&mut conn, &batch).await.unwrap();
-        assert_eq!(outcomes, vec![Ok(()), Err(JournalError::NotFound(stray)), Ok(())]);
+        assert_eq!(outcomes, vec![Ok(None), Err(JournalError::NotFound(stray)), Ok(None)]);
         let runs = store.journal().runs(instance_id).await.unwrap();
         assert_eq!(
             (runs.len(), runs[0].key, runs[0].state),

@@ -4,8 +4,14 @@
 //! has a connection of its own, driven by one writer task that commits in groups (see
 //! [`journal`]). The file runs in WAL mode with `synchronous=FULL`, so readers never wait for
 //! the writer and nothing acknowledged is lost on power failure.
+//!
+//! [`Store`](crate::Store) is implemented in `store_impl`, which delegates to one module per area
+//! (folders, runbooks, jobs and their claims, instances, servers, settings, users, audit,
+//! retention). Changes are broadcast in this process only, after they commit: job changes by the
+//! call that made them, journal writes by the writer after each group commit.
 
 mod audit;
+mod folders;
 mod instances;
 mod jobs;
 mod journal;
@@ -13,6 +19,8 @@ mod retention;
 mod runbooks;
 mod servers;
 mod settings;
+mod store_impl;
+mod users;
 
 use std::borrow::Cow;
 use std::str::FromStr;
@@ -25,26 +33,35 @@ use serde::de::DeserializeOwned;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, SqlSafeStr};
+use tokio::sync::broadcast;
 
-use crate::StoreError;
+use crate::{Change, StoreError};
 
 pub use journal::SqliteJournal;
 pub use settings::SqliteSettings;
 
 /// Embedded migrations, in order. Built by hand rather than with `sqlx::migrate!` so the build
 /// needs no proc-macro crates; the checksums and the `_sqlx_migrations` table are the same.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
+    (2, "fleet", include_str!("../../migrations/sqlite/0002_fleet.sql")),
+];
 
 /// How long a statement waits for another connection's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections for readers and non-journal writes (WAL lets readers run beside the writer).
 const POOL_SIZE: u32 = 4;
+/// Changes a subscriber may fall behind by before it misses some (and is told so).
+const CHANGES: usize = 4096;
 
-/// The orchestration database on SQLite. Cheap to clone: clones share the pool and the journal.
+/// The orchestration database on SQLite. Cheap to clone: clones share the pool, the journal and
+/// the change channel. Everything callers need is on [`Store`](crate::Store).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
     journal: Arc<SqliteJournal>,
+    settings: Arc<SqliteSettings>,
+    changes: broadcast::Sender<Change>,
 }
 
 impl SqliteStore {
@@ -71,22 +88,20 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(unavailable)?;
-        let journal = Arc::new(SqliteJournal::start(writer, pool.clone()));
-        Ok(SqliteStore { pool, journal })
+        let (changes, _) = broadcast::channel(CHANGES);
+        let journal = Arc::new(SqliteJournal::start(writer, pool.clone(), changes.clone()));
+        let settings = Arc::new(SqliteSettings::new(pool.clone()));
+        Ok(SqliteStore {
+            pool,
+            journal,
+            settings,
+            changes,
+        })
     }
 
-    /// The engine's journal on this database. Every handle shares one group-commit writer.
-    pub fn journal(&self) -> Arc<SqliteJournal> {
-        self.journal.clone()
-    }
-
-    /// Copies the write-ahead log into the database file and empties it, so the file's size
-    /// shows what the data takes.
-    pub async fn checkpoint(&self) -> Result<(), StoreError> {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// Tells subscribers of a committed change; nobody listening is fine.
+    fn notify(&self, change: Change) {
+        let _ = self.changes.send(change);
     }
 }
 
@@ -141,6 +156,16 @@ fn micros(at: Timestamp) -> i64 {
 fn timestamp(micros: i64) -> Result<Timestamp, StoreError> {
     Timestamp::from_microsecond(micros)
         .map_err(|_| StoreError::Invalid(format!("stored time {micros} is out of range")))
+}
+
+/// A page size for a LIMIT clause: 0 asks for no limit, which SQLite spells as a negative one.
+fn limit(limit: u32) -> i64 {
+    if limit == 0 { -1 } else { limit.into() }
+}
+
+/// A duration as microseconds, saturating.
+fn duration_micros(duration: Duration) -> i64 {
+    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
 }
 
 fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {

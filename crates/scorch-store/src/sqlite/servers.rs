@@ -4,60 +4,68 @@ use jiff::Timestamp;
 use sqlx::Row as _;
 use uuid::Uuid;
 
-use super::{SqliteStore, micros, timestamp};
-use crate::{RunbookServer, StoreError};
+use super::{SqliteStore, from_json, micros, timestamp, to_json};
+use crate::{RunbookServer, ServerRegistration, StoreError};
 
-impl SqliteStore {
-    /// Registers a runbook server, or updates the one with this name (keeping its id), and counts
-    /// as its first heartbeat.
-    pub async fn register_server(&self, name: &str, host: &str, max_instances: u32) -> Result<Uuid, StoreError> {
-        let id = sqlx::query_scalar(
-            "INSERT INTO runbook_servers (id, name, host, max_instances, heartbeat_at) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (name) DO UPDATE SET host = excluded.host, max_instances = excluded.max_instances,
-                 heartbeat_at = excluded.heartbeat_at
-             RETURNING id",
-        )
-        .bind(Uuid::now_v7())
-        .bind(name)
-        .bind(host)
-        .bind(max_instances)
+/// Registers a runbook server, or updates the one with this name (keeping its id). Counts as its
+/// first heartbeat, running nothing yet.
+pub(super) async fn register(store: &SqliteStore, server: &ServerRegistration) -> Result<Uuid, StoreError> {
+    if server.name.trim().is_empty() {
+        return Err(StoreError::Invalid("a runbook server needs a name".into()));
+    }
+    let id = sqlx::query_scalar(
+        "INSERT INTO runbook_servers (id, name, host, max_instances, heartbeat_at, running, packs)
+         VALUES (?, ?, ?, ?, ?, 0, ?)
+         ON CONFLICT (name) DO UPDATE SET host = excluded.host, max_instances = excluded.max_instances,
+             heartbeat_at = excluded.heartbeat_at, running = 0, packs = excluded.packs
+         RETURNING id",
+    )
+    .bind(Uuid::now_v7())
+    .bind(&server.name)
+    .bind(&server.host)
+    .bind(server.max_instances)
+    .bind(micros(Timestamp::now()))
+    .bind(to_json(&server.packs)?)
+    .fetch_one(&store.pool)
+    .await?;
+    Ok(id)
+}
+
+/// Records that the server named `name` is alive now, running `running` instances.
+pub(super) async fn heartbeat(store: &SqliteStore, name: &str, running: u32) -> Result<(), StoreError> {
+    let done = sqlx::query("UPDATE runbook_servers SET heartbeat_at = ?, running = ? WHERE name = ?")
         .bind(micros(Timestamp::now()))
-        .fetch_one(&self.pool)
+        .bind(running)
+        .bind(name)
+        .execute(&store.pool)
         .await?;
-        Ok(id)
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("runbook server '{name}'")));
     }
+    Ok(())
+}
 
-    /// Records that the server named `name` is alive now.
-    pub async fn heartbeat(&self, name: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE runbook_servers SET heartbeat_at = ? WHERE name = ?")
-            .bind(micros(Timestamp::now()))
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("runbook server '{name}'")));
-        }
-        Ok(())
-    }
-
-    /// Every registered runbook server, by name.
-    pub async fn servers(&self) -> Result<Vec<RunbookServer>, StoreError> {
-        let rows = sqlx::query("SELECT id, name, host, max_instances, heartbeat_at FROM runbook_servers ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(RunbookServer {
-                    id: row.try_get("id")?,
-                    name: row.try_get("name")?,
-                    host: row.try_get("host")?,
-                    max_instances: row.try_get("max_instances")?,
-                    heartbeat_at: row
-                        .try_get::<Option<i64>, _>("heartbeat_at")?
-                        .map(timestamp)
-                        .transpose()?,
-                })
+/// Every registered runbook server, by name.
+pub(super) async fn list(store: &SqliteStore) -> Result<Vec<RunbookServer>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, name, host, max_instances, running, packs, heartbeat_at FROM runbook_servers ORDER BY name",
+    )
+    .fetch_all(&store.pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(RunbookServer {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                host: row.try_get("host")?,
+                max_instances: row.try_get("max_instances")?,
+                running: row.try_get("running")?,
+                packs: from_json(row.try_get("packs")?, "integration packs")?,
+                heartbeat_at: row
+                    .try_get::<Option<i64>, _>("heartbeat_at")?
+                    .map(timestamp)
+                    .transpose()?,
             })
-            .collect()
-    }
+        })
+        .collect()
 }

@@ -1,56 +1,100 @@
 //! Global variables and counters, as activities see them through [`GlobalSettings`].
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use scorch_activity::{CounterOp, GlobalSettings, SettingsError, Variable};
 use sqlx::Row as _;
 use sqlx::sqlite::SqlitePool;
 
 use super::SqliteStore;
-use crate::StoreError;
+use crate::{CounterInfo, StoreError, VariableInfo};
 
-/// Global settings on SQLite. Obtained from [`SqliteStore::settings`].
+/// Global settings on SQLite, as activities see them: obtained from [`Store::settings`](crate::Store::settings).
 #[derive(Debug, Clone)]
 pub struct SqliteSettings {
     pool: SqlitePool,
 }
 
-impl SqliteStore {
-    pub fn settings(&self) -> Arc<SqliteSettings> {
-        Arc::new(SqliteSettings {
-            pool: self.pool.clone(),
+impl SqliteSettings {
+    pub(super) fn new(pool: SqlitePool) -> Self {
+        SqliteSettings { pool }
+    }
+}
+
+/// Creates or replaces a variable. An encrypted variable is masked in every record and listing;
+/// its value is stored as given until encryption at rest (with a key from the configuration) lands.
+pub(super) async fn set_variable(
+    store: &SqliteStore,
+    name: &str,
+    value: &str,
+    encrypted: bool,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO variables (name, value, encrypted) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value, encrypted = excluded.encrypted",
+    )
+    .bind(name)
+    .bind(value)
+    .bind(encrypted)
+    .execute(&store.pool)
+    .await?;
+    Ok(())
+}
+
+/// Every variable by name; encrypted ones without their value.
+pub(super) async fn variables(store: &SqliteStore) -> Result<Vec<VariableInfo>, StoreError> {
+    let rows: Vec<(String, String, bool)> =
+        sqlx::query_as("SELECT name, value, encrypted FROM variables ORDER BY name")
+            .fetch_all(&store.pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, value, encrypted)| VariableInfo {
+            name,
+            value: (!encrypted).then_some(value),
+            encrypted,
         })
-    }
+        .collect())
+}
 
-    /// Creates or replaces a variable. An encrypted variable is masked in every record; its value
-    /// is stored as given until encryption at rest (with a key from the configuration) lands.
-    pub async fn set_variable(&self, name: &str, value: &str, encrypted: bool) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO variables (name, value, encrypted) VALUES (?, ?, ?)
-             ON CONFLICT (name) DO UPDATE SET value = excluded.value, encrypted = excluded.encrypted",
-        )
-        .bind(name)
-        .bind(value)
-        .bind(encrypted)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
+pub(super) async fn delete_variable(store: &SqliteStore, name: &str) -> Result<(), StoreError> {
+    delete(store, "DELETE FROM variables WHERE name = ?", "variable", name).await
+}
 
-    /// Creates or replaces a counter whose value and default (what a reset returns to) are `value`.
-    pub async fn set_counter(&self, name: &str, value: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO counters (name, value, default_value) VALUES (?, ?, ?)
-             ON CONFLICT (name) DO UPDATE SET value = excluded.value, default_value = excluded.default_value",
-        )
-        .bind(name)
-        .bind(value)
-        .bind(value)
-        .execute(&self.pool)
+/// Creates or replaces a counter whose value and default (what a reset returns to) are `value`.
+pub(super) async fn set_counter(store: &SqliteStore, name: &str, value: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO counters (name, value, default_value) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value, default_value = excluded.default_value",
+    )
+    .bind(name)
+    .bind(value)
+    .bind(value)
+    .execute(&store.pool)
+    .await?;
+    Ok(())
+}
+
+/// Every counter by name.
+pub(super) async fn counters(store: &SqliteStore) -> Result<Vec<CounterInfo>, StoreError> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as("SELECT name, value, default_value FROM counters ORDER BY name")
+        .fetch_all(&store.pool)
         .await?;
-        Ok(())
+    Ok(rows
+        .into_iter()
+        .map(|(name, value, default)| CounterInfo { name, value, default })
+        .collect())
+}
+
+pub(super) async fn delete_counter(store: &SqliteStore, name: &str) -> Result<(), StoreError> {
+    delete(store, "DELETE FROM counters WHERE name = ?", "counter", name).await
+}
+
+async fn delete(store: &SqliteStore, sql: &'static str, kind: &str, name: &str) -> Result<(), StoreError> {
+    let done = sqlx::query(sql).bind(name).execute(&store.pool).await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("{kind} '{name}'")));
     }
+    Ok(())
 }
 
 fn unavailable(err: sqlx::Error) -> SettingsError {

@@ -1,13 +1,13 @@
 use std::sync::Arc;
 
 use scorch_activity::Status;
-use scorch_engine::{InstanceEnd, InstanceStatus, Journal, JournalError, RunState};
+use scorch_engine::{InstanceEnd, InstanceStatus, JournalError, RunState};
 use serde_json::{Map, json};
 use uuid::Uuid;
 
-use scorch_store::SqliteStore;
+use scorch_store::{InstanceFilter, SqliteStore, Store};
 
-use crate::{TestDb, finished_run, instance_start, now, url};
+use crate::{TestDb, create_job, finished_run, instance_start, now, url};
 
 #[tokio::test]
 async fn runs_round_trip_in_seq_order() {
@@ -175,7 +175,7 @@ async fn a_journaled_run_takes_under_600_bytes() {
     for _ in 0..INSTANCES {
         let (journal, store) = (journal.clone(), db.store.clone());
         tasks.push(tokio::spawn(async move {
-            let job = store.create_job(runbook, 1, &Map::new(), "bench").await.unwrap();
+            let job = create_job(&store, runbook).await.id;
             let start = instance_start(runbook, job);
             journal.instance_started(&start).await.unwrap();
             for seq in 0..RUNS {
@@ -192,4 +192,73 @@ async fn a_journaled_run_takes_under_600_bytes() {
     db.store.checkpoint().await.unwrap();
     let per_run = (std::fs::metadata(db.path()).unwrap().len() - before) / (INSTANCES * RUNS);
     assert!(per_run < 600, "{per_run} bytes per run");
+}
+
+#[tokio::test]
+async fn instances_are_listed_by_filter_and_their_runs_read_back() {
+    let db = TestDb::new().await;
+    let (runbook, job) = db.job().await;
+    let other_job = create_job(&db.store, runbook).await.id;
+    let journal = db.store.journal();
+    let mut starts = Vec::new();
+    for job in [job, job, other_job] {
+        let start = instance_start(runbook, job);
+        journal.instance_started(&start).await.unwrap();
+        starts.push(start);
+    }
+    let end = InstanceEnd {
+        instance_id: starts[0].instance_id,
+        status: InstanceStatus::Success,
+        returns: Map::new(),
+        ended_at: now(),
+    };
+    journal.instance_finished(&end).await.unwrap();
+    let run = finished_run(starts[0].instance_id, 0);
+    journal.run_finished(&run).await.unwrap();
+
+    let ids = |filter: InstanceFilter| {
+        let store = db.store.clone();
+        async move {
+            let rows = store.list_instances(&filter).await.unwrap();
+            rows.into_iter().map(|i| i.id).collect::<Vec<_>>()
+        }
+    };
+    let [a, b, c] = [0, 1, 2].map(|i| starts[i].instance_id);
+    assert_eq!(ids(InstanceFilter::default()).await, [c, b, a]);
+    let of_job = InstanceFilter {
+        job_id: Some(job),
+        ..Default::default()
+    };
+    assert_eq!(ids(of_job.clone()).await, [b, a]);
+    let running = InstanceFilter {
+        status: Some(InstanceStatus::Running),
+        ..of_job
+    };
+    assert_eq!(ids(running).await, [b]);
+    let page = InstanceFilter {
+        runbook_id: Some(runbook),
+        limit: 1,
+        offset: 1,
+        ..Default::default()
+    };
+    assert_eq!(ids(page).await, [b]);
+    let window = InstanceFilter {
+        since: Some(starts[1].started_at),
+        until: Some(starts[2].started_at),
+        ..Default::default()
+    };
+    assert_eq!(ids(window).await, [b]);
+    let elsewhere = InstanceFilter {
+        runbook_id: Some(Uuid::now_v7()),
+        ..Default::default()
+    };
+    assert_eq!(ids(elsewhere).await, Vec::<Uuid>::new());
+
+    assert_eq!(db.store.activity_runs(a).await.unwrap(), [run]);
+    assert_eq!(db.store.activity_runs(b).await.unwrap(), []);
+    let missing = Uuid::now_v7();
+    assert_eq!(
+        db.store.activity_runs(missing).await,
+        Err(scorch_store::StoreError::NotFound(format!("instance {missing}")))
+    );
 }

@@ -1,6 +1,9 @@
 //! Integration tests of the SQLite store, each on its own database file in a fresh temporary
 //! directory.
 
+mod authoring;
+mod changes;
+mod claims;
 mod journal;
 mod operations;
 mod resume;
@@ -8,15 +11,17 @@ mod retention;
 mod runbooks;
 mod schema;
 mod settings;
+mod users;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use scorch_activity::{Row, Status};
 use scorch_engine::{InstanceStart, RunRecord, RunState};
-use scorch_store::{ActivitySpec, ParameterSpec, SaveRunbook, SqliteStore};
-use serde_json::{Map, json};
+use scorch_store::{ActivitySpec, Job, NewJob, ParameterSpec, SaveRunbook, ServerRegistration, SqliteStore, Store};
+use serde_json::{Map, Value, json};
+use sqlx::SqlitePool;
 use tempfile::TempDir;
 use uuid::Uuid;
 
@@ -43,8 +48,17 @@ impl TestDb {
 
     /// Saves a small runbook in `folder` and returns its id.
     pub async fn runbook(&self, folder: &str, name: &str) -> Uuid {
-        let definition =
+        self.runbook_with(folder, name, json!({})).await
+    }
+
+    /// Saves a small runbook whose definition also has the keys of `extra` (`concurrency`,
+    /// `runbook_servers`, `description`...) and returns its id.
+    pub async fn runbook_with(&self, folder: &str, name: &str, extra: Value) -> Uuid {
+        let mut definition =
             json!({ "format": 1, "runbook": name, "activities": [{ "id": "init", "type": "initialize_data" }] });
+        if let (Some(definition), Value::Object(extra)) = (definition.as_object_mut(), extra) {
+            definition.extend(extra);
+        }
         let save = SaveRunbook {
             id: None,
             folder,
@@ -68,16 +82,53 @@ impl TestDb {
         self.store.save_runbook(save).await.expect("save runbook").0
     }
 
+    /// Registers a runbook server (alive: registering is a heartbeat).
+    pub async fn server(&self, name: &str) {
+        let server = ServerRegistration {
+            name: name.into(),
+            host: "127.0.0.1".into(),
+            max_instances: 50,
+            packs: Vec::new(),
+        };
+        self.store.register_server(&server).await.expect("register server");
+    }
+
+    /// Makes a runbook server look dead: its last heartbeat an hour ago.
+    pub async fn kill(&self, server: &str) {
+        let old = (Timestamp::now() - SignedDuration::from_hours(1)).as_microsecond();
+        let pool = SqlitePool::connect(&url(&self.dir)).await.expect("a second connection");
+        let done = sqlx::query("UPDATE runbook_servers SET heartbeat_at = ? WHERE name = ?")
+            .bind(old)
+            .bind(server)
+            .execute(&pool)
+            .await
+            .expect("age the heartbeat");
+        assert_eq!(done.rows_affected(), 1, "runbook server {server} is registered");
+        pool.close().await;
+    }
+
     /// A runbook with one pending job; returns (runbook id, job id).
     pub async fn job(&self) -> (Uuid, Uuid) {
         let runbook = self.runbook("Tests", "Journal").await;
-        let job = self
-            .store
-            .create_job(runbook, 1, &Map::new(), "tester")
-            .await
-            .expect("create job");
-        (runbook, job)
+        (runbook, self.create_job(runbook).await.id)
     }
+
+    /// A pending job for the latest version of `runbook`, without parameters.
+    pub async fn create_job(&self, runbook: Uuid) -> Job {
+        create_job(&self.store, runbook).await
+    }
+}
+
+/// A pending job for the latest version of `runbook`, without parameters.
+pub async fn create_job(store: &impl Store, runbook_id: Uuid) -> Job {
+    let job = NewJob {
+        runbook_id,
+        version: None,
+        parameters: &Map::new(),
+        created_by: "tester",
+        parent_job: None,
+    };
+    store.create_job(job).await.expect("create job")
 }
 
 pub fn url(dir: &TempDir) -> String {

@@ -14,6 +14,8 @@ use scorch_model::{Plan, compile, load};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use scorch_store::Store;
+
 use super::TestDb;
 
 /// Delegates to the store's journal until `allowed` runs have finished, then fails every call.
@@ -113,11 +115,8 @@ async fn an_instance_resumes_from_the_database_without_running_finished_steps_ag
     let loaded = load(&runbook(&log)).unwrap();
     let plan = Arc::new(compile(&loaded, &RegistryCatalog(&registry)).unwrap());
     let (runbook_id, version) = db.store.save_plan(&plan, "", "test").await.unwrap();
-    let job_id = db
-        .store
-        .create_job(runbook_id, version, &Default::default(), "test")
-        .await
-        .unwrap();
+    assert_eq!(version, 1);
+    let job_id = db.create_job(runbook_id).await.id;
     let run = Run {
         plan,
         runbook_id,

@@ -1,6 +1,6 @@
 use jiff::{SignedDuration, Timestamp};
-use scorch_engine::{InstanceEnd, InstanceStatus, Journal, JournalError};
-use scorch_store::StoreError;
+use scorch_engine::{InstanceEnd, InstanceStatus, JournalError};
+use scorch_store::{InstanceFilter, PurgeRule, Store, StoreError};
 use serde_json::Map;
 use uuid::Uuid;
 
@@ -9,7 +9,7 @@ use crate::{TestDb, finished_run, instance_start, now};
 /// Journals an instance of `runbook` started at `started_at`, with two runs, finished unless
 /// `running`.
 async fn instance(db: &TestDb, runbook: Uuid, started_at: Timestamp, running: bool) -> Uuid {
-    let job = db.store.create_job(runbook, 1, &Map::new(), "tester").await.unwrap();
+    let job = db.create_job(runbook).await.id;
     let journal = db.store.journal();
     let mut start = instance_start(runbook, job);
     start.started_at = started_at;
@@ -52,7 +52,10 @@ async fn seed(db: &TestDb) -> (Uuid, Vec<Uuid>, Uuid, Vec<Uuid>) {
 async fn remaining(db: &TestDb, runbook: Uuid) -> Vec<Uuid> {
     let mut ids: Vec<_> = db
         .store
-        .list_instances(runbook, 100)
+        .list_instances(&InstanceFilter {
+            runbook_id: Some(runbook),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_iter()
@@ -62,16 +65,30 @@ async fn remaining(db: &TestDb, runbook: Uuid) -> Vec<Uuid> {
     ids
 }
 
+fn rule(runbook_id: Option<Uuid>, keep_last: Option<u32>, older_than: Option<Timestamp>) -> PurgeRule {
+    PurgeRule {
+        runbook_id,
+        keep_last,
+        older_than,
+    }
+}
+
 #[tokio::test]
 async fn purge_keeps_the_last_n_per_runbook_and_never_running_ones() {
     let db = TestDb::new().await;
     let (a, of_a, b, of_b) = seed(&db).await;
 
-    assert_eq!(db.store.purge_instances(None, Some(2), None, 1, true).await, Ok(4));
+    assert_eq!(
+        db.store.purge_instances(&rule(None, Some(2), None), 1, true).await,
+        Ok(4)
+    );
     assert_eq!(remaining(&db, a).await, of_a);
     assert_eq!(remaining(&db, b).await, of_b);
 
-    assert_eq!(db.store.purge_instances(None, Some(2), None, 2, false).await, Ok(4));
+    assert_eq!(
+        db.store.purge_instances(&rule(None, Some(2), None), 2, false).await,
+        Ok(4)
+    );
     assert_eq!(remaining(&db, a).await, vec![of_a[0], of_a[4], of_a[5]]);
     assert_eq!(remaining(&db, b).await, of_b[1..].to_vec());
     let journal = db.store.journal();
@@ -88,7 +105,9 @@ async fn purge_by_age_and_runbook() {
 
     // Only A, only finished instances started before minute 3.
     assert_eq!(
-        db.store.purge_instances(Some(a), None, Some(cutoff), 10, false).await,
+        db.store
+            .purge_instances(&rule(Some(a), None, Some(cutoff)), 10, false)
+            .await,
         Ok(2)
     );
     assert_eq!(remaining(&db, a).await, vec![of_a[0], of_a[3], of_a[4], of_a[5]]);
@@ -97,7 +116,9 @@ async fn purge_by_age_and_runbook() {
     // Both limits: an instance goes only when it is past the last one and older than the cutoff,
     // so A's instances of minutes 3 and 4 stay.
     assert_eq!(
-        db.store.purge_instances(None, Some(1), Some(cutoff), 10, false).await,
+        db.store
+            .purge_instances(&rule(None, Some(1), Some(cutoff)), 10, false)
+            .await,
         Ok(2)
     );
     assert_eq!(remaining(&db, a).await, vec![of_a[0], of_a[3], of_a[4], of_a[5]]);
@@ -108,11 +129,11 @@ async fn purge_by_age_and_runbook() {
 async fn purge_without_a_limit_is_refused() {
     let db = TestDb::new().await;
     assert!(matches!(
-        db.store.purge_instances(None, None, None, 10, false).await,
+        db.store.purge_instances(&rule(None, None, None), 10, false).await,
         Err(StoreError::Invalid(_))
     ));
     assert!(matches!(
-        db.store.purge_instances(None, Some(1), None, 0, false).await,
+        db.store.purge_instances(&rule(None, Some(1), None), 0, false).await,
         Err(StoreError::Invalid(_))
     ));
 }

@@ -1,4 +1,4 @@
-use scorch_store::{ActivitySpec, JobStatus, ParameterSpec, SaveRunbook, StoreError};
+use scorch_store::{ActivitySpec, JobStatus, NewJob, ParameterSpec, SaveRunbook, Store, StoreError};
 use serde_json::{Map, json};
 use uuid::Uuid;
 
@@ -58,7 +58,7 @@ async fn saving_keeps_given_ids_and_makes_versions() {
         .await;
     assert_eq!(saved.unwrap(), (runbook_id, 2));
 
-    let latest = db.store.runbook(runbook_id).await.unwrap();
+    let latest = db.store.runbook(runbook_id, None).await.unwrap();
     assert_eq!((latest.version, latest.latest_version, &latest.definition), (2, 2, &v2));
     assert_eq!(
         (latest.folder.as_str(), latest.name.as_str()),
@@ -73,7 +73,7 @@ async fn saving_keeps_given_ids_and_makes_versions() {
     assert_ne!(latest.parameters[1].id, parameter_id);
     assert_eq!(latest.parameters[0].default.as_deref(), Some("web01"));
 
-    let first = db.store.runbook_version(runbook_id, 1).await.unwrap();
+    let first = db.store.runbook(runbook_id, Some(1)).await.unwrap();
     assert_eq!((first.version, first.latest_version, &first.definition), (1, 2, &v1));
     assert_eq!(first.activities[0].id, latest.activities[0].id);
 
@@ -90,7 +90,7 @@ async fn saving_keeps_given_ids_and_makes_versions() {
         ))
     );
     assert!(matches!(
-        db.store.runbook_version(runbook_id, 3).await,
+        db.store.runbook(runbook_id, Some(3)).await,
         Err(StoreError::NotFound(_))
     ));
 }
@@ -116,27 +116,52 @@ async fn conflicting_or_malformed_saves_are_refused() {
 }
 
 #[tokio::test]
-async fn jobs_are_created_pending_and_change_status() {
+async fn jobs_are_created_pending_for_the_latest_or_given_version() {
     let db = TestDb::new().await;
     let runbook = db.runbook("", "Root Runbook").await;
+    db.runbook("", "Root Runbook").await;
     let mut parameters = Map::new();
     parameters.insert("Computer".into(), json!("web01"));
-    let job_id = db.store.create_job(runbook, 1, &parameters, "alice").await.unwrap();
-    let job = db.store.job(job_id).await.unwrap();
+    let new = |version, parent_job| NewJob {
+        runbook_id: runbook,
+        version,
+        parameters: &parameters,
+        created_by: "alice",
+        parent_job,
+    };
+    let job = db.store.create_job(new(None, None)).await.unwrap();
     assert_eq!(
-        (job.status, job.runbook_id, job.version),
-        (JobStatus::Pending, runbook, 1)
+        (job.status, job.runbook_id, job.version, job.created_by.as_str()),
+        (JobStatus::Pending, runbook, 2, "alice")
     );
     assert_eq!(job.parameters, parameters);
-
-    db.store.set_job_status(job_id, JobStatus::Canceled).await.unwrap();
-    assert_eq!(db.store.job(job_id).await.unwrap().status, JobStatus::Canceled);
-    assert!(matches!(
-        db.store.set_job_status(Uuid::now_v7(), JobStatus::Failed).await,
-        Err(StoreError::NotFound(_))
-    ));
     assert_eq!(
-        db.store.create_job(runbook, 7, &parameters, "alice").await,
+        (
+            job.claimed_by.clone(),
+            job.instance_id,
+            job.cancel_requested,
+            job.ended_at
+        ),
+        (None, None, false, None)
+    );
+    assert_eq!(db.store.job(job.id).await.unwrap(), job);
+
+    let child = db.store.create_job(new(Some(1), Some(job.id))).await.unwrap();
+    assert_eq!((child.version, child.parent_job), (1, Some(job.id)));
+    assert_eq!(db.store.job(child.id).await.unwrap(), child);
+
+    assert_eq!(
+        db.store.create_job(new(Some(7), None)).await,
         Err(StoreError::NotFound(format!("runbook {runbook} version 7")))
     );
+    let missing = Uuid::now_v7();
+    let orphan = NewJob {
+        runbook_id: missing,
+        ..new(None, None)
+    };
+    assert_eq!(
+        db.store.create_job(orphan).await,
+        Err(StoreError::NotFound(format!("runbook {missing}")))
+    );
+    assert!(matches!(db.store.job(missing).await, Err(StoreError::NotFound(_))));
 }

@@ -1,8 +1,6 @@
-use scorch_engine::Journal;
-use scorch_store::{SqliteStore, StoreError};
-use serde_json::Map;
+use scorch_store::{SqliteStore, Store, StoreError};
 
-use crate::{TestDb, finished_run, instance_start};
+use crate::{TestDb, create_job, finished_run, instance_start};
 
 #[tokio::test]
 async fn a_new_file_is_migrated_and_reopens_cleanly() {
@@ -29,8 +27,8 @@ async fn an_in_memory_database_works() {
         activities: Vec::new(),
         author: "tester",
     };
-    let (runbook, version) = store.save_runbook(save).await.unwrap();
-    let job = store.create_job(runbook, version, &Map::new(), "tester").await.unwrap();
+    let (runbook, _) = store.save_runbook(save).await.unwrap();
+    let job = create_job(&store, runbook).await.id;
     let journal = store.journal();
     let start = instance_start(runbook, job);
     journal.instance_started(&start).await.unwrap();

@@ -1,4 +1,5 @@
-use scorch_activity::{CounterOp, GlobalSettings, SettingsError, Variable};
+use scorch_activity::{CounterOp, SettingsError, Variable};
+use scorch_store::{CounterInfo, Store, StoreError, VariableInfo};
 
 use crate::TestDb;
 
@@ -81,5 +82,57 @@ async fn unknown_names_are_not_found() {
     assert_eq!(
         settings.modify_counter("nope", CounterOp::Reset).await.unwrap_err(),
         missing("counter")
+    );
+}
+
+#[tokio::test]
+async fn listings_mask_encrypted_values_and_deletes_need_the_name() {
+    let db = TestDb::new().await;
+    db.store
+        .set_variable("smtp_host", "mail.example.com", false)
+        .await
+        .unwrap();
+    db.store.set_variable("api_token", "s3cret", true).await.unwrap();
+    db.store.set_counter("runs", 3).await.unwrap();
+    db.store
+        .settings()
+        .modify_counter("runs", CounterOp::Increment(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store.variables().await.unwrap(),
+        [
+            VariableInfo {
+                name: "api_token".into(),
+                value: None,
+                encrypted: true
+            },
+            VariableInfo {
+                name: "smtp_host".into(),
+                value: Some("mail.example.com".into()),
+                encrypted: false
+            },
+        ]
+    );
+    assert_eq!(
+        db.store.counters().await.unwrap(),
+        [CounterInfo {
+            name: "runs".into(),
+            value: 4,
+            default: 3
+        }]
+    );
+
+    db.store.delete_variable("api_token").await.unwrap();
+    db.store.delete_counter("runs").await.unwrap();
+    assert_eq!(db.store.variables().await.unwrap().len(), 1);
+    assert_eq!(db.store.counters().await.unwrap(), []);
+    assert_eq!(
+        db.store.delete_variable("api_token").await,
+        Err(StoreError::NotFound("variable 'api_token'".into()))
+    );
+    assert_eq!(
+        db.store.delete_counter("runs").await,
+        Err(StoreError::NotFound("counter 'runs'".into()))
     );
 }

@@ -1,0 +1,264 @@
+//! REST latency and throughput (issue 3): a 3-activity runbook started through the web service
+//! and awaited in the same request (`wait: true`).
+//!
+//!     cargo build --release -p scorch -p scorch-bench
+//!     target/release/api-bench sqlite            # `scorch up` on its embedded SQLite database
+//!     target/release/api-bench postgres          # management server, web service and two
+//!                                                # runbook servers as processes on PostgreSQL
+//!
+//! The load client is this program: reqwest over keep-alive HTTP/1.1 connections on tokio,
+//! measured to cost well under the server's time per request (its own CPU time is printed).
+//! Prints median and p95 latency of 200 sequential runs after 50 warm-up runs, jobs per second
+//! for 2,000 jobs with 64 in flight, job start to first activity start (p50, p99), and the CPU
+//! time the server processes spent per job.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const TOKEN: &str = "sct_benchmark_token_0123456789abcdef";
+const RUNBOOK: &str = "format: 1
+runbook: Bench Three
+returns: [ { name: Result, type: boolean } ]
+activities:
+  - id: init
+    type: initialize_data
+    properties: { parameters: [ { name: N, type: integer, default: 1 } ] }
+  - { id: check, type: compare_values, properties: { kind: number, left: '{{ init.N }}', op: ge, right: '0' } }
+  - { id: ret, type: return_data, properties: { values: { Result: '{{ check.result }}' } } }
+links: [ { from: init, to: check }, { from: check, to: ret } ]
+";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The server processes, killed when dropped.
+struct Fleet {
+    children: Vec<Child>,
+    web: String,
+    management: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn scorch() -> Command {
+    let exe = std::env::current_exe().unwrap().with_file_name("scorch");
+    let mut cmd = Command::new(exe);
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .env("SCORCH_LOG", "error");
+    cmd
+}
+
+fn start(kind: &str) -> Fleet {
+    let dir = tempfile::tempdir().unwrap();
+    let (web, console, management) = (free_port(), free_port(), free_port());
+    let ports = [
+        "--web-port".to_string(),
+        web.to_string(),
+        "--console-port".into(),
+        console.to_string(),
+        "--management-port".into(),
+        management.to_string(),
+        "--admin-token".into(),
+        TOKEN.into(),
+    ];
+    let mut children = Vec::new();
+    if kind == "sqlite" {
+        children.push(
+            scorch()
+                .arg("up")
+                .arg("--data-dir")
+                .arg(dir.path())
+                .args(&ports)
+                .spawn()
+                .unwrap(),
+        );
+    } else {
+        let db = format!("scorch_bench_{}", std::process::id());
+        let psql = |sql: &str| {
+            Command::new("psql")
+                .args(["-h", "127.0.0.1", "-U", "postgres", "-qc", sql])
+                .status()
+        };
+        let _ = psql(&format!("DROP DATABASE IF EXISTS {db}"));
+        assert!(
+            psql(&format!("CREATE DATABASE {db}")).unwrap().success(),
+            "cannot create the database"
+        );
+        let url = format!("postgres://postgres@127.0.0.1:5432/{db}");
+        for role in ["management-server", "web-service"] {
+            children.push(
+                scorch()
+                    .arg(role)
+                    .args(["--database", &url])
+                    .args(&ports)
+                    .spawn()
+                    .unwrap(),
+            );
+        }
+        for name in ["rb1", "rb2"] {
+            let mut cmd = scorch();
+            children.push(
+                cmd.args(["runbook-server", "--name", name, "--database", &url])
+                    .spawn()
+                    .unwrap(),
+            );
+        }
+    }
+    Fleet {
+        children,
+        web: format!("http://127.0.0.1:{web}"),
+        management: format!("http://127.0.0.1:{management}"),
+        _dir: dir,
+    }
+}
+
+/// CPU seconds (user + system) a process has used so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks: f64 = fields
+        .get(11..13)
+        .map_or(0.0, |f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum());
+    ticks / 100.0
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(text: &str) -> f64 {
+    text.parse::<jiff::Timestamp>()
+        .map(|t| t.as_microsecond() as f64 / 1000.0)
+        .unwrap_or(0.0)
+}
+
+async fn run_job(client: &reqwest::Client, web: &str) -> (f64, f64) {
+    let started = Instant::now();
+    let body = json!({ "runbook_path": "Bench Three", "parameters": { "N": 2 }, "wait": true });
+    let answer: Value = client
+        .post(format!("{web}/api/v1/jobs"))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON answer");
+    let latency = started.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(answer["result"]["status"], "success", "{answer}");
+    let created = ms(answer["created_at"].as_str().unwrap_or_default());
+    let first = ms(answer["result"]["activities"][0]["started_at"]
+        .as_str()
+        .unwrap_or_default());
+    (latency, first - created)
+}
+
+#[tokio::main]
+async fn main() {
+    let kind = std::env::args().nth(1).unwrap_or_else(|| "sqlite".into());
+    assert!(
+        kind == "sqlite" || kind == "postgres",
+        "usage: api-bench sqlite|postgres"
+    );
+    let fleet = start(&kind);
+    let client = reqwest::Client::builder().pool_max_idle_per_host(128).build().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client
+        .get(format!("{}/health", fleet.web))
+        .send()
+        .await
+        .map(|r| !r.status().is_success())
+        .unwrap_or(true)
+        || client.get(format!("{}/health", fleet.management)).send().await.is_err()
+    {
+        assert!(Instant::now() < deadline, "the servers did not come up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pushed = client
+        .post(format!("{}/api/v1/runbooks", fleet.management))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "source": RUNBOOK }))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        pushed.status().is_success(),
+        "push: {}",
+        pushed.text().await.unwrap_or_default()
+    );
+
+    for _ in 0..50 {
+        run_job(&client, &fleet.web).await;
+    }
+    let mut latencies = Vec::new();
+    let mut to_first = Vec::new();
+    for _ in 0..200 {
+        let (latency, first) = run_job(&client, &fleet.web).await;
+        latencies.push(latency);
+        to_first.push(first);
+    }
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "{kind:<8} latency (start + wait, 200 sequential): median {:.2} ms, p95 {:.2} ms",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.95)
+    );
+
+    const JOBS: usize = 2000;
+    const IN_FLIGHT: usize = 64;
+    let pids: Vec<u32> = fleet.children.iter().map(Child::id).collect();
+    let cpu_before: f64 = pids.iter().map(|&p| cpu_seconds(p)).sum();
+    let own_before = cpu_seconds(std::process::id());
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..IN_FLIGHT {
+        let (client, web, next) = (client.clone(), fleet.web.clone(), next.clone());
+        tasks.spawn(async move {
+            let mut firsts = Vec::new();
+            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < JOBS {
+                firsts.push(run_job(&client, &web).await.1);
+            }
+            firsts
+        });
+    }
+    while let Some(firsts) = tasks.join_next().await {
+        to_first.extend(firsts.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let server_cpu = pids.iter().map(|&p| cpu_seconds(p)).sum::<f64>() - cpu_before;
+    let client_cpu = cpu_seconds(std::process::id()) - own_before;
+    println!(
+        "{kind:<8} throughput ({JOBS} jobs, {IN_FLIGHT} in flight): {:.0} jobs/s; server CPU {:.0} us/job, load client CPU {:.0} us/job",
+        JOBS as f64 / elapsed,
+        server_cpu * 1e6 / JOBS as f64,
+        client_cpu * 1e6 / JOBS as f64
+    );
+    to_first.sort_by(f64::total_cmp);
+    println!(
+        "{kind:<8} job start to first activity start: p50 {:.2} ms, p99 {:.2} ms",
+        percentile(&to_first, 0.5),
+        percentile(&to_first, 0.99)
+    );
+}

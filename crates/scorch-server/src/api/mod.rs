@@ -1,0 +1,26 @@
+//! What the HTTP roles (web service, management server) share: state, the error type with its
+//! stable codes, the authenticated caller, and a JSON body extractor with clear errors.
+
+mod caller;
+mod error;
+mod json;
+
+use std::sync::Arc;
+
+use scorch_store::Store;
+
+pub use caller::Caller;
+pub use error::ApiError;
+pub use json::Json;
+
+use crate::plans::Plans;
+
+/// Request bodies larger than this are refused (413) before they are read.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub plans: Arc<Plans>,
+}

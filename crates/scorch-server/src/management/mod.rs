@@ -1,0 +1,214 @@
+//! The management server (port 8135): the Runbook Designer's side. Check-in and check-out of
+//! runbook versions, folders, global settings (variables, counters), users, tokens and
+//! permissions, the audit trail and retention. JSON under `/api/v1/`; every route but
+//! `/health` and `POST /api/v1/session` needs a bearer token, and every change writes an audit
+//! record.
+
+mod admin;
+mod folders;
+mod runbooks;
+mod settings;
+mod users;
+pub mod wire;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::api::{ApiError, AppState, Caller, Json, MAX_BODY_BYTES};
+
+/// Every route of the management server.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/runbooks", get(runbooks::list).post(runbooks::check_in))
+        .route("/runbooks/{id}/source", get(runbooks::source))
+        .route("/runbooks/{id}/checkout", post(runbooks::check_out))
+        .route("/runbooks/{id}/undo-checkout", post(runbooks::undo_check_out))
+        .route("/folders", get(folders::list).post(folders::create))
+        .route("/folders/{*path}", delete(folders::delete))
+        .route("/variables", get(settings::variables))
+        .route(
+            "/variables/{name}",
+            get(settings::variable)
+                .put(settings::set_variable)
+                .delete(settings::delete_variable),
+        )
+        .route("/counters", get(settings::counters))
+        .route(
+            "/counters/{name}",
+            get(settings::counter)
+                .put(settings::set_counter)
+                .delete(settings::delete_counter),
+        )
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{name}", get(users::show).delete(users::delete))
+        .route("/users/{name}/tokens", get(users::tokens).post(users::create_token))
+        .route("/tokens/{id}", delete(users::revoke_token))
+        .route("/grants", put(users::grant).delete(users::revoke))
+        .route("/session", post(users::login))
+        .route("/audit", get(admin::audit))
+        .route("/purge", post(admin::purge));
+    Router::new()
+        .route("/health", get(health))
+        .nest("/api/v1", api)
+        .fallback(no_route)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Serves the management server on `listener` until `shutdown` (then lets requests in flight
+/// finish). A failure to accept connections is logged, and ends the server.
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: CancellationToken) {
+    let address = listener.local_addr().ok();
+    if let Err(e) = axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+    {
+        tracing::error!(error = %e, address = ?address, "the management server stopped");
+    }
+}
+
+/// `GET /health`: unauthenticated; 200 when the orchestration database answers, else 503.
+async fn health(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(json!({ "status": "ok", "role": "management-server", "database": "ok" })).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health: the orchestration database does not answer");
+            let body = json!({ "status": "unavailable", "role": "management-server", "database": "unreachable" });
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+        }
+    }
+}
+
+async fn no_route() -> ApiError {
+    ApiError::not_found("no such route on the management server (its API is under /api/v1/)")
+}
+
+/// A query string whose rejection is an [`ApiError`] (400 with the parser's reason).
+pub(crate) struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Query(value)),
+            Err(rejection) => Err(ApiError::bad_request(format!(
+                "the query string is not valid: {}",
+                rejection.body_text()
+            ))),
+        }
+    }
+}
+
+/// A UUID from the path, or 400.
+fn parse_id(text: &str, what: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(text).map_err(|_| ApiError::bad_request(format!("'{text}' is not a {what} id (a UUID)")))
+}
+
+/// A folder path as stored: '/'-separated, no leading or trailing '/', "" for the root. Refuses
+/// empty, `.` and `..` segments and control characters.
+pub(crate) fn folder_path(text: &str) -> Result<String, ApiError> {
+    let trimmed = text.trim().trim_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    if trimmed.len() > 1024 {
+        return Err(ApiError::bad_request("a folder path is at most 1024 bytes"));
+    }
+    let mut segments = Vec::new();
+    for segment in trimmed.split('/') {
+        let segment = segment.trim();
+        if segment.is_empty() || segment == "." || segment == ".." || segment.chars().any(char::is_control) {
+            return Err(ApiError::bad_request(format!(
+                "folder '{text}': write the path as names joined by '/' (no empty, '.' or '..' parts)"
+            )));
+        }
+        segments.push(segment);
+    }
+    Ok(segments.join("/"))
+}
+
+/// The folder holding `path` ("" for a top-level folder).
+pub(crate) fn parent_folder(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(parent, _)| parent)
+}
+
+/// A name for a variable, counter or user: 1 to 128 characters, no '/', no control characters,
+/// no surrounding spaces.
+pub(crate) fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name.trim() == name
+        && !name.contains('/')
+        && !name.chars().any(char::is_control);
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "{what} name '{name}': use 1 to 128 characters without '/', control characters or surrounding spaces"
+        )))
+    }
+}
+
+/// Writes the audit record of a change. The change is already committed, so a failure to
+/// record it is logged rather than turned into an error the caller would take for a failed
+/// change.
+pub(crate) async fn audit(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    object_type: &str,
+    object_id: Option<Uuid>,
+    detail: Value,
+) {
+    let entry = scorch_store::NewAudit {
+        actor: caller.name(),
+        action,
+        object_type,
+        object_id,
+        detail: &detail,
+    };
+    if let Err(e) = state.store.audit(entry).await {
+        tracing::error!(error = %e, action, actor = caller.name(), "cannot write the audit record of a change");
+    }
+}
+
+/// RFC 3339 text of a timestamp.
+fn time(at: jiff::Timestamp) -> String {
+    at.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_paths_are_normalised() {
+        assert_eq!(folder_path("").unwrap(), "");
+        assert_eq!(folder_path("/").unwrap(), "");
+        assert_eq!(folder_path("/ops/daily/").unwrap(), "ops/daily");
+        assert_eq!(folder_path("ops").unwrap(), "ops");
+        for bad in ["ops//daily", "ops/../x", "./ops", "a/\u{7}"] {
+            assert!(folder_path(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parent_folder("ops/daily"), "ops");
+        assert_eq!(parent_folder("ops"), "");
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert!(check_name("variable", "smtp_host").is_ok());
+        for bad in ["", " x", "a/b", "a\nb"] {
+            assert!(check_name("variable", bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Global settings: variables (plain or encrypted) and counters. Everyone authenticated may
+//! read them (encrypted values never leave the server); only administrators change them.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::json;
+
+use super::wire::{CounterItem, SetCounter, SetVariable, VariableItem};
+use super::{audit, check_name};
+use crate::api::{ApiError, AppState, Caller, Json};
+
+/// Variable values larger than this are refused.
+const MAX_VALUE_BYTES: usize = 64 * 1024;
+
+/// `GET /api/v1/variables`.
+pub(super) async fn variables(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Result<Json<Vec<VariableItem>>, ApiError> {
+    let items = state.store.variables().await?.into_iter().map(variable_item).collect();
+    Ok(Json(items))
+}
+
+fn variable_item(v: scorch_store::VariableInfo) -> VariableItem {
+    // Belt and braces: whatever the backend hands back, an encrypted value is not sent.
+    let value = if v.encrypted { None } else { v.value };
+    VariableItem {
+        name: v.name,
+        value,
+        encrypted: v.encrypted,
+    }
+}
+
+/// `GET /api/v1/variables/{name}`.
+pub(super) async fn variable(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<VariableItem>, ApiError> {
+    let found = state.store.variables().await?.into_iter().find(|v| v.name == name);
+    found
+        .map(|v| Json(variable_item(v)))
+        .ok_or_else(|| ApiError::not_found(format!("variable '{name}' not found")))
+}
+
+/// `PUT /api/v1/variables/{name} {value, encrypted}`: creates or replaces a variable.
+pub(super) async fn set_variable(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(body): Json<SetVariable>,
+) -> Result<Json<VariableItem>, ApiError> {
+    caller.require_admin()?;
+    check_name("variable", &name)?;
+    if body.value.len() > MAX_VALUE_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "variable '{name}': the value is larger than {MAX_VALUE_BYTES} bytes"
+        )));
+    }
+    state.store.set_variable(&name, &body.value, body.encrypted).await?;
+    // The value is never recorded: an encrypted one is a secret, and a plain one may be too.
+    audit(
+        &state,
+        &caller,
+        "variable.set",
+        "variable",
+        None,
+        json!({ "name": name, "encrypted": body.encrypted }),
+    )
+    .await;
+    let value = if body.encrypted { None } else { Some(body.value) };
+    Ok(Json(VariableItem {
+        name,
+        value,
+        encrypted: body.encrypted,
+    }))
+}
+
+/// `DELETE /api/v1/variables/{name}`.
+pub(super) async fn delete_variable(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_admin()?;
+    state.store.delete_variable(&name).await?;
+    audit(
+        &state,
+        &caller,
+        "variable.delete",
+        "variable",
+        None,
+        json!({ "name": name }),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/counters`.
+pub(super) async fn counters(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Result<Json<Vec<CounterItem>>, ApiError> {
+    let items = state.store.counters().await?.into_iter().map(counter_item).collect();
+    Ok(Json(items))
+}
+
+fn counter_item(c: scorch_store::CounterInfo) -> CounterItem {
+    CounterItem {
+        name: c.name,
+        value: c.value,
+        default: c.default,
+    }
+}
+
+/// `GET /api/v1/counters/{name}`.
+pub(super) async fn counter(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<CounterItem>, ApiError> {
+    let found = state.store.counters().await?.into_iter().find(|c| c.name == name);
+    found
+        .map(|c| Json(counter_item(c)))
+        .ok_or_else(|| ApiError::not_found(format!("counter '{name}' not found")))
+}
+
+/// `PUT /api/v1/counters/{name} {value}`: creates or sets a counter (its reset default too).
+pub(super) async fn set_counter(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(body): Json<SetCounter>,
+) -> Result<Json<CounterItem>, ApiError> {
+    caller.require_admin()?;
+    check_name("counter", &name)?;
+    state.store.set_counter(&name, body.value).await?;
+    audit(
+        &state,
+        &caller,
+        "counter.set",
+        "counter",
+        None,
+        json!({ "name": name, "value": body.value }),
+    )
+    .await;
+    Ok(Json(CounterItem {
+        name,
+        value: body.value,
+        default: body.value,
+    }))
+}
+
+/// `DELETE /api/v1/counters/{name}`.
+pub(super) async fn delete_counter(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_admin()?;
+    state.store.delete_counter(&name).await?;
+    audit(
+        &state,
+        &caller,
+        "counter.delete",
+        "counter",
+        None,
+        json!({ "name": name }),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,333 @@
+//! Users, API tokens, folder grants, and password log-in. Administrators manage users; a folder
+//! Admin may grant on their folder; anyone may manage their own tokens. Passwords are stored as
+//! argon2 hashes and tokens as SHA-256: neither secret is ever returned, logged or audited.
+
+use std::sync::OnceLock;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use scorch_store::{Role, StoreError, User};
+use serde_json::json;
+
+use super::wire::{
+    CreatedToken, GrantItem, Login, NewToken, NewUser, RevokeGrant, Session, SetGrant, TokenItem, UserItem,
+};
+use super::{Query, audit, check_name, folder_path, parse_id, time};
+use crate::api::{ApiError, AppState, Caller, Json};
+use crate::auth::{hash_password, new_token, token_hash, verify_password};
+
+const MIN_PASSWORD: usize = 8;
+const MAX_PASSWORD: usize = 1024;
+const MAX_LABEL: usize = 200;
+
+fn user_item(u: User) -> UserItem {
+    UserItem {
+        name: u.name,
+        admin: u.admin,
+        has_password: u.password_hash.is_some(),
+        grants: u
+            .grants
+            .into_iter()
+            .map(|g| GrantItem {
+                folder: g.folder,
+                role: g.role.as_str().to_string(),
+            })
+            .collect(),
+    }
+}
+
+/// A user by name, or 404.
+async fn find_user(state: &AppState, name: &str) -> Result<User, ApiError> {
+    match state.store.user(name).await {
+        Ok(u) => Ok(u),
+        Err(StoreError::NotFound(_)) => Err(ApiError::not_found(format!("user '{name}' not found"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Argon2 is slow on purpose: run it off the async workers.
+async fn hash(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "hashing the password failed",
+            )
+        })?
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "hashing the password failed",
+            )
+        })
+}
+
+/// `GET /api/v1/users` (admin).
+pub(super) async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<UserItem>>, ApiError> {
+    caller.require_admin()?;
+    let mut users: Vec<UserItem> = state.store.users().await?.into_iter().map(user_item).collect();
+    users.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Json(users))
+}
+
+/// `GET /api/v1/users/{name}` (admin, or the user themself).
+pub(super) async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<UserItem>, ApiError> {
+    if name != caller.name() {
+        caller.require_admin()?;
+    }
+    Ok(Json(user_item(find_user(&state, &name).await?)))
+}
+
+/// `POST /api/v1/users {name, password?, admin?}` (admin).
+pub(super) async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<NewUser>,
+) -> Result<(StatusCode, Json<UserItem>), ApiError> {
+    caller.require_admin()?;
+    check_name("user", &body.name)?;
+    let password_hash = match body.password {
+        Some(password) => {
+            let chars = password.chars().count();
+            if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&chars) {
+                return Err(ApiError::bad_request(format!(
+                    "a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters"
+                )));
+            }
+            Some(hash(password).await?)
+        }
+        None => None,
+    };
+    match state.store.user(&body.name).await {
+        Ok(_) => return Err(ApiError::conflict(format!("user '{}' already exists", body.name))),
+        Err(StoreError::NotFound(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let user = state
+        .store
+        .create_user(&body.name, password_hash.as_deref(), body.admin)
+        .await?;
+    let detail = json!({ "name": user.name, "admin": user.admin, "password": user.password_hash.is_some() });
+    audit(&state, &caller, "user.create", "user", Some(user.id), detail).await;
+    Ok((StatusCode::CREATED, Json(user_item(user))))
+}
+
+/// `DELETE /api/v1/users/{name}` (admin; not oneself, so the last administrator cannot lock
+/// everyone out by mistake).
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_admin()?;
+    if name == caller.name() {
+        return Err(ApiError::conflict(
+            "you cannot delete yourself; another administrator can",
+        ));
+    }
+    let user = find_user(&state, &name).await?;
+    state.store.delete_user(&name).await?;
+    audit(
+        &state,
+        &caller,
+        "user.delete",
+        "user",
+        Some(user.id),
+        json!({ "name": name }),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Administrators manage everyone's tokens; others only their own.
+fn require_self_or_admin(caller: &Caller, user: &str) -> Result<(), ApiError> {
+    if user == caller.name() {
+        Ok(())
+    } else {
+        caller.require_admin()
+    }
+}
+
+/// `POST /api/v1/users/{name}/tokens {label}`: a new token, whose secret is shown this once.
+pub(super) async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(body): Json<NewToken>,
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    require_self_or_admin(&caller, &name)?;
+    if body.label.len() > MAX_LABEL || body.label.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(format!(
+            "a token label has at most {MAX_LABEL} bytes and no control characters"
+        )));
+    }
+    let user = find_user(&state, &name).await?;
+    let token = new_token();
+    let info = state
+        .store
+        .create_token(&user.name, &token_hash(&token), &body.label)
+        .await?;
+    audit(
+        &state,
+        &caller,
+        "token.create",
+        "token",
+        Some(info.id),
+        json!({ "user": user.name, "label": info.label }),
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            id: info.id,
+            user: info.user,
+            label: info.label,
+            token,
+        }),
+    ))
+}
+
+/// `GET /api/v1/users/{name}/tokens`: the user's tokens, without secrets.
+pub(super) async fn tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<TokenItem>>, ApiError> {
+    require_self_or_admin(&caller, &name)?;
+    let user = find_user(&state, &name).await?;
+    let items = state
+        .store
+        .tokens(&user.name)
+        .await?
+        .into_iter()
+        .map(|t| TokenItem {
+            id: t.id,
+            user: t.user,
+            label: t.label,
+            created_at: time(t.created_at),
+            revoked: t.revoked,
+        })
+        .collect();
+    Ok(Json(items))
+}
+
+/// `DELETE /api/v1/tokens/{id}`: revokes a token (administrators: any; others: their own).
+pub(super) async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id, "token")?;
+    if !caller.0.admin {
+        let own = state.store.tokens(caller.name()).await?;
+        if !own.iter().any(|t| t.id == id) {
+            return Err(ApiError::forbidden(
+                "you may revoke only your own tokens; an administrator can revoke any",
+            ));
+        }
+    }
+    state.store.revoke_token(id).await?;
+    audit(&state, &caller, "token.revoke", "token", Some(id), json!({})).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /api/v1/grants {user, folder, role}`: needs Admin on the folder.
+pub(super) async fn grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<SetGrant>,
+) -> Result<Json<UserItem>, ApiError> {
+    let folder = folder_path(&body.folder)?;
+    let role = Role::parse(&body.role).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "role '{}': use one of viewer, operator, author, admin",
+            body.role
+        ))
+    })?;
+    caller.require(&folder, Role::Admin)?;
+    let user = find_user(&state, &body.user).await?;
+    state.store.grant(&user.name, &folder, role).await?;
+    let detail = json!({ "user": user.name, "folder": folder, "role": role.as_str() });
+    audit(&state, &caller, "grant.set", "user", Some(user.id), detail).await;
+    Ok(Json(user_item(find_user(&state, &user.name).await?)))
+}
+
+/// `DELETE /api/v1/grants?user=&folder=`: needs Admin on the folder.
+pub(super) async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<RevokeGrant>,
+) -> Result<Json<UserItem>, ApiError> {
+    let folder = folder_path(&query.folder)?;
+    caller.require(&folder, Role::Admin)?;
+    let user = find_user(&state, &query.user).await?;
+    state.store.revoke(&user.name, &folder).await?;
+    audit(
+        &state,
+        &caller,
+        "grant.revoke",
+        "user",
+        Some(user.id),
+        json!({ "user": user.name, "folder": folder }),
+    )
+    .await;
+    Ok(Json(user_item(find_user(&state, &user.name).await?)))
+}
+
+/// A hash to verify against when the user is unknown, so an unknown user costs as much time
+/// as a wrong password and the answer reveals nothing.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| hash_password("scorch-decoy-password").unwrap_or_default())
+}
+
+/// `POST /api/v1/session {user, password}`: unauthenticated; a new token labelled "session".
+pub(super) async fn login(State(state): State<AppState>, Json(body): Json<Login>) -> Result<Json<Session>, ApiError> {
+    let refused = || ApiError::unauthenticated("unknown user or wrong password");
+    if body.password.len() > MAX_PASSWORD || body.user.len() > 128 {
+        return Err(refused());
+    }
+    let user = match state.store.user(&body.user).await {
+        Ok(u) => Some(u),
+        Err(StoreError::NotFound(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let phc = user.as_ref().and_then(|u| u.password_hash.clone());
+    let password = body.password;
+    let verified = tokio::task::spawn_blocking(move || match phc {
+        Some(phc) => verify_password(&password, &phc),
+        None => {
+            verify_password(&password, decoy_hash());
+            false
+        }
+    })
+    .await
+    .unwrap_or(false);
+    let Some(user) = user.filter(|_| verified) else {
+        tracing::info!(user = %body.user, "refused a log-in");
+        return Err(refused());
+    };
+    let token = new_token();
+    let info = state
+        .store
+        .create_token(&user.name, &token_hash(&token), "session")
+        .await?;
+    let entry = scorch_store::NewAudit {
+        actor: &user.name,
+        action: "session.create",
+        object_type: "token",
+        object_id: Some(info.id),
+        detail: &json!({ "user": user.name, "label": "session" }),
+    };
+    if let Err(e) = state.store.audit(entry).await {
+        tracing::error!(error = %e, "cannot write the audit record of a log-in");
+    }
+    Ok(Json(Session { token }))
+}

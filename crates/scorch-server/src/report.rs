@@ -1,0 +1,114 @@
+//! An instance's outcome as a document: the JSON `scorch runbook test --json` prints, which the
+//! web service also answers a start that waited with (and `scorch job start --wait --json`
+//! prints), so the three stay one shape.
+
+use scorch_engine::{RunRecord, RunState};
+use serde_json::{Map, Value, json};
+
+use crate::web::wire::{ActivityRun, RunReport};
+
+/// The document of one instance: its status, return data, problems and every activity run.
+pub fn document(
+    runbook: &str,
+    status: &str,
+    returns: &Map<String, Value>,
+    problems: &[String],
+    runs: &[RunRecord],
+) -> RunReport {
+    RunReport {
+        runbook: runbook.to_string(),
+        status: status.to_string(),
+        returns: returns.clone(),
+        activities: runs.iter().map(activity_run).collect(),
+        problems: problems.to_vec(),
+    }
+}
+
+/// One run: `published` is its row, or a list when it published several.
+pub fn activity_run(r: &RunRecord) -> ActivityRun {
+    let status = match r.state {
+        RunState::Finished(s) => s.as_str(),
+        RunState::Running => "running",
+    };
+    let published = match r.rows.as_slice() {
+        [] => json!({}),
+        [one] => Value::Object(one.clone()),
+        many => json!(many),
+    };
+    ActivityRun {
+        id: r.activity_id.to_string(),
+        name: r.activity_name.to_string(),
+        status: status.to_string(),
+        attempt: r.attempt,
+        published,
+        started_at: r.started_at.to_string(),
+        ended_at: r.ended_at.map(|t| t.to_string()),
+        duration_ms: r
+            .ended_at
+            .map(|end| end.duration_since(r.started_at).as_millis() as i64),
+        error: (!r.error.is_empty()).then(|| r.error.clone()),
+        truncated: r.truncated.then_some(true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use scorch_activity::Status;
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn run(state: RunState, rows: Vec<Map<String, Value>>) -> RunRecord {
+        let started_at: jiff::Timestamp = "2026-01-31T08:00:00Z".parse().unwrap();
+        RunRecord {
+            instance_id: Uuid::nil(),
+            seq: 0,
+            key: 1,
+            activity_id: Arc::from("copy"),
+            activity_name: Arc::from("Copy File"),
+            attempt: 2,
+            state,
+            error: String::new(),
+            started_at,
+            ended_at: matches!(state, RunState::Finished(_))
+                .then(|| started_at + jiff::SignedDuration::from_millis(1500)),
+            rows: Arc::new(rows),
+            truncated: false,
+        }
+    }
+
+    /// The document's shape is a contract (`spec/runbook-format.md`): key order, optional keys.
+    #[test]
+    fn documents_keep_the_tester_shape() {
+        let one = json!({"path": "a"}).as_object().unwrap().clone();
+        let mut failed = run(RunState::Finished(Status::Failed), vec![one.clone(), one.clone()]);
+        failed.error = "disk full".into();
+        failed.truncated = true;
+        let runs = [
+            run(RunState::Finished(Status::Success), vec![one]),
+            failed,
+            run(RunState::Running, vec![]),
+        ];
+        let returns = json!({"N": 1}).as_object().unwrap().clone();
+        let doc = document("Copy", "failed", &returns, &["boom".into()], &runs);
+        let text = serde_json::to_string(&doc).unwrap();
+        let expected = concat!(
+            r#"{"runbook":"Copy","status":"failed","returns":{"N":1},"activities":["#,
+            r#"{"id":"copy","name":"Copy File","status":"success","attempt":2,"published":{"path":"a"},"#,
+            r#""started_at":"2026-01-31T08:00:00Z","ended_at":"2026-01-31T08:00:01.5Z","duration_ms":1500},"#,
+            r#"{"id":"copy","name":"Copy File","status":"failed","attempt":2,"published":[{"path":"a"},{"path":"a"}],"#,
+            r#""started_at":"2026-01-31T08:00:00Z","ended_at":"2026-01-31T08:00:01.5Z","duration_ms":1500,"#,
+            r#""error":"disk full","truncated":true},"#,
+            r#"{"id":"copy","name":"Copy File","status":"running","attempt":2,"published":{},"#,
+            r#""started_at":"2026-01-31T08:00:00Z"}],"problems":["boom"]}"#,
+        );
+        assert_eq!(text, expected);
+        let quiet = document("Copy", "success", &Map::new(), &[], &[]);
+        assert_eq!(
+            serde_json::to_string(&quiet).unwrap(),
+            r#"{"runbook":"Copy","status":"success","returns":{},"activities":[]}"#
+        );
+    }
+}

@@ -1,0 +1,86 @@
+//! `invoke_runbook` on a runbook server: the child is a job in the orchestration database,
+//! claimed like any other; with `wait`, the parent waits for it through the store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use scorch_activity::{ActivityContext, ActivityError, Invocation, InvocationResult, RunbookInvoker, async_trait};
+use scorch_store::{Store, StoreError};
+
+use crate::jobs::{StartError, start_job, wait_for_job};
+use crate::plans::Plans;
+
+/// How long a parent waits for a child at most before checking its own cancellation again.
+const WAIT_SLICE: Duration = Duration::from_secs(5);
+
+pub struct StoreInvoker {
+    pub store: Arc<dyn Store>,
+    pub plans: Arc<Plans>,
+}
+
+fn failed(runbook: &str, why: impl std::fmt::Display) -> ActivityError {
+    ActivityError::failed("invoke_runbook", runbook, why)
+}
+
+#[async_trait]
+impl RunbookInvoker for StoreInvoker {
+    async fn invoke(&self, ctx: &ActivityContext, inv: Invocation) -> Result<InvocationResult, ActivityError> {
+        let (folder, name) = inv.runbook.rsplit_once('/').unwrap_or(("", &inv.runbook));
+        let runbook = self
+            .store
+            .runbook_by_path(folder.trim_matches('/'), name)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound(_) => failed(&inv.runbook, "no runbook has that path"),
+                other => ActivityError::Transient(format!("invoke_runbook: {}: {other}", inv.runbook)),
+            })?;
+        let created_by = format!("job {}", ctx.ids.job_id);
+        let job = start_job(
+            &self.store,
+            &self.plans,
+            &runbook,
+            &inv.parameters,
+            &created_by,
+            Some(ctx.ids.job_id),
+        )
+        .await
+        .map_err(|e| match e {
+            StartError::Parameters(_) | StartError::Invalid(_) => failed(&inv.runbook, e),
+            StartError::Store(s) => ActivityError::Transient(format!("invoke_runbook: {}: {s}", inv.runbook)),
+        })?;
+        if !inv.wait {
+            return Ok(InvocationResult {
+                job_id: job.id,
+                child_status: "pending".into(),
+                returns: Default::default(),
+            });
+        }
+        let job = loop {
+            let waited = tokio::select! {
+                j = wait_for_job(&self.store, job.id, WAIT_SLICE) => j,
+                _ = ctx.cancel.cancelled() => {
+                    // The parent was canceled: so is the child.
+                    let _ = self.store.cancel_job(job.id).await;
+                    return Err(ActivityError::Canceled);
+                }
+            };
+            let current =
+                waited.map_err(|e| ActivityError::Transient(format!("invoke_runbook: {}: {e}", inv.runbook)))?;
+            if crate::jobs::is_final(current.status) {
+                break current;
+            }
+        };
+        let (child_status, returns) = match job.instance_id {
+            Some(id) => match self.store.instance(id).await {
+                Ok(instance) => (instance.status.as_str().to_string(), instance.returns),
+                Err(_) => (job.status.as_str().to_string(), Default::default()),
+            },
+            None => (job.status.as_str().to_string(), Default::default()),
+        };
+        Ok(InvocationResult {
+            job_id: job.id,
+            child_status,
+            returns,
+        })
+    }
+}

@@ -1,0 +1,273 @@
+//! The runbook server: registers, heartbeats, claims jobs through leases in the orchestration
+//! database and runs them with the engine. It opens no port. Woken by the store's change
+//! notifications, with a slow poll only as a safety net.
+
+mod invoker;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use scorch_engine::{Engine, EngineConfig, EngineError, InstanceRequest, InstanceStatus};
+use scorch_store::{Change, Claim, JobStatus, ServerRegistration, Store, StoreError};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+use uuid::Uuid;
+
+use crate::plans::Plans;
+pub use invoker::StoreInvoker;
+
+#[derive(Debug, Clone)]
+pub struct RunbookServerOptions {
+    pub name: String,
+    pub host: String,
+    /// Instances running at once at most.
+    pub max_instances: u32,
+    pub heartbeat: Duration,
+    /// A job's lease: another server takes it over when this long passes without renewal.
+    pub lease: Duration,
+    /// The safety-net poll for work when no notification arrives.
+    pub poll: Duration,
+    /// On a graceful stop, how long running activities get to finish.
+    pub drain_grace: Duration,
+    pub engine: EngineConfig,
+}
+
+impl RunbookServerOptions {
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            host: String::new(),
+            max_instances: 50,
+            heartbeat: Duration::from_secs(2),
+            lease: Duration::from_secs(10),
+            poll: Duration::from_secs(2),
+            drain_grace: Duration::from_secs(10),
+            engine: EngineConfig {
+                server: name.to_string(),
+                ..EngineConfig::default()
+            },
+        }
+    }
+}
+
+/// Waits before retrying a database that does not answer; grows to a few seconds.
+async fn backoff(attempt: &mut u32, shutdown: &CancellationToken) {
+    let delay = Duration::from_millis(200 * 2u64.pow((*attempt).min(4)));
+    *attempt += 1;
+    tokio::select! {
+        _ = tokio::time::sleep(delay) => {}
+        _ = shutdown.cancelled() => {}
+    }
+}
+
+/// Runs the runbook server until `shutdown`, then drains: running instances finish their
+/// in-flight activities and are handed back to be resumed (here on restart, or elsewhere).
+pub async fn run(store: Arc<dyn Store>, plans: Arc<Plans>, opts: RunbookServerOptions, shutdown: CancellationToken) {
+    let registration = ServerRegistration {
+        name: opts.name.clone(),
+        host: opts.host.clone(),
+        max_instances: opts.max_instances,
+        packs: Vec::new(),
+    };
+    let mut attempt = 0;
+    while let Err(e) = store.register_server(&registration).await {
+        warn!(server = %opts.name, error = %e, "cannot register with the orchestration database; retrying");
+        backoff(&mut attempt, &shutdown).await;
+        if shutdown.is_cancelled() {
+            return;
+        }
+    }
+    info!(server = %opts.name, max_instances = opts.max_instances, "runbook server started");
+    let invoker = Arc::new(StoreInvoker {
+        store: store.clone(),
+        plans: plans.clone(),
+    });
+    let engine = Arc::new(
+        Engine::new(
+            plans.registry().clone(),
+            store.journal(),
+            store.settings(),
+            opts.engine.clone(),
+        )
+        .with_invoker(invoker),
+    );
+    let mut server = Server {
+        store,
+        plans,
+        engine,
+        opts,
+        running: HashMap::new(),
+        tasks: JoinSet::new(),
+    };
+    server.serve(&shutdown).await;
+    server.drain().await;
+}
+
+struct Server {
+    store: Arc<dyn Store>,
+    plans: Arc<Plans>,
+    engine: Arc<Engine>,
+    opts: RunbookServerOptions,
+    /// Cancellation of each running job.
+    running: HashMap<Uuid, CancellationToken>,
+    tasks: JoinSet<Uuid>,
+}
+
+impl Server {
+    async fn serve(&mut self, shutdown: &CancellationToken) {
+        let mut changes = self.store.subscribe();
+        let mut heartbeat = tokio::time::interval(self.opts.heartbeat);
+        let mut db_failures = 0;
+        loop {
+            if self.claim_work().await.is_err() {
+                backoff(&mut db_failures, shutdown).await;
+            } else {
+                db_failures = 0;
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = heartbeat.tick() => self.beat().await,
+                change = changes.recv() => {
+                    // A change to a job this server runs may be a cancellation request.
+                    if let Ok(Change::Job { id, .. }) = change
+                        && let Some(cancel) = self.running.get(&id)
+                        && self.store.job(id).await.is_ok_and(|job| job.cancel_requested || job.status == JobStatus::Canceled)
+                    {
+                        cancel.cancel();
+                    }
+                }
+                Some(done) = self.tasks.join_next() => {
+                    if let Ok(job_id) = done {
+                        self.running.remove(&job_id);
+                    }
+                }
+                _ = tokio::time::sleep(self.opts.poll) => {}
+            }
+        }
+    }
+
+    /// Claims jobs while there is capacity.
+    async fn claim_work(&mut self) -> Result<(), StoreError> {
+        let alive_within = self.opts.heartbeat * 3;
+        while self.running.len() < self.opts.max_instances as usize {
+            match self
+                .store
+                .claim_job(&self.opts.name, self.opts.lease, alive_within)
+                .await
+            {
+                Ok(Some(claim)) => self.start(claim),
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    warn!(server = %self.opts.name, error = %e, "cannot claim work; retrying");
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn start(&mut self, claim: Claim) {
+        let cancel = CancellationToken::new();
+        self.running.insert(claim.job.id, cancel.clone());
+        let (store, plans, engine, server) = (
+            self.store.clone(),
+            self.plans.clone(),
+            self.engine.clone(),
+            self.opts.name.clone(),
+        );
+        self.tasks.spawn(async move {
+            let job_id = claim.job.id;
+            run_job(&store, &plans, &engine, &server, claim, cancel).await;
+            job_id
+        });
+    }
+
+    async fn beat(&mut self) {
+        if let Err(e) = self.store.heartbeat(&self.opts.name, self.running.len() as u32).await {
+            warn!(server = %self.opts.name, error = %e, "heartbeat failed");
+            return;
+        }
+        match self.store.renew_leases(&self.opts.name, self.opts.lease).await {
+            Ok(cancel_requested) => {
+                for id in cancel_requested {
+                    if let Some(cancel) = self.running.get(&id) {
+                        cancel.cancel();
+                    }
+                }
+            }
+            Err(e) => warn!(server = %self.opts.name, error = %e, "cannot renew leases"),
+        }
+    }
+
+    /// Lets in-flight activities finish (up to the grace period); drained instances are handed
+    /// back by their tasks.
+    async fn drain(mut self) {
+        self.engine.drain();
+        let grace = tokio::time::sleep(self.opts.drain_grace);
+        tokio::pin!(grace);
+        loop {
+            tokio::select! {
+                next = self.tasks.join_next() => if next.is_none() { break },
+                _ = &mut grace => {
+                    warn!(server = %self.opts.name, left = self.tasks.len(), "drain grace passed; stopping the rest");
+                    self.tasks.shutdown().await;
+                    break;
+                }
+            }
+        }
+        info!(server = %self.opts.name, "runbook server stopped");
+    }
+}
+
+/// Runs one claimed job to its end (or until drained) and records the job's outcome.
+async fn run_job(
+    store: &Arc<dyn Store>,
+    plans: &Plans,
+    engine: &Engine,
+    server: &str,
+    claim: Claim,
+    cancel: CancellationToken,
+) {
+    let job_id = claim.job.id;
+    let plan = match plans.get(&claim.runbook) {
+        Ok(plan) => plan,
+        Err(why) => {
+            error!(job_id = %job_id, server, error = %why, "the job's runbook cannot run on this server");
+            let _ = store.finish_job(job_id, server, JobStatus::Failed).await;
+            return;
+        }
+    };
+    let request = InstanceRequest {
+        plan,
+        runbook_id: claim.runbook.id,
+        job_id,
+        instance_id: claim.instance_id,
+        parameters: claim.job.parameters.clone(),
+        cancel,
+        events: None,
+        resume: claim.resume,
+    };
+    let status = match engine.run(request).await {
+        Ok(outcome) => match outcome.status {
+            InstanceStatus::Success | InstanceStatus::Warning => JobStatus::Completed,
+            InstanceStatus::Canceled => JobStatus::Canceled,
+            InstanceStatus::Failed | InstanceStatus::Running => JobStatus::Failed,
+        },
+        Err(EngineError::Drained) => {
+            if let Err(e) = store.release_job(job_id, server).await {
+                warn!(job_id = %job_id, error = %e, "cannot hand the job back; its lease will expire instead");
+            }
+            return;
+        }
+        Err(e) => {
+            // The lease expires and a server resumes the instance from its journal.
+            error!(job_id = %job_id, server, error = %e, "the instance stopped; it resumes when its lease expires");
+            return;
+        }
+    };
+    if let Err(e) = store.finish_job(job_id, server, status).await {
+        error!(job_id = %job_id, error = %e, "cannot record the job's end");
+    }
+}

@@ -1,0 +1,142 @@
+//! What every handler needs: ids and query values parsed with clear 400s, pages, and which
+//! runbooks the caller may see (what it may not see does not exist for it: 404, or absent from
+//! lists).
+
+use std::collections::HashSet;
+use std::future::Future;
+
+use jiff::Timestamp;
+use scorch_store::{Runbook, StoreError};
+use uuid::Uuid;
+
+use crate::api::{ApiError, AppState, Caller};
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 500;
+
+/// A UUID from a path or query value; `what` names it in the error ("job id").
+pub fn uuid(text: &str, what: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(text.trim()).map_err(|_| ApiError::bad_request(format!("'{text}' is not a {what} (a UUID)")))
+}
+
+pub fn opt_uuid(text: Option<&str>, what: &str) -> Result<Option<Uuid>, ApiError> {
+    text.map(|t| uuid(t, what)).transpose()
+}
+
+/// An RFC 3339 time from the query parameter `name`.
+pub fn time(text: Option<&str>, name: &str) -> Result<Option<Timestamp>, ApiError> {
+    text.map(|t| {
+        t.trim().parse::<Timestamp>().map_err(|_| {
+            ApiError::bad_request(format!(
+                "{name}: '{t}' is not an RFC 3339 date-time (like 2026-01-31T08:00:00Z)"
+            ))
+        })
+    })
+    .transpose()
+}
+
+/// A status from the query, or a 400 listing the ones there are.
+pub fn status<T>(text: Option<&str>, parse: fn(&str) -> Option<T>, allowed: &str) -> Result<Option<T>, ApiError> {
+    text.map(|t| {
+        parse(t.trim().to_ascii_lowercase().as_str())
+            .ok_or_else(|| ApiError::bad_request(format!("status: '{t}' is not one of {allowed}")))
+    })
+    .transpose()
+}
+
+/// `limit` (default 50, 1 to 500) and `offset` (default 0).
+pub fn page(limit: Option<u32>, offset: Option<u32>) -> Result<(u32, u32), ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit: {limit} is not between 1 and {MAX_LIMIT}"
+        )));
+    }
+    Ok((limit, offset.unwrap_or(0)))
+}
+
+/// The next page's offset when this one was full.
+pub fn next_offset(len: usize, limit: u32, offset: u32) -> Option<u32> {
+    (len >= limit as usize).then(|| offset.saturating_add(limit))
+}
+
+/// The latest version of runbook `id` if the caller may see it; 404 otherwise, the same as for
+/// a runbook that does not exist.
+pub async fn visible_runbook(state: &AppState, caller: &Caller, id: Uuid) -> Result<Runbook, ApiError> {
+    let missing = || ApiError::not_found(format!("runbook {id} not found"));
+    match state.store.runbook(id, None).await {
+        Ok(runbook) if caller.can_see(&runbook.folder) => Ok(runbook),
+        Ok(_) | Err(StoreError::NotFound(_)) => Err(missing()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Which runbooks' jobs and instances a caller may see.
+pub enum Visibility {
+    All,
+    Only(HashSet<Uuid>),
+}
+
+impl Visibility {
+    /// For a list optionally restricted to one runbook (`only`).
+    pub async fn of(state: &AppState, caller: &Caller, only: Option<Uuid>) -> Result<Self, ApiError> {
+        if caller.can_see("") {
+            return Ok(Visibility::All);
+        }
+        if let Some(id) = only {
+            return Ok(match visible_runbook(state, caller, id).await {
+                Ok(_) => Visibility::All,
+                Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => Visibility::Only(HashSet::new()),
+                Err(e) => return Err(e),
+            });
+        }
+        let runbooks = state.store.list_runbooks(None).await?;
+        Ok(Visibility::Only(
+            runbooks
+                .into_iter()
+                .filter(|r| caller.can_see(&r.folder))
+                .map(|r| r.id)
+                .collect(),
+        ))
+    }
+
+    /// One page of what the caller may see: `fetch(limit, offset)` reads the store's pages,
+    /// and `offset`/`limit` count only the visible items.
+    pub async fn page<T, F, Fut>(
+        &self,
+        limit: u32,
+        offset: u32,
+        runbook_of: impl Fn(&T) -> Uuid,
+        mut fetch: F,
+    ) -> Result<Vec<T>, ApiError>
+    where
+        F: FnMut(u32, u32) -> Fut,
+        Fut: Future<Output = Result<Vec<T>, StoreError>>,
+    {
+        const CHUNK: u32 = 500;
+        let visible = match self {
+            Visibility::All => return Ok(fetch(limit, offset).await?),
+            Visibility::Only(set) if set.is_empty() => return Ok(Vec::new()),
+            Visibility::Only(set) => set,
+        };
+        let (mut out, mut skip, mut at) = (Vec::new(), offset, 0u32);
+        loop {
+            let chunk = fetch(CHUNK, at).await?;
+            let full = chunk.len() >= CHUNK as usize;
+            for item in chunk.into_iter().filter(|item| visible.contains(&runbook_of(item))) {
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                out.push(item);
+                if out.len() >= limit as usize {
+                    return Ok(out);
+                }
+            }
+            if !full {
+                return Ok(out);
+            }
+            at = at.saturating_add(CHUNK);
+        }
+    }
+}

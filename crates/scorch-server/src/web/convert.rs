@@ -1,0 +1,124 @@
+//! Store types into wire types.
+
+use jiff::Timestamp;
+use scorch_store as store;
+use serde_json::Value;
+
+use super::wire;
+
+fn time(t: Timestamp) -> String {
+    t.to_string()
+}
+
+/// `folder/name`, or just the name at the root.
+pub fn path(folder: &str, name: &str) -> String {
+    if folder.is_empty() {
+        name.to_string()
+    } else {
+        format!("{folder}/{name}")
+    }
+}
+
+pub fn runbook_summary(r: &store::RunbookSummary) -> wire::RunbookSummary {
+    wire::RunbookSummary {
+        id: r.id.to_string(),
+        folder: r.folder.clone(),
+        name: r.name.clone(),
+        path: path(&r.folder, &r.name),
+        latest_version: r.latest_version,
+        checked_out_by: r.checked_out_by.clone(),
+        description: r.description.clone(),
+        updated_at: time(r.updated_at),
+    }
+}
+
+pub fn runbook_detail(r: &store::Runbook) -> wire::RunbookDetail {
+    let returns = r
+        .definition
+        .get("returns")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    wire::RunbookDetail {
+        id: r.id.to_string(),
+        folder: r.folder.clone(),
+        name: r.name.clone(),
+        path: path(&r.folder, &r.name),
+        description: r
+            .definition
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        version: r.version,
+        latest_version: r.latest_version,
+        checked_out_by: r.checked_out_by.clone(),
+        created_at: time(r.created_at),
+        created_by: r.created_by.clone(),
+        parameters: r
+            .parameters
+            .iter()
+            .map(|p| wire::Parameter {
+                id: p.id.to_string(),
+                name: p.name.clone(),
+                type_name: p.type_name.clone(),
+                default: p.default.clone(),
+            })
+            .collect(),
+        returns: returns
+            .iter()
+            .map(|v| wire::ReturnValue {
+                name: v.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
+                type_name: v.get("type").and_then(Value::as_str).unwrap_or("string").to_string(),
+            })
+            .collect(),
+        definition: r.definition.clone(),
+    }
+}
+
+pub fn job(j: &store::Job) -> wire::Job {
+    wire::Job {
+        id: j.id.to_string(),
+        runbook_id: j.runbook_id.to_string(),
+        version: j.version,
+        parameters: j.parameters.clone(),
+        status: j.status.as_str().to_string(),
+        created_at: time(j.created_at),
+        created_by: j.created_by.clone(),
+        parent_job: j.parent_job.map(|id| id.to_string()),
+        claimed_by: j.claimed_by.clone(),
+        instance_id: j.instance_id.map(|id| id.to_string()),
+        cancel_requested: j.cancel_requested,
+        ended_at: j.ended_at.map(time),
+        result: None,
+    }
+}
+
+pub fn instance(i: &store::InstanceRow) -> wire::Instance {
+    wire::Instance {
+        id: i.id.to_string(),
+        job_id: i.job_id.to_string(),
+        runbook_id: i.runbook_id.to_string(),
+        server: i.server.clone(),
+        status: i.status.as_str().to_string(),
+        parameters: i.parameters.clone(),
+        returns: i.returns.clone(),
+        started_at: time(i.started_at),
+        ended_at: i.ended_at.map(time),
+    }
+}
+
+/// A runbook server as seen at `now`; alive when it heartbeated within `alive_within`.
+pub fn server(s: &store::RunbookServer, now: Timestamp, alive_within: std::time::Duration) -> wire::RunbookServer {
+    let age = s.heartbeat_at.map(|at| now.duration_since(at).as_secs_f64().max(0.0));
+    wire::RunbookServer {
+        id: s.id.to_string(),
+        name: s.name.clone(),
+        host: s.host.clone(),
+        heartbeat_at: s.heartbeat_at.map(time),
+        heartbeat_age_seconds: age.map(|a| (a * 1000.0).round() / 1000.0),
+        alive: age.is_some_and(|a| a <= alive_within.as_secs_f64()),
+        max_instances: s.max_instances,
+        running: s.running,
+        packs: s.packs.clone(),
+    }
+}

@@ -1,0 +1,136 @@
+//! Instances and their activity runs (with published data), for the runbooks the caller can
+//! see.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use scorch_engine::InstanceStatus;
+use scorch_store::{InstanceFilter, InstanceRow, StoreError};
+
+use super::access::{Visibility, next_offset, opt_uuid, page, status, time, uuid, visible_runbook};
+use super::convert;
+use super::query::Query;
+use super::wire::{ActivityRunList, ErrorBody, Instance, InstanceList, InstanceQuery};
+use crate::api::{ApiError, AppState, Caller, Json};
+use crate::report;
+
+const INSTANCE_STATUSES: &str = "running, success, warning, failed, canceled";
+
+/// Lists instances of the runbooks the caller can see, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/instances",
+    operation_id = "list_instances",
+    tag = "instances",
+    params(InstanceQuery),
+    responses(
+        (status = 200, description = "Instances, newest first", body = InstanceList),
+        (status = 400, description = "A query value is malformed", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<InstanceQuery>,
+) -> Result<Json<InstanceList>, ApiError> {
+    let (limit, offset) = page(q.limit, q.offset)?;
+    let filter = InstanceFilter {
+        runbook_id: opt_uuid(q.runbook_id.as_deref(), "runbook id")?,
+        job_id: opt_uuid(q.job_id.as_deref(), "job id")?,
+        status: status(q.status.as_deref(), InstanceStatus::parse, INSTANCE_STATUSES)?,
+        since: time(q.since.as_deref(), "since")?,
+        until: time(q.until.as_deref(), "until")?,
+        limit,
+        offset,
+    };
+    let visible = Visibility::of(&state, &caller, filter.runbook_id).await?;
+    let store = state.store.clone();
+    let rows = visible
+        .page(
+            limit,
+            offset,
+            |i: &InstanceRow| i.runbook_id,
+            |limit, offset| {
+                let (store, filter) = (
+                    store.clone(),
+                    InstanceFilter {
+                        limit,
+                        offset,
+                        ..filter.clone()
+                    },
+                );
+                async move { store.list_instances(&filter).await }
+            },
+        )
+        .await?;
+    let items: Vec<Instance> = rows.iter().map(convert::instance).collect();
+    let next_offset = next_offset(items.len(), limit, offset);
+    Ok(Json(InstanceList { items, next_offset }))
+}
+
+/// An instance the caller may see, or 404.
+async fn visible_instance(state: &AppState, caller: &Caller, id: &str) -> Result<InstanceRow, ApiError> {
+    let id = uuid(id, "instance id")?;
+    let missing = || ApiError::not_found(format!("instance {id} not found"));
+    let instance = state.store.instance(id).await.map_err(|e| match e {
+        StoreError::NotFound(_) => missing(),
+        other => other.into(),
+    })?;
+    match visible_runbook(state, caller, instance.runbook_id).await {
+        Ok(_) => Ok(instance),
+        Err(e) if e.status == StatusCode::NOT_FOUND => Err(missing()),
+        Err(e) => Err(e),
+    }
+}
+
+/// One instance, with its parameters and return data.
+#[utoipa::path(
+    get,
+    path = "/api/v1/instances/{id}",
+    operation_id = "get_instance",
+    tag = "instances",
+    params(("id" = String, Path, description = "The instance's id (a UUID)")),
+    responses(
+        (status = 200, description = "The instance", body = Instance),
+        (status = 400, description = "The id is not a UUID", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such instance, or its runbook is not in a folder the caller can see", body = ErrorBody),
+    )
+)]
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Instance>, ApiError> {
+    let instance = visible_instance(&state, &caller, &id).await?;
+    Ok(Json(convert::instance(&instance)))
+}
+
+/// The activity runs of an instance in start order, with their published data (encrypted
+/// values masked).
+#[utoipa::path(
+    get,
+    path = "/api/v1/instances/{id}/activities",
+    operation_id = "list_activity_runs",
+    tag = "instances",
+    params(("id" = String, Path, description = "The instance's id (a UUID)")),
+    responses(
+        (status = 200, description = "Its activity runs, in start order", body = ActivityRunList),
+        (status = 400, description = "The id is not a UUID", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such instance, or its runbook is not in a folder the caller can see", body = ErrorBody),
+    )
+)]
+pub async fn activities(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ActivityRunList>, ApiError> {
+    let instance = visible_instance(&state, &caller, &id).await?;
+    let runs = state.store.activity_runs(instance.id).await?;
+    let items = runs.iter().map(report::activity_run).collect();
+    Ok(Json(ActivityRunList {
+        instance_id: instance.id.to_string(),
+        items,
+    }))
+}

@@ -1,0 +1,309 @@
+//! Jobs: start (optionally waiting for the outcome), list, read, cancel. Starting and canceling
+//! need Operator on the runbook's folder and write an audit record.
+
+use std::time::Duration;
+
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use scorch_store::{JobFilter, JobStatus, NewAudit, Role, Runbook, StoreError};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::access::{Visibility, next_offset, opt_uuid, page, status, time, uuid, visible_runbook};
+use super::query::Query;
+use super::wire::{ErrorBody, Job, JobList, JobQuery, RunReport, StartJob};
+use super::{Shutdown, convert};
+use crate::api::{ApiError, AppState, Caller, Json};
+use crate::jobs::{StartError, is_final, start_job, wait_for_job};
+use crate::report;
+
+pub const DEFAULT_WAIT_MS: u64 = 30_000;
+pub const MAX_WAIT_MS: u64 = 300_000;
+const JOB_STATUSES: &str = "pending, running, completed, failed, canceled";
+
+/// Starts a runbook: creates a pending job for its latest checked-in version with the
+/// parameters typed against its declarations. With `wait`, answers once the job has ended.
+#[utoipa::path(
+    post,
+    path = "/api/v1/jobs",
+    operation_id = "start_job",
+    tag = "jobs",
+    request_body = StartJob,
+    responses(
+        (status = 201, description = "The job was created (without `wait`)", body = Job),
+        (status = 200, description = "The job ended (with `wait`); `result` holds its outcome", body = Job),
+        (status = 202, description = "The job is still running when the wait timed out", body = Job),
+        (status = 400, description = "Malformed body, or parameters that do not fit (`invalid_parameters`)", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The caller is not an operator on the runbook's folder", body = ErrorBody),
+        (status = 404, description = "No such runbook, or not in a folder the caller can see", body = ErrorBody),
+        (status = 409, description = "The stored runbook cannot run here (`runbook_not_runnable`)", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+    )
+)]
+pub async fn start(
+    State(state): State<AppState>,
+    Extension(shutdown): Extension<Shutdown>,
+    caller: Caller,
+    Json(body): Json<StartJob>,
+) -> Result<(StatusCode, Json<Job>), ApiError> {
+    let timeout = wait_timeout(body.timeout_ms)?;
+    let runbook = find_runbook(&state, &caller, &body).await?;
+    caller.require(&runbook.folder, Role::Operator)?;
+    let job = start_job(
+        &state.store,
+        &state.plans,
+        &runbook,
+        &body.parameters,
+        caller.name(),
+        None,
+    )
+    .await
+    .map_err(|e| start_error(e, &runbook))?;
+    let detail = json!({ "runbook_id": runbook.id.to_string(), "runbook": path_of(&runbook), "version": job.version });
+    let audited = audit(&state, &caller, "job.start", job.id, &detail);
+    if !body.wait {
+        audited.await;
+        return Ok((StatusCode::CREATED, Json(convert::job(&job))));
+    }
+    let wait = async {
+        tokio::select! {
+            waited = wait_for_job(&state.store, job.id, timeout) => waited,
+            // Shutting down: answer with the job as it is rather than hold the shutdown up.
+            _ = shutdown.0.cancelled() => state.store.job(job.id).await,
+        }
+    };
+    // The audit record is written while the job runs rather than before, to keep the latency of
+    // a synchronous start down.
+    let ((), waited) = tokio::join!(audited, wait);
+    let waited = waited?;
+    if !is_final(waited.status) {
+        return Ok((StatusCode::ACCEPTED, Json(convert::job(&waited))));
+    }
+    let mut answer = convert::job(&waited);
+    answer.result = Some(outcome(&state, &runbook.name, &waited).await?);
+    Ok((StatusCode::OK, Json(answer)))
+}
+
+fn start_error(e: StartError, runbook: &Runbook) -> ApiError {
+    match e {
+        StartError::Parameters(problems) => {
+            let why = format!(
+                "the parameters do not fit runbook '{}': {}",
+                path_of(runbook),
+                problems.join("; ")
+            );
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameters", why)
+        }
+        StartError::Invalid(why) => ApiError::new(StatusCode::CONFLICT, "runbook_not_runnable", why),
+        StartError::Store(e) => e.into(),
+    }
+}
+
+fn wait_timeout(ms: Option<u64>) -> Result<Duration, ApiError> {
+    match ms.unwrap_or(DEFAULT_WAIT_MS) {
+        ms if ms <= MAX_WAIT_MS => Ok(Duration::from_millis(ms)),
+        ms => Err(ApiError::bad_request(format!(
+            "timeout_ms: {ms} is more than the maximum of {MAX_WAIT_MS}"
+        ))),
+    }
+}
+
+/// The runbook a start names by id or by path; 404 when it does not exist or is invisible.
+async fn find_runbook(state: &AppState, caller: &Caller, body: &StartJob) -> Result<Runbook, ApiError> {
+    match (&body.runbook_id, &body.runbook_path) {
+        (Some(id), None) => visible_runbook(state, caller, uuid(id, "runbook id")?).await,
+        (None, Some(path)) => {
+            let path = path.trim().trim_matches('/');
+            let (folder, name) = path.rsplit_once('/').unwrap_or(("", path));
+            let missing = || ApiError::not_found(format!("runbook '{path}' not found"));
+            match state.store.runbook_by_path(folder, name).await {
+                Ok(runbook) if caller.can_see(&runbook.folder) => Ok(runbook),
+                Ok(_) | Err(StoreError::NotFound(_)) => Err(missing()),
+                Err(e) => Err(e.into()),
+            }
+        }
+        _ => Err(ApiError::bad_request(
+            "give the runbook to start as runbook_id or runbook_path (one of the two)",
+        )),
+    }
+}
+
+fn path_of(runbook: &Runbook) -> String {
+    convert::path(&runbook.folder, &runbook.name)
+}
+
+/// The outcome of an ended job: its instance's status, return data and activity runs.
+async fn outcome(state: &AppState, runbook: &str, job: &scorch_store::Job) -> Result<RunReport, ApiError> {
+    let Some(instance_id) = job.instance_id else {
+        // Canceled (or failed) before any runbook server took it: there is no instance.
+        return Ok(report::document(
+            runbook,
+            job.status.as_str(),
+            &Default::default(),
+            &[],
+            &[],
+        ));
+    };
+    let instance = state.store.instance(instance_id).await?;
+    let runs = state.store.activity_runs(instance_id).await?;
+    Ok(report::document(
+        runbook,
+        instance.status.as_str(),
+        &instance.returns,
+        &[],
+        &runs,
+    ))
+}
+
+/// Records a job start or cancel. The job is already changed, so a failed audit write is
+/// logged rather than answered as an error (a retry would start the job twice).
+async fn audit(state: &AppState, caller: &Caller, action: &str, job: Uuid, detail: &Value) {
+    let entry = NewAudit {
+        actor: caller.name(),
+        action,
+        object_type: "job",
+        object_id: Some(job),
+        detail,
+    };
+    if let Err(e) = state.store.audit(entry).await {
+        tracing::error!(job_id = %job, action, error = %e, "cannot write the audit record");
+    }
+}
+
+/// A job the caller may see (404 otherwise), with its runbook.
+async fn visible_job(state: &AppState, caller: &Caller, id: &str) -> Result<(scorch_store::Job, Runbook), ApiError> {
+    let id = uuid(id, "job id")?;
+    let missing = || ApiError::not_found(format!("job {id} not found"));
+    let job = state.store.job(id).await.map_err(|e| match e {
+        StoreError::NotFound(_) => missing(),
+        other => other.into(),
+    })?;
+    match visible_runbook(state, caller, job.runbook_id).await {
+        Ok(runbook) => Ok((job, runbook)),
+        Err(e) if e.status == StatusCode::NOT_FOUND => Err(missing()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Lists jobs of the runbooks the caller can see, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/jobs",
+    operation_id = "list_jobs",
+    tag = "jobs",
+    params(JobQuery),
+    responses(
+        (status = 200, description = "Jobs, newest first", body = JobList),
+        (status = 400, description = "A query value is malformed", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<JobQuery>,
+) -> Result<Json<JobList>, ApiError> {
+    let (limit, offset) = page(q.limit, q.offset)?;
+    let filter = JobFilter {
+        runbook_id: opt_uuid(q.runbook_id.as_deref(), "runbook id")?,
+        status: status(q.status.as_deref(), JobStatus::parse, JOB_STATUSES)?,
+        since: time(q.since.as_deref(), "since")?,
+        until: time(q.until.as_deref(), "until")?,
+        limit,
+        offset,
+    };
+    let visible = Visibility::of(&state, &caller, filter.runbook_id).await?;
+    let store = state.store.clone();
+    let jobs = visible
+        .page(
+            limit,
+            offset,
+            |j: &scorch_store::Job| j.runbook_id,
+            |limit, offset| {
+                let (store, filter) = (
+                    store.clone(),
+                    JobFilter {
+                        limit,
+                        offset,
+                        ..filter.clone()
+                    },
+                );
+                async move { store.list_jobs(&filter).await }
+            },
+        )
+        .await?;
+    let items: Vec<Job> = jobs.iter().map(convert::job).collect();
+    let next_offset = next_offset(items.len(), limit, offset);
+    Ok(Json(JobList { items, next_offset }))
+}
+
+/// One job.
+#[utoipa::path(
+    get,
+    path = "/api/v1/jobs/{id}",
+    operation_id = "get_job",
+    tag = "jobs",
+    params(("id" = String, Path, description = "The job's id (a UUID)")),
+    responses(
+        (status = 200, description = "The job", body = Job),
+        (status = 400, description = "The id is not a UUID", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such job, or its runbook is not in a folder the caller can see", body = ErrorBody),
+    )
+)]
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Job>, ApiError> {
+    let (job, _) = visible_job(&state, &caller, &id).await?;
+    Ok(Json(convert::job(&job)))
+}
+
+/// Cancels a job: a pending one at once, a running one by its runbook server (its running
+/// activities are stopped, their processes killed), after which it ends `canceled`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/jobs/{id}/cancel",
+    operation_id = "cancel_job",
+    tag = "jobs",
+    params(("id" = String, Path, description = "The job's id (a UUID)")),
+    responses(
+        (status = 200, description = "The job, canceled or with its cancellation requested", body = Job),
+        (status = 400, description = "The id is not a UUID", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The caller is not an operator on the runbook's folder", body = ErrorBody),
+        (status = 404, description = "No such job, or its runbook is not in a folder the caller can see", body = ErrorBody),
+        (status = 409, description = "The job has already ended (`job_finished`)", body = ErrorBody),
+    )
+)]
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Job>, ApiError> {
+    let (job, runbook) = visible_job(&state, &caller, &id).await?;
+    caller.require(&runbook.folder, Role::Operator)?;
+    match state.store.cancel_job(job.id).await {
+        Ok(canceled) => {
+            let detail = json!({ "runbook_id": runbook.id.to_string(), "runbook": path_of(&runbook) });
+            audit(&state, &caller, "job.cancel", job.id, &detail).await;
+            Ok(Json(convert::job(&canceled)))
+        }
+        Err(StoreError::Conflict(_)) => {
+            let now = state.store.job(job.id).await.map(|j| j.status).unwrap_or(job.status);
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "job_finished",
+                format!(
+                    "cannot change the job status to canceled: job {} has already ended ({})",
+                    job.id,
+                    now.as_str()
+                ),
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,121 @@
+//! The REST web service (port 81): operations on runbooks, jobs, instances and runbook servers,
+//! JSON under `/api/v1/`, an OpenAPI document at `/openapi.json`, a live event stream, and an
+//! unauthenticated `/health`. Wire types ([`wire`]) are separate from the store's.
+//!
+//! Every route but `/health` takes a [`Caller`](crate::api::Caller) (bearer token), and what a
+//! caller may see follows its roles on the runbooks' folders: a runbook in a folder it cannot
+//! see does not exist for it (404, absent from lists).
+
+mod access;
+mod convert;
+mod events;
+mod health;
+mod instances;
+mod jobs;
+mod openapi;
+mod query;
+mod runbooks;
+mod servers;
+pub mod wire;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use tokio_util::sync::CancellationToken;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+pub use jobs::{DEFAULT_WAIT_MS, MAX_WAIT_MS};
+pub use openapi::{document as openapi_document, json as openapi_json};
+
+use crate::api::{ApiError, AppState, MAX_BODY_BYTES};
+
+/// Ends what would hold a graceful shutdown up (event streams, waiting starts).
+#[derive(Clone)]
+struct Shutdown(CancellationToken);
+
+/// The web service's routes on `state`, without CORS. Its event streams and waiting starts
+/// end only with their clients: [`serve`] also ends them at shutdown.
+pub fn router(state: AppState) -> Router {
+    app(state, CancellationToken::new())
+}
+
+fn app(state: AppState, shutdown: CancellationToken) -> Router {
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/openapi.json", get(openapi::openapi))
+        .route("/api/v1/runbooks", get(runbooks::list))
+        .route("/api/v1/runbooks/{id}", get(runbooks::show))
+        .route("/api/v1/jobs", get(jobs::list).post(jobs::start))
+        .route("/api/v1/jobs/{id}", get(jobs::show))
+        .route("/api/v1/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/api/v1/instances", get(instances::list))
+        .route("/api/v1/instances/{id}", get(instances::show))
+        .route("/api/v1/instances/{id}/activities", get(instances::activities))
+        .route("/api/v1/runbook-servers", get(servers::list))
+        .route("/api/v1/events", get(events::stream))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(Extension(Shutdown(shutdown)))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route: the API is under /api/v1/ (see /openapi.json)")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
+}
+
+/// Browsers may call the API from exactly these origins (the console's), no others.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| match HeaderValue::from_str(o.trim_end_matches('/')) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                tracing::warn!(origin = %o, "ignoring a console origin that is not a valid header value");
+                None
+            }
+        })
+        .collect();
+    if allowed.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(allowed))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
+/// Serves the web service on `listener` until `shutdown`, then stops gracefully: it takes no new
+/// connections, ends event streams and waiting starts, and lets requests in flight finish.
+/// `console_origins` are the origins browsers may call from (CORS). A failure to accept
+/// connections is logged, and ends the server.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    console_origins: Vec<String>,
+    shutdown: CancellationToken,
+) {
+    let address = listener.local_addr().ok();
+    let mut app = app(state, shutdown.clone());
+    if let Some(cors) = cors(&console_origins) {
+        app = app.layer(cors);
+    }
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+    {
+        tracing::error!(error = %e, address = ?address, "the web service stopped");
+    }
+}

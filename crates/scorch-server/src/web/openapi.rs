@@ -1,0 +1,95 @@
+//! The OpenAPI 3.1 document, generated from the handlers and wire types (`docs/openapi.json`
+//! is a committed copy, kept current by a test).
+
+use std::sync::OnceLock;
+
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{events, health, instances, jobs, runbooks, servers, wire};
+use crate::api::Caller;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "scorch web service",
+        description = "Operations on a scorch deployment: runbooks, jobs, instances, activity runs, runbook \
+            servers and a live event stream. Every route but /health needs `Authorization: Bearer <token>`; \
+            what a caller may see and do follows its roles on the runbooks' folders. Errors are \
+            `{\"error\": {\"code\", \"message\"}}` with a stable `code`."
+    ),
+    paths(
+        health::health,
+        runbooks::list,
+        runbooks::show,
+        jobs::start,
+        jobs::list,
+        jobs::show,
+        jobs::cancel,
+        instances::list,
+        instances::show,
+        instances::activities,
+        servers::list,
+        events::stream,
+        openapi,
+    ),
+    components(schemas(wire::JobEvent, wire::InstanceEvent, wire::ActivityEvent, wire::LaggedEvent)),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "runbooks", description = "Runbooks and their parameters"),
+        (name = "jobs", description = "Start, follow and cancel runbooks"),
+        (name = "instances", description = "Runs of runbooks and their activities"),
+        (name = "runbook servers", description = "The workers that run jobs"),
+        (name = "events", description = "Live changes"),
+        (name = "health", description = "Liveness of the service and its database"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token (`scorch token create`)"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The document as pretty JSON with a final newline (what `docs/openapi.json` holds).
+pub fn json() -> String {
+    let mut text = document().to_pretty_json().unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "openapi",
+    tag = "health",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document of this service", content_type = "application/json", body = Object),
+        (status = 401, description = "No valid token", body = wire::ErrorBody),
+    )
+)]
+pub async fn openapi(_caller: Caller) -> impl IntoResponse {
+    static JSON: OnceLock<String> = OnceLock::new();
+    ([(CONTENT_TYPE, "application/json")], JSON.get_or_init(json).as_str())
+}

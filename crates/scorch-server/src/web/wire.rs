@@ -1,0 +1,374 @@
+//! The web service's JSON, separate from the store's types so that either can change without
+//! the other: UUIDs as strings, times as RFC 3339 strings, statuses in lowercase. Public
+//! because clients (the CLI) deserialize them.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+
+/// `GET /health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// `ok`, or `unavailable` when the service cannot work.
+    pub status: String,
+    /// `ok` or `unavailable`: whether the orchestration database answers.
+    pub database: String,
+}
+
+/// An error: a stable machine-readable `code` and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable: `bad_request`, `invalid_parameters`, `unauthenticated`, `forbidden`,
+    /// `not_found`, `method_not_allowed`, `conflict`, `job_finished`, `runbook_not_runnable`,
+    /// `body_too_large`, `unsupported_media_type`, `database_unavailable`.
+    pub code: String,
+    pub message: String,
+}
+
+// ---- runbooks ----
+
+/// A runbook's latest checked-in version, without its definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunbookSummary {
+    #[schema(format = "uuid")]
+    pub id: String,
+    /// '/'-separated folder path; "" is the root.
+    pub folder: String,
+    pub name: String,
+    /// `folder/name` (just the name at the root): what `runbook_path` takes.
+    pub path: String,
+    pub latest_version: i64,
+    /// Who holds it checked out; jobs still run the latest checked-in version.
+    pub checked_out_by: Option<String>,
+    pub description: Option<String>,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunbookList {
+    pub items: Vec<RunbookSummary>,
+    /// The `offset` of the next page, when there may be one.
+    pub next_offset: Option<u32>,
+}
+
+/// A job parameter the runbook declares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Parameter {
+    #[schema(format = "uuid")]
+    pub id: String,
+    pub name: String,
+    /// `string`, `integer`, `boolean` or `datetime`.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// The value it takes when a job does not give one; a parameter without one is required.
+    pub default: Option<String>,
+}
+
+/// A value the runbook returns (its return data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReturnValue {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+}
+
+/// One version of a runbook, with its parameters and definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunbookDetail {
+    #[schema(format = "uuid")]
+    pub id: String,
+    pub folder: String,
+    pub name: String,
+    pub path: String,
+    pub description: Option<String>,
+    /// The version shown (the latest checked-in one).
+    pub version: i64,
+    pub latest_version: i64,
+    pub checked_out_by: Option<String>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    pub created_by: String,
+    /// In declaration order.
+    pub parameters: Vec<Parameter>,
+    pub returns: Vec<ReturnValue>,
+    /// The runbook definition (`spec/runbook-format.md`) as JSON.
+    #[schema(value_type = Object)]
+    pub definition: Value,
+}
+
+/// Filters of `GET /api/v1/runbooks`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RunbookQuery {
+    /// Only runbooks in this folder and its subfolders.
+    pub folder: Option<String>,
+    /// Only runbooks whose name contains this (case-insensitive).
+    pub search: Option<String>,
+    /// At most this many (default 50, at most 500).
+    pub limit: Option<u32>,
+    /// Skip this many.
+    pub offset: Option<u32>,
+}
+
+// ---- jobs ----
+
+/// `POST /api/v1/jobs`: the runbook by `runbook_id` or `runbook_path`, one of the two.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartJob {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = "uuid")]
+    pub runbook_id: Option<String>,
+    /// `Folder/Sub/Name`, or just `Name` at the root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runbook_path: Option<String>,
+    /// Values by parameter name, typed against the runbook's declarations (text forms such as
+    /// `"3"` are accepted); missing ones take their default.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub parameters: Map<String, Value>,
+    /// Wait for the job to end and answer with its outcome (200), or 202 when `timeout_ms`
+    /// passes first.
+    #[serde(default)]
+    pub wait: bool,
+    /// How long `wait` waits (default 30000, at most 300000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+/// A request to run a runbook version with parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Job {
+    #[schema(format = "uuid")]
+    pub id: String,
+    #[schema(format = "uuid")]
+    pub runbook_id: String,
+    /// The runbook version it runs.
+    pub version: i64,
+    #[schema(value_type = Object)]
+    pub parameters: Map<String, Value>,
+    /// `pending`, `running`, `completed`, `failed` or `canceled`.
+    pub status: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    pub created_by: String,
+    /// The job whose `invoke_runbook` started this one.
+    #[schema(format = "uuid")]
+    pub parent_job: Option<String>,
+    /// The runbook server running it.
+    pub claimed_by: Option<String>,
+    #[schema(format = "uuid")]
+    pub instance_id: Option<String>,
+    pub cancel_requested: bool,
+    #[schema(format = DateTime)]
+    pub ended_at: Option<String>,
+    /// Only in the answer of a start that waited for the job to end: the instance's outcome,
+    /// the document `scorch runbook test --json` prints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<RunReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct JobList {
+    pub items: Vec<Job>,
+    pub next_offset: Option<u32>,
+}
+
+/// Filters of `GET /api/v1/jobs`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobQuery {
+    #[param(format = "uuid")]
+    pub runbook_id: Option<String>,
+    /// `pending`, `running`, `completed`, `failed` or `canceled`.
+    pub status: Option<String>,
+    /// Created at or after this time (RFC 3339).
+    #[param(format = DateTime)]
+    pub since: Option<String>,
+    /// Created before this time (RFC 3339).
+    #[param(format = DateTime)]
+    pub until: Option<String>,
+    /// At most this many, newest first (default 50, at most 500).
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+/// The outcome of one instance: the document `scorch runbook test --json` prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunReport {
+    /// The runbook's name.
+    pub runbook: String,
+    /// The instance's status: `running`, `success`, `warning`, `failed` or `canceled`.
+    pub status: String,
+    #[schema(value_type = Object)]
+    pub returns: Map<String, Value>,
+    /// Every activity run, in start order.
+    pub activities: Vec<ActivityRun>,
+    /// Problems the instance met that no activity run shows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
+
+/// One run (one attempt) of one activity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ActivityRun {
+    /// The activity's id in the runbook.
+    pub id: String,
+    pub name: String,
+    /// `running`, `success`, `warning` or `failed`.
+    pub status: String,
+    /// Loop attempt, from 1.
+    pub attempt: u32,
+    /// Its published data: one row as an object, several as a list. Encrypted values are
+    /// masked.
+    pub published: Value,
+    #[schema(format = DateTime)]
+    pub started_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub ended_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The published data was cut to the configured cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<bool>,
+}
+
+// ---- instances ----
+
+/// One run of a runbook's graph.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Instance {
+    #[schema(format = "uuid")]
+    pub id: String,
+    #[schema(format = "uuid")]
+    pub job_id: String,
+    #[schema(format = "uuid")]
+    pub runbook_id: String,
+    /// The runbook server that runs (or ran) it.
+    pub server: String,
+    /// `running`, `success`, `warning`, `failed` or `canceled`.
+    pub status: String,
+    #[schema(value_type = Object)]
+    pub parameters: Map<String, Value>,
+    #[schema(value_type = Object)]
+    pub returns: Map<String, Value>,
+    #[schema(format = DateTime)]
+    pub started_at: String,
+    #[schema(format = DateTime)]
+    pub ended_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InstanceList {
+    pub items: Vec<Instance>,
+    pub next_offset: Option<u32>,
+}
+
+/// Filters of `GET /api/v1/instances`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InstanceQuery {
+    #[param(format = "uuid")]
+    pub runbook_id: Option<String>,
+    #[param(format = "uuid")]
+    pub job_id: Option<String>,
+    /// `running`, `success`, `warning`, `failed` or `canceled`.
+    pub status: Option<String>,
+    /// Started at or after this time (RFC 3339).
+    #[param(format = DateTime)]
+    pub since: Option<String>,
+    /// Started before this time (RFC 3339).
+    #[param(format = DateTime)]
+    pub until: Option<String>,
+    /// At most this many, newest first (default 50, at most 500).
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+/// The activity runs of one instance, in start order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ActivityRunList {
+    #[schema(format = "uuid")]
+    pub instance_id: String,
+    pub items: Vec<ActivityRun>,
+}
+
+// ---- runbook servers ----
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunbookServer {
+    #[schema(format = "uuid")]
+    pub id: String,
+    pub name: String,
+    pub host: String,
+    #[schema(format = DateTime)]
+    pub heartbeat_at: Option<String>,
+    /// Seconds since its last heartbeat.
+    pub heartbeat_age_seconds: Option<f64>,
+    /// Whether it heartbeated recently (within three heartbeat periods of 2 s).
+    pub alive: bool,
+    /// Instances it runs at once at most.
+    pub max_instances: u32,
+    /// Instances running at its last heartbeat.
+    pub running: u32,
+    /// Integration packs it has.
+    pub packs: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunbookServerList {
+    pub items: Vec<RunbookServer>,
+}
+
+// ---- events ----
+
+/// Data of a `job` event: a job was created or changed status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct JobEvent {
+    #[schema(format = "uuid")]
+    pub id: String,
+    #[schema(format = "uuid")]
+    pub runbook_id: String,
+    pub status: String,
+}
+
+/// Data of an `instance` event: an instance started or ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InstanceEvent {
+    #[schema(format = "uuid")]
+    pub id: String,
+    #[schema(format = "uuid")]
+    pub job_id: String,
+    #[schema(format = "uuid")]
+    pub runbook_id: String,
+    pub status: String,
+}
+
+/// Data of an `activity` event: an activity run started or finished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ActivityEvent {
+    #[schema(format = "uuid")]
+    pub instance_id: String,
+    #[schema(format = "uuid")]
+    pub runbook_id: String,
+    /// The run's order in its instance, from 0.
+    pub seq: u64,
+    pub activity_id: String,
+    /// `running`, `success`, `warning` or `failed`.
+    pub status: String,
+}
+
+/// Data of a `lagged` event: the stream fell behind and skipped changes; re-read what you show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LaggedEvent {
+    pub missed: u64,
+}

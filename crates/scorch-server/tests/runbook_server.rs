@@ -1,0 +1,197 @@
+//! The runbook server on a real SQLite file: jobs run to their end, a drained server hands its
+//! instances back to be resumed, and a crashed server's work is taken over when its leases expire.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use scorch_engine::RegistryCatalog;
+use scorch_model::{compile, load};
+use scorch_server::jobs::wait_for_job;
+use scorch_server::plans::Plans;
+use scorch_server::runbook_server::{self, RunbookServerOptions};
+use scorch_store::{JobStatus, NewJob, SqliteStore, Store};
+use tempfile::TempDir;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+struct Fixture {
+    dir: TempDir,
+    sqlite: SqliteStore,
+    store: Arc<dyn Store>,
+    plans: Arc<Plans>,
+}
+
+impl Fixture {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = SqliteStore::open(&format!("sqlite:{}", dir.path().join("scorch.db").display()))
+            .await
+            .unwrap();
+        let store: Arc<dyn Store> = Arc::new(sqlite.clone());
+        let plans = Arc::new(Plans::new(Arc::new(scorch_activities::standard())));
+        Self {
+            dir,
+            sqlite,
+            store,
+            plans,
+        }
+    }
+
+    /// Checks in a runbook and returns its id.
+    async fn push(&self, yaml: &str) -> Uuid {
+        let loaded = load(yaml).unwrap();
+        let plan = compile(&loaded, &RegistryCatalog(self.plans.registry())).unwrap();
+        self.sqlite.save_plan(&plan, yaml, "test").await.unwrap().0
+    }
+
+    async fn job(&self, runbook_id: Uuid, params: serde_json::Value) -> Uuid {
+        let params = params.as_object().cloned().unwrap_or_default();
+        let job = NewJob {
+            runbook_id,
+            version: None,
+            parameters: &params,
+            created_by: "test",
+            parent_job: None,
+        };
+        self.store.create_job(job).await.unwrap().id
+    }
+
+    fn server(&self, name: &str, lease: Duration) -> (CancellationToken, JoinHandle<()>) {
+        let mut opts = RunbookServerOptions::new(name);
+        opts.heartbeat = Duration::from_millis(100);
+        opts.lease = lease;
+        opts.poll = Duration::from_millis(100);
+        opts.engine.working_dir = self.dir.path().to_path_buf();
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(runbook_server::run(
+            self.store.clone(),
+            self.plans.clone(),
+            opts,
+            stop.clone(),
+        ));
+        (stop, task)
+    }
+
+    async fn finished(&self, job: Uuid) -> scorch_store::Job {
+        let job = wait_for_job(&self.store, job, Duration::from_secs(30)).await.unwrap();
+        assert!(scorch_server::jobs::is_final(job.status), "job still {:?}", job.status);
+        job
+    }
+}
+
+const HELLO: &str = "
+format: 1
+runbook: Hello
+returns: [ { name: Message, type: string } ]
+activities:
+  - id: init
+    type: initialize_data
+    properties: { parameters: [ { name: Who, type: string, default: world } ] }
+  - { id: reply, type: return_data, properties: { values: { Message: 'Hello {{ init.Who }}' } } }
+links: [ { from: init, to: reply } ]
+";
+
+#[tokio::test]
+async fn a_job_runs_to_its_end_with_its_return_data() {
+    let f = Fixture::new().await;
+    let runbook = f.push(HELLO).await;
+    let (stop, task) = f.server("rb1", Duration::from_secs(10));
+    let job = f.job(runbook, serde_json::json!({"Who": "fleet"})).await;
+    let done = f.finished(job).await;
+    assert_eq!(done.status, JobStatus::Completed);
+    let instance = f.store.instance(done.instance_id.unwrap()).await.unwrap();
+    assert_eq!(instance.returns["Message"], "Hello fleet");
+    assert_eq!(instance.server, "rb1");
+    stop.cancel();
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn invoke_runbook_starts_a_child_job_and_waits_for_its_return_data() {
+    let f = Fixture::new().await;
+    f.push(HELLO).await;
+    let parent = f
+        .push(
+            "
+format: 1
+runbook: Parent
+returns: [ { name: Child, type: string } ]
+activities:
+  - { id: call, type: invoke_runbook, properties: { runbook: Hello, parameters: { Who: child } } }
+  - { id: ret, type: return_data, properties: { values: { Child: '{{ call.Message }} ({{ call.child_status }})' } } }
+links: [ { from: call, to: ret } ]
+",
+        )
+        .await;
+    let (stop, task) = f.server("rb1", Duration::from_secs(10));
+    let job = f.job(parent, serde_json::json!({})).await;
+    let done = f.finished(job).await;
+    assert_eq!(done.status, JobStatus::Completed);
+    let instance = f.store.instance(done.instance_id.unwrap()).await.unwrap();
+    assert_eq!(instance.returns["Child"], "Hello child (success)");
+    stop.cancel();
+    task.await.unwrap();
+}
+
+const SLOW_LOOP: &str = "
+format: 1
+runbook: Slow Loop
+activities:
+  - id: poll
+    type: append_line
+    properties: { file: polls.log, text: poll }
+    loop: { delay: DELAY, max_attempts: 3, exit_when: [ { status: [failed] } ] }
+";
+
+#[tokio::test]
+async fn a_drained_server_hands_its_instance_back_and_another_resumes_it() {
+    let f = Fixture::new().await;
+    let runbook = f.push(&SLOW_LOOP.replace("DELAY", "300ms")).await;
+    let (stop, task) = f.server("rb1", Duration::from_secs(30));
+    let job = f.job(runbook, serde_json::json!({})).await;
+    let log = f.dir.path().join("polls.log");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::read_to_string(&log).unwrap_or_default().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "the first attempt never ran");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.cancel();
+    task.await.unwrap();
+    let handed_back = f.store.job(job).await.unwrap();
+    assert_eq!(handed_back.claimed_by, None, "released for another server");
+    let (stop2, task2) = f.server("rb2", Duration::from_secs(30));
+    let done = f.finished(job).await;
+    assert_eq!(done.status, JobStatus::Completed);
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "poll\npoll\npoll\n",
+        "three attempts in all, none twice"
+    );
+    stop2.cancel();
+    task2.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_crashed_servers_job_is_taken_over_when_its_lease_expires() {
+    let f = Fixture::new().await;
+    let runbook = f.push(&SLOW_LOOP.replace("DELAY", "500ms")).await;
+    let (_stop, crashed) = f.server("rb1", Duration::from_millis(600));
+    let job = f.job(runbook, serde_json::json!({})).await;
+    let log = f.dir.path().join("polls.log");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::read_to_string(&log).unwrap_or_default().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "the first attempt never ran");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // A crash: the task and everything it runs vanish, nothing is handed back.
+    crashed.abort();
+    let _ = crashed.await;
+    let (stop2, task2) = f.server("rb2", Duration::from_secs(30));
+    let done = f.finished(job).await;
+    assert_eq!(done.status, JobStatus::Completed);
+    assert_eq!(done.claimed_by.as_deref(), Some("rb2"));
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "poll\npoll\npoll\n");
+    stop2.cancel();
+    task2.await.unwrap();
+}

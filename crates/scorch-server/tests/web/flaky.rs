@@ -1,0 +1,178 @@
+//! A store that delegates to a real one, except that its database can be made to look down
+//! (for `/health`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use scorch_activity::GlobalSettings;
+use scorch_engine::{Journal, RunRecord};
+use scorch_store::model::*;
+use scorch_store::{Change, Claim, InstanceFilter, JobFilter, NewJob, PurgeRule, Store, StoreError};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+pub struct FlakyStore {
+    pub inner: Arc<dyn Store>,
+    pub down: AtomicBool,
+}
+
+#[async_trait]
+impl Store for FlakyStore {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+    fn journal(&self) -> Arc<dyn Journal> {
+        self.inner.journal()
+    }
+    fn settings(&self) -> Arc<dyn GlobalSettings> {
+        self.inner.settings()
+    }
+    fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.inner.subscribe()
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("connection refused".into()));
+        }
+        self.inner.ping().await
+    }
+    async fn checkpoint(&self) -> Result<(), StoreError> {
+        self.inner.checkpoint().await
+    }
+    async fn ensure_folder(&self, path: &str) -> Result<Uuid, StoreError> {
+        self.inner.ensure_folder(path).await
+    }
+    async fn folders(&self) -> Result<Vec<Folder>, StoreError> {
+        self.inner.folders().await
+    }
+    async fn delete_folder(&self, path: &str) -> Result<(), StoreError> {
+        self.inner.delete_folder(path).await
+    }
+    async fn save_runbook(&self, save: SaveRunbook<'_>) -> Result<(Uuid, i64), StoreError> {
+        self.inner.save_runbook(save).await
+    }
+    async fn runbook(&self, id: Uuid, version: Option<i64>) -> Result<Runbook, StoreError> {
+        self.inner.runbook(id, version).await
+    }
+    async fn runbook_by_path(&self, folder: &str, name: &str) -> Result<Runbook, StoreError> {
+        self.inner.runbook_by_path(folder, name).await
+    }
+    async fn list_runbooks(&self, under: Option<&str>) -> Result<Vec<RunbookSummary>, StoreError> {
+        self.inner.list_runbooks(under).await
+    }
+    async fn check_out(&self, id: Uuid, user: &str) -> Result<(), StoreError> {
+        self.inner.check_out(id, user).await
+    }
+    async fn undo_check_out(&self, id: Uuid, user: &str, force: bool) -> Result<(), StoreError> {
+        self.inner.undo_check_out(id, user, force).await
+    }
+    async fn create_job(&self, job: NewJob<'_>) -> Result<Job, StoreError> {
+        self.inner.create_job(job).await
+    }
+    async fn job(&self, id: Uuid) -> Result<Job, StoreError> {
+        self.inner.job(id).await
+    }
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>, StoreError> {
+        self.inner.list_jobs(filter).await
+    }
+    async fn cancel_job(&self, id: Uuid) -> Result<Job, StoreError> {
+        self.inner.cancel_job(id).await
+    }
+    async fn claim_job(
+        &self,
+        server: &str,
+        lease: Duration,
+        alive_within: Duration,
+    ) -> Result<Option<Claim>, StoreError> {
+        self.inner.claim_job(server, lease, alive_within).await
+    }
+    async fn renew_leases(&self, server: &str, lease: Duration) -> Result<Vec<Uuid>, StoreError> {
+        self.inner.renew_leases(server, lease).await
+    }
+    async fn finish_job(&self, id: Uuid, server: &str, status: JobStatus) -> Result<(), StoreError> {
+        self.inner.finish_job(id, server, status).await
+    }
+    async fn release_job(&self, id: Uuid, server: &str) -> Result<(), StoreError> {
+        self.inner.release_job(id, server).await
+    }
+    async fn instance(&self, id: Uuid) -> Result<InstanceRow, StoreError> {
+        self.inner.instance(id).await
+    }
+    async fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceRow>, StoreError> {
+        self.inner.list_instances(filter).await
+    }
+    async fn activity_runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, StoreError> {
+        self.inner.activity_runs(instance_id).await
+    }
+    async fn register_server(&self, server: &ServerRegistration) -> Result<Uuid, StoreError> {
+        self.inner.register_server(server).await
+    }
+    async fn heartbeat(&self, name: &str, running: u32) -> Result<(), StoreError> {
+        self.inner.heartbeat(name, running).await
+    }
+    async fn servers(&self) -> Result<Vec<RunbookServer>, StoreError> {
+        self.inner.servers().await
+    }
+    async fn set_variable(&self, name: &str, value: &str, encrypted: bool) -> Result<(), StoreError> {
+        self.inner.set_variable(name, value, encrypted).await
+    }
+    async fn variables(&self) -> Result<Vec<VariableInfo>, StoreError> {
+        self.inner.variables().await
+    }
+    async fn delete_variable(&self, name: &str) -> Result<(), StoreError> {
+        self.inner.delete_variable(name).await
+    }
+    async fn set_counter(&self, name: &str, value: i64) -> Result<(), StoreError> {
+        self.inner.set_counter(name, value).await
+    }
+    async fn counters(&self) -> Result<Vec<CounterInfo>, StoreError> {
+        self.inner.counters().await
+    }
+    async fn delete_counter(&self, name: &str) -> Result<(), StoreError> {
+        self.inner.delete_counter(name).await
+    }
+    async fn create_user(&self, name: &str, password_hash: Option<&str>, admin: bool) -> Result<User, StoreError> {
+        self.inner.create_user(name, password_hash, admin).await
+    }
+    async fn user(&self, name: &str) -> Result<User, StoreError> {
+        self.inner.user(name).await
+    }
+    async fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.inner.users().await
+    }
+    async fn set_password(&self, name: &str, password_hash: &str) -> Result<(), StoreError> {
+        self.inner.set_password(name, password_hash).await
+    }
+    async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
+        self.inner.delete_user(name).await
+    }
+    async fn create_token(&self, user: &str, token_hash: &str, label: &str) -> Result<TokenInfo, StoreError> {
+        self.inner.create_token(user, token_hash, label).await
+    }
+    async fn token_user(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
+        self.inner.token_user(token_hash).await
+    }
+    async fn tokens(&self, user: &str) -> Result<Vec<TokenInfo>, StoreError> {
+        self.inner.tokens(user).await
+    }
+    async fn revoke_token(&self, id: Uuid) -> Result<(), StoreError> {
+        self.inner.revoke_token(id).await
+    }
+    async fn grant(&self, user: &str, folder: &str, role: Role) -> Result<(), StoreError> {
+        self.inner.grant(user, folder, role).await
+    }
+    async fn revoke(&self, user: &str, folder: &str) -> Result<(), StoreError> {
+        self.inner.revoke(user, folder).await
+    }
+    async fn audit(&self, entry: NewAudit<'_>) -> Result<(), StoreError> {
+        self.inner.audit(entry).await
+    }
+    async fn audit_log(&self, limit: u32, offset: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        self.inner.audit_log(limit, offset).await
+    }
+    async fn purge_instances(&self, rule: &PurgeRule, batch: u32, dry_run: bool) -> Result<u64, StoreError> {
+        self.inner.purge_instances(rule, batch, dry_run).await
+    }
+}

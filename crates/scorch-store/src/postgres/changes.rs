@@ -1,0 +1,205 @@
+//! Change notifications across processes: every write that emits a [`Change`] also runs
+//! `pg_notify('scorch_changes', payload)` in its transaction, so the message goes out exactly
+//! when (and only if) the write commits; a listener task in every process turns the messages
+//! back into [`Change`]s for that process's subscribers.
+//!
+//! A payload is a compact JSON array of changes (the journal sends one per batch, cut to stay
+//! under PostgreSQL's 8000-byte payload limit):
+//! `{"j":[job, runbook, "status"]}`, `{"i":[instance, job, "status"]}`,
+//! `{"r":[instance, seq, "activity", state]}` with the journal's state codes (0 running, 1
+//! success, 2 warning, 3 failed).
+
+use std::time::Duration;
+
+use scorch_engine::InstanceStatus;
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::{PgListener, PgPool};
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use super::journal::{run_state, state_code};
+use crate::{Change, JobStatus};
+
+/// The channel every process listens on.
+pub(super) const CHANNEL: &str = "scorch_changes";
+/// PostgreSQL refuses payloads of 8000 bytes or more; stay well below.
+const MAX_PAYLOAD: usize = 7800;
+/// Waits between attempts to reconnect the listener while the database is down.
+const RECONNECT_MIN: Duration = Duration::from_millis(100);
+const RECONNECT_MAX: Duration = Duration::from_secs(5);
+
+/// A job change as a SQL expression over a row `j` (id, runbook_id, status), for statements that
+/// notify in the same statement as they write.
+macro_rules! notify_job {
+    ($alias:literal) => {
+        concat!(
+            "pg_notify('scorch_changes', json_build_array(json_build_object('j', json_build_array(",
+            $alias,
+            ".id, ",
+            $alias,
+            ".runbook_id, ",
+            $alias,
+            ".status)))::text)"
+        )
+    };
+}
+pub(super) use notify_job;
+
+#[derive(Debug, Serialize, Deserialize)]
+enum Wire {
+    #[serde(rename = "j")]
+    Job(Uuid, Uuid, String),
+    #[serde(rename = "i")]
+    Instance(Uuid, Uuid, String),
+    #[serde(rename = "r")]
+    Run(Uuid, u64, String, i16),
+}
+
+impl Wire {
+    fn of(change: &Change) -> Self {
+        match change {
+            Change::Job { id, runbook_id, status } => Wire::Job(*id, *runbook_id, status.as_str().to_string()),
+            Change::Instance { id, job_id, status } => Wire::Instance(*id, *job_id, status.as_str().to_string()),
+            Change::ActivityRun {
+                instance_id,
+                seq,
+                activity_id,
+                state,
+            } => Wire::Run(*instance_id, *seq, activity_id.clone(), state_code(*state)),
+        }
+    }
+
+    fn change(self) -> Option<Change> {
+        Some(match self {
+            Wire::Job(id, runbook_id, status) => Change::Job {
+                id,
+                runbook_id,
+                status: JobStatus::parse(&status)?,
+            },
+            Wire::Instance(id, job_id, status) => Change::Instance {
+                id,
+                job_id,
+                status: InstanceStatus::parse(&status)?,
+            },
+            Wire::Run(instance_id, seq, activity_id, state) => Change::ActivityRun {
+                instance_id,
+                seq,
+                activity_id,
+                state: run_state(state).ok()?,
+            },
+        })
+    }
+}
+
+/// The payloads that carry `changes`, each under the size limit.
+pub(super) fn payloads(changes: &[Change]) -> Vec<String> {
+    let mut payloads = Vec::new();
+    let mut current = String::from("[");
+    for change in changes {
+        let Ok(item) = serde_json::to_string(&Wire::of(change)) else {
+            continue;
+        };
+        if current.len() > 1 && current.len() + item.len() + 2 > MAX_PAYLOAD {
+            current.push(']');
+            payloads.push(std::mem::replace(&mut current, String::from("[")));
+        }
+        if current.len() > 1 {
+            current.push(',');
+        }
+        current.push_str(&item);
+    }
+    if current.len() > 1 {
+        current.push(']');
+        payloads.push(current);
+    }
+    payloads
+}
+
+/// Starts listening (the LISTEN is in place when this returns, so every change committed after
+/// it is seen) and spawns the task that feeds `sender`.
+pub(super) async fn listen(pool: &PgPool, sender: broadcast::Sender<Change>) -> Result<JoinHandle<()>, sqlx::Error> {
+    let listener = connect(pool).await?;
+    Ok(tokio::spawn(feed(pool.clone(), listener, sender)))
+}
+
+async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.ignore_pool_close_event(true);
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+/// Forwards notifications until the store is dropped (which aborts this task). A dropped
+/// connection is re-established with LISTEN re-issued: by the listener itself after a network
+/// failure, or here, with a new listener, after any other error (the server terminated the
+/// session, the database restarted), waiting longer between attempts while the database is down.
+/// Changes committed while the connection was down are missed: subscribers cover that by
+/// re-reading the store, as after a lag.
+async fn feed(pool: PgPool, mut listener: PgListener, sender: broadcast::Sender<Change>) {
+    let mut wait = RECONNECT_MIN;
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(notification)) => {
+                wait = RECONNECT_MIN;
+                let Ok(items) = serde_json::from_str::<Vec<Wire>>(notification.payload()) else {
+                    continue;
+                };
+                for change in items.into_iter().filter_map(Wire::change) {
+                    let _ = sender.send(change);
+                }
+            }
+            // The connection was lost and has been re-established.
+            Ok(None) => {}
+            Err(_) => loop {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(RECONNECT_MAX);
+                if let Ok(fresh) = connect(&pool).await {
+                    listener = fresh;
+                    break;
+                }
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use scorch_activity::Status;
+    use scorch_engine::RunState;
+
+    use super::*;
+
+    #[test]
+    fn changes_survive_the_wire_and_payloads_stay_small() {
+        let changes: Vec<Change> = (0..500)
+            .map(|seq| Change::ActivityRun {
+                instance_id: Uuid::now_v7(),
+                seq,
+                activity_id: format!("step-{seq}"),
+                state: RunState::Finished(Status::Warning),
+            })
+            .chain([
+                Change::Job {
+                    id: Uuid::now_v7(),
+                    runbook_id: Uuid::now_v7(),
+                    status: JobStatus::Canceled,
+                },
+                Change::Instance {
+                    id: Uuid::now_v7(),
+                    job_id: Uuid::now_v7(),
+                    status: InstanceStatus::Warning,
+                },
+            ])
+            .collect();
+        let payloads = payloads(&changes);
+        assert!(payloads.len() > 1);
+        assert!(payloads.iter().all(|p| p.len() < 8000));
+        let back: Vec<Change> = payloads
+            .iter()
+            .flat_map(|p| serde_json::from_str::<Vec<Wire>>(p).unwrap())
+            .filter_map(Wire::change)
+            .collect();
+        assert_eq!(back, changes);
+    }
+}

@@ -1,0 +1,687 @@
+//! The engine's journal, with group commit.
+//!
+//! Callers encode their record, hand it to one writer task and wait for its acknowledgement. The
+//! writer takes everything queued (up to [`MAX_BATCH`]) and writes it in one transaction with one
+//! multi-row statement per kind of record (`UNNEST` over arrays: a batch of a thousand runs is
+//! one statement), then acknowledges every waiter after the commit. The batch's changes go out
+//! with it: one `pg_notify` per 8000 bytes of changes, in the same transaction.
+//!
+//! The most common batch, runs of instances the writer already knows, is a single statement
+//! (insert and notify in one, no BEGIN/COMMIT): one round trip per batch.
+//!
+//! PostgreSQL aborts a whole transaction on an error, where SQLite undoes one statement: a batch
+//! that the database refuses is written again one record per transaction, so only the record at
+//! fault is refused. Records of an instance the store does not know are found beforehand and
+//! answered `NotFound` without failing their batch.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use scorch_activity::{Row, Status};
+use scorch_engine::{InstanceEnd, InstanceStart, InstanceStatus, Journal, JournalError, RunRecord, RunState};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnection, PgPool, PgRow};
+use sqlx::{Connection, Postgres, Row as _};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use super::changes::payloads;
+use super::{from_json, micros, timestamp, to_json};
+use crate::{Change, StoreError};
+
+/// Records waiting for the writer; callers wait for room beyond this (backpressure).
+const QUEUE: usize = 8192;
+/// Records written in one transaction at most.
+const MAX_BATCH: usize = 2048;
+/// Instances whose internal key the writer remembers; it starts over when full.
+const KNOWN_INSTANCES: usize = 65_536;
+
+const UPSERT_INSTANCES: &str =
+    "INSERT INTO instances (uuid, job_id, runbook_id, server, status, parameters, started_at)
+     SELECT u.uuid, u.job_id, u.runbook_id, u.server, 'running', u.parameters, u.started_at
+     FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::bigint[])
+         AS u(uuid, job_id, runbook_id, server, parameters, started_at)
+     WHERE EXISTS (SELECT 1 FROM jobs WHERE id = u.job_id) AND EXISTS (SELECT 1 FROM runbooks WHERE id = u.runbook_id)
+     ON CONFLICT (uuid) DO UPDATE SET server = excluded.server, status = 'running', ended_at = NULL
+     RETURNING id, uuid";
+
+const LOOKUP_INSTANCES: &str = "SELECT id, uuid, job_id FROM instances WHERE uuid = ANY ($1)";
+
+// run_started and run_finished share this upsert, so a finish record replaces its start record.
+macro_rules! upsert_runs {
+    () => {
+        "INSERT INTO activity_runs (instance_id, seq, run_key, started_at, ended_at, attempt, state, truncated,
+             activity_id, activity_name, error, published)
+         SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::integer[],
+             $7::smallint[], $8::boolean[], $9::text[], $10::text[], $11::text[], $12::text[])
+         ON CONFLICT (instance_id, seq) DO UPDATE SET run_key = excluded.run_key, started_at = excluded.started_at,
+             ended_at = excluded.ended_at, attempt = excluded.attempt, state = excluded.state,
+             truncated = excluded.truncated, activity_id = excluded.activity_id,
+             activity_name = excluded.activity_name, error = excluded.error, published = excluded.published"
+    };
+}
+
+const UPSERT_RUNS: &str = upsert_runs!();
+/// The upsert and its notifications in one statement (a data-modifying WITH always runs).
+const UPSERT_RUNS_AND_NOTIFY: &str = concat!(
+    "WITH runs AS (",
+    upsert_runs!(),
+    ") SELECT pg_notify('scorch_changes', p) FROM UNNEST($13::text[]) AS p"
+);
+
+const FINISH_INSTANCES: &str = "UPDATE instances i SET status = u.status, returns = u.returns, ended_at = u.ended_at
+     FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::bigint[]) AS u(uuid, status, returns, ended_at)
+     WHERE i.uuid = u.uuid
+     RETURNING i.uuid, i.job_id";
+
+const NOTIFY: &str = "SELECT pg_notify('scorch_changes', p) FROM UNNEST($1::text[]) AS p";
+
+const SELECT_RUNS: &str = "SELECT seq, run_key, activity_id, activity_name, attempt, state, error, started_at,
+         ended_at, published, truncated
+     FROM activity_runs WHERE instance_id = (SELECT id FROM instances WHERE uuid = $1) ORDER BY seq";
+
+/// The journal on PostgreSQL. Obtained from [`Store::journal`](crate::Store::journal).
+#[derive(Debug)]
+pub struct PgJournal {
+    sender: mpsc::Sender<Request>,
+    pool: PgPool,
+}
+
+type Outcome = Result<(), JournalError>;
+
+struct Request {
+    write: Write,
+    ack: oneshot::Sender<Outcome>,
+}
+
+/// A record encoded by its caller (JSON included), so the writer only binds and executes.
+enum Write {
+    InstanceStarted(StartRow),
+    Run(RunRow),
+    InstanceFinished(EndRow),
+}
+
+struct StartRow {
+    instance_id: Uuid,
+    job_id: Uuid,
+    runbook_id: Uuid,
+    server: String,
+    parameters: String,
+    started_at: i64,
+}
+
+struct RunRow {
+    instance_id: Uuid,
+    seq: i64,
+    key: i64,
+    activity_id: Arc<str>,
+    activity_name: Option<Arc<str>>,
+    attempt: i32,
+    state: i16,
+    error: Option<String>,
+    started_at: i64,
+    ended_at: Option<i64>,
+    published: Option<String>,
+    truncated: bool,
+}
+
+struct EndRow {
+    instance_id: Uuid,
+    status: InstanceStatus,
+    returns: Option<String>,
+    ended_at: i64,
+}
+
+impl PgJournal {
+    /// Starts the writer task; it takes connections from `pool`, as do reads.
+    pub(super) fn start(pool: PgPool) -> Self {
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        tokio::spawn(write_loop(pool.clone(), receiver));
+        PgJournal { sender, pool }
+    }
+
+    async fn submit(&self, write: Write) -> Outcome {
+        let stopped = || JournalError::Unavailable("the journal writer has stopped".into());
+        let (ack, acked) = oneshot::channel();
+        self.sender.send(Request { write, ack }).await.map_err(|_| stopped())?;
+        acked.await.map_err(|_| stopped())?
+    }
+}
+
+#[async_trait]
+impl Journal for PgJournal {
+    async fn instance_started(&self, start: &InstanceStart) -> Result<(), JournalError> {
+        let row = StartRow {
+            instance_id: start.instance_id,
+            job_id: start.job_id,
+            runbook_id: start.runbook_id,
+            server: start.server.clone(),
+            parameters: to_json(&start.parameters)?,
+            started_at: micros(start.started_at),
+        };
+        self.submit(Write::InstanceStarted(row)).await
+    }
+
+    async fn run_started(&self, run: &RunRecord) -> Result<(), JournalError> {
+        self.submit(Write::Run(RunRow::new(run)?)).await
+    }
+
+    async fn run_finished(&self, run: &RunRecord) -> Result<(), JournalError> {
+        self.submit(Write::Run(RunRow::new(run)?)).await
+    }
+
+    async fn instance_finished(&self, end: &InstanceEnd) -> Result<(), JournalError> {
+        let row = EndRow {
+            instance_id: end.instance_id,
+            status: end.status,
+            returns: if end.returns.is_empty() {
+                None
+            } else {
+                Some(to_json(&end.returns)?)
+            },
+            ended_at: micros(end.ended_at),
+        };
+        self.submit(Write::InstanceFinished(row)).await
+    }
+
+    async fn runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, JournalError> {
+        runs(&self.pool, instance_id).await.map_err(|err| match err {
+            StoreError::NotFound(_) => JournalError::NotFound(instance_id),
+            other => other.into(),
+        })
+    }
+}
+
+/// Every run recorded for the instance, in `seq` order.
+pub(super) async fn runs(pool: &PgPool, instance_id: Uuid) -> Result<Vec<RunRecord>, StoreError> {
+    let rows = sqlx::query(SELECT_RUNS).bind(instance_id).fetch_all(pool).await?;
+    if rows.is_empty() {
+        let known = sqlx::query("SELECT 1 FROM instances WHERE uuid = $1")
+            .bind(instance_id)
+            .fetch_optional(pool)
+            .await?;
+        if known.is_none() {
+            return Err(StoreError::NotFound(format!("instance {instance_id}")));
+        }
+    }
+    rows.iter().map(|row| decode_run(instance_id, row)).collect()
+}
+
+impl RunRow {
+    fn new(run: &RunRecord) -> Result<Self, StoreError> {
+        Ok(RunRow {
+            instance_id: run.instance_id,
+            // Stored as the same 64 bits: PostgreSQL integers are signed.
+            seq: run.seq as i64,
+            key: run.key as i64,
+            activity_id: text(&run.activity_id),
+            activity_name: (run.activity_name != run.activity_id).then(|| text(&run.activity_name)),
+            attempt: i32::try_from(run.attempt)
+                .map_err(|_| StoreError::Invalid(format!("attempt {} is out of range", run.attempt)))?,
+            state: state_code(run.state),
+            error: (!run.error.is_empty()).then(|| text(&run.error)),
+            started_at: micros(run.started_at),
+            ended_at: run.ended_at.map(micros),
+            published: if run.rows.is_empty() {
+                None
+            } else {
+                Some(to_json(&*run.rows)?)
+            },
+            truncated: run.truncated,
+        })
+    }
+
+    fn change(&self) -> Change {
+        Change::ActivityRun {
+            instance_id: self.instance_id,
+            seq: self.seq as u64,
+            activity_id: self.activity_id.to_string(),
+            state: run_state(self.state).unwrap_or(RunState::Running),
+        }
+    }
+}
+
+/// PostgreSQL text cannot hold NUL (SQLite's can): a NUL in an error message (a program's
+/// output) or a name becomes U+FFFD rather than make the database refuse the record. JSON values
+/// need nothing: the encoder escapes NUL.
+fn text<T: std::ops::Deref<Target = str> + Clone + From<String>>(value: &T) -> T {
+    if value.contains('\0') {
+        value.replace('\0', "\u{fffd}").into()
+    } else {
+        value.clone()
+    }
+}
+
+pub(super) fn state_code(state: RunState) -> i16 {
+    match state {
+        RunState::Running => 0,
+        RunState::Finished(Status::Success) => 1,
+        RunState::Finished(Status::Warning) => 2,
+        RunState::Finished(Status::Failed) => 3,
+    }
+}
+
+pub(super) fn run_state(code: i16) -> Result<RunState, StoreError> {
+    Ok(match code {
+        0 => RunState::Running,
+        1 => RunState::Finished(Status::Success),
+        2 => RunState::Finished(Status::Warning),
+        3 => RunState::Finished(Status::Failed),
+        _ => return Err(StoreError::Invalid(format!("stored run state {code} is unknown"))),
+    })
+}
+
+fn decode_run(instance_id: Uuid, row: &PgRow) -> Result<RunRecord, StoreError> {
+    let activity_id: Arc<str> = row.try_get::<String, _>("activity_id")?.into();
+    let activity_name = match row.try_get::<Option<String>, _>("activity_name")? {
+        Some(name) => name.into(),
+        None => activity_id.clone(),
+    };
+    let rows: Vec<Row> = match row.try_get::<Option<&str>, _>("published")? {
+        Some(text) => from_json(text, "published data")?,
+        None => Vec::new(),
+    };
+    Ok(RunRecord {
+        instance_id,
+        seq: row.try_get::<i64, _>("seq")? as u64,
+        key: row.try_get::<i64, _>("run_key")? as u64,
+        activity_id,
+        activity_name,
+        attempt: u32::try_from(row.try_get::<i32, _>("attempt")?)
+            .map_err(|_| StoreError::Invalid("stored attempt is out of range".into()))?,
+        state: run_state(row.try_get("state")?)?,
+        error: row.try_get::<Option<String>, _>("error")?.unwrap_or_default(),
+        started_at: timestamp(row.try_get("started_at")?)?,
+        ended_at: row.try_get::<Option<i64>, _>("ended_at")?.map(timestamp).transpose()?,
+        rows: Arc::new(rows),
+        truncated: row.try_get("truncated")?,
+    })
+}
+
+/// Instances the writer has written or looked up: uuid -> (internal key, job).
+#[derive(Default)]
+struct Known {
+    instances: HashMap<Uuid, (i64, Uuid)>,
+}
+
+impl Known {
+    fn insert(&mut self, uuid: Uuid, id: i64, job: Uuid) {
+        if self.instances.len() >= KNOWN_INSTANCES {
+            self.instances.clear();
+        }
+        self.instances.insert(uuid, (id, job));
+    }
+}
+
+async fn write_loop(pool: PgPool, mut receiver: mpsc::Receiver<Request>) {
+    let mut conn: Option<PoolConnection<Postgres>> = None;
+    let mut known = Known::default();
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let written = match &mut conn {
+            Some(conn) => write(conn, &batch, &mut known).await,
+            None => match pool.acquire().await {
+                Ok(fresh) => write(conn.insert(fresh), &batch, &mut known).await,
+                Err(err) => Err(err),
+            },
+        };
+        match written {
+            Ok(outcomes) => {
+                for (request, outcome) in batch.drain(..).zip(outcomes) {
+                    // A waiter that gave up (its task was cancelled) has dropped its receiver.
+                    let _ = request.ack.send(outcome);
+                }
+            }
+            Err(err) => {
+                // Not the database refusing a record: the connection or the server failed. Start
+                // over on a new connection with the next batch; the engine stops these instances
+                // (they resume later from what was committed).
+                if let Some(mut broken) = conn.take() {
+                    broken.close_on_drop();
+                }
+                known.instances.clear();
+                let err = JournalError::from(StoreError::from(err));
+                for request in batch.drain(..) {
+                    let _ = request.ack.send(Err(err.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Writes `batch` and says what became of each record. A batch the database refuses is written
+/// again one record at a time, so that only the records at fault fail.
+async fn write(conn: &mut PgConnection, batch: &[Request], known: &mut Known) -> Result<Vec<Outcome>, sqlx::Error> {
+    let all: Vec<&Request> = batch.iter().collect();
+    match write_batch(conn, &all, known).await {
+        Ok(outcomes) => Ok(outcomes),
+        Err(sqlx::Error::Database(first)) => {
+            // The transaction was rolled back, and what the writer learnt in it may be undone.
+            known.instances.clear();
+            if batch.len() == 1 {
+                return Ok(vec![Err(batch[0].write.refused(&first.to_string()))]);
+            }
+            let mut outcomes = Vec::with_capacity(batch.len());
+            for request in batch {
+                match write_batch(conn, &[request], known).await {
+                    Ok(mut outcome) => outcomes.push(outcome.pop().unwrap_or(Ok(()))),
+                    Err(sqlx::Error::Database(db)) => {
+                        known.instances.clear();
+                        outcomes.push(Err(request.write.refused(db.message())));
+                    }
+                    Err(err) => return Err(err),
+                }
+            }
+            Ok(outcomes)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// Record kinds in the order a segment writes them.
+fn phase(write: &Write) -> u8 {
+    match write {
+        Write::InstanceStarted(_) => 0,
+        Write::Run(_) => 1,
+        Write::InstanceFinished(_) => 2,
+    }
+}
+
+/// Cuts `records` into segments whose statements (starts, then runs, then ends) may run in that
+/// order: a record that must follow a later-kind record of the same instance (a start after its
+/// end) begins a new segment.
+fn segments<'a, 'r>(records: &'a [&'r Request]) -> Vec<&'a [&'r Request]> {
+    let mut segments = Vec::new();
+    let mut seen: HashMap<Uuid, u8> = HashMap::new();
+    let mut begin = 0;
+    for (i, request) in records.iter().enumerate() {
+        let phase = phase(&request.write);
+        let instance = request.write.instance_id();
+        if seen.get(&instance).is_some_and(|&latest| latest > phase) {
+            segments.push(&records[begin..i]);
+            begin = i;
+            seen.clear();
+        }
+        let latest = seen.entry(instance).or_insert(phase);
+        *latest = (*latest).max(phase);
+    }
+    segments.push(&records[begin..]);
+    segments
+}
+
+async fn write_batch(
+    conn: &mut PgConnection,
+    records: &[&Request],
+    known: &mut Known,
+) -> Result<Vec<Outcome>, sqlx::Error> {
+    let segments = segments(records);
+    // The usual batch: runs of instances already known, written and announced by one statement.
+    if segments.len() == 1
+        && records.iter().all(|r| match &r.write {
+            Write::Run(run) => known.instances.contains_key(&run.instance_id),
+            _ => false,
+        })
+    {
+        let runs: Vec<&RunRow> = records.iter().filter_map(|r| r.write.run()).collect();
+        let changes: Vec<Change> = runs.iter().map(|run| run.change()).collect();
+        let columns = RunColumns::new(&latest_runs(&runs), known);
+        columns
+            .bind(sqlx::query(UPSERT_RUNS_AND_NOTIFY))
+            .bind(payloads(&changes))
+            .execute(&mut *conn)
+            .await?;
+        return Ok(records.iter().map(|_| Ok(())).collect());
+    }
+
+    let mut outcomes: Vec<Outcome> = records.iter().map(|_| Ok(())).collect();
+    let mut changes = Vec::new();
+    let mut tx = conn.begin().await?;
+    let mut offset = 0;
+    for segment in segments {
+        write_segment(
+            &mut tx,
+            segment,
+            known,
+            &mut outcomes[offset..offset + segment.len()],
+            &mut changes,
+        )
+        .await?;
+        offset += segment.len();
+    }
+    if !changes.is_empty() {
+        sqlx::query(NOTIFY).bind(payloads(&changes)).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// One segment: its instance starts, then its runs, then its instance ends, one statement each.
+async fn write_segment(
+    conn: &mut PgConnection,
+    records: &[&Request],
+    known: &mut Known,
+    outcomes: &mut [Outcome],
+    changes: &mut Vec<Change>,
+) -> Result<(), sqlx::Error> {
+    // Starts: the last record of each instance is written (an upsert may touch a row once).
+    let starts: Vec<(usize, &StartRow)> = records
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| match &r.write {
+            Write::InstanceStarted(start) => Some((i, start)),
+            _ => None,
+        })
+        .collect();
+    if !starts.is_empty() {
+        let latest: HashMap<Uuid, &StartRow> = starts.iter().map(|&(_, s)| (s.instance_id, s)).collect();
+        let latest: Vec<&StartRow> = latest.into_values().collect();
+        let written: Vec<(i64, Uuid)> = sqlx::query_as(UPSERT_INSTANCES)
+            .bind(latest.iter().map(|s| s.instance_id).collect::<Vec<_>>())
+            .bind(latest.iter().map(|s| s.job_id).collect::<Vec<_>>())
+            .bind(latest.iter().map(|s| s.runbook_id).collect::<Vec<_>>())
+            .bind(latest.iter().map(|s| s.server.as_str()).collect::<Vec<_>>())
+            .bind(latest.iter().map(|s| s.parameters.as_str()).collect::<Vec<_>>())
+            .bind(latest.iter().map(|s| s.started_at).collect::<Vec<_>>())
+            .fetch_all(&mut *conn)
+            .await?;
+        let written: HashMap<Uuid, i64> = written.into_iter().map(|(id, uuid)| (uuid, id)).collect();
+        for (i, start) in starts {
+            match written.get(&start.instance_id) {
+                Some(&id) => {
+                    known.insert(start.instance_id, id, start.job_id);
+                    changes.push(Change::Instance {
+                        id: start.instance_id,
+                        job_id: start.job_id,
+                        status: InstanceStatus::Running,
+                    });
+                }
+                None => {
+                    outcomes[i] = Err(JournalError::Unavailable(format!(
+                        "instance {}: job {} or runbook {} is not in the store (create the job before starting it)",
+                        start.instance_id, start.job_id, start.runbook_id
+                    )))
+                }
+            }
+        }
+    }
+
+    // Runs and ends name their instance by UUID: look up the ones the writer does not know yet.
+    let unknown: Vec<Uuid> = records
+        .iter()
+        .filter(|r| !matches!(r.write, Write::InstanceStarted(_)))
+        .map(|r| r.write.instance_id())
+        .filter(|uuid| !known.instances.contains_key(uuid))
+        .collect();
+    if !unknown.is_empty() {
+        let found: Vec<(i64, Uuid, Uuid)> = sqlx::query_as(LOOKUP_INSTANCES)
+            .bind(&unknown)
+            .fetch_all(&mut *conn)
+            .await?;
+        for (id, uuid, job) in found {
+            known.insert(uuid, id, job);
+        }
+    }
+
+    let mut runs = Vec::new();
+    for (i, request) in records.iter().enumerate() {
+        if let Write::Run(run) = &request.write {
+            if known.instances.contains_key(&run.instance_id) {
+                runs.push(run);
+                changes.push(run.change());
+            } else {
+                outcomes[i] = Err(JournalError::NotFound(run.instance_id));
+            }
+        }
+    }
+    if !runs.is_empty() {
+        RunColumns::new(&latest_runs(&runs), known)
+            .bind(sqlx::query(UPSERT_RUNS))
+            .execute(&mut *conn)
+            .await?;
+    }
+
+    let ends: Vec<(usize, &EndRow)> = records
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| match &r.write {
+            Write::InstanceFinished(end) => Some((i, end)),
+            _ => None,
+        })
+        .collect();
+    if !ends.is_empty() {
+        let latest: HashMap<Uuid, &EndRow> = ends.iter().map(|&(_, e)| (e.instance_id, e)).collect();
+        let latest: Vec<&EndRow> = latest.into_values().collect();
+        let finished: Vec<(Uuid, Uuid)> = sqlx::query_as(FINISH_INSTANCES)
+            .bind(latest.iter().map(|e| e.instance_id).collect::<Vec<_>>())
+            .bind(latest.iter().map(|e| e.status.as_str()).collect::<Vec<_>>())
+            .bind(latest.iter().map(|e| e.returns.as_deref()).collect::<Vec<_>>())
+            .bind(latest.iter().map(|e| e.ended_at).collect::<Vec<_>>())
+            .fetch_all(&mut *conn)
+            .await?;
+        let finished: HashMap<Uuid, Uuid> = finished.into_iter().collect();
+        for (i, end) in ends {
+            match finished.get(&end.instance_id) {
+                Some(&job_id) => {
+                    // A finished instance gets no more records from this writer.
+                    known.instances.remove(&end.instance_id);
+                    changes.push(Change::Instance {
+                        id: end.instance_id,
+                        job_id,
+                        status: end.status,
+                    });
+                }
+                None => outcomes[i] = Err(JournalError::NotFound(end.instance_id)),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The last record of each (instance, seq): an upsert may touch a row only once per statement,
+/// and a later record of a run (its finish) replaces an earlier one (its start).
+fn latest_runs<'a>(runs: &[&'a RunRow]) -> Vec<&'a RunRow> {
+    let mut position: HashMap<(Uuid, i64), usize> = HashMap::with_capacity(runs.len());
+    let mut latest: Vec<&RunRow> = Vec::with_capacity(runs.len());
+    for &run in runs {
+        match position.get(&(run.instance_id, run.seq)) {
+            Some(&i) => latest[i] = run,
+            None => {
+                position.insert((run.instance_id, run.seq), latest.len());
+                latest.push(run);
+            }
+        }
+    }
+    latest
+}
+
+/// Runs as the column arrays the upsert unnests.
+struct RunColumns<'a> {
+    instance: Vec<i64>,
+    seq: Vec<i64>,
+    key: Vec<i64>,
+    started_at: Vec<i64>,
+    ended_at: Vec<Option<i64>>,
+    attempt: Vec<i32>,
+    state: Vec<i16>,
+    truncated: Vec<bool>,
+    activity_id: Vec<&'a str>,
+    activity_name: Vec<Option<&'a str>>,
+    error: Vec<Option<&'a str>>,
+    published: Vec<Option<&'a str>>,
+}
+
+impl<'a> RunColumns<'a> {
+    /// Every run's instance must be in `known`.
+    fn new(runs: &[&'a RunRow], known: &Known) -> Self {
+        RunColumns {
+            instance: runs
+                .iter()
+                .map(|r| known.instances.get(&r.instance_id).map_or(0, |&(id, _)| id))
+                .collect(),
+            seq: runs.iter().map(|r| r.seq).collect(),
+            key: runs.iter().map(|r| r.key).collect(),
+            started_at: runs.iter().map(|r| r.started_at).collect(),
+            ended_at: runs.iter().map(|r| r.ended_at).collect(),
+            attempt: runs.iter().map(|r| r.attempt).collect(),
+            state: runs.iter().map(|r| r.state).collect(),
+            truncated: runs.iter().map(|r| r.truncated).collect(),
+            activity_id: runs.iter().map(|r| &*r.activity_id).collect(),
+            activity_name: runs.iter().map(|r| r.activity_name.as_deref()).collect(),
+            error: runs.iter().map(|r| r.error.as_deref()).collect(),
+            published: runs.iter().map(|r| r.published.as_deref()).collect(),
+        }
+    }
+
+    fn bind<'q>(
+        self,
+        query: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>
+    where
+        'a: 'q,
+    {
+        query
+            .bind(self.instance)
+            .bind(self.seq)
+            .bind(self.key)
+            .bind(self.started_at)
+            .bind(self.ended_at)
+            .bind(self.attempt)
+            .bind(self.state)
+            .bind(self.truncated)
+            .bind(self.activity_id)
+            .bind(self.activity_name)
+            .bind(self.error)
+            .bind(self.published)
+    }
+}
+
+impl Write {
+    fn instance_id(&self) -> Uuid {
+        match self {
+            Write::InstanceStarted(start) => start.instance_id,
+            Write::Run(run) => run.instance_id,
+            Write::InstanceFinished(end) => end.instance_id,
+        }
+    }
+
+    fn run(&self) -> Option<&RunRow> {
+        match self {
+            Write::Run(run) => Some(run),
+            _ => None,
+        }
+    }
+
+    /// The answer for a record the database refused on its own.
+    fn refused(&self, cause: &str) -> JournalError {
+        let what = match self {
+            Write::InstanceStarted(_) => "its start",
+            Write::Run(_) => "a run",
+            Write::InstanceFinished(_) => "its end",
+        };
+        JournalError::Unavailable(format!(
+            "instance {}: the database refused {what}: {cause}",
+            self.instance_id()
+        ))
+    }
+}

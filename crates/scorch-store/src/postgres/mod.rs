@@ -1,0 +1,220 @@
+//! The PostgreSQL backend: one database for a fleet of runbook servers, management servers and
+//! web services on many hosts.
+//!
+//! Layout: a pool of connections serves reads and the authoring/operations writes; the journal is
+//! driven by one writer task that commits in groups (see [`journal`]); a listener task turns the
+//! database's `NOTIFY scorch_changes` messages into [`Change`]s for every subscriber of this
+//! process (see [`changes`]), so a change committed by any process reaches every process.
+//!
+//! Runbook servers claim jobs with `FOR UPDATE SKIP LOCKED`, so two servers never take the same
+//! job and never wait for each other's candidates; a runbook's concurrency is enforced under a
+//! transaction-level advisory lock on the runbook (see [`jobs`]). Leases and heartbeats are stamped
+//! and compared on the database's clock (`scorch_now_us()`), never a runbook server's.
+
+mod audit;
+mod changes;
+mod folders;
+mod instances;
+mod jobs;
+mod journal;
+mod retention;
+mod runbooks;
+mod servers;
+mod settings;
+mod store_impl;
+mod users;
+
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+use crate::{Change, StoreError};
+
+pub use journal::PgJournal;
+pub use settings::PgSettings;
+
+/// Embedded migrations, in order: the same versions as the SQLite ones, in this dialect. Built by
+/// hand rather than with `sqlx::migrate!` so the build needs no proc-macro crates.
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
+    (2, "fleet", include_str!("../../migrations/postgres/0002_fleet.sql")),
+];
+
+/// Connections for readers and writers of this process (the journal writer holds one of them).
+const POOL_SIZE: u32 = 16;
+/// How long a caller waits for a free connection before the database counts as unavailable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Changes a subscriber may fall behind by before it misses some (and is told so).
+const CHANGES: usize = 4096;
+
+/// The orchestration database on PostgreSQL. Cheap to clone: clones share the pool, the journal,
+/// the change listener and the cache of runbook versions.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    pool: PgPool,
+    journal: Arc<PgJournal>,
+    settings: Arc<PgSettings>,
+    changes: broadcast::Sender<Change>,
+    listener: JoinHandle<()>,
+    versions: runbooks::VersionCache,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // The listener task holds a sender of its own; it ends with the store.
+        self.listener.abort();
+    }
+}
+
+impl PgStore {
+    /// Opens `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?OPTIONS]` (or `postgresql://`),
+    /// brings the schema up to date (concurrent openers wait for each other), and starts listening
+    /// for changes.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(StoreError::Invalid(format!(
+                "database URL '{}': expected postgres://USER@HOST:PORT/DATABASE",
+                redact(url)
+            )));
+        }
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|err| StoreError::Invalid(format!("database URL '{}': {err}", redact(url))))?;
+        let place = format!(
+            "'{}' on {}:{}",
+            options.get_database().unwrap_or("postgres"),
+            options.get_host(),
+            options.get_port()
+        );
+        let unavailable = |err: sqlx::Error| {
+            let cause = match &err {
+                sqlx::Error::Database(db) => db.message().to_string(),
+                other => other.to_string(),
+            };
+            StoreError::Unavailable(format!("cannot open the database {place}: {cause}"))
+        };
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            // A connection that broke is found out by the statement that uses it; pinging every
+            // connection before use would cost a round trip per statement.
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await
+            .map_err(unavailable)?;
+        migrator()
+            .run(&pool)
+            .await
+            .map_err(|err| StoreError::Unavailable(format!("cannot bring the database {place} up to date: {err}")))?;
+        let (changes, _) = broadcast::channel(CHANGES);
+        let listener = changes::listen(&pool, changes.clone()).await.map_err(unavailable)?;
+        let journal = Arc::new(PgJournal::start(pool.clone()));
+        let settings = Arc::new(PgSettings::new(pool.clone()));
+        Ok(PgStore {
+            shared: Arc::new(Shared {
+                pool,
+                journal,
+                settings,
+                changes,
+                listener,
+                versions: runbooks::VersionCache::default(),
+            }),
+        })
+    }
+
+    /// The engine's journal on this database. Every handle shares one group-commit writer.
+    pub fn pg_journal(&self) -> Arc<PgJournal> {
+        self.shared.journal.clone()
+    }
+
+    fn pool(&self) -> &PgPool {
+        &self.shared.pool
+    }
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn migrator() -> Migrator {
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|&(version, description, sql)| {
+            Migration::new(
+                version,
+                Cow::Borrowed(description),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}
+
+/// Times are stored as unix microseconds.
+fn micros(at: Timestamp) -> i64 {
+    at.as_microsecond()
+}
+
+fn timestamp(micros: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_microsecond(micros)
+        .map_err(|_| StoreError::Invalid(format!("stored time {micros} is out of range")))
+}
+
+/// A page size for a LIMIT clause: 0 asks for no limit, which PostgreSQL spells as NULL.
+fn limit(limit: u32) -> Option<i64> {
+    (limit != 0).then_some(limit.into())
+}
+
+/// A duration as microseconds, saturating.
+fn duration_micros(duration: Duration) -> i64 {
+    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
+}
+
+fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|err| StoreError::Invalid(format!("cannot encode JSON: {err}")))
+}
+
+fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|err| StoreError::Invalid(format!("stored {what} is not valid JSON: {err}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_stay_out_of_messages() {
+        assert_eq!(
+            redact("postgres://scorch:s3cret@db:5432/scorch"),
+            "postgres://scorch:***@db:5432/scorch"
+        );
+        assert_eq!(redact("postgres://scorch@db/scorch"), "postgres://scorch@db/scorch");
+        assert_eq!(redact("postgres://db/scorch"), "postgres://db/scorch");
+    }
+}

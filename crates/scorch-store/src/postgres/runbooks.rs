@@ -1,0 +1,537 @@
+//! Runbooks and their versions: check-in (save), check-out, reading and listing.
+//!
+//! A saved version never changes, so this process keeps the versions it has read (definition,
+//! parameters, activities) in a small cache: a claim, or a read of a runbook, then costs one
+//! statement for the parts that do change (name, folder, latest version, check-out).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Display;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
+use scorch_model::Plan;
+use serde_json::Value;
+use sqlx::Row as _;
+use sqlx::postgres::PgConnection;
+use uuid::Uuid;
+
+use super::folders::{ensure_in, folder_path};
+use super::{PgStore, from_json, micros, timestamp, to_json};
+use crate::{
+    ActivitySpec, ParameterSpec, Runbook, RunbookActivity, RunbookParameter, RunbookSummary, SaveRunbook, StoreError,
+};
+
+/// Versions kept at most; the cache starts over when full.
+const CACHED_VERSIONS: usize = 1024;
+
+const PREVIOUS_PARAMETER_ID: &str =
+    "SELECT id FROM runbook_parameters WHERE runbook_id = $1 AND version = $2 AND name = $3";
+const PREVIOUS_ACTIVITY_ID: &str =
+    "SELECT id FROM runbook_activities WHERE runbook_id = $1 AND version = $2 AND activity_key = $3";
+
+/// What never changes in a saved version.
+#[derive(Debug)]
+pub(super) struct VersionBody {
+    definition: Value,
+    source: String,
+    created_at: Timestamp,
+    created_by: String,
+    parameters: Vec<RunbookParameter>,
+    activities: Vec<RunbookActivity>,
+}
+
+/// The versions this process has read, by (runbook, version).
+#[derive(Debug, Default)]
+pub(super) struct VersionCache {
+    versions: Mutex<HashMap<(Uuid, i64), Arc<VersionBody>>>,
+}
+
+impl VersionCache {
+    fn get(&self, key: (Uuid, i64)) -> Option<Arc<VersionBody>> {
+        self.versions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned()
+    }
+
+    fn put(&self, key: (Uuid, i64), body: Arc<VersionBody>) {
+        let mut versions = self.versions.lock().unwrap_or_else(|e| e.into_inner());
+        if versions.len() >= CACHED_VERSIONS {
+            versions.clear();
+        }
+        versions.insert(key, body);
+    }
+}
+
+/// The parts of a runbook that change from one save (or check-out) to the next.
+pub(super) struct Header {
+    pub(super) name: String,
+    pub(super) folder: String,
+    pub(super) latest_version: i64,
+    pub(super) checked_out_by: Option<String>,
+}
+
+/// Saves a new version of a runbook and returns its id and version (1 for a new runbook).
+/// Given ids are kept; a runbook saved under a new folder or name moves there.
+pub(super) async fn save(store: &PgStore, save: SaveRunbook<'_>) -> Result<(Uuid, i64), StoreError> {
+    let name = save.name.trim();
+    if name.is_empty() {
+        return Err(StoreError::Invalid("a runbook needs a name".into()));
+    }
+    check_unique("parameter name", save.parameters.iter().map(|p| p.name.as_str()))?;
+    check_unique("parameter id", save.parameters.iter().filter_map(|p| p.id))?;
+    check_unique("activity id", save.activities.iter().map(|a| a.key.as_str()))?;
+    check_unique("activity UUID", save.activities.iter().filter_map(|a| a.id))?;
+    let run = RunSettings::of(save.definition)?;
+    let definition = to_json(save.definition)?;
+
+    let mut tx = store.pool().begin().await?;
+    let folder_id = ensure_in(&mut tx, save.folder).await?;
+    let at_path: Option<Uuid> = sqlx::query_scalar("SELECT id FROM runbooks WHERE folder_id = $1 AND name = $2")
+        .bind(folder_id)
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let id = match (save.id, at_path) {
+        (Some(id), Some(other)) if id != other => {
+            return Err(StoreError::Conflict(format!(
+                "runbook '{name}' in folder '{}' already exists with id {other}",
+                folder_path(save.folder)
+            )));
+        }
+        (Some(id), _) | (None, Some(id)) => id,
+        (None, None) => Uuid::now_v7(),
+    };
+    // The row lock serializes concurrent check-ins of one runbook: each makes the next version.
+    let previous: Option<(i64, Option<String>)> =
+        sqlx::query_as("SELECT latest_version, checked_out_by FROM runbooks WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some((_, Some(holder))) = &previous
+        && holder != save.author
+    {
+        return Err(checked_out(name, holder));
+    }
+    let version = previous.as_ref().map_or(1, |(v, _)| v + 1);
+    // A successful check-in by the holder releases the check-out.
+    let runbook_sql = if previous.is_some() {
+        "UPDATE runbooks SET folder_id = $1, name = $2, latest_version = $3, checked_out_by = NULL WHERE id = $4"
+    } else {
+        "INSERT INTO runbooks (folder_id, name, latest_version, id) VALUES ($1, $2, $3, $4)"
+    };
+    sqlx::query(runbook_sql)
+        .bind(folder_id)
+        .bind(name)
+        .bind(version)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|err| moved_onto(err, name, save.folder))?;
+    sqlx::query(
+        "INSERT INTO runbook_versions (runbook_id, version, definition, source, created_at, created_by,
+             concurrency, runbook_servers, description)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(definition)
+    .bind(save.source)
+    .bind(micros(Timestamp::now()))
+    .bind(save.author)
+    .bind(run.concurrency)
+    .bind(run.runbook_servers)
+    .bind(run.description)
+    .execute(&mut *tx)
+    .await?;
+
+    let mut parameter_ids = Vec::with_capacity(save.parameters.len());
+    for parameter in &save.parameters {
+        parameter_ids.push(
+            keep_id(
+                &mut tx,
+                parameter.id,
+                PREVIOUS_PARAMETER_ID,
+                id,
+                version,
+                &parameter.name,
+            )
+            .await?,
+        );
+    }
+    let mut activity_ids = Vec::with_capacity(save.activities.len());
+    for activity in &save.activities {
+        activity_ids.push(keep_id(&mut tx, activity.id, PREVIOUS_ACTIVITY_ID, id, version, &activity.key).await?);
+    }
+    // One statement for each list, whatever its length.
+    sqlx::query(
+        "INSERT INTO runbook_parameters (runbook_id, version, id, position, name, type, default_value)
+         SELECT $1, $2, p.id, p.position::integer - 1, p.name, p.type, p.default_value
+         FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
+             AS p(id, name, type, default_value, position)",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(&parameter_ids)
+    .bind(save.parameters.iter().map(|p| p.name.as_str()).collect::<Vec<_>>())
+    .bind(save.parameters.iter().map(|p| p.type_name.as_str()).collect::<Vec<_>>())
+    .bind(save.parameters.iter().map(|p| p.default.as_deref()).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO runbook_activities (runbook_id, version, id, position, activity_key, name, type)
+         SELECT $1, $2, a.id, a.position::integer - 1, a.activity_key, a.name, a.type
+         FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
+             AS a(id, activity_key, name, type, position)",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(&activity_ids)
+    .bind(save.activities.iter().map(|a| a.key.as_str()).collect::<Vec<_>>())
+    .bind(save.activities.iter().map(|a| a.name.as_str()).collect::<Vec<_>>())
+    .bind(save.activities.iter().map(|a| a.type_name.as_str()).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok((id, version))
+}
+
+/// A runbook moved (renamed) onto a name its new folder already holds.
+fn moved_onto(err: sqlx::Error, name: &str, folder: &str) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => StoreError::Conflict(
+            format!("runbook '{name}' in folder '{}' already exists", folder_path(folder)),
+        ),
+        _ => err.into(),
+    }
+}
+
+/// What a claim honours and a listing shows, from the definition (the serde form of
+/// `scorch_model::Runbook`): stored in columns so that SQL can use them.
+struct RunSettings {
+    concurrency: i32,
+    runbook_servers: Vec<String>,
+    description: Option<String>,
+}
+
+impl RunSettings {
+    fn of(definition: &Value) -> Result<Self, StoreError> {
+        let concurrency = match definition.get("concurrency") {
+            None | Some(Value::Null) => 1,
+            Some(value) => value.as_u64().filter(|&c| c >= 1).ok_or_else(|| {
+                StoreError::Invalid(format!("concurrency {value}: expected a whole number of at least 1"))
+            })?,
+        };
+        let runbook_servers: Vec<String> = match definition.get("runbook_servers") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(value) => serde_json::from_value(value.clone()).map_err(|_| {
+                StoreError::Invalid(format!(
+                    "runbook_servers {value}: expected a list of runbook server names"
+                ))
+            })?,
+        };
+        Ok(RunSettings {
+            concurrency: i32::try_from(concurrency).unwrap_or(i32::MAX),
+            runbook_servers,
+            description: definition
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        })
+    }
+}
+
+fn checked_out(name: &str, holder: &str) -> StoreError {
+    StoreError::Conflict(format!(
+        "runbook '{name}' is checked out by {holder}: they must check it in, or an administrator undo the check-out"
+    ))
+}
+
+/// One version of a runbook (the latest when `version` is `None`).
+pub(super) async fn load(store: &PgStore, id: Uuid, version: Option<i64>) -> Result<Runbook, StoreError> {
+    let mut conn = store.pool().acquire().await?;
+    let row = sqlx::query(
+        "SELECT r.name, r.latest_version, r.checked_out_by, f.path, v.version
+         FROM runbooks r
+         JOIN folders f ON f.id = r.folder_id
+         JOIN runbook_versions v ON v.runbook_id = r.id AND v.version = COALESCE($1, r.latest_version)
+         WHERE r.id = $2",
+    )
+    .bind(version)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let row = row.ok_or_else(|| match version {
+        Some(version) => StoreError::NotFound(format!("runbook {id} version {version}")),
+        None => StoreError::NotFound(format!("runbook {id}")),
+    })?;
+    let header = Header {
+        name: row.try_get("name")?,
+        folder: row.try_get("path")?,
+        latest_version: row.try_get("latest_version")?,
+        checked_out_by: row.try_get("checked_out_by")?,
+    };
+    assemble(store, &mut conn, id, row.try_get("version")?, header).await
+}
+
+/// A runbook version from its header and its (cached) body.
+pub(super) async fn assemble(
+    store: &PgStore,
+    conn: &mut PgConnection,
+    id: Uuid,
+    version: i64,
+    header: Header,
+) -> Result<Runbook, StoreError> {
+    let body = body(store, conn, id, version).await?;
+    Ok(Runbook {
+        id,
+        folder: header.folder,
+        name: header.name,
+        version,
+        latest_version: header.latest_version,
+        checked_out_by: header.checked_out_by,
+        definition: body.definition.clone(),
+        source: body.source.clone(),
+        created_at: body.created_at,
+        created_by: body.created_by.clone(),
+        parameters: body.parameters.clone(),
+        activities: body.activities.clone(),
+    })
+}
+
+async fn body(
+    store: &PgStore,
+    conn: &mut PgConnection,
+    id: Uuid,
+    version: i64,
+) -> Result<Arc<VersionBody>, StoreError> {
+    if let Some(body) = store.shared.versions.get((id, version)) {
+        return Ok(body);
+    }
+    let row = sqlx::query(
+        "SELECT definition, source, created_at, created_by FROM runbook_versions WHERE runbook_id = $1 AND version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("runbook {id} version {version}")))?;
+    let parameters = sqlx::query(
+        "SELECT id, name, type, default_value FROM runbook_parameters
+         WHERE runbook_id = $1 AND version = $2 ORDER BY position",
+    )
+    .bind(id)
+    .bind(version)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|p| {
+        Ok(RunbookParameter {
+            id: p.try_get("id")?,
+            name: p.try_get("name")?,
+            type_name: p.try_get("type")?,
+            default: p.try_get("default_value")?,
+        })
+    })
+    .collect::<Result<_, sqlx::Error>>()?;
+    let activities = sqlx::query(
+        "SELECT id, activity_key, name, type FROM runbook_activities
+         WHERE runbook_id = $1 AND version = $2 ORDER BY position",
+    )
+    .bind(id)
+    .bind(version)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|a| {
+        Ok(RunbookActivity {
+            id: a.try_get("id")?,
+            key: a.try_get("activity_key")?,
+            name: a.try_get("name")?,
+            type_name: a.try_get("type")?,
+        })
+    })
+    .collect::<Result<_, sqlx::Error>>()?;
+    let body = Arc::new(VersionBody {
+        definition: from_json(row.try_get("definition")?, "runbook definition")?,
+        source: row.try_get("source")?,
+        created_at: timestamp(row.try_get("created_at")?)?,
+        created_by: row.try_get("created_by")?,
+        parameters,
+        activities,
+    });
+    store.shared.versions.put((id, version), body.clone());
+    Ok(body)
+}
+
+/// The latest version of the runbook named `name` in `folder`.
+pub(super) async fn by_path(store: &PgStore, folder: &str, name: &str) -> Result<Runbook, StoreError> {
+    let folder = folder_path(folder);
+    let id: Option<Uuid> = sqlx::query_scalar(
+        "SELECT r.id FROM runbooks r JOIN folders f ON f.id = r.folder_id WHERE f.path = $1 AND r.name = $2",
+    )
+    .bind(&folder)
+    .bind(name.trim())
+    .fetch_optional(store.pool())
+    .await?;
+    let id = id.ok_or_else(|| StoreError::NotFound(format!("runbook '{}' in folder '{folder}'", name.trim())))?;
+    load(store, id, None).await
+}
+
+/// Latest versions under `under` (that folder and its subfolders; everything for `None` or the root).
+pub(super) async fn list(store: &PgStore, under: Option<&str>) -> Result<Vec<RunbookSummary>, StoreError> {
+    let under = folder_path(under.unwrap_or(""));
+    let rows = sqlx::query(
+        "SELECT r.id, f.path, r.name, r.latest_version, r.checked_out_by, v.description, v.created_at
+         FROM runbooks r
+         JOIN folders f ON f.id = r.folder_id
+         JOIN runbook_versions v ON v.runbook_id = r.id AND v.version = r.latest_version
+         WHERE $1 = '' OR f.path = $1 OR starts_with(f.path, $1 || '/')
+         ORDER BY f.path, r.name",
+    )
+    .bind(&under)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(RunbookSummary {
+                id: row.try_get("id")?,
+                folder: row.try_get("path")?,
+                name: row.try_get("name")?,
+                latest_version: row.try_get("latest_version")?,
+                checked_out_by: row.try_get("checked_out_by")?,
+                description: row.try_get("description")?,
+                updated_at: timestamp(row.try_get("created_at")?)?,
+            })
+        })
+        .collect()
+}
+
+/// Locks a runbook for `user`; another user's lock is a conflict naming them.
+pub(super) async fn check_out(store: &PgStore, id: Uuid, user: &str) -> Result<(), StoreError> {
+    let taken = sqlx::query(
+        "UPDATE runbooks SET checked_out_by = $2 WHERE id = $1 AND (checked_out_by IS NULL OR checked_out_by = $2)",
+    )
+    .bind(id)
+    .bind(user)
+    .execute(store.pool())
+    .await?;
+    if taken.rows_affected() == 1 {
+        return Ok(());
+    }
+    match lock_holder(store, id).await? {
+        (name, Some(holder)) => Err(checked_out(&name, &holder)),
+        // Released in between: try again.
+        (_, None) => Box::pin(check_out(store, id, user)).await,
+    }
+}
+
+/// Releases `user`'s lock, or anyone's with `force`.
+pub(super) async fn undo_check_out(store: &PgStore, id: Uuid, user: &str, force: bool) -> Result<(), StoreError> {
+    let released = sqlx::query(
+        "UPDATE runbooks SET checked_out_by = NULL
+         WHERE id = $1 AND (checked_out_by IS NULL OR checked_out_by = $2 OR $3)",
+    )
+    .bind(id)
+    .bind(user)
+    .bind(force)
+    .execute(store.pool())
+    .await?;
+    if released.rows_affected() == 1 {
+        return Ok(());
+    }
+    match lock_holder(store, id).await? {
+        (name, Some(holder)) => Err(checked_out(&name, &holder)),
+        (_, None) => Ok(()),
+    }
+}
+
+/// The runbook's name and who has it checked out.
+async fn lock_holder(store: &PgStore, id: Uuid) -> Result<(String, Option<String>), StoreError> {
+    sqlx::query_as("SELECT name, checked_out_by FROM runbooks WHERE id = $1")
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("runbook {id}")))
+}
+
+/// The id to store for a parameter or activity: the given one, else the one the same name had in
+/// the previous version (so identities survive edits), else a new one.
+async fn keep_id(
+    conn: &mut PgConnection,
+    given: Option<Uuid>,
+    previous_sql: &'static str,
+    runbook_id: Uuid,
+    version: i64,
+    name: &str,
+) -> Result<Uuid, StoreError> {
+    if let Some(id) = given {
+        return Ok(id);
+    }
+    if version == 1 {
+        return Ok(Uuid::now_v7());
+    }
+    let previous: Option<Uuid> = sqlx::query_scalar(previous_sql)
+        .bind(runbook_id)
+        .bind(version - 1)
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(previous.unwrap_or_else(Uuid::now_v7))
+}
+
+fn check_unique<T: Eq + Hash + Display>(what: &str, items: impl Iterator<Item = T>) -> Result<(), StoreError> {
+    let mut seen = HashSet::new();
+    for item in items {
+        if let Some(duplicate) = seen.replace(item) {
+            return Err(StoreError::Invalid(format!("{what} '{duplicate}' appears twice")));
+        }
+    }
+    Ok(())
+}
+
+impl PgStore {
+    /// Saves a checked runbook as a new version, keeping the UUIDs its file carries (`uuid`
+    /// keys from an import). Returns the runbook's id and the version made.
+    pub async fn save_plan(&self, plan: &Plan, source: &str, author: &str) -> Result<(Uuid, i64), StoreError> {
+        let rb = &plan.runbook;
+        let definition = serde_json::to_value(rb).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let uuid = |text: &Option<String>| text.as_deref().and_then(|t| Uuid::parse_str(t).ok());
+        let parameters = plan
+            .parameters
+            .iter()
+            .map(|p| ParameterSpec {
+                id: uuid(&p.uuid),
+                name: p.name.clone(),
+                type_name: p.ty.clone(),
+                default: p.default.as_ref().map(scorch_model::template::value_text),
+            })
+            .collect();
+        let activities = rb
+            .activities
+            .iter()
+            .map(|a| ActivitySpec {
+                id: uuid(&a.uuid),
+                key: a.id.clone(),
+                name: a.display_name().to_string(),
+                type_name: a.ty.clone(),
+            })
+            .collect();
+        save(
+            self,
+            SaveRunbook {
+                id: None,
+                folder: rb.folder.as_deref().unwrap_or(""),
+                name: &rb.name,
+                definition: &definition,
+                source,
+                parameters,
+                activities,
+                author,
+            },
+        )
+        .await
+    }
+}

@@ -1,0 +1,220 @@
+//! [`Store`] on PostgreSQL: each method delegates to the module of its area.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use scorch_activity::GlobalSettings;
+use scorch_engine::{Journal, RunRecord};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use super::{PgStore, audit, folders, instances, jobs, journal, retention, runbooks, servers, settings, users};
+use crate::model::*;
+use crate::{Change, Claim, InstanceFilter, JobFilter, NewJob, PurgeRule, Store, StoreError};
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn journal(&self) -> Arc<dyn Journal> {
+        self.shared.journal.clone()
+    }
+
+    fn settings(&self) -> Arc<dyn GlobalSettings> {
+        self.shared.settings.clone()
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.shared.changes.subscribe()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(self.pool()).await?;
+        Ok(())
+    }
+
+    /// Nothing to do: PostgreSQL's own checkpoints cover it.
+    async fn checkpoint(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn ensure_folder(&self, path: &str) -> Result<Uuid, StoreError> {
+        folders::ensure(self, path).await
+    }
+
+    async fn folders(&self) -> Result<Vec<Folder>, StoreError> {
+        folders::list(self).await
+    }
+
+    async fn delete_folder(&self, path: &str) -> Result<(), StoreError> {
+        folders::delete(self, path).await
+    }
+
+    async fn save_runbook(&self, save: SaveRunbook<'_>) -> Result<(Uuid, i64), StoreError> {
+        runbooks::save(self, save).await
+    }
+
+    async fn runbook(&self, id: Uuid, version: Option<i64>) -> Result<Runbook, StoreError> {
+        runbooks::load(self, id, version).await
+    }
+
+    async fn runbook_by_path(&self, folder: &str, name: &str) -> Result<Runbook, StoreError> {
+        runbooks::by_path(self, folder, name).await
+    }
+
+    async fn list_runbooks(&self, under: Option<&str>) -> Result<Vec<RunbookSummary>, StoreError> {
+        runbooks::list(self, under).await
+    }
+
+    async fn check_out(&self, id: Uuid, user: &str) -> Result<(), StoreError> {
+        runbooks::check_out(self, id, user).await
+    }
+
+    async fn undo_check_out(&self, id: Uuid, user: &str, force: bool) -> Result<(), StoreError> {
+        runbooks::undo_check_out(self, id, user, force).await
+    }
+
+    async fn create_job(&self, job: NewJob<'_>) -> Result<Job, StoreError> {
+        jobs::create(self, job).await
+    }
+
+    async fn job(&self, id: Uuid) -> Result<Job, StoreError> {
+        jobs::get(self, id).await
+    }
+
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>, StoreError> {
+        jobs::list(self, filter).await
+    }
+
+    async fn cancel_job(&self, id: Uuid) -> Result<Job, StoreError> {
+        jobs::cancel(self, id).await
+    }
+
+    async fn claim_job(
+        &self,
+        server: &str,
+        lease: Duration,
+        alive_within: Duration,
+    ) -> Result<Option<Claim>, StoreError> {
+        jobs::claim(self, server, lease, alive_within).await
+    }
+
+    async fn renew_leases(&self, server: &str, lease: Duration) -> Result<Vec<Uuid>, StoreError> {
+        jobs::renew(self, server, lease).await
+    }
+
+    async fn finish_job(&self, id: Uuid, server: &str, status: JobStatus) -> Result<(), StoreError> {
+        jobs::finish(self, id, server, status).await
+    }
+
+    async fn release_job(&self, id: Uuid, server: &str) -> Result<(), StoreError> {
+        jobs::release(self, id, server).await
+    }
+
+    async fn instance(&self, id: Uuid) -> Result<InstanceRow, StoreError> {
+        instances::get(self, id).await
+    }
+
+    async fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceRow>, StoreError> {
+        instances::list(self, filter).await
+    }
+
+    async fn activity_runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, StoreError> {
+        journal::runs(self.pool(), instance_id).await
+    }
+
+    async fn register_server(&self, server: &ServerRegistration) -> Result<Uuid, StoreError> {
+        servers::register(self, server).await
+    }
+
+    async fn heartbeat(&self, name: &str, running: u32) -> Result<(), StoreError> {
+        servers::heartbeat(self, name, running).await
+    }
+
+    async fn servers(&self) -> Result<Vec<RunbookServer>, StoreError> {
+        servers::list(self).await
+    }
+
+    async fn set_variable(&self, name: &str, value: &str, encrypted: bool) -> Result<(), StoreError> {
+        settings::set_variable(self, name, value, encrypted).await
+    }
+
+    async fn variables(&self) -> Result<Vec<VariableInfo>, StoreError> {
+        settings::variables(self).await
+    }
+
+    async fn delete_variable(&self, name: &str) -> Result<(), StoreError> {
+        settings::delete_variable(self, name).await
+    }
+
+    async fn set_counter(&self, name: &str, value: i64) -> Result<(), StoreError> {
+        settings::set_counter(self, name, value).await
+    }
+
+    async fn counters(&self) -> Result<Vec<CounterInfo>, StoreError> {
+        settings::counters(self).await
+    }
+
+    async fn delete_counter(&self, name: &str) -> Result<(), StoreError> {
+        settings::delete_counter(self, name).await
+    }
+
+    async fn create_user(&self, name: &str, password_hash: Option<&str>, admin: bool) -> Result<User, StoreError> {
+        users::create(self, name, password_hash, admin).await
+    }
+
+    async fn user(&self, name: &str) -> Result<User, StoreError> {
+        users::get(self, name).await
+    }
+
+    async fn users(&self) -> Result<Vec<User>, StoreError> {
+        users::list(self).await
+    }
+
+    async fn set_password(&self, name: &str, password_hash: &str) -> Result<(), StoreError> {
+        users::set_password(self, name, password_hash).await
+    }
+
+    async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
+        users::delete(self, name).await
+    }
+
+    async fn create_token(&self, user: &str, token_hash: &str, label: &str) -> Result<TokenInfo, StoreError> {
+        users::create_token(self, user, token_hash, label).await
+    }
+
+    async fn token_user(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
+        users::token_user(self, token_hash).await
+    }
+
+    async fn tokens(&self, user: &str) -> Result<Vec<TokenInfo>, StoreError> {
+        users::tokens(self, user).await
+    }
+
+    async fn revoke_token(&self, id: Uuid) -> Result<(), StoreError> {
+        users::revoke_token(self, id).await
+    }
+
+    async fn grant(&self, user: &str, folder: &str, role: Role) -> Result<(), StoreError> {
+        users::grant_role(self, user, folder, role).await
+    }
+
+    async fn revoke(&self, user: &str, folder: &str) -> Result<(), StoreError> {
+        users::revoke_role(self, user, folder).await
+    }
+
+    async fn audit(&self, entry: NewAudit<'_>) -> Result<(), StoreError> {
+        audit::append(self, entry).await
+    }
+
+    async fn audit_log(&self, limit: u32, offset: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        audit::log(self, limit, offset).await
+    }
+
+    async fn purge_instances(&self, rule: &PurgeRule, batch: u32, dry_run: bool) -> Result<u64, StoreError> {
+        retention::purge(self, rule, batch, dry_run).await
+    }
+}

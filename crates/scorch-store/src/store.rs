@@ -1,0 +1,266 @@
+//! The [`Store`] trait: everything the roles (management server, web service, runbook servers)
+//! ask of the orchestration database, whichever backend holds it. SQLite serves one machine
+//! (`scorch up`); PostgreSQL serves a fleet. Both implement this trait with the same semantics,
+//! and one contract suite (`tests/contract/`) runs against both.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use scorch_activity::GlobalSettings;
+use scorch_engine::{Journal, RunRecord};
+use serde_json::{Map, Value};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use scorch_model::Plan;
+
+use crate::StoreError;
+use crate::model::*;
+
+/// The orchestration database. Implementations are cheap to clone behind an `Arc` and safe to
+/// share between tasks.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+    /// The engine's journal on this database (group commit).
+    fn journal(&self) -> Arc<dyn Journal>;
+    /// Variables and counters as activities see them.
+    fn settings(&self) -> Arc<dyn GlobalSettings>;
+    /// Changes as they are committed: jobs created and updated, instances and activity runs.
+    /// SQLite delivers the changes made in this process; PostgreSQL those of every process
+    /// (LISTEN/NOTIFY). A receiver that lags misses changes, so callers that must not miss one
+    /// re-read the store after a `Lagged` error, and poll slowly as a safety net.
+    fn subscribe(&self) -> broadcast::Receiver<Change>;
+    /// Whether the database answers (for `/health`).
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Writes everything to the main database file where that means something (SQLite's WAL
+    /// checkpoint); a no-op elsewhere.
+    async fn checkpoint(&self) -> Result<(), StoreError>;
+
+    // ---- folders and runbooks (the management server's side) ----
+
+    /// The folder at a '/'-separated path ("" is the root), created with its parents if missing.
+    async fn ensure_folder(&self, path: &str) -> Result<Uuid, StoreError>;
+    /// Every folder, by path.
+    async fn folders(&self) -> Result<Vec<Folder>, StoreError>;
+    /// Deletes an empty folder (a folder holding runbooks or folders is a `Conflict`).
+    async fn delete_folder(&self, path: &str) -> Result<(), StoreError>;
+    /// Saves a checked runbook as a new version, keeping the UUIDs its file carries (`uuid`
+    /// keys from an import). Returns the runbook's id and the version made.
+    async fn save_plan(&self, plan: &Plan, source: &str, author: &str) -> Result<(Uuid, i64), StoreError> {
+        let rb = &plan.runbook;
+        let definition = serde_json::to_value(rb).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let uuid = |text: &Option<String>| text.as_deref().and_then(|t| Uuid::parse_str(t).ok());
+        let parameters = plan
+            .parameters
+            .iter()
+            .map(|p| ParameterSpec {
+                id: uuid(&p.uuid),
+                name: p.name.clone(),
+                type_name: p.ty.clone(),
+                default: p.default.as_ref().map(scorch_model::template::value_text),
+            })
+            .collect();
+        let activities = rb
+            .activities
+            .iter()
+            .map(|a| ActivitySpec {
+                id: uuid(&a.uuid),
+                key: a.id.clone(),
+                name: a.display_name().to_string(),
+                type_name: a.ty.clone(),
+            })
+            .collect();
+        let save = SaveRunbook {
+            id: None,
+            folder: rb.folder.as_deref().unwrap_or(""),
+            name: &rb.name,
+            definition: &definition,
+            source,
+            parameters,
+            activities,
+            author,
+        };
+        self.save_runbook(save).await
+    }
+    /// Stores a new version (check-in). A runbook checked out by someone other than
+    /// `save.author` is a `Conflict` naming who holds it. The runbook's check-out, if the
+    /// author's, is released.
+    async fn save_runbook(&self, save: SaveRunbook<'_>) -> Result<(Uuid, i64), StoreError>;
+    /// The latest version, or `version`.
+    async fn runbook(&self, id: Uuid, version: Option<i64>) -> Result<Runbook, StoreError>;
+    async fn runbook_by_path(&self, folder: &str, name: &str) -> Result<Runbook, StoreError>;
+    /// Latest versions, optionally only under a folder path (that folder and its subfolders).
+    async fn list_runbooks(&self, under: Option<&str>) -> Result<Vec<RunbookSummary>, StoreError>;
+    /// Locks a runbook for `user`'s edits; someone else's lock is a `Conflict` naming them.
+    /// Checking out again by the same user is fine.
+    async fn check_out(&self, id: Uuid, user: &str) -> Result<(), StoreError>;
+    /// Releases `user`'s lock (or anyone's with `force`, for admins); releasing an unlocked
+    /// runbook is fine.
+    async fn undo_check_out(&self, id: Uuid, user: &str, force: bool) -> Result<(), StoreError>;
+
+    // ---- jobs (the web service's and the runbook servers' side) ----
+
+    /// A pending job for the latest (or given) checked-in version. Emits `Change::Job`.
+    async fn create_job(&self, job: NewJob<'_>) -> Result<Job, StoreError>;
+    async fn job(&self, id: Uuid) -> Result<Job, StoreError>;
+    /// Newest first.
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>, StoreError>;
+    /// A pending job becomes `canceled` at once; a running one is flagged `cancel_requested`
+    /// for its runbook server (which stops it and finishes it as `canceled`). Finished jobs
+    /// are a `Conflict` ("cannot change the job status"). Emits `Change::Job`.
+    async fn cancel_job(&self, id: Uuid) -> Result<Job, StoreError>;
+    /// Takes one job for `server` with a lease of `lease`, or `None` when there is nothing it
+    /// may take. Candidates, oldest first: pending jobs whose runbook has fewer running jobs
+    /// than its `concurrency`, and running jobs whose lease has expired (a failed-over server's
+    /// work: `resume` is then true and `instance_id` is the instance to continue). A runbook
+    /// with preferred `runbook_servers` is only taken by the first of them that is alive
+    /// (heartbeat within `alive_within`), or by a server outside the list when none is.
+    /// PostgreSQL uses `FOR UPDATE SKIP LOCKED`. Emits `Change::Job`.
+    async fn claim_job(
+        &self,
+        server: &str,
+        lease: Duration,
+        alive_within: Duration,
+    ) -> Result<Option<Claim>, StoreError>;
+    /// Extends the leases of every job `server` holds; returns those whose cancellation was
+    /// requested.
+    async fn renew_leases(&self, server: &str, lease: Duration) -> Result<Vec<Uuid>, StoreError>;
+    /// Ends a job `server` holds: `completed`, `failed` or `canceled`. Emits `Change::Job`.
+    async fn finish_job(&self, id: Uuid, server: &str, status: JobStatus) -> Result<(), StoreError>;
+    /// Hands a running job back (a graceful stop): it becomes claimable at once by another
+    /// server, which resumes its instance from the journal.
+    async fn release_job(&self, id: Uuid, server: &str) -> Result<(), StoreError>;
+
+    // ---- instances and activity runs ----
+
+    async fn instance(&self, id: Uuid) -> Result<InstanceRow, StoreError>;
+    /// Newest first.
+    async fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceRow>, StoreError>;
+    /// The journal of one instance, in start order.
+    async fn activity_runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, StoreError>;
+
+    // ---- runbook servers ----
+
+    /// Registers (or updates, keeping its id) a runbook server by name.
+    async fn register_server(&self, server: &ServerRegistration) -> Result<Uuid, StoreError>;
+    /// Records that `name` is alive and how many instances it runs.
+    async fn heartbeat(&self, name: &str, running: u32) -> Result<(), StoreError>;
+    async fn servers(&self) -> Result<Vec<RunbookServer>, StoreError>;
+
+    // ---- global settings ----
+
+    async fn set_variable(&self, name: &str, value: &str, encrypted: bool) -> Result<(), StoreError>;
+    /// Every variable; encrypted ones without their value.
+    async fn variables(&self) -> Result<Vec<VariableInfo>, StoreError>;
+    async fn delete_variable(&self, name: &str) -> Result<(), StoreError>;
+    /// Creates or sets a counter; its reset default becomes `value`.
+    async fn set_counter(&self, name: &str, value: i64) -> Result<(), StoreError>;
+    async fn counters(&self) -> Result<Vec<CounterInfo>, StoreError>;
+    async fn delete_counter(&self, name: &str) -> Result<(), StoreError>;
+
+    // ---- users, tokens and permissions ----
+
+    /// A new user; `password_hash` is an argon2 PHC string (None: token-only user).
+    async fn create_user(&self, name: &str, password_hash: Option<&str>, admin: bool) -> Result<User, StoreError>;
+    async fn user(&self, name: &str) -> Result<User, StoreError>;
+    async fn users(&self) -> Result<Vec<User>, StoreError>;
+    async fn set_password(&self, name: &str, password_hash: &str) -> Result<(), StoreError>;
+    async fn delete_user(&self, name: &str) -> Result<(), StoreError>;
+    /// Stores a token by its hash (SHA-256 hex of the secret, which is never stored).
+    async fn create_token(&self, user: &str, token_hash: &str, label: &str) -> Result<TokenInfo, StoreError>;
+    /// The user a token belongs to, if the token exists and is not revoked.
+    async fn token_user(&self, token_hash: &str) -> Result<Option<User>, StoreError>;
+    async fn tokens(&self, user: &str) -> Result<Vec<TokenInfo>, StoreError>;
+    async fn revoke_token(&self, id: Uuid) -> Result<(), StoreError>;
+    /// Grants `role` on a folder (and its subfolders) to a user, replacing an earlier grant there.
+    async fn grant(&self, user: &str, folder: &str, role: Role) -> Result<(), StoreError>;
+    async fn revoke(&self, user: &str, folder: &str) -> Result<(), StoreError>;
+
+    // ---- audit and retention ----
+
+    async fn audit(&self, entry: NewAudit<'_>) -> Result<(), StoreError>;
+    /// Newest first.
+    async fn audit_log(&self, limit: u32, offset: u32) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Deletes finished instances (with their runs) by the rule, in batches of `batch`, each in
+    /// its own short transaction; returns how many were (or, with `dry_run`, would be) deleted.
+    async fn purge_instances(&self, rule: &PurgeRule, batch: u32, dry_run: bool) -> Result<u64, StoreError>;
+}
+
+/// A committed change, for live views and waiting callers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Job {
+        id: Uuid,
+        runbook_id: Uuid,
+        status: JobStatus,
+    },
+    Instance {
+        id: Uuid,
+        job_id: Uuid,
+        status: scorch_engine::InstanceStatus,
+    },
+    ActivityRun {
+        instance_id: Uuid,
+        seq: u64,
+        activity_id: String,
+        state: scorch_engine::RunState,
+    },
+}
+
+/// What `create_job` needs.
+#[derive(Debug, Clone)]
+pub struct NewJob<'a> {
+    pub runbook_id: Uuid,
+    /// `None`: the latest checked-in version.
+    pub version: Option<i64>,
+    /// Already typed and validated against the version's parameters.
+    pub parameters: &'a Map<String, Value>,
+    pub created_by: &'a str,
+    /// The job whose `invoke_runbook` started this one.
+    pub parent_job: Option<Uuid>,
+}
+
+/// A job taken by a runbook server.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub job: Job,
+    /// The instance to run (new) or to continue (`resume`).
+    pub instance_id: Uuid,
+    pub resume: bool,
+    /// The version the job runs.
+    pub runbook: Runbook,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub runbook_id: Option<Uuid>,
+    pub status: Option<JobStatus>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InstanceFilter {
+    pub runbook_id: Option<Uuid>,
+    pub job_id: Option<Uuid>,
+    pub status: Option<scorch_engine::InstanceStatus>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// Which instances a purge removes: outside the last `keep_last` of their runbook AND (when
+/// set) older than `older_than`. At least one of the two must be set. Running instances stay.
+#[derive(Debug, Clone, Default)]
+pub struct PurgeRule {
+    pub runbook_id: Option<Uuid>,
+    pub keep_last: Option<u32>,
+    pub older_than: Option<Timestamp>,
+}

@@ -1,0 +1,255 @@
+//! The job queue: claim order, per-runbook concurrency, preferred runbook servers, lease expiry and
+//! takeover, and claims racing each other.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use scorch_store::{JobFilter, JobStatus, ServerRegistration, Store};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{ALIVE, LEASE, claim, eventually, job, runbook};
+
+crate::contract!(
+    claims_take_the_oldest_job_first,
+    concurrency_limits_each_runbook,
+    preferred_servers_fail_over_in_order,
+    expired_leases_are_taken_over_with_resume,
+    racing_servers_take_each_job_once,
+    concurrency_holds_while_servers_race,
+);
+
+async fn register(store: &Arc<dyn Store>, name: &str) {
+    store
+        .register_server(&ServerRegistration {
+            name: name.into(),
+            host: format!("{name}.example"),
+            max_instances: 50,
+            packs: Vec::new(),
+        })
+        .await
+        .unwrap();
+}
+
+async fn claims_take_the_oldest_job_first(store: Arc<dyn Store>) {
+    let a = runbook(&store, "Ops", "A", json!({ "concurrency": 5 })).await;
+    let b = runbook(&store, "Ops", "B", json!({ "concurrency": 5 })).await;
+    let jobs = [job(&store, a).await, job(&store, b).await, job(&store, a).await];
+    let mut instances = HashSet::new();
+    for expected in &jobs {
+        let claim = claim(&store, "rb1").await;
+        assert_eq!(claim.job.id, expected.id);
+        assert!(!claim.resume);
+        assert_eq!(
+            (claim.job.status, claim.job.claimed_by.as_deref()),
+            (JobStatus::Running, Some("rb1"))
+        );
+        assert_eq!(claim.job.instance_id, Some(claim.instance_id));
+        assert_eq!(
+            (claim.runbook.id, claim.runbook.version),
+            (expected.runbook_id, expected.version)
+        );
+        assert_eq!(claim.runbook.activities.len(), 1);
+        assert_eq!(claim.runbook.folder, "Ops");
+        assert!(instances.insert(claim.instance_id));
+        assert_eq!(store.job(expected.id).await.unwrap(), claim.job);
+    }
+    assert!(store.claim_job("rb1", LEASE, ALIVE).await.unwrap().is_none());
+}
+
+async fn concurrency_limits_each_runbook(store: Arc<dyn Store>) {
+    let two = runbook(&store, "", "Two at once", json!({ "concurrency": 2 })).await;
+    let one = runbook(&store, "", "One at once", json!({})).await;
+    let t1 = job(&store, two).await;
+    let t2 = job(&store, two).await;
+    let t3 = job(&store, two).await;
+    let o1 = job(&store, one).await;
+    let o2 = job(&store, one).await;
+
+    // t3 and o2 wait for their runbook, and later jobs of other runbooks go past them.
+    let order: Vec<Uuid> = [
+        claim(&store, "rb1").await,
+        claim(&store, "rb2").await,
+        claim(&store, "rb1").await,
+    ]
+    .iter()
+    .map(|c| c.job.id)
+    .collect();
+    assert_eq!(order, [t1.id, t2.id, o1.id]);
+    assert!(store.claim_job("rb3", LEASE, ALIVE).await.unwrap().is_none());
+
+    store.finish_job(t2.id, "rb2", JobStatus::Completed).await.unwrap();
+    assert_eq!(claim(&store, "rb3").await.job.id, t3.id);
+    assert!(store.claim_job("rb3", LEASE, ALIVE).await.unwrap().is_none());
+    // A canceled (not yet finished) job still runs, and still counts.
+    store.cancel_job(o1.id).await.unwrap();
+    assert!(store.claim_job("rb3", LEASE, ALIVE).await.unwrap().is_none());
+    store.finish_job(o1.id, "rb1", JobStatus::Canceled).await.unwrap();
+    assert_eq!(claim(&store, "rb3").await.job.id, o2.id);
+}
+
+async fn preferred_servers_fail_over_in_order(store: Arc<dyn Store>) {
+    for name in ["rb1", "rb2", "rb3"] {
+        register(&store, name).await;
+    }
+    let preferring = runbook(&store, "", "Preferring", json!({ "runbook_servers": ["rb1", "rb2"] })).await;
+    let anywhere = runbook(&store, "", "Anywhere", json!({})).await;
+
+    // Every server alive: only the first preferred one takes the job; others take other work.
+    let p1 = job(&store, preferring).await;
+    assert!(store.claim_job("rb2", LEASE, ALIVE).await.unwrap().is_none());
+    assert!(store.claim_job("rb3", LEASE, ALIVE).await.unwrap().is_none());
+    let any = job(&store, anywhere).await;
+    assert_eq!(claim(&store, "rb3").await.job.id, any.id);
+    assert_eq!(claim(&store, "rb1").await.job.id, p1.id);
+    store.finish_job(p1.id, "rb1", JobStatus::Completed).await.unwrap();
+
+    // rb1 stops heartbeating: the next preferred server alive takes over, and only it.
+    let alive = Duration::from_millis(400);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    store.heartbeat("rb2", 0).await.unwrap();
+    let p2 = job(&store, preferring).await;
+    assert!(store.claim_job("rb3", LEASE, alive).await.unwrap().is_none());
+    assert!(store.claim_job("rb1", LEASE, alive).await.unwrap().is_none());
+    let taken = store
+        .claim_job("rb2", LEASE, alive)
+        .await
+        .unwrap()
+        .expect("rb2 takes over");
+    assert_eq!(taken.job.id, p2.id);
+    store.finish_job(p2.id, "rb2", JobStatus::Completed).await.unwrap();
+
+    // No preferred server alive: any other server may take it.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let p3 = job(&store, preferring).await;
+    let taken = store
+        .claim_job("rb3", LEASE, alive)
+        .await
+        .unwrap()
+        .expect("rb3 stands in");
+    assert_eq!(taken.job.id, p3.id);
+}
+
+async fn expired_leases_are_taken_over_with_resume(store: Arc<dyn Store>) {
+    let rb = runbook(&store, "", "Failover", json!({})).await;
+    let pending = job(&store, rb).await;
+    let first = claim(&store, "rb1").await;
+    assert!(
+        store.claim_job("rb2", LEASE, ALIVE).await.unwrap().is_none(),
+        "the lease is live"
+    );
+
+    // rb1 stops renewing: renewing with no time left lets the lease lapse now.
+    store.renew_leases("rb1", Duration::ZERO).await.unwrap();
+    let second = eventually("the lease to expire", || async {
+        store.claim_job("rb2", LEASE, ALIVE).await.unwrap()
+    })
+    .await;
+    assert_eq!(
+        (second.job.id, second.resume, second.instance_id),
+        (pending.id, true, first.instance_id)
+    );
+    assert_eq!(
+        (second.job.status, second.job.claimed_by.as_deref()),
+        (JobStatus::Running, Some("rb2"))
+    );
+    assert_eq!(second.runbook, first.runbook);
+
+    // The old holder cannot renew, end or hand back what it lost.
+    assert!(store.renew_leases("rb1", LEASE).await.unwrap().is_empty());
+    assert_eq!(store.job(pending.id).await.unwrap().claimed_by.as_deref(), Some("rb2"));
+    assert!(store.finish_job(pending.id, "rb1", JobStatus::Completed).await.is_err());
+    assert!(store.release_job(pending.id, "rb1").await.is_err());
+    assert!(store.claim_job("rb1", LEASE, ALIVE).await.unwrap().is_none());
+    store.finish_job(pending.id, "rb2", JobStatus::Completed).await.unwrap();
+}
+
+async fn racing_servers_take_each_job_once(store: Arc<dyn Store>) {
+    const JOBS: usize = 200;
+    let a = runbook(&store, "", "Race A", json!({ "concurrency": 1000 })).await;
+    let b = runbook(&store, "", "Race B", json!({ "concurrency": 1000 })).await;
+    let mut created = HashSet::new();
+    for i in 0..JOBS {
+        created.insert(job(&store, if i % 2 == 0 { a } else { b }).await.id);
+    }
+    let servers: Vec<_> = (0..4)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let server = format!("rb{n}");
+                let mut taken = Vec::new();
+                while let Some(claim) = store.claim_job(&server, LEASE, ALIVE).await.unwrap() {
+                    store
+                        .finish_job(claim.job.id, &server, JobStatus::Completed)
+                        .await
+                        .unwrap();
+                    taken.push((claim.job.id, claim.instance_id));
+                }
+                taken
+            })
+        })
+        .collect();
+    let mut claimed = HashSet::new();
+    let mut instances = HashSet::new();
+    for server in servers {
+        for (job, instance) in server.await.unwrap() {
+            assert!(claimed.insert(job), "job {job} was claimed twice");
+            assert!(instances.insert(instance));
+        }
+    }
+    assert_eq!(claimed, created);
+    let completed = JobFilter {
+        status: Some(JobStatus::Completed),
+        ..JobFilter::default()
+    };
+    assert_eq!(store.list_jobs(&completed).await.unwrap().len(), JOBS);
+}
+
+async fn concurrency_holds_while_servers_race(store: Arc<dyn Store>) {
+    const JOBS: usize = 30;
+    let rb = runbook(&store, "", "Two at a time", json!({ "concurrency": 2 })).await;
+    for _ in 0..JOBS {
+        job(&store, rb).await;
+    }
+    let held = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    let servers: Vec<_> = (0..4)
+        .map(|n| {
+            let (store, held, most, done) = (store.clone(), held.clone(), most.clone(), done.clone());
+            tokio::spawn(async move {
+                let server = format!("rb{n}");
+                let deadline = tokio::time::Instant::now() + crate::DEADLINE;
+                while done.load(Ordering::SeqCst) < JOBS {
+                    assert!(tokio::time::Instant::now() < deadline, "the jobs did not all run");
+                    let Some(claim) = store.claim_job(&server, LEASE, ALIVE).await.unwrap() else {
+                        tokio::task::yield_now().await;
+                        continue;
+                    };
+                    // Counted up after the claim commits and down before the finish: never more
+                    // than the database allows at once.
+                    let now = held.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                    held.fetch_sub(1, Ordering::SeqCst);
+                    store
+                        .finish_job(claim.job.id, &server, JobStatus::Completed)
+                        .await
+                        .unwrap();
+                    done.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    for server in servers {
+        server.await.unwrap();
+    }
+    assert!(
+        most.load(Ordering::SeqCst) <= 2,
+        "{} jobs ran at once",
+        most.load(Ordering::SeqCst)
+    );
+    assert_eq!(done.load(Ordering::SeqCst), JOBS);
+}

@@ -1,0 +1,260 @@
+//! Jobs: creating, reading, listing with filters, cancelling in every state, and ending a job
+//! only by the server that holds it.
+
+use std::sync::Arc;
+
+use scorch_store::{JobFilter, JobStatus, NewJob, Store, StoreError};
+use serde_json::{Map, json};
+use uuid::Uuid;
+
+use crate::{claim, job, runbook};
+
+crate::contract!(
+    jobs_are_created_and_read,
+    jobs_are_listed_newest_first_with_filters,
+    cancel_in_every_state,
+    only_the_holder_finishes_or_releases,
+);
+
+async fn jobs_are_created_and_read(store: Arc<dyn Store>) {
+    let runbook_id = runbook(&store, "Ops", "Deploy", json!({})).await;
+    runbook(&store, "Ops", "Deploy", json!({})).await;
+    let mut parameters = Map::new();
+    parameters.insert("Computer".into(), json!("web01"));
+    parameters.insert("Count".into(), json!(3));
+    let before = crate::now();
+    let latest = store
+        .create_job(NewJob {
+            runbook_id,
+            version: None,
+            parameters: &parameters,
+            created_by: "alice",
+            parent_job: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (latest.version, latest.status, latest.created_by.as_str()),
+        (2, JobStatus::Pending, "alice")
+    );
+    assert_eq!(latest.parameters, parameters);
+    assert_eq!(
+        (
+            latest.claimed_by.as_deref(),
+            latest.instance_id,
+            latest.cancel_requested
+        ),
+        (None, None, false)
+    );
+    assert_eq!((latest.ended_at, latest.parent_job), (None, None));
+    assert!(latest.created_at >= before && latest.created_at <= crate::now());
+    assert_eq!(store.job(latest.id).await.unwrap(), latest);
+
+    let child = store
+        .create_job(NewJob {
+            runbook_id,
+            version: Some(1),
+            parameters: &Map::new(),
+            created_by: "runbook-server",
+            parent_job: Some(latest.id),
+        })
+        .await
+        .unwrap();
+    assert_eq!((child.version, child.parent_job), (1, Some(latest.id)));
+    assert_eq!(store.job(child.id).await.unwrap(), child);
+
+    let unknown = store
+        .create_job(NewJob {
+            runbook_id: Uuid::new_v4(),
+            version: None,
+            parameters: &Map::new(),
+            created_by: "alice",
+            parent_job: None,
+        })
+        .await;
+    assert!(matches!(unknown, Err(StoreError::NotFound(_))), "{unknown:?}");
+    let no_version = store
+        .create_job(NewJob {
+            runbook_id,
+            version: Some(7),
+            parameters: &Map::new(),
+            created_by: "alice",
+            parent_job: None,
+        })
+        .await;
+    assert!(matches!(no_version, Err(StoreError::NotFound(_))), "{no_version:?}");
+    assert!(matches!(store.job(Uuid::new_v4()).await, Err(StoreError::NotFound(_))));
+}
+
+async fn jobs_are_listed_newest_first_with_filters(store: Arc<dyn Store>) {
+    let a = runbook(&store, "", "A", json!({ "concurrency": 10 })).await;
+    let b = runbook(&store, "", "B", json!({})).await;
+    let a1 = job(&store, a).await;
+    let b1 = job(&store, b).await;
+    let a2 = job(&store, a).await;
+    let a3 = job(&store, a).await;
+    let ids = |jobs: Vec<scorch_store::Job>| jobs.into_iter().map(|j| j.id).collect::<Vec<_>>();
+
+    assert_eq!(
+        ids(store.list_jobs(&JobFilter::default()).await.unwrap()),
+        [a3.id, a2.id, b1.id, a1.id]
+    );
+    let of_a = JobFilter {
+        runbook_id: Some(a),
+        ..JobFilter::default()
+    };
+    assert_eq!(ids(store.list_jobs(&of_a).await.unwrap()), [a3.id, a2.id, a1.id]);
+    let page = JobFilter {
+        limit: 2,
+        offset: 1,
+        ..JobFilter::default()
+    };
+    assert_eq!(ids(store.list_jobs(&page).await.unwrap()), [a2.id, b1.id]);
+
+    let taken = claim(&store, "rb1").await;
+    assert_eq!(taken.job.id, a1.id);
+    let running = JobFilter {
+        status: Some(JobStatus::Running),
+        ..JobFilter::default()
+    };
+    assert_eq!(ids(store.list_jobs(&running).await.unwrap()), [a1.id]);
+    let pending_a = JobFilter {
+        runbook_id: Some(a),
+        status: Some(JobStatus::Pending),
+        ..JobFilter::default()
+    };
+    assert_eq!(ids(store.list_jobs(&pending_a).await.unwrap()), [a3.id, a2.id]);
+
+    // since is inclusive, until exclusive, both on the creation time.
+    let window = JobFilter {
+        since: Some(b1.created_at),
+        until: Some(a3.created_at),
+        ..JobFilter::default()
+    };
+    assert_eq!(ids(store.list_jobs(&window).await.unwrap()), [a2.id, b1.id]);
+    let future = JobFilter {
+        since: Some(crate::now() + jiff::SignedDuration::from_secs(3600)),
+        ..JobFilter::default()
+    };
+    assert!(store.list_jobs(&future).await.unwrap().is_empty());
+}
+
+async fn cancel_in_every_state(store: Arc<dyn Store>) {
+    let rb = runbook(&store, "", "Cancel", json!({ "concurrency": 10 })).await;
+    let running = job(&store, rb).await;
+    let completed = job(&store, rb).await;
+    let failed = job(&store, rb).await;
+    let held_elsewhere = job(&store, rb).await;
+    let pending = job(&store, rb).await;
+    for expected in [running.id, completed.id, failed.id] {
+        assert_eq!(claim(&store, "rb1").await.job.id, expected);
+    }
+    assert_eq!(claim(&store, "rb2").await.job.id, held_elsewhere.id);
+
+    // Pending: canceled at once.
+    let canceled = store.cancel_job(pending.id).await.unwrap();
+    assert_eq!(
+        (canceled.status, canceled.cancel_requested),
+        (JobStatus::Canceled, false)
+    );
+    assert!(canceled.ended_at.is_some());
+    assert_eq!(store.job(pending.id).await.unwrap(), canceled);
+    let again = store.cancel_job(pending.id).await;
+    assert!(
+        matches!(&again, Err(StoreError::Conflict(m)) if m.contains("cannot change the job status")),
+        "{again:?}"
+    );
+    assert_eq!(
+        store
+            .claim_job("rb3", crate::LEASE, crate::ALIVE)
+            .await
+            .unwrap()
+            .map(|c| c.job.id),
+        None
+    );
+
+    // Running: flagged for its server, which hears of it when it renews its leases.
+    assert!(store.renew_leases("rb1", crate::LEASE).await.unwrap().is_empty());
+    let flagged = store.cancel_job(running.id).await.unwrap();
+    assert_eq!((flagged.status, flagged.cancel_requested), (JobStatus::Running, true));
+    assert_eq!(flagged.claimed_by.as_deref(), Some("rb1"));
+    assert_eq!(store.renew_leases("rb1", crate::LEASE).await.unwrap(), [running.id]);
+    assert!(store.renew_leases("rb2", crate::LEASE).await.unwrap().is_empty());
+    // Asking twice is fine while it runs.
+    assert!(store.cancel_job(running.id).await.unwrap().cancel_requested);
+    store.finish_job(running.id, "rb1", JobStatus::Canceled).await.unwrap();
+    let ended = store.job(running.id).await.unwrap();
+    assert_eq!(ended.status, JobStatus::Canceled);
+    assert!(ended.ended_at.is_some());
+    assert!(store.renew_leases("rb1", crate::LEASE).await.unwrap().is_empty());
+
+    // Finished: a conflict, whatever the outcome.
+    store
+        .finish_job(completed.id, "rb1", JobStatus::Completed)
+        .await
+        .unwrap();
+    store.finish_job(failed.id, "rb1", JobStatus::Failed).await.unwrap();
+    for (id, status) in [
+        (completed.id, "completed"),
+        (failed.id, "failed"),
+        (running.id, "canceled"),
+    ] {
+        let refused = store.cancel_job(id).await;
+        assert!(
+            matches!(&refused, Err(StoreError::Conflict(m)) if m.contains(status)),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(store.job(completed.id).await.unwrap().status, JobStatus::Completed);
+    assert!(matches!(
+        store.cancel_job(Uuid::new_v4()).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn only_the_holder_finishes_or_releases(store: Arc<dyn Store>) {
+    let rb = runbook(&store, "", "Held", json!({})).await;
+    let pending = job(&store, rb).await;
+    let taken = claim(&store, "rb1").await;
+    assert_eq!(taken.job.id, pending.id);
+
+    for refused in [
+        store.finish_job(pending.id, "rb2", JobStatus::Completed).await,
+        store.release_job(pending.id, "rb2").await,
+    ] {
+        assert!(
+            matches!(&refused, Err(StoreError::Conflict(m)) if m.contains("rb1")),
+            "{refused:?}"
+        );
+    }
+    let not_an_end = store.finish_job(pending.id, "rb1", JobStatus::Running).await;
+    assert!(matches!(not_an_end, Err(StoreError::Invalid(_))), "{not_an_end:?}");
+    assert_eq!(store.job(pending.id).await.unwrap().status, JobStatus::Running);
+
+    // A graceful hand-back: claimable at once by another server, which continues the instance.
+    store.release_job(pending.id, "rb1").await.unwrap();
+    let released = store.job(pending.id).await.unwrap();
+    assert_eq!((released.status, released.claimed_by), (JobStatus::Running, None));
+    let refused = store.finish_job(pending.id, "rb1", JobStatus::Completed).await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    let resumed = claim(&store, "rb2").await;
+    assert_eq!(
+        (resumed.job.id, resumed.resume, resumed.instance_id),
+        (pending.id, true, taken.instance_id)
+    );
+    assert_eq!(resumed.job.claimed_by.as_deref(), Some("rb2"));
+
+    store.finish_job(pending.id, "rb2", JobStatus::Completed).await.unwrap();
+    let done = store.job(pending.id).await.unwrap();
+    assert_eq!(done.status, JobStatus::Completed);
+    assert!(done.ended_at.is_some());
+    let twice = store.finish_job(pending.id, "rb2", JobStatus::Completed).await;
+    assert!(
+        matches!(&twice, Err(StoreError::Conflict(m)) if m.contains("completed")),
+        "{twice:?}"
+    );
+    let missing = store.finish_job(Uuid::new_v4(), "rb2", JobStatus::Completed).await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+    let missing = store.release_job(Uuid::new_v4(), "rb2").await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+}

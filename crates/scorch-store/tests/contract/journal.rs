@@ -1,0 +1,325 @@
+//! The engine's journal: records round-trip exactly, runs come back in seq order for a resume,
+//! records of unknown instances are refused alone, and instances can be listed with filters.
+
+use std::sync::Arc;
+
+use jiff::SignedDuration;
+use scorch_activity::{Row, Status};
+use scorch_engine::{InstanceEnd, InstanceStart, InstanceStatus, JournalError, RunState};
+use scorch_store::{InstanceFilter, Store, StoreError};
+use serde_json::{Map, json};
+use uuid::Uuid;
+
+use crate::{claim, finished_run, instance_start, job, now, runbook};
+
+crate::contract!(
+    records_round_trip_in_seq_order,
+    a_resume_reads_what_was_committed,
+    unknown_instances_are_refused_alone,
+    many_instances_journal_at_once,
+    instances_are_listed_with_filters,
+);
+
+async fn records_round_trip_in_seq_order(store: Arc<dyn Store>) {
+    let rb = runbook(&store, "", "Journal", json!({})).await;
+    job(&store, rb).await;
+    let claim = claim(&store, "rb1").await;
+    let journal = store.journal();
+    let start = instance_start(&claim, "rb1");
+    journal.instance_started(&start).await.unwrap();
+
+    let mut started = finished_run(claim.instance_id, 0);
+    started.state = RunState::Running;
+    started.ended_at = None;
+    started.rows = Arc::new(Vec::new());
+    journal.run_started(&started).await.unwrap();
+    let first = finished_run(claim.instance_id, 0);
+    journal.run_finished(&first).await.unwrap();
+    // Out of order, and every field at an edge: the full u64 key, a warning with an error, the
+    // name the same as the id, no rows, truncation, a second attempt.
+    let mut third = finished_run(claim.instance_id, 2);
+    third.key = u64::MAX;
+    third.state = RunState::Finished(Status::Warning);
+    third.error = "disk almost full".into();
+    third.activity_name = third.activity_id.clone();
+    third.rows = Arc::new(Vec::new());
+    third.attempt = 2;
+    third.truncated = true;
+    journal.run_finished(&third).await.unwrap();
+    let mut second = finished_run(claim.instance_id, 1);
+    second.state = RunState::Finished(Status::Failed);
+    second.error = "exit code 3".into();
+    let mut nested = Row::new();
+    nested.insert("List".into(), json!([1, "two", { "three": null }]));
+    nested.insert("Ünïcode".into(), json!("✓ \u{0} end"));
+    second.rows = Arc::new(vec![nested.clone(), nested]);
+    journal.run_finished(&second).await.unwrap();
+
+    let expected = vec![first, second, third];
+    assert_eq!(journal.runs(claim.instance_id).await.unwrap(), expected);
+    assert_eq!(store.activity_runs(claim.instance_id).await.unwrap(), expected);
+
+    let running = store.instance(claim.instance_id).await.unwrap();
+    assert_eq!((running.status, running.ended_at), (InstanceStatus::Running, None));
+    assert_eq!(
+        (running.job_id, running.runbook_id, running.server.as_str()),
+        (claim.job.id, rb, "rb1")
+    );
+    assert_eq!(
+        (running.parameters.clone(), running.started_at),
+        (start.parameters.clone(), start.started_at)
+    );
+    assert!(running.returns.is_empty());
+
+    let mut returns = Map::new();
+    returns.insert("Archived".into(), json!(12));
+    let ended_at = now();
+    journal
+        .instance_finished(&InstanceEnd {
+            instance_id: claim.instance_id,
+            status: InstanceStatus::Warning,
+            returns: returns.clone(),
+            ended_at,
+        })
+        .await
+        .unwrap();
+    let ended = store.instance(claim.instance_id).await.unwrap();
+    assert_eq!(
+        (ended.status, ended.returns, ended.ended_at),
+        (InstanceStatus::Warning, returns, Some(ended_at))
+    );
+}
+
+async fn a_resume_reads_what_was_committed(store: Arc<dyn Store>) {
+    let rb = runbook(&store, "", "Resume", json!({})).await;
+    job(&store, rb).await;
+    let first = claim(&store, "rb1").await;
+    let journal = store.journal();
+    journal.instance_started(&instance_start(&first, "rb1")).await.unwrap();
+    let done = finished_run(first.instance_id, 0);
+    journal.run_finished(&done).await.unwrap();
+    let mut interrupted = finished_run(first.instance_id, 1);
+    interrupted.state = RunState::Running;
+    interrupted.ended_at = None;
+    journal.run_started(&interrupted).await.unwrap();
+
+    // rb1 dies; rb2 takes the job over and reads the journal through its own handle.
+    store.renew_leases("rb1", std::time::Duration::ZERO).await.unwrap();
+    let second = crate::eventually("the takeover", || async {
+        store.claim_job("rb2", crate::LEASE, crate::ALIVE).await.unwrap()
+    })
+    .await;
+    assert!(second.resume);
+    let journal = store.journal();
+    let runs = journal.runs(second.instance_id).await.unwrap();
+    assert_eq!(runs, vec![done.clone(), interrupted.clone()]);
+
+    // The resumed instance is started again by its new server and carries on.
+    journal.instance_started(&instance_start(&second, "rb2")).await.unwrap();
+    let instance = store.instance(second.instance_id).await.unwrap();
+    assert_eq!(
+        (instance.server.as_str(), instance.status),
+        ("rb2", InstanceStatus::Running)
+    );
+    let mut failed = interrupted.clone();
+    failed.state = RunState::Finished(Status::Failed);
+    failed.error = "interrupted".into();
+    failed.ended_at = Some(now());
+    journal.run_finished(&failed).await.unwrap();
+    let rerun = finished_run(second.instance_id, 2);
+    journal.run_finished(&rerun).await.unwrap();
+    assert_eq!(
+        store.activity_runs(second.instance_id).await.unwrap(),
+        vec![done, failed, rerun]
+    );
+}
+
+async fn unknown_instances_are_refused_alone(store: Arc<dyn Store>) {
+    let rb = runbook(&store, "", "Strays", json!({})).await;
+    job(&store, rb).await;
+    let claim = claim(&store, "rb1").await;
+    let journal = store.journal();
+    journal.instance_started(&instance_start(&claim, "rb1")).await.unwrap();
+
+    let stray = Uuid::now_v7();
+    // Submitted together, so that they may share a batch: the stray fails, the others do not.
+    let records = [
+        finished_run(claim.instance_id, 0),
+        finished_run(stray, 0),
+        finished_run(claim.instance_id, 1),
+    ];
+    let end = InstanceEnd {
+        instance_id: stray,
+        status: InstanceStatus::Success,
+        returns: Map::new(),
+        ended_at: now(),
+    };
+    let (a, b, c, d) = tokio::join!(
+        journal.run_finished(&records[0]),
+        journal.run_finished(&records[1]),
+        journal.run_finished(&records[2]),
+        journal.instance_finished(&end),
+    );
+    assert_eq!(
+        (a, b, c, d),
+        (
+            Ok(()),
+            Err(JournalError::NotFound(stray)),
+            Ok(()),
+            Err(JournalError::NotFound(stray))
+        )
+    );
+    assert_eq!(journal.runs(claim.instance_id).await.unwrap().len(), 2);
+
+    assert_eq!(journal.runs(stray).await, Err(JournalError::NotFound(stray)));
+    assert!(matches!(store.activity_runs(stray).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.instance(stray).await, Err(StoreError::NotFound(_))));
+    // An instance of a job the store does not have is refused; the journal goes on.
+    let orphan = InstanceStart {
+        instance_id: Uuid::now_v7(),
+        job_id: Uuid::now_v7(),
+        ..instance_start(&claim, "rb1")
+    };
+    assert!(journal.instance_started(&orphan).await.is_err());
+    assert!(matches!(
+        store.instance(orphan.instance_id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    journal.run_finished(&finished_run(claim.instance_id, 2)).await.unwrap();
+    assert_eq!(journal.runs(claim.instance_id).await.unwrap().len(), 3);
+}
+
+async fn many_instances_journal_at_once(store: Arc<dyn Store>) {
+    const INSTANCES: usize = 40;
+    const RUNS: u64 = 6;
+    let rb = runbook(&store, "", "Many", json!({ "concurrency": 100 })).await;
+    let mut claims = Vec::new();
+    for _ in 0..INSTANCES {
+        job(&store, rb).await;
+        claims.push(claim(&store, "rb1").await);
+    }
+    let tasks: Vec<_> = claims
+        .iter()
+        .map(|claim| {
+            let (journal, start) = (store.journal(), instance_start(claim, "rb1"));
+            tokio::spawn(async move {
+                journal.instance_started(&start).await.unwrap();
+                let mut runs = Vec::new();
+                for seq in 0..RUNS {
+                    let mut started = finished_run(start.instance_id, seq);
+                    started.state = RunState::Running;
+                    journal.run_started(&started).await.unwrap();
+                    let finished = finished_run(start.instance_id, seq);
+                    journal.run_finished(&finished).await.unwrap();
+                    runs.push(finished);
+                }
+                journal
+                    .instance_finished(&InstanceEnd {
+                        instance_id: start.instance_id,
+                        status: InstanceStatus::Success,
+                        returns: Map::new(),
+                        ended_at: now(),
+                    })
+                    .await
+                    .unwrap();
+                (start.instance_id, runs)
+            })
+        })
+        .collect();
+    for task in tasks {
+        let (instance_id, runs) = task.await.unwrap();
+        assert_eq!(store.activity_runs(instance_id).await.unwrap(), runs);
+        assert_eq!(
+            store.instance(instance_id).await.unwrap().status,
+            InstanceStatus::Success
+        );
+    }
+}
+
+async fn instances_are_listed_with_filters(store: Arc<dyn Store>) {
+    let a = runbook(&store, "", "A", json!({ "concurrency": 10 })).await;
+    let b = runbook(&store, "", "B", json!({ "concurrency": 10 })).await;
+    let journal = store.journal();
+    let base = now() - SignedDuration::from_hours(1);
+    // (runbook, minutes after base, final status)
+    let plan = [
+        (a, 0, InstanceStatus::Success),
+        (b, 1, InstanceStatus::Failed),
+        (a, 2, InstanceStatus::Failed),
+        (a, 3, InstanceStatus::Running),
+        (b, 4, InstanceStatus::Success),
+    ];
+    let mut made = Vec::new();
+    for (runbook_id, minutes, status) in plan {
+        let job = job(&store, runbook_id).await;
+        let claim = claim(&store, "rb1").await;
+        assert_eq!(claim.job.id, job.id);
+        let start = InstanceStart {
+            started_at: base + SignedDuration::from_mins(minutes),
+            ..instance_start(&claim, "rb1")
+        };
+        journal.instance_started(&start).await.unwrap();
+        if status != InstanceStatus::Running {
+            journal
+                .instance_finished(&InstanceEnd {
+                    instance_id: claim.instance_id,
+                    status,
+                    returns: Map::new(),
+                    ended_at: now(),
+                })
+                .await
+                .unwrap();
+        }
+        made.push((claim.instance_id, job.id));
+    }
+    let listed = |filter: InstanceFilter| {
+        let store = store.clone();
+        async move {
+            let rows = store.list_instances(&filter).await.unwrap();
+            rows.into_iter().map(|row| row.id).collect::<Vec<_>>()
+        }
+    };
+    let id = |i: usize| made[i].0;
+    assert_eq!(
+        listed(InstanceFilter::default()).await,
+        [id(4), id(3), id(2), id(1), id(0)]
+    );
+    let of_a = InstanceFilter {
+        runbook_id: Some(a),
+        ..InstanceFilter::default()
+    };
+    assert_eq!(listed(of_a).await, [id(3), id(2), id(0)]);
+    let of_job = InstanceFilter {
+        job_id: Some(made[1].1),
+        ..InstanceFilter::default()
+    };
+    assert_eq!(listed(of_job).await, [id(1)]);
+    let failed = InstanceFilter {
+        status: Some(InstanceStatus::Failed),
+        ..InstanceFilter::default()
+    };
+    assert_eq!(listed(failed).await, [id(2), id(1)]);
+    let running_a = InstanceFilter {
+        runbook_id: Some(a),
+        status: Some(InstanceStatus::Running),
+        ..InstanceFilter::default()
+    };
+    assert_eq!(listed(running_a).await, [id(3)]);
+    let window = InstanceFilter {
+        since: Some(base + SignedDuration::from_mins(1)),
+        until: Some(base + SignedDuration::from_mins(4)),
+        ..InstanceFilter::default()
+    };
+    assert_eq!(listed(window).await, [id(3), id(2), id(1)]);
+    let page = InstanceFilter {
+        limit: 2,
+        offset: 1,
+        ..InstanceFilter::default()
+    };
+    assert_eq!(listed(page).await, [id(3), id(2)]);
+    let future = InstanceFilter {
+        since: Some(now() + SignedDuration::from_hours(1)),
+        ..InstanceFilter::default()
+    };
+    assert!(listed(future).await.is_empty());
+}

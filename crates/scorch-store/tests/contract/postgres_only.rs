@@ -1,0 +1,137 @@
+//! What only the PostgreSQL backend promises: changes reach every process, the listener survives a
+//! dropped connection, concurrent openers migrate once, and errors carry no secrets.
+
+use std::time::Duration;
+
+use scorch_engine::RunState;
+use scorch_store::{Change, JobStatus, PgStore, Store, StoreError};
+use serde_json::json;
+use sqlx::{Connection, PgConnection};
+
+use crate::backends::postgres;
+use crate::{DEADLINE, claim, finished_run, instance_start, job, runbook};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_reach_other_processes() {
+    let backend = postgres().await;
+    let url = backend.url.clone().unwrap();
+    let other = PgStore::open(&url).await.unwrap();
+    let mut changes = other.subscribe();
+    let rb = runbook(&backend.store, "", "Elsewhere", json!({})).await;
+    let created = job(&backend.store, rb).await;
+    let pending = Change::Job {
+        id: created.id,
+        runbook_id: rb,
+        status: JobStatus::Pending,
+    };
+    assert_eq!(
+        crate::changes::follow(&mut changes, created.id, &pending).await,
+        [pending]
+    );
+    // The other process's writes reach this one too.
+    let mut here = backend.store.subscribe();
+    other
+        .claim_job("rb9", crate::LEASE, crate::ALIVE)
+        .await
+        .unwrap()
+        .expect("a job");
+    let running = Change::Job {
+        id: created.id,
+        runbook_id: rb,
+        status: JobStatus::Running,
+    };
+    assert_eq!(crate::changes::follow(&mut here, created.id, &running).await, [running]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_listener_reconnects_after_losing_its_connection() {
+    let backend = postgres().await;
+    let store = backend.store.clone();
+    let mut changes = store.subscribe();
+    let rb = runbook(&store, "", "Reconnect", json!({ "concurrency": 1000 })).await;
+
+    let mut admin = PgConnection::connect(backend.url.as_deref().unwrap()).await.unwrap();
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'LISTEN%'",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(
+        !ended.is_empty() && ended.iter().all(|&ok| ok),
+        "the listener's session was not found"
+    );
+
+    // Changes committed while it reconnects are missed; later ones arrive again.
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    'waiting: loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no change arrived after the reconnect"
+        );
+        let created = job(&store, rb).await;
+        let wait = tokio::time::Instant::now() + Duration::from_millis(300);
+        while let Ok(received) = tokio::time::timeout_at(wait, changes.recv()).await {
+            match received {
+                Ok(Change::Job { id, .. }) if id == created.id => break 'waiting,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(err) => panic!("the change stream ended: {err}"),
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_openers_migrate_once() {
+    let backend = postgres().await;
+    let url = backend.url.clone().unwrap();
+    let (a, b, c) = tokio::join!(PgStore::open(&url), PgStore::open(&url), PgStore::open(&url));
+    for store in [a, b, c] {
+        store.unwrap().ping().await.unwrap();
+    }
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(versions, [1, 2]);
+    assert_eq!(backend.store.backend(), "postgres");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_fails_clearly_without_secrets() {
+    let server = crate::backends::server_url();
+    let missing = server.replace("/postgres", "/scorch_no_such_database");
+    let with_password = missing.replacen("postgres@", "postgres:hunter2@", 1);
+    match PgStore::open(&with_password).await {
+        Err(StoreError::Unavailable(message)) => {
+            assert!(message.contains("scorch_no_such_database"), "{message}");
+            assert!(!message.contains("hunter2"), "{message}");
+        }
+        other => panic!("expected Unavailable, got {:?}", other.map(|_| ())),
+    }
+    match PgStore::open("mysql://localhost/scorch").await {
+        Err(StoreError::Invalid(message)) => assert!(message.contains("postgres://"), "{message}"),
+        other => panic!("expected Invalid, got {:?}", other.map(|_| ())),
+    }
+}
+
+/// PostgreSQL text cannot hold NUL: the journal keeps such an error message readable instead of
+/// refusing the record (and stopping the instance).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_characters_do_not_stop_the_journal() {
+    let backend = postgres().await;
+    let store = backend.store.clone();
+    let rb = runbook(&store, "", "Binary", json!({})).await;
+    job(&store, rb).await;
+    let claim = claim(&store, "rb1").await;
+    let journal = store.journal();
+    journal.instance_started(&instance_start(&claim, "rb1")).await.unwrap();
+    let mut run = finished_run(claim.instance_id, 0);
+    run.state = RunState::Finished(scorch_activity::Status::Failed);
+    run.error = "bad\0byte".into();
+    journal.run_finished(&run).await.unwrap();
+    let stored = journal.runs(claim.instance_id).await.unwrap();
+    assert_eq!(stored[0].error, "bad\u{fffd}byte");
+}

@@ -1,0 +1,164 @@
+//! Global settings: variables (encrypted ones never listed in clear) and counters (atomic).
+
+use std::sync::Arc;
+
+use scorch_activity::{CounterOp, SettingsError};
+use scorch_store::{CounterInfo, Store, StoreError, VariableInfo};
+
+crate::contract!(variables_hide_encrypted_values, counters_change_atomically);
+
+async fn variables_hide_encrypted_values(store: Arc<dyn Store>) {
+    store.set_variable("Region", "eu-west", false).await.unwrap();
+    store.set_variable("Password", "s3cret", true).await.unwrap();
+    assert_eq!(
+        store.variables().await.unwrap(),
+        [
+            VariableInfo {
+                name: "Password".into(),
+                value: None,
+                encrypted: true
+            },
+            VariableInfo {
+                name: "Region".into(),
+                value: Some("eu-west".into()),
+                encrypted: false
+            },
+        ]
+    );
+    // Activities read the value they need, flagged so that they mask it.
+    let settings = store.settings();
+    let password = settings.variable("Password").await.unwrap();
+    assert_eq!((password.value.as_str(), password.encrypted), ("s3cret", true));
+
+    store.set_variable("Region", "us-east", false).await.unwrap();
+    assert_eq!(settings.variable("Region").await.unwrap().value, "us-east");
+    store.set_variable("Region", "hidden now", true).await.unwrap();
+    assert_eq!(store.variables().await.unwrap()[1].value, None);
+
+    store.delete_variable("Region").await.unwrap();
+    assert!(matches!(
+        store.delete_variable("Region").await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        settings.variable("Region").await,
+        Err(SettingsError::NotFound { .. })
+    ));
+    assert_eq!(store.variables().await.unwrap().len(), 1);
+}
+
+async fn counters_change_atomically(store: Arc<dyn Store>) {
+    store.set_counter("Builds", 5).await.unwrap();
+    store.set_counter("Alpha", -1).await.unwrap();
+    assert_eq!(
+        store.counters().await.unwrap(),
+        [
+            CounterInfo {
+                name: "Alpha".into(),
+                value: -1,
+                default: -1
+            },
+            CounterInfo {
+                name: "Builds".into(),
+                value: 5,
+                default: 5
+            },
+        ]
+    );
+    let settings = store.settings();
+    assert_eq!(settings.counter("Builds").await.unwrap(), 5);
+    assert_eq!(
+        settings
+            .modify_counter("Builds", CounterOp::Increment(3))
+            .await
+            .unwrap(),
+        8
+    );
+    assert_eq!(
+        settings
+            .modify_counter("Builds", CounterOp::Decrement(10))
+            .await
+            .unwrap(),
+        -2
+    );
+    assert_eq!(
+        settings.modify_counter("Builds", CounterOp::Set(100)).await.unwrap(),
+        100
+    );
+    assert_eq!(settings.modify_counter("Builds", CounterOp::Reset).await.unwrap(), 5);
+    // Saturating, as the in-memory settings do.
+    assert_eq!(
+        settings
+            .modify_counter("Builds", CounterOp::Increment(i64::MAX))
+            .await
+            .unwrap(),
+        i64::MAX
+    );
+    assert_eq!(
+        settings
+            .modify_counter("Builds", CounterOp::Set(i64::MIN + 1))
+            .await
+            .unwrap(),
+        i64::MIN + 1
+    );
+    assert_eq!(
+        settings
+            .modify_counter("Builds", CounterOp::Decrement(5))
+            .await
+            .unwrap(),
+        i64::MIN
+    );
+    assert_eq!(
+        settings
+            .modify_counter("Builds", CounterOp::Increment(-1))
+            .await
+            .unwrap(),
+        i64::MIN
+    );
+    assert_eq!(store.counters().await.unwrap()[1].default, 5);
+
+    // Concurrent increments lose nothing.
+    settings.modify_counter("Builds", CounterOp::Set(0)).await.unwrap();
+    let tasks: Vec<_> = (0..40)
+        .map(|_| {
+            let settings = store.settings();
+            tokio::spawn(async move {
+                settings
+                    .modify_counter("Builds", CounterOp::Increment(1))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for task in tasks {
+        seen.push(task.await.unwrap());
+    }
+    seen.sort();
+    assert_eq!(seen, (1..=40).collect::<Vec<i64>>());
+    assert_eq!(settings.counter("Builds").await.unwrap(), 40);
+
+    // Setting again makes the new value the default too.
+    store.set_counter("Builds", 7).await.unwrap();
+    assert_eq!(
+        settings
+            .modify_counter("Builds", CounterOp::Increment(1))
+            .await
+            .unwrap(),
+        8
+    );
+    assert_eq!(settings.modify_counter("Builds", CounterOp::Reset).await.unwrap(), 7);
+
+    assert!(matches!(
+        settings.counter("Nope").await,
+        Err(SettingsError::NotFound { .. })
+    ));
+    let missing = settings.modify_counter("Nope", CounterOp::Increment(1)).await;
+    assert!(matches!(missing, Err(SettingsError::NotFound { .. })), "{missing:?}");
+    store.delete_counter("Builds").await.unwrap();
+    assert!(matches!(
+        store.delete_counter("Builds").await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(store.counters().await.unwrap().len(), 1);
+}

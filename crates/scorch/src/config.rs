@@ -1,0 +1,224 @@
+//! The one typed configuration tree: defaults, then `scorch.toml`, then `SCORCH_*` environment
+//! variables, then flags (clap reads the last two; a flag wins over its variable).
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+/// A secret: printed as `***` by Debug and when the configuration is shown.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
+/// Settings of the server roles.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where `scorch up` keeps its SQLite database.
+    pub data_dir: PathBuf,
+    /// `sqlite:PATH` or `postgres://...`; default: `sqlite:<data_dir>/scorch.db`.
+    pub database: Option<String>,
+    /// The address every role listens on.
+    pub bind: IpAddr,
+    pub web_port: u16,
+    pub console_port: u16,
+    pub management_port: u16,
+    /// The first administrator's token (instead of a generated one), for automation.
+    pub admin_token: Option<Secret>,
+    pub runbook_server: RunbookServerConfig,
+    pub retention: RetentionConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunbookServerConfig {
+    /// Default: this machine's host name.
+    pub name: Option<String>,
+    pub max_instances: u32,
+}
+
+/// Log retention: per runbook, keep the last `keep_last` instances and/or those younger than
+/// `keep_days` (an instance goes when it is outside both).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    pub keep_last: Option<u32>,
+    pub keep_days: Option<u32>,
+    /// How often the purge runs.
+    pub every_minutes: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./scorch-data"),
+            database: None,
+            bind: IpAddr::from([127, 0, 0, 1]),
+            web_port: 81,
+            console_port: 82,
+            management_port: 8135,
+            admin_token: None,
+            runbook_server: RunbookServerConfig::default(),
+            retention: RetentionConfig::default(),
+        }
+    }
+}
+
+impl Default for RunbookServerConfig {
+    fn default() -> Self {
+        Self {
+            name: None,
+            max_instances: 50,
+        }
+    }
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            keep_last: Some(500),
+            keep_days: None,
+            every_minutes: 60,
+        }
+    }
+}
+
+/// Flags (and their `SCORCH_*` variables) that override the file.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Overrides {
+    /// The configuration file [default: ./scorch.toml when present].
+    #[arg(long, env = "SCORCH_CONFIG", value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Data directory of the embedded database [default: ./scorch-data].
+    #[arg(long, env = "SCORCH_DATA_DIR", value_name = "DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// The orchestration database: sqlite:PATH or postgres://USER@HOST:PORT/DB.
+    #[arg(long, env = "SCORCH_DATABASE", value_name = "URL", global = true)]
+    pub database: Option<String>,
+    /// The address to listen on [default: 127.0.0.1].
+    #[arg(long, env = "SCORCH_BIND", value_name = "ADDRESS", global = true)]
+    pub bind: Option<IpAddr>,
+    /// The REST web service's port [default: 81].
+    #[arg(long, env = "SCORCH_WEB_PORT", value_name = "PORT", global = true)]
+    pub web_port: Option<u16>,
+    /// The console's port [default: 82].
+    #[arg(long, env = "SCORCH_CONSOLE_PORT", value_name = "PORT", global = true)]
+    pub console_port: Option<u16>,
+    /// The management server's port [default: 8135].
+    #[arg(long, env = "SCORCH_MANAGEMENT_PORT", value_name = "PORT", global = true)]
+    pub management_port: Option<u16>,
+    /// The first administrator's token, instead of a generated one.
+    #[arg(
+        long,
+        env = "SCORCH_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub admin_token: Option<String>,
+}
+
+impl Config {
+    /// Defaults, then the file, then the overrides.
+    pub fn load(o: &Overrides) -> Result<Config, String> {
+        let explicit = o.config.clone();
+        let path = explicit.clone().unwrap_or_else(|| PathBuf::from("scorch.toml"));
+        let mut config = match std::fs::read_to_string(&path) {
+            Ok(text) => Self::parse(&text, &path)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => Config::default(),
+            Err(e) => return Err(format!("{}: cannot read the configuration: {e}", path.display())),
+        };
+        macro_rules! set {
+            ($($field:ident),*) => { $( if let Some(v) = o.$field.clone() { config.$field = v; } )* };
+        }
+        set!(data_dir, bind, web_port, console_port, management_port);
+        if let Some(db) = &o.database {
+            config.database = Some(db.clone());
+        }
+        if let Some(token) = &o.admin_token {
+            config.admin_token = Some(Secret(token.clone()));
+        }
+        Ok(config)
+    }
+
+    fn parse(text: &str, path: &Path) -> Result<Config, String> {
+        toml::from_str(text).map_err(|e| format!("{}: {}", path.display(), e.to_string().trim()))
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database
+            .clone()
+            .unwrap_or_else(|| format!("sqlite:{}", self.data_dir.join("scorch.db").display()))
+    }
+
+    /// This runbook server's name.
+    pub fn server_name(&self) -> String {
+        self.runbook_server.name.clone().unwrap_or_else(|| {
+            hostname::get()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .unwrap_or_else(|| "runbook-server".into())
+        })
+    }
+
+    /// The configuration as TOML, secrets redacted.
+    pub fn show(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_overrides() {
+        let file = Config::parse(
+            "web_port = 8081\n[runbook_server]\nmax_instances = 5\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            (file.web_port, file.console_port, file.runbook_server.max_instances),
+            (8081, 82, 5)
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scorch.toml");
+        std::fs::write(&path, "web_port = 8081\nadmin_token = \"s3cret\"\n").unwrap();
+        let o = Overrides {
+            config: Some(path),
+            web_port: Some(9000),
+            ..Default::default()
+        };
+        let config = Config::load(&o).unwrap();
+        assert_eq!(config.web_port, 9000);
+        assert_eq!(config.admin_token, Some(Secret("s3cret".into())));
+        assert!(!config.show().contains("s3cret") && !format!("{config:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_the_file_name() {
+        let err = Config::parse("web_prot = 1\n", Path::new("scorch.toml")).unwrap_err();
+        assert!(err.starts_with("scorch.toml:") && err.contains("web_prot"), "{err}");
+        let missing = Overrides {
+            config: Some(PathBuf::from("/nonexistent/scorch.toml")),
+            ..Default::default()
+        };
+        assert!(Config::load(&missing).unwrap_err().contains("cannot read"));
+    }
+}

@@ -1,0 +1,196 @@
+//! `scorch ports`: the seed's port table for the configuration in effect, and `ports check`,
+//! which tries each row from where it runs and names the firewall rule that is missing.
+
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::roles::redact_url;
+
+/// One row of the table.
+struct Row {
+    source: &'static str,
+    target: &'static str,
+    /// `None` for a database file (no port) or per-activity ports.
+    port: Option<u16>,
+    /// Where `ports check` connects.
+    host: Option<String>,
+    flag: &'static str,
+    notes: String,
+}
+
+fn host_of(bind: IpAddr) -> String {
+    if bind.is_unspecified() {
+        "localhost".into()
+    } else {
+        bind.to_string()
+    }
+}
+
+/// `host` and `port` of a postgres:// URL.
+fn postgres_address(url: &str) -> Option<(String, u16)> {
+    let rest = url.split_once("://")?.1;
+    let hostport = rest
+        .rsplit_once('@')
+        .map_or(rest, |(_, h)| h)
+        .split(['/', '?'])
+        .next()?;
+    match hostport.rsplit_once(':') {
+        Some((h, p)) => Some((h.to_string(), p.parse().ok()?)),
+        None => Some((hostport.to_string(), 5432)),
+    }
+}
+
+fn rows(config: &Config) -> Vec<Row> {
+    let host = host_of(config.bind);
+    let db_url = config.database_url();
+    let (db_port, db_host, db_notes) = match postgres_address(&db_url) {
+        Some((h, p)) => (Some(p), Some(h), format!("PostgreSQL: {}", redact_url(&db_url))),
+        None => (
+            None,
+            None,
+            format!("embedded SQLite, a file, no port: {}", redact_url(&db_url)),
+        ),
+    };
+    vec![
+        Row {
+            source: "Runbook Designer (scorch CLI, console designer)",
+            target: "management server",
+            port: Some(config.management_port),
+            host: Some(host.clone()),
+            flag: "--management-port",
+            notes: "one fixed port (no DCOM range): authoring, settings, permissions".into(),
+        },
+        Row {
+            source: "management server, runbook servers, web service",
+            target: "orchestration database",
+            port: db_port,
+            host: db_host,
+            flag: "--database",
+            notes: db_notes,
+        },
+        Row {
+            source: "client browser",
+            target: "REST web service",
+            port: Some(config.web_port),
+            host: Some(host.clone()),
+            flag: "--web-port",
+            notes: "both this port and the console's must be reachable for the console".into(),
+        },
+        Row {
+            source: "client browser",
+            target: "Orchestration console",
+            port: Some(config.console_port),
+            host: Some(host),
+            flag: "--console-port",
+            notes: "calls the web service from the browser".into(),
+        },
+        Row {
+            source: "activities",
+            target: "targeted computers",
+            port: None,
+            host: None,
+            flag: "(per activity)",
+            notes: "SSH 22, SMTP 25/587, HTTP 80/443, syslog 514, database ports, ...".into(),
+        },
+    ]
+}
+
+/// `scorch ports`.
+pub fn print(config: &Config) -> u8 {
+    out!("| Source | Target | Port | Configurable | Notes |");
+    out!("|---|---|---|---|---|");
+    for r in rows(config) {
+        let port = r.port.map_or("-".to_string(), |p| p.to_string());
+        out!("| {} | {} | {port} | {} | {} |", r.source, r.target, r.flag, r.notes);
+    }
+    0
+}
+
+/// `scorch ports check`: 0 when every row with a port answers, 1 otherwise.
+pub async fn check(config: &Config) -> u8 {
+    let mut missing = 0;
+    for r in rows(config) {
+        let (Some(port), Some(host)) = (r.port, r.host.clone()) else {
+            continue;
+        };
+        let reached = tokio::task::spawn_blocking(move || reachable(&host, port))
+            .await
+            .unwrap_or(Err("check failed".into()));
+        let host = r.host.as_deref().unwrap_or_default();
+        match reached {
+            Ok(addr) => out!("ok       {} -> {} at {addr}", r.source, r.target),
+            Err(why) => {
+                missing += 1;
+                out!("missing  {} -> {} at {host}:{port}: {why}", r.source, r.target);
+                out!(
+                    "         allow inbound TCP {port} on {host} from the {} (or start the {}, or change it with {})",
+                    r.source,
+                    r.target,
+                    r.flag
+                );
+            }
+        }
+    }
+    u8::from(missing > 0)
+}
+
+fn reachable(host: &str, port: u16) -> Result<SocketAddr, String> {
+    let addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .collect();
+    let mut last = String::from("no address");
+    for addr in addrs {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
+            Ok(_) => return Ok(addr),
+            Err(e) => {
+                last = match e.kind() {
+                    std::io::ErrorKind::ConnectionRefused => "connection refused (nothing listens there)".into(),
+                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => {
+                        "no answer within 2 s (a firewall drops it)".into()
+                    }
+                    _ => e.to_string(),
+                }
+            }
+        }
+    }
+    Err(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_addresses() {
+        assert_eq!(
+            postgres_address("postgres://u:p@db.example:6543/x"),
+            Some(("db.example".into(), 6543))
+        );
+        assert_eq!(
+            postgres_address("postgres://127.0.0.1/scorch"),
+            Some(("127.0.0.1".into(), 5432))
+        );
+        assert_eq!(postgres_address("sqlite:./x.db"), None);
+    }
+
+    #[tokio::test]
+    async fn check_reports_what_answers_and_what_does_not() {
+        let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = Config {
+            management_port: open.local_addr().unwrap().port(),
+            web_port: closed,
+            console_port: closed,
+            ..Config::default()
+        };
+        assert!(reachable("127.0.0.1", config.management_port).is_ok());
+        assert!(reachable("127.0.0.1", closed).unwrap_err().contains("refused"));
+        assert_eq!(check(&config).await, 1);
+    }
+}

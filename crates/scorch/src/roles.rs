@@ -1,0 +1,271 @@
+//! Starting the roles: `scorch up` (all of them in one process on an embedded database) and
+//! each role on its own for a fleet.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use scorch_server::api::AppState;
+use scorch_server::plans::Plans;
+use scorch_server::runbook_server::{self, RunbookServerOptions};
+use scorch_store::{PurgeRule, SqliteStore, Store};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::listen::listen;
+
+/// Which roles a command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    pub management: bool,
+    pub web: bool,
+    pub console: bool,
+    pub runbook_server: bool,
+}
+
+impl Roles {
+    pub const ALL: Roles = Roles {
+        management: true,
+        web: true,
+        console: true,
+        runbook_server: true,
+    };
+    pub const NONE: Roles = Roles {
+        management: false,
+        web: false,
+        console: false,
+        runbook_server: false,
+    };
+}
+
+/// Opens the orchestration database the configuration names.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
+    let url = config.database_url();
+    let opened: Result<Arc<dyn Store>, _> = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        scorch_store::PgStore::open(&url)
+            .await
+            .map(|s| Arc::new(s) as Arc<dyn Store>)
+    } else if url.starts_with("sqlite:") {
+        if let Some(parent) = config.database.is_none().then(|| config.data_dir.clone()) {
+            std::fs::create_dir_all(&parent)
+                .map_err(|e| format!("scorch: cannot create the data directory {}: {e}", parent.display()))?;
+        }
+        SqliteStore::open(&url).await.map(|s| Arc::new(s) as Arc<dyn Store>)
+    } else {
+        return Err(format!(
+            "scorch: --database '{url}' is neither sqlite:PATH nor postgres://..."
+        ));
+    };
+    opened.map_err(|e| format!("scorch: {e}"))
+}
+
+/// On first start (no users yet), creates the administrator and prints its token once.
+async fn first_admin(store: &Arc<dyn Store>, config: &Config) -> Result<(), String> {
+    let users = store.users().await.map_err(|e| format!("scorch: {e}"))?;
+    if !users.is_empty() {
+        return Ok(());
+    }
+    let token = config
+        .admin_token
+        .as_ref()
+        .map(|t| t.0.clone())
+        .unwrap_or_else(scorch_server::auth::new_token);
+    store
+        .create_user("admin", None, true)
+        .await
+        .map_err(|e| format!("scorch: {e}"))?;
+    let hash = scorch_server::auth::token_hash(&token);
+    store
+        .create_token("admin", &hash, "first administrator")
+        .await
+        .map_err(|e| format!("scorch: {e}"))?;
+    if config.admin_token.is_some() {
+        out!("created the administrator 'admin' with the token from --admin-token");
+    } else {
+        out!("created the administrator 'admin'; its token (shown once, keep it):\n\n    {token}\n");
+    }
+    Ok(())
+}
+
+fn url(bind: IpAddr, port: u16) -> String {
+    let host = if bind.is_unspecified() {
+        "localhost".to_string()
+    } else {
+        bind.to_string()
+    };
+    format!("http://{host}:{port}")
+}
+
+/// The origins a browser on the console may come from: the console's own, in both loopback
+/// spellings when it listens on loopback.
+fn console_origins(config: &Config) -> Vec<String> {
+    let port = config.console_port;
+    let mut origins = vec![url(config.bind, port)];
+    if config.bind.is_loopback() || config.bind.is_unspecified() {
+        origins = vec![format!("http://localhost:{port}"), format!("http://127.0.0.1:{port}")];
+    }
+    origins
+}
+
+/// Runs `roles` until Ctrl-C (or SIGTERM), then stops gracefully.
+pub async fn run(config: Config, roles: Roles) -> u8 {
+    match serve(config, roles).await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("{e}");
+            1
+        }
+    }
+}
+
+async fn serve(config: Config, roles: Roles) -> Result<(), String> {
+    // Bind every port first: a port that cannot be had stops the start before anything runs.
+    let bind = config.bind;
+    let management = match roles.management {
+        true => Some(listen("management server", bind, config.management_port, "--management-port").await?),
+        false => None,
+    };
+    let web = match roles.web {
+        true => Some(listen("web service", bind, config.web_port, "--web-port").await?),
+        false => None,
+    };
+    let console = match roles.console {
+        true => Some(listen("console", bind, config.console_port, "--console-port").await?),
+        false => None,
+    };
+    let store = open_store(&config).await?;
+    if roles.management || roles.web {
+        first_admin(&store, &config).await?;
+    }
+    let plans = Arc::new(Plans::new(Arc::new(scorch_activities::standard())));
+    let state = AppState {
+        store: store.clone(),
+        plans: plans.clone(),
+    };
+    let shutdown = CancellationToken::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let port = |l: &tokio::net::TcpListener| l.local_addr().map(|a| a.port()).unwrap_or_default();
+    let web_url = url(bind, web.as_ref().map_or(config.web_port, port));
+    if let Some(listener) = management {
+        out!("management server  {}", url(bind, port(&listener)));
+        tasks.spawn(scorch_server::management::serve(
+            listener,
+            state.clone(),
+            shutdown.clone(),
+        ));
+        tasks.spawn(retention(store.clone(), config.clone(), shutdown.clone()));
+    }
+    if let Some(listener) = web {
+        out!("web service        {web_url}  (OpenAPI: {web_url}/openapi.json)");
+        tasks.spawn(scorch_server::web::serve(
+            listener,
+            state.clone(),
+            console_origins(&config),
+            shutdown.clone(),
+        ));
+    }
+    if let Some(listener) = console {
+        out!("console            {}", url(bind, port(&listener)));
+        let web_url = web_url.clone();
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            if let Err(e) = scorch_server::console::serve(listener, &web_url, stop).await {
+                warn!(error = %e, "the console stopped");
+            }
+        });
+    }
+    if roles.runbook_server {
+        let mut opts = RunbookServerOptions::new(&config.server_name());
+        opts.max_instances = config.runbook_server.max_instances;
+        opts.host = config.server_name();
+        out!(
+            "runbook server     {} (up to {} instances)",
+            opts.name,
+            opts.max_instances
+        );
+        tasks.spawn(runbook_server::run(store.clone(), plans, opts, shutdown.clone()));
+    }
+    out!(
+        "database           {} ({})",
+        redact_url(&config.database_url()),
+        store.backend()
+    );
+    wait_for_stop_signal().await;
+    info!("stopping: running instances finish their current activities and resume on the next start");
+    shutdown.cancel();
+    while tasks.join_next().await.is_some() {}
+    store.checkpoint().await.map_err(|e| format!("scorch: {e}"))?;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Keeps the instance history bounded: the purge of the configured rule, every few minutes.
+async fn retention(store: Arc<dyn Store>, config: Config, shutdown: CancellationToken) {
+    let r = &config.retention;
+    if r.keep_last.is_none() && r.keep_days.is_none() {
+        return;
+    }
+    let every = Duration::from_secs(u64::from(r.every_minutes.max(1)) * 60);
+    loop {
+        let older_than = r
+            .keep_days
+            .map(|d| jiff::Timestamp::now() - jiff::SignedDuration::from_hours(i64::from(d) * 24));
+        let rule = PurgeRule {
+            runbook_id: None,
+            keep_last: r.keep_last,
+            older_than,
+        };
+        match store.purge_instances(&rule, 500, false).await {
+            Ok(0) => {}
+            Ok(n) => info!(instances = n, "retention purged old instances"),
+            Err(e) => warn!(error = %e, "retention purge failed; it runs again later"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// A database URL without its password.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:***{}", &url[..scheme], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_url("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite:./x.db"), "sqlite:./x.db");
+    }
+}

@@ -1,0 +1,588 @@
+//! The `scorch` client commands, run as the real binary against a management server, a web
+//! service and a runbook server started in this test process on loopback ports, on a SQLite
+//! file in a temporary directory.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::Arc;
+use std::time::Duration;
+
+use scorch_server::api::AppState;
+use scorch_server::auth::{new_token, token_hash};
+use scorch_server::plans::Plans;
+use scorch_server::runbook_server::{self, RunbookServerOptions};
+use scorch_server::{management, web};
+use scorch_store::{SqliteStore, Store};
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::io::AsyncWriteExt;
+use tokio_util::sync::CancellationToken;
+
+const INVALID: &str = "format: 1
+runbook: Broken
+activities:
+  - id: start
+    type: no_such_activity
+";
+
+const SLOW: &str = "format: 1
+runbook: Slow
+activities:
+  - id: wait
+    type: run_program
+    properties: { program: sleep, arguments: [\"30\"] }
+";
+
+struct Servers {
+    management: String,
+    web: String,
+    admin: String,
+    dir: TempDir,
+    stop: CancellationToken,
+}
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn listener() -> (tokio::net::TcpListener, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+impl Servers {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = SqliteStore::open(&format!("sqlite:{}", dir.path().join("scorch.db").display()))
+            .await
+            .unwrap();
+        let store: Arc<dyn Store> = Arc::new(sqlite);
+        store.create_user("admin", None, true).await.unwrap();
+        let admin = new_token();
+        store.create_token("admin", &token_hash(&admin), "test").await.unwrap();
+        let plans = Arc::new(Plans::new(Arc::new(scorch_activities::standard())));
+        let state = AppState {
+            store: store.clone(),
+            plans: plans.clone(),
+        };
+        let stop = CancellationToken::new();
+        let (m, management) = listener().await;
+        tokio::spawn(management::serve(m, state.clone(), stop.clone()));
+        let (w, web) = listener().await;
+        tokio::spawn(web::serve(w, state, Vec::new(), stop.clone()));
+        let mut opts = RunbookServerOptions::new("rb-test");
+        opts.heartbeat = Duration::from_millis(200);
+        opts.poll = Duration::from_millis(200);
+        opts.engine.working_dir = dir.path().to_path_buf();
+        tokio::spawn(runbook_server::run(store, plans, opts, stop.clone()));
+        Self {
+            management,
+            web,
+            admin,
+            dir,
+            stop,
+        }
+    }
+
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Runs `scorch` with this deployment's URLs and `token`.
+    async fn scorch_as(&self, token: &str, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut all = vec![
+            "--management",
+            &self.management,
+            "--web-service",
+            &self.web,
+            "--token",
+            token,
+        ];
+        all.extend_from_slice(args);
+        run(&all, stdin, self.dir.path()).await
+    }
+
+    async fn scorch(&self, args: &[&str]) -> Run {
+        self.scorch_as(&self.admin, args, None).await
+    }
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn ok(self) -> Self {
+        assert_eq!(self.code, Some(0), "stdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self
+    }
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Self {
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// The real binary, without any SCORCH_* setting from the environment.
+async fn run(args: &[&str], stdin: Option<&str>, dir: &Path) -> Run {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_scorch"));
+    cmd.args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("SCORCH_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.stdin(if stdin.is_some() {
+        std::process::Stdio::piped()
+    } else {
+        std::process::Stdio::null()
+    });
+    let mut child = cmd.spawn().unwrap();
+    if let Some(text) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        pipe.write_all(text.as_bytes()).await.unwrap();
+    }
+    child.wait_with_output().await.unwrap().into()
+}
+
+fn hello() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello.runbook.yaml")
+}
+
+fn failing() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/failure-links.runbook.yaml")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_list_and_pull() {
+    let s = Servers::start().await;
+    let file = hello();
+    let file = file.to_str().unwrap();
+    let pushed = s.scorch(&["runbook", "push", file, "--folder", "ops"]).await.ok();
+    assert!(
+        pushed.stdout.contains("pushed ops/Hello version 1"),
+        "{}",
+        pushed.stdout
+    );
+    let pushed = s.scorch(&["runbook", "push", file, "--folder", "ops"]).await.ok();
+    assert!(pushed.stdout.contains("version 2"), "{}", pushed.stdout);
+
+    let list = s.scorch(&["runbook", "list"]).await.ok();
+    let row = list
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("ops/Hello"))
+        .unwrap_or_else(|| panic!("{}", list.stdout));
+    assert!(row.split_whitespace().nth(1) == Some("2"), "{row}");
+    let list = s.scorch(&["runbook", "list", "--folder", "finance"]).await.ok();
+    assert_eq!(list.stdout.lines().count(), 1, "only the header: {}", list.stdout);
+
+    let pulled = s.scorch(&["runbook", "pull", "ops/Hello"]).await.ok();
+    assert_eq!(pulled.stdout, std::fs::read_to_string(hello()).unwrap());
+    let out = s.dir.path().join("v1.yaml");
+    s.scorch(&[
+        "runbook",
+        "pull",
+        "ops/Hello",
+        "--version",
+        "1",
+        "-o",
+        out.to_str().unwrap(),
+    ])
+    .await
+    .ok();
+    assert_eq!(
+        std::fs::read_to_string(out).unwrap(),
+        std::fs::read_to_string(hello()).unwrap()
+    );
+    let missing = s.scorch(&["runbook", "pull", "ops/Nothing"]).await;
+    assert_eq!(missing.code, Some(1));
+    assert!(missing.stderr.contains("'ops/Nothing' not found"), "{}", missing.stderr);
+
+    s.scorch(&["folder", "create", "finance/q1"]).await.ok();
+    let folders = s.scorch(&["folder", "list"]).await.ok();
+    assert!(
+        folders.stdout.contains("/finance/q1") && folders.stdout.contains("/ops"),
+        "{}",
+        folders.stdout
+    );
+    s.scorch(&["folder", "delete", "finance/q1"]).await.ok();
+    let busy = s.scorch(&["folder", "delete", "ops"]).await;
+    assert_eq!(busy.code, Some(1));
+    assert!(busy.stderr.contains("(conflict)"), "{}", busy.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_file_is_reported_by_line_before_any_network_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.runbook.yaml");
+    std::fs::write(&file, INVALID).unwrap();
+    let file = file.to_str().unwrap();
+    // Nothing listens at the management URL: the push must not even try it.
+    let run = run(
+        &["--management", "http://127.0.0.1:9", "runbook", "push", file],
+        None,
+        dir.path(),
+    )
+    .await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("{file}:5:")), "{}", run.stderr);
+    assert!(run.stderr.contains("no_such_activity"), "{}", run.stderr);
+    assert!(!run.stderr.contains("cannot reach"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checked_out_runbook_is_locked_for_others() {
+    let s = Servers::start().await;
+    let file = hello();
+    let file = file.to_str().unwrap();
+    s.scorch(&["runbook", "push", file]).await.ok();
+    let mut tokens = Vec::new();
+    for user in ["alice", "bob"] {
+        s.scorch(&["user", "create", user]).await.ok();
+        let granted = s.scorch(&["user", "grant", user, "/", "author"]).await.ok();
+        assert!(granted.stdout.contains("/:author"), "{}", granted.stdout);
+        let token = s.scorch(&["token", "create", user, "--label", "test"]).await.ok();
+        tokens.push(token.stdout.trim().to_string());
+    }
+    let (alice, bob) = (&tokens[0], &tokens[1]);
+    let out = s.scorch_as(alice, &["runbook", "checkout", "Hello"], None).await.ok();
+    assert!(out.stdout.contains("checked out Hello"), "{}", out.stdout);
+    let list = s.scorch(&["runbook", "list"]).await.ok();
+    assert!(list.stdout.contains("alice"), "{}", list.stdout);
+
+    let refused = s.scorch_as(bob, &["runbook", "push", file], None).await;
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("alice") && refused.stderr.contains("(conflict)"),
+        "{}",
+        refused.stderr
+    );
+    let refused = s.scorch_as(bob, &["runbook", "checkout", "Hello"], None).await;
+    assert_eq!(refused.code, Some(1));
+
+    let checked_in = s.scorch_as(alice, &["runbook", "checkin", file], None).await.ok();
+    assert!(
+        checked_in.stdout.contains("checked in Hello version 2"),
+        "{}",
+        checked_in.stdout
+    );
+    s.scorch_as(bob, &["runbook", "push", file], None).await.ok();
+    s.scorch_as(bob, &["runbook", "checkout", "Hello"], None).await.ok();
+    let released = s.scorch(&["runbook", "undo-checkout", "Hello", "--force"]).await.ok();
+    assert!(
+        released.stdout.contains("was checked out by bob"),
+        "{}",
+        released.stdout
+    );
+
+    let viewer_token = {
+        s.scorch(&["user", "create", "vera"]).await.ok();
+        s.scorch(&["user", "grant", "vera", "/", "viewer"]).await.ok();
+        s.scorch(&["token", "create", "vera"])
+            .await
+            .ok()
+            .stdout
+            .trim()
+            .to_string()
+    };
+    let refused = s.scorch_as(&viewer_token, &["runbook", "push", file], None).await;
+    assert_eq!(refused.code, Some(1));
+    assert!(refused.stderr.contains("(forbidden)"), "{}", refused.stderr);
+    let users = s.scorch(&["user", "list"]).await.ok();
+    assert!(
+        users.stdout.contains("vera") && users.stdout.contains("/:viewer"),
+        "{}",
+        users.stdout
+    );
+    let audit = s.scorch(&["audit", "--limit", "100"]).await.ok();
+    assert!(
+        audit.stdout.contains("runbook.check_out") && audit.stdout.contains("grant.set"),
+        "{}",
+        audit.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn variables_and_counters() {
+    let s = Servers::start().await;
+    s.scorch(&["var", "set", "smtp_host", "mail.example.com"]).await.ok();
+    let got = s.scorch(&["var", "get", "smtp_host"]).await.ok();
+    assert_eq!(got.stdout, "mail.example.com\n");
+    s.scorch_as(
+        &s.admin,
+        &["var", "set", "db_password", "-", "--encrypted"],
+        Some("hunter2-secret\n"),
+    )
+    .await
+    .ok();
+    let got = s.scorch(&["var", "get", "db_password"]).await.ok();
+    assert!(
+        !got.stdout.contains("hunter2") && !got.stderr.contains("hunter2"),
+        "{}{}",
+        got.stdout,
+        got.stderr
+    );
+    assert!(got.stderr.contains("encrypted"), "{}", got.stderr);
+    let list = s.scorch(&["var", "list"]).await.ok();
+    assert!(
+        !list.stdout.contains("hunter2") && list.stdout.contains("(encrypted)"),
+        "{}",
+        list.stdout
+    );
+    assert!(list.stdout.contains("mail.example.com"), "{}", list.stdout);
+    s.scorch(&["var", "delete", "smtp_host"]).await.ok();
+    let gone = s.scorch(&["var", "get", "smtp_host"]).await;
+    assert_eq!(gone.code, Some(1));
+    assert!(gone.stderr.contains("(not_found)"), "{}", gone.stderr);
+
+    s.scorch(&["counter", "set", "tickets", "-3"]).await.ok();
+    assert_eq!(s.scorch(&["counter", "get", "tickets"]).await.ok().stdout, "-3\n");
+    let list = s.scorch(&["counter", "list"]).await.ok();
+    assert!(list.stdout.contains("tickets"), "{}", list.stdout);
+    s.scorch(&["counter", "delete", "tickets"]).await.ok();
+}
+
+/// The document without what differs between two runs (times, durations, temporary paths).
+fn shape(doc: &Value) -> Value {
+    let mut doc = doc.clone();
+    for run in doc["activities"].as_array_mut().into_iter().flatten() {
+        let run = run.as_object_mut().unwrap();
+        for key in ["started_at", "ended_at", "duration_ms"] {
+            assert!(run.contains_key(key), "{key} missing from {run:?}");
+            run.remove(key);
+        }
+    }
+    doc
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_start_wait_json_prints_the_testers_document() {
+    let s = Servers::start().await;
+    let file = hello();
+    let file = file.to_str().unwrap();
+    s.scorch(&["runbook", "push", file, "--folder", "ops"]).await.ok();
+    let args = ["--param", "Who=operator", "--param", "Times=3"];
+    let remote = s
+        .scorch(&[&["job", "start", "ops/Hello", "--wait", "--json"][..], &args].concat())
+        .await
+        .ok();
+    let tester = run(
+        &[&["runbook", "test", file, "--json"][..], &args].concat(),
+        None,
+        s.dir.path(),
+    )
+    .await
+    .ok();
+    let remote: Value = serde_json::from_str(&remote.stdout).unwrap();
+    let tester: Value = serde_json::from_str(&tester.stdout).unwrap();
+    assert_eq!(shape(&remote), shape(&tester));
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&remote), keys(&tester), "the same fields in the same order");
+    assert_eq!(remote["status"], "success");
+
+    // Without --json: the outcome for people; a failed instance exits 1, like the tester.
+    let people = s
+        .scorch(&[&["job", "start", "ops/Hello", "--wait"][..], &args].concat())
+        .await
+        .ok();
+    assert!(
+        people.stdout.contains("completed: success") && people.stdout.contains("Greeting ="),
+        "{}",
+        people.stdout
+    );
+    s.scorch(&["runbook", "push", failing().to_str().unwrap()]).await.ok();
+    let failed = s
+        .scorch(&["job", "start", "Handle A Failure", "--wait", "--json"])
+        .await;
+    let name: Value = serde_json::from_str(&failed.stdout).unwrap_or(Value::Null);
+    assert_eq!(
+        (failed.code, name["status"].as_str()),
+        (Some(1), Some("failed")),
+        "{}{}",
+        failed.stdout,
+        failed.stderr
+    );
+
+    let bad = s
+        .scorch(&["job", "start", "ops/Hello", "--param", "Times=many", "--wait"])
+        .await;
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("Times") && bad.stderr.contains("(invalid_parameters)"),
+        "{}",
+        bad.stderr
+    );
+    let missing = s.scorch(&["job", "start", "ops/Nothing"]).await;
+    assert_eq!(missing.code, Some(1));
+    assert!(missing.stderr.contains("(not_found)"), "{}", missing.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_are_listed_shown_and_canceled() {
+    let s = Servers::start().await;
+    let slow = s.file("slow.runbook.yaml", SLOW);
+    s.scorch(&["runbook", "push", slow.to_str().unwrap()]).await.ok();
+    let started = s.scorch(&["job", "start", "Slow", "--json"]).await.ok();
+    let job: Value = serde_json::from_str(&started.stdout).unwrap();
+    let id = job["id"].as_str().unwrap().to_string();
+
+    // Wait (with a deadline) until a runbook server runs it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let shown: Value = serde_json::from_str(&s.scorch(&["job", "show", &id, "--json"]).await.ok().stdout).unwrap();
+        if shown["status"] == "running" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never ran: {shown}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let list = s.scorch(&["job", "list", "--runbook", "Slow"]).await.ok();
+    assert!(
+        list.stdout.contains(&id) && list.stdout.contains("running"),
+        "{}",
+        list.stdout
+    );
+    let list = s.scorch(&["job", "list", "--status", "completed"]).await.ok();
+    assert!(!list.stdout.contains(&id), "{}", list.stdout);
+
+    let canceled = s.scorch(&["job", "cancel", &id]).await.ok();
+    assert!(canceled.stdout.contains(&id), "{}", canceled.stdout);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let shown = s.scorch(&["job", "show", &id]).await.ok();
+        if shown.stdout.contains("status     canceled") {
+            assert!(shown.stdout.contains("runbook    Slow"), "{}", shown.stdout);
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never canceled: {}",
+            shown.stdout
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let again = s.scorch(&["job", "cancel", &id]).await;
+    assert_eq!(again.code, Some(1));
+    assert!(again.stderr.contains("(job_finished)"), "{}", again.stderr);
+
+    let purge = s.scorch(&["purge", "--keep-last", "0", "--dry-run"]).await.ok();
+    assert!(purge.stdout.contains("would delete"), "{}", purge.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_with_a_password_prints_a_token() {
+    let s = Servers::start().await;
+    s.scorch_as(
+        &s.admin,
+        &["user", "create", "carol", "--password-stdin"],
+        Some("correct horse battery\n"),
+    )
+    .await
+    .ok();
+    let dir = s.dir.path();
+    let login = run(
+        &["--management", &s.management, "login", "carol", "--password-stdin"],
+        Some("correct horse battery\n"),
+        dir,
+    )
+    .await
+    .ok();
+    let token = login.stdout.trim();
+    assert!(token.starts_with("sct_"), "{}", login.stdout);
+    s.scorch_as(token, &["var", "list"], None).await.ok();
+    let wrong = run(
+        &["--management", &s.management, "login", "carol", "--password-stdin"],
+        Some("nope nope nope\n"),
+        dir,
+    )
+    .await;
+    assert_eq!(wrong.code, Some(1));
+    assert!(
+        wrong
+            .stderr
+            .contains("unknown user or wrong password (unauthenticated)"),
+        "{}",
+        wrong.stderr
+    );
+    let tokens = s.scorch(&["token", "list", "carol"]).await.ok();
+    assert!(
+        tokens.stdout.contains("session") && !tokens.stdout.contains(token),
+        "{}",
+        tokens.stdout
+    );
+    let id = tokens
+        .stdout
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    s.scorch(&["token", "revoke", &id]).await.ok();
+    let revoked = s.scorch_as(token, &["var", "list"], None).await;
+    assert_eq!(revoked.code, Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_token_and_a_server_that_is_down_give_one_clear_line() {
+    let s = Servers::start().await;
+    let bad = s.scorch_as("sct_wrong", &["runbook", "list"], None).await;
+    assert_eq!(bad.code, Some(1));
+    assert_eq!(
+        bad.stderr.trim(),
+        "scorch: the token is unknown or revoked (unauthenticated)"
+    );
+    let none = run(&["--management", &s.management, "var", "list"], None, s.dir.path()).await;
+    assert_eq!(none.code, Some(1));
+    assert!(none.stderr.contains("SCORCH_TOKEN"), "{}", none.stderr);
+    let bad = s.scorch_as("sct_wrong", &["job", "list"], None).await;
+    assert_eq!(bad.code, Some(1));
+    assert!(bad.stderr.contains("(unauthenticated)"), "{}", bad.stderr);
+
+    // A port nothing listens on.
+    let (l, down) = listener().await;
+    drop(l);
+    let run_down = run(
+        &["--management", &down, "--token", "x", "runbook", "list"],
+        None,
+        s.dir.path(),
+    )
+    .await;
+    assert_eq!(run_down.code, Some(1));
+    assert_eq!(
+        run_down.stderr.trim(),
+        format!(
+            "scorch: cannot reach the management server at {down}: connection refused (start it, or pass --management)"
+        )
+    );
+    let run_down = run(
+        &["--web-service", &down, "--token", "x", "job", "list"],
+        None,
+        s.dir.path(),
+    )
+    .await;
+    assert!(
+        run_down.stderr.contains("cannot reach the web service") && run_down.stderr.contains("--web-service"),
+        "{}",
+        run_down.stderr
+    );
+    let bad_url = run(&["--management", "localhost:8135", "var", "list"], None, s.dir.path()).await;
+    assert_eq!(bad_url.code, Some(2), "{}", bad_url.stderr);
+}
