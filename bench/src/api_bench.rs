@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 const TOKEN: &str = "sct_benchmark_token_0123456789abcdef";
 const RUNBOOK: &str = "format: 1
 runbook: Bench Three
+concurrency: 1000
 returns: [ { name: Result, type: boolean } ]
 activities:
   - id: init

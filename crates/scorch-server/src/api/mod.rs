@@ -4,6 +4,7 @@
 mod caller;
 mod error;
 mod json;
+mod query;
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use scorch_store::Store;
 pub use caller::Caller;
 pub use error::ApiError;
 pub use json::Json;
+pub use query::Query;
 
 use crate::plans::Plans;
 

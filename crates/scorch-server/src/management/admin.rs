@@ -6,7 +6,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::wire::{AuditItem, Purge, Purged};
-use super::{Query, audit as record, time};
+use super::{audit as record, time};
+use crate::api::Query;
 use crate::api::{ApiError, AppState, Caller, Json};
 
 const DEFAULT_AUDIT_LIMIT: u32 = 100;

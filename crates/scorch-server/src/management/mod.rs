@@ -12,18 +12,14 @@ mod users;
 pub mod wire;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
-use axum::http::StatusCode;
-use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
-use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::api::{ApiError, AppState, Caller, Json, MAX_BODY_BYTES};
+use crate::api::{ApiError, AppState, Caller, MAX_BODY_BYTES};
 
 /// Every route of the management server.
 pub fn router(state: AppState) -> Router {
@@ -57,7 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(admin::audit))
         .route("/purge", post(admin::purge));
     Router::new()
-        .route("/health", get(health))
+        .route("/health", get(crate::web::health::health))
         .nest("/api/v1", api)
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -76,37 +72,8 @@ pub async fn serve(listener: TcpListener, state: AppState, shutdown: Cancellatio
     }
 }
 
-/// `GET /health`: unauthenticated; 200 when the orchestration database answers, else 503.
-async fn health(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => Json(json!({ "status": "ok", "role": "management-server", "database": "ok" })).into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "health: the orchestration database does not answer");
-            let body = json!({ "status": "unavailable", "role": "management-server", "database": "unreachable" });
-            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
-        }
-    }
-}
-
 async fn no_route() -> ApiError {
     ApiError::not_found("no such route on the management server (its API is under /api/v1/)")
-}
-
-/// A query string whose rejection is an [`ApiError`] (400 with the parser's reason).
-pub(crate) struct Query<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(value)) => Ok(Query(value)),
-            Err(rejection) => Err(ApiError::bad_request(format!(
-                "the query string is not valid: {}",
-                rejection.body_text()
-            ))),
-        }
-    }
 }
 
 /// A UUID from the path, or 400.

@@ -11,7 +11,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::wire::{CheckIn, CheckedIn, CheckoutState, ErrorBody, ErrorDetail, RunbookItem, RunbookSource};
-use super::{Query, audit, folder_path, parse_id, time};
+use super::{audit, folder_path, parse_id, time};
+use crate::api::Query;
 use crate::api::{ApiError, AppState, Caller, Json};
 
 /// A check-in's failure: an API error, or a runbook that does not validate (400

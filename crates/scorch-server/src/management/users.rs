@@ -12,7 +12,8 @@ use serde_json::json;
 use super::wire::{
     CreatedToken, GrantItem, Login, NewToken, NewUser, RevokeGrant, Session, SetGrant, TokenItem, UserItem,
 };
-use super::{Query, audit, check_name, folder_path, parse_id, time};
+use super::{audit, check_name, folder_path, parse_id, time};
+use crate::api::Query;
 use crate::api::{ApiError, AppState, Caller, Json};
 use crate::auth::{hash_password, new_token, token_hash, verify_password};
 

@@ -120,31 +120,48 @@ impl Server {
         let mut changes = self.store.subscribe();
         let mut heartbeat = tokio::time::interval(self.opts.heartbeat);
         let mut db_failures = 0;
+        // Claim only when there may be work: a new job, a freed slot, a missed notification,
+        // or the safety-net poll. (Journal changes are many and never mean new work.)
+        let mut look_for_work = true;
         loop {
-            if self.claim_work().await.is_err() {
-                backoff(&mut db_failures, shutdown).await;
-            } else {
-                db_failures = 0;
+            if look_for_work {
+                look_for_work = false;
+                if self.claim_work().await.is_err() {
+                    backoff(&mut db_failures, shutdown).await;
+                    look_for_work = true;
+                } else {
+                    db_failures = 0;
+                }
             }
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = heartbeat.tick() => self.beat().await,
-                change = changes.recv() => {
+                change = changes.recv() => match change {
+                    Ok(Change::Job { status: JobStatus::Pending, .. }) | Err(_) => look_for_work = true,
                     // A change to a job this server runs may be a cancellation request.
-                    if let Ok(Change::Job { id, .. }) = change
-                        && let Some(cancel) = self.running.get(&id)
-                        && self.store.job(id).await.is_ok_and(|job| job.cancel_requested || job.status == JobStatus::Canceled)
-                    {
-                        cancel.cancel();
-                    }
-                }
+                    Ok(Change::Job { id, .. }) => self.cancel_if_requested(id).await,
+                    Ok(_) => {}
+                },
                 Some(done) = self.tasks.join_next() => {
                     if let Ok(job_id) = done {
                         self.running.remove(&job_id);
                     }
+                    look_for_work = true;
                 }
-                _ = tokio::time::sleep(self.opts.poll) => {}
+                _ = tokio::time::sleep(self.opts.poll) => look_for_work = true,
             }
+        }
+    }
+
+    async fn cancel_if_requested(&self, id: Uuid) {
+        if let Some(cancel) = self.running.get(&id)
+            && self
+                .store
+                .job(id)
+                .await
+                .is_ok_and(|job| job.cancel_requested || job.status == JobStatus::Canceled)
+        {
+            cancel.cancel();
         }
     }
 

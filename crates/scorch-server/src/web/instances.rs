@@ -8,8 +8,8 @@ use scorch_store::{InstanceFilter, InstanceRow, StoreError};
 
 use super::access::{Visibility, next_offset, opt_uuid, page, status, time, uuid, visible_runbook};
 use super::convert;
-use super::query::Query;
 use super::wire::{ActivityRunList, ErrorBody, Instance, InstanceList, InstanceQuery};
+use crate::api::Query;
 use crate::api::{ApiError, AppState, Caller, Json};
 use crate::report;
 

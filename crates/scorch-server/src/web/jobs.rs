@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::access::{Visibility, next_offset, opt_uuid, page, status, time, uuid, visible_runbook};
-use super::query::Query;
 use super::wire::{ErrorBody, Job, JobList, JobQuery, RunReport, StartJob};
 use super::{Shutdown, convert};
+use crate::api::Query;
 use crate::api::{ApiError, AppState, Caller, Json};
 use crate::jobs::{StartError, is_final, start_job, wait_for_job};
 use crate::report;

@@ -9,11 +9,10 @@
 mod access;
 mod convert;
 mod events;
-mod health;
+pub(crate) mod health;
 mod instances;
 mod jobs;
 mod openapi;
-mod query;
 mod runbooks;
 mod servers;
 pub mod wire;

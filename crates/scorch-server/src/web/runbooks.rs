@@ -4,8 +4,8 @@ use axum::extract::{Path, State};
 
 use super::access::{next_offset, page, uuid, visible_runbook};
 use super::convert;
-use super::query::Query;
 use super::wire::{ErrorBody, RunbookDetail, RunbookList, RunbookQuery};
+use crate::api::Query;
 use crate::api::{ApiError, AppState, Caller, Json};
 
 /// Lists runbooks (latest checked-in versions) in the folders the caller can see.

@@ -238,7 +238,7 @@ pub(super) async fn claim(
             .fetch_optional(&mut *tx)
             .await?;
         let Some(candidate) = candidate else {
-            return Ok(None);
+            break;
         };
         let id: Uuid = candidate.try_get("id")?;
         let runbook_id: Uuid = candidate.try_get("runbook_id")?;
@@ -285,6 +285,8 @@ pub(super) async fn claim(
             runbook,
         }));
     }
+    // Nothing taken: let go of the rows and runbook locks looked at, now.
+    tx.rollback().await?;
     Ok(None)
 }
 

@@ -3,18 +3,19 @@
 //! Callers encode their record, hand it to one writer task and wait for its acknowledgement. The
 //! writer takes everything queued (up to [`MAX_BATCH`]) and writes it in one transaction with one
 //! multi-row statement per kind of record (`UNNEST` over arrays: a batch of a thousand runs is
-//! one statement), then acknowledges every waiter after the commit. The batch's changes go out
-//! with it: one `pg_notify` per 8000 bytes of changes, in the same transaction.
+//! one statement), then acknowledges every waiter after the commit. Each statement announces what
+//! it writes (`pg_notify`, runs packed up to 8000 bytes a message), so the changes go out exactly
+//! when the batch commits.
 //!
 //! The most common batch, runs of instances the writer already knows, is a single statement
-//! (insert and notify in one, no BEGIN/COMMIT): one round trip per batch.
+//! (upsert and notify in one, no BEGIN/COMMIT): one round trip per batch.
 //!
 //! PostgreSQL aborts a whole transaction on an error, where SQLite undoes one statement: a batch
 //! that the database refuses is written again one record per transaction, so only the record at
 //! fault is refused. Records of an instance the store does not know are found beforehand and
 //! answered `NotFound` without failing their batch.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -37,14 +38,20 @@ const MAX_BATCH: usize = 2048;
 /// Instances whose internal key the writer remembers; it starts over when full.
 const KNOWN_INSTANCES: usize = 65_536;
 
-const UPSERT_INSTANCES: &str =
-    "INSERT INTO instances (uuid, job_id, runbook_id, server, status, parameters, started_at)
-     SELECT u.uuid, u.job_id, u.runbook_id, u.server, 'running', u.parameters, u.started_at
-     FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::bigint[])
-         AS u(uuid, job_id, runbook_id, server, parameters, started_at)
-     WHERE EXISTS (SELECT 1 FROM jobs WHERE id = u.job_id) AND EXISTS (SELECT 1 FROM runbooks WHERE id = u.runbook_id)
-     ON CONFLICT (uuid) DO UPDATE SET server = excluded.server, status = 'running', ended_at = NULL
-     RETURNING id, uuid";
+/// Upserts instance starts and announces each one written. Rows whose job or runbook is not in
+/// the store are left out (and refused by the caller) rather than failing the statement.
+const UPSERT_INSTANCES: &str = "WITH s AS (
+         INSERT INTO instances (uuid, job_id, runbook_id, server, status, parameters, started_at)
+         SELECT u.uuid, u.job_id, u.runbook_id, u.server, 'running', u.parameters, u.started_at
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::bigint[])
+             AS u(uuid, job_id, runbook_id, server, parameters, started_at)
+         WHERE EXISTS (SELECT 1 FROM jobs WHERE id = u.job_id)
+             AND EXISTS (SELECT 1 FROM runbooks WHERE id = u.runbook_id)
+         ON CONFLICT (uuid) DO UPDATE SET server = excluded.server, status = 'running', ended_at = NULL
+         RETURNING id, uuid, job_id, status)
+     SELECT s.id, s.uuid, pg_notify('scorch_changes',
+         json_build_array(json_build_object('i', json_build_array(s.uuid, s.job_id, s.status)))::text)
+     FROM s";
 
 const LOOKUP_INSTANCES: &str = "SELECT id, uuid, job_id FROM instances WHERE uuid = ANY ($1)";
 
@@ -62,20 +69,23 @@ macro_rules! upsert_runs {
     };
 }
 
-const UPSERT_RUNS: &str = upsert_runs!();
-/// The upsert and its notifications in one statement (a data-modifying WITH always runs).
-const UPSERT_RUNS_AND_NOTIFY: &str = concat!(
+/// The upsert and its notifications ($13, built by the caller) in one statement: a data-modifying
+/// WITH always runs, and the notifications go out only if it commits.
+const UPSERT_RUNS: &str = concat!(
     "WITH runs AS (",
     upsert_runs!(),
     ") SELECT pg_notify('scorch_changes', p) FROM UNNEST($13::text[]) AS p"
 );
 
-const FINISH_INSTANCES: &str = "UPDATE instances i SET status = u.status, returns = u.returns, ended_at = u.ended_at
-     FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::bigint[]) AS u(uuid, status, returns, ended_at)
-     WHERE i.uuid = u.uuid
-     RETURNING i.uuid, i.job_id";
-
-const NOTIFY: &str = "SELECT pg_notify('scorch_changes', p) FROM UNNEST($1::text[]) AS p";
+/// Records instance ends and announces each one written.
+const FINISH_INSTANCES: &str = "WITH f AS (
+         UPDATE instances i SET status = u.status, returns = u.returns, ended_at = u.ended_at
+         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::bigint[]) AS u(uuid, status, returns, ended_at)
+         WHERE i.uuid = u.uuid
+         RETURNING i.uuid, i.job_id, i.status)
+     SELECT f.uuid, f.job_id, pg_notify('scorch_changes',
+         json_build_array(json_build_object('i', json_build_array(f.uuid, f.job_id, f.status)))::text)
+     FROM f";
 
 const SELECT_RUNS: &str = "SELECT seq, run_key, activity_id, activity_name, attempt, state, error, started_at,
          ended_at, published, truncated
@@ -415,44 +425,49 @@ async fn write_batch(
     records: &[&Request],
     known: &mut Known,
 ) -> Result<Vec<Outcome>, sqlx::Error> {
-    let segments = segments(records);
-    // The usual batch: runs of instances already known, written and announced by one statement.
-    if segments.len() == 1
-        && records.iter().all(|r| match &r.write {
-            Write::Run(run) => known.instances.contains_key(&run.instance_id),
-            _ => false,
-        })
-    {
-        let runs: Vec<&RunRow> = records.iter().filter_map(|r| r.write.run()).collect();
-        let changes: Vec<Change> = runs.iter().map(|run| run.change()).collect();
-        let columns = RunColumns::new(&latest_runs(&runs), known);
-        columns
-            .bind(sqlx::query(UPSERT_RUNS_AND_NOTIFY))
-            .bind(payloads(&changes))
-            .execute(&mut *conn)
+    // Runs and ends name their instance by UUID: look up those the writer does not know yet (and
+    // that this batch does not start).
+    let starting: HashSet<Uuid> = records
+        .iter()
+        .filter(|r| matches!(r.write, Write::InstanceStarted(_)))
+        .map(|r| r.write.instance_id())
+        .collect();
+    let unknown: Vec<Uuid> = records
+        .iter()
+        .map(|r| r.write.instance_id())
+        .filter(|uuid| !known.instances.contains_key(uuid) && !starting.contains(uuid))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    if !unknown.is_empty() {
+        let found: Vec<(i64, Uuid, Uuid)> = sqlx::query_as(LOOKUP_INSTANCES)
+            .bind(&unknown)
+            .fetch_all(&mut *conn)
             .await?;
-        return Ok(records.iter().map(|_| Ok(())).collect());
+        for (id, uuid, job) in found {
+            known.insert(uuid, id, job);
+        }
     }
 
+    let segments = segments(records);
+    let statements: usize = segments
+        .iter()
+        .map(|segment| (0..3).filter(|&p| segment.iter().any(|r| phase(&r.write) == p)).count())
+        .sum();
     let mut outcomes: Vec<Outcome> = records.iter().map(|_| Ok(())).collect();
-    let mut changes = Vec::new();
-    let mut tx = conn.begin().await?;
-    let mut offset = 0;
-    for segment in segments {
-        write_segment(
-            &mut tx,
-            segment,
-            known,
-            &mut outcomes[offset..offset + segment.len()],
-            &mut changes,
-        )
-        .await?;
-        offset += segment.len();
+    // Every statement announces what it writes, so a batch of one statement (the usual one: runs)
+    // needs no transaction of its own; more are written in one.
+    if statements == 1 {
+        write_segment(conn, records, known, &mut outcomes).await?;
+    } else {
+        let mut tx = conn.begin().await?;
+        let mut offset = 0;
+        for segment in segments {
+            write_segment(&mut tx, segment, known, &mut outcomes[offset..offset + segment.len()]).await?;
+            offset += segment.len();
+        }
+        tx.commit().await?;
     }
-    if !changes.is_empty() {
-        sqlx::query(NOTIFY).bind(payloads(&changes)).execute(&mut *tx).await?;
-    }
-    tx.commit().await?;
     Ok(outcomes)
 }
 
@@ -462,7 +477,6 @@ async fn write_segment(
     records: &[&Request],
     known: &mut Known,
     outcomes: &mut [Outcome],
-    changes: &mut Vec<Change>,
 ) -> Result<(), sqlx::Error> {
     // Starts: the last record of each instance is written (an upsert may touch a row once).
     let starts: Vec<(usize, &StartRow)> = records
@@ -488,14 +502,7 @@ async fn write_segment(
         let written: HashMap<Uuid, i64> = written.into_iter().map(|(id, uuid)| (uuid, id)).collect();
         for (i, start) in starts {
             match written.get(&start.instance_id) {
-                Some(&id) => {
-                    known.insert(start.instance_id, id, start.job_id);
-                    changes.push(Change::Instance {
-                        id: start.instance_id,
-                        job_id: start.job_id,
-                        status: InstanceStatus::Running,
-                    });
-                }
+                Some(&id) => known.insert(start.instance_id, id, start.job_id),
                 None => {
                     outcomes[i] = Err(JournalError::Unavailable(format!(
                         "instance {}: job {} or runbook {} is not in the store (create the job before starting it)",
@@ -506,37 +513,22 @@ async fn write_segment(
         }
     }
 
-    // Runs and ends name their instance by UUID: look up the ones the writer does not know yet.
-    let unknown: Vec<Uuid> = records
-        .iter()
-        .filter(|r| !matches!(r.write, Write::InstanceStarted(_)))
-        .map(|r| r.write.instance_id())
-        .filter(|uuid| !known.instances.contains_key(uuid))
-        .collect();
-    if !unknown.is_empty() {
-        let found: Vec<(i64, Uuid, Uuid)> = sqlx::query_as(LOOKUP_INSTANCES)
-            .bind(&unknown)
-            .fetch_all(&mut *conn)
-            .await?;
-        for (id, uuid, job) in found {
-            known.insert(uuid, id, job);
-        }
-    }
-
     let mut runs = Vec::new();
     for (i, request) in records.iter().enumerate() {
         if let Write::Run(run) = &request.write {
             if known.instances.contains_key(&run.instance_id) {
                 runs.push(run);
-                changes.push(run.change());
             } else {
                 outcomes[i] = Err(JournalError::NotFound(run.instance_id));
             }
         }
     }
     if !runs.is_empty() {
+        // Every record is announced, a run's start and its finish alike; the last one is stored.
+        let changes: Vec<Change> = runs.iter().map(|run| run.change()).collect();
         RunColumns::new(&latest_runs(&runs), known)
             .bind(sqlx::query(UPSERT_RUNS))
+            .bind(payloads(&changes))
             .execute(&mut *conn)
             .await?;
     }
@@ -559,19 +551,13 @@ async fn write_segment(
             .bind(latest.iter().map(|e| e.ended_at).collect::<Vec<_>>())
             .fetch_all(&mut *conn)
             .await?;
-        let finished: HashMap<Uuid, Uuid> = finished.into_iter().collect();
+        let finished: HashSet<Uuid> = finished.into_iter().map(|(uuid, _)| uuid).collect();
         for (i, end) in ends {
-            match finished.get(&end.instance_id) {
-                Some(&job_id) => {
-                    // A finished instance gets no more records from this writer.
-                    known.instances.remove(&end.instance_id);
-                    changes.push(Change::Instance {
-                        id: end.instance_id,
-                        job_id,
-                        status: end.status,
-                    });
-                }
-                None => outcomes[i] = Err(JournalError::NotFound(end.instance_id)),
+            if finished.contains(&end.instance_id) {
+                // A finished instance gets no more records from this writer.
+                known.instances.remove(&end.instance_id);
+            } else {
+                outcomes[i] = Err(JournalError::NotFound(end.instance_id));
             }
         }
     }
@@ -665,13 +651,6 @@ impl Write {
         }
     }
 
-    fn run(&self) -> Option<&RunRow> {
-        match self {
-            Write::Run(run) => Some(run),
-            _ => None,
-        }
-    }
-
     /// The answer for a record the database refused on its own.
     fn refused(&self, cause: &str) -> JournalError {
         let what = match self {
@@ -683,5 +662,153 @@ impl Write {
             "instance {}: the database refused {what}: {cause}",
             self.instance_id()
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::Timestamp;
+    use serde_json::{Map, json};
+    use sqlx::{AssertSqlSafe, PgConnection};
+
+    use super::*;
+    use crate::{NewJob, PgStore, SaveRunbook, Store};
+
+    fn request(write: Write) -> Request {
+        Request {
+            write,
+            ack: oneshot::channel().0,
+        }
+    }
+
+    fn run(instance_id: Uuid, seq: u64) -> Write {
+        let record = RunRecord {
+            instance_id,
+            seq,
+            key: u64::MAX,
+            activity_id: Arc::from("init"),
+            activity_name: Arc::from("init"),
+            attempt: 1,
+            state: RunState::Running,
+            error: String::new(),
+            started_at: Timestamp::now(),
+            ended_at: None,
+            rows: Arc::new(Vec::new()),
+            truncated: false,
+        };
+        Write::Run(RunRow::new(&record).unwrap())
+    }
+
+    fn end(instance_id: Uuid) -> Write {
+        Write::InstanceFinished(EndRow {
+            instance_id,
+            status: InstanceStatus::Success,
+            returns: None,
+            ended_at: 0,
+        })
+    }
+
+    fn start(instance_id: Uuid, job_id: Uuid, runbook_id: Uuid) -> Write {
+        Write::InstanceStarted(StartRow {
+            instance_id,
+            job_id,
+            runbook_id,
+            server: "rb-1".into(),
+            parameters: "{}".into(),
+            started_at: 0,
+        })
+    }
+
+    #[test]
+    fn a_start_after_an_end_of_its_instance_begins_a_segment() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let ids = Uuid::now_v7();
+        let batch = [
+            request(start(a, ids, ids)),
+            request(run(a, 0)),
+            request(run(b, 0)),
+            request(end(a)),
+            request(run(b, 1)),
+            request(start(a, ids, ids)),
+            request(run(a, 1)),
+        ];
+        let records: Vec<&Request> = batch.iter().collect();
+        let lengths: Vec<usize> = segments(&records).iter().map(|s| s.len()).collect();
+        assert_eq!(lengths, [5, 2]);
+    }
+
+    /// A batch the database refuses (here: a run keyed to an instance that the writer wrongly
+    /// believes it knows, as after a purge) is written again record by record: only the bad
+    /// record fails.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refused_record_does_not_fail_its_batch() {
+        let server = std::env::var("SCORCH_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+        let name = format!("scorch_test_{}", Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&server)
+            .await
+            .expect("PostgreSQL on 127.0.0.1:5432");
+        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let url = format!("{}/{name}", server.rsplit_once('/').unwrap().0);
+        let outcome = async move {
+            let store = PgStore::open(&url).await.unwrap();
+            let definition = json!({ "format": 1 });
+            let (runbook_id, _) = store
+                .save_runbook(SaveRunbook {
+                    id: None,
+                    folder: "",
+                    name: "Batch",
+                    definition: &definition,
+                    source: "",
+                    parameters: Vec::new(),
+                    activities: Vec::new(),
+                    author: "tester",
+                })
+                .await
+                .unwrap();
+            let job = store
+                .create_job(NewJob {
+                    runbook_id,
+                    version: None,
+                    parameters: &Map::new(),
+                    created_by: "tester",
+                    parent_job: None,
+                })
+                .await
+                .unwrap();
+            let (instance_id, ghost, stray) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+            let mut known = Known::default();
+            known.insert(ghost, 987_654_321, job.id);
+            let batch = [
+                request(start(instance_id, job.id, runbook_id)),
+                request(run(ghost, 0)),
+                request(run(stray, 0)),
+                request(run(instance_id, 0)),
+                request(start(Uuid::now_v7(), Uuid::now_v7(), runbook_id)),
+            ];
+            let mut conn = store.pool().acquire().await.unwrap();
+            let outcomes = write(&mut conn, &batch, &mut known).await.unwrap();
+            // Written again alone, with what the writer knew forgotten, the ghost is found out.
+            assert_eq!(outcomes[1], Err(JournalError::NotFound(ghost)));
+            assert!(matches!(&outcomes[4], Err(JournalError::Unavailable(m)) if m.contains("not in the store")));
+            assert_eq!(
+                (&outcomes[0], &outcomes[2], &outcomes[3]),
+                (&Ok(()), &Err(JournalError::NotFound(stray)), &Ok(()))
+            );
+            let runs = store.journal().runs(instance_id).await.unwrap();
+            assert_eq!((runs.len(), runs[0].key), (1, u64::MAX));
+        };
+        // The database goes whatever the test's outcome.
+        let result = tokio::spawn(outcome).await;
+        sqlx::query(AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        if let Err(panic) = result {
+            std::panic::resume_unwind(panic.into_panic());
+        }
     }
 }
