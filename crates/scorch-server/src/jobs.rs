@@ -1,12 +1,14 @@
 //! Job operations shared by the roles: starting a runbook with typed parameters, and waiting
 //! for a job to end (the web service's `wait`, and `invoke_runbook`).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use scorch_store::{Change, Job, JobStatus, NewJob, Runbook, Store, StoreError};
 use serde_json::{Map, Value};
 use thiserror::Error;
+use tokio::sync::{broadcast, oneshot};
 use uuid::Uuid;
 
 use crate::plans::Plans;
@@ -54,24 +56,72 @@ pub fn is_final(status: JobStatus) -> bool {
     matches!(status, JobStatus::Completed | JobStatus::Failed | JobStatus::Canceled)
 }
 
-/// Waits until the job ends or `timeout` passes, and returns it as last read.
-pub async fn wait_for_job(store: &Arc<dyn Store>, id: Uuid, timeout: Duration) -> Result<Job, StoreError> {
-    let mut changes = store.subscribe();
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let job = store.job(id).await?;
-        if is_final(job.status) || tokio::time::Instant::now() >= deadline {
-            return Ok(job);
-        }
-        let until = deadline.min(tokio::time::Instant::now() + SAFETY_POLL);
+/// Routes job-end notifications to the callers waiting for those jobs. One subscription to the
+/// store's changes serves every waiter: a busy server has many waiting requests, and waking
+/// each of them on every change would cost more than the jobs.
+pub struct JobWaiters {
+    store: Arc<dyn Store>,
+    waiting: Arc<Mutex<HashMap<Uuid, Vec<oneshot::Sender<()>>>>>,
+}
+
+impl JobWaiters {
+    /// Starts the dispatcher (it ends when the store's change channel closes).
+    pub fn start(store: Arc<dyn Store>) -> Arc<Self> {
+        let waiting: Arc<Mutex<HashMap<Uuid, Vec<oneshot::Sender<()>>>>> = Arc::default();
+        let mut changes = store.subscribe();
+        let routes = waiting.clone();
+        tokio::spawn(async move {
+            loop {
+                let ended = match changes.recv().await {
+                    Ok(Change::Job { id, status, .. }) if is_final(status) => Some(id),
+                    Ok(_) => continue,
+                    // Missed changes: wake everyone to read their job again.
+                    Err(broadcast::error::RecvError::Lagged(_)) => None,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                let mut map = routes.lock().unwrap_or_else(|e| e.into_inner());
+                let woken = match ended {
+                    Some(id) => map.remove(&id).unwrap_or_default(),
+                    None => map.drain().flat_map(|(_, w)| w).collect(),
+                };
+                drop(map);
+                woken.into_iter().for_each(|w| {
+                    let _ = w.send(());
+                });
+            }
+        });
+        Arc::new(Self { store, waiting })
+    }
+
+    /// Waits until the job ends or `timeout` passes, and returns it as last read.
+    pub async fn wait(&self, id: Uuid, timeout: Duration) -> Result<Job, StoreError> {
+        let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            match tokio::time::timeout_at(until, changes.recv()).await {
-                Ok(Ok(Change::Job {
-                    id: changed, status, ..
-                })) if changed == id && is_final(status) => break,
-                Ok(Ok(_)) => continue,
-                // Lagged, closed, or the poll interval passed: read the job again.
-                Ok(Err(_)) | Err(_) => break,
+            // Register before reading, so an end between the two is not missed.
+            let (tx, rx) = oneshot::channel();
+            self.waiting
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(id)
+                .or_default()
+                .push(tx);
+            let job = self.store.job(id).await?;
+            if is_final(job.status) || tokio::time::Instant::now() >= deadline {
+                self.forget(id);
+                return Ok(job);
+            }
+            let until = deadline.min(tokio::time::Instant::now() + SAFETY_POLL);
+            let _ = tokio::time::timeout_at(until, rx).await;
+        }
+    }
+
+    /// Drops the closed senders of `id` (a waiter that gave up).
+    fn forget(&self, id: Uuid) {
+        let mut map = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(senders) = map.get_mut(&id) {
+            senders.retain(|s| !s.is_closed());
+            if senders.is_empty() {
+                map.remove(&id);
             }
         }
     }

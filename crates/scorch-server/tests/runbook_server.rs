@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use scorch_engine::RegistryCatalog;
 use scorch_model::{compile, load};
-use scorch_server::jobs::wait_for_job;
+use scorch_server::jobs::JobWaiters;
 use scorch_server::plans::Plans;
 use scorch_server::runbook_server::{self, RunbookServerOptions};
 use scorch_store::{JobStatus, NewJob, SqliteStore, Store};
@@ -74,7 +74,10 @@ impl Fixture {
     }
 
     async fn finished(&self, job: Uuid) -> scorch_store::Job {
-        let job = wait_for_job(&self.store, job, Duration::from_secs(30)).await.unwrap();
+        let job = JobWaiters::start(self.store.clone())
+            .wait(job, Duration::from_secs(30))
+            .await
+            .unwrap();
         assert!(scorch_server::jobs::is_final(job.status), "job still {:?}", job.status);
         job
     }

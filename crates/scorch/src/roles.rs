@@ -139,10 +139,7 @@ async fn serve(config: Config, roles: Roles) -> Result<(), String> {
         first_admin(&store, &config).await?;
     }
     let plans = Arc::new(Plans::new(Arc::new(scorch_activities::standard())));
-    let state = AppState {
-        store: store.clone(),
-        plans: plans.clone(),
-    };
+    let state = AppState::new(store.clone(), plans.clone());
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
     let port = |l: &tokio::net::TcpListener| l.local_addr().map(|a| a.port()).unwrap_or_default();

@@ -64,10 +64,7 @@ impl Servers {
         let admin = new_token();
         store.create_token("admin", &token_hash(&admin), "test").await.unwrap();
         let plans = Arc::new(Plans::new(Arc::new(scorch_activities::standard())));
-        let state = AppState {
-            store: store.clone(),
-            plans: plans.clone(),
-        };
+        let state = AppState::new(store.clone(), plans.clone());
         let stop = CancellationToken::new();
         let (m, management) = listener().await;
         tokio::spawn(management::serve(m, state.clone(), stop.clone()));

@@ -15,6 +15,7 @@ pub use error::ApiError;
 pub use json::Json;
 pub use query::Query;
 
+use crate::jobs::JobWaiters;
 use crate::plans::Plans;
 
 /// Request bodies larger than this are refused (413) before they are read.
@@ -25,4 +26,12 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub plans: Arc<Plans>,
+    pub waiters: Arc<JobWaiters>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, plans: Arc<Plans>) -> Self {
+        let waiters = JobWaiters::start(store.clone());
+        Self { store, plans, waiters }
+    }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use scorch_activity::{ActivityContext, ActivityError, Invocation, InvocationResult, RunbookInvoker, async_trait};
 use scorch_store::{Store, StoreError};
 
-use crate::jobs::{StartError, start_job, wait_for_job};
+use crate::jobs::{JobWaiters, StartError, start_job};
 use crate::plans::Plans;
 
 /// How long a parent waits for a child at most before checking its own cancellation again.
@@ -16,6 +16,7 @@ const WAIT_SLICE: Duration = Duration::from_secs(5);
 pub struct StoreInvoker {
     pub store: Arc<dyn Store>,
     pub plans: Arc<Plans>,
+    pub waiters: Arc<JobWaiters>,
 }
 
 fn failed(runbook: &str, why: impl std::fmt::Display) -> ActivityError {
@@ -57,7 +58,7 @@ impl RunbookInvoker for StoreInvoker {
         }
         let job = loop {
             let waited = tokio::select! {
-                j = wait_for_job(&self.store, job.id, WAIT_SLICE) => j,
+                j = self.waiters.wait(job.id, WAIT_SLICE) => j,
                 _ = ctx.cancel.cancelled() => {
                     // The parent was canceled: so is the child.
                     let _ = self.store.cancel_job(job.id).await;

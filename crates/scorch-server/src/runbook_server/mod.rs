@@ -80,9 +80,11 @@ pub async fn run(store: Arc<dyn Store>, plans: Arc<Plans>, opts: RunbookServerOp
         }
     }
     info!(server = %opts.name, max_instances = opts.max_instances, "runbook server started");
+    let waiters = crate::jobs::JobWaiters::start(store.clone());
     let invoker = Arc::new(StoreInvoker {
         store: store.clone(),
         plans: plans.clone(),
+        waiters,
     });
     let engine = Arc::new(
         Engine::new(

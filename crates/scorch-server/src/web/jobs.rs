@@ -15,7 +15,7 @@ use super::wire::{ErrorBody, Job, JobList, JobQuery, RunReport, StartJob};
 use super::{Shutdown, convert};
 use crate::api::Query;
 use crate::api::{ApiError, AppState, Caller, Json};
-use crate::jobs::{StartError, is_final, start_job, wait_for_job};
+use crate::jobs::{StartError, is_final, start_job};
 use crate::report;
 
 pub const DEFAULT_WAIT_MS: u64 = 30_000;
@@ -69,7 +69,7 @@ pub async fn start(
     }
     let wait = async {
         tokio::select! {
-            waited = wait_for_job(&state.store, job.id, timeout) => waited,
+            waited = state.waiters.wait(job.id, timeout) => waited,
             // Shutting down: answer with the job as it is rather than hold the shutdown up.
             _ = shutdown.0.cancelled() => state.store.job(job.id).await,
         }

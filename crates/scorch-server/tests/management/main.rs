@@ -85,10 +85,7 @@ impl Mgmt {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let stop = CancellationToken::new();
-        let state = AppState {
-            store: store.clone(),
-            plans,
-        };
+        let state = AppState::new(store.clone(), plans);
         tokio::spawn(management::serve(listener, state, stop.clone()));
         Self {
             url,

@@ -54,10 +54,7 @@ impl Web {
         });
         let shared: Arc<dyn Store> = store.clone();
         let plans = Arc::new(Plans::new(Arc::new(scorch_activities::standard())));
-        let state = AppState {
-            store: shared.clone(),
-            plans: plans.clone(),
-        };
+        let state = AppState::new(shared.clone(), plans.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a port");
         let base = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();

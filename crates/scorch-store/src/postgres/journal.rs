@@ -53,7 +53,7 @@ const UPSERT_INSTANCES: &str = "WITH s AS (
          json_build_array(json_build_object('i', json_build_array(s.uuid, s.job_id, s.status)))::text)
      FROM s";
 
-const LOOKUP_INSTANCES: &str = "SELECT id, uuid, job_id FROM instances WHERE uuid = ANY ($1)";
+const LOOKUP_INSTANCES: &str = "SELECT id, uuid FROM instances WHERE uuid = ANY ($1)";
 
 // run_started and run_finished share this upsert, so a finish record replaces its start record.
 macro_rules! upsert_runs {
@@ -309,18 +309,18 @@ fn decode_run(instance_id: Uuid, row: &PgRow) -> Result<RunRecord, StoreError> {
     })
 }
 
-/// Instances the writer has written or looked up: uuid -> (internal key, job).
+/// Instances the writer has written or looked up: uuid -> internal key.
 #[derive(Default)]
 struct Known {
-    instances: HashMap<Uuid, (i64, Uuid)>,
+    instances: HashMap<Uuid, i64>,
 }
 
 impl Known {
-    fn insert(&mut self, uuid: Uuid, id: i64, job: Uuid) {
+    fn insert(&mut self, uuid: Uuid, id: i64) {
         if self.instances.len() >= KNOWN_INSTANCES {
             self.instances.clear();
         }
-        self.instances.insert(uuid, (id, job));
+        self.instances.insert(uuid, id);
     }
 }
 
@@ -370,7 +370,7 @@ async fn write(conn: &mut PgConnection, batch: &[Request], known: &mut Known) ->
             // The transaction was rolled back, and what the writer learnt in it may be undone.
             known.instances.clear();
             if batch.len() == 1 {
-                return Ok(vec![Err(batch[0].write.refused(&first.to_string()))]);
+                return Ok(vec![Err(batch[0].write.refused(first.message()))]);
             }
             let mut outcomes = Vec::with_capacity(batch.len());
             for request in batch {
@@ -440,12 +440,12 @@ async fn write_batch(
         .into_iter()
         .collect();
     if !unknown.is_empty() {
-        let found: Vec<(i64, Uuid, Uuid)> = sqlx::query_as(LOOKUP_INSTANCES)
+        let found: Vec<(i64, Uuid)> = sqlx::query_as(LOOKUP_INSTANCES)
             .bind(&unknown)
             .fetch_all(&mut *conn)
             .await?;
-        for (id, uuid, job) in found {
-            known.insert(uuid, id, job);
+        for (id, uuid) in found {
+            known.insert(uuid, id);
         }
     }
 
@@ -502,7 +502,7 @@ async fn write_segment(
         let written: HashMap<Uuid, i64> = written.into_iter().map(|(id, uuid)| (uuid, id)).collect();
         for (i, start) in starts {
             match written.get(&start.instance_id) {
-                Some(&id) => known.insert(start.instance_id, id, start.job_id),
+                Some(&id) => known.insert(start.instance_id, id),
                 None => {
                     outcomes[i] = Err(JournalError::Unavailable(format!(
                         "instance {}: job {} or runbook {} is not in the store (create the job before starting it)",
@@ -544,14 +544,14 @@ async fn write_segment(
     if !ends.is_empty() {
         let latest: HashMap<Uuid, &EndRow> = ends.iter().map(|&(_, e)| (e.instance_id, e)).collect();
         let latest: Vec<&EndRow> = latest.into_values().collect();
-        let finished: Vec<(Uuid, Uuid)> = sqlx::query_as(FINISH_INSTANCES)
+        let finished: Vec<(Uuid,)> = sqlx::query_as(FINISH_INSTANCES)
             .bind(latest.iter().map(|e| e.instance_id).collect::<Vec<_>>())
             .bind(latest.iter().map(|e| e.status.as_str()).collect::<Vec<_>>())
             .bind(latest.iter().map(|e| e.returns.as_deref()).collect::<Vec<_>>())
             .bind(latest.iter().map(|e| e.ended_at).collect::<Vec<_>>())
             .fetch_all(&mut *conn)
             .await?;
-        let finished: HashSet<Uuid> = finished.into_iter().map(|(uuid, _)| uuid).collect();
+        let finished: HashSet<Uuid> = finished.into_iter().map(|(uuid,)| uuid).collect();
         for (i, end) in ends {
             if finished.contains(&end.instance_id) {
                 // A finished instance gets no more records from this writer.
@@ -603,7 +603,7 @@ impl<'a> RunColumns<'a> {
         RunColumns {
             instance: runs
                 .iter()
-                .map(|r| known.instances.get(&r.instance_id).map_or(0, |&(id, _)| id))
+                .map(|r| known.instances.get(&r.instance_id).copied().unwrap_or(0))
                 .collect(),
             seq: runs.iter().map(|r| r.seq).collect(),
             key: runs.iter().map(|r| r.key).collect(),
@@ -781,7 +781,7 @@ mod tests {
                 .unwrap();
             let (instance_id, ghost, stray) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
             let mut known = Known::default();
-            known.insert(ghost, 987_654_321, job.id);
+            known.insert(ghost, 987_654_321);
             let batch = [
                 request(start(instance_id, job.id, runbook_id)),
                 request(run(ghost, 0)),

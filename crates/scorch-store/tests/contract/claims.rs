@@ -107,8 +107,9 @@ async fn preferred_servers_fail_over_in_order(store: Arc<dyn Store>) {
     store.finish_job(p1.id, "rb1", JobStatus::Completed).await.unwrap();
 
     // rb1 stops heartbeating: the next preferred server alive takes over, and only it.
-    let alive = Duration::from_millis(400);
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // (Heartbeats are not backdated: the test lets time pass instead.)
+    let alive = Duration::from_secs(1);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     store.heartbeat("rb2", 0).await.unwrap();
     let p2 = job(&store, preferring).await;
     assert!(store.claim_job("rb3", LEASE, alive).await.unwrap().is_none());
@@ -122,7 +123,7 @@ async fn preferred_servers_fail_over_in_order(store: Arc<dyn Store>) {
     store.finish_job(p2.id, "rb2", JobStatus::Completed).await.unwrap();
 
     // No preferred server alive: any other server may take it.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let p3 = job(&store, preferring).await;
     let taken = store
         .claim_job("rb3", LEASE, alive)

@@ -1,0 +1,496 @@
+//! What the end-to-end tests share: processes of the real `scorch` binary (killed when dropped),
+//! a fresh PostgreSQL database per test (dropped at the end, pass or fail), free loopback ports,
+//! an HTTP client with the admin's token, and polling with deadlines instead of sleeps.
+//!
+//! PostgreSQL is reached at `postgres://postgres@127.0.0.1:5432/postgres` (override with
+//! `SCORCH_TEST_POSTGRES`) through `psql`; databases are named `scorch_e2e_<random>`.
+
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// How often the polls look again.
+const POLL: Duration = Duration::from_millis(25);
+
+/// A port nobody listens on right now (bound, read, released).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("its address").port()
+}
+
+/// Polls `check` until it gives `Some`, or panics naming `what` when `timeout` passes.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// The `scorch` binary with no `SCORCH_*` setting inherited from the environment, run in `dir`
+/// (so no `scorch.toml` of the developer's is read).
+pub fn scorch_command(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_scorch"));
+    cmd.current_dir(dir).stdin(Stdio::null());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("SCORCH_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// The outcome of a command that ran to its end.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, Some(0), "stdout: {}\nstderr: {}", self.stdout, self.stderr);
+        self
+    }
+}
+
+/// Runs `scorch args` in `dir` to its end (off the async workers).
+pub async fn run_scorch(dir: &Path, args: &[&str]) -> Run {
+    let mut cmd = scorch_command(dir);
+    cmd.args(args);
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("the command's thread")
+        .expect("run scorch");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A long-running `scorch` process; killed (SIGKILL) and reaped when dropped. Its stdout and
+/// stderr go to a log file, shown when a test fails.
+pub struct Proc {
+    pub name: String,
+    child: Child,
+    log: PathBuf,
+    exited: Option<ExitStatus>,
+}
+
+impl Proc {
+    pub fn spawn(name: &str, dir: &Path, args: &[String]) -> Proc {
+        let log = dir.join(format!("{name}.log"));
+        let out = File::options()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("create the process log");
+        let err = out.try_clone().expect("clone the log handle");
+        let child = scorch_command(dir)
+            .args(args)
+            .env("SCORCH_LOG", "info")
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start scorch");
+        Proc {
+            name: name.to_string(),
+            child,
+            log,
+            exited: None,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether it still runs (it has not exited or been killed).
+    pub fn is_running(&mut self) -> bool {
+        if self.exited.is_none() {
+            self.exited = self.child.try_wait().expect("query the process");
+        }
+        self.exited.is_none()
+    }
+
+    /// `kill -9`, and waits until it is gone.
+    pub fn kill9(&mut self) {
+        if self.is_running() {
+            let _ = self.child.kill();
+            self.exited = Some(self.child.wait().expect("reap the process"));
+        }
+    }
+
+    /// `kill -TERM`: the graceful stop.
+    pub fn sigterm(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM {} failed", self.pid());
+    }
+
+    /// Waits (with a deadline) for it to exit by itself.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let what = format!("{} to exit", self.name);
+        let deadline = Instant::now() + timeout;
+        loop {
+            if !self.is_running() {
+                return self.exited.expect("an exit status");
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}\n{}", self.log_text());
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// What it printed so far (its last 8 KiB), for failure messages.
+    pub fn log_text(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let mut start = text.len().saturating_sub(8 * 1024);
+        while !text.is_char_boundary(start) {
+            start += 1;
+        }
+        format!("--- {} ({}) ---\n{}", self.name, self.log.display(), &text[start..])
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A fresh PostgreSQL database, dropped (with its connections) when this is dropped.
+pub struct PgDatabase {
+    pub name: String,
+    /// The URL scorch connects to.
+    pub url: String,
+    server: String,
+}
+
+impl PgDatabase {
+    pub fn create() -> PgDatabase {
+        let server = std::env::var("SCORCH_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_string());
+        let name = format!("scorch_e2e_{}", uuid::Uuid::new_v4().simple());
+        let created = psql(&server, &format!("CREATE DATABASE {name}"));
+        if let Err(why) = created {
+            panic!(
+                "cannot create a database on PostgreSQL at {server}: {why}\nstart it with \
+                 `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"
+            );
+        }
+        let url = with_database(&server, &name);
+        PgDatabase { name, url, server }
+    }
+
+    /// Runs `sql` on the server's maintenance database (not this one); panics on an error.
+    pub fn admin_sql(&self, sql: &str) -> String {
+        psql(&self.server, sql).unwrap_or_else(|why| panic!("{sql}: {why}"))
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Err(why) = psql(&self.server, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)) {
+            eprintln!("cannot drop the test database {}: {why}", self.name);
+        }
+    }
+}
+
+/// `psql` on `url`: the output of `sql`, unaligned and without headers.
+fn psql(url: &str, sql: &str) -> Result<String, String> {
+    let out = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-X", "-q", "-A", "-t", "-c", sql])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run psql: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+/// `server` (a URL naming any database) with its database replaced by `name`.
+fn with_database(server: &str, name: &str) -> String {
+    let (base, query) = match server.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (server, String::new()),
+    };
+    let authority_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    format!("{base}/{name}{query}")
+}
+
+/// One deployment under test: its processes (dropped first, so killed before the database
+/// goes), its directory, its database, and where its servers listen.
+pub struct Fleet {
+    pub procs: Vec<Proc>,
+    pub dir: TempDir,
+    pub db: Option<PgDatabase>,
+    pub admin: String,
+    pub web: String,
+    pub management: String,
+    pub http: reqwest::Client,
+}
+
+impl Fleet {
+    /// A deployment on a new PostgreSQL database; nothing runs yet.
+    pub fn postgres() -> Fleet {
+        let db = PgDatabase::create();
+        Fleet::new(Some(db))
+    }
+
+    /// A deployment on SQLite in its directory (for `scorch up`); nothing runs yet.
+    pub fn sqlite() -> Fleet {
+        Fleet::new(None)
+    }
+
+    fn new(db: Option<PgDatabase>) -> Fleet {
+        Fleet {
+            procs: Vec::new(),
+            dir: tempfile::tempdir().expect("a temporary directory"),
+            db,
+            admin: format!("sct_e2e_{}", uuid::Uuid::new_v4().simple()),
+            web: String::new(),
+            management: String::new(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("an HTTP client"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes `text` to `name` in the deployment's directory.
+    pub fn file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, text).expect("write a file");
+        path
+    }
+
+    fn database_args(&self) -> Vec<String> {
+        match &self.db {
+            Some(db) => vec!["--database".into(), db.url.clone()],
+            None => vec!["--data-dir".into(), self.path("data").display().to_string()],
+        }
+    }
+
+    fn spawn(&mut self, name: &str, role: &[&str], extra: Vec<String>) -> usize {
+        let mut args: Vec<String> = role.iter().map(|s| s.to_string()).collect();
+        args.extend(self.database_args());
+        args.extend(["--bind".into(), "127.0.0.1".into(), "--admin-token".into(), self.admin.clone()]);
+        args.extend(extra);
+        let proc = Proc::spawn(name, self.dir.path(), &args);
+        self.procs.push(proc);
+        self.procs.len() - 1
+    }
+
+    pub fn proc(&mut self, name: &str) -> &mut Proc {
+        self.procs
+            .iter_mut()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("no process {name}"))
+    }
+
+    /// Every process's log, for failure messages.
+    pub fn logs(&self) -> String {
+        self.procs.iter().map(Proc::log_text).collect::<Vec<_>>().join("\n")
+    }
+
+    /// Starts the management server and waits until its `/health` answers 200.
+    pub async fn start_management(&mut self) {
+        let port = free_port();
+        self.management = format!("http://127.0.0.1:{port}");
+        self.spawn(
+            "management",
+            &["management-server"],
+            vec!["--management-port".into(), port.to_string()],
+        );
+        let url = format!("{}/health", self.management);
+        self.wait_healthy("management", &url).await;
+    }
+
+    /// Starts the web service and waits until its `/health` answers 200.
+    pub async fn start_web(&mut self) {
+        let port = free_port();
+        self.web = format!("http://127.0.0.1:{port}");
+        self.spawn("web", &["web-service"], vec!["--web-port".into(), port.to_string()]);
+        let url = format!("{}/health", self.web);
+        self.wait_healthy("web", &url).await;
+    }
+
+    /// Starts a runbook server (without waiting: see [`Fleet::wait_servers_alive`]).
+    pub fn start_runbook_server(&mut self, name: &str, max_instances: u32) {
+        self.spawn(
+            name,
+            &["runbook-server", "--name", name, "--max-instances", &max_instances.to_string()],
+            Vec::new(),
+        );
+    }
+
+    /// `scorch up` (every role in one process) on free ports, as process `name`; waits until
+    /// its web service and management server are healthy.
+    pub async fn start_up(&mut self, name: &str) {
+        let (m, w, c) = (free_port(), free_port(), free_port());
+        self.management = format!("http://127.0.0.1:{m}");
+        self.web = format!("http://127.0.0.1:{w}");
+        let ports = [
+            "--management-port".to_string(),
+            m.to_string(),
+            "--web-port".into(),
+            w.to_string(),
+            "--console-port".into(),
+            c.to_string(),
+        ];
+        self.spawn(name, &["up"], ports.to_vec());
+        let (web, management) = (format!("{}/health", self.web), format!("{}/health", self.management));
+        self.wait_healthy(name, &management).await;
+        self.wait_healthy(name, &web).await;
+    }
+
+    async fn wait_healthy(&mut self, name: &str, url: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = self.http.get(url).send().await
+                && r.status() == StatusCode::OK
+            {
+                return;
+            }
+            let proc = self.proc(name);
+            assert!(proc.is_running(), "{name} exited while starting\n{}", proc.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "{name} not healthy at {url} in 30 s\n{}",
+                proc.log_text()
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Waits until the web service lists each of `names` as an alive runbook server.
+    pub async fn wait_servers_alive(&mut self, names: &[&str]) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (status, body) = self.get("/api/v1/runbook-servers").await;
+            if status == 200 {
+                let alive: Vec<&str> = body["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|s| s["alive"] == true)
+                    .filter_map(|s| s["name"].as_str())
+                    .collect();
+                if names.iter().all(|n| alive.contains(n)) {
+                    return;
+                }
+            }
+            for name in names {
+                let proc = self.proc(name);
+                assert!(proc.is_running(), "{name} exited while starting\n{}", proc.log_text());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "runbook servers {names:?} not alive in 30 s: {body}\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Runs the `scorch` CLI against this deployment as `token`.
+    pub async fn scorch_as(&self, token: &str, args: &[&str]) -> Run {
+        let mut all = vec![
+            "--management",
+            &self.management,
+            "--web-service",
+            &self.web,
+            "--token",
+            token,
+        ];
+        all.extend_from_slice(args);
+        run_scorch(self.dir.path(), &all).await
+    }
+
+    /// Runs the `scorch` CLI against this deployment as the administrator.
+    pub async fn scorch(&self, args: &[&str]) -> Run {
+        self.scorch_as(&self.admin, args).await
+    }
+
+    /// Writes `text` to a file and pushes it (`scorch runbook push --folder`).
+    pub async fn push(&self, file: &str, text: &str, folder: &str) -> Run {
+        let path = self.file(file, text);
+        let path = path.to_str().expect("a UTF-8 path");
+        self.scorch(&["runbook", "push", path, "--folder", folder]).await.ok()
+    }
+
+    /// A request to the web service (`path` from `/`) as the administrator.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        send(self.http.get(format!("{}{path}", self.web)).bearer_auth(&self.admin)).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        send(
+            self.http
+                .post(format!("{}{path}", self.web))
+                .bearer_auth(&self.admin)
+                .json(body),
+        )
+        .await
+    }
+
+    /// A request to the management server as the administrator.
+    pub fn mgmt(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.management))
+            .bearer_auth(&self.admin)
+    }
+
+    /// Every job the administrator sees (all pages).
+    pub async fn all_jobs(&self, query: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut offset = 0;
+        loop {
+            let (status, body) = self.get(&format!("/api/v1/jobs?limit=500&offset={offset}{query}")).await;
+            assert_eq!(status, 200, "{body}");
+            items.extend(body["items"].as_array().expect("items").iter().cloned());
+            match body["next_offset"].as_u64() {
+                Some(next) => offset = next,
+                None => return items,
+            }
+        }
+    }
+}
+
+/// Sends a request; the status and the JSON body (`Null` when it is not JSON).
+pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("the request is answered");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("the answer's body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
