@@ -67,7 +67,7 @@ pub async fn postgres() -> Backend {
 }
 
 /// `server` (a URL naming any database) with its database replaced by `name`.
-fn database_url(server: &str, name: &str) -> String {
+pub fn database_url(server: &str, name: &str) -> String {
     let (base, query) = match server.split_once('?') {
         Some((base, query)) => (base, format!("?{query}")),
         None => (server, String::new()),

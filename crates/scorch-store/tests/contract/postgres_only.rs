@@ -101,9 +101,17 @@ async fn concurrent_openers_migrate_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opening_fails_clearly_without_secrets() {
-    let server = crate::backends::server_url();
-    let missing = server.replace("/postgres", "/scorch_no_such_database");
-    let with_password = missing.replacen("postgres@", "postgres:hunter2@", 1);
+    let missing = crate::backends::database_url(&crate::backends::server_url(), "scorch_no_such_database");
+    // With a password (which trust authentication ignores): it must not be repeated.
+    let (scheme, rest) = missing.split_once("://").expect("a URL");
+    let with_password = match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or(userinfo);
+            format!("{scheme}://{user}:hunter2@{host}")
+        }
+        None => format!("{scheme}://postgres:hunter2@{rest}"),
+    };
+    assert!(with_password.contains("hunter2"), "{with_password}");
     match PgStore::open(&with_password).await {
         Err(StoreError::Unavailable(message)) => {
             assert!(message.contains("scorch_no_such_database"), "{message}");
