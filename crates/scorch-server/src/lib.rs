@@ -17,4 +17,5 @@ pub mod management;
 pub mod plans;
 pub mod report;
 pub mod runbook_server;
+pub mod secrets;
 pub mod web;

@@ -198,3 +198,47 @@ async fn a_crashed_servers_job_is_taken_over_when_its_lease_expires() {
     stop2.cancel();
     task2.await.unwrap();
 }
+
+#[tokio::test]
+async fn encrypted_variables_reach_activities_in_clear_and_records_masked() {
+    let f = Fixture::new().await;
+    let secrets = std::sync::Arc::new(
+        scorch_server::secrets::SecretBox::from_hex(&scorch_server::secrets::SecretBox::generate_key()).unwrap(),
+    );
+    f.store
+        .set_variable("ApiKey", &secrets.seal("s3cret-value"), true)
+        .await
+        .unwrap();
+    let runbook = f
+        .push(
+            "
+format: 1
+runbook: Uses A Secret
+activities:
+  - { id: use, type: append_line, properties: { file: key.txt, text: 'key={{ var.ApiKey }}' } }
+",
+        )
+        .await;
+    let mut opts = RunbookServerOptions::new("rb1");
+    opts.poll = Duration::from_millis(100);
+    opts.engine.working_dir = f.dir.path().to_path_buf();
+    opts.secrets = Some(secrets);
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(runbook_server::run(
+        f.store.clone(),
+        f.plans.clone(),
+        opts,
+        stop.clone(),
+    ));
+    let job = f.job(runbook, serde_json::json!({})).await;
+    let done = f.finished(job).await;
+    assert_eq!(done.status, JobStatus::Completed);
+    assert_eq!(
+        std::fs::read_to_string(f.dir.path().join("key.txt")).unwrap(),
+        "key=s3cret-value\n"
+    );
+    let runs = f.store.activity_runs(done.instance_id.unwrap()).await.unwrap();
+    assert!(!format!("{runs:?}").contains("s3cret-value"), "records stay masked");
+    stop.cancel();
+    task.await.unwrap();
+}

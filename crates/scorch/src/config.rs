@@ -39,6 +39,9 @@ pub struct Config {
     pub management_port: u16,
     /// The first administrator's token (instead of a generated one), for automation.
     pub admin_token: Option<Secret>,
+    /// 64 hex digits sealing encrypted variables; the same on every role of a deployment.
+    /// Default: a key generated into `<data_dir>/encryption.key` on first start.
+    pub encryption_key: Option<Secret>,
     pub runbook_server: RunbookServerConfig,
     pub retention: RetentionConfig,
 }
@@ -72,6 +75,7 @@ impl Default for Config {
             console_port: 82,
             management_port: 8135,
             admin_token: None,
+            encryption_key: None,
             runbook_server: RunbookServerConfig::default(),
             retention: RetentionConfig::default(),
         }
@@ -130,6 +134,15 @@ pub struct Overrides {
         global = true
     )]
     pub admin_token: Option<String>,
+    /// The key sealing encrypted variables (64 hex digits).
+    #[arg(
+        long,
+        env = "SCORCH_ENCRYPTION_KEY",
+        value_name = "HEX",
+        hide_env_values = true,
+        global = true
+    )]
+    pub encryption_key: Option<String>,
 }
 
 impl Config {
@@ -151,6 +164,9 @@ impl Config {
         }
         if let Some(token) = &o.admin_token {
             config.admin_token = Some(Secret(token.clone()));
+        }
+        if let Some(key) = &o.encryption_key {
+            config.encryption_key = Some(Secret(key.clone()));
         }
         Ok(config)
     }
@@ -176,10 +192,40 @@ impl Config {
         })
     }
 
+    /// The key sealing encrypted variables: configured, or kept in the data directory (made on
+    /// first start, readable by its owner only).
+    pub fn encryption_key(&self) -> Result<String, String> {
+        if let Some(key) = &self.encryption_key {
+            return Ok(key.0.clone());
+        }
+        let path = self.data_dir.join("encryption.key");
+        match std::fs::read_to_string(&path) {
+            Ok(key) => return Ok(key.trim().to_string()),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(format!("{}: cannot read the encryption key: {e}", path.display()));
+            }
+            Err(_) => {}
+        }
+        let key = scorch_server::secrets::SecretBox::generate_key();
+        std::fs::create_dir_all(&self.data_dir)
+            .and_then(|()| write_private(&path, &key))
+            .map_err(|e| format!("{}: cannot write the encryption key: {e}", path.display()))?;
+        Ok(key)
+    }
+
     /// The configuration as TOML, secrets redacted.
     pub fn show(&self) -> String {
         toml::to_string(self).unwrap_or_default()
     }
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(path)?, text.as_bytes())
 }
 
 #[cfg(test)]
@@ -209,6 +255,27 @@ mod tests {
         assert_eq!(config.web_port, 9000);
         assert_eq!(config.admin_token, Some(Secret("s3cret".into())));
         assert!(!config.show().contains("s3cret") && !format!("{config:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn the_encryption_key_is_made_once_and_kept_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: dir.path().join("data"),
+            ..Config::default()
+        };
+        let key = config.encryption_key().unwrap();
+        assert_eq!(key.len(), 64);
+        assert_eq!(config.encryption_key().unwrap(), key, "read back, not made again");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("data/encryption.key"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::time::Duration;
 use scorch_server::api::AppState;
 use scorch_server::plans::Plans;
 use scorch_server::runbook_server::{self, RunbookServerOptions};
+use scorch_server::secrets::SecretBox;
 use scorch_store::{PurgeRule, SqliteStore, Store};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -139,7 +140,12 @@ async fn serve(config: Config, roles: Roles) -> Result<(), String> {
         first_admin(&store, &config).await?;
     }
     let plans = Arc::new(Plans::new(Arc::new(scorch_activities::standard())));
-    let state = AppState::new(store.clone(), plans.clone());
+    let secrets = config
+        .encryption_key()
+        .and_then(|key| SecretBox::from_hex(&key))
+        .map(Arc::new)
+        .map_err(|e| format!("scorch: {e}"))?;
+    let state = AppState::new(store.clone(), plans.clone()).with_secrets(secrets.clone());
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
     let port = |l: &tokio::net::TcpListener| l.local_addr().map(|a| a.port()).unwrap_or_default();
@@ -175,6 +181,7 @@ async fn serve(config: Config, roles: Roles) -> Result<(), String> {
     if roles.runbook_server {
         let mut opts = RunbookServerOptions::new(&config.server_name());
         opts.max_instances = config.runbook_server.max_instances;
+        opts.secrets = Some(secrets);
         opts.host = config.server_name();
         out!(
             "runbook server     {} (up to {} instances)",

@@ -17,6 +17,7 @@ pub use query::Query;
 
 use crate::jobs::JobWaiters;
 use crate::plans::Plans;
+use crate::secrets::SecretBox;
 
 /// Request bodies larger than this are refused (413) before they are read.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -27,11 +28,26 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub plans: Arc<Plans>,
     pub waiters: Arc<JobWaiters>,
+    /// Seals encrypted variables before they are stored.
+    pub secrets: Arc<SecretBox>,
 }
 
 impl AppState {
+    /// With a random encryption key; [`AppState::with_secrets`] sets the configured one.
     pub fn new(store: Arc<dyn Store>, plans: Arc<Plans>) -> Self {
         let waiters = JobWaiters::start(store.clone());
-        Self { store, plans, waiters }
+        let secrets = Arc::new(SecretBox::from_hex(&SecretBox::generate_key()).expect("a generated key is valid"));
+        Self {
+            store,
+            plans,
+            waiters,
+            secrets,
+        }
+    }
+
+    /// Uses the deployment's encryption key (the one its runbook servers open values with).
+    pub fn with_secrets(mut self, secrets: Arc<SecretBox>) -> Self {
+        self.secrets = secrets;
+        self
     }
 }

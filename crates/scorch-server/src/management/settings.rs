@@ -57,7 +57,13 @@ pub(super) async fn set_variable(
             "variable '{name}': the value is larger than {MAX_VALUE_BYTES} bytes"
         )));
     }
-    state.store.set_variable(&name, &body.value, body.encrypted).await?;
+    // Encrypted values are sealed here: the database never holds them in clear.
+    let stored = if body.encrypted {
+        state.secrets.seal(&body.value)
+    } else {
+        body.value.clone()
+    };
+    state.store.set_variable(&name, &stored, body.encrypted).await?;
     // The value is never recorded: an encrypted one is a secret, and a plain one may be too.
     audit(
         &state,

@@ -16,6 +16,7 @@ use tracing::{error, info, warn};
 use uuid::Uuid;
 
 use crate::plans::Plans;
+use crate::secrets::{OpenedSettings, SecretBox};
 pub use invoker::StoreInvoker;
 
 #[derive(Debug, Clone)]
@@ -32,6 +33,8 @@ pub struct RunbookServerOptions {
     /// On a graceful stop, how long running activities get to finish.
     pub drain_grace: Duration,
     pub engine: EngineConfig,
+    /// Opens encrypted variables; without it activities see them as stored.
+    pub secrets: Option<Arc<SecretBox>>,
 }
 
 impl RunbookServerOptions {
@@ -48,6 +51,7 @@ impl RunbookServerOptions {
                 server: name.to_string(),
                 ..EngineConfig::default()
             },
+            secrets: None,
         }
     }
 }
@@ -86,14 +90,15 @@ pub async fn run(store: Arc<dyn Store>, plans: Arc<Plans>, opts: RunbookServerOp
         plans: plans.clone(),
         waiters,
     });
+    let settings: Arc<dyn scorch_activity::GlobalSettings> = match &opts.secrets {
+        Some(secrets) => Arc::new(OpenedSettings {
+            inner: store.settings(),
+            secrets: secrets.clone(),
+        }),
+        None => store.settings(),
+    };
     let engine = Arc::new(
-        Engine::new(
-            plans.registry().clone(),
-            store.journal(),
-            store.settings(),
-            opts.engine.clone(),
-        )
-        .with_invoker(invoker),
+        Engine::new(plans.registry().clone(), store.journal(), settings, opts.engine.clone()).with_invoker(invoker),
     );
     let mut server = Server {
         store,

@@ -25,6 +25,13 @@ async fn encrypted_variables_are_never_returned() {
     let (status, secret) = m.put("/api/v1/variables/db_password", &m.admin, body).await;
     assert_eq!(status, StatusCode::OK, "{secret}");
     assert_eq!(secret, json!({ "name": "db_password", "encrypted": true }));
+    // Sealed before it reaches the database.
+    let stored = m.store.settings().variable("db_password").await.unwrap();
+    assert!(
+        stored.value.starts_with("enc:v1:") && !stored.value.contains("hunter2"),
+        "{}",
+        stored.value
+    );
 
     let viewer = m.user("vera", &[("", Role::Viewer)]).await;
     let (status, list) = m.get("/api/v1/variables", &viewer).await;
