@@ -4,7 +4,6 @@
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// The console's page; `web_service` is the URL browsers use to reach the web service.
@@ -18,8 +17,12 @@ pub fn router(web_service: &str) -> Router {
     Router::new().route("/", get(move || async move { page.clone() }))
 }
 
-pub async fn serve(listener: TcpListener, web_service: &str, shutdown: CancellationToken) -> std::io::Result<()> {
-    axum::serve(listener, router(web_service))
+pub async fn serve(
+    listener: impl Into<crate::listener::Listener>,
+    web_service: &str,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener.into(), router(web_service))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
 }

@@ -13,6 +13,7 @@ pub mod api;
 pub mod auth;
 pub mod console;
 pub mod jobs;
+pub mod listener;
 pub mod management;
 pub mod plans;
 pub mod report;

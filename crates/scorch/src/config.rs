@@ -42,6 +42,10 @@ pub struct Config {
     /// 64 hex digits sealing encrypted variables; the same on every role of a deployment.
     /// Default: a key generated into `<data_dir>/encryption.key` on first start.
     pub encryption_key: Option<Secret>,
+    /// A PEM certificate chain: with `tls_key`, every listening port speaks TLS.
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
     pub runbook_server: RunbookServerConfig,
     pub retention: RetentionConfig,
 }
@@ -76,6 +80,8 @@ impl Default for Config {
             management_port: 8135,
             admin_token: None,
             encryption_key: None,
+            tls_cert: None,
+            tls_key: None,
             runbook_server: RunbookServerConfig::default(),
             retention: RetentionConfig::default(),
         }
@@ -143,6 +149,12 @@ pub struct Overrides {
         global = true
     )]
     pub encryption_key: Option<String>,
+    /// A PEM certificate chain: serve TLS on every port (with --tls-key).
+    #[arg(long, env = "SCORCH_TLS_CERT", value_name = "FILE", global = true)]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's PEM private key.
+    #[arg(long, env = "SCORCH_TLS_KEY", value_name = "FILE", global = true)]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Config {
@@ -159,6 +171,11 @@ impl Config {
             ($($field:ident),*) => { $( if let Some(v) = o.$field.clone() { config.$field = v; } )* };
         }
         set!(data_dir, bind, web_port, console_port, management_port);
+        for (value, slot) in [(&o.tls_cert, &mut config.tls_cert), (&o.tls_key, &mut config.tls_key)] {
+            if value.is_some() {
+                slot.clone_from(value);
+            }
+        }
         if let Some(db) = &o.database {
             config.database = Some(db.clone());
         }

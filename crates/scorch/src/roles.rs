@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use scorch_server::api::AppState;
+use scorch_server::listener::Listener;
 use scorch_server::plans::Plans;
 use scorch_server::runbook_server::{self, RunbookServerOptions};
 use scorch_server::secrets::SecretBox;
@@ -89,24 +90,31 @@ async fn first_admin(store: &Arc<dyn Store>, config: &Config) -> Result<(), Stri
     Ok(())
 }
 
-fn url(bind: IpAddr, port: u16) -> String {
+fn url(scheme: &str, bind: IpAddr, port: u16) -> String {
     let host = if bind.is_unspecified() {
         "localhost".to_string()
     } else {
         bind.to_string()
     };
-    format!("http://{host}:{port}")
+    format!("{scheme}://{host}:{port}")
+}
+
+fn axum_port(listener: &Listener) -> Option<u16> {
+    axum::serve::Listener::local_addr(listener).ok().map(|a| a.port())
 }
 
 /// The origins a browser on the console may come from: the console's own, in both loopback
 /// spellings when it listens on loopback.
 fn console_origins(config: &Config) -> Vec<String> {
     let port = config.console_port;
-    let mut origins = vec![url(config.bind, port)];
+    let scheme = if config.tls_cert.is_some() { "https" } else { "http" };
     if config.bind.is_loopback() || config.bind.is_unspecified() {
-        origins = vec![format!("http://localhost:{port}"), format!("http://127.0.0.1:{port}")];
+        return vec![
+            format!("{scheme}://localhost:{port}"),
+            format!("{scheme}://127.0.0.1:{port}"),
+        ];
     }
-    origins
+    vec![url(scheme, config.bind, port)]
 }
 
 /// Runs `roles` until Ctrl-C (or SIGTERM), then stops gracefully.
@@ -123,18 +131,35 @@ pub async fn run(config: Config, roles: Roles) -> u8 {
 async fn serve(config: Config, roles: Roles) -> Result<(), String> {
     // Bind every port first: a port that cannot be had stops the start before anything runs.
     let bind = config.bind;
-    let management = match roles.management {
-        true => Some(listen("management server", bind, config.management_port, "--management-port").await?),
-        false => None,
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(scorch_server::listener::acceptor(cert, key).map_err(|e| format!("scorch: {e}"))?)
+        }
+        (None, None) => None,
+        _ => return Err("scorch: TLS needs both --tls-cert and --tls-key".into()),
     };
-    let web = match roles.web {
-        true => Some(listen("web service", bind, config.web_port, "--web-port").await?),
-        false => None,
+    let bound = |role: &'static str, port: u16, flag: &'static str, wanted: bool| {
+        let tls = tls.clone();
+        async move {
+            if !wanted {
+                return Ok(None);
+            }
+            let tcp = listen(role, bind, port, flag).await?;
+            Ok::<_, String>(Some(match tls {
+                Some(acceptor) => Listener::tls(tcp, acceptor),
+                None => Listener::from(tcp),
+            }))
+        }
     };
-    let console = match roles.console {
-        true => Some(listen("console", bind, config.console_port, "--console-port").await?),
-        false => None,
-    };
+    let management = bound(
+        "management server",
+        config.management_port,
+        "--management-port",
+        roles.management,
+    )
+    .await?;
+    let web = bound("web service", config.web_port, "--web-port", roles.web).await?;
+    let console = bound("console", config.console_port, "--console-port", roles.console).await?;
     let store = open_store(&config).await?;
     if roles.management || roles.web {
         first_admin(&store, &config).await?;
@@ -148,10 +173,12 @@ async fn serve(config: Config, roles: Roles) -> Result<(), String> {
     let state = AppState::new(store.clone(), plans.clone()).with_secrets(secrets.clone());
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
-    let port = |l: &tokio::net::TcpListener| l.local_addr().map(|a| a.port()).unwrap_or_default();
-    let web_url = url(bind, web.as_ref().map_or(config.web_port, port));
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = |port: u16| url(scheme, bind, port);
+    let port = |l: &Listener| axum_port(l).unwrap_or_default();
+    let web_url = url(web.as_ref().map_or(config.web_port, port));
     if let Some(listener) = management {
-        out!("management server  {}", url(bind, port(&listener)));
+        out!("management server  {}", url(port(&listener)));
         tasks.spawn(scorch_server::management::serve(
             listener,
             state.clone(),
@@ -169,7 +196,7 @@ async fn serve(config: Config, roles: Roles) -> Result<(), String> {
         ));
     }
     if let Some(listener) = console {
-        out!("console            {}", url(bind, port(&listener)));
+        out!("console            {}", url(port(&listener)));
         let web_url = web_url.clone();
         let stop = shutdown.clone();
         tasks.spawn(async move {

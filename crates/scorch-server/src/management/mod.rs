@@ -15,7 +15,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 use serde_json::Value;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -62,8 +61,9 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves the management server on `listener` until `shutdown` (then lets requests in flight
 /// finish). A failure to accept connections is logged, and ends the server.
-pub async fn serve(listener: TcpListener, state: AppState, shutdown: CancellationToken) {
-    let address = listener.local_addr().ok();
+pub async fn serve(listener: impl Into<crate::listener::Listener>, state: AppState, shutdown: CancellationToken) {
+    let listener = listener.into();
+    let address = axum::serve::Listener::local_addr(&listener).ok();
     if let Err(e) = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await

@@ -101,12 +101,13 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 /// `console_origins` are the origins browsers may call from (CORS). A failure to accept
 /// connections is logged, and ends the server.
 pub async fn serve(
-    listener: tokio::net::TcpListener,
+    listener: impl Into<crate::listener::Listener>,
     state: AppState,
     console_origins: Vec<String>,
     shutdown: CancellationToken,
 ) {
-    let address = listener.local_addr().ok();
+    let listener = listener.into();
+    let address = axum::serve::Listener::local_addr(&listener).ok();
     let mut app = app(state, shutdown.clone());
     if let Some(cors) = cors(&console_origins) {
         app = app.layer(cors);
