@@ -76,7 +76,26 @@ pub struct Api {
     token_hint: bool,
 }
 
+fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .user_agent(concat!("scorch/", env!("CARGO_PKG_VERSION")))
+}
+
 impl Api {
+    /// Also trusts the PEM certificate in `ca` (for servers with a private CA's certificate).
+    pub fn trusting(mut self, ca: Option<&std::path::Path>) -> Result<Self, ClientError> {
+        let Some(path) = ca else { return Ok(self) };
+        let unreadable = |e: &dyn std::fmt::Display| ClientError::failed(format!("--ca-cert {}: {e}", path.display()));
+        let pem = std::fs::read(path).map_err(|e| unreadable(&e))?;
+        let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| unreadable(&e))?;
+        self.http = client_builder()
+            .add_root_certificate(cert)
+            .build()
+            .map_err(|e| unreadable(&e))?;
+        Ok(self)
+    }
+
     pub fn new(base: &str, token: Option<&str>, what: &'static str, flag: &'static str) -> Result<Self, ClientError> {
         let mut parsed = Url::parse(base.trim())
             .ok()
@@ -87,9 +106,7 @@ impl Api {
             let path = format!("{}/", parsed.path());
             parsed.set_path(&path);
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(concat!("scorch/", env!("CARGO_PKG_VERSION")))
+        let http = client_builder()
             .build()
             .map_err(|e| ClientError::failed(format!("cannot set up HTTP: {e}")))?;
         let token = token.map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);

@@ -45,6 +45,9 @@ pub struct Connection {
         global = true
     )]
     pub token: Option<String>,
+    /// A PEM certificate to trust besides the system's (a server with a private CA's certificate).
+    #[arg(long, env = "SCORCH_CA_CERT", value_name = "FILE", global = true)]
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for Connection {
@@ -53,6 +56,7 @@ impl fmt::Debug for Connection {
             .field("management", &self.management)
             .field("web_service", &self.web_service)
             .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("ca_cert", &self.ca_cert)
             .finish()
     }
 }
@@ -64,7 +68,8 @@ impl Connection {
             self.token.as_deref(),
             "the management server",
             "--management",
-        )
+        )?
+        .trusting(self.ca_cert.as_deref())
     }
 
     fn web_service(&self) -> Result<Api, ClientError> {
@@ -73,7 +78,8 @@ impl Connection {
             self.token.as_deref(),
             "the web service",
             "--web-service",
-        )
+        )?
+        .trusting(self.ca_cert.as_deref())
     }
 }
 
