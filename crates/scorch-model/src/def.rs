@@ -21,6 +21,9 @@ pub struct Runbook {
     pub returns: Vec<ParamDef>,
     #[serde(default)]
     pub logging: Logging,
+    /// How much of this runbook's history to keep, instead of the server's rule (an extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
     pub activities: Vec<ActivityDef>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<LinkDef>,
@@ -45,6 +48,17 @@ impl Default for Logging {
     fn default() -> Self {
         Self { published_data: true }
     }
+}
+
+/// Keep the last `keep_last` instances and those younger than `keep_days`; an instance goes
+/// when it is outside both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_last: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_days: Option<u32>,
 }
 
 /// A parameter (of `initialize_data`) or a return value.

@@ -153,6 +153,14 @@ impl Compiler<'_, '_> {
         if rb.concurrency == 0 {
             self.err("concurrency", "concurrency must be at least 1");
         }
+        if let Some(r) = rb.retention
+            && (r.keep_last.is_none() && r.keep_days.is_none() || r.keep_last == Some(0))
+        {
+            self.err(
+                "retention",
+                "retention keeps keep_last instances (at least 1) and/or those younger than keep_days",
+            );
+        }
         let index = self.index_activities();
         let infos: Vec<Option<TypeInfo>> = rb
             .activities

@@ -17,6 +17,7 @@ pub mod listener;
 pub mod management;
 pub mod plans;
 pub mod report;
+pub mod retention;
 pub mod runbook_server;
 pub mod secrets;
 pub mod web;

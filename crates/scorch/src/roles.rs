@@ -10,7 +10,7 @@ use scorch_server::listener::Listener;
 use scorch_server::plans::Plans;
 use scorch_server::runbook_server::{self, RunbookServerOptions};
 use scorch_server::secrets::SecretBox;
-use scorch_store::{PurgeRule, SqliteStore, Store};
+use scorch_store::{SqliteStore, Store};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -247,23 +247,17 @@ async fn wait_for_stop_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// Keeps the instance history bounded: the purge of the configured rule, every few minutes.
+/// Keeps the instance history bounded: every few minutes, each runbook's rule (its own
+/// `retention`, else the configured one).
 async fn retention(store: Arc<dyn Store>, config: Config, shutdown: CancellationToken) {
     let r = &config.retention;
-    if r.keep_last.is_none() && r.keep_days.is_none() {
-        return;
-    }
+    let default = scorch_model::def::Retention {
+        keep_last: r.keep_last,
+        keep_days: r.keep_days,
+    };
     let every = Duration::from_secs(u64::from(r.every_minutes.max(1)) * 60);
     loop {
-        let older_than = r
-            .keep_days
-            .map(|d| jiff::Timestamp::now() - jiff::SignedDuration::from_hours(i64::from(d) * 24));
-        let rule = PurgeRule {
-            runbook_id: None,
-            keep_last: r.keep_last,
-            older_than,
-        };
-        match store.purge_instances(&rule, 500, false).await {
+        match scorch_server::retention::purge(&store, default).await {
             Ok(0) => {}
             Ok(n) => info!(instances = n, "retention purged old instances"),
             Err(e) => warn!(error = %e, "retention purge failed; it runs again later"),
