@@ -73,10 +73,12 @@ async fn first_admin(store: &Arc<dyn Store>, config: &Config) -> Result<(), Stri
         .as_ref()
         .map(|t| t.0.clone())
         .unwrap_or_else(scorch_server::auth::new_token);
-    store
-        .create_user("admin", None, true)
-        .await
-        .map_err(|e| format!("scorch: {e}"))?;
+    match store.create_user("admin", None, true).await {
+        Ok(_) => {}
+        // Another role starting at the same moment created it (and its token).
+        Err(scorch_store::StoreError::Conflict(_)) => return Ok(()),
+        Err(e) => return Err(format!("scorch: {e}")),
+    }
     let hash = scorch_server::auth::token_hash(&token);
     store
         .create_token("admin", &hash, "first administrator")

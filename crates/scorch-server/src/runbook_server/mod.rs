@@ -126,6 +126,8 @@ impl Server {
     async fn serve(&mut self, shutdown: &CancellationToken) {
         let mut changes = self.store.subscribe();
         let mut heartbeat = tokio::time::interval(self.opts.heartbeat);
+        let mut poll = tokio::time::interval(self.opts.poll);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut db_failures = 0;
         // Claim only when there may be work: a new job, a freed slot, a missed notification,
         // or the safety-net poll. (Journal changes are many and never mean new work.)
@@ -142,7 +144,11 @@ impl Server {
             }
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = heartbeat.tick() => self.beat().await,
+                _ = heartbeat.tick() => {
+                    self.beat().await;
+                    // Leases of a dead server expire without a notification.
+                    look_for_work = true;
+                }
                 change = changes.recv() => match change {
                     Ok(Change::Job { status: JobStatus::Pending, .. }) | Err(_) => look_for_work = true,
                     // A change to a job this server runs may be a cancellation request.
@@ -155,7 +161,7 @@ impl Server {
                     }
                     look_for_work = true;
                 }
-                _ = tokio::time::sleep(self.opts.poll) => look_for_work = true,
+                _ = poll.tick() => look_for_work = true,
             }
         }
     }
@@ -172,24 +178,27 @@ impl Server {
         }
     }
 
-    /// Claims jobs while there is capacity.
+    /// Claims jobs while there is capacity: as many as there are free slots, in one request.
     async fn claim_work(&mut self) -> Result<(), StoreError> {
         let alive_within = self.opts.heartbeat * 3;
-        while self.running.len() < self.opts.max_instances as usize {
-            match self
-                .store
-                .claim_job(&self.opts.name, self.opts.lease, alive_within)
-                .await
-            {
-                Ok(Some(claim)) => self.start(claim),
-                Ok(None) => return Ok(()),
-                Err(e) => {
-                    warn!(server = %self.opts.name, error = %e, "cannot claim work; retrying");
-                    return Err(e);
-                }
+        let free = (self.opts.max_instances as usize).saturating_sub(self.running.len());
+        if free == 0 {
+            return Ok(());
+        }
+        match self
+            .store
+            .claim_jobs(&self.opts.name, self.opts.lease, alive_within, free)
+            .await
+        {
+            Ok(claims) => {
+                claims.into_iter().for_each(|claim| self.start(claim));
+                Ok(())
+            }
+            Err(e) => {
+                warn!(server = %self.opts.name, error = %e, "cannot claim work; retrying");
+                Err(e)
             }
         }
-        Ok(())
     }
 
     fn start(&mut self, claim: Claim) {
@@ -273,12 +282,8 @@ async fn run_job(
         events: None,
         resume: claim.resume,
     };
-    let status = match engine.run(request).await {
-        Ok(outcome) => match outcome.status {
-            InstanceStatus::Success | InstanceStatus::Warning => JobStatus::Completed,
-            InstanceStatus::Canceled => JobStatus::Canceled,
-            InstanceStatus::Failed | InstanceStatus::Running => JobStatus::Failed,
-        },
+    let ended = match engine.run_to_end(request).await {
+        Ok(ended) => ended,
         Err(EngineError::Drained) => {
             if let Err(e) = store.release_job(job_id, server).await {
                 warn!(job_id = %job_id, error = %e, "cannot hand the job back; its lease will expire instead");
@@ -291,7 +296,13 @@ async fn run_job(
             return;
         }
     };
-    if let Err(e) = store.finish_job(job_id, server, status).await {
-        error!(job_id = %job_id, error = %e, "cannot record the job's end");
+    let status = match ended.outcome.status {
+        InstanceStatus::Success | InstanceStatus::Warning => JobStatus::Completed,
+        InstanceStatus::Canceled => JobStatus::Canceled,
+        InstanceStatus::Failed | InstanceStatus::Running => JobStatus::Failed,
+    };
+    // The instance's end and the job's, in one commit where the store can.
+    if let Err(e) = store.finish_instance_and_job(&ended.end, job_id, server, status).await {
+        error!(job_id = %job_id, server, error = %e, "cannot record the end of the instance and its job");
     }
 }

@@ -39,7 +39,10 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         tokio::time::sleep(POLL).await;
     }
 }
@@ -108,6 +111,7 @@ impl Proc {
         let child = scorch_command(dir)
             .args(args)
             .env("SCORCH_LOG", "info")
+            .env("NO_COLOR", "1")
             .stdout(out)
             .stderr(err)
             .spawn()
@@ -157,19 +161,29 @@ impl Proc {
             if !self.is_running() {
                 return self.exited.expect("an exit status");
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}\n{}", self.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}\n{}",
+                self.log_text()
+            );
             tokio::time::sleep(POLL).await;
         }
     }
 
-    /// What it printed so far (its last 8 KiB), for failure messages.
+    /// What it printed so far (its last 60 lines, the repeated health warnings of a database
+    /// outage left out), for failure messages.
     pub fn log_text(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let mut start = text.len().saturating_sub(8 * 1024);
-        while !text.is_char_boundary(start) {
-            start += 1;
-        }
-        format!("--- {} ({}) ---\n{}", self.name, self.log.display(), &text[start..])
+        let noise = |l: &&str| l.contains("health: the orchestration database");
+        let omitted = text.lines().filter(noise).count();
+        let lines: Vec<&str> = text.lines().filter(|l| !noise(l)).collect();
+        let tail = &lines[lines.len().saturating_sub(60)..];
+        format!(
+            "--- {} ({}; {omitted} health warnings left out) ---\n{}\n",
+            self.name,
+            self.log.display(),
+            tail.join("\n")
+        )
     }
 }
 
@@ -210,7 +224,10 @@ impl PgDatabase {
 
 impl Drop for PgDatabase {
     fn drop(&mut self) {
-        if let Err(why) = psql(&self.server, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)) {
+        if let Err(why) = psql(
+            &self.server,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        ) {
             eprintln!("cannot drop the test database {}: {why}", self.name);
         }
     }
@@ -304,7 +321,12 @@ impl Fleet {
     fn spawn(&mut self, name: &str, role: &[&str], extra: Vec<String>) -> usize {
         let mut args: Vec<String> = role.iter().map(|s| s.to_string()).collect();
         args.extend(self.database_args());
-        args.extend(["--bind".into(), "127.0.0.1".into(), "--admin-token".into(), self.admin.clone()]);
+        args.extend([
+            "--bind".into(),
+            "127.0.0.1".into(),
+            "--admin-token".into(),
+            self.admin.clone(),
+        ]);
         args.extend(extra);
         let proc = Proc::spawn(name, self.dir.path(), &args);
         self.procs.push(proc);
@@ -325,6 +347,13 @@ impl Fleet {
 
     /// Starts the management server and waits until its `/health` answers 200.
     pub async fn start_management(&mut self) {
+        self.launch_management();
+        self.wait_healthy("management", &format!("{}/health", self.management))
+            .await;
+    }
+
+    /// Starts the management server without waiting for it.
+    pub fn launch_management(&mut self) {
         let port = free_port();
         self.management = format!("http://127.0.0.1:{port}");
         self.spawn(
@@ -332,24 +361,32 @@ impl Fleet {
             &["management-server"],
             vec!["--management-port".into(), port.to_string()],
         );
-        let url = format!("{}/health", self.management);
-        self.wait_healthy("management", &url).await;
     }
 
     /// Starts the web service and waits until its `/health` answers 200.
     pub async fn start_web(&mut self) {
+        self.launch_web();
+        self.wait_healthy("web", &format!("{}/health", self.web)).await;
+    }
+
+    /// Starts the web service without waiting for it.
+    pub fn launch_web(&mut self) {
         let port = free_port();
         self.web = format!("http://127.0.0.1:{port}");
         self.spawn("web", &["web-service"], vec!["--web-port".into(), port.to_string()]);
-        let url = format!("{}/health", self.web);
-        self.wait_healthy("web", &url).await;
     }
 
     /// Starts a runbook server (without waiting: see [`Fleet::wait_servers_alive`]).
     pub fn start_runbook_server(&mut self, name: &str, max_instances: u32) {
         self.spawn(
             name,
-            &["runbook-server", "--name", name, "--max-instances", &max_instances.to_string()],
+            &[
+                "runbook-server",
+                "--name",
+                name,
+                "--max-instances",
+                &max_instances.to_string(),
+            ],
             Vec::new(),
         );
     }
@@ -374,7 +411,8 @@ impl Fleet {
         self.wait_healthy(name, &web).await;
     }
 
-    async fn wait_healthy(&mut self, name: &str, url: &str) {
+    /// Waits until process `name` answers 200 on `url` (and fails at once if it exits).
+    pub async fn wait_healthy(&mut self, name: &str, url: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(r) = self.http.get(url).send().await
@@ -476,7 +514,9 @@ impl Fleet {
         let mut items = Vec::new();
         let mut offset = 0;
         loop {
-            let (status, body) = self.get(&format!("/api/v1/jobs?limit=500&offset={offset}{query}")).await;
+            let (status, body) = self
+                .get(&format!("/api/v1/jobs?limit=500&offset={offset}{query}"))
+                .await;
             assert_eq!(status, 200, "{body}");
             items.extend(body["items"].as_array().expect("items").iter().cloned());
             match body["next_offset"].as_u64() {
