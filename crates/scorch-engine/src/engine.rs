@@ -75,6 +75,14 @@ pub struct InstanceRequest {
     pub resume: bool,
 }
 
+/// An instance that has run to its end, the end not yet journaled ([`Engine::run_to_end`]).
+#[derive(Debug)]
+pub struct Ended {
+    pub outcome: Outcome,
+    /// What to hand to [`Journal::instance_finished`] (or a store's equivalent).
+    pub end: InstanceEnd,
+}
+
 pub struct Engine {
     registry: Arc<Registry>,
     journal: Arc<dyn Journal>,
@@ -119,6 +127,15 @@ impl Engine {
 
     /// Runs the instance to its end and records the outcome.
     pub async fn run(&self, req: InstanceRequest) -> Result<Outcome, EngineError> {
+        let Ended { outcome, end } = self.run_to_end(req).await?;
+        self.journal.instance_finished(&end).await?;
+        Ok(outcome)
+    }
+
+    /// Runs the instance like [`Engine::run`] but leaves its end for the caller to journal, with
+    /// writes of its own in the same commit where its store can (a runbook server ends the job
+    /// with it). Until the end is journaled, the instance is running: a resume continues it.
+    pub async fn run_to_end(&self, req: InstanceRequest) -> Result<Ended, EngineError> {
         let started_at = Timestamp::now();
         // A resumed instance is recorded as started again (by this server), keeping its first
         // start time; one taken over before its start was journaled simply starts.
@@ -178,8 +195,7 @@ impl Engine {
             returns: outcome.returns.clone(),
             ended_at: Timestamp::now(),
         };
-        self.journal.instance_finished(&end).await?;
-        Ok(outcome)
+        Ok(Ended { outcome, end })
     }
 }
 

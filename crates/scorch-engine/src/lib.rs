@@ -11,7 +11,7 @@ mod keys;
 mod record;
 
 pub use catalog::{JUNCTION, JUNCTION_DESCRIPTOR, RegistryCatalog};
-pub use engine::{Engine, EngineConfig, EngineError, InstanceRequest};
+pub use engine::{Ended, Engine, EngineConfig, EngineError, InstanceRequest};
 pub use instance::Outcome;
 pub use journal::{
     InstanceEnd, InstanceStart, InstanceStatus, Journal, JournalError, MemoryJournal, RunKey, RunRecord, RunState,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use scorch_store::{Change, Job, JobStatus, NewJob, Runbook, Store, StoreError};
+use scorch_store::{Change, Job, JobResult, JobStatus, NewAudit, NewJob, Runbook, Store, StoreError};
 use serde_json::{Map, Value};
 use thiserror::Error;
 use tokio::sync::{broadcast, oneshot};
@@ -39,21 +39,52 @@ pub async fn start_job(
     created_by: &str,
     parent_job: Option<Uuid>,
 ) -> Result<Job, StartError> {
+    let bound = bind(plans, runbook, parameters)?;
+    Ok(store
+        .create_job(new_job(runbook, &bound, created_by, parent_job))
+        .await?)
+}
+
+/// [`start_job`] with an audit record of the start (its object the new job), written with the job
+/// where the store can. The inner result is the audit record's: the job exists either way.
+pub async fn start_job_audited(
+    store: &Arc<dyn Store>,
+    plans: &Plans,
+    runbook: &Runbook,
+    parameters: &Map<String, Value>,
+    created_by: &str,
+    audit: NewAudit<'_>,
+) -> Result<(Job, Result<(), StoreError>), StartError> {
+    let bound = bind(plans, runbook, parameters)?;
+    Ok(store
+        .create_job_audited(new_job(runbook, &bound, created_by, None), audit)
+        .await?)
+}
+
+/// The parameters typed against the version's declarations.
+fn bind(plans: &Plans, runbook: &Runbook, parameters: &Map<String, Value>) -> Result<Map<String, Value>, StartError> {
     let plan = plans.get(runbook).map_err(StartError::Invalid)?;
-    let bound = scorch_model::params::bind_parameters(&plan.parameters, parameters).map_err(StartError::Parameters)?;
-    let job = NewJob {
+    scorch_model::params::bind_parameters(&plan.parameters, parameters).map_err(StartError::Parameters)
+}
+
+fn new_job<'a>(
+    runbook: &Runbook,
+    parameters: &'a Map<String, Value>,
+    created_by: &'a str,
+    parent_job: Option<Uuid>,
+) -> NewJob<'a> {
+    NewJob {
         runbook_id: runbook.id,
         version: Some(runbook.version),
-        parameters: &bound,
+        parameters,
         created_by,
         parent_job,
-    };
-    Ok(store.create_job(job).await?)
+    }
 }
 
 /// Whether a job has ended.
 pub fn is_final(status: JobStatus) -> bool {
-    matches!(status, JobStatus::Completed | JobStatus::Failed | JobStatus::Canceled)
+    status.is_final()
 }
 
 /// Routes job-end notifications to the callers waiting for those jobs. One subscription to the
@@ -95,6 +126,27 @@ impl JobWaiters {
 
     /// Waits until the job ends or `timeout` passes, and returns it as last read.
     pub async fn wait(&self, id: Uuid, timeout: Duration) -> Result<Job, StoreError> {
+        self.wait_for(id, timeout, || self.store.job(id), |job| job.status)
+            .await
+    }
+
+    /// Like [`wait`](Self::wait), returning the job with what its instance did once it has ended.
+    pub async fn wait_result(&self, id: Uuid, timeout: Duration) -> Result<JobResult, StoreError> {
+        self.wait_for(id, timeout, || self.store.job_result(id), |r| r.job.status)
+            .await
+    }
+
+    /// Waits until the job ends or `timeout` passes, reading it with `read`.
+    async fn wait_for<T, R>(
+        &self,
+        id: Uuid,
+        timeout: Duration,
+        read: impl Fn() -> R,
+        status: fn(&T) -> JobStatus,
+    ) -> Result<T, StoreError>
+    where
+        R: Future<Output = Result<T, StoreError>>,
+    {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             // Register before reading, so an end between the two is not missed.
@@ -105,10 +157,10 @@ impl JobWaiters {
                 .entry(id)
                 .or_default()
                 .push(tx);
-            let job = self.store.job(id).await?;
-            if is_final(job.status) || tokio::time::Instant::now() >= deadline {
+            let read = read().await?;
+            if is_final(status(&read)) || tokio::time::Instant::now() >= deadline {
                 self.forget(id);
-                return Ok(job);
+                return Ok(read);
             }
             let until = deadline.min(tokio::time::Instant::now() + SAFETY_POLL);
             let _ = tokio::time::timeout_at(until, rx).await;

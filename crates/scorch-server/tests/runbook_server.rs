@@ -246,7 +246,9 @@ activities:
 #[tokio::test]
 async fn retention_keeps_each_runbooks_own_rule_or_the_default() {
     let f = Fixture::new().await;
-    let own = f.push(&HELLO.replace("runbook: Hello", "runbook: Own Rule\nretention: { keep_last: 2 }")).await;
+    let own = f
+        .push(&HELLO.replace("runbook: Hello", "runbook: Own Rule\nretention: { keep_last: 2 }"))
+        .await;
     let default = f.push(HELLO).await;
     let (stop, task) = f.server("rb1", Duration::from_secs(10));
     for runbook in [own, default] {
@@ -255,10 +257,16 @@ async fn retention_keeps_each_runbooks_own_rule_or_the_default() {
             f.finished(job).await;
         }
     }
-    let rule = scorch_model::def::Retention { keep_last: Some(3), keep_days: None };
+    let rule = scorch_model::def::Retention {
+        keep_last: Some(3),
+        keep_days: None,
+    };
     assert_eq!(scorch_server::retention::purge(&f.store, rule).await.unwrap(), 2 + 1);
     let kept = |runbook_id| {
-        let filter = scorch_store::InstanceFilter { runbook_id: Some(runbook_id), ..Default::default() };
+        let filter = scorch_store::InstanceFilter {
+            runbook_id: Some(runbook_id),
+            ..Default::default()
+        };
         let store = f.store.clone();
         async move { store.list_instances(&filter).await.unwrap().len() }
     };

@@ -46,3 +46,12 @@ impl From<StoreError> for JournalError {
         JournalError::Unavailable(err.to_string())
     }
 }
+
+impl From<JournalError> for StoreError {
+    fn from(err: JournalError) -> Self {
+        match err {
+            JournalError::NotFound(instance) => StoreError::NotFound(format!("instance {instance}")),
+            JournalError::Unavailable(why) => StoreError::Unavailable(why),
+        }
+    }
+}

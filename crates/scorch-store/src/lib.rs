@@ -19,4 +19,4 @@ pub use model::{
 };
 pub use postgres::{PgJournal, PgSettings, PgStore};
 pub use sqlite::{SqliteJournal, SqliteSettings, SqliteStore};
-pub use store::{Change, Claim, InstanceFilter, JobFilter, NewJob, PurgeRule, Store};
+pub use store::{Change, Claim, InstanceFilter, JobFilter, JobResult, NewJob, PurgeRule, Store};

@@ -99,6 +99,11 @@ impl JobStatus {
         }
     }
 
+    /// Whether a job in this status has ended.
+    pub fn is_final(self) -> bool {
+        matches!(self, JobStatus::Completed | JobStatus::Failed | JobStatus::Canceled)
+    }
+
     pub fn parse(text: &str) -> Option<Self> {
         [
             Self::Pending,

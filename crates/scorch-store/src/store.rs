@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use scorch_activity::GlobalSettings;
-use scorch_engine::{Journal, RunRecord};
+use scorch_engine::{InstanceEnd, Journal, RunRecord};
 use serde_json::{Map, Value};
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -106,7 +106,37 @@ pub trait Store: Send + Sync + 'static {
 
     /// A pending job for the latest (or given) checked-in version. Emits `Change::Job`.
     async fn create_job(&self, job: NewJob<'_>) -> Result<Job, StoreError>;
+    /// Creates a job as `create_job` does and records `audit` about it (its `object_id` becomes
+    /// the new job's id) in the same commit where the backend can. The inner result is the audit
+    /// record's: the job exists even when its audit record could not be written.
+    async fn create_job_audited(
+        &self,
+        job: NewJob<'_>,
+        audit: NewAudit<'_>,
+    ) -> Result<(Job, Result<(), StoreError>), StoreError> {
+        let created = self.create_job(job).await?;
+        let audited = self
+            .audit(NewAudit {
+                object_id: Some(created.id),
+                ..audit
+            })
+            .await;
+        Ok((created, audited))
+    }
     async fn job(&self, id: Uuid) -> Result<Job, StoreError>;
+    /// A job and, once it has ended, its instance (if it got one) with the instance's activity
+    /// runs: the answer to a synchronous start, in one read where the backend can.
+    async fn job_result(&self, id: Uuid) -> Result<JobResult, StoreError> {
+        let job = self.job(id).await?;
+        let (instance, runs) = match job.instance_id {
+            Some(instance_id) if job.status.is_final() => (
+                Some(self.instance(instance_id).await?),
+                self.activity_runs(instance_id).await?,
+            ),
+            _ => (None, Vec::new()),
+        };
+        Ok(JobResult { job, instance, runs })
+    }
     /// Newest first.
     async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>, StoreError>;
     /// A pending job becomes `canceled` at once; a running one is flagged `cancel_requested`
@@ -126,11 +156,43 @@ pub trait Store: Send + Sync + 'static {
         lease: Duration,
         alive_within: Duration,
     ) -> Result<Option<Claim>, StoreError>;
+    /// Takes up to `max` jobs for `server` as [`claim_job`](Store::claim_job) takes one, oldest
+    /// first; fewer than `max` means there was nothing more it may take. One round trip (and one
+    /// commit) where the backend can.
+    async fn claim_jobs(
+        &self,
+        server: &str,
+        lease: Duration,
+        alive_within: Duration,
+        max: usize,
+    ) -> Result<Vec<Claim>, StoreError> {
+        let mut claims = Vec::new();
+        while claims.len() < max {
+            match self.claim_job(server, lease, alive_within).await? {
+                Some(claim) => claims.push(claim),
+                None => break,
+            }
+        }
+        Ok(claims)
+    }
     /// Extends the leases of every job `server` holds; returns those whose cancellation was
     /// requested.
     async fn renew_leases(&self, server: &str, lease: Duration) -> Result<Vec<Uuid>, StoreError>;
     /// Ends a job `server` holds: `completed`, `failed` or `canceled`. Emits `Change::Job`.
     async fn finish_job(&self, id: Uuid, server: &str, status: JobStatus) -> Result<(), StoreError>;
+    /// Records an instance's end (the journal's `instance_finished`) and ends its job
+    /// (`finish_job`), in one commit where the backend can. The end is recorded even when the job
+    /// is no longer `server`'s, which is then a `Conflict` as with `finish_job`.
+    async fn finish_instance_and_job(
+        &self,
+        end: &InstanceEnd,
+        id: Uuid,
+        server: &str,
+        status: JobStatus,
+    ) -> Result<(), StoreError> {
+        self.journal().instance_finished(end).await?;
+        self.finish_job(id, server, status).await
+    }
     /// Hands a running job back (a graceful stop): it becomes claimable at once by another
     /// server, which resumes its instance from the journal.
     async fn release_job(&self, id: Uuid, server: &str) -> Result<(), StoreError>;
@@ -222,6 +284,16 @@ pub struct NewJob<'a> {
     pub created_by: &'a str,
     /// The job whose `invoke_runbook` started this one.
     pub parent_job: Option<Uuid>,
+}
+
+/// A job with what its instance did ([`Store::job_result`]).
+#[derive(Debug, Clone)]
+pub struct JobResult {
+    pub job: Job,
+    /// Once the job has ended: its instance, if it got one.
+    pub instance: Option<InstanceRow>,
+    /// The instance's activity runs, in start order (empty without an instance).
+    pub runs: Vec<RunRecord>,
 }
 
 /// A job taken by a runbook server.

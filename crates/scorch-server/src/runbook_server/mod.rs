@@ -107,9 +107,17 @@ pub async fn run(store: Arc<dyn Store>, plans: Arc<Plans>, opts: RunbookServerOp
         opts,
         running: HashMap::new(),
         tasks: JoinSet::new(),
+        claims: JoinSet::new(),
     };
     server.serve(&shutdown).await;
     server.drain().await;
+}
+
+/// A job this server runs.
+struct Running {
+    cancel: CancellationToken,
+    /// Whether the change its claim made has come by (that one is not a cancellation request).
+    claim_seen: bool,
 }
 
 struct Server {
@@ -117,9 +125,11 @@ struct Server {
     plans: Arc<Plans>,
     engine: Arc<Engine>,
     opts: RunbookServerOptions,
-    /// Cancellation of each running job.
-    running: HashMap<Uuid, CancellationToken>,
+    /// Each running job.
+    running: HashMap<Uuid, Running>,
     tasks: JoinSet<Uuid>,
+    /// The claim in flight, if any: how many jobs it asked for, and what it got.
+    claims: JoinSet<(usize, Result<Vec<Claim>, StoreError>)>,
 }
 
 impl Server {
@@ -129,30 +139,25 @@ impl Server {
         let mut poll = tokio::time::interval(self.opts.poll);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut db_failures = 0;
-        // Claim only when there may be work: a new job, a freed slot, a missed notification,
-        // or the safety-net poll. (Journal changes are many and never mean new work.)
+        // Claim only when there may be work: a new job, a freed slot, a missed notification, a
+        // heartbeat (leases of a dead server expire without a notification) or the poll.
+        // (Journal changes are many and never mean new work.) The claim runs beside this loop,
+        // one at a time: what comes in meanwhile is for the next one.
         let mut look_for_work = true;
         loop {
-            if look_for_work {
+            if look_for_work && self.claims.is_empty() && self.free() > 0 {
                 look_for_work = false;
-                if self.claim_work().await.is_err() {
-                    backoff(&mut db_failures, shutdown).await;
-                    look_for_work = true;
-                } else {
-                    db_failures = 0;
-                }
+                self.claim_work();
             }
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = heartbeat.tick() => {
                     self.beat().await;
-                    // Leases of a dead server expire without a notification.
                     look_for_work = true;
                 }
                 change = changes.recv() => match change {
                     Ok(Change::Job { status: JobStatus::Pending, .. }) | Err(_) => look_for_work = true,
-                    // A change to a job this server runs may be a cancellation request.
-                    Ok(Change::Job { id, .. }) => self.cancel_if_requested(id).await,
+                    Ok(Change::Job { id, status, .. }) => self.job_changed(id, status).await,
                     Ok(_) => {}
                 },
                 Some(done) = self.tasks.join_next() => {
@@ -161,49 +166,74 @@ impl Server {
                     }
                     look_for_work = true;
                 }
+                Some(claimed) = self.claims.join_next() => {
+                    let (asked, claims) = claimed.unwrap_or_else(|e| (0, Err(StoreError::Unavailable(e.to_string()))));
+                    match claims {
+                        Ok(claims) => {
+                            db_failures = 0;
+                            // As many as it asked for: there may be more once slots free up.
+                            look_for_work |= claims.len() == asked;
+                            claims.into_iter().for_each(|claim| self.start(claim));
+                        }
+                        Err(e) => {
+                            warn!(server = %self.opts.name, error = %e, "cannot claim work; retrying");
+                            backoff(&mut db_failures, shutdown).await;
+                            look_for_work = true;
+                        }
+                    }
+                }
                 _ = poll.tick() => look_for_work = true,
             }
         }
     }
 
-    async fn cancel_if_requested(&self, id: Uuid) {
-        if let Some(cancel) = self.running.get(&id)
-            && self
+    /// A change to a job this server runs may be a cancellation request: a running job is read
+    /// to see, except for the change its own claim made; a canceled one is stopped. (Every job
+    /// makes these changes, so reading them all would cost a read per job.)
+    async fn job_changed(&mut self, id: Uuid, status: JobStatus) {
+        let Some(running) = self.running.get_mut(&id) else {
+            return;
+        };
+        let cancel = match status {
+            JobStatus::Running if !running.claim_seen => {
+                running.claim_seen = true;
+                false
+            }
+            JobStatus::Running => self
                 .store
                 .job(id)
                 .await
-                .is_ok_and(|job| job.cancel_requested || job.status == JobStatus::Canceled)
-        {
-            cancel.cancel();
+                .is_ok_and(|job| job.cancel_requested || job.status == JobStatus::Canceled),
+            JobStatus::Canceled => true,
+            JobStatus::Pending | JobStatus::Completed | JobStatus::Failed => false,
+        };
+        if cancel && let Some(running) = self.running.get(&id) {
+            running.cancel.cancel();
         }
     }
 
-    /// Claims jobs while there is capacity: as many as there are free slots, in one request.
-    async fn claim_work(&mut self) -> Result<(), StoreError> {
-        let alive_within = self.opts.heartbeat * 3;
-        let free = (self.opts.max_instances as usize).saturating_sub(self.running.len());
-        if free == 0 {
-            return Ok(());
-        }
-        match self
-            .store
-            .claim_jobs(&self.opts.name, self.opts.lease, alive_within, free)
-            .await
-        {
-            Ok(claims) => {
-                claims.into_iter().for_each(|claim| self.start(claim));
-                Ok(())
-            }
-            Err(e) => {
-                warn!(server = %self.opts.name, error = %e, "cannot claim work; retrying");
-                Err(e)
-            }
-        }
+    /// Instances this server may still start.
+    fn free(&self) -> usize {
+        (self.opts.max_instances as usize).saturating_sub(self.running.len())
+    }
+
+    /// Claims as many jobs as there are free slots, in one request, beside the serving loop.
+    fn claim_work(&mut self) {
+        let (store, server, lease) = (self.store.clone(), self.opts.name.clone(), self.opts.lease);
+        let (alive_within, free) = (self.opts.heartbeat * 3, self.free());
+        self.claims.spawn(async move {
+            let claims = store.claim_jobs(&server, lease, alive_within, free).await;
+            (free, claims)
+        });
     }
 
     fn start(&mut self, claim: Claim) {
         let cancel = CancellationToken::new();
-        self.running.insert(claim.job.id, cancel.clone());
+        let running = Running {
+            cancel: cancel.clone(),
+            claim_seen: false,
+        };
+        self.running.insert(claim.job.id, running);
         let (store, plans, engine, server) = (
             self.store.clone(),
             self.plans.clone(),
@@ -225,8 +255,8 @@ impl Server {
         match self.store.renew_leases(&self.opts.name, self.opts.lease).await {
             Ok(cancel_requested) => {
                 for id in cancel_requested {
-                    if let Some(cancel) = self.running.get(&id) {
-                        cancel.cancel();
+                    if let Some(running) = self.running.get(&id) {
+                        running.cancel.cancel();
                     }
                 }
             }
@@ -238,6 +268,15 @@ impl Server {
     /// back by their tasks.
     async fn drain(mut self) {
         self.engine.drain();
+        // Jobs a claim in flight takes are handed straight back, to run elsewhere (or here on
+        // restart).
+        while let Some(claimed) = self.claims.join_next().await {
+            for claim in claimed.ok().and_then(|(_, claims)| claims.ok()).unwrap_or_default() {
+                if let Err(e) = self.store.release_job(claim.job.id, &self.opts.name).await {
+                    warn!(job_id = %claim.job.id, error = %e, "cannot hand the job back; its lease will expire instead");
+                }
+            }
+        }
         let grace = tokio::time::sleep(self.opts.drain_grace);
         tokio::pin!(grace);
         loop {
@@ -284,16 +323,12 @@ async fn run_job(
     };
     let ended = match engine.run_to_end(request).await {
         Ok(ended) => ended,
-        Err(EngineError::Drained) => {
-            if let Err(e) = store.release_job(job_id, server).await {
-                warn!(job_id = %job_id, error = %e, "cannot hand the job back; its lease will expire instead");
-            }
-            return;
-        }
+        Err(EngineError::Drained) => return hand_back(store, job_id, server).await,
         Err(e) => {
-            // The lease expires and a server resumes the instance from its journal.
-            error!(job_id = %job_id, server, error = %e, "the instance stopped; it resumes when its lease expires");
-            return;
+            // This server renews the leases of every job it holds, so a job it stopped running
+            // must be handed back explicitly for a server (this one too) to resume it.
+            error!(job_id = %job_id, server, error = %e, "the instance stopped; handing it back to be resumed");
+            return hand_back(store, job_id, server).await;
         }
     };
     let status = match ended.outcome.status {
@@ -304,5 +339,21 @@ async fn run_job(
     // The instance's end and the job's, in one commit where the store can.
     if let Err(e) = store.finish_instance_and_job(&ended.end, job_id, server, status).await {
         error!(job_id = %job_id, server, error = %e, "cannot record the end of the instance and its job");
+    }
+}
+
+/// Releases a job this server no longer runs, retrying while the database is unreachable.
+async fn hand_back(store: &Arc<dyn Store>, job_id: Uuid, server: &str) {
+    let mut attempt = 0;
+    let never = CancellationToken::new();
+    loop {
+        match store.release_job(job_id, server).await {
+            Ok(()) => return,
+            Err(StoreError::Unavailable(e)) if attempt < 60 => {
+                warn!(job_id = %job_id, error = %e, "cannot hand the job back yet; retrying");
+                backoff(&mut attempt, &never).await;
+            }
+            Err(e) => return warn!(job_id = %job_id, error = %e, "cannot hand the job back"),
+        }
     }
 }

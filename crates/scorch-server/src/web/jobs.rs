@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use scorch_store::{JobFilter, JobStatus, NewAudit, Role, Runbook, StoreError};
+use scorch_store::{JobFilter, JobResult, JobStatus, NewAudit, Role, Runbook, StoreError};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -15,7 +15,7 @@ use super::wire::{ErrorBody, Job, JobList, JobQuery, RunReport, StartJob};
 use super::{Shutdown, convert};
 use crate::api::Query;
 use crate::api::{ApiError, AppState, Caller, Json};
-use crate::jobs::{StartError, is_final, start_job};
+use crate::jobs::{StartError, is_final, start_job_audited};
 use crate::report;
 
 pub const DEFAULT_WAIT_MS: u64 = 30_000;
@@ -51,39 +51,44 @@ pub async fn start(
     let timeout = wait_timeout(body.timeout_ms)?;
     let runbook = find_runbook(&state, &caller, &body).await?;
     caller.require(&runbook.folder, Role::Operator)?;
-    let job = start_job(
+    let detail =
+        json!({ "runbook_id": runbook.id.to_string(), "runbook": path_of(&runbook), "version": runbook.version });
+    let entry = NewAudit {
+        actor: caller.name(),
+        action: "job.start",
+        object_type: "job",
+        object_id: None,
+        detail: &detail,
+    };
+    // The job and its audit record are written in one commit (where the store can).
+    let (job, audited) = start_job_audited(
         &state.store,
         &state.plans,
         &runbook,
         &body.parameters,
         caller.name(),
-        None,
+        entry,
     )
     .await
     .map_err(|e| start_error(e, &runbook))?;
-    let detail = json!({ "runbook_id": runbook.id.to_string(), "runbook": path_of(&runbook), "version": job.version });
-    let audited = audit(&state, &caller, "job.start", job.id, &detail);
+    if let Err(e) = audited {
+        // The job is already created: a retry would start it twice.
+        tracing::error!(job_id = %job.id, action = "job.start", error = %e, "cannot write the audit record");
+    }
     if !body.wait {
-        audited.await;
         return Ok((StatusCode::CREATED, Json(convert::job(&job))));
     }
-    let wait = async {
-        tokio::select! {
-            waited = state.waiters.wait(job.id, timeout) => waited,
-            // Shutting down: answer with the job as it is rather than hold the shutdown up.
-            _ = shutdown.0.cancelled() => state.store.job(job.id).await,
-        }
-    };
-    // The audit record is written while the job runs rather than before, to keep the latency of
-    // a synchronous start down.
-    let ((), waited) = tokio::join!(audited, wait);
-    let waited = waited?;
-    if !is_final(waited.status) {
-        return Ok((StatusCode::ACCEPTED, Json(convert::job(&waited))));
+    let waited = tokio::select! {
+        waited = state.waiters.wait_result(job.id, timeout) => waited,
+        // Shutting down: answer with the job as it is rather than hold the shutdown up.
+        _ = shutdown.0.cancelled() => state.store.job_result(job.id).await,
+    }?;
+    let mut answer = convert::job(&waited.job);
+    if is_final(waited.job.status) {
+        answer.result = Some(outcome(&runbook.name, &waited));
+        return Ok((StatusCode::OK, Json(answer)));
     }
-    let mut answer = convert::job(&waited);
-    answer.result = Some(outcome(&state, &runbook.name, &waited).await?);
-    Ok((StatusCode::OK, Json(answer)))
+    Ok((StatusCode::ACCEPTED, Json(answer)))
 }
 
 fn start_error(e: StartError, runbook: &Runbook) -> ApiError {
@@ -135,26 +140,12 @@ fn path_of(runbook: &Runbook) -> String {
 }
 
 /// The outcome of an ended job: its instance's status, return data and activity runs.
-async fn outcome(state: &AppState, runbook: &str, job: &scorch_store::Job) -> Result<RunReport, ApiError> {
-    let Some(instance_id) = job.instance_id else {
+fn outcome(runbook: &str, result: &JobResult) -> RunReport {
+    match &result.instance {
+        Some(instance) => report::document(runbook, instance.status.as_str(), &instance.returns, &[], &result.runs),
         // Canceled (or failed) before any runbook server took it: there is no instance.
-        return Ok(report::document(
-            runbook,
-            job.status.as_str(),
-            &Default::default(),
-            &[],
-            &[],
-        ));
-    };
-    let instance = state.store.instance(instance_id).await?;
-    let runs = state.store.activity_runs(instance_id).await?;
-    Ok(report::document(
-        runbook,
-        instance.status.as_str(),
-        &instance.returns,
-        &[],
-        &runs,
-    ))
+        None => report::document(runbook, result.job.status.as_str(), &Default::default(), &[], &[]),
+    }
 }
 
 /// Records a job start or cancel. The job is already changed, so a failed audit write is

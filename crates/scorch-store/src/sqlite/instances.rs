@@ -2,7 +2,7 @@
 
 use scorch_engine::InstanceStatus;
 use serde_json::Map;
-use sqlx::sqlite::SqliteRow;
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 use uuid::Uuid;
 
@@ -21,9 +21,14 @@ macro_rules! select_instances {
 }
 
 pub(super) async fn get(store: &SqliteStore, id: Uuid) -> Result<InstanceRow, StoreError> {
+    let mut conn = store.pool.acquire().await?;
+    get_in(&mut conn, id).await
+}
+
+pub(super) async fn get_in(conn: &mut SqliteConnection, id: Uuid) -> Result<InstanceRow, StoreError> {
     let row = sqlx::query(select_instances!("WHERE uuid = ?"))
         .bind(id)
-        .fetch_optional(&store.pool)
+        .fetch_optional(&mut *conn)
         .await?;
     decode(&row.ok_or_else(|| StoreError::NotFound(format!("instance {id}")))?)
 }

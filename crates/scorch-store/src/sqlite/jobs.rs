@@ -1,20 +1,16 @@
-//! Jobs: requests to run a runbook version, and the queue runbook servers claim them from.
-//!
-//! SQLite serializes writers, so a claim is one `BEGIN IMMEDIATE` transaction: it picks the
-//! oldest job the server may take and marks it running under a lease before anyone else can
-//! look. A lease is a time in `lease_expires_at`; a running job whose lease has passed (or that
-//! was handed back: no lease) is taken over by the next claim, which continues its instance.
-
-use std::time::Duration;
+//! Jobs: requests to run a runbook version (created through the writer), read, listed and
+//! canceled. Runbook servers take them in [`claims`](super::claims).
 
 use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, params};
 use sqlx::error::ErrorKind;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 use uuid::Uuid;
 
-use super::{SqliteStore, duration_micros, from_json, limit, micros, runbooks, timestamp, to_json};
-use crate::{Change, Claim, Job, JobFilter, JobStatus, NewJob, StoreError};
+use super::writer::{Write, refusal};
+use super::{SqliteStore, audit, from_json, instances, journal, limit, micros, timestamp, to_json};
+use crate::{Change, Job, JobFilter, JobResult, JobStatus, NewAudit, NewJob, StoreError};
 
 /// The columns [`decode`] reads.
 macro_rules! job_columns {
@@ -23,75 +19,35 @@ macro_rules! job_columns {
          cancel_requested, ended_at"
     };
 }
+pub(super) use job_columns;
 
-/// Whether server ?2 may take a job of runbook version `v`, given the servers alive (heartbeat at or
-/// after ?1): the version names no preferred servers; or ?2 is the first listed server alive; or
-/// ?2 is not listed and no listed server is alive.
-macro_rules! preferred {
-    () => {
-        "(v.runbook_servers = '[]'
-          OR (SELECT p.value FROM json_each(v.runbook_servers) p
-                JOIN runbook_servers s ON s.name = p.value AND s.heartbeat_at >= ?1
-              ORDER BY p.key LIMIT 1) = ?2
-          OR (NOT EXISTS (SELECT 1 FROM json_each(v.runbook_servers) p WHERE p.value = ?2)
-              AND NOT EXISTS (SELECT 1 FROM json_each(v.runbook_servers) p
-                                JOIN runbook_servers s ON s.name = p.value AND s.heartbeat_at >= ?1)))"
-    };
-}
-
-/// The oldest pending job whose runbook runs fewer jobs than its version's concurrency.
-/// ?1 alive since, ?2 server.
-const OLDEST_PENDING: &str = concat!(
-    "SELECT j.id, j.created_at FROM jobs j
-     JOIN runbook_versions v ON v.runbook_id = j.runbook_id AND v.version = j.version
-     WHERE j.status = 'pending'
-       AND (SELECT COUNT(*) FROM jobs r WHERE r.runbook_id = j.runbook_id AND r.status = 'running') < v.concurrency
-       AND ",
-    preferred!(),
-    " ORDER BY j.created_at, j.id LIMIT 1"
-);
-
-/// The oldest running job without a live lease (its server died, or handed it back).
-/// ?1 alive since, ?2 server, ?3 now.
-const OLDEST_ORPHAN: &str = concat!(
-    "SELECT j.id, j.created_at FROM jobs j
-     JOIN runbook_versions v ON v.runbook_id = j.runbook_id AND v.version = j.version
-     WHERE j.status = 'running' AND (j.lease_expires_at IS NULL OR j.lease_expires_at < ?3)
-       AND ",
-    preferred!(),
-    " ORDER BY j.created_at, j.id LIMIT 1"
-);
-
-/// Records a pending job (UUID v7 ids sort by creation) for the given or latest version.
-pub(super) async fn create(store: &SqliteStore, new: NewJob<'_>) -> Result<Job, StoreError> {
+/// Records a pending job (UUID v7 ids sort by creation) for the given or latest version, with
+/// an audit record about it in the same commit when `audit` is given (the inner result).
+pub(super) async fn create(
+    store: &SqliteStore,
+    new: NewJob<'_>,
+    audit: Option<NewAudit<'_>>,
+) -> Result<(Job, Result<(), StoreError>), StoreError> {
     let id = Uuid::now_v7();
     let created_at = micros(Timestamp::now());
-    let inserted: Result<Option<i64>, _> = sqlx::query_scalar(
-        "INSERT INTO jobs (id, runbook_id, version, parameters, status, created_at, created_by, parent_job)
-         SELECT ?, id, COALESCE(?, latest_version), ?, 'pending', ?, ?, ? FROM runbooks WHERE id = ?
-         RETURNING version",
-    )
-    .bind(id)
-    .bind(new.version)
-    .bind(to_json(new.parameters)?)
-    .bind(created_at)
-    .bind(new.created_by)
-    .bind(new.parent_job)
-    .bind(new.runbook_id)
-    .fetch_optional(&store.pool)
-    .await;
-    let version = match inserted {
-        Ok(Some(version)) => version,
-        Ok(None) => return Err(StoreError::NotFound(format!("runbook {}", new.runbook_id))),
-        Err(sqlx::Error::Database(db)) if db.kind() == ErrorKind::ForeignKeyViolation => {
-            return Err(StoreError::NotFound(format!(
-                "runbook {} version {}",
-                new.runbook_id,
-                new.version.unwrap_or_default()
-            )));
-        }
-        Err(err) => return Err(err.into()),
+    let audit = match audit {
+        Some(entry) => Some(audit::Entry::new(&NewAudit {
+            object_id: Some(id),
+            ..entry
+        })?),
+        None => None,
     };
+    let insert = Insert {
+        id,
+        runbook_id: new.runbook_id,
+        version: new.version,
+        parameters: to_json(new.parameters)?,
+        created_at,
+        created_by: new.created_by.to_string(),
+        parent_job: new.parent_job,
+        audit,
+    };
+    let (version, audited) = store.writer.submit(insert).await?;
     let job = Job {
         id,
         runbook_id: new.runbook_id,
@@ -106,13 +62,100 @@ pub(super) async fn create(store: &SqliteStore, new: NewJob<'_>) -> Result<Job, 
         cancel_requested: false,
         ended_at: None,
     };
-    store.notify(change(&job));
-    Ok(job)
+    Ok((job, audited))
+}
+
+/// A new pending job, and maybe an audit record about it; its output is the version the job
+/// runs and whether the audit record was written.
+struct Insert {
+    id: Uuid,
+    runbook_id: Uuid,
+    version: Option<i64>,
+    parameters: String,
+    created_at: i64,
+    created_by: String,
+    parent_job: Option<Uuid>,
+    audit: Option<audit::Entry>,
+}
+
+impl Write for Insert {
+    type Output = (i64, Result<(), StoreError>);
+    type Error = StoreError;
+
+    fn apply(&mut self, conn: &Connection) -> rusqlite::Result<Result<(i64, Result<(), StoreError>), StoreError>> {
+        let version = match self.insert(conn)? {
+            Ok(version) => version,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let audited = match &mut self.audit {
+            Some(entry) => entry.apply(conn)?,
+            None => Ok(()),
+        };
+        Ok(Ok((version, audited)))
+    }
+
+    fn changes(&self, _: &(i64, Result<(), StoreError>), send: &mut dyn FnMut(Change)) {
+        send(Change::Job {
+            id: self.id,
+            runbook_id: self.runbook_id,
+            status: JobStatus::Pending,
+        });
+    }
+}
+
+impl Insert {
+    fn insert(&self, conn: &Connection) -> rusqlite::Result<Result<i64, StoreError>> {
+        let inserted = conn
+            .prepare_cached(
+                "INSERT INTO jobs (id, runbook_id, version, parameters, status, created_at, created_by, parent_job)
+                 SELECT ?, id, COALESCE(?, latest_version), ?, 'pending', ?, ?, ? FROM runbooks WHERE id = ?
+                 RETURNING version",
+            )?
+            .query_row(
+                params![
+                    self.id,
+                    self.version,
+                    self.parameters,
+                    self.created_at,
+                    self.created_by,
+                    self.parent_job,
+                    self.runbook_id,
+                ],
+                |row| row.get(0),
+            )
+            .optional();
+        match inserted {
+            Ok(Some(version)) => Ok(Ok(version)),
+            Ok(None) => Ok(Err(StoreError::NotFound(format!("runbook {}", self.runbook_id)))),
+            Err(err) => refusal(err, |kind| match kind {
+                ErrorKind::ForeignKeyViolation => StoreError::NotFound(format!(
+                    "runbook {} version {}",
+                    self.runbook_id,
+                    self.version.unwrap_or_default()
+                )),
+                _ => StoreError::Invalid(format!("job {}: a value is missing or out of range", self.id)),
+            }),
+        }
+    }
 }
 
 pub(super) async fn get(store: &SqliteStore, id: Uuid) -> Result<Job, StoreError> {
     let mut conn = store.pool.acquire().await?;
     get_in(&mut conn, id).await
+}
+
+/// A job and, once it has ended, its instance and runs: on one connection.
+pub(super) async fn result(store: &SqliteStore, id: Uuid) -> Result<JobResult, StoreError> {
+    let mut conn = store.pool.acquire().await?;
+    let job = get_in(&mut conn, id).await?;
+    let (instance, runs) = match job.instance_id {
+        Some(instance_id) if job.status.is_final() => (
+            Some(instances::get_in(&mut conn, instance_id).await?),
+            journal::runs_in(&mut conn, instance_id).await?,
+        ),
+        _ => (None, Vec::new()),
+    };
+    Ok(JobResult { job, instance, runs })
 }
 
 async fn get_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Job, StoreError> {
@@ -182,139 +225,7 @@ pub(super) async fn cancel(store: &SqliteStore, id: Uuid) -> Result<Job, StoreEr
     Ok(job)
 }
 
-pub(super) async fn claim(
-    store: &SqliteStore,
-    server: &str,
-    lease: Duration,
-    alive_within: Duration,
-) -> Result<Option<Claim>, StoreError> {
-    let now = micros(Timestamp::now());
-    let alive_since = now.saturating_sub(duration_micros(alive_within));
-    let mut tx = store.pool.begin_with("BEGIN IMMEDIATE").await?;
-    let pending: Option<(Uuid, i64)> = sqlx::query_as(OLDEST_PENDING)
-        .bind(alive_since)
-        .bind(server)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let orphan: Option<(Uuid, i64)> = sqlx::query_as(OLDEST_ORPHAN)
-        .bind(alive_since)
-        .bind(server)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-    // The older of the two candidates, by (created_at, id) as each query orders them.
-    let (id, resume) = match (pending, orphan) {
-        (None, None) => return Ok(None),
-        (Some((id, _)), None) => (id, false),
-        (None, Some((id, _))) => (id, true),
-        (Some(p), Some(o)) if (o.1, o.0) < (p.1, p.0) => (o.0, true),
-        (Some(p), Some(_)) => (p.0, false),
-    };
-    let row = sqlx::query(concat!(
-        "UPDATE jobs SET status = 'running', claimed_by = ?, lease_expires_at = ?,
-             instance_id = COALESCE(instance_id, ?)
-         WHERE id = ? RETURNING ",
-        job_columns!()
-    ))
-    .bind(server)
-    .bind(now.saturating_add(duration_micros(lease)))
-    .bind(Uuid::now_v7())
-    .bind(id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let job = decode(&row)?;
-    let runbook = runbooks::load_in(&mut tx, job.runbook_id, Some(job.version)).await?;
-    tx.commit().await?;
-    store.notify(change(&job));
-    let instance_id = job
-        .instance_id
-        .ok_or_else(|| StoreError::Invalid(format!("claimed job {id} has no instance")))?;
-    Ok(Some(Claim {
-        job,
-        instance_id,
-        resume,
-        runbook,
-    }))
-}
-
-/// Extends the leases of `server`'s running jobs; returns those whose cancellation was requested.
-pub(super) async fn renew(store: &SqliteStore, server: &str, lease: Duration) -> Result<Vec<Uuid>, StoreError> {
-    let until = micros(Timestamp::now()).saturating_add(duration_micros(lease));
-    let renewed: Vec<(Uuid, bool)> = sqlx::query_as(
-        "UPDATE jobs SET lease_expires_at = ? WHERE claimed_by = ? AND status = 'running'
-         RETURNING id, cancel_requested",
-    )
-    .bind(until)
-    .bind(server)
-    .fetch_all(&store.pool)
-    .await?;
-    let mut canceled: Vec<Uuid> = renewed.into_iter().filter(|(_, c)| *c).map(|(id, _)| id).collect();
-    canceled.sort();
-    Ok(canceled)
-}
-
-/// Ends a job `server` holds.
-pub(super) async fn finish(store: &SqliteStore, id: Uuid, server: &str, status: JobStatus) -> Result<(), StoreError> {
-    if matches!(status, JobStatus::Pending | JobStatus::Running) {
-        return Err(StoreError::Invalid(format!(
-            "job {id}: a job finishes as completed, failed or canceled, not {}",
-            status.as_str()
-        )));
-    }
-    let runbook_id: Option<Uuid> = sqlx::query_scalar(
-        "UPDATE jobs SET status = ?, ended_at = ?, lease_expires_at = NULL
-         WHERE id = ? AND claimed_by = ? AND status = 'running' RETURNING runbook_id",
-    )
-    .bind(status.as_str())
-    .bind(micros(Timestamp::now()))
-    .bind(id)
-    .bind(server)
-    .fetch_optional(&store.pool)
-    .await?;
-    let Some(runbook_id) = runbook_id else {
-        return Err(not_held(store, id, server).await);
-    };
-    store.notify(Change::Job { id, runbook_id, status });
-    Ok(())
-}
-
-/// Hands a running job back: no holder, no lease, so the next claim continues its instance.
-pub(super) async fn release(store: &SqliteStore, id: Uuid, server: &str) -> Result<(), StoreError> {
-    let runbook_id: Option<Uuid> = sqlx::query_scalar(
-        "UPDATE jobs SET claimed_by = NULL, lease_expires_at = NULL
-         WHERE id = ? AND claimed_by = ? AND status = 'running' RETURNING runbook_id",
-    )
-    .bind(id)
-    .bind(server)
-    .fetch_optional(&store.pool)
-    .await?;
-    let Some(runbook_id) = runbook_id else {
-        return Err(not_held(store, id, server).await);
-    };
-    store.notify(Change::Job {
-        id,
-        runbook_id,
-        status: JobStatus::Running,
-    });
-    Ok(())
-}
-
-/// Why `server` may not end or hand back job `id`.
-async fn not_held(store: &SqliteStore, id: Uuid, server: &str) -> StoreError {
-    match get(store, id).await {
-        Ok(job) => {
-            let state = match (job.status, job.claimed_by) {
-                (JobStatus::Running, Some(holder)) => format!("it is held by '{holder}'"),
-                (JobStatus::Running, None) => "it is waiting for a runbook server to take it over".to_string(),
-                (status, _) => format!("it is {}", status.as_str()),
-            };
-            StoreError::Conflict(format!("job {id} is not held by runbook server '{server}': {state}"))
-        }
-        Err(err) => err,
-    }
-}
-
-fn change(job: &Job) -> Change {
+pub(super) fn change(job: &Job) -> Change {
     Change::Job {
         id: job.id,
         runbook_id: job.runbook_id,
@@ -322,7 +233,7 @@ fn change(job: &Job) -> Change {
     }
 }
 
-fn decode(row: &SqliteRow) -> Result<Job, StoreError> {
+pub(super) fn decode(row: &SqliteRow) -> Result<Job, StoreError> {
     let status: &str = row.try_get("status")?;
     Ok(Job {
         id: row.try_get("id")?,

@@ -1,30 +1,21 @@
-//! The engine's journal, with group commit.
-//!
-//! Callers encode their record, hand it to one writer task and wait for its acknowledgement.
-//! The writer takes everything queued (up to [`MAX_BATCH`]) into one transaction, commits it
-//! with one fsync, then acknowledges every waiter: durability costs one fsync per batch, not per
-//! record, and the more instances run at once the larger the batches grow. Once a batch has
-//! committed, the writer tells the store's subscribers what changed (instances started and
-//! finished, activity runs), before it acknowledges the records.
+//! The engine's journal: its records go through the store's [`Writer`] (group commit: one
+//! transaction and one fsync per batch, every caller acknowledged after the commit, subscribers
+//! told what changed first); resumes read through the pool.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params};
 use scorch_activity::{Row, Status};
 use scorch_engine::{InstanceEnd, InstanceStart, InstanceStatus, Journal, JournalError, RunRecord, RunState};
+use sqlx::Row as _;
 use sqlx::error::ErrorKind;
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
-use sqlx::{Connection, Row as _};
-use tokio::sync::{broadcast, mpsc, oneshot};
 use uuid::Uuid;
 
+use super::writer::{Write, Writer, refusal};
 use super::{from_json, micros, timestamp, to_json};
 use crate::{Change, StoreError};
-
-/// Records waiting for the writer; callers wait for room beyond this (backpressure).
-const QUEUE: usize = 8192;
-/// Records committed in one transaction at most, so one commit never holds the lock for long.
-const MAX_BATCH: usize = 2048;
 
 const UPSERT_INSTANCE: &str = "INSERT INTO instances (uuid, job_id, runbook_id, server, status, parameters, started_at)
      VALUES (?, ?, ?, ?, 'running', ?, ?)
@@ -51,22 +42,11 @@ const SELECT_RUNS: &str = "SELECT seq, run_key, activity_id, activity_name, atte
 /// The journal on SQLite. Obtained from [`Store::journal`](crate::Store::journal).
 #[derive(Debug)]
 pub struct SqliteJournal {
-    sender: mpsc::Sender<Request>,
+    writer: Writer,
     pool: SqlitePool,
 }
 
-struct Request {
-    write: Write,
-    ack: oneshot::Sender<Result<(), JournalError>>,
-}
-
-/// A record encoded by its caller (JSON included), so the writer only binds and executes.
-enum Write {
-    InstanceStarted(StartRow),
-    Run(RunRow),
-    InstanceFinished(EndRow),
-}
-
+/// An instance started (or resumed).
 struct StartRow {
     instance_id: Uuid,
     job_id: Uuid,
@@ -76,6 +56,7 @@ struct StartRow {
     started_at: i64,
 }
 
+/// A run started or finished (the same upsert).
 struct RunRow {
     instance_id: Uuid,
     seq: i64,
@@ -91,7 +72,8 @@ struct RunRow {
     truncated: bool,
 }
 
-struct EndRow {
+/// An instance ended. Its output is the instance's job.
+pub(super) struct EndRow {
     instance_id: Uuid,
     status: InstanceStatus,
     returns: Option<String>,
@@ -99,19 +81,9 @@ struct EndRow {
 }
 
 impl SqliteJournal {
-    /// Starts the writer task on `writer`, a connection of its own; reads go through `pool`, and
-    /// committed changes go to `changes`.
-    pub(super) fn start(writer: SqliteConnection, pool: SqlitePool, changes: broadcast::Sender<Change>) -> Self {
-        let (sender, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(write_loop(writer, receiver, changes));
-        SqliteJournal { sender, pool }
-    }
-
-    async fn submit(&self, write: Write) -> Result<(), JournalError> {
-        let stopped = || JournalError::Unavailable("the journal writer has stopped".into());
-        let (ack, acked) = oneshot::channel();
-        self.sender.send(Request { write, ack }).await.map_err(|_| stopped())?;
-        acked.await.map_err(|_| stopped())?
+    /// Records go through `writer`; reads through `pool`.
+    pub(super) fn new(writer: Writer, pool: SqlitePool) -> Self {
+        SqliteJournal { writer, pool }
     }
 }
 
@@ -126,29 +98,19 @@ impl Journal for SqliteJournal {
             parameters: to_json(&start.parameters)?,
             started_at: micros(start.started_at),
         };
-        self.submit(Write::InstanceStarted(row)).await
+        self.writer.submit(row).await
     }
 
     async fn run_started(&self, run: &RunRecord) -> Result<(), JournalError> {
-        self.submit(Write::Run(RunRow::new(run)?)).await
+        self.writer.submit(RunRow::new(run)?).await
     }
 
     async fn run_finished(&self, run: &RunRecord) -> Result<(), JournalError> {
-        self.submit(Write::Run(RunRow::new(run)?)).await
+        self.writer.submit(RunRow::new(run)?).await
     }
 
     async fn instance_finished(&self, end: &InstanceEnd) -> Result<(), JournalError> {
-        let row = EndRow {
-            instance_id: end.instance_id,
-            status: end.status,
-            returns: if end.returns.is_empty() {
-                None
-            } else {
-                Some(to_json(&end.returns)?)
-            },
-            ended_at: micros(end.ended_at),
-        };
-        self.submit(Write::InstanceFinished(row)).await
+        self.writer.submit(EndRow::new(end)?).await.map(|_job| ())
     }
 
     async fn runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, JournalError> {
@@ -160,21 +122,39 @@ impl Journal for SqliteJournal {
 
 /// The runs of an instance in `seq` order, or `None` when the instance is unknown.
 pub(super) async fn read_runs(pool: &SqlitePool, instance_id: Uuid) -> Result<Option<Vec<RunRecord>>, StoreError> {
-    let rows = sqlx::query(SELECT_RUNS).bind(instance_id).fetch_all(pool).await?;
-    if rows.is_empty() {
+    let mut conn = pool.acquire().await?;
+    let runs = runs_in(&mut conn, instance_id).await?;
+    if runs.is_empty() {
         let known = sqlx::query("SELECT 1 FROM instances WHERE uuid = ?")
             .bind(instance_id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *conn)
             .await?;
         if known.is_none() {
             return Ok(None);
         }
     }
-    let runs = rows
-        .iter()
-        .map(|row| decode_run(instance_id, row))
-        .collect::<Result<_, _>>()?;
     Ok(Some(runs))
+}
+
+/// The runs of an instance in `seq` order (none when the instance is unknown).
+pub(super) async fn runs_in(conn: &mut SqliteConnection, instance_id: Uuid) -> Result<Vec<RunRecord>, StoreError> {
+    let rows = sqlx::query(SELECT_RUNS).bind(instance_id).fetch_all(&mut *conn).await?;
+    rows.iter().map(|row| decode_run(instance_id, row)).collect()
+}
+
+impl EndRow {
+    pub(super) fn new(end: &InstanceEnd) -> Result<Self, StoreError> {
+        Ok(EndRow {
+            instance_id: end.instance_id,
+            status: end.status,
+            returns: if end.returns.is_empty() {
+                None
+            } else {
+                Some(to_json(&end.returns)?)
+            },
+            ended_at: micros(end.ended_at),
+        })
+    }
 }
 
 impl RunRow {
@@ -247,146 +227,113 @@ fn decode_run(instance_id: Uuid, row: &SqliteRow) -> Result<RunRecord, StoreErro
     })
 }
 
-async fn write_loop(
-    mut conn: SqliteConnection,
-    mut receiver: mpsc::Receiver<Request>,
-    changes: broadcast::Sender<Change>,
-) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        // A waiter that gave up (its task was cancelled) has dropped its receiver: nothing to tell.
-        match write_batch(&mut conn, &batch).await {
-            Ok(outcomes) => {
-                // Committed: tell subscribers (if any) first, so that a caller who gets its
-                // acknowledgement finds its change already sent.
-                let listening = changes.receiver_count() > 0;
-                for (request, outcome) in batch.drain(..).zip(outcomes) {
-                    if listening
-                        && let Ok(job_id) = outcome
-                        && let Some(change) = request.write.change(job_id)
-                    {
-                        let _ = changes.send(change);
-                    }
-                    let _ = request.ack.send(outcome.map(|_| ()));
-                }
-            }
-            Err(err) => {
-                let err = JournalError::from(StoreError::from(err));
-                for request in batch.drain(..) {
-                    let _ = request.ack.send(Err(err.clone()));
-                }
-            }
-        }
-    }
-}
+impl Write for StartRow {
+    type Output = ();
+    type Error = JournalError;
 
-/// Writes `batch` in one transaction. A record that breaks a constraint is rejected alone (SQLite
-/// undoes just that statement); any other error fails, and rolls back, the whole batch. Each
-/// outcome of a finished instance carries its job's id.
-async fn write_batch(conn: &mut SqliteConnection, batch: &[Request]) -> Result<Vec<Applied>, sqlx::Error> {
-    // IMMEDIATE takes the write lock up front, waiting (busy timeout) for other writers.
-    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for request in batch {
-        outcomes.push(request.write.apply(&mut tx).await?);
-    }
-    tx.commit().await?;
-    Ok(outcomes)
-}
-
-/// A record's outcome: for a finished instance, its job's id (for the change it makes).
-type Applied = Result<Option<Uuid>, JournalError>;
-
-impl Write {
-    async fn apply(&self, conn: &mut SqliteConnection) -> Result<Applied, sqlx::Error> {
-        // Some(job id, if read back) when a row was written, None when the instance is unknown.
-        let done: Result<Option<Option<Uuid>>, sqlx::Error> = match self {
-            Write::InstanceStarted(start) => sqlx::query(UPSERT_INSTANCE)
-                .bind(start.instance_id)
-                .bind(start.job_id)
-                .bind(start.runbook_id)
-                .bind(start.server.as_str())
-                .bind(start.parameters.as_str())
-                .bind(start.started_at)
-                .execute(&mut *conn)
-                .await
-                .map(|done| (done.rows_affected() > 0).then_some(None)),
-            Write::Run(run) => sqlx::query(UPSERT_RUN)
-                .bind(run.instance_id)
-                .bind(run.seq)
-                .bind(run.key)
-                .bind(run.activity_id.clone())
-                .bind(run.activity_name.clone())
-                .bind(run.attempt)
-                .bind(run.state)
-                .bind(run.error.as_deref())
-                .bind(run.started_at)
-                .bind(run.ended_at)
-                .bind(run.published.as_deref())
-                .bind(run.truncated)
-                .execute(&mut *conn)
-                .await
-                .map(|done| (done.rows_affected() > 0).then_some(None)),
-            Write::InstanceFinished(end) => sqlx::query_scalar(FINISH_INSTANCE)
-                .bind(end.status.as_str())
-                .bind(end.returns.as_deref())
-                .bind(end.ended_at)
-                .bind(end.instance_id)
-                .fetch_optional(&mut *conn)
-                .await
-                .map(|job_id: Option<Uuid>| job_id.map(Some)),
-        };
+    fn apply(&mut self, conn: &Connection) -> rusqlite::Result<Result<(), JournalError>> {
+        let done = conn.prepare_cached(UPSERT_INSTANCE)?.execute(params![
+            self.instance_id,
+            self.job_id,
+            self.runbook_id,
+            self.server,
+            self.parameters,
+            self.started_at,
+        ]);
         match done {
-            Ok(None) => Ok(Err(JournalError::NotFound(self.instance_id()))),
+            Ok(rows) if rows > 0 => Ok(Ok(())),
+            Ok(_) => Ok(Err(JournalError::NotFound(self.instance_id))),
+            Err(err) => refusal(err, |kind| match kind {
+                ErrorKind::ForeignKeyViolation => JournalError::Unavailable(format!(
+                    "instance {}: job {} or runbook {} is not in the store (create the job before starting it)",
+                    self.instance_id, self.job_id, self.runbook_id
+                )),
+                _ => broke_a_constraint(self.instance_id),
+            }),
+        }
+    }
+
+    fn changes(&self, _: &(), send: &mut dyn FnMut(Change)) {
+        send(Change::Instance {
+            id: self.instance_id,
+            job_id: self.job_id,
+            status: InstanceStatus::Running,
+        });
+    }
+}
+
+impl Write for RunRow {
+    type Output = ();
+    type Error = JournalError;
+
+    fn apply(&mut self, conn: &Connection) -> rusqlite::Result<Result<(), JournalError>> {
+        let done = conn.prepare_cached(UPSERT_RUN)?.execute(params![
+            self.instance_id,
+            self.seq,
+            self.key,
+            &*self.activity_id,
+            self.activity_name.as_deref(),
+            self.attempt,
+            self.state,
+            self.error,
+            self.started_at,
+            self.ended_at,
+            self.published,
+            self.truncated,
+        ]);
+        match done {
+            Ok(rows) if rows > 0 => Ok(Ok(())),
+            Ok(_) => Ok(Err(JournalError::NotFound(self.instance_id))),
+            // The instance is unknown: its id came out NULL.
+            Err(err) => refusal(err, |kind| match kind {
+                ErrorKind::NotNullViolation => JournalError::NotFound(self.instance_id),
+                _ => broke_a_constraint(self.instance_id),
+            }),
+        }
+    }
+
+    fn changes(&self, _: &(), send: &mut dyn FnMut(Change)) {
+        if let Ok(state) = run_state(self.state) {
+            send(Change::ActivityRun {
+                instance_id: self.instance_id,
+                seq: self.seq as u64,
+                activity_id: self.activity_id.to_string(),
+                state,
+            });
+        }
+    }
+}
+
+impl Write for EndRow {
+    type Output = Uuid;
+    type Error = JournalError;
+
+    fn apply(&mut self, conn: &Connection) -> rusqlite::Result<Result<Uuid, JournalError>> {
+        let job_id = conn
+            .prepare_cached(FINISH_INSTANCE)?
+            .query_row(
+                params![self.status.as_str(), self.returns, self.ended_at, self.instance_id],
+                |row| row.get(0),
+            )
+            .optional();
+        match job_id {
             Ok(Some(job_id)) => Ok(Ok(job_id)),
-            Err(sqlx::Error::Database(db)) if db.kind() != ErrorKind::Other => Ok(Err(self.rejected(db.kind()))),
-            Err(err) => Err(err),
+            Ok(None) => Ok(Err(JournalError::NotFound(self.instance_id))),
+            Err(err) => refusal(err, |_| broke_a_constraint(self.instance_id)),
         }
     }
 
-    /// The change this record made, once committed.
-    fn change(&self, job_id: Option<Uuid>) -> Option<Change> {
-        Some(match self {
-            Write::InstanceStarted(start) => Change::Instance {
-                id: start.instance_id,
-                job_id: start.job_id,
-                status: InstanceStatus::Running,
-            },
-            Write::Run(run) => Change::ActivityRun {
-                instance_id: run.instance_id,
-                seq: run.seq as u64,
-                activity_id: run.activity_id.to_string(),
-                state: run_state(run.state).ok()?,
-            },
-            Write::InstanceFinished(end) => Change::Instance {
-                id: end.instance_id,
-                job_id: job_id?,
-                status: end.status,
-            },
-        })
+    fn changes(&self, job_id: &Uuid, send: &mut dyn FnMut(Change)) {
+        send(Change::Instance {
+            id: self.instance_id,
+            job_id: *job_id,
+            status: self.status,
+        });
     }
+}
 
-    fn instance_id(&self) -> Uuid {
-        match self {
-            Write::InstanceStarted(start) => start.instance_id,
-            Write::Run(run) => run.instance_id,
-            Write::InstanceFinished(end) => end.instance_id,
-        }
-    }
-
-    fn rejected(&self, kind: ErrorKind) -> JournalError {
-        match (self, kind) {
-            (Write::InstanceStarted(start), ErrorKind::ForeignKeyViolation) => JournalError::Unavailable(format!(
-                "instance {}: job {} or runbook {} is not in the store (create the job before starting it)",
-                start.instance_id, start.job_id, start.runbook_id
-            )),
-            (Write::Run(run), ErrorKind::NotNullViolation) => JournalError::NotFound(run.instance_id),
-            _ => JournalError::Unavailable(format!(
-                "instance {}: the record breaks a constraint",
-                self.instance_id()
-            )),
-        }
-    }
+fn broke_a_constraint(instance_id: Uuid) -> JournalError {
+    JournalError::Unavailable(format!("instance {instance_id}: the record breaks a constraint"))
 }
 
 #[cfg(test)]
@@ -395,16 +342,10 @@ mod tests {
     use serde_json::{Map, json};
 
     use super::*;
+    use crate::sqlite::writer::tests::{commit, queue};
     use crate::{NewJob, SaveRunbook, SqliteStore, Store};
 
-    fn request(write: Write) -> Request {
-        Request {
-            write,
-            ack: oneshot::channel().0,
-        }
-    }
-
-    fn run(instance_id: Uuid) -> Write {
+    fn run(instance_id: Uuid) -> RunRow {
         let record = RunRecord {
             instance_id,
             seq: 0,
@@ -419,7 +360,7 @@ mod tests {
             rows: Arc::new(Vec::new()),
             truncated: false,
         };
-        Write::Run(RunRow::new(&record).unwrap())
+        RunRow::new(&record).unwrap()
     }
 
     #[tokio::test]
@@ -454,15 +395,13 @@ mod tests {
             parameters: "{}".into(),
             started_at: 0,
         };
-        let batch = [
-            request(Write::InstanceStarted(start)),
-            request(run(stray)),
-            request(run(instance_id)),
-        ];
+        let (started, started_ack) = queue(start);
+        let (stray_run, stray_ack) = queue(run(stray));
+        let (good_run, good_ack) = queue(run(instance_id));
 
-        let mut conn = store.pool.acquire().await.unwrap();
-        let outcomes = write_batch(&mut conn, &batch).await.unwrap();
-        assert_eq!(outcomes, vec![Ok(None), Err(JournalError::NotFound(stray)), Ok(None)]);
+        commit(&store.writer, vec![started, stray_run, good_run]).await;
+        let outcomes = [started_ack.await, stray_ack.await, good_ack.await].map(Result::unwrap);
+        assert_eq!(outcomes, [Ok(()), Err(JournalError::NotFound(stray)), Ok(())]);
         let runs = store.journal().runs(instance_id).await.unwrap();
         assert_eq!(
             (runs.len(), runs[0].key, runs[0].state),

@@ -1,16 +1,18 @@
 //! The SQLite backend: one file (or memory) for `scorch up` on one machine.
 //!
-//! Layout: a pool of connections serves reads and the authoring/operations writes; the journal
-//! has a connection of its own, driven by one writer task that commits in groups (see
-//! [`journal`]). The file runs in WAL mode with `synchronous=FULL`, so readers never wait for
-//! the writer and nothing acknowledged is lost on power failure.
+//! Layout: a pool of connections serves reads and the rare writes of authoring and operations;
+//! every write of the job path (the journal, jobs, claims, audit records, heartbeats) goes through
+//! one connection of its own, driven by one writer task that commits in groups (see [`writer`]).
+//! The file runs in WAL mode with `synchronous=FULL`, so readers never wait for the writer and
+//! nothing acknowledged is lost on power failure.
 //!
 //! [`Store`](crate::Store) is implemented in `store_impl`, which delegates to one module per area
 //! (folders, runbooks, jobs and their claims, instances, servers, settings, users, audit,
-//! retention). Changes are broadcast in this process only, after they commit: job changes by the
-//! call that made them, journal writes by the writer after each group commit.
+//! retention). Changes are broadcast in this process only, after they commit: by the writer after
+//! each group commit, and by the call that made them for the pool's writes.
 
 mod audit;
+mod claims;
 mod folders;
 mod instances;
 mod jobs;
@@ -21,6 +23,8 @@ mod servers;
 mod settings;
 mod store_impl;
 mod users;
+mod versions;
+mod writer;
 
 use std::borrow::Cow;
 use std::str::FromStr;
@@ -39,6 +43,7 @@ use crate::{Change, StoreError};
 
 pub use journal::SqliteJournal;
 pub use settings::SqliteSettings;
+use writer::Writer;
 
 /// Embedded migrations, in order. Built by hand rather than with `sqlx::migrate!` so the build
 /// needs no proc-macro crates; the checksums and the `_sqlx_migrations` table are the same.
@@ -59,9 +64,11 @@ const CHANGES: usize = 4096;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: Writer,
     journal: Arc<SqliteJournal>,
     settings: Arc<SqliteSettings>,
     changes: broadcast::Sender<Change>,
+    versions: versions::VersionCache,
 }
 
 impl SqliteStore {
@@ -69,6 +76,7 @@ impl SqliteStore {
     /// `sqlite::memory:`, and brings the schema up to date.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let (options, place) = connect_options(url)?;
+        let in_memory = url == "sqlite::memory:";
         let unavailable = |err: sqlx::Error| {
             let cause = match &err {
                 sqlx::Error::Database(db) => db.message().to_string(),
@@ -76,26 +84,34 @@ impl SqliteStore {
             };
             StoreError::Unavailable(format!("cannot open the database {place}: {cause}"))
         };
-        // The journal's connection is opened first: it keeps an in-memory database alive for as
-        // long as the store lives, whatever the pool does with idle connections.
-        let mut writer = options.connect().await.map_err(unavailable)?;
+        // Migrations run on a connection of their own, kept open until the writer's is: that one
+        // keeps an in-memory database alive for as long as the store lives, whatever the pool does
+        // with idle connections.
+        let mut migrating = options.connect().await.map_err(unavailable)?;
         migrator()
-            .run(&mut writer)
+            .run(&mut migrating)
             .await
             .map_err(|err| StoreError::Unavailable(format!("cannot bring the database {place} up to date: {err}")))?;
         let pool = SqlitePoolOptions::new()
             .max_connections(POOL_SIZE)
-            .connect_with(options)
+            // A local file does not hang up: no round trip to the connection's thread to check.
+            .test_before_acquire(false)
+            .connect_with(options.clone())
             .await
             .map_err(unavailable)?;
         let (changes, _) = broadcast::channel(CHANGES);
-        let journal = Arc::new(SqliteJournal::start(writer, pool.clone(), changes.clone()));
+        let writer = Writer::start(&options, in_memory, BUSY_TIMEOUT, changes.clone())
+            .map_err(|err| StoreError::Unavailable(format!("cannot open the database {place}: {err}")))?;
+        drop(migrating);
+        let journal = Arc::new(SqliteJournal::new(writer.clone(), pool.clone()));
         let settings = Arc::new(SqliteSettings::new(pool.clone()));
         Ok(SqliteStore {
             pool,
+            writer,
             journal,
             settings,
             changes,
+            versions: Default::default(),
         })
     }
 

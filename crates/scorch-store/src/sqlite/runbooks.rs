@@ -1,26 +1,30 @@
-//! Runbooks and their versions: check-in (save), check-out, reading and listing.
+//! Runbooks and their versions: check-in (save), check-out, reading (versions through the
+//! [`VersionCache`]) and listing.
 
 use std::collections::HashSet;
 use std::fmt::Display;
 use std::hash::Hash;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde_json::Value;
 use sqlx::Row as _;
-use sqlx::sqlite::SqliteConnection;
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use uuid::Uuid;
 
 use super::folders::{ensure_in, folder_path};
+use super::versions::{Head, Version, VersionCache};
 use super::{SqliteStore, from_json, micros, timestamp, to_json};
 
 use crate::{Runbook, RunbookActivity, RunbookParameter, RunbookSummary, SaveRunbook, StoreError};
 
-const SELECT_RUNBOOK: &str = "SELECT r.name, r.latest_version, r.checked_out_by, f.path, v.version, v.definition,
-         v.source, v.created_at, v.created_by
-     FROM runbooks r
-     JOIN folders f ON f.id = r.folder_id
-     JOIN runbook_versions v ON v.runbook_id = r.id AND v.version = COALESCE(?, r.latest_version)
-     WHERE r.id = ?";
+/// What a runbook is now (see [`Head`]), followed by the query's WHERE clause.
+macro_rules! select_head {
+    () => {
+        "SELECT r.id, r.name, r.latest_version, r.checked_out_by, f.path
+         FROM runbooks r JOIN folders f ON f.id = r.folder_id "
+    };
+}
 
 const PREVIOUS_PARAMETER_ID: &str =
     "SELECT id FROM runbook_parameters WHERE runbook_id = ? AND version = ? AND name = ?";
@@ -188,25 +192,91 @@ fn checked_out(name: &str, holder: &str) -> StoreError {
 /// One version of a runbook (the latest when `version` is `None`).
 pub(super) async fn load(store: &SqliteStore, id: Uuid, version: Option<i64>) -> Result<Runbook, StoreError> {
     let mut conn = store.pool.acquire().await?;
-    load_in(&mut conn, id, version).await
+    load_in(&mut conn, &store.versions, id, version).await
 }
 
 /// [`load`] on the caller's connection (inside its transaction).
 pub(super) async fn load_in(
     conn: &mut SqliteConnection,
+    versions: &VersionCache,
     id: Uuid,
     version: Option<i64>,
 ) -> Result<Runbook, StoreError> {
-    let row = sqlx::query(SELECT_RUNBOOK)
-        .bind(version)
+    let head = sqlx::query(concat!(select_head!(), "WHERE r.id = ?"))
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-    let row = row.ok_or_else(|| match version {
-        Some(version) => StoreError::NotFound(format!("runbook {id} version {version}")),
-        None => StoreError::NotFound(format!("runbook {id}")),
-    })?;
-    let version: i64 = row.try_get("version")?;
+    let head = head.ok_or_else(|| StoreError::NotFound(format!("runbook {id}")))?;
+    at_version(conn, versions, decode_head(&head)?, version).await
+}
+
+/// The latest version of the runbook named `name` in `folder`.
+pub(super) async fn by_path(store: &SqliteStore, folder: &str, name: &str) -> Result<Runbook, StoreError> {
+    let folder = folder_path(folder);
+    let mut conn = store.pool.acquire().await?;
+    let head = sqlx::query(concat!(select_head!(), "WHERE f.path = ? AND r.name = ?"))
+        .bind(&folder)
+        .bind(name.trim())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let head = head.ok_or_else(|| StoreError::NotFound(format!("runbook '{}' in folder '{folder}'", name.trim())))?;
+    at_version(&mut conn, &store.versions, decode_head(&head)?, None).await
+}
+
+/// The runbook `head` at `version`, reading the pool only when the version is not cached.
+pub(super) async fn with_head(store: &SqliteStore, head: Head, version: i64) -> Result<Runbook, StoreError> {
+    if let Some(body) = store.versions.get(head.id, version) {
+        return Ok(head.with(version, &body));
+    }
+    let mut conn = store.pool.acquire().await?;
+    at_version(&mut conn, &store.versions, head, Some(version)).await
+}
+
+/// The runbook `head` at `version` (its latest when `None`), the version from the cache when it
+/// is there.
+async fn at_version(
+    conn: &mut SqliteConnection,
+    versions: &VersionCache,
+    head: Head,
+    version: Option<i64>,
+) -> Result<Runbook, StoreError> {
+    let number = version.unwrap_or(head.latest_version);
+    if let Some(body) = versions.get(head.id, number) {
+        return Ok(head.with(number, &body));
+    }
+    let Some(body) = read_version(conn, head.id, number).await? else {
+        return Err(match version {
+            Some(version) => StoreError::NotFound(format!("runbook {} version {version}", head.id)),
+            None => StoreError::NotFound(format!("runbook {}", head.id)),
+        });
+    };
+    let body = Arc::new(body);
+    versions.insert(head.id, number, body.clone());
+    Ok(head.with(number, &body))
+}
+
+fn decode_head(row: &SqliteRow) -> Result<Head, StoreError> {
+    Ok(Head {
+        id: row.try_get("id")?,
+        folder: row.try_get("path")?,
+        name: row.try_get("name")?,
+        latest_version: row.try_get("latest_version")?,
+        checked_out_by: row.try_get("checked_out_by")?,
+    })
+}
+
+/// A version's definition, parameters and activities, or `None` when there is no such version.
+async fn read_version(conn: &mut SqliteConnection, id: Uuid, version: i64) -> Result<Option<Version>, StoreError> {
+    let row = sqlx::query(
+        "SELECT definition, source, created_at, created_by FROM runbook_versions WHERE runbook_id = ? AND version = ?",
+    )
+    .bind(id)
+    .bind(version)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
     let parameters = sqlx::query(
         "SELECT id, name, type, default_value FROM runbook_parameters
          WHERE runbook_id = ? AND version = ? ORDER BY position",
@@ -243,34 +313,14 @@ pub(super) async fn load_in(
         })
     })
     .collect::<Result<_, sqlx::Error>>()?;
-    Ok(Runbook {
-        id,
-        folder: row.try_get("path")?,
-        name: row.try_get("name")?,
-        version,
-        latest_version: row.try_get("latest_version")?,
-        checked_out_by: row.try_get("checked_out_by")?,
+    Ok(Some(Version {
         definition: from_json(row.try_get("definition")?, "runbook definition")?,
         source: row.try_get("source")?,
         created_at: timestamp(row.try_get("created_at")?)?,
         created_by: row.try_get("created_by")?,
         parameters,
         activities,
-    })
-}
-
-/// The latest version of the runbook named `name` in `folder`.
-pub(super) async fn by_path(store: &SqliteStore, folder: &str, name: &str) -> Result<Runbook, StoreError> {
-    let folder = folder_path(folder);
-    let id: Option<Uuid> = sqlx::query_scalar(
-        "SELECT r.id FROM runbooks r JOIN folders f ON f.id = r.folder_id WHERE f.path = ? AND r.name = ?",
-    )
-    .bind(&folder)
-    .bind(name.trim())
-    .fetch_optional(&store.pool)
-    .await?;
-    let id = id.ok_or_else(|| StoreError::NotFound(format!("runbook '{}' in folder '{folder}'", name.trim())))?;
-    load(store, id, None).await
+    }))
 }
 
 /// Latest versions under `under` (that folder and its subfolders; everything for `None` or the root).

@@ -1,9 +1,11 @@
 //! Runbook servers: registration and heartbeats.
 
 use jiff::Timestamp;
+use rusqlite::{Connection, params};
 use sqlx::Row as _;
 use uuid::Uuid;
 
+use super::writer::Write;
 use super::{SqliteStore, from_json, micros, timestamp, to_json};
 use crate::{RunbookServer, ServerRegistration, StoreError};
 
@@ -31,18 +33,37 @@ pub(super) async fn register(store: &SqliteStore, server: &ServerRegistration) -
     Ok(id)
 }
 
-/// Records that the server named `name` is alive now, running `running` instances.
+/// Records that the server named `name` is alive now, running `running` instances. Through the
+/// writer, so that heartbeats never make the job path's writes wait for the lock.
 pub(super) async fn heartbeat(store: &SqliteStore, name: &str, running: u32) -> Result<(), StoreError> {
-    let done = sqlx::query("UPDATE runbook_servers SET heartbeat_at = ?, running = ? WHERE name = ?")
-        .bind(micros(Timestamp::now()))
-        .bind(running)
-        .bind(name)
-        .execute(&store.pool)
-        .await?;
-    if done.rows_affected() == 0 {
+    let beat = Beat {
+        name: name.to_string(),
+        running,
+        at: micros(Timestamp::now()),
+    };
+    if !store.writer.submit(beat).await? {
         return Err(StoreError::NotFound(format!("runbook server '{name}'")));
     }
     Ok(())
+}
+
+/// A heartbeat; its output is whether the server is registered.
+struct Beat {
+    name: String,
+    running: u32,
+    at: i64,
+}
+
+impl Write for Beat {
+    type Output = bool;
+    type Error = StoreError;
+
+    fn apply(&mut self, conn: &Connection) -> rusqlite::Result<Result<bool, StoreError>> {
+        let rows = conn
+            .prepare_cached("UPDATE runbook_servers SET heartbeat_at = ?, running = ? WHERE name = ?")?
+            .execute(params![self.at, self.running, self.name])?;
+        Ok(Ok(rows > 0))
+    }
 }
 
 /// Every registered runbook server, by name.

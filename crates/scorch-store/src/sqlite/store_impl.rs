@@ -5,13 +5,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use scorch_activity::GlobalSettings;
-use scorch_engine::{Journal, RunRecord};
+use scorch_engine::{InstanceEnd, Journal, RunRecord};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::{SqliteStore, audit, folders, instances, jobs, journal, retention, runbooks, servers, settings, users};
+use super::{
+    SqliteStore, audit, claims, folders, instances, jobs, journal, retention, runbooks, servers, settings, users,
+};
 use crate::model::*;
-use crate::{Change, Claim, InstanceFilter, JobFilter, NewJob, PurgeRule, Store, StoreError};
+use crate::{Change, Claim, InstanceFilter, JobFilter, JobResult, NewJob, PurgeRule, Store, StoreError};
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -82,11 +84,23 @@ impl Store for SqliteStore {
     }
 
     async fn create_job(&self, job: NewJob<'_>) -> Result<Job, StoreError> {
-        jobs::create(self, job).await
+        Ok(jobs::create(self, job, None).await?.0)
+    }
+
+    async fn create_job_audited(
+        &self,
+        job: NewJob<'_>,
+        audit: NewAudit<'_>,
+    ) -> Result<(Job, Result<(), StoreError>), StoreError> {
+        jobs::create(self, job, Some(audit)).await
     }
 
     async fn job(&self, id: Uuid) -> Result<Job, StoreError> {
         jobs::get(self, id).await
+    }
+
+    async fn job_result(&self, id: Uuid) -> Result<JobResult, StoreError> {
+        jobs::result(self, id).await
     }
 
     async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>, StoreError> {
@@ -103,19 +117,39 @@ impl Store for SqliteStore {
         lease: Duration,
         alive_within: Duration,
     ) -> Result<Option<Claim>, StoreError> {
-        jobs::claim(self, server, lease, alive_within).await
+        Ok(claims::claim(self, server, lease, alive_within, 1).await?.pop())
+    }
+
+    async fn claim_jobs(
+        &self,
+        server: &str,
+        lease: Duration,
+        alive_within: Duration,
+        max: usize,
+    ) -> Result<Vec<Claim>, StoreError> {
+        claims::claim(self, server, lease, alive_within, max).await
     }
 
     async fn renew_leases(&self, server: &str, lease: Duration) -> Result<Vec<Uuid>, StoreError> {
-        jobs::renew(self, server, lease).await
+        claims::renew(self, server, lease).await
     }
 
     async fn finish_job(&self, id: Uuid, server: &str, status: JobStatus) -> Result<(), StoreError> {
-        jobs::finish(self, id, server, status).await
+        claims::finish(self, id, server, status).await
+    }
+
+    async fn finish_instance_and_job(
+        &self,
+        end: &InstanceEnd,
+        id: Uuid,
+        server: &str,
+        status: JobStatus,
+    ) -> Result<(), StoreError> {
+        claims::finish_with_end(self, end, id, server, status).await
     }
 
     async fn release_job(&self, id: Uuid, server: &str) -> Result<(), StoreError> {
-        jobs::release(self, id, server).await
+        claims::release(self, id, server).await
     }
 
     async fn instance(&self, id: Uuid) -> Result<InstanceRow, StoreError> {

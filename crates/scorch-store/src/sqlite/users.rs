@@ -9,7 +9,7 @@ use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use uuid::Uuid;
 
 use super::folders::folder_path;
-use super::{SqliteStore, micros, timestamp};
+use super::{SqliteStore, from_json, micros, timestamp};
 use crate::{Grant, Role, StoreError, TokenInfo, User};
 
 /// The columns [`user`] reads, followed by the query's own clauses.
@@ -147,18 +147,32 @@ pub(super) async fn create_token(
 
 /// The user holding a token that exists and is not revoked.
 pub(super) async fn token_user(store: &SqliteStore, token_hash: &str) -> Result<Option<User>, StoreError> {
-    let mut conn = store.pool.acquire().await?;
+    // One statement, the grants as a JSON list: this runs for every API request.
     let row = sqlx::query(
-        "SELECT u.id, u.name, u.admin, u.password_hash FROM tokens t JOIN users u ON u.id = t.user_id
+        "SELECT u.id, u.name, u.admin, u.password_hash,
+             (SELECT json_group_array(json_array(g.folder, g.role)) FROM grants g WHERE g.user_id = u.id) AS grants
+         FROM tokens t JOIN users u ON u.id = t.user_id
          WHERE t.hash = ? AND t.revoked = 0",
     )
     .bind(token_hash)
-    .fetch_optional(&mut *conn)
+    .fetch_optional(&store.pool)
     .await?;
-    match row {
-        Some(row) => Ok(Some(with_grants(&mut conn, &row).await?)),
-        None => Ok(None),
-    }
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let mut user = user(&row)?;
+    let grants: Vec<(String, String)> = from_json(row.try_get("grants")?, "grants")?;
+    user.grants = grants
+        .into_iter()
+        .map(|(folder, role)| {
+            Ok(Grant {
+                folder,
+                role: role_of(&role)?,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    user.grants.sort_by(|a, b| a.folder.cmp(&b.folder));
+    Ok(Some(user))
 }
 
 /// A user's tokens, oldest first.
@@ -260,11 +274,14 @@ fn user(row: &SqliteRow) -> Result<User, StoreError> {
 }
 
 fn grant(row: &SqliteRow) -> Result<Grant, StoreError> {
-    let role: &str = row.try_get("role")?;
     Ok(Grant {
         folder: row.try_get("folder")?,
-        role: Role::parse(role).ok_or_else(|| StoreError::Invalid(format!("stored role '{role}' is unknown")))?,
+        role: role_of(row.try_get("role")?)?,
     })
+}
+
+fn role_of(text: &str) -> Result<Role, StoreError> {
+    Role::parse(text).ok_or_else(|| StoreError::Invalid(format!("stored role '{text}' is unknown")))
 }
 
 fn missing(name: &str) -> StoreError {

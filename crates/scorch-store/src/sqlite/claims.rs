@@ -1,0 +1,393 @@
+//! Claims: runbook servers take jobs through leases, renew them, end the jobs and hand them back.
+//!
+//! SQLite serializes writers, and every claim goes through the store's writer: one statement picks
+//! the oldest job the server may take and marks it running under a lease, so nobody else can take
+//! it. A lease is a time in `lease_expires_at`; a running job whose lease has passed (or that was
+//! handed back: no lease) is taken over by the next claim, which continues its instance.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, params};
+use scorch_engine::InstanceEnd;
+use uuid::Uuid;
+
+use super::jobs::{self, job_columns};
+use super::journal::EndRow;
+use super::versions::Head;
+use super::writer::{Write, refusal};
+use super::{SqliteStore, duration_micros, from_json, micros, runbooks, timestamp};
+use crate::{Change, Claim, Job, JobStatus, StoreError};
+
+/// Whether server ?2 may take a job of runbook version `v`, given the servers alive (heartbeat at or
+/// after ?1): the version names no preferred servers; or ?2 is the first listed server alive; or
+/// ?2 is not listed and no listed server is alive.
+macro_rules! preferred {
+    () => {
+        "(v.runbook_servers = '[]'
+          OR (SELECT p.value FROM json_each(v.runbook_servers) p
+                JOIN runbook_servers s ON s.name = p.value AND s.heartbeat_at >= ?1
+              ORDER BY p.key LIMIT 1) = ?2
+          OR (NOT EXISTS (SELECT 1 FROM json_each(v.runbook_servers) p WHERE p.value = ?2)
+              AND NOT EXISTS (SELECT 1 FROM json_each(v.runbook_servers) p
+                                JOIN runbook_servers s ON s.name = p.value AND s.heartbeat_at >= ?1)))"
+    };
+}
+
+/// Takes the oldest job server ?2 may take: a pending job whose runbook runs fewer jobs than its
+/// version's concurrency, or a running job without a live lease (its server died, or handed it
+/// back). ?1 alive since, ?3 now, ?4 the lease's end, ?5 the instance id for a job without one:
+/// a job whose instance is not ?5 afterwards is a resume. Returns the job and what its runbook is
+/// now (`runbook`, a JSON list: name, latest version, check-out, folder path).
+const CLAIM: &str = concat!(
+    "UPDATE jobs SET status = 'running', claimed_by = ?2, lease_expires_at = ?4,
+         instance_id = COALESCE(instance_id, ?5)
+     WHERE id = (SELECT id FROM (
+         SELECT * FROM (
+             SELECT j.id, j.created_at FROM jobs j
+             JOIN runbook_versions v ON v.runbook_id = j.runbook_id AND v.version = j.version
+             WHERE j.status = 'pending'
+               AND (SELECT COUNT(*) FROM jobs r WHERE r.runbook_id = j.runbook_id AND r.status = 'running')
+                   < v.concurrency
+               AND ",
+    preferred!(),
+    "      ORDER BY j.created_at, j.id LIMIT 1)
+         UNION ALL
+         SELECT * FROM (
+             SELECT j.id, j.created_at FROM jobs j
+             JOIN runbook_versions v ON v.runbook_id = j.runbook_id AND v.version = j.version
+             WHERE j.status = 'running' AND (j.lease_expires_at IS NULL OR j.lease_expires_at < ?3)
+               AND ",
+    preferred!(),
+    "      ORDER BY j.created_at, j.id LIMIT 1))
+       ORDER BY created_at, id LIMIT 1)
+     RETURNING ",
+    job_columns!(),
+    ", (SELECT json_array(r.name, r.latest_version, r.checked_out_by, f.path)
+        FROM runbooks r JOIN folders f ON f.id = r.folder_id WHERE r.id = jobs.runbook_id) AS runbook"
+);
+
+/// Takes up to `max` jobs for `server`, oldest first.
+pub(super) async fn claim(
+    store: &SqliteStore,
+    server: &str,
+    lease: Duration,
+    alive_within: Duration,
+    max: usize,
+) -> Result<Vec<Claim>, StoreError> {
+    if max == 0 {
+        return Ok(Vec::new());
+    }
+    let now = micros(Timestamp::now());
+    let take = Take {
+        server: server.to_string(),
+        alive_since: now.saturating_sub(duration_micros(alive_within)),
+        now,
+        lease_until: now.saturating_add(duration_micros(lease)),
+        max,
+    };
+    let taken = store.writer.submit(take).await?;
+    let mut claims = Vec::with_capacity(taken.len());
+    for Taken { job, resume, head } in taken {
+        let instance_id = job
+            .instance_id
+            .ok_or_else(|| StoreError::Invalid(format!("claimed job {} has no instance", job.id)))?;
+        let runbook = runbooks::with_head(store, head, job.version).await?;
+        claims.push(Claim {
+            job,
+            instance_id,
+            resume,
+            runbook,
+        });
+    }
+    Ok(claims)
+}
+
+/// Up to `max` claims, one statement each, until there is nothing more to take.
+struct Take {
+    server: String,
+    alive_since: i64,
+    now: i64,
+    lease_until: i64,
+    max: usize,
+}
+
+struct Taken {
+    job: Job,
+    resume: bool,
+    head: Head,
+}
+
+impl Write for Take {
+    type Output = Vec<Taken>;
+    type Error = StoreError;
+
+    fn apply(&mut self, conn: &Connection) -> rusqlite::Result<Result<Vec<Taken>, StoreError>> {
+        let mut claim = conn.prepare_cached(CLAIM)?;
+        let mut taken = Vec::new();
+        while taken.len() < self.max {
+            let new_instance = Uuid::now_v7();
+            let at = params![self.alive_since, self.server, self.now, self.lease_until, new_instance];
+            let Some(row) = claim.query_row(at, Row::read).optional()? else {
+                break;
+            };
+            match row.taken(new_instance) {
+                Ok(one) => taken.push(one),
+                Err(err) => return Ok(Err(err)),
+            }
+        }
+        Ok(Ok(taken))
+    }
+
+    fn changes(&self, taken: &Vec<Taken>, send: &mut dyn FnMut(Change)) {
+        taken.iter().for_each(|t| send(jobs::change(&t.job)));
+    }
+}
+
+/// A claimed job's row as [`CLAIM`] returns it.
+struct Row {
+    id: Uuid,
+    runbook_id: Uuid,
+    version: i64,
+    parameters: String,
+    status: String,
+    created_at: i64,
+    created_by: String,
+    parent_job: Option<Uuid>,
+    claimed_by: Option<String>,
+    instance_id: Option<Uuid>,
+    cancel_requested: bool,
+    ended_at: Option<i64>,
+    runbook: String,
+}
+
+impl Row {
+    fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Row {
+            id: row.get("id")?,
+            runbook_id: row.get("runbook_id")?,
+            version: row.get("version")?,
+            parameters: row.get("parameters")?,
+            status: row.get("status")?,
+            created_at: row.get("created_at")?,
+            created_by: row.get("created_by")?,
+            parent_job: row.get("parent_job")?,
+            claimed_by: row.get("claimed_by")?,
+            instance_id: row.get("instance_id")?,
+            cancel_requested: row.get("cancel_requested")?,
+            ended_at: row.get("ended_at")?,
+            runbook: row.get("runbook")?,
+        })
+    }
+
+    fn taken(self, new_instance: Uuid) -> Result<Taken, StoreError> {
+        let (name, latest_version, checked_out_by, folder): (String, i64, Option<String>, String) =
+            from_json(&self.runbook, "runbook")?;
+        let status = JobStatus::parse(&self.status)
+            .ok_or_else(|| StoreError::Invalid(format!("stored job status '{}' is unknown", self.status)))?;
+        let job = Job {
+            id: self.id,
+            runbook_id: self.runbook_id,
+            version: self.version,
+            parameters: from_json(&self.parameters, "job parameters")?,
+            status,
+            created_at: timestamp(self.created_at)?,
+            created_by: self.created_by,
+            parent_job: self.parent_job,
+            claimed_by: self.claimed_by,
+            instance_id: self.instance_id,
+            cancel_requested: self.cancel_requested,
+            ended_at: self.ended_at.map(timestamp).transpose()?,
+        };
+        Ok(Taken {
+            resume: job.instance_id != Some(new_instance),
+            head: Head {
+                id: job.runbook_id,
+                folder,
+                name,
+                latest_version,
+                checked_out_by,
+            },
+            job,
+        })
+    }
+}
+
+/// Extends the leases of `server`'s running jobs; returns those whose cancellation was requested.
+pub(super) async fn renew(store: &SqliteStore, server: &str, lease: Duration) -> Result<Vec<Uuid>, StoreError> {
+    let renew = Renew {
+        server: server.to_string(),
+        until: micros(Timestamp::now()).saturating_add(duration_micros(lease)),
+    };
+    let mut canceled = store.writer.submit(renew).await?;
+    canceled.sort();
+    Ok(canceled)
+}
+
+struct Renew {
+    server: String,
+    until: i64,
+}
+
+impl Write for Renew {
+    type Output = Vec<Uuid>;
+    type Error = StoreError;
+
+    fn apply(&mut self, conn: &Connection) -> rusqlite::Result<Result<Vec<Uuid>, StoreError>> {
+        let mut renew = conn.prepare_cached(
+            "UPDATE jobs SET lease_expires_at = ? WHERE claimed_by = ? AND status = 'running'
+             RETURNING id, cancel_requested",
+        )?;
+        let renewed = renew
+            .query_map(params![self.until, self.server], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<(Uuid, bool)>>>()?;
+        Ok(Ok(renewed.into_iter().filter(|(_, c)| *c).map(|(id, _)| id).collect()))
+    }
+}
+
+/// Ends a job `server` holds.
+pub(super) async fn finish(store: &SqliteStore, id: Uuid, server: &str, status: JobStatus) -> Result<(), StoreError> {
+    match store.writer.submit(Finish::new(id, server, status)?).await? {
+        Some(_) => Ok(()),
+        None => Err(not_held(store, id, server).await),
+    }
+}
+
+/// Records an instance's end and ends its job in one commit. The end is recorded even when the
+/// job is no longer `server`'s (which is then a conflict).
+pub(super) async fn finish_with_end(
+    store: &SqliteStore,
+    end: &InstanceEnd,
+    id: Uuid,
+    server: &str,
+    status: JobStatus,
+) -> Result<(), StoreError> {
+    let both = EndAndFinish {
+        end: EndRow::new(end)?,
+        job: Finish::new(id, server, status)?,
+    };
+    match store.writer.submit(both).await? {
+        (_, Some(_)) => Ok(()),
+        (_, None) => Err(not_held(store, id, server).await),
+    }
+}
+
+/// A job's end; its output is the job's runbook, or `None` when `server` does not hold the job.
+struct Finish {
+    id: Uuid,
+    server: String,
+    status: JobStatus,
+    ended_at: i64,
+}
+
+impl Finish {
+    fn new(id: Uuid, server: &str, status: JobStatus) -> Result<Self, StoreError> {
+        if matches!(status, JobStatus::Pending | JobStatus::Running) {
+            return Err(StoreError::Invalid(format!(
+                "job {id}: a job finishes as completed, failed or canceled, not {}",
+                status.as_str()
+            )));
+        }
+        Ok(Finish {
+            id,
+            server: server.to_string(),
+            status,
+            ended_at: micros(Timestamp::now()),
+        })
+    }
+}
+
+impl Write for Finish {
+    type Output = Option<Uuid>;
+    type Error = StoreError;
+
+    fn apply(&mut self, conn: &Connection) -> rusqlite::Result<Result<Option<Uuid>, StoreError>> {
+        let runbook_id = conn
+            .prepare_cached(
+                "UPDATE jobs SET status = ?, ended_at = ?, lease_expires_at = NULL
+                 WHERE id = ? AND claimed_by = ? AND status = 'running' RETURNING runbook_id",
+            )?
+            .query_row(
+                params![self.status.as_str(), self.ended_at, self.id, self.server],
+                |row| row.get(0),
+            )
+            .optional();
+        match runbook_id {
+            Ok(runbook_id) => Ok(Ok(runbook_id)),
+            Err(err) => refusal(err, |_| {
+                StoreError::Invalid(format!("job {}: cannot record its end", self.id))
+            }),
+        }
+    }
+
+    fn changes(&self, runbook_id: &Option<Uuid>, send: &mut dyn FnMut(Change)) {
+        if let Some(runbook_id) = *runbook_id {
+            send(Change::Job {
+                id: self.id,
+                runbook_id,
+                status: self.status,
+            });
+        }
+    }
+}
+
+/// An instance's end and its job's, in one transaction: the instance's job, and the job's
+/// runbook when the job was ended.
+struct EndAndFinish {
+    end: EndRow,
+    job: Finish,
+}
+
+impl Write for EndAndFinish {
+    type Output = (Uuid, Option<Uuid>);
+    type Error = StoreError;
+
+    fn apply(&mut self, conn: &Connection) -> rusqlite::Result<Result<(Uuid, Option<Uuid>), StoreError>> {
+        let instance_job = match self.end.apply(conn)? {
+            Ok(job) => job,
+            Err(refused) => return Ok(Err(refused.into())),
+        };
+        Ok(self.job.apply(conn)?.map(|runbook| (instance_job, runbook)))
+    }
+
+    fn changes(&self, (instance_job, runbook): &(Uuid, Option<Uuid>), send: &mut dyn FnMut(Change)) {
+        self.end.changes(instance_job, send);
+        self.job.changes(runbook, send);
+    }
+}
+
+/// Hands a running job back: no holder, no lease, so the next claim continues its instance.
+pub(super) async fn release(store: &SqliteStore, id: Uuid, server: &str) -> Result<(), StoreError> {
+    let runbook_id: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE jobs SET claimed_by = NULL, lease_expires_at = NULL
+         WHERE id = ? AND claimed_by = ? AND status = 'running' RETURNING runbook_id",
+    )
+    .bind(id)
+    .bind(server)
+    .fetch_optional(&store.pool)
+    .await?;
+    let Some(runbook_id) = runbook_id else {
+        return Err(not_held(store, id, server).await);
+    };
+    store.notify(Change::Job {
+        id,
+        runbook_id,
+        status: JobStatus::Running,
+    });
+    Ok(())
+}
+
+/// Why `server` may not end or hand back job `id`.
+async fn not_held(store: &SqliteStore, id: Uuid, server: &str) -> StoreError {
+    match jobs::get(store, id).await {
+        Ok(job) => {
+            let state = match (job.status, job.claimed_by) {
+                (JobStatus::Running, Some(holder)) => format!("it is held by '{holder}'"),
+                (JobStatus::Running, None) => "it is waiting for a runbook server to take it over".to_string(),
+                (status, _) => format!("it is {}", status.as_str()),
+            };
+            StoreError::Conflict(format!("job {id} is not held by runbook server '{server}': {state}"))
+        }
+        Err(err) => err,
+    }
+}
