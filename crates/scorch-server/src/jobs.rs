@@ -2,7 +2,7 @@
 //! for a job to end (the web service's `wait`, and `invoke_runbook`).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
 use scorch_store::{Change, Job, JobResult, JobStatus, NewAudit, NewJob, Runbook, Store, StoreError};
@@ -92,15 +92,30 @@ pub fn is_final(status: JobStatus) -> bool {
 /// each of them on every change would cost more than the jobs.
 pub struct JobWaiters {
     store: Arc<dyn Store>,
-    waiting: Arc<Mutex<HashMap<Uuid, Vec<oneshot::Sender<()>>>>>,
+    waiting: Arc<Mutex<Waiting>>,
+    /// The dispatcher starts with the first wait: a role that never waits is not woken by every
+    /// change the store makes.
+    dispatcher: Once,
 }
 
+type Waiting = HashMap<Uuid, Vec<oneshot::Sender<()>>>;
+
 impl JobWaiters {
-    /// Starts the dispatcher (it ends when the store's change channel closes).
+    /// Routes job ends to waiters from the first wait on (the dispatcher ends when the store's
+    /// change channel closes).
     pub fn start(store: Arc<dyn Store>) -> Arc<Self> {
-        let waiting: Arc<Mutex<HashMap<Uuid, Vec<oneshot::Sender<()>>>>> = Arc::default();
-        let mut changes = store.subscribe();
-        let routes = waiting.clone();
+        Arc::new(Self {
+            store,
+            waiting: Arc::default(),
+            dispatcher: Once::new(),
+        })
+    }
+
+    /// Subscribes to the store's changes and routes each job end to its waiters. Runs before a
+    /// waiter registers, so no end after that is missed.
+    fn dispatch(&self) {
+        let mut changes = self.store.subscribe_jobs();
+        let routes = self.waiting.clone();
         tokio::spawn(async move {
             loop {
                 let ended = match changes.recv().await {
@@ -121,7 +136,6 @@ impl JobWaiters {
                 });
             }
         });
-        Arc::new(Self { store, waiting })
     }
 
     /// Waits until the job ends or `timeout` passes, and returns it as last read.
@@ -147,6 +161,7 @@ impl JobWaiters {
     where
         R: Future<Output = Result<T, StoreError>>,
     {
+        self.dispatcher.call_once(|| self.dispatch());
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             // Register before reading, so an end between the two is not missed.

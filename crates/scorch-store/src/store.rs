@@ -34,6 +34,11 @@ pub trait Store: Send + Sync + 'static {
     /// (LISTEN/NOTIFY). A receiver that lags misses changes, so callers that must not miss one
     /// re-read the store after a `Lagged` error, and poll slowly as a safety net.
     fn subscribe(&self) -> broadcast::Receiver<Change>;
+    /// [`subscribe`](Store::subscribe) for callers that act on job changes only: a backend may
+    /// leave the other changes out (there are several per activity run), or send everything.
+    fn subscribe_jobs(&self) -> broadcast::Receiver<Change> {
+        self.subscribe()
+    }
     /// Whether the database answers (for `/health`).
     async fn ping(&self) -> Result<(), StoreError>;
     /// Writes everything to the main database file where that means something (SQLite's WAL

@@ -128,13 +128,16 @@ struct Server {
     /// Each running job.
     running: HashMap<Uuid, Running>,
     tasks: JoinSet<Uuid>,
-    /// The claim in flight, if any: how many jobs it asked for, and what it got.
-    claims: JoinSet<(usize, Result<Vec<Claim>, StoreError>)>,
+    /// The claim in flight, if any.
+    claims: JoinSet<Claimed>,
 }
+
+/// A claim's outcome: how many jobs it asked for, and what it got.
+type Claimed = (usize, Result<Vec<Claim>, StoreError>);
 
 impl Server {
     async fn serve(&mut self, shutdown: &CancellationToken) {
-        let mut changes = self.store.subscribe();
+        let mut changes = self.store.subscribe_jobs();
         let mut heartbeat = tokio::time::interval(self.opts.heartbeat);
         let mut poll = tokio::time::interval(self.opts.poll);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -167,20 +170,8 @@ impl Server {
                     look_for_work = true;
                 }
                 Some(claimed) = self.claims.join_next() => {
-                    let (asked, claims) = claimed.unwrap_or_else(|e| (0, Err(StoreError::Unavailable(e.to_string()))));
-                    match claims {
-                        Ok(claims) => {
-                            db_failures = 0;
-                            // As many as it asked for: there may be more once slots free up.
-                            look_for_work |= claims.len() == asked;
-                            claims.into_iter().for_each(|claim| self.start(claim));
-                        }
-                        Err(e) => {
-                            warn!(server = %self.opts.name, error = %e, "cannot claim work; retrying");
-                            backoff(&mut db_failures, shutdown).await;
-                            look_for_work = true;
-                        }
-                    }
+                    let claimed = claimed.unwrap_or_else(|e| (0, Err(StoreError::Unavailable(e.to_string()))));
+                    look_for_work |= self.claimed(claimed, &mut db_failures, shutdown).await;
                 }
                 _ = poll.tick() => look_for_work = true,
             }
@@ -189,7 +180,8 @@ impl Server {
 
     /// A change to a job this server runs may be a cancellation request: a running job is read
     /// to see, except for the change its own claim made; a canceled one is stopped. (Every job
-    /// makes these changes, so reading them all would cost a read per job.)
+    /// makes these changes, so reading them all would cost a read per job. A request missed here
+    /// is still seen at the next heartbeat, whose lease renewal reports it.)
     async fn job_changed(&mut self, id: Uuid, status: JobStatus) {
         let Some(running) = self.running.get_mut(&id) else {
             return;
@@ -209,6 +201,24 @@ impl Server {
         };
         if cancel && let Some(running) = self.running.get(&id) {
             running.cancel.cancel();
+        }
+    }
+
+    /// Starts the jobs a claim took. Whether to look for work again: the claim took as many as it
+    /// asked for (there may be more once slots free up), or failed (after a pause).
+    async fn claimed(&mut self, (asked, claims): Claimed, db_failures: &mut u32, shutdown: &CancellationToken) -> bool {
+        match claims {
+            Ok(claims) => {
+                *db_failures = 0;
+                let again = claims.len() == asked;
+                claims.into_iter().for_each(|claim| self.start(claim));
+                again
+            }
+            Err(e) => {
+                warn!(server = %self.opts.name, error = %e, "cannot claim work; retrying");
+                backoff(db_failures, shutdown).await;
+                true
+            }
         }
     }
 

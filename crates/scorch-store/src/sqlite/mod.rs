@@ -2,7 +2,7 @@
 //!
 //! Layout: a pool of connections serves reads and the rare writes of authoring and operations;
 //! every write of the job path (the journal, jobs, claims, audit records, heartbeats) goes through
-//! one connection of its own, driven by one writer task that commits in groups (see [`writer`]).
+//! one connection of its own, owned by one writer thread that commits in groups (see [`writer`]).
 //! The file runs in WAL mode with `synchronous=FULL`, so readers never wait for the writer and
 //! nothing acknowledged is lost on power failure.
 //!
@@ -67,7 +67,7 @@ pub struct SqliteStore {
     writer: Writer,
     journal: Arc<SqliteJournal>,
     settings: Arc<SqliteSettings>,
-    changes: broadcast::Sender<Change>,
+    changes: Changes,
     versions: versions::VersionCache,
 }
 
@@ -99,7 +99,7 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(unavailable)?;
-        let (changes, _) = broadcast::channel(CHANGES);
+        let changes = Changes::new();
         let writer = Writer::start(&options, in_memory, BUSY_TIMEOUT, changes.clone())
             .map_err(|err| StoreError::Unavailable(format!("cannot open the database {place}: {err}")))?;
         drop(migrating);
@@ -117,7 +117,33 @@ impl SqliteStore {
 
     /// Tells subscribers of a committed change; nobody listening is fine.
     fn notify(&self, change: Change) {
-        let _ = self.changes.send(change);
+        self.changes.send(change);
+    }
+}
+
+/// Where committed changes go: to every subscriber, and job changes also to those that want only
+/// them (a runbook server's loop, job waiters), who are then not woken by every activity run.
+#[derive(Debug, Clone)]
+struct Changes {
+    all: broadcast::Sender<Change>,
+    jobs: broadcast::Sender<Change>,
+}
+
+impl Changes {
+    fn new() -> Self {
+        Changes {
+            all: broadcast::channel(CHANGES).0,
+            jobs: broadcast::channel(CHANGES).0,
+        }
+    }
+
+    fn send(&self, change: Change) {
+        if matches!(change, Change::Job { .. }) && self.jobs.receiver_count() > 0 {
+            let _ = self.jobs.send(change.clone());
+        }
+        if self.all.receiver_count() > 0 {
+            let _ = self.all.send(change);
+        }
     }
 }
 

@@ -30,7 +30,11 @@ impl Store for SqliteStore {
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Change> {
-        self.changes.subscribe()
+        self.changes.all.subscribe()
+    }
+
+    fn subscribe_jobs(&self) -> broadcast::Receiver<Change> {
+        self.changes.jobs.subscribe()
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -19,8 +19,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use sqlx::error::ErrorKind;
 use sqlx::sqlite::SqliteConnectOptions;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
+use super::Changes;
 use crate::{Change, StoreError};
 
 /// Writes waiting for the writer; callers wait for room beyond this (backpressure).
@@ -94,7 +95,7 @@ impl Writer {
         options: &SqliteConnectOptions,
         in_memory: bool,
         busy_timeout: Duration,
-        changes: broadcast::Sender<Change>,
+        changes: Changes,
     ) -> Result<Self, String> {
         let conn = open(options, in_memory, busy_timeout).map_err(|e| match store_error(e) {
             StoreError::Unavailable(cause) | StoreError::Invalid(cause) => cause,
@@ -142,7 +143,7 @@ fn open(options: &SqliteConnectOptions, in_memory: bool, busy_timeout: Duration)
 pub(super) trait Queued: Send {
     fn apply(&mut self, conn: &Connection) -> rusqlite::Result<()>;
     /// The batch committed: tell subscribers what changed, then the caller.
-    fn committed(self: Box<Self>, changes: &broadcast::Sender<Change>);
+    fn committed(self: Box<Self>, changes: &Changes);
     /// The batch failed.
     fn failed(self: Box<Self>, err: StoreError);
 }
@@ -159,17 +160,13 @@ impl<W: Write> Queued for Pending<W> {
         Ok(())
     }
 
-    fn committed(self: Box<Self>, changes: &broadcast::Sender<Change>) {
+    fn committed(self: Box<Self>, changes: &Changes) {
         let outcome = self
             .outcome
             .unwrap_or_else(|| Err(StoreError::Unavailable("the write was not applied".into()).into()));
         // Sent before the acknowledgement, so that a caller finds its change already sent.
-        if let Ok(output) = &outcome
-            && changes.receiver_count() > 0
-        {
-            self.write.changes(output, &mut |change| {
-                let _ = changes.send(change);
-            });
+        if let Ok(output) = &outcome {
+            self.write.changes(output, &mut |change| changes.send(change));
         }
         // A caller that gave up (its task was cancelled) has dropped its receiver: nothing to tell.
         let _ = self.ack.send(outcome);
@@ -180,7 +177,7 @@ impl<W: Write> Queued for Pending<W> {
     }
 }
 
-fn write_loop(mut conn: Connection, mut receiver: mpsc::Receiver<Box<dyn Queued>>, changes: broadcast::Sender<Change>) {
+fn write_loop(mut conn: Connection, mut receiver: mpsc::Receiver<Box<dyn Queued>>, changes: Changes) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = receiver.blocking_recv() {
         batch.push(first);
@@ -205,7 +202,7 @@ fn write_batch(conn: &mut Connection, batch: &mut [Box<dyn Queued>]) -> rusqlite
     tx.commit()
 }
 
-fn acknowledge(batch: &mut Vec<Box<dyn Queued>>, written: rusqlite::Result<()>, changes: &broadcast::Sender<Change>) {
+fn acknowledge(batch: &mut Vec<Box<dyn Queued>>, written: rusqlite::Result<()>, changes: &Changes) {
     match written {
         Ok(()) => batch.drain(..).for_each(|write| write.committed(changes)),
         Err(err) => {
@@ -245,7 +242,7 @@ pub(super) mod tests {
             self.0.iter_mut().try_for_each(|write| write.apply(conn))
         }
 
-        fn committed(self: Box<Self>, changes: &broadcast::Sender<Change>) {
+        fn committed(self: Box<Self>, changes: &Changes) {
             self.0.into_iter().for_each(|write| write.committed(changes));
         }
 

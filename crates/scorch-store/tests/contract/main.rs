@@ -9,6 +9,7 @@
 mod backends;
 mod changes;
 mod claims;
+mod job_path;
 mod jobs;
 mod journal;
 mod postgres_only;

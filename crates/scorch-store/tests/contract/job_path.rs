@@ -1,0 +1,181 @@
+//! The operations of a job's path that backends may do in one round trip or one commit: claiming
+//! several jobs, creating a job with its audit record, ending an instance with its job, reading a
+//! job with its outcome; and runbook reads that stay current while versions are cached.
+
+use std::sync::Arc;
+
+use scorch_engine::{InstanceEnd, InstanceStatus};
+use scorch_store::{JobStatus, NewAudit, NewJob, SaveRunbook, Store, StoreError};
+use serde_json::{Map, json};
+
+use crate::{ALIVE, LEASE, claim, definition, finished_run, instance_start, job, now, runbook};
+
+crate::contract!(
+    claim_jobs_takes_up_to_max_oldest_first_within_concurrency,
+    a_job_is_created_with_its_audit_record,
+    a_job_result_carries_the_instance_once_the_job_has_ended,
+    an_instance_ends_even_when_its_job_is_held_elsewhere,
+    runbook_reads_follow_moves_and_new_versions,
+);
+
+async fn claim_jobs_takes_up_to_max_oldest_first_within_concurrency(store: Arc<dyn Store>) {
+    let one = runbook(&store, "", "One at once", json!({})).await;
+    let many = runbook(&store, "", "Many at once", json!({ "concurrency": 10 })).await;
+    let o1 = job(&store, one).await;
+    let _o2 = job(&store, one).await;
+    let m1 = job(&store, many).await;
+    let m2 = job(&store, many).await;
+    let m3 = job(&store, many).await;
+
+    let taken = store.claim_jobs("rb1", LEASE, ALIVE, 3).await.unwrap();
+    let ids: Vec<_> = taken.iter().map(|c| c.job.id).collect();
+    // o2 waits for its runbook; the limit leaves m3.
+    assert_eq!(ids, [o1.id, m1.id, m2.id]);
+    assert!(
+        taken
+            .iter()
+            .all(|c| !c.resume && c.job.claimed_by.as_deref() == Some("rb1"))
+    );
+    assert_eq!(taken[1].runbook.name, "Many at once");
+
+    let rest = store.claim_jobs("rb1", LEASE, ALIVE, 10).await.unwrap();
+    assert_eq!(rest.iter().map(|c| c.job.id).collect::<Vec<_>>(), [m3.id]);
+    assert!(store.claim_jobs("rb1", LEASE, ALIVE, 10).await.unwrap().is_empty());
+}
+
+async fn a_job_is_created_with_its_audit_record(store: Arc<dyn Store>) {
+    let runbook_id = runbook(&store, "Ops", "Audited", json!({})).await;
+    let (parameters, detail) = (Map::new(), json!({ "runbook": "Ops/Audited" }));
+    let new = NewJob {
+        runbook_id,
+        version: None,
+        parameters: &parameters,
+        created_by: "alice",
+        parent_job: None,
+    };
+    let entry = NewAudit {
+        actor: "alice",
+        action: "job.start",
+        object_type: "job",
+        object_id: None,
+        detail: &detail,
+    };
+    let (created, audited) = store.create_job_audited(new, entry).await.unwrap();
+    audited.unwrap();
+    assert_eq!((created.status, created.version), (JobStatus::Pending, 1));
+    assert_eq!(store.job(created.id).await.unwrap(), created);
+    let logged = &store.audit_log(1, 0).await.unwrap()[0];
+    assert_eq!(
+        (logged.action.as_str(), logged.actor.as_str(), logged.object_id),
+        ("job.start", "alice", Some(created.id))
+    );
+    assert_eq!(logged.detail, detail);
+}
+
+async fn a_job_result_carries_the_instance_once_the_job_has_ended(store: Arc<dyn Store>) {
+    let runbook_id = runbook(&store, "", "Result", json!({})).await;
+    let pending = job(&store, runbook_id).await;
+    let result = store.job_result(pending.id).await.unwrap();
+    assert_eq!(result.job, pending);
+    assert!(result.instance.is_none() && result.runs.is_empty());
+
+    let claim = claim(&store, "rb1").await;
+    let journal = store.journal();
+    journal.instance_started(&instance_start(&claim, "rb1")).await.unwrap();
+    journal.run_finished(&finished_run(claim.instance_id, 0)).await.unwrap();
+    // Running: the instance is not read yet.
+    assert!(store.job_result(claim.job.id).await.unwrap().instance.is_none());
+
+    let mut returns = Map::new();
+    returns.insert("Result".into(), json!(true));
+    let end = InstanceEnd {
+        instance_id: claim.instance_id,
+        status: InstanceStatus::Success,
+        returns: returns.clone(),
+        ended_at: now(),
+    };
+    store
+        .finish_instance_and_job(&end, claim.job.id, "rb1", JobStatus::Completed)
+        .await
+        .unwrap();
+    let result = store.job_result(claim.job.id).await.unwrap();
+    assert_eq!(result.job.status, JobStatus::Completed);
+    let instance = result.instance.expect("the instance");
+    assert_eq!(
+        (instance.id, instance.status),
+        (claim.instance_id, InstanceStatus::Success)
+    );
+    assert_eq!((instance.returns, instance.ended_at), (returns, Some(end.ended_at)));
+    let written = finished_run(claim.instance_id, 0);
+    let runs: Vec<_> = result
+        .runs
+        .iter()
+        .map(|r| (r.seq, r.key, r.state, r.rows.clone()))
+        .collect();
+    assert_eq!(runs, [(written.seq, written.key, written.state, written.rows)]);
+}
+
+async fn an_instance_ends_even_when_its_job_is_held_elsewhere(store: Arc<dyn Store>) {
+    let runbook_id = runbook(&store, "", "Held", json!({})).await;
+    job(&store, runbook_id).await;
+    let claim = claim(&store, "rb1").await;
+    store
+        .journal()
+        .instance_started(&instance_start(&claim, "rb1"))
+        .await
+        .unwrap();
+    let end = InstanceEnd {
+        instance_id: claim.instance_id,
+        status: InstanceStatus::Failed,
+        returns: Map::new(),
+        ended_at: now(),
+    };
+    let ended = store
+        .finish_instance_and_job(&end, claim.job.id, "rb2", JobStatus::Failed)
+        .await;
+    assert!(matches!(ended, Err(StoreError::Conflict(_))), "{ended:?}");
+    assert_eq!(
+        store.instance(claim.instance_id).await.unwrap().status,
+        InstanceStatus::Failed
+    );
+    let held = store.job(claim.job.id).await.unwrap();
+    assert_eq!(
+        (held.status, held.claimed_by.as_deref()),
+        (JobStatus::Running, Some("rb1"))
+    );
+}
+
+async fn runbook_reads_follow_moves_and_new_versions(store: Arc<dyn Store>) {
+    let id = runbook(&store, "Old", "Moving", json!({ "description": "first" })).await;
+    let first = store.runbook(id, Some(1)).await.unwrap();
+    assert_eq!((first.folder.as_str(), first.latest_version), ("Old", 1));
+
+    let definition = definition("Moving", json!({ "description": "second" }));
+    store
+        .save_runbook(SaveRunbook {
+            id: Some(id),
+            folder: "New",
+            name: "Moved",
+            definition: &definition,
+            source: "format: 1\n",
+            parameters: Vec::new(),
+            activities: Vec::new(),
+            author: "tester",
+        })
+        .await
+        .unwrap();
+    // Version 1 is what it was, in the runbook as it is now.
+    let again = store.runbook(id, Some(1)).await.unwrap();
+    assert_eq!(
+        (again.folder.as_str(), again.name.as_str(), again.latest_version),
+        ("New", "Moved", 2)
+    );
+    assert_eq!(
+        (again.definition, again.parameters),
+        (first.definition, first.parameters)
+    );
+    let latest = store.runbook_by_path("New", "Moved").await.unwrap();
+    assert_eq!((latest.version, latest.definition), (2, definition));
+    assert!(latest.parameters.is_empty());
+    assert!(matches!(store.runbook(id, Some(3)).await, Err(StoreError::NotFound(_))));
+}
