@@ -10,7 +10,6 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
-use scorch_model::Plan;
 use serde_json::Value;
 use sqlx::Row as _;
 use sqlx::postgres::PgConnection;
@@ -18,9 +17,7 @@ use uuid::Uuid;
 
 use super::folders::{ensure_in, folder_path};
 use super::{PgStore, from_json, micros, timestamp, to_json};
-use crate::{
-    ActivitySpec, ParameterSpec, Runbook, RunbookActivity, RunbookParameter, RunbookSummary, SaveRunbook, StoreError,
-};
+use crate::{Runbook, RunbookActivity, RunbookParameter, RunbookSummary, SaveRunbook, StoreError};
 
 /// Versions kept at most; the cache starts over when full.
 const CACHED_VERSIONS: usize = 1024;
@@ -490,48 +487,4 @@ fn check_unique<T: Eq + Hash + Display>(what: &str, items: impl Iterator<Item = 
         }
     }
     Ok(())
-}
-
-impl PgStore {
-    /// Saves a checked runbook as a new version, keeping the UUIDs its file carries (`uuid`
-    /// keys from an import). Returns the runbook's id and the version made.
-    pub async fn save_plan(&self, plan: &Plan, source: &str, author: &str) -> Result<(Uuid, i64), StoreError> {
-        let rb = &plan.runbook;
-        let definition = serde_json::to_value(rb).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let uuid = |text: &Option<String>| text.as_deref().and_then(|t| Uuid::parse_str(t).ok());
-        let parameters = plan
-            .parameters
-            .iter()
-            .map(|p| ParameterSpec {
-                id: uuid(&p.uuid),
-                name: p.name.clone(),
-                type_name: p.ty.clone(),
-                default: p.default.as_ref().map(scorch_model::template::value_text),
-            })
-            .collect();
-        let activities = rb
-            .activities
-            .iter()
-            .map(|a| ActivitySpec {
-                id: uuid(&a.uuid),
-                key: a.id.clone(),
-                name: a.display_name().to_string(),
-                type_name: a.ty.clone(),
-            })
-            .collect();
-        save(
-            self,
-            SaveRunbook {
-                id: None,
-                folder: rb.folder.as_deref().unwrap_or(""),
-                name: &rb.name,
-                definition: &definition,
-                source,
-                parameters,
-                activities,
-                author,
-            },
-        )
-        .await
-    }
 }
