@@ -8,6 +8,7 @@
 mod error;
 pub mod model;
 pub mod postgres;
+mod saving;
 pub mod sqlite;
 mod store;
 

@@ -4,9 +4,7 @@
 //! parameters, activities) in a small cache: a claim, or a read of a runbook, then costs one
 //! statement for the parts that do change (name, folder, latest version, check-out).
 
-use std::collections::{HashMap, HashSet};
-use std::fmt::Display;
-use std::hash::Hash;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
@@ -17,6 +15,7 @@ use uuid::Uuid;
 
 use super::folders::{ensure_in, folder_path};
 use super::{PgStore, from_json, micros, timestamp, to_json};
+use crate::saving::{self, checked_out};
 use crate::{Runbook, RunbookActivity, RunbookParameter, RunbookSummary, SaveRunbook, StoreError};
 
 /// Versions kept at most; the cache starts over when full.
@@ -73,15 +72,7 @@ pub(super) struct Header {
 /// Saves a new version of a runbook and returns its id and version (1 for a new runbook).
 /// Given ids are kept; a runbook saved under a new folder or name moves there.
 pub(super) async fn save(store: &PgStore, save: SaveRunbook<'_>) -> Result<(Uuid, i64), StoreError> {
-    let name = save.name.trim();
-    if name.is_empty() {
-        return Err(StoreError::Invalid("a runbook needs a name".into()));
-    }
-    check_unique("parameter name", save.parameters.iter().map(|p| p.name.as_str()))?;
-    check_unique("parameter id", save.parameters.iter().filter_map(|p| p.id))?;
-    check_unique("activity id", save.activities.iter().map(|a| a.key.as_str()))?;
-    check_unique("activity UUID", save.activities.iter().filter_map(|a| a.id))?;
-    let run = RunSettings::of(save.definition)?;
+    let (name, run) = saving::check(&save)?;
     let definition = to_json(save.definition)?;
 
     let mut tx = store.pool().begin().await?;
@@ -138,7 +129,7 @@ pub(super) async fn save(store: &PgStore, save: SaveRunbook<'_>) -> Result<(Uuid
     .bind(save.source)
     .bind(micros(Timestamp::now()))
     .bind(save.author)
-    .bind(run.concurrency)
+    .bind(i32::try_from(run.concurrency).unwrap_or(i32::MAX))
     .bind(run.runbook_servers)
     .bind(run.description)
     .execute(&mut *tx)
@@ -203,47 +194,6 @@ fn moved_onto(err: sqlx::Error, name: &str, folder: &str) -> StoreError {
         ),
         _ => err.into(),
     }
-}
-
-/// What a claim honours and a listing shows, from the definition (the serde form of
-/// `scorch_model::Runbook`): stored in columns so that SQL can use them.
-struct RunSettings {
-    concurrency: i32,
-    runbook_servers: Vec<String>,
-    description: Option<String>,
-}
-
-impl RunSettings {
-    fn of(definition: &Value) -> Result<Self, StoreError> {
-        let concurrency = match definition.get("concurrency") {
-            None | Some(Value::Null) => 1,
-            Some(value) => value.as_u64().filter(|&c| c >= 1).ok_or_else(|| {
-                StoreError::Invalid(format!("concurrency {value}: expected a whole number of at least 1"))
-            })?,
-        };
-        let runbook_servers: Vec<String> = match definition.get("runbook_servers") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(value) => serde_json::from_value(value.clone()).map_err(|_| {
-                StoreError::Invalid(format!(
-                    "runbook_servers {value}: expected a list of runbook server names"
-                ))
-            })?,
-        };
-        Ok(RunSettings {
-            concurrency: i32::try_from(concurrency).unwrap_or(i32::MAX),
-            runbook_servers,
-            description: definition
-                .get("description")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-        })
-    }
-}
-
-fn checked_out(name: &str, holder: &str) -> StoreError {
-    StoreError::Conflict(format!(
-        "runbook '{name}' is checked out by {holder}: they must check it in, or an administrator undo the check-out"
-    ))
 }
 
 /// One version of a runbook (the latest when `version` is `None`).
@@ -477,14 +427,4 @@ async fn keep_id(
         .fetch_optional(&mut *conn)
         .await?;
     Ok(previous.unwrap_or_else(Uuid::now_v7))
-}
-
-fn check_unique<T: Eq + Hash + Display>(what: &str, items: impl Iterator<Item = T>) -> Result<(), StoreError> {
-    let mut seen = HashSet::new();
-    for item in items {
-        if let Some(duplicate) = seen.replace(item) {
-            return Err(StoreError::Invalid(format!("{what} '{duplicate}' appears twice")));
-        }
-    }
-    Ok(())
 }
