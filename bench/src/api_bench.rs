@@ -12,13 +12,15 @@
 //! for 2,000 jobs with 64 in flight, job start to first activity start (p50, p99), and the CPU
 //! time the server processes spent per job.
 
-use std::process::{Child, Command, Stdio};
+mod fleet;
+
+use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use fleet::{TOKEN, start};
 use serde_json::{Value, json};
 
-const TOKEN: &str = "sct_benchmark_token_0123456789abcdef";
 const RUNBOOK: &str = "format: 1
 runbook: Bench Three
 concurrency: 1000
@@ -31,104 +33,6 @@ activities:
   - { id: ret, type: return_data, properties: { values: { Result: '{{ check.result }}' } } }
 links: [ { from: init, to: check }, { from: check, to: ret } ]
 ";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The server processes, killed when dropped.
-struct Fleet {
-    children: Vec<Child>,
-    web: String,
-    management: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Fleet {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn scorch() -> Command {
-    let exe = std::env::current_exe().unwrap().with_file_name("scorch");
-    let mut cmd = Command::new(exe);
-    cmd.stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .env("SCORCH_LOG", "error");
-    cmd
-}
-
-fn start(kind: &str) -> Fleet {
-    let dir = tempfile::tempdir().unwrap();
-    let (web, console, management) = (free_port(), free_port(), free_port());
-    let ports = [
-        "--web-port".to_string(),
-        web.to_string(),
-        "--console-port".into(),
-        console.to_string(),
-        "--management-port".into(),
-        management.to_string(),
-        "--admin-token".into(),
-        TOKEN.into(),
-    ];
-    let mut children = Vec::new();
-    if kind == "sqlite" {
-        children.push(
-            scorch()
-                .arg("up")
-                .arg("--data-dir")
-                .arg(dir.path())
-                .args(&ports)
-                .spawn()
-                .unwrap(),
-        );
-    } else {
-        let db = format!("scorch_bench_{}", std::process::id());
-        let psql = |sql: &str| {
-            Command::new("psql")
-                .args(["-h", "127.0.0.1", "-U", "postgres", "-qc", sql])
-                .status()
-        };
-        let _ = psql(&format!("DROP DATABASE IF EXISTS {db}"));
-        assert!(
-            psql(&format!("CREATE DATABASE {db}")).unwrap().success(),
-            "cannot create the database"
-        );
-        let url = format!("postgres://postgres@127.0.0.1:5432/{db}");
-        for role in ["management-server", "web-service"] {
-            children.push(
-                scorch()
-                    .arg(role)
-                    .args(["--database", &url])
-                    .args(&ports)
-                    .spawn()
-                    .unwrap(),
-            );
-        }
-        for name in ["rb1", "rb2"] {
-            let mut cmd = scorch();
-            children.push(
-                cmd.args(["runbook-server", "--name", name, "--database", &url])
-                    .spawn()
-                    .unwrap(),
-            );
-        }
-    }
-    Fleet {
-        children,
-        web: format!("http://127.0.0.1:{web}"),
-        management: format!("http://127.0.0.1:{management}"),
-        _dir: dir,
-    }
-}
 
 /// CPU seconds (user + system) a process has used so far.
 fn cpu_seconds(pid: u32) -> f64 {
@@ -184,30 +88,8 @@ async fn main() {
     );
     let fleet = start(&kind);
     let client = reqwest::Client::builder().pool_max_idle_per_host(128).build().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client
-        .get(format!("{}/health", fleet.web))
-        .send()
-        .await
-        .map(|r| !r.status().is_success())
-        .unwrap_or(true)
-        || client.get(format!("{}/health", fleet.management)).send().await.is_err()
-    {
-        assert!(Instant::now() < deadline, "the servers did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let pushed = client
-        .post(format!("{}/api/v1/runbooks", fleet.management))
-        .bearer_auth(TOKEN)
-        .json(&json!({ "source": RUNBOOK }))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        pushed.status().is_success(),
-        "push: {}",
-        pushed.text().await.unwrap_or_default()
-    );
+    fleet.wait_up(&client).await;
+    fleet.push(&client, RUNBOOK, "").await;
 
     for _ in 0..50 {
         run_job(&client, &fleet.web).await;

@@ -21,6 +21,10 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Passwords have this many characters, at least and at most.
+pub const MIN_PASSWORD: usize = 8;
+pub const MAX_PASSWORD: usize = 1024;
+
 /// An argon2id PHC string for `password`.
 pub fn hash_password(password: &str) -> Result<String, String> {
     let mut salt = [0u8; 16];

@@ -193,6 +193,14 @@ pub struct RunbookSummary {
     pub updated_at: Timestamp,
 }
 
+/// One checked-in version of a runbook, as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunbookVersionInfo {
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub created_by: String,
+}
+
 /// A variable as listed: encrypted values are never returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VariableInfo {

@@ -100,6 +100,8 @@ pub trait Store: Send + Sync + 'static {
     async fn runbook_by_path(&self, folder: &str, name: &str) -> Result<Runbook, StoreError>;
     /// Latest versions, optionally only under a folder path (that folder and its subfolders).
     async fn list_runbooks(&self, under: Option<&str>) -> Result<Vec<RunbookSummary>, StoreError>;
+    /// Every checked-in version of a runbook, newest first.
+    async fn runbook_versions(&self, id: Uuid) -> Result<Vec<RunbookVersionInfo>, StoreError>;
     /// Locks a runbook for `user`'s edits; someone else's lock is a `Conflict` naming them.
     /// Checking out again by the same user is fine.
     async fn check_out(&self, id: Uuid, user: &str) -> Result<(), StoreError>;
@@ -243,6 +245,8 @@ pub trait Store: Send + Sync + 'static {
     async fn token_user(&self, token_hash: &str) -> Result<Option<User>, StoreError>;
     async fn tokens(&self, user: &str) -> Result<Vec<TokenInfo>, StoreError>;
     async fn revoke_token(&self, id: Uuid) -> Result<(), StoreError>;
+    /// Revokes the token with this hash (a sign-out); an unknown or revoked one is fine.
+    async fn revoke_token_hash(&self, token_hash: &str) -> Result<(), StoreError>;
     /// Grants `role` on a folder (and its subfolders) to a user, replacing an earlier grant there.
     async fn grant(&self, user: &str, folder: &str, role: Role) -> Result<(), StoreError>;
     async fn revoke(&self, user: &str, folder: &str) -> Result<(), StoreError>;

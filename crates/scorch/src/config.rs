@@ -37,6 +37,12 @@ pub struct Config {
     pub web_port: u16,
     pub console_port: u16,
     pub management_port: u16,
+    /// The console's public URL, as browsers reach it: the web service allows this origin (CORS).
+    /// Default: from `bind` and `console_port` (on loopback, both `localhost` and `127.0.0.1`).
+    pub console_url: Option<String>,
+    /// The web service's public URL, as browsers on the console reach it. Default: from `bind`
+    /// and `web_port`.
+    pub web_service_url: Option<String>,
     /// The first administrator's token (instead of a generated one), for automation.
     pub admin_token: Option<Secret>,
     /// 64 hex digits sealing encrypted variables; the same on every role of a deployment.
@@ -78,6 +84,8 @@ impl Default for Config {
             web_port: 81,
             console_port: 82,
             management_port: 8135,
+            console_url: None,
+            web_service_url: None,
             admin_token: None,
             encryption_key: None,
             tls_cert: None,
@@ -131,6 +139,13 @@ pub struct Overrides {
     /// The management server's port [default: 8135].
     #[arg(long, env = "SCORCH_MANAGEMENT_PORT", value_name = "PORT", global = true)]
     pub management_port: Option<u16>,
+    /// The console's public URL, as browsers reach it [default: from --bind and --console-port].
+    #[arg(long, env = "SCORCH_CONSOLE_URL", value_name = "URL", global = true)]
+    pub console_url: Option<String>,
+    /// The web service's public URL, as browsers on the console reach it [default: from --bind
+    /// and --web-port].
+    #[arg(long, env = "SCORCH_WEB_SERVICE_URL", value_name = "URL", global = true)]
+    pub web_service_url: Option<String>,
     /// The first administrator's token, instead of a generated one.
     #[arg(
         long,
@@ -174,6 +189,22 @@ impl Config {
         for (value, slot) in [(&o.tls_cert, &mut config.tls_cert), (&o.tls_key, &mut config.tls_key)] {
             if value.is_some() {
                 slot.clone_from(value);
+            }
+        }
+        for (value, slot) in [
+            (&o.console_url, &mut config.console_url),
+            (&o.web_service_url, &mut config.web_service_url),
+        ] {
+            if value.is_some() {
+                slot.clone_from(value);
+            }
+        }
+        for (name, value) in [
+            ("console_url", &mut config.console_url),
+            ("web_service_url", &mut config.web_service_url),
+        ] {
+            if let Some(url) = value {
+                *url = public_url(name, url)?;
             }
         }
         if let Some(db) = &o.database {
@@ -236,6 +267,21 @@ impl Config {
     }
 }
 
+/// A public URL as configured: `http(s)://host[:port]`, without a trailing slash.
+fn public_url(name: &str, url: &str) -> Result<String, String> {
+    let url = url.trim().trim_end_matches('/');
+    let host = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .filter(|rest| !rest.is_empty() && !rest.contains(['/', '?', '#', ' ']));
+    match host {
+        Some(_) => Ok(url.to_string()),
+        None => Err(format!(
+            "{name}: '{url}' is not a URL like http://host:port (scheme, host and port only)"
+        )),
+    }
+}
+
 /// Writes a file only its owner can read.
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
@@ -272,6 +318,26 @@ mod tests {
         assert_eq!(config.web_port, 9000);
         assert_eq!(config.admin_token, Some(Secret("s3cret".into())));
         assert!(!config.show().contains("s3cret") && !format!("{config:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn public_urls_are_checked() {
+        let o = Overrides {
+            console_url: Some("https://console.example.com/".into()),
+            web_service_url: Some("http://10.0.0.5:81".into()),
+            ..Default::default()
+        };
+        let config = Config::load(&o).unwrap();
+        assert_eq!(config.console_url.as_deref(), Some("https://console.example.com"));
+        assert_eq!(config.web_service_url.as_deref(), Some("http://10.0.0.5:81"));
+        for bad in ["console.example.com", "http://", "http://host/path", "ftp://host"] {
+            let o = Overrides {
+                console_url: Some(bad.into()),
+                ..Default::default()
+            };
+            let err = Config::load(&o).unwrap_err();
+            assert!(err.starts_with("console_url:"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use scorch_server::api::AppState;
+use scorch_server::console::ConsoleUrls;
 use scorch_server::listener::Listener;
 use scorch_server::plans::Plans;
 use scorch_server::runbook_server::{self, RunbookServerOptions};
@@ -105,18 +106,23 @@ fn axum_port(listener: &Listener) -> Option<u16> {
     axum::serve::Listener::local_addr(listener).ok().map(|a| a.port())
 }
 
-/// The origins a browser on the console may come from: the console's own, in both loopback
-/// spellings when it listens on loopback.
+/// The origins a browser on the console may come from: the configured console URL's, or the
+/// console's own address; a loopback one in both spellings (`localhost` and `127.0.0.1`).
 fn console_origins(config: &Config) -> Vec<String> {
-    let port = config.console_port;
     let scheme = if config.tls_cert.is_some() { "https" } else { "http" };
-    if config.bind.is_loopback() || config.bind.is_unspecified() {
-        return vec![
-            format!("{scheme}://localhost:{port}"),
-            format!("{scheme}://127.0.0.1:{port}"),
-        ];
-    }
-    vec![url(scheme, config.bind, port)]
+    let origin = match &config.console_url {
+        Some(u) => scorch_server::console::origin(u),
+        None if config.bind.is_unspecified() => url(scheme, IpAddr::from([127, 0, 0, 1]), config.console_port),
+        None => url(scheme, config.bind, config.console_port),
+    };
+    let other = if origin.contains("://localhost") {
+        Some(origin.replacen("://localhost", "://127.0.0.1", 1))
+    } else if origin.contains("://127.0.0.1") {
+        Some(origin.replacen("://127.0.0.1", "://localhost", 1))
+    } else {
+        None
+    };
+    std::iter::once(origin).chain(other).collect()
 }
 
 /// Runs `roles` until Ctrl-C (or SIGTERM), then stops gracefully.
@@ -179,6 +185,13 @@ async fn serve(config: Config, roles: Roles) -> Result<(), String> {
     let url = |port: u16| url(scheme, bind, port);
     let port = |l: &Listener| axum_port(l).unwrap_or_default();
     let web_url = url(web.as_ref().map_or(config.web_port, port));
+    let urls = ConsoleUrls {
+        console: config
+            .console_url
+            .clone()
+            .unwrap_or_else(|| url(console.as_ref().map_or(config.console_port, port))),
+        web_service: config.web_service_url.clone().unwrap_or_else(|| web_url.clone()),
+    };
     if let Some(listener) = management {
         out!("management server  {}", url(port(&listener)));
         tasks.spawn(scorch_server::management::serve(
@@ -198,11 +211,11 @@ async fn serve(config: Config, roles: Roles) -> Result<(), String> {
         ));
     }
     if let Some(listener) = console {
-        out!("console            {}", url(port(&listener)));
-        let web_url = web_url.clone();
+        out!("console            {}", urls.console);
+        let urls = urls.clone();
         let stop = shutdown.clone();
         tasks.spawn(async move {
-            if let Err(e) = scorch_server::console::serve(listener, &web_url, stop).await {
+            if let Err(e) = scorch_server::console::serve(listener, &urls, stop).await {
                 warn!(error = %e, "the console stopped");
             }
         });

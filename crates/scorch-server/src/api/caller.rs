@@ -1,4 +1,5 @@
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use scorch_store::{Role, User};
@@ -15,22 +16,25 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthenticated("this route needs a token: send Authorization: Bearer <token>"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty() && t.len() <= 512)
-            .ok_or_else(|| ApiError::unauthenticated("the Authorization header must be: Bearer <token>"))?;
+        let token = bearer(&parts.headers)?;
         match state.store.token_user(&token_hash(token)).await? {
             Some(user) => Ok(Caller(user)),
             None => Err(ApiError::unauthenticated("the token is unknown or revoked")),
         }
     }
+}
+
+/// The bearer token of a request, or 401.
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    headers
+        .get(AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthenticated("this route needs a token: send Authorization: Bearer <token>"))?
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 512)
+        .ok_or_else(|| ApiError::unauthenticated("the Authorization header must be: Bearer <token>"))
 }
 
 impl Caller {

@@ -5,6 +5,7 @@ mod caller;
 mod error;
 mod json;
 mod query;
+pub mod session;
 
 use std::sync::Arc;
 

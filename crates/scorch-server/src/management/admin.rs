@@ -31,19 +31,19 @@ pub(super) async fn audit(
     caller.require_admin()?;
     let limit = query.limit.unwrap_or(DEFAULT_AUDIT_LIMIT).clamp(1, MAX_AUDIT_LIMIT);
     let entries = state.store.audit_log(limit, query.offset.unwrap_or(0)).await?;
-    let items = entries
-        .into_iter()
-        .map(|e| AuditItem {
-            id: e.id,
-            at: time(e.at),
-            actor: e.actor,
-            action: e.action,
-            object_type: e.object_type,
-            object_id: e.object_id,
-            detail: e.detail,
-        })
-        .collect();
-    Ok(Json(items))
+    Ok(Json(entries.into_iter().map(audit_item).collect()))
+}
+
+pub(crate) fn audit_item(e: scorch_store::AuditEntry) -> AuditItem {
+    AuditItem {
+        id: e.id,
+        at: time(e.at),
+        actor: e.actor,
+        action: e.action,
+        object_type: e.object_type,
+        object_id: e.object_id,
+        detail: e.detail,
+    }
 }
 
 /// `POST /api/v1/purge`: deletes finished instances by the rule (or counts them on a dry run).

@@ -4,10 +4,10 @@
 //! `/health` and `POST /api/v1/session` needs a bearer token, and every change writes an audit
 //! record.
 
-mod admin;
+pub(crate) mod admin;
 mod folders;
 mod runbooks;
-mod settings;
+pub(crate) mod settings;
 mod users;
 pub mod wire;
 
@@ -18,7 +18,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::api::{ApiError, AppState, Caller, MAX_BODY_BYTES};
+use crate::api::{ApiError, AppState, Caller, MAX_BODY_BYTES, session};
 
 /// Every route of the management server.
 pub fn router(state: AppState) -> Router {
@@ -48,7 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/users/{name}/tokens", get(users::tokens).post(users::create_token))
         .route("/tokens/{id}", delete(users::revoke_token))
         .route("/grants", put(users::grant).delete(users::revoke))
-        .route("/session", post(users::login))
+        .route("/session", post(session::login).delete(session::logout))
         .route("/audit", get(admin::audit))
         .route("/purge", post(admin::purge));
     Router::new()

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::wire::{CounterItem, SetCounter, SetVariable, VariableItem};
+use crate::web::wire::ErrorBody;
 use super::{audit, check_name};
 use crate::api::{ApiError, AppState, Caller, Json};
 
@@ -21,7 +22,7 @@ pub(super) async fn variables(
     Ok(Json(items))
 }
 
-fn variable_item(v: scorch_store::VariableInfo) -> VariableItem {
+pub(crate) fn variable_item(v: scorch_store::VariableInfo) -> VariableItem {
     // Belt and braces: whatever the backend hands back, an encrypted value is not sent.
     let value = if v.encrypted { None } else { v.value };
     VariableItem {
@@ -43,8 +44,23 @@ pub(super) async fn variable(
         .ok_or_else(|| ApiError::not_found(format!("variable '{name}' not found")))
 }
 
-/// `PUT /api/v1/variables/{name} {value, encrypted}`: creates or replaces a variable.
-pub(super) async fn set_variable(
+/// Creates or replaces a variable (administrators). An encrypted value is sealed before it is
+/// stored and never returned.
+#[utoipa::path(
+    put,
+    path = "/api/v1/variables/{name}",
+    operation_id = "set_variable",
+    tag = "settings",
+    params(("name" = String, Path, description = "Its name")),
+    request_body = SetVariable,
+    responses(
+        (status = 200, description = "The variable (an encrypted one without its value)", body = VariableItem),
+        (status = 400, description = "A bad name or value", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not an administrator", body = ErrorBody),
+    )
+)]
+pub(crate) async fn set_variable(
     State(state): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
@@ -82,8 +98,21 @@ pub(super) async fn set_variable(
     }))
 }
 
-/// `DELETE /api/v1/variables/{name}`.
-pub(super) async fn delete_variable(
+/// Deletes a variable (administrators).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/variables/{name}",
+    operation_id = "delete_variable",
+    tag = "settings",
+    params(("name" = String, Path, description = "Its name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such variable", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not an administrator", body = ErrorBody),
+    )
+)]
+pub(crate) async fn delete_variable(
     State(state): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
@@ -111,7 +140,7 @@ pub(super) async fn counters(
     Ok(Json(items))
 }
 
-fn counter_item(c: scorch_store::CounterInfo) -> CounterItem {
+pub(crate) fn counter_item(c: scorch_store::CounterInfo) -> CounterItem {
     CounterItem {
         name: c.name,
         value: c.value,
@@ -131,8 +160,22 @@ pub(super) async fn counter(
         .ok_or_else(|| ApiError::not_found(format!("counter '{name}' not found")))
 }
 
-/// `PUT /api/v1/counters/{name} {value}`: creates or sets a counter (its reset default too).
-pub(super) async fn set_counter(
+/// Creates or sets a counter and its reset default (administrators).
+#[utoipa::path(
+    put,
+    path = "/api/v1/counters/{name}",
+    operation_id = "set_counter",
+    tag = "settings",
+    params(("name" = String, Path, description = "Its name")),
+    request_body = SetCounter,
+    responses(
+        (status = 200, description = "The counter", body = CounterItem),
+        (status = 400, description = "A bad name or value", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not an administrator", body = ErrorBody),
+    )
+)]
+pub(crate) async fn set_counter(
     State(state): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
@@ -157,8 +200,21 @@ pub(super) async fn set_counter(
     }))
 }
 
-/// `DELETE /api/v1/counters/{name}`.
-pub(super) async fn delete_counter(
+/// Deletes a counter (administrators).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/counters/{name}",
+    operation_id = "delete_counter",
+    tag = "settings",
+    params(("name" = String, Path, description = "Its name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such counter", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not an administrator", body = ErrorBody),
+    )
+)]
+pub(crate) async fn delete_counter(
     State(state): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,

@@ -2,23 +2,19 @@
 //! Admin may grant on their folder; anyone may manage their own tokens. Passwords are stored as
 //! argon2 hashes and tokens as SHA-256: neither secret is ever returned, logged or audited.
 
-use std::sync::OnceLock;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use scorch_store::{Role, StoreError, User};
 use serde_json::json;
 
 use super::wire::{
-    CreatedToken, GrantItem, Login, NewToken, NewUser, RevokeGrant, Session, SetGrant, TokenItem, UserItem,
+    CreatedToken, GrantItem, NewToken, NewUser, RevokeGrant, SetGrant, TokenItem, UserItem,
 };
 use super::{audit, check_name, folder_path, parse_id, time};
 use crate::api::Query;
 use crate::api::{ApiError, AppState, Caller, Json};
-use crate::auth::{hash_password, new_token, token_hash, verify_password};
+use crate::auth::{MAX_PASSWORD, MIN_PASSWORD, hash_password, new_token, token_hash};
 
-const MIN_PASSWORD: usize = 8;
-const MAX_PASSWORD: usize = 1024;
 const MAX_LABEL: usize = 200;
 
 fn user_item(u: User) -> UserItem {
@@ -282,53 +278,3 @@ pub(super) async fn revoke(
     Ok(Json(user_item(find_user(&state, &user.name).await?)))
 }
 
-/// A hash to verify against when the user is unknown, so an unknown user costs as much time
-/// as a wrong password and the answer reveals nothing.
-fn decoy_hash() -> &'static str {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| hash_password("scorch-decoy-password").unwrap_or_default())
-}
-
-/// `POST /api/v1/session {user, password}`: unauthenticated; a new token labelled "session".
-pub(super) async fn login(State(state): State<AppState>, Json(body): Json<Login>) -> Result<Json<Session>, ApiError> {
-    let refused = || ApiError::unauthenticated("unknown user or wrong password");
-    if body.password.len() > MAX_PASSWORD || body.user.len() > 128 {
-        return Err(refused());
-    }
-    let user = match state.store.user(&body.user).await {
-        Ok(u) => Some(u),
-        Err(StoreError::NotFound(_)) => None,
-        Err(e) => return Err(e.into()),
-    };
-    let phc = user.as_ref().and_then(|u| u.password_hash.clone());
-    let password = body.password;
-    let verified = tokio::task::spawn_blocking(move || match phc {
-        Some(phc) => verify_password(&password, &phc),
-        None => {
-            verify_password(&password, decoy_hash());
-            false
-        }
-    })
-    .await
-    .unwrap_or(false);
-    let Some(user) = user.filter(|_| verified) else {
-        tracing::info!(user = %body.user, "refused a log-in");
-        return Err(refused());
-    };
-    let token = new_token();
-    let info = state
-        .store
-        .create_token(&user.name, &token_hash(&token), "session")
-        .await?;
-    let entry = scorch_store::NewAudit {
-        actor: &user.name,
-        action: "session.create",
-        object_type: "token",
-        object_id: Some(info.id),
-        detail: &json!({ "user": user.name, "label": "session" }),
-    };
-    if let Err(e) = state.store.audit(entry).await {
-        tracing::error!(error = %e, "cannot write the audit record of a log-in");
-    }
-    Ok(Json(Session { token }))
-}

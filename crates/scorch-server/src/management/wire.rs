@@ -3,6 +3,7 @@
 //! reads exactly these.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 // ---- runbooks ----
@@ -88,7 +89,7 @@ pub struct NewFolder {
 // ---- global settings ----
 
 /// A variable as listed: an encrypted one never carries its value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct VariableItem {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,7 +98,7 @@ pub struct VariableItem {
 }
 
 /// `PUT /api/v1/variables/{name}`.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetVariable {
     pub value: String,
@@ -115,7 +116,7 @@ impl std::fmt::Debug for SetVariable {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CounterItem {
     pub name: String,
     pub value: i64,
@@ -124,7 +125,7 @@ pub struct CounterItem {
 }
 
 /// `PUT /api/v1/counters/{name}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetCounter {
     pub value: i64,
@@ -227,7 +228,7 @@ pub struct RevokeGrant {
 }
 
 /// `POST /api/v1/session`: log in with a password.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     pub user: String,
@@ -244,7 +245,7 @@ impl std::fmt::Debug for Login {
 }
 
 /// A session token (a new API token labelled "session").
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Session {
     pub token: String,
 }
@@ -257,7 +258,7 @@ impl std::fmt::Debug for Session {
 
 // ---- audit and retention ----
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditItem {
     pub id: i64,
     /// RFC 3339.
@@ -266,7 +267,9 @@ pub struct AuditItem {
     pub action: String,
     pub object_type: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = "uuid")]
     pub object_id: Option<Uuid>,
+    #[schema(value_type = Object)]
     pub detail: serde_json::Value,
 }
 

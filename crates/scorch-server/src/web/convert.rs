@@ -32,7 +32,15 @@ pub fn runbook_summary(r: &store::RunbookSummary) -> wire::RunbookSummary {
     }
 }
 
-pub fn runbook_detail(r: &store::Runbook) -> wire::RunbookDetail {
+pub fn runbook_version(v: store::RunbookVersionInfo) -> wire::RunbookVersion {
+    wire::RunbookVersion {
+        version: v.version,
+        created_at: time(v.created_at),
+        created_by: v.created_by,
+    }
+}
+
+pub fn runbook_detail(r: &store::Runbook, can_start: bool) -> wire::RunbookDetail {
     let returns = r
         .definition
         .get("returns")
@@ -72,6 +80,7 @@ pub fn runbook_detail(r: &store::Runbook) -> wire::RunbookDetail {
             })
             .collect(),
         definition: r.definition.clone(),
+        can_start,
     }
 }
 

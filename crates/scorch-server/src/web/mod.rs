@@ -7,6 +7,8 @@
 //! see does not exist for it (404, absent from lists).
 
 mod access;
+mod account;
+mod audit;
 mod convert;
 mod events;
 pub(crate) mod health;
@@ -15,11 +17,12 @@ mod jobs;
 mod openapi;
 mod runbooks;
 mod servers;
+mod settings;
 pub mod wire;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Extension, Router};
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -27,7 +30,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 pub use jobs::{DEFAULT_WAIT_MS, MAX_WAIT_MS};
 pub use openapi::{document as openapi_document, json as openapi_json};
 
-use crate::api::{ApiError, AppState, MAX_BODY_BYTES};
+use crate::api::{ApiError, AppState, MAX_BODY_BYTES, session};
+use crate::management::settings as shared;
 
 /// Ends what would hold a graceful shutdown up (event streams, waiting starts).
 #[derive(Clone)]
@@ -43,8 +47,12 @@ fn app(state: AppState, shutdown: CancellationToken) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/openapi.json", get(openapi::openapi))
+        .route("/api/v1/session", post(session::login).delete(session::logout))
+        .route("/api/v1/me", get(account::me))
+        .route("/api/v1/folders", get(account::folders))
         .route("/api/v1/runbooks", get(runbooks::list))
         .route("/api/v1/runbooks/{id}", get(runbooks::show))
+        .route("/api/v1/runbooks/{id}/versions", get(runbooks::versions))
         .route("/api/v1/jobs", get(jobs::list).post(jobs::start))
         .route("/api/v1/jobs/{id}", get(jobs::show))
         .route("/api/v1/jobs/{id}/cancel", post(jobs::cancel))
@@ -53,6 +61,17 @@ fn app(state: AppState, shutdown: CancellationToken) -> Router {
         .route("/api/v1/instances/{id}/activities", get(instances::activities))
         .route("/api/v1/runbook-servers", get(servers::list))
         .route("/api/v1/events", get(events::stream))
+        .route("/api/v1/variables", get(settings::variables))
+        .route(
+            "/api/v1/variables/{name}",
+            put(shared::set_variable).delete(shared::delete_variable),
+        )
+        .route("/api/v1/counters", get(settings::counters))
+        .route(
+            "/api/v1/counters/{name}",
+            put(shared::set_counter).delete(shared::delete_counter),
+        )
+        .route("/api/v1/audit", get(audit::list))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -90,7 +109,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(allowed))
-            .allow_methods([Method::GET, Method::POST])
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
             .max_age(std::time::Duration::from_secs(600)),
     )

@@ -8,7 +8,9 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{events, health, instances, jobs, runbooks, servers, wire};
+use super::{account, audit, events, health, instances, jobs, runbooks, servers, settings, wire};
+use crate::api::session;
+use crate::management::settings as shared;
 use crate::api::Caller;
 
 #[derive(OpenApi)]
@@ -16,14 +18,19 @@ use crate::api::Caller;
     info(
         title = "scorch web service",
         description = "Operations on a scorch deployment: runbooks, jobs, instances, activity runs, runbook \
-            servers and a live event stream. Every route but /health needs `Authorization: Bearer <token>`; \
+            servers, a live event stream, global settings and the audit trail. Every route but /health and sign-in needs `Authorization: Bearer <token>`; \
             what a caller may see and do follows its roles on the runbooks' folders. Errors are \
             `{\"error\": {\"code\", \"message\"}}` with a stable `code`."
     ),
     paths(
         health::health,
+        session::login,
+        session::logout,
+        account::me,
+        account::folders,
         runbooks::list,
         runbooks::show,
+        runbooks::versions,
         jobs::start,
         jobs::list,
         jobs::show,
@@ -33,6 +40,13 @@ use crate::api::Caller;
         instances::activities,
         servers::list,
         events::stream,
+        settings::variables,
+        shared::set_variable,
+        shared::delete_variable,
+        settings::counters,
+        shared::set_counter,
+        shared::delete_counter,
+        audit::list,
         openapi,
     ),
     components(schemas(wire::JobEvent, wire::InstanceEvent, wire::ActivityEvent, wire::LaggedEvent)),
@@ -44,6 +58,8 @@ use crate::api::Caller;
         (name = "instances", description = "Runs of runbooks and their activities"),
         (name = "runbook servers", description = "The workers that run jobs"),
         (name = "events", description = "Live changes"),
+        (name = "session", description = "Signing in and out, and who is signed in"),
+        (name = "settings", description = "Global settings (variables, counters) and the audit trail"),
         (name = "health", description = "Liveness of the service and its database"),
     )
 )]

@@ -1,10 +1,12 @@
-//! `GET /api/v1/runbooks` and `GET /api/v1/runbooks/{id}`: what the caller can see.
+//! `GET /api/v1/runbooks`, `/runbooks/{id}` and `/runbooks/{id}/versions`: what the caller can see.
 
 use axum::extract::{Path, State};
 
 use super::access::{next_offset, page, uuid, visible_runbook};
 use super::convert;
-use super::wire::{ErrorBody, RunbookDetail, RunbookList, RunbookQuery};
+use scorch_store::Role;
+
+use super::wire::{ErrorBody, RunbookDetail, RunbookList, RunbookQuery, RunbookVersionList};
 use crate::api::Query;
 use crate::api::{ApiError, AppState, Caller, Json};
 
@@ -65,5 +67,36 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<RunbookDetail>, ApiError> {
     let runbook = visible_runbook(&state, &caller, uuid(&id, "runbook id")?).await?;
-    Ok(Json(convert::runbook_detail(&runbook)))
+    let can_start = caller.require(&runbook.folder, Role::Operator).is_ok();
+    Ok(Json(convert::runbook_detail(&runbook, can_start)))
+}
+
+/// A runbook's checked-in versions, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/runbooks/{id}/versions",
+    operation_id = "list_runbook_versions",
+    tag = "runbooks",
+    params(("id" = String, Path, description = "The runbook's id (a UUID)")),
+    responses(
+        (status = 200, description = "Its versions", body = RunbookVersionList),
+        (status = 400, description = "The id is not a UUID", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such runbook, or not in a folder the caller can see", body = ErrorBody),
+    )
+)]
+pub async fn versions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RunbookVersionList>, ApiError> {
+    let runbook = visible_runbook(&state, &caller, uuid(&id, "runbook id")?).await?;
+    let items = state
+        .store
+        .runbook_versions(runbook.id)
+        .await?
+        .into_iter()
+        .map(convert::runbook_version)
+        .collect();
+    Ok(Json(RunbookVersionList { items }))
 }

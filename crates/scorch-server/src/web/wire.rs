@@ -100,6 +100,80 @@ pub struct RunbookDetail {
     /// The runbook definition (`spec/runbook-format.md`) as JSON.
     #[schema(value_type = Object)]
     pub definition: Value,
+    /// Whether the caller may start jobs of it (operator or more on its folder).
+    pub can_start: bool,
+}
+
+/// One checked-in version of a runbook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunbookVersion {
+    pub version: i64,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    pub created_by: String,
+}
+
+/// A runbook's versions, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunbookVersionList {
+    pub items: Vec<RunbookVersion>,
+}
+
+// ---- the caller, folders, settings, audit ----
+
+/// The signed-in user and what it may do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    pub name: String,
+    /// A system administrator: sees and may do everything.
+    pub admin: bool,
+    /// Roles by folder ('/'-separated path; "" is the root), each including its subfolders.
+    pub grants: Vec<Grant>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Grant {
+    pub folder: String,
+    /// `viewer`, `operator`, `author` or `admin`.
+    pub role: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FolderItem {
+    /// '/'-separated, like `Operations/Web`.
+    pub path: String,
+}
+
+/// The folders the caller can see (the root is implied).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FolderList {
+    pub items: Vec<FolderItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VariableList {
+    pub items: Vec<crate::management::wire::VariableItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CounterList {
+    pub items: Vec<crate::management::wire::CounterItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AuditList {
+    pub items: Vec<crate::management::wire::AuditItem>,
+    pub next_offset: Option<u32>,
+}
+
+/// Paging of `GET /api/v1/audit`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// At most this many, newest first (default 50, at most 500).
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
 }
 
 /// Filters of `GET /api/v1/runbooks`.

@@ -23,6 +23,17 @@ async fn every_route_but_health_needs_a_token() {
         (Method::GET, format!("/api/v1/instances/{id}/activities")),
         (Method::GET, "/api/v1/runbook-servers".to_string()),
         (Method::GET, "/api/v1/events".to_string()),
+        (Method::DELETE, "/api/v1/session".to_string()),
+        (Method::GET, "/api/v1/me".to_string()),
+        (Method::GET, "/api/v1/folders".to_string()),
+        (Method::GET, format!("/api/v1/runbooks/{id}/versions")),
+        (Method::GET, "/api/v1/variables".to_string()),
+        (Method::PUT, "/api/v1/variables/x".to_string()),
+        (Method::DELETE, "/api/v1/variables/x".to_string()),
+        (Method::GET, "/api/v1/counters".to_string()),
+        (Method::PUT, "/api/v1/counters/x".to_string()),
+        (Method::DELETE, "/api/v1/counters/x".to_string()),
+        (Method::GET, "/api/v1/audit".to_string()),
     ];
     for (method, path) in &routes {
         for token in [None, Some("sct_not-a-real-token")] {

@@ -62,6 +62,9 @@ impl Store for FlakyStore {
     async fn list_runbooks(&self, under: Option<&str>) -> Result<Vec<RunbookSummary>, StoreError> {
         self.inner.list_runbooks(under).await
     }
+    async fn runbook_versions(&self, id: Uuid) -> Result<Vec<RunbookVersionInfo>, StoreError> {
+        self.inner.runbook_versions(id).await
+    }
     async fn check_out(&self, id: Uuid, user: &str) -> Result<(), StoreError> {
         self.inner.check_out(id, user).await
     }
@@ -159,6 +162,9 @@ impl Store for FlakyStore {
     }
     async fn revoke_token(&self, id: Uuid) -> Result<(), StoreError> {
         self.inner.revoke_token(id).await
+    }
+    async fn revoke_token_hash(&self, token_hash: &str) -> Result<(), StoreError> {
+        self.inner.revoke_token_hash(token_hash).await
     }
     async fn grant(&self, user: &str, folder: &str, role: Role) -> Result<(), StoreError> {
         self.inner.grant(user, folder, role).await

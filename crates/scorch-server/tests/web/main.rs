@@ -3,6 +3,7 @@
 //! own database and ports.
 
 mod access;
+mod console_api;
 mod events;
 mod flaky;
 mod health;

@@ -3,8 +3,8 @@
 //! when (and only if) the write commits; a listener task in every process turns the messages
 //! back into [`Change`]s for that process's subscribers.
 //!
-//! A payload is a compact JSON array of changes (the journal sends one per batch, cut to stay
-//! under PostgreSQL's 8000-byte payload limit):
+//! A payload is a JSON array of changes (a statement that writes several sends them in one, cut to
+//! stay under PostgreSQL's 8000-byte payload limit: see `scorch_notify` in migration 0003):
 //! `{"j":[job, runbook, "status"]}`, `{"i":[instance, job, "status"]}`,
 //! `{"r":[instance, seq, "activity", state]}` with the journal's state codes (0 running, 1
 //! success, 2 warning, 3 failed).
@@ -116,11 +116,38 @@ pub(super) fn payloads(changes: &[Change]) -> Vec<String> {
     payloads
 }
 
+/// Where this process's subscribers get the changes: every subscriber, and job changes also to
+/// those that want only them (a runbook server's loop, job waiters), who are then not woken by
+/// every activity run.
+#[derive(Debug, Clone)]
+pub(super) struct Changes {
+    pub(super) all: broadcast::Sender<Change>,
+    pub(super) jobs: broadcast::Sender<Change>,
+}
+
+impl Changes {
+    pub(super) fn new(capacity: usize) -> Self {
+        Changes {
+            all: broadcast::channel(capacity).0,
+            jobs: broadcast::channel(capacity).0,
+        }
+    }
+
+    fn send(&self, change: Change) {
+        if matches!(change, Change::Job { .. }) && self.jobs.receiver_count() > 0 {
+            let _ = self.jobs.send(change.clone());
+        }
+        if self.all.receiver_count() > 0 {
+            let _ = self.all.send(change);
+        }
+    }
+}
+
 /// Starts listening (the LISTEN is in place when this returns, so every change committed after
-/// it is seen) and spawns the task that feeds `sender`.
-pub(super) async fn listen(pool: &PgPool, sender: broadcast::Sender<Change>) -> Result<JoinHandle<()>, sqlx::Error> {
+/// it is seen) and spawns the task that feeds `changes`.
+pub(super) async fn listen(pool: &PgPool, changes: Changes) -> Result<JoinHandle<()>, sqlx::Error> {
     let listener = connect(pool).await?;
-    Ok(tokio::spawn(feed(pool.clone(), listener, sender)))
+    Ok(tokio::spawn(feed(pool.clone(), listener, changes)))
 }
 
 async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
@@ -136,7 +163,7 @@ async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
 /// session, the database restarted), waiting longer between attempts while the database is down.
 /// Changes committed while the connection was down are missed: subscribers cover that by
 /// re-reading the store, as after a lag.
-async fn feed(pool: PgPool, mut listener: PgListener, sender: broadcast::Sender<Change>) {
+async fn feed(pool: PgPool, mut listener: PgListener, changes: Changes) {
     let mut wait = RECONNECT_MIN;
     loop {
         match listener.try_recv().await {
@@ -146,7 +173,7 @@ async fn feed(pool: PgPool, mut listener: PgListener, sender: broadcast::Sender<
                     continue;
                 };
                 for change in items.into_iter().filter_map(Wire::change) {
-                    let _ = sender.send(change);
+                    changes.send(change);
                 }
             }
             // The connection was lost and has been re-established.

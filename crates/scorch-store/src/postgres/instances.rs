@@ -55,21 +55,45 @@ pub(super) async fn list(store: &PgStore, filter: &InstanceFilter) -> Result<Vec
     rows.iter().map(decode).collect()
 }
 
+/// The names of the columns [`decode_as`] reads, in this order: uuid, job_id, runbook_id, server,
+/// status, parameters, returns, started_at, ended_at.
+pub(super) type InstanceNames = [&'static str; 9];
+
+/// The columns as `select_instances!` names them.
+const NAMES: InstanceNames = [
+    "uuid",
+    "job_id",
+    "runbook_id",
+    "server",
+    "status",
+    "parameters",
+    "returns",
+    "started_at",
+    "ended_at",
+];
+
 fn decode(row: &PgRow) -> Result<InstanceRow, StoreError> {
-    let status: &str = row.try_get("status")?;
+    decode_as(row, &NAMES)
+}
+
+/// An instance from columns named `names` (a query that also reads other tables' columns renames
+/// them).
+pub(super) fn decode_as(row: &PgRow, names: &InstanceNames) -> Result<InstanceRow, StoreError> {
+    let [uuid, job_id, runbook_id, server, status, parameters, returns, started_at, ended_at] = *names;
+    let status: &str = row.try_get(status)?;
     Ok(InstanceRow {
-        id: row.try_get("uuid")?,
-        job_id: row.try_get("job_id")?,
-        runbook_id: row.try_get("runbook_id")?,
-        server: row.try_get("server")?,
+        id: row.try_get(uuid)?,
+        job_id: row.try_get(job_id)?,
+        runbook_id: row.try_get(runbook_id)?,
+        server: row.try_get(server)?,
         status: InstanceStatus::parse(status)
             .ok_or_else(|| StoreError::Invalid(format!("stored instance status '{status}' is unknown")))?,
-        parameters: from_json(row.try_get("parameters")?, "instance parameters")?,
-        returns: match row.try_get::<Option<&str>, _>("returns")? {
+        parameters: from_json(row.try_get(parameters)?, "instance parameters")?,
+        returns: match row.try_get::<Option<&str>, _>(returns)? {
             Some(text) => from_json(text, "instance return data")?,
             None => Map::new(),
         },
-        started_at: timestamp(row.try_get("started_at")?)?,
-        ended_at: row.try_get::<Option<i64>, _>("ended_at")?.map(timestamp).transpose()?,
+        started_at: timestamp(row.try_get(started_at)?)?,
+        ended_at: row.try_get::<Option<i64>, _>(ended_at)?.map(timestamp).transpose()?,
     })
 }

@@ -1,6 +1,10 @@
 //! Jobs: requests to run a runbook version, and the queue runbook servers claim them from.
 //!
-//! A claim is one short transaction:
+//! Creating a job goes through the store's group-commit writer ([`super::journal`]), with its
+//! audit record in the same statement; reads and the rare writes (cancel, release) use the pool.
+//!
+//! A claim is one call of `scorch_claim_jobs` (migration 0003): one round trip and one commit
+//! however many jobs it takes. For each job it takes:
 //! 1. pick the oldest job this server may take, `FOR UPDATE SKIP LOCKED`: rows another claim has
 //!    locked are skipped, never waited for, so concurrent claims take different jobs;
 //! 2. for a pending job, take a transaction-level advisory lock on its runbook. Claims of one
@@ -10,23 +14,33 @@
 //!    other's job as pending). The count in the candidate query is only a cheap pre-filter. Only
 //!    the first advisory lock of a claim is waited for, later ones are tried, so a claim that holds
 //!    one never waits for another: claims cannot deadlock;
-//! 3. in one statement: count the runbook's running jobs again (now exact), mark the job running
-//!    under a lease (on the database's clock), keep or make its instance id, and `pg_notify`.
+//! 3. in a statement of its own (a PL/pgSQL function's statements each take a fresh snapshot):
+//!    count the runbook's running jobs again (now exact, and counting this claim's own takes),
+//!    mark the job running under a lease (on the database's clock), keep or make its instance id.
+//!
+//! Every take is announced in one notification when the claim commits.
 
 use std::time::Duration;
 
+use scorch_engine::InstanceEnd;
 use sqlx::Row as _;
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::changes::notify_job;
+use super::instances::{self, InstanceNames};
+use super::journal::{self, AuditRow, JobEnd, NewJobRow, RunNames};
 use super::runbooks::{self, Header};
 use super::{PgStore, duration_micros, from_json, limit, timestamp, to_json};
-use crate::{Claim, Job, JobFilter, JobStatus, NewJob, StoreError};
+use crate::{Claim, Job, JobFilter, JobResult, JobStatus, NewAudit, NewJob, StoreError};
 
-/// Candidates a claim looks at before giving up for now (each rejected one was lost to a race).
-const CLAIM_TRIES: usize = 16;
+/// Jobs one claim takes at most (each needs an instance id made beforehand).
+const MAX_CLAIM: usize = 4096;
+
+/// Takes up to $4 jobs for server $1 with a lease of $2 microseconds, counting servers alive when
+/// they heartbeated within $3 microseconds; $5 holds a new instance id per job.
+const CLAIM: &str = "SELECT * FROM scorch_claim_jobs($1, $2, $3, $4, $5)";
 
 /// The columns [`decode`] reads.
 macro_rules! job_columns {
@@ -60,102 +74,53 @@ macro_rules! job_columns {
     };
 }
 
-/// Whether server $2 may take a job of runbook version `v`, given the servers alive (heartbeat
-/// within $1 microseconds): the version names no preferred servers; or $2 is the first listed
-/// server alive; or $2 is not listed and no listed server is alive.
-macro_rules! preferred {
-    () => {
-        "(cardinality(v.runbook_servers) = 0
-          OR (SELECT p.name FROM unnest(v.runbook_servers) WITH ORDINALITY AS p(name, n)
-                JOIN runbook_servers s ON s.name = p.name AND s.heartbeat_at >= scorch_now_us() - $1
-              ORDER BY p.n LIMIT 1) = $2
-          OR (NOT ($2 = ANY (v.runbook_servers))
-              AND NOT EXISTS (SELECT 1 FROM runbook_servers s
-                              WHERE s.name = ANY (v.runbook_servers) AND s.heartbeat_at >= scorch_now_us() - $1)))"
-    };
-}
-
-/// The oldest job server $2 may take: a pending one whose runbook runs fewer jobs than its
-/// version's concurrency, or a running one without a live lease (its server died, or handed it
-/// back), skipping the runbooks in $3 and the rows other claims hold.
-const CANDIDATE: &str = concat!(
-    "SELECT j.id, j.runbook_id, j.status, v.concurrency FROM jobs j
-     JOIN runbook_versions v ON v.runbook_id = j.runbook_id AND v.version = j.version
-     WHERE j.status IN ('pending', 'running')
-       AND (j.status = 'pending' OR j.lease_expires_at IS NULL OR j.lease_expires_at < scorch_now_us())
-       AND (j.status = 'running'
-            OR (SELECT COUNT(*) FROM jobs r WHERE r.runbook_id = j.runbook_id AND r.status = 'running') < v.concurrency)
-       AND NOT (j.runbook_id = ANY ($3))
-       AND ",
-    preferred!(),
-    " ORDER BY j.created_at, j.id LIMIT 1 FOR UPDATE OF j SKIP LOCKED"
-);
-
-/// Takes the job: $1 job, $2 server, $3 lease (microseconds), $4 a new instance id; for a pending
-/// job, $5 its runbook's concurrency, checked again here, under the runbook's advisory lock, in a
-/// statement (and so a snapshot) that began after the lock was granted. No row: no slot left.
-const TAKE: &str = concat!(
-    "WITH j AS (
-         UPDATE jobs SET status = 'running', claimed_by = $2, lease_expires_at = scorch_now_us() + $3,
-             instance_id = COALESCE(instance_id, $4)
-         WHERE id = $1
-           AND ($5::integer IS NULL
-                OR (SELECT COUNT(*) FROM jobs r WHERE r.runbook_id = jobs.runbook_id AND r.status = 'running') < $5)
-         RETURNING *)
-     SELECT ",
-    job_columns!("j"),
-    ", r.name AS runbook_name, r.latest_version, r.checked_out_by, f.path, ",
-    notify_job!("j"),
-    " FROM j JOIN runbooks r ON r.id = j.runbook_id JOIN folders f ON f.id = r.folder_id"
-);
-
-/// Records a pending job (UUID v7 ids sort by creation) for the given or latest version.
-pub(super) async fn create(store: &PgStore, new: NewJob<'_>) -> Result<Job, StoreError> {
+/// Records a pending job (UUID v7 ids sort by creation) for the given or latest version, and
+/// `audit` about it (its object the new job) in the same statement, through the store's writer.
+/// The inner result is the audit record's: the job exists even when that could not be written.
+pub(super) async fn create(
+    store: &PgStore,
+    new: NewJob<'_>,
+    audit: Option<NewAudit<'_>>,
+) -> Result<(Job, Result<(), StoreError>), StoreError> {
     let id = Uuid::now_v7();
-    let inserted = sqlx::query(concat!(
-        "WITH j AS (
-             INSERT INTO jobs (id, runbook_id, version, parameters, status, created_at, created_by, parent_job)
-             SELECT $1, r.id, COALESCE($2, r.latest_version), $3, 'pending', scorch_now_us(), $4, $5
-             FROM runbooks r WHERE r.id = $6
-             RETURNING id, runbook_id, version, status, created_at)
-         SELECT j.version, j.created_at, ",
-        notify_job!("j"),
-        " FROM j"
-    ))
-    .bind(id)
-    .bind(new.version)
-    .bind(to_json(new.parameters)?)
-    .bind(new.created_by)
-    .bind(new.parent_job)
-    .bind(new.runbook_id)
-    .fetch_optional(store.pool())
-    .await;
-    let row = match inserted {
-        Ok(Some(row)) => row,
-        Ok(None) => return Err(StoreError::NotFound(format!("runbook {}", new.runbook_id))),
-        Err(sqlx::Error::Database(db)) if db.kind() == sqlx::error::ErrorKind::ForeignKeyViolation => {
-            return Err(StoreError::NotFound(format!(
-                "runbook {} version {}",
-                new.runbook_id,
-                new.version.unwrap_or_default()
-            )));
-        }
-        Err(err) => return Err(err.into()),
+    let audit = match audit {
+        Some(entry) => Some(AuditRow {
+            actor: entry.actor.to_string(),
+            action: entry.action.to_string(),
+            object_type: entry.object_type.to_string(),
+            detail: if entry.detail.is_null() {
+                None
+            } else {
+                Some(to_json(entry.detail)?)
+            },
+        }),
+        None => None,
     };
-    Ok(Job {
+    let row = NewJobRow {
         id,
         runbook_id: new.runbook_id,
-        version: row.try_get("version")?,
+        version: new.version,
+        parameters: to_json(new.parameters)?,
+        created_by: new.created_by.to_string(),
+        parent_job: new.parent_job,
+        audit,
+    };
+    let created = store.shared.journal.create_job(row).await?;
+    let job = Job {
+        id,
+        runbook_id: new.runbook_id,
+        version: created.version,
         parameters: new.parameters.clone(),
         status: JobStatus::Pending,
-        created_at: timestamp(row.try_get("created_at")?)?,
+        created_at: timestamp(created.created_at)?,
         created_by: new.created_by.to_string(),
         parent_job: new.parent_job,
         claimed_by: None,
         instance_id: None,
         cancel_requested: false,
         ended_at: None,
-    })
+    };
+    Ok((job, created.audited))
 }
 
 pub(super) async fn get(store: &PgStore, id: Uuid) -> Result<Job, StoreError> {
@@ -165,6 +130,75 @@ pub(super) async fn get(store: &PgStore, id: Uuid) -> Result<Job, StoreError> {
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("job {id}")))?;
     decode(&row)
+}
+
+/// A job, and once it has ended its instance (joined only then) with the instance's runs, one row
+/// per run (or one row without a run).
+const RESULT: &str = concat!(
+    "SELECT ",
+    job_columns!("j"),
+    ", i.uuid AS instance_uuid, i.job_id AS instance_job_id, i.runbook_id AS instance_runbook_id,
+       i.server AS instance_server, i.status AS instance_status, i.parameters AS instance_parameters,
+       i.returns AS instance_returns, i.started_at AS instance_started_at, i.ended_at AS instance_ended_at,
+       r.seq AS run_seq, r.run_key AS run_key, r.activity_id AS run_activity_id,
+       r.activity_name AS run_activity_name, r.attempt AS run_attempt, r.state AS run_state, r.error AS run_error,
+       r.started_at AS run_started_at, r.ended_at AS run_ended_at, r.published AS run_published,
+       r.truncated AS run_truncated
+     FROM jobs j
+     LEFT JOIN instances i ON i.uuid = j.instance_id AND j.status IN ('completed', 'failed', 'canceled')
+     LEFT JOIN activity_runs r ON r.instance_id = i.id
+     WHERE j.id = $1
+     ORDER BY r.seq"
+);
+
+const RESULT_INSTANCE: InstanceNames = [
+    "instance_uuid",
+    "instance_job_id",
+    "instance_runbook_id",
+    "instance_server",
+    "instance_status",
+    "instance_parameters",
+    "instance_returns",
+    "instance_started_at",
+    "instance_ended_at",
+];
+
+const RESULT_RUN: RunNames = [
+    "run_seq",
+    "run_key",
+    "run_activity_id",
+    "run_activity_name",
+    "run_attempt",
+    "run_state",
+    "run_error",
+    "run_started_at",
+    "run_ended_at",
+    "run_published",
+    "run_truncated",
+];
+
+/// A job with, once it has ended, its instance and the instance's runs: one read.
+pub(super) async fn result(store: &PgStore, id: Uuid) -> Result<JobResult, StoreError> {
+    let rows = sqlx::query(RESULT).bind(id).fetch_all(store.pool()).await?;
+    let first = rows.first().ok_or_else(|| StoreError::NotFound(format!("job {id}")))?;
+    let job = decode(first)?;
+    let (instance, runs) = match job.instance_id {
+        Some(instance_id) if job.status.is_final() => {
+            if first.try_get::<Option<Uuid>, _>("instance_uuid")?.is_none() {
+                return Err(StoreError::NotFound(format!("instance {instance_id}")));
+            }
+            let instance = instances::decode_as(first, &RESULT_INSTANCE)?;
+            let mut runs = Vec::with_capacity(rows.len());
+            for row in &rows {
+                if row.try_get::<Option<i64>, _>("run_seq")?.is_some() {
+                    runs.push(journal::decode_run(instance_id, row, &RESULT_RUN)?);
+                }
+            }
+            (Some(instance), runs)
+        }
+        _ => (None, Vec::new()),
+    };
+    Ok(JobResult { job, instance, runs })
 }
 
 /// Newest first; `limit` 0 is no limit.
@@ -226,88 +260,61 @@ pub(super) async fn claim(
     server: &str,
     lease: Duration,
     alive_within: Duration,
-) -> Result<Option<Claim>, StoreError> {
-    let mut tx = store.pool().begin().await?;
-    let mut skipped: Vec<Uuid> = Vec::new();
-    let mut holds_lock = false;
-    for _ in 0..CLAIM_TRIES {
-        let candidate = sqlx::query(CANDIDATE)
-            .bind(duration_micros(alive_within))
-            .bind(server)
-            .bind(&skipped)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(candidate) = candidate else {
-            break;
-        };
-        let id: Uuid = candidate.try_get("id")?;
-        let runbook_id: Uuid = candidate.try_get("runbook_id")?;
-        let resume = candidate.try_get::<&str, _>("status")? == "running";
-        // A takeover leaves the runbook's running count as it is; a start needs a free slot.
-        let concurrency: Option<i32> = if resume {
-            None
-        } else {
-            if !lock_runbook(&mut tx, runbook_id, &mut holds_lock).await? {
-                skipped.push(runbook_id);
-                continue;
-            }
-            Some(candidate.try_get("concurrency")?)
-        };
-        let row = sqlx::query(TAKE)
-            .bind(id)
-            .bind(server)
-            .bind(duration_micros(lease))
-            .bind(Uuid::now_v7())
-            .bind(concurrency)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(row) = row else {
-            skipped.push(runbook_id);
-            continue;
-        };
-        let job = decode(&row)?;
-        let header = Header {
-            name: row.try_get("runbook_name")?,
-            folder: row.try_get("path")?,
-            latest_version: row.try_get("latest_version")?,
-            checked_out_by: row.try_get("checked_out_by")?,
-        };
-        // The version is read before the commit, so a claim hands back all it needs or nothing.
-        let runbook = runbooks::assemble(store, &mut tx, job.runbook_id, job.version, header).await?;
-        tx.commit().await?;
-        let instance_id = job
-            .instance_id
-            .ok_or_else(|| StoreError::Invalid(format!("claimed job {id} has no instance")))?;
-        return Ok(Some(Claim {
-            job,
-            instance_id,
-            resume,
-            runbook,
-        }));
+    max: usize,
+) -> Result<Vec<Claim>, StoreError> {
+    let max = max.min(MAX_CLAIM);
+    if max == 0 {
+        return Ok(Vec::new());
     }
-    // Nothing taken: let go of the rows and runbook locks looked at, now.
-    tx.rollback().await?;
-    Ok(None)
+    let instances: Vec<Uuid> = (0..max).map(|_| Uuid::now_v7()).collect();
+    let mut conn = store.pool().acquire().await?;
+    let rows = sqlx::query(CLAIM)
+        .bind(server)
+        .bind(duration_micros(lease))
+        .bind(duration_micros(alive_within))
+        .bind(i32::try_from(max).unwrap_or(i32::MAX))
+        .bind(&instances)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut claims = Vec::with_capacity(rows.len());
+    for row in &rows {
+        match taken(store, &mut conn, row).await {
+            Ok(claim) => claims.push(claim),
+            Err(err) => {
+                // Taken (and committed) but not handed over: give the jobs back at once rather
+                // than leave them to their leases.
+                drop(conn);
+                for row in &rows {
+                    if let Ok(id) = row.try_get::<Uuid, _>("id") {
+                        let _ = release(store, id, server).await;
+                    }
+                }
+                return Err(err);
+            }
+        }
+    }
+    Ok(claims)
 }
 
-/// Takes `runbook_id`'s advisory lock (held to the commit): waits for it if this claim holds no
-/// other, else only tries (false: another claim is busy with the runbook).
-async fn lock_runbook(conn: &mut PgConnection, runbook_id: Uuid, holds_lock: &mut bool) -> Result<bool, StoreError> {
-    let (high, low) = runbook_id.as_u64_pair();
-    let key = (high ^ low) as i64;
-    if *holds_lock {
-        Ok(sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-            .bind(key)
-            .fetch_one(&mut *conn)
-            .await?)
-    } else {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(key)
-            .execute(&mut *conn)
-            .await?;
-        *holds_lock = true;
-        Ok(true)
-    }
+/// A job as the claim function returns it, with its runbook version (cached, or read here).
+async fn taken(store: &PgStore, conn: &mut PgConnection, row: &PgRow) -> Result<Claim, StoreError> {
+    let job = decode(row)?;
+    let header = Header {
+        name: row.try_get("runbook_name")?,
+        folder: row.try_get("folder_path")?,
+        latest_version: row.try_get("latest_version")?,
+        checked_out_by: row.try_get("checked_out_by")?,
+    };
+    let runbook = runbooks::assemble(store, conn, job.runbook_id, job.version, header).await?;
+    let instance_id = job
+        .instance_id
+        .ok_or_else(|| StoreError::Invalid(format!("claimed job {} has no instance", job.id)))?;
+    Ok(Claim {
+        resume: row.try_get("resume")?,
+        job,
+        instance_id,
+        runbook,
+    })
 }
 
 /// Extends the leases of `server`'s running jobs; returns those whose cancellation was requested.
@@ -327,12 +334,7 @@ pub(super) async fn renew(store: &PgStore, server: &str, lease: Duration) -> Res
 
 /// Ends a job `server` holds.
 pub(super) async fn finish(store: &PgStore, id: Uuid, server: &str, status: JobStatus) -> Result<(), StoreError> {
-    if matches!(status, JobStatus::Pending | JobStatus::Running) {
-        return Err(StoreError::Invalid(format!(
-            "job {id}: a job finishes as completed, failed or canceled, not {}",
-            status.as_str()
-        )));
-    }
+    check_end(id, status)?;
     let done = sqlx::query(concat!(
         "WITH j AS (
              UPDATE jobs SET status = $3, ended_at = scorch_now_us(), lease_expires_at = NULL
@@ -350,6 +352,39 @@ pub(super) async fn finish(store: &PgStore, id: Uuid, server: &str, status: JobS
         Some(_) => Ok(()),
         None => Err(not_held(store, id, server).await),
     }
+}
+
+/// Records an instance's end and ends its job in one statement, through the store's writer
+/// (with whatever else it commits then). The end is recorded even when the job is no longer
+/// `server`'s, which is then a conflict.
+pub(super) async fn finish_with_end(
+    store: &PgStore,
+    end: &InstanceEnd,
+    id: Uuid,
+    server: &str,
+    status: JobStatus,
+) -> Result<(), StoreError> {
+    check_end(id, status)?;
+    let job = JobEnd {
+        id,
+        server: server.to_string(),
+        status,
+    };
+    match store.shared.journal.finish(end, job).await? {
+        true => Ok(()),
+        false => Err(not_held(store, id, server).await),
+    }
+}
+
+/// A job ends as completed, failed or canceled.
+fn check_end(id: Uuid, status: JobStatus) -> Result<(), StoreError> {
+    if matches!(status, JobStatus::Pending | JobStatus::Running) {
+        return Err(StoreError::Invalid(format!(
+            "job {id}: a job finishes as completed, failed or canceled, not {}",
+            status.as_str()
+        )));
+    }
+    Ok(())
 }
 
 /// Hands a running job back: no holder, no lease, so the next claim continues its instance. The

@@ -1,14 +1,21 @@
-//! The engine's journal, with group commit.
+//! The engine's journal, and the other writes of the job path, with group commit.
 //!
 //! Callers encode their record, hand it to one writer task and wait for its acknowledgement. The
 //! writer takes everything queued (up to [`MAX_BATCH`]) and writes it in one transaction with one
 //! multi-row statement per kind of record (`UNNEST` over arrays: a batch of a thousand runs is
 //! one statement), then acknowledges every waiter after the commit. Each statement announces what
-//! it writes (`pg_notify`, runs packed up to 8000 bytes a message), so the changes go out exactly
-//! when the batch commits.
+//! it writes (`pg_notify`, packed up to 8000 bytes a message: one message per statement as a
+//! rule), so the changes go out exactly when the batch commits.
 //!
-//! The most common batch, runs of instances the writer already knows, is a single statement
-//! (upsert and notify in one, no BEGIN/COMMIT): one round trip per batch.
+//! Besides the journal's records, the writer takes the job path's other writes, as SQLite's writer
+//! does: new jobs with their audit records (one statement, however many jobs), and instance ends
+//! with their jobs' ends (`finish_instance_and_job`: one statement with the other instance ends).
+//! Every commit with a `NOTIFY` takes a lock that serializes such commits across the database, so
+//! fewer, larger commits are what lets the fleet start and finish more jobs per second.
+//!
+//! The most common batches, runs of instances the writer already knows, or new jobs, or an
+//! instance's end with its job's, are a single statement (write and notify in one, no
+//! BEGIN/COMMIT): one round trip per batch.
 //!
 //! PostgreSQL aborts a whole transaction on an error, where SQLite undoes one statement: a batch
 //! that the database refuses is written again one record per transaction, so only the record at
@@ -29,7 +36,7 @@ use uuid::Uuid;
 
 use super::changes::payloads;
 use super::{from_json, micros, timestamp, to_json};
-use crate::{Change, StoreError};
+use crate::{Change, JobStatus, StoreError};
 
 /// Records waiting for the writer; callers wait for room beyond this (backpressure).
 const QUEUE: usize = 8192;
@@ -49,9 +56,9 @@ const UPSERT_INSTANCES: &str = "WITH s AS (
              AND EXISTS (SELECT 1 FROM runbooks WHERE id = u.runbook_id)
          ON CONFLICT (uuid) DO UPDATE SET server = excluded.server, status = 'running', ended_at = NULL
          RETURNING id, uuid, job_id, status)
-     SELECT s.id, s.uuid, pg_notify('scorch_changes',
-         json_build_array(json_build_object('i', json_build_array(s.uuid, s.job_id, s.status)))::text)
-     FROM s";
+     , n AS MATERIALIZED (
+         SELECT scorch_notify(array_agg(json_build_object('i', json_build_array(uuid, job_id, status))::text)) FROM s)
+     SELECT s.id, s.uuid FROM s, n";
 
 const LOOKUP_INSTANCES: &str = "SELECT id, uuid FROM instances WHERE uuid = ANY ($1)";
 
@@ -77,15 +84,52 @@ const UPSERT_RUNS: &str = concat!(
     ") SELECT pg_notify('scorch_changes', p) FROM UNNEST($13::text[]) AS p"
 );
 
-/// Records instance ends and announces each one written.
+/// Records instance ends ($1-$4), then ends the jobs ($5-$8: instance, job, server, status) whose
+/// instance's end was recorded and that the server holds, and announces it all, instances first.
+/// Returns the instances ('i') and jobs ('j') ended.
 const FINISH_INSTANCES: &str = "WITH f AS (
          UPDATE instances i SET status = u.status, returns = u.returns, ended_at = u.ended_at
          FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::bigint[]) AS u(uuid, status, returns, ended_at)
          WHERE i.uuid = u.uuid
-         RETURNING i.uuid, i.job_id, i.status)
-     SELECT f.uuid, f.job_id, pg_notify('scorch_changes',
-         json_build_array(json_build_object('i', json_build_array(f.uuid, f.job_id, f.status)))::text)
-     FROM f";
+         RETURNING i.uuid, i.job_id, i.status),
+     j AS (
+         UPDATE jobs SET status = u.status, ended_at = scorch_now_us(), lease_expires_at = NULL
+         FROM UNNEST($5::uuid[], $6::uuid[], $7::text[], $8::text[]) AS u(instance, id, server, status)
+         WHERE jobs.id = u.id AND jobs.claimed_by = u.server AND jobs.status = 'running'
+             AND u.instance IN (SELECT uuid FROM f)
+         RETURNING jobs.id, jobs.runbook_id, jobs.status),
+     n AS MATERIALIZED (
+         SELECT scorch_notify(array_agg(item ORDER BY k)) FROM (
+             SELECT 0 AS k, json_build_object('i', json_build_array(uuid, job_id, status))::text AS item FROM f
+             UNION ALL
+             SELECT 1, json_build_object('j', json_build_array(id, runbook_id, status))::text FROM j) c)
+     SELECT 'i' AS kind, f.uuid AS id FROM f, n
+     UNION ALL
+     SELECT 'j', j.id FROM j, n";
+
+/// Creates pending jobs ($1-$6) for the given or latest versions, each with its audit record
+/// ($7-$11, keyed by the job's id) if it has one, and announces them. Jobs whose runbook (or
+/// version) is not in the store are left out. Returns the jobs created.
+const CREATE_JOBS: &str = "WITH j AS (
+         INSERT INTO jobs (id, runbook_id, version, parameters, status, created_at, created_by, parent_job)
+         SELECT u.id, r.id, v.version, u.parameters, 'pending', scorch_now_us(), u.created_by, u.parent_job
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::uuid[])
+             WITH ORDINALITY AS u(id, runbook_id, version, parameters, created_by, parent_job, n)
+         JOIN runbooks r ON r.id = u.runbook_id
+         JOIN runbook_versions v ON v.runbook_id = r.id AND v.version = COALESCE(u.version, r.latest_version)
+         ORDER BY u.n
+         RETURNING id, runbook_id, version, status, created_at),
+     a AS (
+         INSERT INTO audit (at, actor, action, object_type, object_id, detail)
+         SELECT scorch_now_us(), x.actor, x.action, x.object_type, x.id, x.detail
+         FROM UNNEST($7::uuid[], $8::text[], $9::text[], $10::text[], $11::text[])
+             WITH ORDINALITY AS x(id, actor, action, object_type, detail, n)
+         WHERE x.id IN (SELECT id FROM j)
+         ORDER BY x.n),
+     n AS MATERIALIZED (
+         SELECT scorch_notify(array_agg(json_build_object('j', json_build_array(id, runbook_id, status))::text
+             ORDER BY created_at, id)) FROM j)
+     SELECT j.id, j.version, j.created_at FROM j, n";
 
 const SELECT_RUNS: &str = "SELECT seq, run_key, activity_id, activity_name, attempt, state, error, started_at,
          ended_at, published, truncated
@@ -98,7 +142,29 @@ pub struct PgJournal {
     pool: PgPool,
 }
 
-type Outcome = Result<(), JournalError>;
+/// What became of a record: written (with what the writer answers for it), or refused. A job the
+/// database refuses is answered in the reply, with the store's error.
+type Outcome = Result<Reply, JournalError>;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Reply {
+    /// A journal record written.
+    Written,
+    /// A job created (its version and creation time, and its audit record's fate), or why not.
+    Created(Result<Created, StoreError>),
+    /// An instance's end written, and whether its job was ended (false: the server does not hold
+    /// the job).
+    Finished(bool),
+}
+
+/// A job the writer created.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Created {
+    pub(super) version: i64,
+    pub(super) created_at: i64,
+    /// Whether its audit record, if it had one, was written too.
+    pub(super) audited: Result<(), StoreError>,
+}
 
 struct Request {
     write: Write,
@@ -110,6 +176,9 @@ enum Write {
     InstanceStarted(StartRow),
     Run(RunRow),
     InstanceFinished(EndRow),
+    /// An instance's end and its job's, in one statement.
+    Finished(EndRow, JobEnd),
+    CreateJob(NewJobRow),
 }
 
 struct StartRow {
@@ -136,11 +205,38 @@ struct RunRow {
     truncated: bool,
 }
 
-struct EndRow {
+pub(super) struct EndRow {
     instance_id: Uuid,
     status: InstanceStatus,
     returns: Option<String>,
     ended_at: i64,
+}
+
+/// A job's end by the server holding it.
+pub(super) struct JobEnd {
+    pub(super) id: Uuid,
+    pub(super) server: String,
+    pub(super) status: JobStatus,
+}
+
+/// A new job, and the audit record of its creation if it has one.
+#[derive(Clone)]
+pub(super) struct NewJobRow {
+    pub(super) id: Uuid,
+    pub(super) runbook_id: Uuid,
+    pub(super) version: Option<i64>,
+    pub(super) parameters: String,
+    pub(super) created_by: String,
+    pub(super) parent_job: Option<Uuid>,
+    pub(super) audit: Option<AuditRow>,
+}
+
+#[derive(Clone)]
+pub(super) struct AuditRow {
+    pub(super) actor: String,
+    pub(super) action: String,
+    pub(super) object_type: String,
+    pub(super) detail: Option<String>,
 }
 
 impl PgJournal {
@@ -157,6 +253,23 @@ impl PgJournal {
         self.sender.send(Request { write, ack }).await.map_err(|_| stopped())?;
         acked.await.map_err(|_| stopped())?
     }
+
+    /// Creates a job (and its audit record) in the writer's next commit.
+    pub(super) async fn create_job(&self, job: NewJobRow) -> Result<Created, StoreError> {
+        match self.submit(Write::CreateJob(job)).await? {
+            Reply::Created(created) => created,
+            other => Err(StoreError::Invalid(format!("the writer answered {other:?} for a new job"))),
+        }
+    }
+
+    /// Records an instance's end and ends its job in the writer's next commit; false when the
+    /// server does not hold the job (whose end is then not recorded; the instance's is).
+    pub(super) async fn finish(&self, end: &InstanceEnd, job: JobEnd) -> Result<bool, StoreError> {
+        match self.submit(Write::Finished(EndRow::new(end)?, job)).await? {
+            Reply::Finished(held) => Ok(held),
+            other => Err(StoreError::Invalid(format!("the writer answered {other:?} for an end"))),
+        }
+    }
 }
 
 #[async_trait]
@@ -170,19 +283,32 @@ impl Journal for PgJournal {
             parameters: to_json(&start.parameters)?,
             started_at: micros(start.started_at),
         };
-        self.submit(Write::InstanceStarted(row)).await
+        self.submit(Write::InstanceStarted(row)).await.map(drop)
     }
 
     async fn run_started(&self, run: &RunRecord) -> Result<(), JournalError> {
-        self.submit(Write::Run(RunRow::new(run)?)).await
+        self.submit(Write::Run(RunRow::new(run)?)).await.map(drop)
     }
 
     async fn run_finished(&self, run: &RunRecord) -> Result<(), JournalError> {
-        self.submit(Write::Run(RunRow::new(run)?)).await
+        self.submit(Write::Run(RunRow::new(run)?)).await.map(drop)
     }
 
     async fn instance_finished(&self, end: &InstanceEnd) -> Result<(), JournalError> {
-        let row = EndRow {
+        self.submit(Write::InstanceFinished(EndRow::new(end)?)).await.map(drop)
+    }
+
+    async fn runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, JournalError> {
+        runs(&self.pool, instance_id).await.map_err(|err| match err {
+            StoreError::NotFound(_) => JournalError::NotFound(instance_id),
+            other => other.into(),
+        })
+    }
+}
+
+impl EndRow {
+    fn new(end: &InstanceEnd) -> Result<Self, StoreError> {
+        Ok(EndRow {
             instance_id: end.instance_id,
             status: end.status,
             returns: if end.returns.is_empty() {
@@ -191,14 +317,6 @@ impl Journal for PgJournal {
                 Some(to_json(&end.returns)?)
             },
             ended_at: micros(end.ended_at),
-        };
-        self.submit(Write::InstanceFinished(row)).await
-    }
-
-    async fn runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, JournalError> {
-        runs(&self.pool, instance_id).await.map_err(|err| match err {
-            StoreError::NotFound(_) => JournalError::NotFound(instance_id),
-            other => other.into(),
         })
     }
 }
@@ -215,7 +333,7 @@ pub(super) async fn runs(pool: &PgPool, instance_id: Uuid) -> Result<Vec<RunReco
             return Err(StoreError::NotFound(format!("instance {instance_id}")));
         }
     }
-    rows.iter().map(|row| decode_run(instance_id, row)).collect()
+    rows.iter().map(|row| decode_run(instance_id, row, &RUN_NAMES)).collect()
 }
 
 impl RunRow {
@@ -282,30 +400,51 @@ pub(super) fn run_state(code: i16) -> Result<RunState, StoreError> {
     })
 }
 
-fn decode_run(instance_id: Uuid, row: &PgRow) -> Result<RunRecord, StoreError> {
-    let activity_id: Arc<str> = row.try_get::<String, _>("activity_id")?.into();
-    let activity_name = match row.try_get::<Option<String>, _>("activity_name")? {
+/// The names of the columns [`decode_run`] reads, in this order: seq, run_key, activity_id,
+/// activity_name, attempt, state, error, started_at, ended_at, published, truncated.
+pub(super) type RunNames = [&'static str; 11];
+
+/// The columns as [`SELECT_RUNS`] names them.
+const RUN_NAMES: RunNames = [
+    "seq",
+    "run_key",
+    "activity_id",
+    "activity_name",
+    "attempt",
+    "state",
+    "error",
+    "started_at",
+    "ended_at",
+    "published",
+    "truncated",
+];
+
+pub(super) fn decode_run(instance_id: Uuid, row: &PgRow, names: &RunNames) -> Result<RunRecord, StoreError> {
+    let [seq, key, activity_id, activity_name, attempt, state, error, started_at, ended_at, published, truncated] =
+        *names;
+    let activity_id: Arc<str> = row.try_get::<String, _>(activity_id)?.into();
+    let activity_name = match row.try_get::<Option<String>, _>(activity_name)? {
         Some(name) => name.into(),
         None => activity_id.clone(),
     };
-    let rows: Vec<Row> = match row.try_get::<Option<&str>, _>("published")? {
+    let rows: Vec<Row> = match row.try_get::<Option<&str>, _>(published)? {
         Some(text) => from_json(text, "published data")?,
         None => Vec::new(),
     };
     Ok(RunRecord {
         instance_id,
-        seq: row.try_get::<i64, _>("seq")? as u64,
-        key: row.try_get::<i64, _>("run_key")? as u64,
+        seq: row.try_get::<i64, _>(seq)? as u64,
+        key: row.try_get::<i64, _>(key)? as u64,
         activity_id,
         activity_name,
-        attempt: u32::try_from(row.try_get::<i32, _>("attempt")?)
+        attempt: u32::try_from(row.try_get::<i32, _>(attempt)?)
             .map_err(|_| StoreError::Invalid("stored attempt is out of range".into()))?,
-        state: run_state(row.try_get("state")?)?,
-        error: row.try_get::<Option<String>, _>("error")?.unwrap_or_default(),
-        started_at: timestamp(row.try_get("started_at")?)?,
-        ended_at: row.try_get::<Option<i64>, _>("ended_at")?.map(timestamp).transpose()?,
+        state: run_state(row.try_get(state)?)?,
+        error: row.try_get::<Option<String>, _>(error)?.unwrap_or_default(),
+        started_at: timestamp(row.try_get(started_at)?)?,
+        ended_at: row.try_get::<Option<i64>, _>(ended_at)?.map(timestamp).transpose()?,
         rows: Arc::new(rows),
-        truncated: row.try_get("truncated")?,
+        truncated: row.try_get(truncated)?,
     })
 }
 
@@ -370,15 +509,15 @@ async fn write(conn: &mut PgConnection, batch: &[Request], known: &mut Known) ->
             // The transaction was rolled back, and what the writer learnt in it may be undone.
             known.instances.clear();
             if batch.len() == 1 {
-                return Ok(vec![Err(batch[0].write.refused(first.message()))]);
+                return Ok(vec![refused_alone(conn, &batch[0].write, first.message(), known).await?]);
             }
             let mut outcomes = Vec::with_capacity(batch.len());
             for request in batch {
                 match write_batch(conn, &[request], known).await {
-                    Ok(mut outcome) => outcomes.push(outcome.pop().unwrap_or(Ok(()))),
+                    Ok(mut outcome) => outcomes.push(outcome.pop().unwrap_or(Ok(Reply::Written))),
                     Err(sqlx::Error::Database(db)) => {
                         known.instances.clear();
-                        outcomes.push(Err(request.write.refused(db.message())));
+                        outcomes.push(refused_alone(conn, &request.write, db.message(), known).await?);
                     }
                     Err(err) => return Err(err),
                 }
@@ -389,25 +528,67 @@ async fn write(conn: &mut PgConnection, batch: &[Request], known: &mut Known) ->
     }
 }
 
-/// Record kinds in the order a segment writes them.
-fn phase(write: &Write) -> u8 {
-    match write {
-        Write::InstanceStarted(_) => 0,
-        Write::Run(_) => 1,
-        Write::InstanceFinished(_) => 2,
+/// The answer for a record the database refused on its own. A job is created again without its
+/// audit record (the job exists even when its audit record cannot be written, which its answer
+/// then says).
+async fn refused_alone(
+    conn: &mut PgConnection,
+    write: &Write,
+    cause: &str,
+    known: &mut Known,
+) -> Result<Outcome, sqlx::Error> {
+    let Write::CreateJob(job) = write else {
+        return Ok(write.refused(cause));
+    };
+    if job.audit.is_none() {
+        return Ok(write.refused(cause));
+    }
+    let bare = Request {
+        write: Write::CreateJob(NewJobRow {
+            audit: None,
+            ..job.clone()
+        }),
+        ack: oneshot::channel().0,
+    };
+    match write_batch(conn, &[&bare], known).await {
+        Ok(mut outcomes) => Ok(match outcomes.pop() {
+            Some(Ok(Reply::Created(Ok(created)))) => Ok(Reply::Created(Ok(Created {
+                audited: Err(StoreError::Unavailable(format!(
+                    "job {}: the database refused its audit record: {cause}",
+                    job.id
+                ))),
+                ..created
+            }))),
+            Some(other) => other,
+            None => write.refused(cause),
+        }),
+        Err(sqlx::Error::Database(db)) => Ok(write.refused(db.message())),
+        Err(err) => Err(err),
     }
 }
 
-/// Cuts `records` into segments whose statements (starts, then runs, then ends) may run in that
+/// Record kinds in the order a segment writes them.
+fn phase(write: &Write) -> u8 {
+    match write {
+        Write::CreateJob(_) => 0,
+        Write::InstanceStarted(_) => 1,
+        Write::Run(_) => 2,
+        Write::InstanceFinished(_) | Write::Finished(..) => 3,
+    }
+}
+
+/// Cuts `records` into segments whose statements (new jobs, starts, runs, ends) may run in that
 /// order: a record that must follow a later-kind record of the same instance (a start after its
-/// end) begins a new segment.
+/// end) begins a new segment. New jobs belong to no instance and go anywhere.
 fn segments<'a, 'r>(records: &'a [&'r Request]) -> Vec<&'a [&'r Request]> {
     let mut segments = Vec::new();
     let mut seen: HashMap<Uuid, u8> = HashMap::new();
     let mut begin = 0;
     for (i, request) in records.iter().enumerate() {
         let phase = phase(&request.write);
-        let instance = request.write.instance_id();
+        let Some(instance) = request.write.instance_id() else {
+            continue;
+        };
         if seen.get(&instance).is_some_and(|&latest| latest > phase) {
             segments.push(&records[begin..i]);
             begin = i;
@@ -425,16 +606,21 @@ async fn write_batch(
     records: &[&Request],
     known: &mut Known,
 ) -> Result<Vec<Outcome>, sqlx::Error> {
-    // Runs and ends name their instance by UUID: look up those the writer does not know yet (and
-    // that this batch does not start).
+    // Runs are keyed by their instance's internal key: look up the instances the writer does not
+    // know yet (and that this batch does not start). Ends name their instance by UUID.
     let starting: HashSet<Uuid> = records
         .iter()
-        .filter(|r| matches!(r.write, Write::InstanceStarted(_)))
-        .map(|r| r.write.instance_id())
+        .filter_map(|r| match &r.write {
+            Write::InstanceStarted(start) => Some(start.instance_id),
+            _ => None,
+        })
         .collect();
     let unknown: Vec<Uuid> = records
         .iter()
-        .map(|r| r.write.instance_id())
+        .filter_map(|r| match &r.write {
+            Write::Run(run) => Some(run.instance_id),
+            _ => None,
+        })
         .filter(|uuid| !known.instances.contains_key(uuid) && !starting.contains(uuid))
         .collect::<HashSet<_>>()
         .into_iter()
@@ -452,11 +638,11 @@ async fn write_batch(
     let segments = segments(records);
     let statements: usize = segments
         .iter()
-        .map(|segment| (0..3).filter(|&p| segment.iter().any(|r| phase(&r.write) == p)).count())
+        .map(|segment| (0..4).filter(|&p| segment.iter().any(|r| phase(&r.write) == p)).count())
         .sum();
-    let mut outcomes: Vec<Outcome> = records.iter().map(|_| Ok(())).collect();
-    // Every statement announces what it writes, so a batch of one statement (the usual one: runs)
-    // needs no transaction of its own; more are written in one.
+    let mut outcomes: Vec<Outcome> = records.iter().map(|_| Ok(Reply::Written)).collect();
+    // Every statement announces what it writes, so a batch of one statement (the usual one: runs,
+    // or new jobs) needs no transaction of its own; more are written in one.
     if statements == 1 {
         write_segment(conn, records, known, &mut outcomes).await?;
     } else {
@@ -471,13 +657,16 @@ async fn write_batch(
     Ok(outcomes)
 }
 
-/// One segment: its instance starts, then its runs, then its instance ends, one statement each.
+/// One segment: its new jobs, its instance starts, then its runs, then its instance ends (with
+/// their jobs' ends), one statement each.
 async fn write_segment(
     conn: &mut PgConnection,
     records: &[&Request],
     known: &mut Known,
     outcomes: &mut [Outcome],
 ) -> Result<(), sqlx::Error> {
+    create_jobs(conn, records, outcomes).await?;
+
     // Starts: the last record of each instance is written (an upsert may touch a row once).
     let starts: Vec<(usize, &StartRow)> = records
         .iter()
@@ -533,33 +722,94 @@ async fn write_segment(
             .await?;
     }
 
-    let ends: Vec<(usize, &EndRow)> = records
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| match &r.write {
-            Write::InstanceFinished(end) => Some((i, end)),
-            _ => None,
-        })
-        .collect();
+    // Ends: the last record of each instance is written; a job's end goes with its instance's.
+    let mut ends: Vec<(usize, &EndRow)> = Vec::new();
+    let mut job_ends: Vec<(Uuid, &JobEnd)> = Vec::new();
+    for (i, request) in records.iter().enumerate() {
+        match &request.write {
+            Write::InstanceFinished(end) => ends.push((i, end)),
+            Write::Finished(end, job) => {
+                ends.push((i, end));
+                job_ends.push((end.instance_id, job));
+            }
+            _ => {}
+        }
+    }
     if !ends.is_empty() {
         let latest: HashMap<Uuid, &EndRow> = ends.iter().map(|&(_, e)| (e.instance_id, e)).collect();
         let latest: Vec<&EndRow> = latest.into_values().collect();
-        let finished: Vec<(Uuid,)> = sqlx::query_as(FINISH_INSTANCES)
+        let ended: Vec<(String, Uuid)> = sqlx::query_as(FINISH_INSTANCES)
             .bind(latest.iter().map(|e| e.instance_id).collect::<Vec<_>>())
             .bind(latest.iter().map(|e| e.status.as_str()).collect::<Vec<_>>())
             .bind(latest.iter().map(|e| e.returns.as_deref()).collect::<Vec<_>>())
             .bind(latest.iter().map(|e| e.ended_at).collect::<Vec<_>>())
+            .bind(job_ends.iter().map(|(instance, _)| *instance).collect::<Vec<_>>())
+            .bind(job_ends.iter().map(|(_, job)| job.id).collect::<Vec<_>>())
+            .bind(job_ends.iter().map(|(_, job)| job.server.as_str()).collect::<Vec<_>>())
+            .bind(job_ends.iter().map(|(_, job)| job.status.as_str()).collect::<Vec<_>>())
             .fetch_all(&mut *conn)
             .await?;
-        let finished: HashSet<Uuid> = finished.into_iter().map(|(uuid,)| uuid).collect();
+        let finished: HashSet<Uuid> = ended.iter().filter(|(k, _)| k == "i").map(|(_, id)| *id).collect();
+        let jobs_ended: HashSet<Uuid> = ended.iter().filter(|(k, _)| k == "j").map(|(_, id)| *id).collect();
         for (i, end) in ends {
             if finished.contains(&end.instance_id) {
                 // A finished instance gets no more records from this writer.
                 known.instances.remove(&end.instance_id);
+                if let Write::Finished(_, job) = &records[i].write {
+                    outcomes[i] = Ok(Reply::Finished(jobs_ended.contains(&job.id)));
+                }
             } else {
                 outcomes[i] = Err(JournalError::NotFound(end.instance_id));
             }
         }
+    }
+    Ok(())
+}
+
+/// The segment's new jobs (and their audit records), in one statement.
+async fn create_jobs(conn: &mut PgConnection, records: &[&Request], outcomes: &mut [Outcome]) -> Result<(), sqlx::Error> {
+    let jobs: Vec<(usize, &NewJobRow)> = records
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| match &r.write {
+            Write::CreateJob(job) => Some((i, job)),
+            _ => None,
+        })
+        .collect();
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let audited: Vec<(Uuid, &AuditRow)> = jobs
+        .iter()
+        .filter_map(|(_, job)| job.audit.as_ref().map(|audit| (job.id, audit)))
+        .collect();
+    let created: Vec<(Uuid, i64, i64)> = sqlx::query_as(CREATE_JOBS)
+        .bind(jobs.iter().map(|(_, j)| j.id).collect::<Vec<_>>())
+        .bind(jobs.iter().map(|(_, j)| j.runbook_id).collect::<Vec<_>>())
+        .bind(jobs.iter().map(|(_, j)| j.version).collect::<Vec<_>>())
+        .bind(jobs.iter().map(|(_, j)| j.parameters.as_str()).collect::<Vec<_>>())
+        .bind(jobs.iter().map(|(_, j)| j.created_by.as_str()).collect::<Vec<_>>())
+        .bind(jobs.iter().map(|(_, j)| j.parent_job).collect::<Vec<_>>())
+        .bind(audited.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+        .bind(audited.iter().map(|(_, a)| a.actor.as_str()).collect::<Vec<_>>())
+        .bind(audited.iter().map(|(_, a)| a.action.as_str()).collect::<Vec<_>>())
+        .bind(audited.iter().map(|(_, a)| a.object_type.as_str()).collect::<Vec<_>>())
+        .bind(audited.iter().map(|(_, a)| a.detail.as_deref()).collect::<Vec<_>>())
+        .fetch_all(&mut *conn)
+        .await?;
+    let created: HashMap<Uuid, (i64, i64)> = created.into_iter().map(|(id, v, at)| (id, (v, at))).collect();
+    for (i, job) in jobs {
+        outcomes[i] = Ok(Reply::Created(match created.get(&job.id) {
+            Some(&(version, created_at)) => Ok(Created {
+                version,
+                created_at,
+                audited: Ok(()),
+            }),
+            None => Err(StoreError::NotFound(match job.version {
+                Some(version) => format!("runbook {} version {version}", job.runbook_id),
+                None => format!("runbook {}", job.runbook_id),
+            })),
+        }));
     }
     Ok(())
 }
@@ -643,25 +893,32 @@ impl<'a> RunColumns<'a> {
 }
 
 impl Write {
-    fn instance_id(&self) -> Uuid {
+    /// The instance the record is about (none for a new job).
+    fn instance_id(&self) -> Option<Uuid> {
         match self {
-            Write::InstanceStarted(start) => start.instance_id,
-            Write::Run(run) => run.instance_id,
-            Write::InstanceFinished(end) => end.instance_id,
+            Write::InstanceStarted(start) => Some(start.instance_id),
+            Write::Run(run) => Some(run.instance_id),
+            Write::InstanceFinished(end) | Write::Finished(end, _) => Some(end.instance_id),
+            Write::CreateJob(_) => None,
         }
     }
 
     /// The answer for a record the database refused on its own.
-    fn refused(&self, cause: &str) -> JournalError {
-        let what = match self {
-            Write::InstanceStarted(_) => "its start",
-            Write::Run(_) => "a run",
-            Write::InstanceFinished(_) => "its end",
+    fn refused(&self, cause: &str) -> Outcome {
+        let (instance, what) = match self {
+            Write::InstanceStarted(start) => (start.instance_id, "its start"),
+            Write::Run(run) => (run.instance_id, "a run"),
+            Write::InstanceFinished(end) | Write::Finished(end, _) => (end.instance_id, "its end"),
+            Write::CreateJob(job) => {
+                return Ok(Reply::Created(Err(StoreError::Invalid(format!(
+                    "job {}: the database refused it: {cause}",
+                    job.id
+                )))));
+            }
         };
-        JournalError::Unavailable(format!(
-            "instance {}: the database refused {what}: {cause}",
-            self.instance_id()
-        ))
+        Err(JournalError::Unavailable(format!(
+            "instance {instance}: the database refused {what}: {cause}"
+        )))
     }
 }
 
@@ -796,7 +1053,7 @@ mod tests {
             assert!(matches!(&outcomes[4], Err(JournalError::Unavailable(m)) if m.contains("not in the store")));
             assert_eq!(
                 (&outcomes[0], &outcomes[2], &outcomes[3]),
-                (&Ok(()), &Err(JournalError::NotFound(stray)), &Ok(()))
+                (&Ok(Reply::Written), &Err(JournalError::NotFound(stray)), &Ok(Reply::Written))
             );
             let runs = store.journal().runs(instance_id).await.unwrap();
             assert_eq!((runs.len(), runs[0].key), (1, u64::MAX));

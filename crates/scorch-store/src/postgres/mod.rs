@@ -3,7 +3,7 @@
 //!
 //! Layout: a pool of connections serves reads and the authoring/operations writes; the journal is
 //! driven by one writer task that commits in groups (see [`journal`]); a listener task turns the
-//! database's `NOTIFY scorch_changes` messages into [`Change`]s for every subscriber of this
+//! database's `NOTIFY scorch_changes` messages into [`Change`](crate::Change)s for every subscriber of this
 //! process (see [`changes`]), so a change committed by any process reaches every process.
 //!
 //! Runbook servers claim jobs with `FOR UPDATE SKIP LOCKED`, so two servers never take the same
@@ -35,10 +35,9 @@ use serde::de::DeserializeOwned;
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
-use crate::{Change, StoreError};
+use crate::StoreError;
 
 pub use journal::PgJournal;
 pub use settings::PgSettings;
@@ -48,6 +47,8 @@ pub use settings::PgSettings;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
     (2, "fleet", include_str!("../../migrations/postgres/0002_fleet.sql")),
+    // PostgreSQL only: the job path's functions (SQLite has no version 3 yet).
+    (3, "job_path", include_str!("../../migrations/postgres/0003_job_path.sql")),
 ];
 
 /// Connections for readers and writers of this process (the journal writer holds one of them).
@@ -69,7 +70,7 @@ struct Shared {
     pool: PgPool,
     journal: Arc<PgJournal>,
     settings: Arc<PgSettings>,
-    changes: broadcast::Sender<Change>,
+    changes: changes::Changes,
     listener: JoinHandle<()>,
     versions: runbooks::VersionCache,
 }
@@ -120,7 +121,7 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|err| StoreError::Unavailable(format!("cannot bring the database {place} up to date: {err}")))?;
-        let (changes, _) = broadcast::channel(CHANGES);
+        let changes = changes::Changes::new(CHANGES);
         let listener = changes::listen(&pool, changes.clone()).await.map_err(unavailable)?;
         let journal = Arc::new(PgJournal::start(pool.clone()));
         let settings = Arc::new(PgSettings::new(pool.clone()));

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::folders::{ensure_in, folder_path};
 use super::{PgStore, from_json, micros, timestamp, to_json};
 use crate::saving::{self, checked_out};
-use crate::{Runbook, RunbookActivity, RunbookParameter, RunbookSummary, SaveRunbook, StoreError};
+use crate::{Runbook, RunbookActivity, RunbookParameter, RunbookSummary, RunbookVersionInfo, SaveRunbook, StoreError};
 
 /// Versions kept at most; the cache starts over when full.
 const CACHED_VERSIONS: usize = 1024;
@@ -314,17 +314,28 @@ async fn body(
 }
 
 /// The latest version of the runbook named `name` in `folder`.
+/// The latest version of the runbook at a path: one read for what changes, the version's body
+/// from the cache (read on the same connection when missing).
 pub(super) async fn by_path(store: &PgStore, folder: &str, name: &str) -> Result<Runbook, StoreError> {
     let folder = folder_path(folder);
-    let id: Option<Uuid> = sqlx::query_scalar(
-        "SELECT r.id FROM runbooks r JOIN folders f ON f.id = r.folder_id WHERE f.path = $1 AND r.name = $2",
+    let mut conn = store.pool().acquire().await?;
+    let row = sqlx::query(
+        "SELECT r.id, r.name, r.latest_version, r.checked_out_by, f.path
+         FROM runbooks r JOIN folders f ON f.id = r.folder_id WHERE f.path = $1 AND r.name = $2",
     )
     .bind(&folder)
     .bind(name.trim())
-    .fetch_optional(store.pool())
+    .fetch_optional(&mut *conn)
     .await?;
-    let id = id.ok_or_else(|| StoreError::NotFound(format!("runbook '{}' in folder '{folder}'", name.trim())))?;
-    load(store, id, None).await
+    let row = row.ok_or_else(|| StoreError::NotFound(format!("runbook '{}' in folder '{folder}'", name.trim())))?;
+    let header = Header {
+        name: row.try_get("name")?,
+        folder: row.try_get("path")?,
+        latest_version: row.try_get("latest_version")?,
+        checked_out_by: row.try_get("checked_out_by")?,
+    };
+    let version = header.latest_version;
+    assemble(store, &mut conn, row.try_get("id")?, version, header).await
 }
 
 /// Latest versions under `under` (that folder and its subfolders; everything for `None` or the root).
@@ -351,6 +362,28 @@ pub(super) async fn list(store: &PgStore, under: Option<&str>) -> Result<Vec<Run
                 checked_out_by: row.try_get("checked_out_by")?,
                 description: row.try_get("description")?,
                 updated_at: timestamp(row.try_get("created_at")?)?,
+            })
+        })
+        .collect()
+}
+
+/// Every version of a runbook, newest first; `NotFound` when it has none.
+pub(super) async fn versions(store: &PgStore, id: Uuid) -> Result<Vec<RunbookVersionInfo>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT version, created_at, created_by FROM runbook_versions WHERE runbook_id = $1 ORDER BY version DESC",
+    )
+    .bind(id)
+    .fetch_all(store.pool())
+    .await?;
+    if rows.is_empty() {
+        return Err(StoreError::NotFound(format!("runbook {id}")));
+    }
+    rows.iter()
+        .map(|row| {
+            Ok(RunbookVersionInfo {
+                version: row.try_get("version")?,
+                created_at: timestamp(row.try_get("created_at")?)?,
+                created_by: row.try_get("created_by")?,
             })
         })
         .collect()

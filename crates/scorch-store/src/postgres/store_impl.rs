@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use scorch_activity::GlobalSettings;
-use scorch_engine::{Journal, RunRecord};
+use scorch_engine::{InstanceEnd, Journal, RunRecord};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use super::{PgStore, audit, folders, instances, jobs, journal, retention, runbooks, servers, settings, users};
 use crate::model::*;
-use crate::{Change, Claim, InstanceFilter, JobFilter, NewJob, PurgeRule, Store, StoreError};
+use crate::{Change, Claim, InstanceFilter, JobFilter, JobResult, NewJob, PurgeRule, Store, StoreError};
 
 #[async_trait]
 impl Store for PgStore {
@@ -28,7 +28,11 @@ impl Store for PgStore {
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Change> {
-        self.shared.changes.subscribe()
+        self.shared.changes.all.subscribe()
+    }
+
+    fn subscribe_jobs(&self) -> broadcast::Receiver<Change> {
+        self.shared.changes.jobs.subscribe()
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -69,6 +73,10 @@ impl Store for PgStore {
         runbooks::list(self, under).await
     }
 
+    async fn runbook_versions(&self, id: Uuid) -> Result<Vec<RunbookVersionInfo>, StoreError> {
+        runbooks::versions(self, id).await
+    }
+
     async fn check_out(&self, id: Uuid, user: &str) -> Result<(), StoreError> {
         runbooks::check_out(self, id, user).await
     }
@@ -78,11 +86,23 @@ impl Store for PgStore {
     }
 
     async fn create_job(&self, job: NewJob<'_>) -> Result<Job, StoreError> {
-        jobs::create(self, job).await
+        Ok(jobs::create(self, job, None).await?.0)
+    }
+
+    async fn create_job_audited(
+        &self,
+        job: NewJob<'_>,
+        audit: NewAudit<'_>,
+    ) -> Result<(Job, Result<(), StoreError>), StoreError> {
+        jobs::create(self, job, Some(audit)).await
     }
 
     async fn job(&self, id: Uuid) -> Result<Job, StoreError> {
         jobs::get(self, id).await
+    }
+
+    async fn job_result(&self, id: Uuid) -> Result<JobResult, StoreError> {
+        jobs::result(self, id).await
     }
 
     async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>, StoreError> {
@@ -99,7 +119,17 @@ impl Store for PgStore {
         lease: Duration,
         alive_within: Duration,
     ) -> Result<Option<Claim>, StoreError> {
-        jobs::claim(self, server, lease, alive_within).await
+        Ok(jobs::claim(self, server, lease, alive_within, 1).await?.pop())
+    }
+
+    async fn claim_jobs(
+        &self,
+        server: &str,
+        lease: Duration,
+        alive_within: Duration,
+        max: usize,
+    ) -> Result<Vec<Claim>, StoreError> {
+        jobs::claim(self, server, lease, alive_within, max).await
     }
 
     async fn renew_leases(&self, server: &str, lease: Duration) -> Result<Vec<Uuid>, StoreError> {
@@ -108,6 +138,16 @@ impl Store for PgStore {
 
     async fn finish_job(&self, id: Uuid, server: &str, status: JobStatus) -> Result<(), StoreError> {
         jobs::finish(self, id, server, status).await
+    }
+
+    async fn finish_instance_and_job(
+        &self,
+        end: &InstanceEnd,
+        id: Uuid,
+        server: &str,
+        status: JobStatus,
+    ) -> Result<(), StoreError> {
+        jobs::finish_with_end(self, end, id, server, status).await
     }
 
     async fn release_job(&self, id: Uuid, server: &str) -> Result<(), StoreError> {
@@ -196,6 +236,10 @@ impl Store for PgStore {
 
     async fn revoke_token(&self, id: Uuid) -> Result<(), StoreError> {
         users::revoke_token(self, id).await
+    }
+
+    async fn revoke_token_hash(&self, token_hash: &str) -> Result<(), StoreError> {
+        users::revoke_token_hash(self, token_hash).await
     }
 
     async fn grant(&self, user: &str, folder: &str, role: Role) -> Result<(), StoreError> {

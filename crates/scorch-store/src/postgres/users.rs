@@ -151,19 +151,36 @@ pub(super) async fn create_token(
 }
 
 /// The user holding a token that exists and is not revoked.
+/// One read (every request authenticates with it): the user and their grants, as two arrays.
 pub(super) async fn token_user(store: &PgStore, token_hash: &str) -> Result<Option<User>, StoreError> {
-    let mut conn = store.pool().acquire().await?;
     let row = sqlx::query(
-        "SELECT u.id, u.name, u.admin, u.password_hash FROM tokens t JOIN users u ON u.id = t.user_id
+        "SELECT u.id, u.name, u.admin, u.password_hash,
+             ARRAY(SELECT g.folder FROM grants g WHERE g.user_id = u.id ORDER BY g.folder) AS grant_folders,
+             ARRAY(SELECT g.role FROM grants g WHERE g.user_id = u.id ORDER BY g.folder) AS grant_roles
+         FROM tokens t JOIN users u ON u.id = t.user_id
          WHERE t.hash = $1 AND NOT t.revoked",
     )
     .bind(token_hash)
-    .fetch_optional(&mut *conn)
+    .fetch_optional(store.pool())
     .await?;
-    match row {
-        Some(row) => Ok(Some(with_grants(&mut conn, &row).await?)),
-        None => Ok(None),
-    }
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let mut user = user(&row)?;
+    let folders: Vec<String> = row.try_get("grant_folders")?;
+    let roles: Vec<String> = row.try_get("grant_roles")?;
+    user.grants = folders
+        .into_iter()
+        .zip(roles)
+        .map(|(folder, role)| {
+            Ok(Grant {
+                role: Role::parse(&role)
+                    .ok_or_else(|| StoreError::Invalid(format!("stored role '{role}' is unknown")))?,
+                folder,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Some(user))
 }
 
 /// A user's tokens, oldest first.
@@ -196,6 +213,14 @@ pub(super) async fn revoke_token(store: &PgStore, id: Uuid) -> Result<(), StoreE
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound(format!("token {id}")));
     }
+    Ok(())
+}
+
+pub(super) async fn revoke_token_hash(store: &PgStore, token_hash: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE tokens SET revoked = true WHERE hash = $1")
+        .bind(token_hash)
+        .execute(store.pool())
+        .await?;
     Ok(())
 }
 

@@ -13,7 +13,7 @@ use super::versions::{Head, Version, VersionCache};
 use super::{SqliteStore, from_json, micros, timestamp, to_json};
 
 use crate::saving::{self, checked_out};
-use crate::{Runbook, RunbookActivity, RunbookParameter, RunbookSummary, SaveRunbook, StoreError};
+use crate::{Runbook, RunbookActivity, RunbookParameter, RunbookSummary, RunbookVersionInfo, SaveRunbook, StoreError};
 
 /// What a runbook is now (see [`Head`]), followed by the query's WHERE clause.
 macro_rules! select_head {
@@ -294,6 +294,28 @@ pub(super) async fn list(store: &SqliteStore, under: Option<&str>) -> Result<Vec
                 checked_out_by: row.try_get("checked_out_by")?,
                 description: row.try_get("description")?,
                 updated_at: timestamp(row.try_get("created_at")?)?,
+            })
+        })
+        .collect()
+}
+
+/// Every version of a runbook, newest first; `NotFound` when it has none.
+pub(super) async fn versions(store: &SqliteStore, id: Uuid) -> Result<Vec<RunbookVersionInfo>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT version, created_at, created_by FROM runbook_versions WHERE runbook_id = ? ORDER BY version DESC",
+    )
+    .bind(id)
+    .fetch_all(&store.pool)
+    .await?;
+    if rows.is_empty() {
+        return Err(StoreError::NotFound(format!("runbook {id}")));
+    }
+    rows.iter()
+        .map(|row| {
+            Ok(RunbookVersionInfo {
+                version: row.try_get("version")?,
+                created_at: timestamp(row.try_get("created_at")?)?,
+                created_by: row.try_get("created_by")?,
             })
         })
         .collect()

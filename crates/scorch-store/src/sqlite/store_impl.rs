@@ -79,6 +79,10 @@ impl Store for SqliteStore {
         runbooks::list(self, under).await
     }
 
+    async fn runbook_versions(&self, id: Uuid) -> Result<Vec<RunbookVersionInfo>, StoreError> {
+        runbooks::versions(self, id).await
+    }
+
     async fn check_out(&self, id: Uuid, user: &str) -> Result<(), StoreError> {
         runbooks::check_out(self, id, user).await
     }
@@ -240,6 +244,10 @@ impl Store for SqliteStore {
 
     async fn revoke_token(&self, id: Uuid) -> Result<(), StoreError> {
         users::revoke_token(self, id).await
+    }
+
+    async fn revoke_token_hash(&self, token_hash: &str) -> Result<(), StoreError> {
+        users::revoke_token_hash(self, token_hash).await
     }
 
     async fn grant(&self, user: &str, folder: &str, role: Role) -> Result<(), StoreError> {

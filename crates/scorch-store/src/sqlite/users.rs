@@ -208,6 +208,14 @@ pub(super) async fn revoke_token(store: &SqliteStore, id: Uuid) -> Result<(), St
     Ok(())
 }
 
+pub(super) async fn revoke_token_hash(store: &SqliteStore, token_hash: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE tokens SET revoked = 1 WHERE hash = ?")
+        .bind(token_hash)
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
 /// Grants `role` on a folder path (which need not exist yet), replacing the user's grant there.
 pub(super) async fn grant_role(store: &SqliteStore, user: &str, folder: &str, role: Role) -> Result<(), StoreError> {
     let mut tx = store.pool.begin_with("BEGIN IMMEDIATE").await?;

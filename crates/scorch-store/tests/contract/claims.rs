@@ -19,6 +19,10 @@ crate::contract!(
     expired_leases_are_taken_over_with_resume,
     racing_servers_take_each_job_once,
     concurrency_holds_while_servers_race,
+    claim_jobs_fills_each_runbooks_free_slots_only,
+    claim_jobs_takes_over_expired_leases_with_the_pending,
+    claim_jobs_honours_preferred_servers,
+    concurrency_holds_while_servers_race_claiming_many,
 );
 
 async fn register(store: &Arc<dyn Store>, name: &str) {
@@ -249,6 +253,137 @@ async fn concurrency_holds_while_servers_race(store: Arc<dyn Store>) {
     }
     assert!(
         most.load(Ordering::SeqCst) <= 2,
+        "{} jobs ran at once",
+        most.load(Ordering::SeqCst)
+    );
+    assert_eq!(done.load(Ordering::SeqCst), JOBS);
+}
+
+async fn claim_jobs_fills_each_runbooks_free_slots_only(store: Arc<dyn Store>) {
+    let two = runbook(&store, "", "Two at once", json!({ "concurrency": 2 })).await;
+    let three = runbook(&store, "", "Three at once", json!({ "concurrency": 3 })).await;
+    let mut twos = Vec::new();
+    let mut threes = Vec::new();
+    for _ in 0..4 {
+        twos.push(job(&store, two).await.id);
+        threes.push(job(&store, three).await.id);
+    }
+    // One already runs: one slot of "Two at once" is left.
+    assert_eq!(claim(&store, "rb1").await.job.id, twos[0]);
+
+    let taken: Vec<Uuid> = store
+        .claim_jobs("rb2", LEASE, ALIVE, 50)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.job.id)
+        .collect();
+    // Oldest first across runbooks; each runbook up to its concurrency.
+    assert_eq!(taken, [threes[0], twos[1], threes[1], threes[2]]);
+    assert!(store.claim_jobs("rb2", LEASE, ALIVE, 50).await.unwrap().is_empty());
+
+    // A freed slot is taken by the next claim, and only that one.
+    store.finish_job(twos[0], "rb1", JobStatus::Completed).await.unwrap();
+    store.finish_job(threes[1], "rb2", JobStatus::Failed).await.unwrap();
+    let taken: Vec<Uuid> = store
+        .claim_jobs("rb1", LEASE, ALIVE, 50)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.job.id)
+        .collect();
+    assert_eq!(taken, [twos[2], threes[3]]);
+    let running = JobFilter {
+        status: Some(JobStatus::Running),
+        ..JobFilter::default()
+    };
+    let running = store.list_jobs(&running).await.unwrap();
+    assert_eq!(running.iter().filter(|j| j.runbook_id == two).count(), 2);
+    assert_eq!(running.iter().filter(|j| j.runbook_id == three).count(), 3);
+}
+
+async fn claim_jobs_takes_over_expired_leases_with_the_pending(store: Arc<dyn Store>) {
+    let rb = runbook(&store, "", "Failing over", json!({ "concurrency": 2 })).await;
+    let first = job(&store, rb).await;
+    let lost = claim(&store, "rb1").await;
+    assert_eq!(lost.job.id, first.id);
+    let second = job(&store, rb).await;
+    let third = job(&store, rb).await;
+    store.renew_leases("rb1", Duration::ZERO).await.unwrap();
+    // Let the lease lapse before claiming, so the claim sees the takeover and the pending jobs.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+
+    let taken = store.claim_jobs("rb2", LEASE, ALIVE, 10).await.unwrap();
+    // The takeover keeps its slot (and its instance); one slot is left for the pending jobs.
+    let got: Vec<(Uuid, bool)> = taken.iter().map(|c| (c.job.id, c.resume)).collect();
+    assert_eq!(got, [(first.id, true), (second.id, false)]);
+    assert_eq!(taken[0].instance_id, lost.instance_id);
+    assert_ne!(taken[1].instance_id, lost.instance_id);
+    assert!(taken.iter().all(|c| c.job.claimed_by.as_deref() == Some("rb2")));
+    assert!(store.claim_jobs("rb3", LEASE, ALIVE, 10).await.unwrap().is_empty());
+    store.finish_job(second.id, "rb2", JobStatus::Completed).await.unwrap();
+    let last = store.claim_jobs("rb3", LEASE, ALIVE, 10).await.unwrap();
+    assert_eq!(last.iter().map(|c| c.job.id).collect::<Vec<_>>(), [third.id]);
+}
+
+async fn claim_jobs_honours_preferred_servers(store: Arc<dyn Store>) {
+    for name in ["rb1", "rb2"] {
+        register(&store, name).await;
+    }
+    let preferring = runbook(&store, "", "Preferring", json!({ "runbook_servers": ["rb1"], "concurrency": 5 })).await;
+    let anywhere = runbook(&store, "", "Anywhere", json!({ "concurrency": 5 })).await;
+    let p1 = job(&store, preferring).await;
+    let a1 = job(&store, anywhere).await;
+    let p2 = job(&store, preferring).await;
+    let a2 = job(&store, anywhere).await;
+
+    let ids = |claims: Vec<scorch_store::Claim>| claims.iter().map(|c| c.job.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.claim_jobs("rb2", LEASE, ALIVE, 10).await.unwrap()), [a1.id, a2.id]);
+    assert_eq!(ids(store.claim_jobs("rb1", LEASE, ALIVE, 10).await.unwrap()), [p1.id, p2.id]);
+}
+
+async fn concurrency_holds_while_servers_race_claiming_many(store: Arc<dyn Store>) {
+    const JOBS: usize = 40;
+    let rb = runbook(&store, "", "Three at a time", json!({ "concurrency": 3 })).await;
+    for _ in 0..JOBS {
+        job(&store, rb).await;
+    }
+    let held = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    let servers: Vec<_> = (0..4)
+        .map(|n| {
+            let (store, held, most, done) = (store.clone(), held.clone(), most.clone(), done.clone());
+            tokio::spawn(async move {
+                let server = format!("rb{n}");
+                let deadline = tokio::time::Instant::now() + crate::DEADLINE;
+                while done.load(Ordering::SeqCst) < JOBS {
+                    assert!(tokio::time::Instant::now() < deadline, "the jobs did not all run");
+                    let claims = store.claim_jobs(&server, LEASE, ALIVE, 5).await.unwrap();
+                    if claims.is_empty() {
+                        tokio::task::yield_now().await;
+                        continue;
+                    }
+                    let now = held.fetch_add(claims.len(), Ordering::SeqCst) + claims.len();
+                    most.fetch_max(now, Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                    held.fetch_sub(claims.len(), Ordering::SeqCst);
+                    for claim in claims {
+                        store
+                            .finish_job(claim.job.id, &server, JobStatus::Completed)
+                            .await
+                            .unwrap();
+                        done.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    for server in servers {
+        server.await.unwrap();
+    }
+    assert!(
+        most.load(Ordering::SeqCst) <= 3,
         "{} jobs ran at once",
         most.load(Ordering::SeqCst)
     );

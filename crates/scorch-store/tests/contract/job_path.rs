@@ -2,11 +2,13 @@
 //! several jobs, creating a job with its audit record, ending an instance with its job, reading a
 //! job with its outcome; and runbook reads that stay current while versions are cached.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use scorch_engine::{InstanceEnd, InstanceStatus};
-use scorch_store::{JobStatus, NewAudit, NewJob, SaveRunbook, Store, StoreError};
+use scorch_store::{Change, JobStatus, NewAudit, NewJob, SaveRunbook, Store, StoreError};
 use serde_json::{Map, json};
+use uuid::Uuid;
 
 use crate::{ALIVE, LEASE, claim, definition, finished_run, instance_start, job, now, runbook};
 
@@ -16,6 +18,10 @@ crate::contract!(
     a_job_result_carries_the_instance_once_the_job_has_ended,
     an_instance_ends_even_when_its_job_is_held_elsewhere,
     runbook_reads_follow_moves_and_new_versions,
+    concurrent_starts_each_get_their_job_and_audit_record,
+    a_job_of_a_missing_runbook_is_not_created_nor_audited,
+    job_subscribers_see_a_job_from_start_to_end,
+    a_job_result_of_an_unknown_job_is_not_found,
 );
 
 async fn claim_jobs_takes_up_to_max_oldest_first_within_concurrency(store: Arc<dyn Store>) {
@@ -178,4 +184,146 @@ async fn runbook_reads_follow_moves_and_new_versions(store: Arc<dyn Store>) {
     assert_eq!((latest.version, latest.definition), (2, definition));
     assert!(latest.parameters.is_empty());
     assert!(matches!(store.runbook(id, Some(3)).await, Err(StoreError::NotFound(_))));
+}
+
+/// Starts at once are written together where the backend groups commits: each still gets its own
+/// job and its own audit record.
+async fn concurrent_starts_each_get_their_job_and_audit_record(store: Arc<dyn Store>) {
+    const STARTS: usize = 40;
+    let runbook_id = runbook(&store, "Ops", "Busy", json!({ "concurrency": 100 })).await;
+    let starts: Vec<_> = (0..STARTS)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut parameters = Map::new();
+                parameters.insert("Computer".into(), json!(format!("web{n:02}")));
+                let (detail, actor) = (json!({ "n": n }), format!("user{n:02}"));
+                let new = NewJob {
+                    runbook_id,
+                    version: Some(1),
+                    parameters: &parameters,
+                    created_by: &actor,
+                    parent_job: None,
+                };
+                let entry = NewAudit {
+                    actor: &actor,
+                    action: "job.start",
+                    object_type: "job",
+                    object_id: None,
+                    detail: &detail,
+                };
+                let (job, audited) = store.create_job_audited(new, entry).await.unwrap();
+                audited.unwrap();
+                assert_eq!(job.parameters, parameters);
+                (job, actor)
+            })
+        })
+        .collect();
+    let mut created = Vec::new();
+    for start in starts {
+        created.push(start.await.unwrap());
+    }
+    let ids: HashSet<Uuid> = created.iter().map(|(job, _)| job.id).collect();
+    assert_eq!(ids.len(), STARTS);
+    for (job, actor) in &created {
+        let stored = store.job(job.id).await.unwrap();
+        assert_eq!(&stored, job);
+        assert_eq!((&stored.created_by, stored.status), (actor, JobStatus::Pending));
+    }
+    let log = store.audit_log(0, 0).await.unwrap();
+    let audited: HashSet<(Option<Uuid>, String)> = log
+        .iter()
+        .filter(|e| e.action == "job.start")
+        .map(|e| (e.object_id, e.actor.clone()))
+        .collect();
+    let expected: HashSet<(Option<Uuid>, String)> =
+        created.iter().map(|(job, actor)| (Some(job.id), actor.clone())).collect();
+    assert_eq!(audited, expected);
+}
+
+async fn a_job_of_a_missing_runbook_is_not_created_nor_audited(store: Arc<dyn Store>) {
+    let runbook_id = runbook(&store, "", "Present", json!({})).await;
+    let (parameters, detail) = (Map::new(), json!({}));
+    let entry = || NewAudit {
+        actor: "alice",
+        action: "job.start",
+        object_type: "job",
+        object_id: None,
+        detail: &detail,
+    };
+    let new = |runbook_id, version| NewJob {
+        runbook_id,
+        version,
+        parameters: &parameters,
+        created_by: "alice",
+        parent_job: None,
+    };
+    let missing = store.create_job_audited(new(Uuid::now_v7(), None), entry()).await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+    let no_version = store.create_job_audited(new(runbook_id, Some(7)), entry()).await;
+    assert!(matches!(no_version, Err(StoreError::NotFound(_))), "{no_version:?}");
+    assert!(store.list_jobs(&Default::default()).await.unwrap().is_empty());
+    assert!(store.audit_log(0, 0).await.unwrap().iter().all(|e| e.action != "job.start"));
+}
+
+/// A job-only subscriber sees the job's changes in order, and an instance's end is announced
+/// before its job's.
+async fn job_subscribers_see_a_job_from_start_to_end(store: Arc<dyn Store>) {
+    let rb = runbook(&store, "", "Followed", json!({})).await;
+    let mut jobs = store.subscribe_jobs();
+    let mut all = store.subscribe();
+    let created = job(&store, rb).await;
+    let claim = store
+        .claim_jobs("rb1", LEASE, ALIVE, 4)
+        .await
+        .unwrap()
+        .pop()
+        .expect("a claim");
+    let journal = store.journal();
+    journal.instance_started(&instance_start(&claim, "rb1")).await.unwrap();
+    journal.run_finished(&finished_run(claim.instance_id, 0)).await.unwrap();
+    let end = InstanceEnd {
+        instance_id: claim.instance_id,
+        status: InstanceStatus::Warning,
+        returns: Map::new(),
+        ended_at: now(),
+    };
+    store
+        .finish_instance_and_job(&end, created.id, "rb1", JobStatus::Completed)
+        .await
+        .unwrap();
+
+    let job = |status| Change::Job {
+        id: created.id,
+        runbook_id: rb,
+        status,
+    };
+    let mut seen = Vec::new();
+    while seen.last() != Some(&job(JobStatus::Completed)) {
+        let change = tokio::time::timeout(crate::DEADLINE, jobs.recv())
+            .await
+            .expect("a job change")
+            .expect("the change stream");
+        match change {
+            Change::Job { id, .. } if id == created.id => seen.push(change),
+            // Other jobs' changes, and (where the backend sends them) other kinds.
+            _ => {}
+        }
+    }
+    assert_eq!(
+        seen,
+        [job(JobStatus::Pending), job(JobStatus::Running), job(JobStatus::Completed)]
+    );
+    let followed = crate::changes::follow(&mut all, created.id, &job(JobStatus::Completed)).await;
+    let ended = Change::Instance {
+        id: claim.instance_id,
+        job_id: created.id,
+        status: InstanceStatus::Warning,
+    };
+    assert_eq!(&followed[followed.len() - 2..], [ended, job(JobStatus::Completed)]);
+}
+
+async fn a_job_result_of_an_unknown_job_is_not_found(store: Arc<dyn Store>) {
+    let missing = store.job_result(Uuid::now_v7()).await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
 }

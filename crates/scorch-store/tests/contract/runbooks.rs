@@ -116,6 +116,21 @@ async fn saves_make_versions_and_keep_ids(store: Arc<dyn Store>) {
     assert_eq!((old.version, old.latest_version, &old.definition), (1, 2, &first));
     assert_eq!(old.parameters, v1.parameters);
     assert!(matches!(store.runbook(id, Some(9)).await, Err(StoreError::NotFound(_))));
+    let versions: Vec<_> = store
+        .runbook_versions(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| (v.version, v.created_by, v.created_at))
+        .collect();
+    assert_eq!(
+        versions,
+        [(2, "bob".to_string(), v2.created_at), (1, "alice".to_string(), v1.created_at)]
+    );
+    assert!(matches!(
+        store.runbook_versions(Uuid::new_v4()).await,
+        Err(StoreError::NotFound(_))
+    ));
     assert!(matches!(
         store.runbook(Uuid::new_v4(), None).await,
         Err(StoreError::NotFound(_))

@@ -107,6 +107,10 @@ async fn users_tokens_and_grants(store: Arc<dyn Store>) {
     let tokens = store.tokens("alice").await.unwrap();
     let listed: Vec<_> = tokens.iter().map(|t| (t.id, t.revoked)).collect();
     assert_eq!(listed, [(token.id, true), (other.id, false)]);
+    // A sign-out revokes the token it was made with; an unknown one is no error.
+    store.revoke_token_hash("hash-2").await.unwrap();
+    assert_eq!(store.token_user("hash-2").await.unwrap(), None);
+    store.revoke_token_hash("unknown").await.unwrap();
     assert_eq!(tokens[0].created_at, token.created_at);
 
     store.delete_user("alice").await.unwrap();

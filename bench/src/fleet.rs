@@ -1,0 +1,168 @@
+//! What the benchmarks that drive the real servers share: starting `scorch up` (or a
+//! PostgreSQL fleet of processes) from the same target directory as the benchmark, on free
+//! loopback ports with a fixed administrator token; waiting until it answers; pushing runbooks
+//! through the management API.
+
+#![allow(dead_code)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+pub const TOKEN: &str = "sct_benchmark_token_0123456789abcdef";
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The server processes, killed when dropped.
+pub struct Fleet {
+    pub children: Vec<Child>,
+    pub web: String,
+    pub management: String,
+    pub console: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// The `scorch` binary beside this benchmark's (the same target directory and profile).
+fn scorch() -> Command {
+    let exe = std::env::current_exe().unwrap().with_file_name("scorch");
+    assert!(
+        exe.is_file(),
+        "{} not found: build it with `cargo build --release -p scorch -p scorch-bench`",
+        exe.display()
+    );
+    let mut cmd = Command::new(exe);
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .env("SCORCH_LOG", "error");
+    cmd
+}
+
+/// `sqlite`: `scorch up` on its embedded database in a temporary directory. `postgres`: the
+/// management server, the web service and two runbook servers as processes on a new database.
+pub fn start(kind: &str) -> Fleet {
+    let dir = tempfile::tempdir().unwrap();
+    let (web, console, management) = (free_port(), free_port(), free_port());
+    let ports = [
+        "--web-port".to_string(),
+        web.to_string(),
+        "--console-port".into(),
+        console.to_string(),
+        "--management-port".into(),
+        management.to_string(),
+        "--admin-token".into(),
+        TOKEN.into(),
+        "--bind".into(),
+        "127.0.0.1".into(),
+    ];
+    let mut children = Vec::new();
+    if kind == "sqlite" {
+        children.push(
+            scorch()
+                .arg("up")
+                .arg("--data-dir")
+                .arg(dir.path())
+                .args(&ports)
+                .spawn()
+                .unwrap(),
+        );
+    } else {
+        let db = format!("scorch_bench_{}", std::process::id());
+        let psql = |sql: &str| {
+            Command::new("psql")
+                .args(["-h", "127.0.0.1", "-U", "postgres", "-qc", sql])
+                .status()
+        };
+        let _ = psql(&format!("DROP DATABASE IF EXISTS {db}"));
+        assert!(
+            psql(&format!("CREATE DATABASE {db}")).unwrap().success(),
+            "cannot create the database"
+        );
+        let url = format!("postgres://postgres@127.0.0.1:5432/{db}");
+        for role in ["management-server", "web-service"] {
+            children.push(
+                scorch()
+                    .arg(role)
+                    .args(["--database", &url])
+                    .args(&ports)
+                    .spawn()
+                    .unwrap(),
+            );
+        }
+        for name in ["rb1", "rb2"] {
+            let mut cmd = scorch();
+            children.push(
+                cmd.args(["runbook-server", "--name", name, "--database", &url])
+                    .spawn()
+                    .unwrap(),
+            );
+        }
+    }
+    Fleet {
+        children,
+        web: format!("http://127.0.0.1:{web}"),
+        management: format!("http://127.0.0.1:{management}"),
+        console: format!("http://127.0.0.1:{console}"),
+        _dir: dir,
+    }
+}
+
+impl Fleet {
+    /// Waits (30 s at most) until the web service's `/health` says 200 and the management
+    /// server answers.
+    pub async fn wait_up(&self, client: &reqwest::Client) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while client
+            .get(format!("{}/health", self.web))
+            .send()
+            .await
+            .map(|r| !r.status().is_success())
+            .unwrap_or(true)
+            || client.get(format!("{}/health", self.management)).send().await.is_err()
+        {
+            assert!(Instant::now() < deadline, "the servers did not come up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Checks `source` in through the management API, into `folder` ("" is the root); the
+    /// answer (`id`, `folder`, `name`, `version`).
+    pub async fn push(&self, client: &reqwest::Client, source: &str, folder: &str) -> serde_json::Value {
+        push(client, &self.management, source, folder).await
+    }
+}
+
+/// Checks `source` in through the management API at `management`, into `folder` ("" is the
+/// root); the answer (`id`, `folder`, `name`, `version`).
+pub async fn push(client: &reqwest::Client, management: &str, source: &str, folder: &str) -> serde_json::Value {
+    let mut body = json!({ "source": source });
+    if !folder.is_empty() {
+        body["folder"] = json!(folder);
+    }
+    let pushed = client
+        .post(format!("{management}/api/v1/runbooks"))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = pushed.status();
+    let text = pushed.text().await.unwrap_or_default();
+    assert!(status.is_success(), "push: {status} {text}");
+    serde_json::from_str(&text).unwrap_or_default()
+}

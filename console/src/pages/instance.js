@@ -1,0 +1,140 @@
+// One instance: the runbook's graph coloured by what ran, the instance's status, parameters
+// and return data, and every activity run in order; live while it runs.
+
+import { html, useEffect, useMemo, useState } from '../html.js';
+import { api, seg } from '../api.js';
+import { useLoad, useTick } from '../hooks.js';
+import { useEvents } from '../events.js';
+import { useReady } from '../ready.js';
+import { href } from '../router.js';
+import { elapsed, formatDuration, formatTime, shortId } from '../format.js';
+import { getRunbook } from '../runbook-cache.js';
+import { activityRunCounts, activityStatuses } from '../run-status.js';
+import { RunbookGraph } from '../graph.js';
+import { typeLabel } from '../activity-types.js';
+import { KeyValues } from '../components/key-values.js';
+import { StatusBadge } from '../components/status.js';
+import { ActivityRun } from '../components/activity-run.js';
+import { Empty, ErrorMessage, Loading } from '../components/feedback.js';
+
+const SHOWN = 200;
+
+export function InstancePage({ id }) {
+  const instance = useLoad(() => api.get(`/api/v1/instances/${seg(id)}`), [id]);
+  const runs = useLoad(() => api.get(`/api/v1/instances/${seg(id)}/activities`), [id]);
+  const [runbook, setRunbook] = useState({ data: null, error: null, loading: true });
+  const [job, setJob] = useState(null);
+  const [shown, setShown] = useState(SHOWN);
+
+  const inst = instance.data;
+  const running = !!inst && inst.status === 'running';
+  useTick(running ? 1000 : null);
+  const runbookId = inst ? inst.runbook_id : null;
+  const jobId = inst ? inst.job_id : null;
+  useEffect(() => {
+    if (!runbookId) return;
+    getRunbook(runbookId).then(
+      (data) => setRunbook({ data, error: null, loading: false }),
+      (error) => setRunbook({ data: null, error, loading: false }),
+    );
+  }, [runbookId]);
+  useEffect(() => {
+    if (jobId) api.get(`/api/v1/jobs/${seg(jobId)}`).then(setJob, () => {});
+  }, [jobId]);
+
+  useEvents((name, event) => {
+    if (name === 'lagged') {
+      instance.refresh();
+      runs.refresh();
+    } else if (name === 'activity' && event.instance_id === id) {
+      runs.refresh();
+    } else if (name === 'instance' && event.id === id) {
+      instance.setData((i) => (i ? { ...i, status: event.status } : i));
+      instance.refresh();
+      runs.refresh();
+    }
+  });
+
+  const items = runs.data ? runs.data.items : [];
+  const statuses = useMemo(() => activityStatuses(items), [runs.data]);
+  const counts = useMemo(() => activityRunCounts(items), [runs.data]);
+  const types = useMemo(() => {
+    const defs = runbook.data && runbook.data.definition ? runbook.data.definition.activities || [] : [];
+    return Object.fromEntries(defs.map((a) => [a.id, typeLabel(a.type)]));
+  }, [runbook.data]);
+
+  const primaryLoaded = !instance.loading && !runs.loading && (!inst || !runbook.loading);
+  useReady('instance', primaryLoaded);
+
+  if (instance.loading) return html`<${Loading} what="the instance" />`;
+  if (instance.error) {
+    return html`<div class="page"><h1>Instance</h1><${ErrorMessage} error=${instance.error} />
+      <p><a href=${href('/jobs')}>Back to the jobs</a></p></div>`;
+  }
+  const rb = runbook.data;
+  const select = (activityId) => {
+    const index = items.findIndex((r) => r.id === activityId);
+    if (index < 0) return;
+    if (index >= shown) setShown(index + SHOWN);
+    setTimeout(() => {
+      const el = document.getElementById(`run-${index}`);
+      if (el) {
+        el.scrollIntoView({ behavior: 'smooth', block: 'center' });
+        el.classList.add('flash');
+        setTimeout(() => el.classList.remove('flash'), 1200);
+      }
+    }, 0);
+  };
+
+  return html`
+    <div class="page page-instance">
+      <nav class="crumbs" aria-label="Breadcrumb">
+        <a href=${href('/jobs')}>Jobs</a> /
+        <a href=${href(`/jobs/${encodeURIComponent(inst.job_id)}`)} class="mono">job ${shortId(inst.job_id)}</a>
+      </nav>
+      <div class="page-head">
+        <h1>Instance of ${rb && !rb.missing ? html`<a href=${href(`/runbooks/${encodeURIComponent(inst.runbook_id)}`)}>${rb.name}</a>` : 'a runbook'}</h1>
+        <div class="head-meta">
+          <span class="sr-only">Status:</span><${StatusBadge} status=${inst.status} testid="instance-status" />
+        </div>
+      </div>
+      <p class="meta-line small">
+        <span>Server <strong>${inst.server}</strong></span>
+        <span>Started ${formatTime(inst.started_at)}</span>
+        <span>${inst.ended_at ? `Ended ${formatTime(inst.ended_at)}` : 'Still running'}</span>
+        <span>${running ? 'Running for' : 'Took'} ${formatDuration(elapsed(inst.started_at, inst.ended_at))}</span>
+        <span class="mono muted">${inst.id}</span>
+      </p>
+      <section class="card card-graph" aria-labelledby="inst-graph">
+        <h2 id="inst-graph" class="h-small">Graph</h2>
+        ${job && rb && rb.version && job.version !== rb.version ? html`
+          <p class="notice small">This instance ran version ${job.version}; the graph shows the latest, version ${rb.version}.</p>` : null}
+        ${runbook.loading ? html`<${Loading} what="the graph" />` : null}
+        <${ErrorMessage} error=${runbook.error} />
+        ${rb && rb.definition ? html`<${RunbookGraph} definition=${rb.definition} statuses=${statuses} counts=${counts} onSelect=${select}
+          title=${`Graph of ${rb.name}, coloured by this instance`} />` : null}
+      </section>
+      <div class="columns">
+        <section class="card" aria-labelledby="inst-params">
+          <h2 id="inst-params" class="h-small">Parameters</h2>
+          <${KeyValues} values=${inst.parameters} empty="No parameters." testid="instance-parameters" />
+        </section>
+        <section class="card" aria-labelledby="inst-returns">
+          <h2 id="inst-returns" class="h-small">Return data</h2>
+          <${KeyValues} values=${inst.returns} empty=${running ? 'Not yet.' : 'None.'} testid="instance-returns" />
+        </section>
+      </div>
+      <section class="card" aria-labelledby="inst-runs">
+        <h2 id="inst-runs" class="h-small">Activity runs ${items.length ? html`<span class="muted">(${items.length})</span>` : null}</h2>
+        ${runs.loading ? html`<${Loading} what="activity runs" />` : null}
+        <${ErrorMessage} error=${runs.error} />
+        ${!runs.loading && !items.length ? html`<${Empty}>No activity has run yet.</${Empty}>` : null}
+        <ol class="runs">
+          ${items.slice(0, shown).map((run, i) => html`<${ActivityRun} key=${i} run=${run} index=${i} typeOf=${types[run.id]} />`)}
+        </ol>
+        ${items.length > shown ? html`
+          <button type="button" class="btn" onClick=${() => setShown(shown + SHOWN)}>
+            Show ${Math.min(SHOWN, items.length - shown)} more of ${items.length - shown}</button>` : null}
+      </section>
+    </div>`;
+}

@@ -1,0 +1,41 @@
+//! Global settings on the web service, for the console: everyone signed in reads variables
+//! (encrypted ones without their value) and counters; administrators change them through the
+//! same handlers as on the management server.
+
+use axum::extract::State;
+
+use super::wire::{CounterList, ErrorBody, VariableList};
+use crate::api::{ApiError, AppState, Caller, Json};
+use crate::management::settings::{counter_item, variable_item};
+
+/// Every variable; encrypted ones carry no value.
+#[utoipa::path(
+    get,
+    path = "/api/v1/variables",
+    operation_id = "list_variables",
+    tag = "settings",
+    responses(
+        (status = 200, description = "Variables by name", body = VariableList),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    )
+)]
+pub async fn variables(State(state): State<AppState>, _caller: Caller) -> Result<Json<VariableList>, ApiError> {
+    let items = state.store.variables().await?.into_iter().map(variable_item).collect();
+    Ok(Json(VariableList { items }))
+}
+
+/// Every counter.
+#[utoipa::path(
+    get,
+    path = "/api/v1/counters",
+    operation_id = "list_counters",
+    tag = "settings",
+    responses(
+        (status = 200, description = "Counters by name", body = CounterList),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    )
+)]
+pub async fn counters(State(state): State<AppState>, _caller: Caller) -> Result<Json<CounterList>, ApiError> {
+    let items = state.store.counters().await?.into_iter().map(counter_item).collect();
+    Ok(Json(CounterList { items }))
+}

@@ -1,0 +1,845 @@
+//! The Orchestration console in a real headless Chromium (chromedriver + fantoccini), against
+//! the real `scorch up` (every role in one process, SQLite in a temporary directory).
+//!
+//! One deployment and one browser serve every step: users, folders and runbooks are set up
+//! through the CLI and the management API, then each step drives the console as one person.
+//! Steps run one after another, each as its own task, so that one failing does not hide the
+//! others; the test fails at the end listing the failed steps. Screenshots of the main pages go
+//! to `target/console-screenshots/` (`CARGO_TARGET_DIR` honoured).
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them).
+
+mod support;
+
+#[path = "console/browser.rs"]
+mod browser;
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use browser::{Browser, WAIT, screenshot_dir, tid};
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::{Fleet, Proc, free_port, scorch_command, send};
+
+/// Passwords of the people the steps sign in as.
+const OLIVIA_PASSWORD: &str = "olivia-operates-42";
+const VICTOR_PASSWORD: &str = "victor-views-42";
+
+/// Five activities, four links; string, integer and boolean parameters. `gate` waits (at most
+/// about 30 s) for the file `GATE` to exist, so that a job can be watched while it runs.
+fn deploy_runbook(gate: &Path) -> String {
+    format!(
+        r#"format: 1
+runbook: Deploy Service
+description: Rolls a service out (the console's end-to-end test).
+returns:
+  - {{ name: Message, type: string }}
+activities:
+  - id: init
+    name: Initialize Data
+    type: initialize_data
+    properties:
+      parameters:
+        - {{ name: Service, type: string }}
+        - {{ name: Replicas, type: integer, default: 2 }}
+        - {{ name: Canary, type: boolean, default: false }}
+  - id: gate
+    name: Wait for the gate
+    type: run_program
+    properties:
+      program: sh
+      arguments: ["-c", "i=0; while [ ! -e '{gate}' ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done"]
+  - id: check
+    name: Check the replicas
+    type: compare_values
+    properties: {{ kind: number, left: "{{{{ init.Replicas }}}}", op: ge, right: "1" }}
+  - id: announce
+    name: Announce
+    type: run_program
+    properties:
+      program: echo
+      arguments: ["deploying {{{{ init.Service }}}} x{{{{ init.Replicas }}}} canary={{{{ init.Canary }}}}"]
+  - id: result
+    name: Return the message
+    type: return_data
+    properties: {{ values: {{ Message: "{{{{ announce.stdout }}}}" }} }}
+links:
+  - {{ from: init, to: gate }}
+  - {{ from: gate, to: check }}
+  - {{ from: gate, to: announce }}
+  - {{ from: announce, to: result }}
+"#,
+        gate = gate.display()
+    )
+}
+
+/// Its second activity fails (exit code 3, the reason on stderr); the third never runs.
+const BROKEN_RUNBOOK: &str = r#"format: 1
+runbook: Broken Backup
+description: Fails on purpose.
+activities:
+  - id: prepare
+    name: Prepare
+    type: run_program
+    properties: { program: echo, arguments: ["ready"] }
+  - id: backup
+    name: Back up
+    type: run_program
+    properties:
+      program: sh
+      arguments: ["-c", "echo 'backup volume /srv/backup is full' >&2; exit 3"]
+  - id: report
+    name: Report
+    type: run_program
+    properties: { program: echo, arguments: ["done"] }
+links:
+  - { from: prepare, to: backup }
+  - { from: backup, to: report }
+"#;
+
+const PAYROLL_RUNBOOK: &str = r#"format: 1
+runbook: Payroll Export
+activities:
+  - id: export
+    type: run_program
+    properties: { program: echo, arguments: ["exported"] }
+"#;
+
+/// What every step shares.
+struct Ctx {
+    fleet: Fleet,
+    browser: Browser,
+    gate: PathBuf,
+    deploy_id: String,
+    broken_id: String,
+    payroll_id: String,
+    /// Tokens of olivia (operator on Ops), victor (viewer on Ops), nora (operator on Finance).
+    olivia: String,
+    victor: String,
+    nora: String,
+}
+
+impl Ctx {
+    fn admin(&self) -> &str {
+        &self.fleet.admin
+    }
+
+    /// A request to the web service as `token`.
+    async fn api(&self, token: &str, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self
+            .fleet
+            .http
+            .request(method, format!("{}{path}", self.fleet.web))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        send(request).await
+    }
+
+    /// The ids of the jobs of runbook `id`, as the administrator sees them.
+    async fn job_ids(&self, runbook: &str) -> BTreeSet<String> {
+        let (status, body) = self
+            .api(
+                self.admin(),
+                Method::GET,
+                &format!("/api/v1/jobs?runbook_id={runbook}&limit=500"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|j| j["id"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    /// A fresh page signed in with `token` (put where the console keeps it), on the runbooks
+    /// page.
+    async fn signed_in(&self, token: &str) {
+        let b = &self.browser;
+        b.load("/signin").await;
+        b.js("window.localStorage.clear();", vec![]).await;
+        b.store_token(token).await;
+        b.load("/runbooks").await;
+        b.ready("runbooks").await;
+    }
+
+    /// A fresh sign-in page with nothing stored.
+    async fn signed_out(&self) {
+        let b = &self.browser;
+        b.load("/signin").await;
+        b.js("window.localStorage.clear();", vec![]).await;
+        b.load("/signin").await;
+        b.ready("signin").await;
+    }
+}
+
+/// Creates `name` with `password` through the CLI (`scorch user create --password-stdin`).
+async fn create_user(fleet: &Fleet, name: &str, password: &str) {
+    let mut cmd = scorch_command(fleet.dir.path());
+    cmd.args([
+        "--management",
+        &fleet.management,
+        "--token",
+        &fleet.admin,
+        "user",
+        "create",
+        name,
+        "--password-stdin",
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let password = password.to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = cmd.spawn().expect("run scorch user create");
+        let mut stdin = child.stdin.take().expect("its stdin");
+        writeln!(stdin, "{password}").expect("write the password");
+        drop(stdin);
+        child.wait_with_output().expect("wait for scorch user create")
+    })
+    .await
+    .expect("the command's thread");
+    assert!(
+        out.status.success(),
+        "scorch user create {name}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A new token of `user`, through the CLI (`scorch token create`).
+async fn create_token(fleet: &Fleet, user: &str) -> String {
+    let run = fleet
+        .scorch(&["token", "create", user, "--label", "console-e2e"])
+        .await
+        .ok();
+    run.stdout.trim().to_string()
+}
+
+async fn setup() -> Ctx {
+    let mut fleet = Fleet::sqlite();
+    let (web, console, management) = (free_port(), free_port(), free_port());
+    fleet.web = format!("http://127.0.0.1:{web}");
+    fleet.management = format!("http://127.0.0.1:{management}");
+    let args: Vec<String> = [
+        "up",
+        "--data-dir",
+        &fleet.path("data").display().to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--admin-token",
+        &fleet.admin,
+        "--web-port",
+        &web.to_string(),
+        "--console-port",
+        &console.to_string(),
+        "--management-port",
+        &management.to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let proc = Proc::spawn("up", fleet.dir.path(), &args);
+    fleet.procs.push(proc);
+    let console = format!("http://127.0.0.1:{console}");
+    fleet.wait_healthy("up", &format!("{}/health", fleet.management)).await;
+    fleet.wait_healthy("up", &format!("{}/health", fleet.web)).await;
+    fleet.wait_healthy("up", &format!("{console}/")).await;
+
+    // People: an operator and a viewer on Ops (with passwords), an operator on Finance only.
+    create_user(&fleet, "olivia", OLIVIA_PASSWORD).await;
+    create_user(&fleet, "victor", VICTOR_PASSWORD).await;
+    fleet.scorch(&["user", "create", "nora"]).await.ok();
+    fleet.scorch(&["folder", "create", "Ops"]).await;
+    fleet.scorch(&["folder", "create", "Ops/Nightly"]).await;
+    fleet.scorch(&["folder", "create", "Finance"]).await;
+    fleet.scorch(&["user", "grant", "olivia", "Ops", "operator"]).await.ok();
+    fleet.scorch(&["user", "grant", "victor", "Ops", "viewer"]).await.ok();
+    fleet
+        .scorch(&["user", "grant", "nora", "Finance", "operator"])
+        .await
+        .ok();
+
+    let gate = fleet.path("gate");
+    fleet.push("deploy.runbook.yaml", &deploy_runbook(&gate), "Ops").await;
+    fleet.push("broken.runbook.yaml", BROKEN_RUNBOOK, "Ops/Nightly").await;
+    fleet.push("payroll.runbook.yaml", PAYROLL_RUNBOOK, "Finance").await;
+
+    // Settings for the settings page.
+    let r = fleet
+        .mgmt(Method::PUT, "/api/v1/variables/DeployTarget")
+        .json(&json!({ "value": "prod-eu" }))
+        .send()
+        .await
+        .expect("set a variable");
+    assert!(r.status().is_success(), "set a variable: {}", r.status());
+    let r = fleet
+        .mgmt(Method::PUT, "/api/v1/counters/Deployments")
+        .json(&json!({ "value": 7 }))
+        .send()
+        .await
+        .expect("set a counter");
+    assert!(r.status().is_success(), "set a counter: {}", r.status());
+
+    let (olivia, victor, nora) = (
+        create_token(&fleet, "olivia").await,
+        create_token(&fleet, "victor").await,
+        create_token(&fleet, "nora").await,
+    );
+
+    let (status, body) = fleet.get("/api/v1/runbooks?limit=500").await;
+    assert_eq!(status, 200, "{body}");
+    let id_of = |name: &str| {
+        body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|r| r["name"] == name)
+            .and_then(|r| r["id"].as_str())
+            .unwrap_or_else(|| panic!("runbook {name} not listed: {body}"))
+            .to_string()
+    };
+    let (deploy_id, broken_id, payroll_id) = (id_of("Deploy Service"), id_of("Broken Backup"), id_of("Payroll Export"));
+
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let shots = screenshot_dir(&workspace);
+    let browser = Browser::start(&console, &shots).await;
+    Ctx {
+        fleet,
+        browser,
+        gate,
+        deploy_id,
+        broken_id,
+        payroll_id,
+        olivia,
+        victor,
+        nora,
+    }
+}
+
+// ---- the steps ----
+
+/// A wrong password shows `signin-error` and stores no token.
+async fn bad_password_shows_an_error(cx: Arc<Ctx>) {
+    let b = &cx.browser;
+    cx.signed_out().await;
+    b.screenshot("signin").await;
+    b.fill(&tid("signin-user"), "olivia").await;
+    b.fill(&tid("signin-password"), "not-her-password").await;
+    b.click(&tid("signin-submit")).await;
+    b.wait_js(
+        "signin-error to show",
+        WAIT,
+        "const e = document.querySelector(arguments[0]); return !!e && e.textContent.trim().length > 0;",
+        vec![json!(tid("signin-error"))],
+    )
+    .await;
+    assert_eq!(b.stored_token().await, None, "a failed sign-in stored a token");
+    assert!(!b.exists(&tid("whoami")).await, "signed in with a wrong password");
+}
+
+/// User and password: the runbooks page, who is signed in, and only Ops's runbooks.
+async fn password_sign_in(cx: Arc<Ctx>) {
+    let b = &cx.browser;
+    cx.signed_out().await;
+    b.fill(&tid("signin-user"), "olivia").await;
+    b.fill(&tid("signin-password"), OLIVIA_PASSWORD).await;
+    b.forget_ready().await;
+    b.click(&tid("signin-submit")).await;
+    b.ready("runbooks").await;
+    let whoami = b.text(&tid("whoami")).await;
+    assert!(whoami.contains("olivia"), "whoami shows {whoami:?}");
+    assert!(
+        b.stored_token().await.is_some(),
+        "no token in localStorage['scorch.token']"
+    );
+    let rows = b.attrs(&tid("runbook-row"), "data-id").await;
+    assert!(rows.contains(&cx.deploy_id), "Deploy Service not listed: {rows:?}");
+    assert!(
+        rows.contains(&cx.broken_id),
+        "Broken Backup (Ops/Nightly) not listed: {rows:?}"
+    );
+    assert!(
+        !rows.contains(&cx.payroll_id),
+        "olivia sees Finance's runbook: {rows:?}"
+    );
+    let folders = b.attrs(&tid("folder-item"), "data-path").await;
+    assert!(folders.iter().any(|f| f == "Ops"), "folder tree: {folders:?}");
+    assert!(
+        !folders.iter().any(|f| f.starts_with("Finance")),
+        "olivia sees Finance: {folders:?}"
+    );
+    b.screenshot("runbooks").await;
+}
+
+/// Opening a runbook from the list: its name, a node per activity, an edge per link, its
+/// parameters.
+async fn runbook_graph(cx: Arc<Ctx>) {
+    let b = &cx.browser;
+    cx.signed_in(&cx.olivia).await;
+    b.forget_ready().await;
+    b.click(&format!("{}[data-id=\"{}\"] a", tid("runbook-row"), cx.deploy_id))
+        .await;
+    b.ready("runbook").await;
+    assert_eq!(b.text(&tid("runbook-name")).await, "Deploy Service");
+    b.wait_for(&format!("{} svg, svg{}", tid("runbook-graph"), tid("runbook-graph")))
+        .await;
+    let nodes: BTreeSet<String> = b.attrs(&tid("graph-node"), "data-activity").await.into_iter().collect();
+    let expected: BTreeSet<String> = ["init", "gate", "check", "announce", "result"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(nodes, expected, "graph nodes");
+    assert_eq!(b.count(&tid("graph-node")).await, 5, "one node per activity");
+    assert_eq!(b.count(&tid("graph-edge")).await, 4, "one edge per link");
+    let params = b.text(&tid("runbook-parameters")).await;
+    for name in ["Service", "Replicas", "Canary"] {
+        assert!(params.contains(name), "parameters show {params:?}");
+    }
+    let description = b.text(&tid("runbook-description")).await;
+    assert!(
+        description.contains("Rolls a service out"),
+        "description: {description:?}"
+    );
+    b.screenshot("runbook-graph").await;
+}
+
+/// The start form: a bad integer shows `param-error` and starts nothing; good values start a
+/// job whose row goes to `completed` live (no reload); its instance shows the published value.
+async fn start_and_watch(cx: Arc<Ctx>) {
+    let b = &cx.browser;
+    let _ = std::fs::remove_file(&cx.gate);
+    cx.signed_in(&cx.olivia).await;
+    b.go(&format!("/runbooks/{}", cx.deploy_id)).await;
+    b.ready("runbook").await;
+    let before = cx.job_ids(&cx.deploy_id).await;
+
+    b.click(&tid("start-button")).await;
+    b.wait_for(&tid("start-form")).await;
+    b.wait_for(&tid("param-Service")).await;
+    b.wait_for(&tid("param-Replicas")).await;
+    b.wait_for(&tid("param-Canary")).await;
+    b.screenshot("start-form").await;
+
+    b.fill(&tid("param-Service"), "checkout-api").await;
+    b.fill(&tid("param-Replicas"), "2.5").await;
+    b.click(&tid("start-submit")).await;
+    b.wait_js(
+        "param-error for a bad integer",
+        WAIT,
+        "const e = document.querySelector(arguments[0]); return !!e && e.textContent.trim().length > 0;",
+        vec![json!(tid("param-error"))],
+    )
+    .await;
+    // Give a start that should not happen time to reach the server, then look.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(cx.job_ids(&cx.deploy_id).await, before, "a bad integer started a job");
+
+    b.fill(&tid("param-Replicas"), "3").await;
+    b.fill(&tid("param-Canary"), "true").await;
+    b.click(&tid("start-submit")).await;
+    let deadline = Instant::now() + WAIT;
+    let job = loop {
+        let now = cx.job_ids(&cx.deploy_id).await;
+        let new: Vec<String> = now.difference(&before).cloned().collect();
+        match new.len() {
+            0 => {}
+            1 => break new[0].clone(),
+            _ => panic!("one submit started {} jobs: {new:?}", new.len()),
+        }
+        if Instant::now() >= deadline {
+            b.fail("the start form started no job").await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    // Where the form leads is the console's choice; the runbook page lists the job either way.
+    let row = format!("{}[data-id=\"{job}\"]", tid("job-row"));
+    let shown = b
+        .wait_js(
+            "the new job's row",
+            Duration::from_secs(3),
+            "return document.querySelector(arguments[0]) !== null || location.hash.includes(arguments[1]);",
+            vec![json!(row), json!(job)],
+        )
+        .await;
+    let _ = shown;
+    if !b.exists(&row).await {
+        b.go(&format!("/runbooks/{}", cx.deploy_id)).await;
+        b.ready("runbook").await;
+        b.wait_for(&row).await;
+    }
+    let status = b.attrs(&row, "data-status").await.remove(0);
+    assert!(
+        status == "pending" || status == "running",
+        "the job should wait for its gate, but its row says {status:?}"
+    );
+    // A mark that a reload would wipe; then open the gate and watch the row.
+    b.js("window.__consoleE2eMark = 'still-here';", vec![]).await;
+    std::fs::write(&cx.gate, "open").expect("open the gate");
+    let outcome = b
+        .wait_js(
+            "the job's row to reach completed without a reload",
+            WAIT,
+            "if (window.__consoleE2eMark !== 'still-here') return 'reloaded'; \
+             const r = document.querySelector(arguments[0]); \
+             return r && r.dataset.status === 'completed' ? 'completed' : null;",
+            vec![json!(row)],
+        )
+        .await;
+    assert_eq!(outcome, "completed", "the page reloaded instead of updating live");
+    let (_, detail) = cx
+        .api(cx.admin(), Method::GET, &format!("/api/v1/jobs/{job}"), None)
+        .await;
+    assert_eq!(detail["status"], "completed", "{detail}");
+    assert_eq!(detail["parameters"]["Service"], "checkout-api", "{detail}");
+
+    // Jobs page: the row, then the job, then its instance.
+    b.go("/jobs").await;
+    b.ready("jobs").await;
+    b.wait_js(
+        "the job on the jobs page, completed",
+        WAIT,
+        "const r = document.querySelector(arguments[0]); return !!r && r.dataset.status === 'completed';",
+        vec![json!(row)],
+    )
+    .await;
+    b.screenshot("jobs").await;
+    b.forget_ready().await;
+    b.click(&format!("{row} a")).await;
+    b.ready("job").await;
+    let status = b.text(&tid("job-status")).await;
+    assert!(
+        status.to_lowercase().contains("completed"),
+        "job-status shows {status:?}"
+    );
+    b.screenshot("job").await;
+    b.forget_ready().await;
+    b.click(&tid("instance-link")).await;
+    b.ready("instance").await;
+    let status = b.text(&tid("instance-status")).await;
+    assert!(
+        status.to_lowercase().contains("success"),
+        "instance-status shows {status:?}"
+    );
+    let published = b
+        .text(&format!(
+            "{}[data-activity=\"announce\"] {}",
+            tid("activity-run"),
+            tid("published-data")
+        ))
+        .await;
+    assert!(
+        published.contains("deploying checkout-api x3 canary=true"),
+        "announce published {published:?}"
+    );
+    let node = |id: &str| format!("{}[data-activity=\"{id}\"]", tid("graph-node"));
+    for id in ["init", "gate", "check", "announce", "result"] {
+        let status = b.attrs(&node(id), "data-status").await;
+        assert_eq!(
+            status,
+            vec!["success".to_string()],
+            "graph node {id} on the instance page"
+        );
+    }
+    b.screenshot("instance-success").await;
+}
+
+/// A failed instance: its status, the failing activity's error, node statuses.
+async fn failed_instance(cx: Arc<Ctx>) {
+    let b = &cx.browser;
+    let body = json!({ "runbook_id": cx.broken_id, "wait": true });
+    let (status, job) = cx.api(&cx.olivia, Method::POST, "/api/v1/jobs", Some(body)).await;
+    assert_eq!(status, 200, "{job}");
+    assert_eq!(job["status"], "failed", "{job}");
+    let instance = job["instance_id"].as_str().expect("an instance id").to_string();
+
+    cx.signed_in(&cx.olivia).await;
+    b.go(&format!("/instances/{instance}")).await;
+    b.ready("instance").await;
+    let status = b.text(&tid("instance-status")).await;
+    assert!(
+        status.to_lowercase().contains("failed"),
+        "instance-status shows {status:?}"
+    );
+    let run = |id: &str| format!("{}[data-activity=\"{id}\"]", tid("activity-run"));
+    assert_eq!(b.attrs(&run("backup"), "data-status").await, vec!["failed".to_string()]);
+    assert_eq!(
+        b.attrs(&run("prepare"), "data-status").await,
+        vec!["success".to_string()]
+    );
+    let error = b.text(&format!("{} {}", run("backup"), tid("activity-error"))).await;
+    assert!(
+        error.contains("backup volume /srv/backup is full"),
+        "activity-error shows {error:?}"
+    );
+    let node = |id: &str| format!("{}[data-activity=\"{id}\"]", tid("graph-node"));
+    assert_eq!(b.count(&tid("graph-node")).await, 3, "one node per activity");
+    assert_eq!(
+        b.attrs(&node("backup"), "data-status").await,
+        vec!["failed".to_string()]
+    );
+    assert_eq!(
+        b.attrs(&node("prepare"), "data-status").await,
+        vec!["success".to_string()]
+    );
+    let report = b.attrs(&node("report"), "data-status").await;
+    assert!(
+        !report.iter().any(|s| s == "success" || s == "failed"),
+        "report never ran, but its node says {report:?}"
+    );
+    b.screenshot("instance-failure").await;
+}
+
+/// The runbook page at phone width still shows its name and graph.
+async fn phone_width(cx: Arc<Ctx>) {
+    let b = &cx.browser;
+    cx.signed_in(&cx.olivia).await;
+    b.resize(390, 844).await;
+    b.load(&format!("/runbooks/{}", cx.deploy_id)).await;
+    let shown = async {
+        b.ready("runbook").await;
+        assert_eq!(b.text(&tid("runbook-name")).await, "Deploy Service");
+        assert_eq!(b.count(&tid("graph-node")).await, 5);
+        b.screenshot("runbook-phone").await;
+        let overflow = b
+            .js(
+                "return document.documentElement.scrollWidth - window.innerWidth;",
+                vec![],
+            )
+            .await;
+        if overflow.as_f64().unwrap_or(0.0) > 1.0 {
+            eprintln!("note: at 390 px the runbook page is {overflow} px wider than the screen");
+        }
+    };
+    shown.await;
+    b.resize(1280, 800).await;
+}
+
+/// Signing out forgets the token and shows the sign-in page.
+async fn sign_out(cx: Arc<Ctx>) {
+    let b = &cx.browser;
+    cx.signed_in(&cx.olivia).await;
+    b.forget_ready().await;
+    b.click(&tid("signout")).await;
+    b.ready("signin").await;
+    b.wait_for(&tid("signin-user")).await;
+    assert_eq!(
+        b.stored_token().await,
+        None,
+        "the token is still stored after signing out"
+    );
+    // And a page that needs a session sends one back to sign in.
+    b.load("/runbooks").await;
+    b.ready("signin").await;
+}
+
+/// A viewer on Ops sees the runbook, but no start button.
+async fn viewer_cannot_start(cx: Arc<Ctx>) {
+    let b = &cx.browser;
+    cx.signed_out().await;
+    b.fill(&tid("signin-user"), "victor").await;
+    b.fill(&tid("signin-password"), VICTOR_PASSWORD).await;
+    b.forget_ready().await;
+    b.click(&tid("signin-submit")).await;
+    b.ready("runbooks").await;
+    let rows = b.attrs(&tid("runbook-row"), "data-id").await;
+    assert!(
+        rows.contains(&cx.deploy_id),
+        "the viewer does not see Deploy Service: {rows:?}"
+    );
+    b.forget_ready().await;
+    b.click(&format!("{}[data-id=\"{}\"] a", tid("runbook-row"), cx.deploy_id))
+        .await;
+    b.ready("runbook").await;
+    assert_eq!(b.text(&tid("runbook-name")).await, "Deploy Service");
+    b.wait_for(&tid("graph-node")).await;
+    assert!(
+        !b.exists(&tid("start-button")).await,
+        "a viewer is offered the start button"
+    );
+    // And the web service agrees.
+    let body = json!({ "runbook_id": cx.deploy_id });
+    let (status, answer) = cx.api(&cx.victor, Method::POST, "/api/v1/jobs", Some(body)).await;
+    assert_eq!(status, 403, "a viewer started a job: {answer}");
+}
+
+/// A token signs in; a user without the Ops folder sees neither its runbooks nor a runbook of
+/// it opened by its address.
+async fn token_sign_in_and_folder_scope(cx: Arc<Ctx>) {
+    let b = &cx.browser;
+    cx.signed_out().await;
+    b.fill(&tid("signin-token"), &cx.nora).await;
+    b.forget_ready().await;
+    b.click(&tid("signin-token-submit")).await;
+    b.ready("runbooks").await;
+    let whoami = b.text(&tid("whoami")).await;
+    assert!(whoami.contains("nora"), "whoami shows {whoami:?}");
+    let rows = b.attrs(&tid("runbook-row"), "data-id").await;
+    assert!(
+        rows.contains(&cx.payroll_id),
+        "nora does not see Payroll Export: {rows:?}"
+    );
+    assert!(
+        !rows.contains(&cx.deploy_id),
+        "nora sees Ops's Deploy Service: {rows:?}"
+    );
+    assert!(
+        !rows.contains(&cx.broken_id),
+        "nora sees Ops/Nightly's Broken Backup: {rows:?}"
+    );
+    let folders = b.attrs(&tid("folder-item"), "data-path").await;
+    assert!(
+        !folders.iter().any(|f| f.starts_with("Ops")),
+        "nora sees Ops: {folders:?}"
+    );
+
+    // By its address: whatever the console says, not the runbook.
+    b.go(&format!("/runbooks/{}", cx.deploy_id)).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        let settled = b
+            .js(
+                "return document.body.dataset.ready === 'runbook' || \
+                 /not found|no such|not exist|cannot|can't|forbidden/i.test(document.body.innerText);",
+                vec![],
+            )
+            .await;
+        if settled == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let names = b.texts(&tid("runbook-name")).await;
+    assert!(
+        !names.iter().any(|n| n.contains("Deploy Service")),
+        "nora opened Deploy Service"
+    );
+    assert!(
+        !b.exists(&tid("start-button")).await,
+        "nora is offered a start button for Ops"
+    );
+}
+
+/// The administrator (token sign-in): every folder, search, and the servers, settings and
+/// audit pages.
+async fn admin_pages(cx: Arc<Ctx>) {
+    let b = &cx.browser;
+    cx.signed_out().await;
+    b.fill(&tid("signin-token"), cx.admin()).await;
+    b.forget_ready().await;
+    b.click(&tid("signin-token-submit")).await;
+    b.ready("runbooks").await;
+    let rows = b.attrs(&tid("runbook-row"), "data-id").await;
+    for id in [&cx.deploy_id, &cx.broken_id, &cx.payroll_id] {
+        assert!(rows.contains(id), "the administrator does not see {id}: {rows:?}");
+    }
+    b.wait_for(&tid("folder-tree")).await;
+
+    b.fill(&tid("runbook-search"), "Payroll").await;
+    b.wait_js(
+        "the search to leave only Payroll Export",
+        WAIT,
+        "const rows = Array.from(document.querySelectorAll(arguments[0]), r => r.dataset.id); \
+         return rows.length === 1 && rows[0] === arguments[1];",
+        vec![json!(tid("runbook-row")), json!(cx.payroll_id)],
+    )
+    .await;
+
+    b.forget_ready().await;
+    b.click(&tid("nav-servers")).await;
+    b.ready("servers").await;
+    b.wait_for(&tid("server-row")).await;
+    b.screenshot("servers").await;
+
+    b.forget_ready().await;
+    b.click(&tid("nav-settings")).await;
+    b.ready("settings").await;
+    let variables = b.texts(&tid("variable-row")).await;
+    assert!(
+        variables.iter().any(|v| v.contains("DeployTarget")),
+        "variables: {variables:?}"
+    );
+    let counters = b.texts(&tid("counter-row")).await;
+    assert!(
+        counters.iter().any(|c| c.contains("Deployments") && c.contains('7')),
+        "counters: {counters:?}"
+    );
+    b.screenshot("settings").await;
+
+    b.forget_ready().await;
+    b.click(&tid("nav-audit")).await;
+    b.ready("audit").await;
+    b.wait_for(&tid("audit-row")).await;
+    b.screenshot("audit").await;
+
+    b.forget_ready().await;
+    b.click(&tid("nav-jobs")).await;
+    b.ready("jobs").await;
+    b.forget_ready().await;
+    b.click(&tid("nav-runbooks")).await;
+    b.ready("runbooks").await;
+}
+
+type Step = fn(Arc<Ctx>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+macro_rules! steps {
+    ($($name:ident),* $(,)?) => {
+        [$((stringify!($name), (|cx| Box::pin($name(cx))) as Step)),*]
+    };
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_in_a_browser() {
+    let began = Instant::now();
+    let cx = Arc::new(setup().await);
+    eprintln!("set up in {:.1} s", began.elapsed().as_secs_f64());
+    let steps = steps![
+        bad_password_shows_an_error,
+        password_sign_in,
+        runbook_graph,
+        start_and_watch,
+        failed_instance,
+        phone_width,
+        sign_out,
+        viewer_cannot_start,
+        token_sign_in_and_folder_scope,
+        admin_pages,
+    ];
+    let mut failed = Vec::new();
+    for (name, step) in steps {
+        let started = Instant::now();
+        let outcome = tokio::spawn(step(cx.clone())).await;
+        let took = started.elapsed().as_secs_f64();
+        match outcome {
+            Ok(()) => eprintln!("ok     {name} ({took:.1} s)"),
+            Err(e) => {
+                // The panic message went to stderr already; keep the failure's screenshot.
+                let shot = cx.browser.shots.join("FAILED.png");
+                if shot.exists() {
+                    let _ = std::fs::rename(&shot, cx.browser.shots.join(format!("FAILED-{name}.png")));
+                }
+                eprintln!("FAILED {name} ({took:.1} s): {e}");
+                failed.push(name);
+            }
+        }
+    }
+    eprintln!(
+        "console steps done in {:.1} s; screenshots in {}",
+        began.elapsed().as_secs_f64(),
+        cx.browser.shots.display()
+    );
+    let cx = Arc::into_inner(cx).expect("no step holds the context any more");
+    let Ctx { fleet, browser, .. } = cx;
+    browser.close().await;
+    assert!(failed.is_empty(), "failed steps: {failed:?}\n{}", fleet.logs());
+}
