@@ -16,7 +16,7 @@ mod fleet;
 
 use std::process::Child;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use fleet::{TOKEN, start};
 use serde_json::{Value, json};

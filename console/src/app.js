@@ -14,6 +14,7 @@ import { RunbooksPage } from './pages/runbooks.js';
 import { RunbookPage } from './pages/runbook.js';
 import { JobsPage } from './pages/jobs.js';
 import { JobPage } from './pages/job.js';
+import { InstancesPage } from './pages/instances.js';
 import { InstancePage } from './pages/instance.js';
 import { ServersPage } from './pages/servers.js';
 import { SettingsPage } from './pages/settings.js';
@@ -29,7 +30,7 @@ export function resolveRoute(segments) {
     case 'signin': return id ? { name: 'notfound' } : { name: 'signin' };
     case 'runbooks': return id ? { name: 'runbook', id } : { name: 'runbooks' };
     case 'jobs': return id ? { name: 'job', id } : { name: 'jobs' };
-    case 'instances': return id ? { name: 'instance', id } : { name: 'notfound' };
+    case 'instances': return id ? { name: 'instance', id } : { name: 'instances' };
     case 'servers': return id ? { name: 'notfound' } : { name: 'servers' };
     case 'settings': return id ? { name: 'notfound' } : { name: 'settings' };
     case 'audit': return id ? { name: 'notfound' } : { name: 'audit' };
@@ -42,6 +43,7 @@ const PAGES = {
   runbook: RunbookPage,
   jobs: JobsPage,
   job: JobPage,
+  instances: InstancesPage,
   instance: InstancePage,
   servers: ServersPage,
   settings: SettingsPage,

@@ -66,9 +66,10 @@ const sleep = (ms, signal) => new Promise((resolve) => {
   }, { once: true });
 });
 
-async function connectLoop(signal) {
+/** `resync`: tell subscribers `lagged` once connected (they missed changes while it was closed). */
+async function connectLoop(signal, resync) {
   let backoff = 1000;
-  let connectedBefore = false;
+  let connectedBefore = resync;
   while (!signal.aborted) {
     setStatus(connectedBefore ? 'retrying' : 'connecting');
     try {
@@ -112,11 +113,11 @@ async function connectLoop(signal) {
   }
 }
 
-function ensureConnected() {
+function ensureConnected(resync = false) {
   if (controller || !getToken()) return;
   controller = new AbortController();
   const mine = controller;
-  connectLoop(mine.signal).finally(() => {
+  connectLoop(mine.signal, resync).finally(() => {
     if (controller === mine) {
       controller = null;
       setStatus('off');
@@ -124,7 +125,7 @@ function ensureConnected() {
   });
 }
 
-/** Closes the stream (sign-out); the next subscriber opens it again. */
+/** Closes the stream (sign-out, or a hidden page); the next subscriber opens it again. */
 export function disconnect() {
   if (controller) {
     controller.abort();
@@ -132,6 +133,30 @@ export function disconnect() {
   }
   setStatus('off');
 }
+
+// A page that is hidden, or left for another (and perhaps kept in the back/forward cache), gives
+// its connection back: a browser opens at most six connections to one host, so pages holding
+// streams they do not show would soon leave none for the pages in front. Shown again, it
+// reconnects and tells subscribers to re-read what they show.
+let paused = false;
+
+function pause() {
+  if (!controller) return;
+  paused = true;
+  disconnect();
+}
+
+function resume() {
+  if (!paused) return;
+  paused = false;
+  ensureConnected(true);
+}
+
+document.addEventListener('visibilitychange', () => (document.visibilityState === 'hidden' ? pause() : resume()));
+window.addEventListener('pagehide', pause);
+window.addEventListener('pageshow', (e) => {
+  if (e.persisted) resume();
+});
 
 /** Calls `handler(eventName, data)` for every event until the returned function is called. */
 export function subscribe(handler) {

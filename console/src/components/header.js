@@ -8,7 +8,8 @@ import { highestRole } from '../session.js';
 // "Runbook servers" is "servers" on a phone, so the bar fits one line.
 const LINKS = [
   { id: 'runbooks', label: 'Runbooks', path: '/runbooks', match: ['runbooks', 'runbook'] },
-  { id: 'jobs', label: 'Jobs', path: '/jobs', match: ['jobs', 'job', 'instance'] },
+  { id: 'jobs', label: 'Jobs', path: '/jobs', match: ['jobs', 'job'] },
+  { id: 'instances', label: 'Instances', path: '/instances', match: ['instances', 'instance'] },
   { id: 'servers', label: html`<span class="wide-only">Runbook servers</span><span class="narrow-only">Servers</span>`, path: '/servers', match: ['servers'] },
   { id: 'settings', label: 'Settings', path: '/settings', match: ['settings'] },
   { id: 'audit', label: 'Audit', path: '/audit', match: ['audit'] },

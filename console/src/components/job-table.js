@@ -7,7 +7,8 @@ import { useRunbooks } from '../runbook-cache.js';
 import { StatusBadge } from './status.js';
 import { Empty } from './feedback.js';
 
-function RunbookCell({ id, runbook }) {
+/** A link to a runbook by its name (from the runbook cache), or its short id while unknown. */
+export function RunbookCell({ id, runbook }) {
   const name = runbook ? runbook.name : null;
   return html`<a href=${href(`/runbooks/${encodeURIComponent(id)}`)}>${name || html`<span class="muted">…${shortId(id)}</span>`}</a>`;
 }

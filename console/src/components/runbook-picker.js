@@ -5,7 +5,8 @@ import { api } from '../api.js';
 import { useDebounced } from '../hooks.js';
 import { useRunbooks } from '../runbook-cache.js';
 
-export function RunbookPicker({ id, value, onChange }) {
+/** `testid` names the search box for tests. */
+export function RunbookPicker({ id, value, onChange, testid }) {
   const [text, setText] = useState('');
   const [results, setResults] = useState([]);
   const [open, setOpen] = useState(false);
@@ -33,7 +34,7 @@ export function RunbookPicker({ id, value, onChange }) {
   return html`
     <div class="picker">
       <input id=${id} type="search" placeholder="Any runbook — type to search" value=${text} autocomplete="off"
-        data-testid="jobs-runbook-search"
+        data-testid=${testid}
         onFocus=${() => setOpen(true)} onInput=${(e) => { setText(e.currentTarget.value); setOpen(true); }}
         onKeyDown=${(e) => { if (e.key === 'Escape') setOpen(false); }} />
       ${open && results.length ? html`

@@ -8,7 +8,7 @@ import { useReady } from '../ready.js';
 import { href } from '../router.js';
 import { formatTime, shortId } from '../format.js';
 import { rememberRunbook } from '../runbook-cache.js';
-import { useLiveJobs } from '../jobs-live.js';
+import { useLiveJobs } from '../live-list.js';
 import { RunbookGraph } from '../graph.js';
 import { JobTable } from '../components/job-table.js';
 import { StartJobForm } from '../components/start-job-form.js';
@@ -71,7 +71,10 @@ function RecentJobs({ runbook, live }) {
     <section class="card" data-testid="runbook-jobs" aria-labelledby="rb-jobs">
       <div class="section-head">
         <h2 id="rb-jobs" class="h-small">Recent jobs</h2>
-        <a href=${href('/jobs', { runbook_id: runbook.id })} class="small">All jobs of this runbook →</a>
+        <span class="section-links small">
+          <a href=${href('/jobs', { runbook_id: runbook.id })}>All jobs of this runbook →</a>
+          <a href=${href('/instances', { runbook_id: runbook.id })} data-testid="runbook-instances-link">All instances of this runbook →</a>
+        </span>
       </div>
       ${live.loading ? html`<${Loading} what="jobs" />` : null}
       <${ErrorMessage} error=${live.error} />

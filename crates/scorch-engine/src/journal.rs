@@ -113,7 +113,11 @@ pub struct InstanceEnd {
 }
 
 /// Durable storage for instance progress. Each method returns once the record is durable (or
-/// an error); implementations batch concurrent calls into one commit (group commit).
+/// an error); implementations batch concurrent calls into one commit (group commit). The one
+/// exception allowed: `instance_started` may return before its record reaches the disk, provided
+/// the next record's durable commit covers it (a write-ahead log flushes in order). Only
+/// idempotent runs act before that next record, and a start lost in a crash only makes the job
+/// claimable again.
 #[async_trait]
 pub trait Journal: Send + Sync {
     /// Called when an instance starts and again each time it is resumed (by the resuming

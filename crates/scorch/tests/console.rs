@@ -142,6 +142,31 @@ impl Ctx {
         send(request).await
     }
 
+    /// Whether the web service answers right now (for failure messages): how two requests
+    /// as the administrator fare, with a 5 s limit each.
+    async fn probe(&self) -> String {
+        let mut out = Vec::new();
+        for path in ["/health", "/api/v1/runbooks?limit=1"] {
+            let started = Instant::now();
+            let request = self
+                .fleet
+                .http
+                .get(format!("{}{path}", self.fleet.web))
+                .bearer_auth(self.admin())
+                .timeout(Duration::from_secs(5))
+                .send();
+            let answer = match request.await {
+                Ok(r) => format!("HTTP {}", r.status().as_u16()),
+                Err(e) => format!("no answer ({e})"),
+            };
+            out.push(format!("GET {path}: {answer} in {} ms", started.elapsed().as_millis()));
+        }
+        if let Some(n) = connections_to(&self.fleet.web) {
+            out.push(format!("{n} connections open to it"));
+        }
+        out.join("; ")
+    }
+
     /// The ids of the jobs of runbook `id`, as the administrator sees them.
     async fn job_ids(&self, runbook: &str) -> BTreeSet<String> {
         let (status, body) = self
@@ -180,6 +205,19 @@ impl Ctx {
         b.load("/signin").await;
         b.ready("signin").await;
     }
+}
+
+/// How many TCP connections to `url`'s port are established on this machine (the browser's,
+/// and any of this test's client's), from `ss` (iproute2) when it is there.
+fn connections_to(url: &str) -> Option<usize> {
+    let port = url.rsplit(':').next()?;
+    let ss = std::process::Command::new("ss")
+        .args(["-tnH", "state", "established", "dst", &format!("127.0.0.1:{port}")])
+        .output()
+        .ok()?;
+    ss.status
+        .success()
+        .then(|| String::from_utf8_lossy(&ss.stdout).lines().count())
 }
 
 /// Creates `name` with `password` through the CLI (`scorch user create --password-stdin`).
@@ -312,6 +350,12 @@ async fn setup() -> Ctx {
 
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let shots = screenshot_dir(&workspace);
+    // Failure screenshots of an earlier run would mislead.
+    for entry in std::fs::read_dir(&shots).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().starts_with("FAILED") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
     let browser = Browser::start(&console, &shots).await;
     Ctx {
         fleet,
@@ -604,12 +648,13 @@ async fn failed_instance(cx: Arc<Ctx>) {
 async fn phone_width(cx: Arc<Ctx>) {
     let b = &cx.browser;
     cx.signed_in(&cx.olivia).await;
-    b.resize(390, 844).await;
+    b.emulate_phone(390, 844).await;
     b.load(&format!("/runbooks/{}", cx.deploy_id)).await;
     let shown = async {
         b.ready("runbook").await;
         assert_eq!(b.text(&tid("runbook-name")).await, "Deploy Service");
         assert_eq!(b.count(&tid("graph-node")).await, 5);
+        assert!(b.exists(&tid("start-button")).await, "no start button at phone width");
         b.screenshot("runbook-phone").await;
         let overflow = b
             .js(
@@ -622,22 +667,35 @@ async fn phone_width(cx: Arc<Ctx>) {
         }
     };
     shown.await;
-    b.resize(1280, 800).await;
+    b.stop_emulating().await;
 }
 
 /// Signing out forgets the token and shows the sign-in page.
 async fn sign_out(cx: Arc<Ctx>) {
     let b = &cx.browser;
-    cx.signed_in(&cx.olivia).await;
+    // A session of its own (signing out ends it), not the token the other steps share.
+    cx.signed_out().await;
+    b.fill(&tid("signin-user"), "olivia").await;
+    b.fill(&tid("signin-password"), OLIVIA_PASSWORD).await;
+    b.forget_ready().await;
+    b.click(&tid("signin-submit")).await;
+    b.ready("runbooks").await;
+    let session = b.stored_token().await.expect("a session token in localStorage");
+    let (status, _) = cx.api(&session, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(status, 200, "the session's token does not work before signing out");
+
     b.forget_ready().await;
     b.click(&tid("signout")).await;
     b.ready("signin").await;
     b.wait_for(&tid("signin-user")).await;
+    assert!(!b.exists(&tid("whoami")).await, "whoami still shows after signing out");
     assert_eq!(
         b.stored_token().await,
         None,
         "the token is still stored after signing out"
     );
+    let (status, _) = cx.api(&session, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(status, 401, "the session's token still works after signing out");
     // And a page that needs a session sends one back to sign in.
     b.load("/runbooks").await;
     b.ready("signin").await;
@@ -790,6 +848,33 @@ async fn admin_pages(cx: Arc<Ctx>) {
     b.ready("runbooks").await;
 }
 
+/// Leaving the console for another page and coming back, again and again, as people do with
+/// links and Back, in a Chromium as shipped (its back/forward cache on: it keeps pages it may
+/// restore, with their open connections). The console must load each time: a browser opens at
+/// most six connections to one host, and each page holds one for its event stream.
+async fn leaving_and_coming_back(cx: Arc<Ctx>) {
+    let b = Browser::start_as_shipped(&cx.browser.base, &cx.browser.shots).await;
+    b.load("/signin").await;
+    b.store_token(&cx.olivia).await;
+    for round in 1..=8 {
+        b.load("/runbooks").await;
+        let deadline = Instant::now() + WAIT;
+        while b.js("return document.body.dataset.ready || '';", vec![]).await != "runbooks" {
+            if Instant::now() >= deadline {
+                let open = connections_to(&cx.fleet.web).map_or("?".into(), |n| n.to_string());
+                b.fail(&format!(
+                    "coming back to the console the {round}th time, the runbooks page was not ready in {WAIT:?}; \
+                     {open} connections are open to the web service (a browser opens at most six to one host, \
+                     and every page the back/forward cache keeps holds its event stream)"
+                ))
+                .await;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    b.close().await;
+}
+
 type Step = fn(Arc<Ctx>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 macro_rules! steps {
@@ -814,6 +899,7 @@ async fn the_console_in_a_browser() {
         viewer_cannot_start,
         token_sign_in_and_folder_scope,
         admin_pages,
+        leaving_and_coming_back,
     ];
     let mut failed = Vec::new();
     for (name, step) in steps {
@@ -829,6 +915,7 @@ async fn the_console_in_a_browser() {
                     let _ = std::fs::rename(&shot, cx.browser.shots.join(format!("FAILED-{name}.png")));
                 }
                 eprintln!("FAILED {name} ({took:.1} s): {e}");
+                eprintln!("       the web service now: {}", cx.probe().await);
                 failed.push(name);
             }
         }

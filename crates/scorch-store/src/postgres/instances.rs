@@ -79,7 +79,17 @@ fn decode(row: &PgRow) -> Result<InstanceRow, StoreError> {
 /// An instance from columns named `names` (a query that also reads other tables' columns renames
 /// them).
 pub(super) fn decode_as(row: &PgRow, names: &InstanceNames) -> Result<InstanceRow, StoreError> {
-    let [uuid, job_id, runbook_id, server, status, parameters, returns, started_at, ended_at] = *names;
+    let [
+        uuid,
+        job_id,
+        runbook_id,
+        server,
+        status,
+        parameters,
+        returns,
+        started_at,
+        ended_at,
+    ] = *names;
     let status: &str = row.try_get(status)?;
     Ok(InstanceRow {
         id: row.try_get(uuid)?,

@@ -39,8 +39,13 @@ use crate::{Claim, Job, JobFilter, JobResult, JobStatus, NewAudit, NewJob, Store
 const MAX_CLAIM: usize = 4096;
 
 /// Takes up to $4 jobs for server $1 with a lease of $2 microseconds, counting servers alive when
-/// they heartbeated within $3 microseconds; $5 holds a new instance id per job.
-const CLAIM: &str = "SELECT * FROM scorch_claim_jobs($1, $2, $3, $4, $5)";
+/// they heartbeated within $3 microseconds; $5 holds a new instance id per job. When no job is
+/// pending and no lease has expired (most claims: every server looks for work whenever a job is
+/// created or ends), two index probes answer, and the claim function is not called.
+const CLAIM: &str = "SELECT * FROM scorch_claim_jobs($1, $2, $3, $4, $5)
+     WHERE EXISTS (SELECT 1 FROM jobs WHERE status = 'pending')
+        OR EXISTS (SELECT 1 FROM jobs WHERE status = 'running'
+                   AND COALESCE(lease_expires_at, 0) < (SELECT scorch_now_us()))";
 
 /// The columns [`decode`] reads.
 macro_rules! job_columns {

@@ -24,6 +24,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use scorch_activity::{Row, Status};
@@ -44,9 +45,12 @@ const QUEUE: usize = 8192;
 const MAX_BATCH: usize = 2048;
 /// Instances whose internal key the writer remembers; it starts over when full.
 const KNOWN_INSTANCES: usize = 65_536;
+/// A writer's connection idle this long is checked before its next batch.
+const IDLE_CHECK: Duration = Duration::from_secs(1);
 
 /// Upserts instance starts and announces each one written. Rows whose job or runbook is not in
-/// the store are left out (and refused by the caller) rather than failing the statement.
+/// the store are left out (and refused by the caller) rather than failing the statement. With $7,
+/// the commit (the statement's own) does not wait for its WAL flush: see [`relaxed`].
 const UPSERT_INSTANCES: &str = "WITH s AS (
          INSERT INTO instances (uuid, job_id, runbook_id, server, status, parameters, started_at)
          SELECT u.uuid, u.job_id, u.runbook_id, u.server, 'running', u.parameters, u.started_at
@@ -57,7 +61,9 @@ const UPSERT_INSTANCES: &str = "WITH s AS (
          ON CONFLICT (uuid) DO UPDATE SET server = excluded.server, status = 'running', ended_at = NULL
          RETURNING id, uuid, job_id, status)
      , n AS MATERIALIZED (
-         SELECT scorch_notify(array_agg(json_build_object('i', json_build_array(uuid, job_id, status))::text)) FROM s)
+         SELECT scorch_notify(array_agg(json_build_object('i', json_build_array(uuid, job_id, status))::text)),
+             CASE WHEN $7 THEN set_config('synchronous_commit', 'off', true) END
+         FROM s)
      SELECT s.id, s.uuid FROM s, n";
 
 const LOOKUP_INSTANCES: &str = "SELECT id, uuid FROM instances WHERE uuid = ANY ($1)";
@@ -258,7 +264,9 @@ impl PgJournal {
     pub(super) async fn create_job(&self, job: NewJobRow) -> Result<Created, StoreError> {
         match self.submit(Write::CreateJob(job)).await? {
             Reply::Created(created) => created,
-            other => Err(StoreError::Invalid(format!("the writer answered {other:?} for a new job"))),
+            other => Err(StoreError::Invalid(format!(
+                "the writer answered {other:?} for a new job"
+            ))),
         }
     }
 
@@ -333,7 +341,9 @@ pub(super) async fn runs(pool: &PgPool, instance_id: Uuid) -> Result<Vec<RunReco
             return Err(StoreError::NotFound(format!("instance {instance_id}")));
         }
     }
-    rows.iter().map(|row| decode_run(instance_id, row, &RUN_NAMES)).collect()
+    rows.iter()
+        .map(|row| decode_run(instance_id, row, &RUN_NAMES))
+        .collect()
 }
 
 impl RunRow {
@@ -420,8 +430,19 @@ const RUN_NAMES: RunNames = [
 ];
 
 pub(super) fn decode_run(instance_id: Uuid, row: &PgRow, names: &RunNames) -> Result<RunRecord, StoreError> {
-    let [seq, key, activity_id, activity_name, attempt, state, error, started_at, ended_at, published, truncated] =
-        *names;
+    let [
+        seq,
+        key,
+        activity_id,
+        activity_name,
+        attempt,
+        state,
+        error,
+        started_at,
+        ended_at,
+        published,
+        truncated,
+    ] = *names;
     let activity_id: Arc<str> = row.try_get::<String, _>(activity_id)?.into();
     let activity_name = match row.try_get::<Option<String>, _>(activity_name)? {
         Some(name) => name.into(),
@@ -467,7 +488,20 @@ async fn write_loop(pool: PgPool, mut receiver: mpsc::Receiver<Request>) {
     let mut conn: Option<PoolConnection<Postgres>> = None;
     let mut known = Known::default();
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut last_used = Instant::now();
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        // A connection left idle may have been closed meanwhile (the database restarted, or ended
+        // the session): ask before handing it a batch that would fail on it. A busy writer never
+        // asks.
+        if last_used.elapsed() >= IDLE_CHECK
+            && let Some(idle) = &mut conn
+            && idle.ping().await.is_err()
+            && let Some(mut broken) = conn.take()
+        {
+            broken.close_on_drop();
+            known.instances.clear();
+        }
+        last_used = Instant::now();
         let written = match &mut conn {
             Some(conn) => write(conn, &batch, &mut known).await,
             None => match pool.acquire().await {
@@ -509,7 +543,9 @@ async fn write(conn: &mut PgConnection, batch: &[Request], known: &mut Known) ->
             // The transaction was rolled back, and what the writer learnt in it may be undone.
             known.instances.clear();
             if batch.len() == 1 {
-                return Ok(vec![refused_alone(conn, &batch[0].write, first.message(), known).await?]);
+                return Ok(vec![
+                    refused_alone(conn, &batch[0].write, first.message(), known).await?,
+                ]);
             }
             let mut outcomes = Vec::with_capacity(batch.len());
             for request in batch {
@@ -565,6 +601,18 @@ async fn refused_alone(
         Err(sqlx::Error::Database(db)) => Ok(write.refused(db.message())),
         Err(err) => Err(err),
     }
+}
+
+/// Whether a batch may commit without waiting for its WAL flush: when it holds instance starts
+/// only. Nothing acts on an instance's start record before the instance's next record, the first
+/// run's (or its end), which the engine waits for and whose commit flushes the WAL up to and
+/// including the start; until then nothing has happened that a resume would need to know of (an
+/// idempotent activity may have run; it runs again). A start lost in a database crash is one the
+/// engine, which loses its connection with it, never builds on: the job is resumed (or, when its
+/// claim was lost too, claimed again) and the instance started afresh. The engine's own order
+/// of events is kept: a start is visible to every reader once acknowledged.
+fn relaxed(records: &[&Request]) -> bool {
+    records.iter().all(|r| matches!(r.write, Write::InstanceStarted(_)))
 }
 
 /// Record kinds in the order a segment writes them.
@@ -644,12 +692,14 @@ async fn write_batch(
     // Every statement announces what it writes, so a batch of one statement (the usual one: runs,
     // or new jobs) needs no transaction of its own; more are written in one.
     if statements == 1 {
-        write_segment(conn, records, known, &mut outcomes).await?;
+        let relaxed = relaxed(records);
+        write_segment(conn, records, known, relaxed, &mut outcomes).await?;
     } else {
         let mut tx = conn.begin().await?;
         let mut offset = 0;
         for segment in segments {
-            write_segment(&mut tx, segment, known, &mut outcomes[offset..offset + segment.len()]).await?;
+            let outcomes = &mut outcomes[offset..offset + segment.len()];
+            write_segment(&mut tx, segment, known, false, outcomes).await?;
             offset += segment.len();
         }
         tx.commit().await?;
@@ -663,6 +713,7 @@ async fn write_segment(
     conn: &mut PgConnection,
     records: &[&Request],
     known: &mut Known,
+    relaxed: bool,
     outcomes: &mut [Outcome],
 ) -> Result<(), sqlx::Error> {
     create_jobs(conn, records, outcomes).await?;
@@ -686,6 +737,7 @@ async fn write_segment(
             .bind(latest.iter().map(|s| s.server.as_str()).collect::<Vec<_>>())
             .bind(latest.iter().map(|s| s.parameters.as_str()).collect::<Vec<_>>())
             .bind(latest.iter().map(|s| s.started_at).collect::<Vec<_>>())
+            .bind(relaxed)
             .fetch_all(&mut *conn)
             .await?;
         let written: HashMap<Uuid, i64> = written.into_iter().map(|(id, uuid)| (uuid, id)).collect();
@@ -767,7 +819,11 @@ async fn write_segment(
 }
 
 /// The segment's new jobs (and their audit records), in one statement.
-async fn create_jobs(conn: &mut PgConnection, records: &[&Request], outcomes: &mut [Outcome]) -> Result<(), sqlx::Error> {
+async fn create_jobs(
+    conn: &mut PgConnection,
+    records: &[&Request],
+    outcomes: &mut [Outcome],
+) -> Result<(), sqlx::Error> {
     let jobs: Vec<(usize, &NewJobRow)> = records
         .iter()
         .enumerate()
@@ -1053,7 +1109,11 @@ mod tests {
             assert!(matches!(&outcomes[4], Err(JournalError::Unavailable(m)) if m.contains("not in the store")));
             assert_eq!(
                 (&outcomes[0], &outcomes[2], &outcomes[3]),
-                (&Ok(Reply::Written), &Err(JournalError::NotFound(stray)), &Ok(Reply::Written))
+                (
+                    &Ok(Reply::Written),
+                    &Err(JournalError::NotFound(stray)),
+                    &Ok(Reply::Written)
+                )
             );
             let runs = store.journal().runs(instance_id).await.unwrap();
             assert_eq!((runs.len(), runs[0].key), (1, u64::MAX));

@@ -1,15 +1,17 @@
 //! The PostgreSQL backend: one database for a fleet of runbook servers, management servers and
 //! web services on many hosts.
 //!
-//! Layout: a pool of connections serves reads and the authoring/operations writes; the journal is
-//! driven by one writer task that commits in groups (see [`journal`]); a listener task turns the
-//! database's `NOTIFY scorch_changes` messages into [`Change`](crate::Change)s for every subscriber of this
+//! Layout: a pool of connections serves reads and the authoring/operations writes; the journal, new
+//! jobs (with their audit records) and instance ends with their jobs' ends are written by one
+//! writer task that commits in groups (see [`journal`]); a listener task turns the database's
+//! `NOTIFY scorch_changes` messages into [`Change`](crate::Change)s for every subscriber of this
 //! process (see [`changes`]), so a change committed by any process reaches every process.
 //!
 //! Runbook servers claim jobs with `FOR UPDATE SKIP LOCKED`, so two servers never take the same
 //! job and never wait for each other's candidates; a runbook's concurrency is enforced under a
-//! transaction-level advisory lock on the runbook (see [`jobs`]). Leases and heartbeats are stamped
-//! and compared on the database's clock (`scorch_now_us()`), never a runbook server's.
+//! transaction-level advisory lock on the runbook (see [`jobs`]); a claim of many jobs is one call
+//! of a PL/pgSQL function (migration 3), one round trip. Leases and heartbeats are stamped and
+//! compared on the database's clock (`scorch_now_us()`), never a runbook server's.
 
 mod audit;
 mod changes;
@@ -47,8 +49,9 @@ pub use settings::PgSettings;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
     (2, "fleet", include_str!("../../migrations/postgres/0002_fleet.sql")),
-    // PostgreSQL only: the job path's functions (SQLite has no version 3 yet).
-    (3, "job_path", include_str!("../../migrations/postgres/0003_job_path.sql")),
+    // PostgreSQL only: the job path's functions (SQLite has no version 3).
+    (3, "jobs", include_str!("../../migrations/postgres/0003_jobs.sql")),
+    (4, "reads", include_str!("../../migrations/postgres/0004_reads.sql")),
 ];
 
 /// Connections for readers and writers of this process (the journal writer holds one of them).

@@ -50,6 +50,8 @@ use writer::Writer;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
     (2, "fleet", include_str!("../../migrations/sqlite/0002_fleet.sql")),
+    // Version 3 is PostgreSQL's alone (the job path's functions).
+    (4, "reads", include_str!("../../migrations/sqlite/0004_reads.sql")),
 ];
 
 /// How long a statement waits for another connection's write lock before failing.

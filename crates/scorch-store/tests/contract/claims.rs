@@ -330,7 +330,13 @@ async fn claim_jobs_honours_preferred_servers(store: Arc<dyn Store>) {
     for name in ["rb1", "rb2"] {
         register(&store, name).await;
     }
-    let preferring = runbook(&store, "", "Preferring", json!({ "runbook_servers": ["rb1"], "concurrency": 5 })).await;
+    let preferring = runbook(
+        &store,
+        "",
+        "Preferring",
+        json!({ "runbook_servers": ["rb1"], "concurrency": 5 }),
+    )
+    .await;
     let anywhere = runbook(&store, "", "Anywhere", json!({ "concurrency": 5 })).await;
     let p1 = job(&store, preferring).await;
     let a1 = job(&store, anywhere).await;
@@ -338,8 +344,14 @@ async fn claim_jobs_honours_preferred_servers(store: Arc<dyn Store>) {
     let a2 = job(&store, anywhere).await;
 
     let ids = |claims: Vec<scorch_store::Claim>| claims.iter().map(|c| c.job.id).collect::<Vec<_>>();
-    assert_eq!(ids(store.claim_jobs("rb2", LEASE, ALIVE, 10).await.unwrap()), [a1.id, a2.id]);
-    assert_eq!(ids(store.claim_jobs("rb1", LEASE, ALIVE, 10).await.unwrap()), [p1.id, p2.id]);
+    assert_eq!(
+        ids(store.claim_jobs("rb2", LEASE, ALIVE, 10).await.unwrap()),
+        [a1.id, a2.id]
+    );
+    assert_eq!(
+        ids(store.claim_jobs("rb1", LEASE, ALIVE, 10).await.unwrap()),
+        [p1.id, p2.id]
+    );
 }
 
 async fn concurrency_holds_while_servers_race_claiming_many(store: Arc<dyn Store>) {

@@ -236,8 +236,10 @@ async fn concurrent_starts_each_get_their_job_and_audit_record(store: Arc<dyn St
         .filter(|e| e.action == "job.start")
         .map(|e| (e.object_id, e.actor.clone()))
         .collect();
-    let expected: HashSet<(Option<Uuid>, String)> =
-        created.iter().map(|(job, actor)| (Some(job.id), actor.clone())).collect();
+    let expected: HashSet<(Option<Uuid>, String)> = created
+        .iter()
+        .map(|(job, actor)| (Some(job.id), actor.clone()))
+        .collect();
     assert_eq!(audited, expected);
 }
 
@@ -263,7 +265,14 @@ async fn a_job_of_a_missing_runbook_is_not_created_nor_audited(store: Arc<dyn St
     let no_version = store.create_job_audited(new(runbook_id, Some(7)), entry()).await;
     assert!(matches!(no_version, Err(StoreError::NotFound(_))), "{no_version:?}");
     assert!(store.list_jobs(&Default::default()).await.unwrap().is_empty());
-    assert!(store.audit_log(0, 0).await.unwrap().iter().all(|e| e.action != "job.start"));
+    assert!(
+        store
+            .audit_log(0, 0)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.action != "job.start")
+    );
 }
 
 /// A job-only subscriber sees the job's changes in order, and an instance's end is announced
@@ -312,7 +321,11 @@ async fn job_subscribers_see_a_job_from_start_to_end(store: Arc<dyn Store>) {
     }
     assert_eq!(
         seen,
-        [job(JobStatus::Pending), job(JobStatus::Running), job(JobStatus::Completed)]
+        [
+            job(JobStatus::Pending),
+            job(JobStatus::Running),
+            job(JobStatus::Completed)
+        ]
     );
     let followed = crate::changes::follow(&mut all, created.id, &job(JobStatus::Completed)).await;
     let ended = Change::Instance {

@@ -29,6 +29,19 @@ const POLL: Duration = Duration::from_millis(50);
 const INSTALL_HINT: &str = "install Debian's chromium and chromium-driver packages \
      (`apt-get install -y chromium chromium-driver`; .ci/run installs them)";
 
+/// Run in every document before its own scripts: keeps the page's uncaught errors, rejected
+/// promises nobody handled and `console.error` calls in `window.__e2eErrors`.
+const ERROR_COLLECTOR: &str = r#"
+(() => {
+  const errors = (window.__e2eErrors = []);
+  const keep = (text) => { if (errors.length < 50) errors.push(String(text).slice(0, 500)); };
+  addEventListener('error', (e) => keep('error: ' + (e.message || (e.target && (e.target.src || e.target.href)) || e)), true);
+  addEventListener('unhandledrejection', (e) => keep('unhandled rejection: ' + (e.reason && (e.reason.stack || e.reason.message) || e.reason)));
+  const original = console.error;
+  console.error = function (...args) { keep('console.error: ' + args.map(String).join(' ')); return original.apply(this, args); };
+})();
+"#;
+
 /// `[data-testid="ID"]`.
 pub fn tid(id: &str) -> String {
     format!("[data-testid=\"{id}\"]")
@@ -178,14 +191,28 @@ pub struct Browser {
     pub base: String,
     /// Where [`Browser::screenshot`] writes its PNGs.
     pub shots: PathBuf,
+    /// chromedriver's endpoint for Chrome DevTools Protocol commands in this session.
+    cdp: String,
     // Dropped after the client: the driver (killed), then the profile directory.
     driver: Driver,
     profile: tempfile::TempDir,
 }
 
 impl Browser {
-    /// Starts chromedriver and a Chromium session (1280x800) on a fresh profile.
+    /// Starts chromedriver and a Chromium session (1280x800) on a fresh profile, with its
+    /// back/forward cache off: a test or benchmark loads pages afresh dozens of times a minute,
+    /// and each page that cache keeps holds its connections (the console's event stream among
+    /// them). [`Browser::start_as_shipped`] keeps it on.
     pub async fn start(base: &str, shots: &Path) -> Browser {
+        Browser::launch(base, shots, &["--disable-features=BackForwardCache"]).await
+    }
+
+    /// As [`Browser::start`], with Chromium's back/forward cache on, as people have it.
+    pub async fn start_as_shipped(base: &str, shots: &Path) -> Browser {
+        Browser::launch(base, shots, &[]).await
+    }
+
+    async fn launch(base: &str, shots: &Path, extra_args: &[&str]) -> Browser {
         let profile = tempfile::tempdir().expect("a profile directory");
         let chromium = find_program(
             "SCORCH_CHROMIUM",
@@ -194,24 +221,26 @@ impl Browser {
         .unwrap_or_else(|| panic!("chromium not found: {INSTALL_HINT}"));
         let driver = Driver::start(profile.path()).await;
         let data_dir = profile.path().join("chromium");
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,800",
+        ]
+        .iter()
+        .chain(extra_args)
+        .map(|a| a.to_string())
+        .collect();
+        args.push(format!("--user-data-dir={}", data_dir.display()));
         let caps = json!({
             "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chromium.display().to_string(),
-                "args": [
-                    "--headless=new",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-dev-shm-usage",
-                    "--disable-quic",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--window-size=1280,800",
-                    format!("--user-data-dir={}", data_dir.display()),
-                ],
-            },
+            "goog:chromeOptions": { "binary": chromium.display().to_string(), "args": args },
         });
         let Value::Object(caps) = caps else { unreachable!() };
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
@@ -220,11 +249,20 @@ impl Browser {
             .connect(&driver.url)
             .await
             .unwrap_or_else(|e| panic!("cannot open a Chromium session: {e}\n{}", driver.log_text()));
+        // Every page records its uncaught errors and console errors, for failure messages.
+        let session = client.session_id().await.ok().flatten().unwrap_or_default();
+        let collector = json!({
+            "cmd": "Page.addScriptToEvaluateOnNewDocument",
+            "params": { "source": ERROR_COLLECTOR },
+        });
+        let cdp = format!("{}/session/{session}/goog/cdp/execute", driver.url);
+        let _ = reqwest::Client::new().post(&cdp).json(&collector).send().await;
         std::fs::create_dir_all(shots).expect("create the screenshot directory");
         Browser {
             client,
             base: base.trim_end_matches('/').to_string(),
             shots: shots.to_path_buf(),
+            cdp,
             driver,
             profile,
         }
@@ -449,12 +487,29 @@ impl Browser {
         path
     }
 
-    /// Resizes the window (the viewport in headless Chromium).
-    pub async fn resize(&self, width: u32, height: u32) {
-        self.client
-            .set_window_size(width, height)
+    /// Sends a Chrome DevTools Protocol command to the page (through chromedriver).
+    pub async fn devtools(&self, cmd: &str, params: Value) -> Value {
+        let answer = reqwest::Client::new()
+            .post(&self.cdp)
+            .json(&json!({ "cmd": cmd, "params": params }))
+            .send()
             .await
-            .expect("resize the window");
+            .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+        let status = answer.status();
+        let body: Value = answer.json().await.unwrap_or_default();
+        assert!(status.is_success(), "{cmd}: HTTP {status}: {body}");
+        body["value"].clone()
+    }
+
+    /// Emulates a phone's screen: a `width` x `height` CSS-pixel viewport, mobile.
+    pub async fn emulate_phone(&self, width: u32, height: u32) {
+        let metrics = json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": true });
+        self.devtools("Emulation.setDeviceMetricsOverride", metrics).await;
+    }
+
+    /// Back to the window's own screen.
+    pub async fn stop_emulating(&self) {
+        self.devtools("Emulation.clearDeviceMetricsOverride", json!({})).await;
     }
 
     /// The token the console keeps (`localStorage['scorch.token']`), if any.
@@ -481,7 +536,7 @@ impl Browser {
             .execute(
                 "return { url: location.href, ready: document.body ? (document.body.dataset.ready || null) : null, \
                  text: document.body ? document.body.innerText.slice(0, 1500) : '', \
-                 timings: (window.scorchTimings || []).slice(-15) };",
+                 timings: (window.scorchTimings || []).slice(-15), errors: window.__e2eErrors || [] };",
                 vec![],
             )
             .await
