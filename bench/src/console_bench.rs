@@ -401,8 +401,8 @@ async fn main() -> std::process::ExitCode {
 
     println!();
     println!(
-        "{:<22} {:>12} {:>10} {:>8}   {:>11} {:>7}  {}",
-        "page", "paint median", "paint max", "<1000ms", "slowest API", "<100ms", "(that call)"
+        "{:<22} {:>12} {:>10} {:>8}  {:>10}   {:>11} {:>7}  (that call)",
+        "page", "paint median", "paint max", "<1000ms", "API calls", "slowest API", "<100ms"
     );
     let mut overall_paint: Option<(f64, &str)> = None;
     let mut overall_call: Option<(f64, String, &str)> = None;
@@ -431,8 +431,15 @@ async fn main() -> std::process::ExitCode {
             None => ("-".into(), "-", "(no API call)".into()),
         };
         println!(
-            "{:<22} {:>12} {:>10} {:>8}   {:>11} {:>7}  {}",
-            p.label, median_text, max_text, paint_ok, call_ms, call_ok, call_what
+            "{:<22} {:>12} {:>10} {:>8}  {:>10}   {:>11} {:>7}  {}",
+            p.label,
+            median_text,
+            max_text,
+            paint_ok,
+            format!("{:.0}/load", m.calls as f64 / o.repeat as f64),
+            call_ms,
+            call_ok,
+            call_what
         );
         if let Some(max) = max
             && overall_paint.is_none_or(|(o, _)| max > o)
@@ -471,8 +478,10 @@ async fn main() -> std::process::ExitCode {
         None => println!("overall slowest API call: none recorded"),
     }
     println!(
-        "({} loads per page; paint = the page's scorch:ready mark, ms from navigation start; the first load \
-         of the run fetched the console's files cold)",
+        "({} loads per page; paint = the page's scorch:ready mark, ms from navigation start; API calls = those \
+         window.scorchTimings holds once the page is ready, their times as the page saw them (waits for one of \
+         the browser's six connections to the web service included); the first load fetched the console's \
+         files cold; Chromium's back/forward cache is off)",
         o.repeat
     );
     for problem in &problems {

@@ -138,7 +138,9 @@ fn content_type(path: &str) -> &'static str {
 /// The CSP source of index.html's one inline script, its import map (the page's bare module
 /// names, which modules outside this origin's files cannot declare).
 fn import_map_hash() -> String {
-    let page = Assets::get("index.html").map(|f| f.data.into_owned()).unwrap_or_default();
+    let page = Assets::get("index.html")
+        .map(|f| f.data.into_owned())
+        .unwrap_or_default();
     let page = String::from_utf8_lossy(&page);
     let body = page
         .split_once("<script type=\"importmap\">")

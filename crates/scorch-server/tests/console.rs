@@ -39,8 +39,14 @@ async fn serves_the_app_its_configuration_and_a_strict_policy() {
         .expect("an import map")
         .0;
     let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(import_map.as_bytes()));
-    assert!(policy.contains(&format!("script-src 'self' 'sha256-{hash}'")), "{policy}");
-    assert!(policy.contains("connect-src 'self' http://127.0.0.1:18081;"), "{policy}");
+    assert!(
+        policy.contains(&format!("script-src 'self' 'sha256-{hash}'")),
+        "{policy}"
+    );
+    assert!(
+        policy.contains("connect-src 'self' http://127.0.0.1:18081;"),
+        "{policy}"
+    );
     assert!(!policy.contains("unsafe-inline"), "{policy}");
 
     let config: serde_json::Value = http
@@ -54,7 +60,11 @@ async fn serves_the_app_its_configuration_and_a_strict_policy() {
     assert_eq!(config["web_service_url"], "http://127.0.0.1:18081/");
     assert_eq!(config["console_url"], base.as_str());
 
-    let module = http.get(format!("{base}/vendor/preact.module.js")).send().await.unwrap();
+    let module = http
+        .get(format!("{base}/vendor/preact.module.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(module.status(), 200);
     assert_eq!(module.headers()["content-type"], "text/javascript; charset=utf-8");
     let etag = module.headers()["etag"].clone();

@@ -15,8 +15,8 @@ mod store;
 pub use error::StoreError;
 pub use model::{
     ActivitySpec, AuditEntry, CounterInfo, Folder, Grant, InstanceRow, Job, JobStatus, NewAudit, ParameterSpec, Role,
-    Runbook, RunbookActivity, RunbookParameter, RunbookServer, RunbookSummary, RunbookVersionInfo, SaveRunbook, ServerRegistration,
-    TokenInfo, User, VariableInfo,
+    Runbook, RunbookActivity, RunbookParameter, RunbookServer, RunbookSummary, RunbookVersionInfo, SaveRunbook,
+    ServerRegistration, TokenInfo, User, VariableInfo,
 };
 pub use postgres::{PgJournal, PgSettings, PgStore};
 pub use sqlite::{SqliteJournal, SqliteSettings, SqliteStore};

@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::wire::{CounterItem, SetCounter, SetVariable, VariableItem};
-use crate::web::wire::ErrorBody;
 use super::{audit, check_name};
 use crate::api::{ApiError, AppState, Caller, Json};
+use crate::web::wire::ErrorBody;
 
 /// Variable values larger than this are refused.
 const MAX_VALUE_BYTES: usize = 64 * 1024;

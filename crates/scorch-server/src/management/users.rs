@@ -7,9 +7,7 @@ use axum::http::StatusCode;
 use scorch_store::{Role, StoreError, User};
 use serde_json::json;
 
-use super::wire::{
-    CreatedToken, GrantItem, NewToken, NewUser, RevokeGrant, SetGrant, TokenItem, UserItem,
-};
+use super::wire::{CreatedToken, GrantItem, NewToken, NewUser, RevokeGrant, SetGrant, TokenItem, UserItem};
 use super::{audit, check_name, folder_path, parse_id, time};
 use crate::api::Query;
 use crate::api::{ApiError, AppState, Caller, Json};
@@ -277,4 +275,3 @@ pub(super) async fn revoke(
     .await;
     Ok(Json(user_item(find_user(&state, &user.name).await?)))
 }
-

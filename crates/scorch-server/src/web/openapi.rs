@@ -9,9 +9,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{account, audit, events, health, instances, jobs, runbooks, servers, settings, wire};
+use crate::api::Caller;
 use crate::api::session;
 use crate::management::settings as shared;
-use crate::api::Caller;
 
 #[derive(OpenApi)]
 #[openapi(

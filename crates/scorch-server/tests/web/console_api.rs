@@ -31,9 +31,16 @@ async fn sign_in_and_out_with_a_password() {
 
     let (status, me) = web.get("/api/v1/me", &token).await;
     assert_eq!(status, 200, "{me}");
-    assert_eq!(me, json!({ "name": "olga", "admin": false, "grants": [{ "folder": "Ops", "role": "operator" }] }));
+    assert_eq!(
+        me,
+        json!({ "name": "olga", "admin": false, "grants": [{ "folder": "Ops", "role": "operator" }] })
+    );
 
-    let out = web.request(Method::DELETE, "/api/v1/session", Some(&token)).send().await.unwrap();
+    let out = web
+        .request(Method::DELETE, "/api/v1/session", Some(&token))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.status(), 204);
     let (status, body) = web.get("/api/v1/me", &token).await;
     assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthenticated")));
@@ -52,7 +59,12 @@ async fn folders_versions_and_who_may_start() {
     let operator = web.user("otto", false, &[("Ops", Role::Operator)]).await;
 
     let (_, all) = web.get("/api/v1/folders", &admin).await;
-    let paths: Vec<_> = all["items"].as_array().unwrap().iter().map(|f| f["path"].clone()).collect();
+    let paths: Vec<_> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].clone())
+        .collect();
     assert_eq!(paths, ["Finance", "Ops", "Ops/Empty", "Ops/Web"]);
     // The viewer sees its folder and the folders above it, nothing beside it.
     let (_, some) = web.get("/api/v1/folders", &viewer).await;
@@ -60,7 +72,12 @@ async fn folders_versions_and_who_may_start() {
 
     let (status, versions) = web.get(&format!("/api/v1/runbooks/{id}/versions"), &viewer).await;
     assert_eq!(status, 200, "{versions}");
-    let numbers: Vec<_> = versions["items"].as_array().unwrap().iter().map(|v| v["version"].clone()).collect();
+    let numbers: Vec<_> = versions["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].clone())
+        .collect();
     assert_eq!(numbers, [2, 1]);
     assert_eq!(versions["items"][0]["created_by"], "author");
 
@@ -85,15 +102,23 @@ async fn settings_read_by_all_changed_by_admins() {
         web.request(Method::PUT, path, Some(token)).json(&body).send()
     };
     let (status, body) = super::json(
-        put("/api/v1/variables/Password", &admin, json!({ "value": "hunter2", "encrypted": true }))
-            .await
-            .unwrap(),
+        put(
+            "/api/v1/variables/Password",
+            &admin,
+            json!({ "value": "hunter2", "encrypted": true }),
+        )
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(status, 200, "{body}");
     assert!(!body.to_string().contains("hunter2"));
-    put("/api/v1/variables/Region", &admin, json!({ "value": "eu-west" })).await.unwrap();
-    put("/api/v1/counters/Runs", &admin, json!({ "value": 7 })).await.unwrap();
+    put("/api/v1/variables/Region", &admin, json!({ "value": "eu-west" }))
+        .await
+        .unwrap();
+    put("/api/v1/counters/Runs", &admin, json!({ "value": 7 }))
+        .await
+        .unwrap();
 
     let (status, vars) = web.get("/api/v1/variables", &viewer).await;
     assert_eq!(status, 200, "{vars}");
@@ -105,13 +130,29 @@ async fn settings_read_by_all_changed_by_admins() {
         ] })
     );
     let (_, counters) = web.get("/api/v1/counters", &viewer).await;
-    assert_eq!(counters, json!({ "items": [{ "name": "Runs", "value": 7, "default": 7 }] }));
+    assert_eq!(
+        counters,
+        json!({ "items": [{ "name": "Runs", "value": 7, "default": 7 }] })
+    );
 
-    let (status, body) = super::json(put("/api/v1/counters/Runs", &viewer, json!({ "value": 1 })).await.unwrap()).await;
+    let (status, body) = super::json(
+        put("/api/v1/counters/Runs", &viewer, json!({ "value": 1 }))
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")));
-    let gone = web.request(Method::DELETE, "/api/v1/variables/Region", Some(&viewer)).send().await.unwrap();
+    let gone = web
+        .request(Method::DELETE, "/api/v1/variables/Region", Some(&viewer))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(gone.status(), 403);
-    let gone = web.request(Method::DELETE, "/api/v1/variables/Region", Some(&admin)).send().await.unwrap();
+    let gone = web
+        .request(Method::DELETE, "/api/v1/variables/Region", Some(&admin))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(gone.status(), 204);
     web.stop().await;
 }
@@ -125,7 +166,11 @@ async fn the_audit_trail_shows_each_user_what_it_may_see() {
     let viewer = web.user("vera", false, &[("Ops", Role::Viewer)]).await;
     for id in [ops, finance] {
         let (status, body) = web
-            .post("/api/v1/jobs", &admin, &json!({ "runbook_id": id, "parameters": { "Who": "x" } }))
+            .post(
+                "/api/v1/jobs",
+                &admin,
+                &json!({ "runbook_id": id, "parameters": { "Who": "x" } }),
+            )
             .await;
         assert_eq!(status, 201, "{body}");
     }
@@ -137,7 +182,12 @@ async fn the_audit_trail_shows_each_user_what_it_may_see() {
 
     let (status, all) = web.get("/api/v1/audit", &admin).await;
     assert_eq!(status, 200, "{all}");
-    let actions: Vec<_> = all["items"].as_array().unwrap().iter().map(|e| e["action"].clone()).collect();
+    let actions: Vec<_> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].clone())
+        .collect();
     assert_eq!(actions, ["counter.set", "job.start", "job.start"], "newest first");
 
     let (_, some) = web.get("/api/v1/audit", &viewer).await;
@@ -147,10 +197,19 @@ async fn the_audit_trail_shows_each_user_what_it_may_see() {
         .iter()
         .map(|e| (e["action"].clone(), e["detail"]["runbook"].clone()))
         .collect();
-    assert_eq!(seen, [(json!("counter.set"), json!(null)), (json!("job.start"), json!("Ops/Greeter"))]);
+    assert_eq!(
+        seen,
+        [
+            (json!("counter.set"), json!(null)),
+            (json!("job.start"), json!("Ops/Greeter"))
+        ]
+    );
 
     let (_, page) = web.get("/api/v1/audit?limit=1&offset=1", &admin).await;
-    assert_eq!((page["items"].as_array().unwrap().len(), &page["next_offset"]), (1, &json!(2)));
+    assert_eq!(
+        (page["items"].as_array().unwrap().len(), &page["next_offset"]),
+        (1, &json!(2))
+    );
     web.stop().await;
 }
 
@@ -166,7 +225,10 @@ async fn the_console_may_change_settings_across_origins() {
         .await
         .unwrap();
     assert_eq!(preflight.status(), 200);
-    let methods = preflight.headers()["access-control-allow-methods"].to_str().unwrap().to_string();
+    let methods = preflight.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(methods.contains("PUT") && methods.contains("DELETE"), "{methods}");
     web.stop().await;
 }

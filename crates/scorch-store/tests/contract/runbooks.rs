@@ -125,7 +125,10 @@ async fn saves_make_versions_and_keep_ids(store: Arc<dyn Store>) {
         .collect();
     assert_eq!(
         versions,
-        [(2, "bob".to_string(), v2.created_at), (1, "alice".to_string(), v1.created_at)]
+        [
+            (2, "bob".to_string(), v2.created_at),
+            (1, "alice".to_string(), v1.created_at)
+        ]
     );
     assert!(matches!(
         store.runbook_versions(Uuid::new_v4()).await,
