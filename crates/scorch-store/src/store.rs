@@ -319,6 +319,8 @@ pub struct Claim {
 #[derive(Debug, Clone, Default)]
 pub struct JobFilter {
     pub runbook_id: Option<Uuid>,
+    /// Only jobs of these runbooks (what a caller may see), when set.
+    pub runbooks: Option<Vec<Uuid>>,
     pub status: Option<JobStatus>,
     pub since: Option<Timestamp>,
     pub until: Option<Timestamp>,
@@ -329,6 +331,8 @@ pub struct JobFilter {
 #[derive(Debug, Clone, Default)]
 pub struct InstanceFilter {
     pub runbook_id: Option<Uuid>,
+    /// Only instances of these runbooks (what a caller may see), when set.
+    pub runbooks: Option<Vec<Uuid>>,
     pub job_id: Option<Uuid>,
     pub status: Option<scorch_engine::InstanceStatus>,
     pub since: Option<Timestamp>,

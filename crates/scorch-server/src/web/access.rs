@@ -2,9 +2,6 @@
 //! runbooks the caller may see (what it may not see does not exist for it: 404, or absent from
 //! lists).
 
-use std::collections::HashSet;
-use std::future::Future;
-
 use jiff::Timestamp;
 use scorch_store::{Runbook, StoreError};
 use uuid::Uuid;
@@ -71,72 +68,30 @@ pub async fn visible_runbook(state: &AppState, caller: &Caller, id: Uuid) -> Res
     }
 }
 
-/// Which runbooks' jobs and instances a caller may see.
-pub enum Visibility {
-    All,
-    Only(HashSet<Uuid>),
-}
-
-impl Visibility {
-    /// For a list optionally restricted to one runbook (`only`).
-    pub async fn of(state: &AppState, caller: &Caller, only: Option<Uuid>) -> Result<Self, ApiError> {
-        if caller.can_see("") {
-            return Ok(Visibility::All);
-        }
-        if let Some(id) = only {
-            return Ok(match visible_runbook(state, caller, id).await {
-                Ok(_) => Visibility::All,
-                Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => Visibility::Only(HashSet::new()),
-                Err(e) => return Err(e),
-            });
-        }
-        let runbooks = state.store.list_runbooks(None).await?;
-        Ok(Visibility::Only(
-            runbooks
-                .into_iter()
-                .filter(|r| caller.can_see(&r.folder))
-                .map(|r| r.id)
-                .collect(),
-        ))
+/// The runbooks whose jobs and instances a caller may see: `None` for all of them (it sees the
+/// root), else the list, which the store filters on. `only` is the one runbook a list asks for,
+/// if any.
+pub async fn visible_runbooks(
+    state: &AppState,
+    caller: &Caller,
+    only: Option<Uuid>,
+) -> Result<Option<Vec<Uuid>>, ApiError> {
+    if caller.can_see("") {
+        return Ok(None);
     }
-
-    /// One page of what the caller may see: `fetch(limit, offset)` reads the store's pages,
-    /// and `offset`/`limit` count only the visible items.
-    pub async fn page<T, F, Fut>(
-        &self,
-        limit: u32,
-        offset: u32,
-        runbook_of: impl Fn(&T) -> Uuid,
-        mut fetch: F,
-    ) -> Result<Vec<T>, ApiError>
-    where
-        F: FnMut(u32, u32) -> Fut,
-        Fut: Future<Output = Result<Vec<T>, StoreError>>,
-    {
-        const CHUNK: u32 = 500;
-        let visible = match self {
-            Visibility::All => return Ok(fetch(limit, offset).await?),
-            Visibility::Only(set) if set.is_empty() => return Ok(Vec::new()),
-            Visibility::Only(set) => set,
+    if let Some(id) = only {
+        return match visible_runbook(state, caller, id).await {
+            Ok(_) => Ok(None),
+            Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => Ok(Some(Vec::new())),
+            Err(e) => Err(e),
         };
-        let (mut out, mut skip, mut at) = (Vec::new(), offset, 0u32);
-        loop {
-            let chunk = fetch(CHUNK, at).await?;
-            let full = chunk.len() >= CHUNK as usize;
-            for item in chunk.into_iter().filter(|item| visible.contains(&runbook_of(item))) {
-                if skip > 0 {
-                    skip -= 1;
-                    continue;
-                }
-                out.push(item);
-                if out.len() >= limit as usize {
-                    return Ok(out);
-                }
-            }
-            if !full {
-                return Ok(out);
-            }
-            at = at.saturating_add(CHUNK);
-        }
     }
+    let runbooks = state.store.list_runbooks(None).await?;
+    Ok(Some(
+        runbooks
+            .into_iter()
+            .filter(|r| caller.can_see(&r.folder))
+            .map(|r| r.id)
+            .collect(),
+    ))
 }

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use scorch_engine::InstanceStatus;
 use scorch_store::{InstanceFilter, InstanceRow, StoreError};
 
-use super::access::{Visibility, next_offset, opt_uuid, page, status, time, uuid, visible_runbook};
+use super::access::{next_offset, opt_uuid, page, status, time, uuid, visible_runbook, visible_runbooks};
 use super::convert;
 use super::wire::{ActivityRunList, ErrorBody, Instance, InstanceList, InstanceQuery};
 use crate::api::Query;
@@ -34,8 +34,10 @@ pub async fn list(
     Query(q): Query<InstanceQuery>,
 ) -> Result<Json<InstanceList>, ApiError> {
     let (limit, offset) = page(q.limit, q.offset)?;
+    let runbook_id = opt_uuid(q.runbook_id.as_deref(), "runbook id")?;
     let filter = InstanceFilter {
-        runbook_id: opt_uuid(q.runbook_id.as_deref(), "runbook id")?,
+        runbook_id,
+        runbooks: visible_runbooks(&state, &caller, runbook_id).await?,
         job_id: opt_uuid(q.job_id.as_deref(), "job id")?,
         status: status(q.status.as_deref(), InstanceStatus::parse, INSTANCE_STATUSES)?,
         since: time(q.since.as_deref(), "since")?,
@@ -43,26 +45,7 @@ pub async fn list(
         limit,
         offset,
     };
-    let visible = Visibility::of(&state, &caller, filter.runbook_id).await?;
-    let store = state.store.clone();
-    let rows = visible
-        .page(
-            limit,
-            offset,
-            |i: &InstanceRow| i.runbook_id,
-            |limit, offset| {
-                let (store, filter) = (
-                    store.clone(),
-                    InstanceFilter {
-                        limit,
-                        offset,
-                        ..filter.clone()
-                    },
-                );
-                async move { store.list_instances(&filter).await }
-            },
-        )
-        .await?;
+    let rows = state.store.list_instances(&filter).await?;
     let items: Vec<Instance> = rows.iter().map(convert::instance).collect();
     let next_offset = next_offset(items.len(), limit, offset);
     Ok(Json(InstanceList { items, next_offset }))

@@ -10,7 +10,7 @@ use scorch_store::{JobFilter, JobResult, JobStatus, NewAudit, Role, Runbook, Sto
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::access::{Visibility, next_offset, opt_uuid, page, status, time, uuid, visible_runbook};
+use super::access::{next_offset, opt_uuid, page, status, time, uuid, visible_runbook, visible_runbooks};
 use super::wire::{ErrorBody, Job, JobList, JobQuery, RunReport, StartJob};
 use super::{Shutdown, convert};
 use crate::api::Query;
@@ -197,34 +197,17 @@ pub async fn list(
     Query(q): Query<JobQuery>,
 ) -> Result<Json<JobList>, ApiError> {
     let (limit, offset) = page(q.limit, q.offset)?;
+    let runbook_id = opt_uuid(q.runbook_id.as_deref(), "runbook id")?;
     let filter = JobFilter {
-        runbook_id: opt_uuid(q.runbook_id.as_deref(), "runbook id")?,
+        runbook_id,
+        runbooks: visible_runbooks(&state, &caller, runbook_id).await?,
         status: status(q.status.as_deref(), JobStatus::parse, JOB_STATUSES)?,
         since: time(q.since.as_deref(), "since")?,
         until: time(q.until.as_deref(), "until")?,
         limit,
         offset,
     };
-    let visible = Visibility::of(&state, &caller, filter.runbook_id).await?;
-    let store = state.store.clone();
-    let jobs = visible
-        .page(
-            limit,
-            offset,
-            |j: &scorch_store::Job| j.runbook_id,
-            |limit, offset| {
-                let (store, filter) = (
-                    store.clone(),
-                    JobFilter {
-                        limit,
-                        offset,
-                        ..filter.clone()
-                    },
-                );
-                async move { store.list_jobs(&filter).await }
-            },
-        )
-        .await?;
+    let jobs = state.store.list_jobs(&filter).await?;
     let items: Vec<Job> = jobs.iter().map(convert::job).collect();
     let next_offset = next_offset(items.len(), limit, offset);
     Ok(Json(JobList { items, next_offset }))

@@ -34,6 +34,12 @@ pub(super) async fn list(store: &PgStore, filter: &InstanceFilter) -> Result<Vec
     if let Some(runbook_id) = filter.runbook_id {
         query.push(" AND runbook_id = ").push_bind(runbook_id);
     }
+    if let Some(runbooks) = &filter.runbooks {
+        query
+            .push(" AND runbook_id = ANY(")
+            .push_bind(runbooks.clone())
+            .push(")");
+    }
     if let Some(job_id) = filter.job_id {
         query.push(" AND job_id = ").push_bind(job_id);
     }

@@ -212,6 +212,12 @@ pub(super) async fn list(store: &PgStore, filter: &JobFilter) -> Result<Vec<Job>
     if let Some(runbook_id) = filter.runbook_id {
         query.push(" AND j.runbook_id = ").push_bind(runbook_id);
     }
+    if let Some(runbooks) = &filter.runbooks {
+        query
+            .push(" AND j.runbook_id = ANY(")
+            .push_bind(runbooks.clone())
+            .push(")");
+    }
     if let Some(status) = filter.status {
         query.push(" AND j.status = ").push_bind(status.as_str());
     }

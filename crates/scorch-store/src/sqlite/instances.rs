@@ -6,7 +6,7 @@ use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 use uuid::Uuid;
 
-use super::{SqliteStore, from_json, limit, micros, timestamp};
+use super::{SqliteStore, from_json, hex_list, limit, micros, timestamp};
 use crate::{InstanceFilter, InstanceRow, StoreError};
 
 /// The one column list [`decode`] reads, followed by the query's own clauses.
@@ -38,6 +38,12 @@ pub(super) async fn list(store: &SqliteStore, filter: &InstanceFilter) -> Result
     let mut query = QueryBuilder::<Sqlite>::new(select_instances!("WHERE 1 = 1"));
     if let Some(runbook_id) = filter.runbook_id {
         query.push(" AND runbook_id = ").push_bind(runbook_id);
+    }
+    if let Some(runbooks) = &filter.runbooks {
+        query
+            .push(" AND runbook_id IN (SELECT unhex(value) FROM json_each(")
+            .push_bind(hex_list(runbooks))
+            .push("))");
     }
     if let Some(job_id) = filter.job_id {
         query.push(" AND job_id = ").push_bind(job_id);

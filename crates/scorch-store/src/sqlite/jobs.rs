@@ -9,7 +9,7 @@ use sqlx::{QueryBuilder, Row as _, Sqlite};
 use uuid::Uuid;
 
 use super::writer::{Write, refusal};
-use super::{SqliteStore, audit, from_json, instances, journal, limit, micros, timestamp, to_json};
+use super::{SqliteStore, audit, from_json, hex_list, instances, journal, limit, micros, timestamp, to_json};
 use crate::{Change, Job, JobFilter, JobResult, JobStatus, NewAudit, NewJob, StoreError};
 
 /// The columns [`decode`] reads.
@@ -172,6 +172,12 @@ pub(super) async fn list(store: &SqliteStore, filter: &JobFilter) -> Result<Vec<
     let mut query = QueryBuilder::<Sqlite>::new(concat!("SELECT ", job_columns!(), " FROM jobs WHERE 1 = 1"));
     if let Some(runbook_id) = filter.runbook_id {
         query.push(" AND runbook_id = ").push_bind(runbook_id);
+    }
+    if let Some(runbooks) = &filter.runbooks {
+        query
+            .push(" AND runbook_id IN (SELECT unhex(value) FROM json_each(")
+            .push_bind(hex_list(runbooks))
+            .push("))");
     }
     if let Some(status) = filter.status {
         query.push(" AND status = ").push_bind(status.as_str());

@@ -192,6 +192,13 @@ fn migrator() -> Migrator {
     Migrator::with_migrations(migrations)
 }
 
+/// UUIDs as a JSON array of hex text, for `IN (SELECT unhex(value) FROM json_each(?))`: one bind
+/// however many there are (UUIDs are stored as 16-byte blobs).
+fn hex_list(ids: &[uuid::Uuid]) -> String {
+    let hex: Vec<String> = ids.iter().map(|id| id.simple().to_string()).collect();
+    serde_json::to_string(&hex).unwrap_or_else(|_| "[]".into())
+}
+
 /// Times are stored as unix microseconds.
 fn micros(at: Timestamp) -> i64 {
     at.as_microsecond()

@@ -104,6 +104,18 @@ async fn jobs_are_listed_newest_first_with_filters(store: Arc<dyn Store>) {
         ..JobFilter::default()
     };
     assert_eq!(ids(store.list_jobs(&of_a).await.unwrap()), [a3.id, a2.id, a1.id]);
+    // What a caller may see: a set of runbooks, filtered in the query (pages count only those).
+    let seen = |runbooks: Vec<Uuid>, limit| JobFilter {
+        runbooks: Some(runbooks),
+        limit,
+        ..JobFilter::default()
+    };
+    assert_eq!(ids(store.list_jobs(&seen(vec![b], 0)).await.unwrap()), [b1.id]);
+    assert_eq!(
+        ids(store.list_jobs(&seen(vec![a, b], 2)).await.unwrap()),
+        [a3.id, a2.id]
+    );
+    assert!(store.list_jobs(&seen(Vec::new(), 0)).await.unwrap().is_empty());
     let page = JobFilter {
         limit: 2,
         offset: 1,

@@ -289,6 +289,12 @@ async fn instances_are_listed_with_filters(store: Arc<dyn Store>) {
         ..InstanceFilter::default()
     };
     assert_eq!(listed(of_a).await, [id(3), id(2), id(0)]);
+    let seen = InstanceFilter {
+        runbooks: Some(vec![a, Uuid::new_v4()]),
+        limit: 2,
+        ..InstanceFilter::default()
+    };
+    assert_eq!(listed(seen).await, [id(3), id(2)]);
     let of_job = InstanceFilter {
         job_id: Some(made[1].1),
         ..InstanceFilter::default()
