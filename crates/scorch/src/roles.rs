@@ -308,4 +308,37 @@ mod tests {
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_url("sqlite:./x.db"), "sqlite:./x.db");
     }
+
+    #[test]
+    fn the_console_origins_browsers_may_call_from() {
+        let loopback = Config {
+            console_port: 8082,
+            ..Config::default()
+        };
+        assert_eq!(
+            console_origins(&loopback),
+            ["http://127.0.0.1:8082", "http://localhost:8082"]
+        );
+        let everywhere = Config {
+            bind: IpAddr::from([0, 0, 0, 0]),
+            ..Config::default()
+        };
+        assert_eq!(
+            console_origins(&everywhere),
+            ["http://127.0.0.1:82", "http://localhost:82"]
+        );
+        let named = Config {
+            console_url: Some("https://console.example.com:8443".into()),
+            ..Config::default()
+        };
+        assert_eq!(console_origins(&named), ["https://console.example.com:8443"]);
+        let local_name = Config {
+            console_url: Some("http://localhost:9000".into()),
+            ..Config::default()
+        };
+        assert_eq!(
+            console_origins(&local_name),
+            ["http://localhost:9000", "http://127.0.0.1:9000"]
+        );
+    }
 }
