@@ -10,11 +10,11 @@ export const MASK = '••••••';
 
 export const VARIABLES = {
   key: 'variable', title: 'Variables', path: '/api/v1/variables', encryption: true, integer: false,
-  extra: { title: 'Kind', of: (item) => (item.encrypted ? 'encrypted' : 'plain') },
   help: 'Runbooks read them as {{ var.NAME }}. Encrypted values are masked everywhere.',
 };
 export const COUNTERS = {
   key: 'counter', title: 'Counters', path: '/api/v1/counters', encryption: false, integer: true,
+  // An optional column beside the value.
   extra: { title: 'Reset value', of: (item) => String(item.default ?? '') },
   help: 'Whole numbers that runbooks read and change with get_counter and modify_counter.',
 };
@@ -145,7 +145,7 @@ function Row({ kind, item, admin, onChanged }) {
             <button type="button" class="btn btn-small" onClick=${() => setMode('view')}>Cancel</button>
           </form>` : shown}
       </td>
-      <td data-label=${kind.extra.title}>${kind.extra.of(item)}</td>
+      ${kind.extra ? html`<td data-label=${kind.extra.title}>${kind.extra.of(item)}</td>` : null}
       ${admin ? html`
         <td data-label="Actions" class="actions">
           ${mode === 'view' ? html`
@@ -183,7 +183,7 @@ export function SettingList({ kind, admin, onLoaded }) {
       ${items.length ? html`
         <div class="table-scroll">
           <table class="table table-cards">
-            <thead><tr><th scope="col">Name</th><th scope="col">Value</th><th scope="col">${kind.extra.title}</th>
+            <thead><tr><th scope="col">Name</th><th scope="col">Value</th>${kind.extra ? html`<th scope="col">${kind.extra.title}</th>` : null}
               ${admin ? html`<th scope="col"><span class="sr-only">Actions</span></th>` : null}</tr></thead>
             <tbody>
               ${items.map((item) => html`<${Row} key=${item.name} kind=${kind} item=${item} admin=${admin} onChanged=${list.refresh} />`)}

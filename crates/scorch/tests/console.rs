@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use browser::{Browser, WAIT, screenshot_dir, tid};
+use fantoccini::key::Key;
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::{Fleet, Proc, free_port, scorch_command, send};
@@ -110,6 +111,17 @@ activities:
     properties: { program: echo, arguments: ["exported"] }
 "#;
 
+/// One activity that sleeps a minute: a job that stays running until it is canceled.
+const SOAK_RUNBOOK: &str = r#"format: 1
+runbook: Soak Test
+description: Sleeps a minute (the console's cancel test).
+activities:
+  - id: soak
+    name: Sleep a minute
+    type: run_program
+    properties: { program: sleep, arguments: ["60"] }
+"#;
+
 /// What every step shares.
 struct Ctx {
     fleet: Fleet,
@@ -118,6 +130,7 @@ struct Ctx {
     deploy_id: String,
     broken_id: String,
     payroll_id: String,
+    soak_id: String,
     /// Tokens of olivia (operator on Ops), victor (viewer on Ops), nora (operator on Finance).
     olivia: String,
     victor: String,
@@ -311,6 +324,7 @@ async fn setup() -> Ctx {
     fleet.push("deploy.runbook.yaml", &deploy_runbook(&gate), "Ops").await;
     fleet.push("broken.runbook.yaml", BROKEN_RUNBOOK, "Ops/Nightly").await;
     fleet.push("payroll.runbook.yaml", PAYROLL_RUNBOOK, "Finance").await;
+    fleet.push("soak.runbook.yaml", SOAK_RUNBOOK, "Ops").await;
 
     // Settings for the settings page.
     let r = fleet
@@ -347,6 +361,7 @@ async fn setup() -> Ctx {
             .to_string()
     };
     let (deploy_id, broken_id, payroll_id) = (id_of("Deploy Service"), id_of("Broken Backup"), id_of("Payroll Export"));
+    let soak_id = id_of("Soak Test");
 
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let shots = screenshot_dir(&workspace);
@@ -364,6 +379,7 @@ async fn setup() -> Ctx {
         deploy_id,
         broken_id,
         payroll_id,
+        soak_id,
         olivia,
         victor,
         nora,
@@ -644,6 +660,232 @@ async fn failed_instance(cx: Arc<Ctx>) {
     b.screenshot("instance-failure").await;
 }
 
+/// A running job's page offers Cancel to an operator, not to a viewer; clicking it turns
+/// `job-status` to `canceled` in place (no reload), and the web service agrees.
+async fn cancel_a_running_job(cx: Arc<Ctx>) {
+    let b = &cx.browser;
+    let body = json!({ "runbook_id": cx.soak_id });
+    let (status, job) = cx.api(&cx.olivia, Method::POST, "/api/v1/jobs", Some(body)).await;
+    assert_eq!(status, 201, "{job}");
+    let job = job["id"].as_str().expect("a job id").to_string();
+    // Running, not merely pending: a pending job is canceled without its runbook server.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (_, detail) = cx
+            .api(cx.admin(), Method::GET, &format!("/api/v1/jobs/{job}"), None)
+            .await;
+        if detail["status"] == "running" {
+            break;
+        }
+        assert!(
+            detail["status"] == "pending" && Instant::now() < deadline,
+            "the soak job did not start running: {detail}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The viewer: the job, its runbook's name (so the console knows what the viewer may do),
+    // and no Cancel.
+    let runbook_link = format!("a[href=\"#/runbooks/{}\"]", cx.soak_id);
+    cx.signed_in(&cx.victor).await;
+    b.go(&format!("/jobs/{job}")).await;
+    b.ready("job").await;
+    b.wait_js(
+        "the job page to name its runbook, Soak Test",
+        WAIT,
+        "return Array.from(document.querySelectorAll(arguments[0])).some(a => a.textContent.trim() === 'Soak Test');",
+        vec![json!(runbook_link)],
+    )
+    .await;
+    assert_eq!(b.text(&tid("job-status")).await, "running");
+    assert!(!b.exists(&tid("cancel-button")).await, "a viewer is offered Cancel");
+    let (status, answer) = cx
+        .api(&cx.victor, Method::POST, &format!("/api/v1/jobs/{job}/cancel"), None)
+        .await;
+    assert_eq!(status, 403, "a viewer canceled a job: {answer}");
+
+    // The operator cancels it.
+    cx.signed_in(&cx.olivia).await;
+    b.go(&format!("/jobs/{job}")).await;
+    b.ready("job").await;
+    b.wait_for(&tid("cancel-button")).await;
+    assert_eq!(b.text(&tid("job-status")).await, "running");
+    b.js("window.__consoleE2eMark = 'still-here';", vec![]).await;
+    b.click(&tid("cancel-button")).await;
+    let outcome = b
+        .wait_js(
+            "job-status to become canceled without a reload",
+            WAIT,
+            "if (window.__consoleE2eMark !== 'still-here') return 'reloaded'; \
+             const s = document.querySelector(arguments[0]); \
+             return s && s.textContent.trim() === 'canceled' ? 'canceled' : null;",
+            vec![json!(tid("job-status"))],
+        )
+        .await;
+    assert_eq!(outcome, "canceled", "the page reloaded instead of updating live");
+    b.wait_gone(&tid("cancel-button")).await;
+    b.screenshot("job-canceled").await;
+    let (_, detail) = cx
+        .api(cx.admin(), Method::GET, &format!("/api/v1/jobs/{job}"), None)
+        .await;
+    assert_eq!(detail["status"], "canceled", "{detail}");
+    assert!(!detail["ended_at"].is_null(), "a canceled job without an end: {detail}");
+    // Its instance ends too (the sleep is stopped, not left to run its minute).
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (_, list) = cx
+            .api(
+                cx.admin(),
+                Method::GET,
+                &format!("/api/v1/instances?job_id={job}"),
+                None,
+            )
+            .await;
+        let statuses: Vec<&str> = list["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["status"].as_str())
+            .collect();
+        if statuses == ["canceled"] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the canceled job's instance did not end canceled: {list}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `(id, status)` of every instance `query` lists, as the administrator sees them.
+async fn instances_of(cx: &Ctx, query: &str) -> BTreeSet<(String, String)> {
+    let (status, body) = cx
+        .api(
+            cx.admin(),
+            Method::GET,
+            &format!("/api/v1/instances?limit=50&{query}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| {
+            (
+                i["id"].as_str().unwrap_or_default().to_string(),
+                i["status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// `(data-id, data-status)` of every `instance-row` on the page.
+const INSTANCE_ROWS: &str =
+    "return Array.from(document.querySelectorAll(arguments[0]), r => [r.dataset.id, r.dataset.status]);";
+
+/// Waits until the page's instance rows are exactly `want` (and not empty), and that the page
+/// was not reloaded meanwhile.
+async fn wait_instance_rows(b: &Browser, what: &str, want: &BTreeSet<(String, String)>) {
+    assert!(!want.is_empty(), "{what}: the web service lists no instance");
+    let want: Vec<Value> = want.iter().map(|(id, s)| json!([id, s])).collect();
+    b.wait_js(
+        what,
+        WAIT,
+        &format!(
+            "const rows = (() => {{ {INSTANCE_ROWS} }})().map(r => r.join(' ')).sort(); \
+             const want = arguments[1].map(r => r.join(' ')).sort(); \
+             return rows.length === want.length && rows.every((r, i) => r === want[i]);"
+        ),
+        vec![json!(tid("instance-row")), json!(want)],
+    )
+    .await;
+}
+
+/// The instances list: reached from the header, every instance with its status (a new one
+/// appears live), filtered by status, and opened from a runbook for that runbook alone.
+async fn instances_list(cx: Arc<Ctx>) {
+    let b = &cx.browser;
+    cx.signed_in(cx.admin()).await;
+    b.forget_ready().await;
+    b.click(&tid("nav-instances")).await;
+    b.ready("instances").await;
+    let all = instances_of(&cx, "").await;
+    wait_instance_rows(b, "the instance rows to be the web service's", &all).await;
+
+    // A new instance shows up without a reload (a failed one: the status filter below has
+    // one to show whatever the other steps did).
+    b.js("window.__consoleE2eMark = 'still-here';", vec![]).await;
+    let body = json!({ "runbook_id": cx.broken_id, "wait": true });
+    let (status, job) = cx.api(cx.admin(), Method::POST, "/api/v1/jobs", Some(body)).await;
+    assert_eq!(status, 200, "{job}");
+    assert_eq!(job["status"], "failed", "{job}");
+    let instance = job["instance_id"].as_str().expect("an instance id").to_string();
+    let outcome = b
+        .wait_js(
+            "the new instance's row, failed, without a reload",
+            WAIT,
+            "if (window.__consoleE2eMark !== 'still-here') return 'reloaded'; \
+             const r = document.querySelector(arguments[0]); \
+             return r && r.dataset.status === 'failed' ? 'shown' : null;",
+            vec![json!(format!("{}[data-id=\"{instance}\"]", tid("instance-row")))],
+        )
+        .await;
+    assert_eq!(outcome, "shown", "the page reloaded instead of updating live");
+    b.screenshot("instances").await;
+
+    // Only the failed ones.
+    b.forget_ready().await;
+    b.fill(&tid("instances-status"), "failed").await;
+    b.ready("instances").await;
+    let failed = instances_of(&cx, "status=failed").await;
+    assert!(
+        failed.iter().all(|(_, s)| s == "failed"),
+        "the web service's failed instances: {failed:?}"
+    );
+    wait_instance_rows(b, "only the failed instances", &failed).await;
+    let hash = b.js("return location.hash;", vec![]).await;
+    assert!(
+        hash.as_str().unwrap_or_default().contains("status=failed"),
+        "the filter is not in the route: {hash}"
+    );
+    b.screenshot("instances-failed").await;
+
+    // From a runbook: its instances only.
+    b.go(&format!("/runbooks/{}", cx.broken_id)).await;
+    b.ready("runbook").await;
+    b.forget_ready().await;
+    b.click(&tid("runbook-instances-link")).await;
+    b.ready("instances").await;
+    let hash = b.js("return location.hash;", vec![]).await;
+    let hash = hash.as_str().unwrap_or_default();
+    assert!(
+        hash.contains(&format!("runbook_id={}", cx.broken_id)) && !hash.contains("status="),
+        "the runbook's instances link leads to {hash}"
+    );
+    let broken = instances_of(&cx, &format!("runbook_id={}", cx.broken_id)).await;
+    wait_instance_rows(b, "only Broken Backup's instances", &broken).await;
+    let status = b
+        .js(
+            "const s = document.querySelector(arguments[0]); return s ? s.value : null;",
+            vec![json!(tid("instances-status"))],
+        )
+        .await;
+    assert_eq!(status, "", "the status filter after following the runbook's link");
+    let chosen = b
+        .wait_js(
+            "the runbook filter to name Broken Backup",
+            WAIT,
+            "const c = document.getElementById('instances-runbook'); \
+             return c && c.textContent.trim() === 'Broken Backup' ? c.textContent.trim() : null;",
+            vec![],
+        )
+        .await;
+    assert_eq!(chosen, "Broken Backup");
+}
+
 /// The runbook page at phone width still shows its name and graph.
 async fn phone_width(cx: Arc<Ctx>) {
     let b = &cx.browser;
@@ -848,6 +1090,225 @@ async fn admin_pages(cx: Arc<Ctx>) {
     b.ready("runbooks").await;
 }
 
+/// The settings page as the administrator: adds a counter, a plain and an encrypted variable
+/// through its forms, edits the counter and deletes the plain variable; the encrypted value is
+/// never on the page, and the web service agrees. Others see the page read-only.
+async fn admin_edits_settings(cx: Arc<Ctx>) {
+    const COUNTER: &str = "E2eReleases";
+    const PLAIN: &str = "E2eRegion";
+    const SECRET: &str = "E2eApiKey";
+    const SECRET_VALUE: &str = "e2e-secret-4f9c1d";
+    let b = &cx.browser;
+    let row = |kind: &str, name: &str| format!("{}[data-name=\"{name}\"]", tid(&format!("{kind}-row")));
+    let add = |kind: &str, what: &str| {
+        format!(
+            "form[aria-label=\"Add or replace a {kind}\"] {}",
+            tid(&format!("{kind}-{what}"))
+        )
+    };
+    let secret_shown = "return document.documentElement.outerHTML.includes(arguments[0]) || \
+                        document.body.innerText.includes(arguments[0]);";
+
+    cx.signed_in(cx.admin()).await;
+    b.forget_ready().await;
+    b.click(&tid("nav-settings")).await;
+    b.ready("settings").await;
+
+    b.fill(&add("counter", "name"), COUNTER).await;
+    b.fill(&add("counter", "value"), "41").await;
+    b.click(&add("counter", "save")).await;
+    b.wait_js(
+        "the new counter's row, 41",
+        WAIT,
+        "const v = document.querySelector(arguments[0] + ' td[data-label=Value]'); \
+         return !!v && v.textContent.trim() === '41';",
+        vec![json!(row("counter", COUNTER))],
+    )
+    .await;
+
+    b.fill(&add("variable", "name"), PLAIN).await;
+    b.fill(&add("variable", "value"), "eu-west-3").await;
+    b.click(&add("variable", "save")).await;
+    b.wait_js(
+        "the plain variable's row",
+        WAIT,
+        "const r = document.querySelector(arguments[0]); return !!r && r.textContent.includes('eu-west-3');",
+        vec![json!(row("variable", PLAIN))],
+    )
+    .await;
+
+    b.fill(&add("variable", "name"), SECRET).await;
+    b.fill(&add("variable", "encrypted"), "true").await;
+    b.fill(&add("variable", "value"), SECRET_VALUE).await;
+    b.click(&add("variable", "save")).await;
+    b.wait_for(&row("variable", SECRET)).await;
+    let shown = b.text(&row("variable", SECRET)).await;
+    assert!(
+        shown.contains("••••••") && shown.contains("encrypted"),
+        "the encrypted variable's row shows {shown:?}"
+    );
+    // The add form is cleared once saved, so the value is nowhere in the document.
+    assert_eq!(
+        b.js(secret_shown, vec![json!(SECRET_VALUE)]).await,
+        false,
+        "the encrypted value is on the page"
+    );
+    let typed = b
+        .js(
+            "return Array.from(document.querySelectorAll('input')).some(i => i.value === arguments[0]);",
+            vec![json!(SECRET_VALUE)],
+        )
+        .await;
+    assert_eq!(typed, false, "an input still holds the encrypted value");
+
+    // Edit the counter in its row.
+    b.click(&format!("{} {}", row("counter", COUNTER), tid("counter-edit")))
+        .await;
+    let editing = format!("{} {}", row("counter", COUNTER), tid("counter-value"));
+    b.fill(&editing, "42").await;
+    b.click(&format!("{} form button[type=\"submit\"]", row("counter", COUNTER)))
+        .await;
+    b.wait_js(
+        "the counter's row to show 42, no longer editing",
+        WAIT,
+        "const r = document.querySelector(arguments[0]); \
+         const v = r && r.querySelector('td[data-label=Value]'); \
+         return !!v && !r.querySelector('form') && v.textContent.trim() === '42';",
+        vec![json!(row("counter", COUNTER))],
+    )
+    .await;
+
+    // Delete the plain variable (asked to confirm first).
+    b.click(&format!("{} {}", row("variable", PLAIN), tid("variable-delete")))
+        .await;
+    assert!(
+        b.exists(&row("variable", PLAIN)).await,
+        "the variable went before the delete was confirmed"
+    );
+    b.click(&format!(
+        "{} {}",
+        row("variable", PLAIN),
+        tid("variable-confirm-delete")
+    ))
+    .await;
+    b.wait_gone(&row("variable", PLAIN)).await;
+    assert!(
+        b.exists(&row("variable", "DeployTarget")).await,
+        "DeployTarget went with {PLAIN}"
+    );
+    b.screenshot("settings-edited").await;
+
+    // The web service agrees.
+    let (status, counters) = cx.api(cx.admin(), Method::GET, "/api/v1/counters", None).await;
+    assert_eq!(status, 200, "{counters}");
+    let counter = |name: &str| {
+        counters["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["name"] == name)
+            .cloned()
+    };
+    assert_eq!(
+        counter(COUNTER).map(|c| c["value"].clone()),
+        Some(json!(42)),
+        "{counters}"
+    );
+    assert_eq!(
+        counter("Deployments").map(|c| c["value"].clone()),
+        Some(json!(7)),
+        "{counters}"
+    );
+    let (status, variables) = cx.api(cx.admin(), Method::GET, "/api/v1/variables", None).await;
+    assert_eq!(status, 200, "{variables}");
+    let variable = |name: &str| {
+        variables["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| v["name"] == name)
+            .cloned()
+    };
+    assert!(variable(PLAIN).is_none(), "{PLAIN} is still there: {variables}");
+    let secret = variable(SECRET).unwrap_or_else(|| panic!("{SECRET} is not there: {variables}"));
+    assert_eq!(secret["encrypted"], true, "{secret}");
+    assert!(
+        secret["value"].is_null(),
+        "the encrypted value left the server: {secret}"
+    );
+    assert_eq!(
+        variable("DeployTarget").map(|v| v["value"].clone()),
+        Some(json!("prod-eu")),
+        "{variables}"
+    );
+
+    // An operator and a viewer: the same settings, nothing to change them with.
+    for (who, token) in [("olivia", &cx.olivia), ("victor", &cx.victor)] {
+        cx.signed_in(token).await;
+        b.go("/settings").await;
+        b.ready("settings").await;
+        b.wait_for(&row("counter", COUNTER)).await;
+        b.wait_for(&row("variable", SECRET)).await;
+        let counter = b.text(&row("counter", COUNTER)).await;
+        assert!(counter.contains("42"), "{who} sees {COUNTER} as {counter:?}");
+        for id in [
+            "counter-edit",
+            "counter-delete",
+            "counter-name",
+            "counter-value",
+            "counter-save",
+            "variable-edit",
+            "variable-delete",
+            "variable-name",
+            "variable-value",
+            "variable-encrypted",
+            "variable-save",
+        ] {
+            assert!(!b.exists(&tid(id)).await, "{who} is offered {id} on the settings page");
+        }
+        assert_eq!(b.count("form").await, 0, "{who} is offered a form on the settings page");
+        assert_eq!(
+            b.js(secret_shown, vec![json!(SECRET_VALUE)]).await,
+            false,
+            "{who} sees the encrypted value"
+        );
+        let (status, answer) = cx
+            .api(
+                token,
+                Method::PUT,
+                &format!("/api/v1/counters/{COUNTER}"),
+                Some(json!({ "value": 1 })),
+            )
+            .await;
+        assert_eq!(status, 403, "{who} changed a counter: {answer}");
+    }
+}
+
+/// Signing in with the keyboard alone: type the user, Tab to the password, type it, Enter.
+async fn keyboard_sign_in(cx: Arc<Ctx>) {
+    let b = &cx.browser;
+    cx.signed_out().await;
+    b.click(&tid("signin-user")).await;
+    assert_eq!(
+        b.focused().await,
+        "signin-user",
+        "clicking the user field does not focus it"
+    );
+    b.press_keys("olivia").await;
+    b.press_keys(&char::from(Key::Tab).to_string()).await;
+    assert_eq!(b.focused().await, "signin-password", "Tab from the user field");
+    b.press_keys(OLIVIA_PASSWORD).await;
+    b.forget_ready().await;
+    b.press_keys(&char::from(Key::Enter).to_string()).await;
+    b.ready("runbooks").await;
+    let whoami = b.text(&tid("whoami")).await;
+    assert!(whoami.contains("olivia"), "whoami shows {whoami:?}");
+    let token = b.stored_token().await.expect("a session token in localStorage");
+    let (status, me) = cx.api(&token, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["name"], "olivia", "{me}");
+}
+
 /// Leaving the console for another page and coming back, again and again, as people do with
 /// links and Back, in a Chromium as shipped (its back/forward cache on: it keeps pages it may
 /// restore, with their open connections). The console must load each time: a browser opens at
@@ -894,11 +1355,15 @@ async fn the_console_in_a_browser() {
         runbook_graph,
         start_and_watch,
         failed_instance,
+        cancel_a_running_job,
+        instances_list,
         phone_width,
         sign_out,
         viewer_cannot_start,
         token_sign_in_and_folder_scope,
         admin_pages,
+        admin_edits_settings,
+        keyboard_sign_in,
         leaving_and_coming_back,
     ];
     let mut failed = Vec::new();

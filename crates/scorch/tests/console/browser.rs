@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -477,6 +478,33 @@ impl Browser {
             self.fail(&format!("cannot fill `{css}` ({kind}) with {text:?}: {e}"))
                 .await;
         }
+    }
+
+    /// Types `keys` with the keyboard into whatever has the focus (WebDriver key actions: a
+    /// key down and up per character, so `Key::Tab` moves the focus and `Key::Enter` submits),
+    /// as a person would, without choosing an element first.
+    pub async fn press_keys(&self, keys: &str) {
+        let mut actions = KeyActions::new("keyboard".to_string());
+        for key in keys.chars() {
+            actions = actions
+                .then(KeyAction::Down { value: key })
+                .then(KeyAction::Up { value: key });
+        }
+        if let Err(e) = self.client.perform_actions(actions).await {
+            self.fail(&format!("cannot press the keys {keys:?}: {e}")).await;
+        }
+        let _ = self.client.release_actions().await;
+    }
+
+    /// The `data-testid` of the element that has the focus (empty text when it has none).
+    pub async fn focused(&self) -> String {
+        let value = self
+            .js(
+                "const e = document.activeElement; return (e && e.getAttribute('data-testid')) || '';",
+                vec![],
+            )
+            .await;
+        value.as_str().unwrap_or_default().to_string()
     }
 
     /// Saves a PNG of the viewport as `<shots>/<name>.png`; returns its path.
