@@ -26,6 +26,8 @@ pub struct Fleet {
     pub web: String,
     pub management: String,
     pub console: String,
+    /// The PostgreSQL database made for this run, dropped with the fleet.
+    database: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -35,7 +37,16 @@ impl Drop for Fleet {
             let _ = c.kill();
             let _ = c.wait();
         }
+        if let Some(db) = &self.database {
+            let _ = psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+        }
     }
+}
+
+fn psql(sql: &str) -> std::io::Result<std::process::ExitStatus> {
+    Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-qc", sql])
+        .status()
 }
 
 /// The `scorch` binary beside this benchmark's (the same target directory and profile).
@@ -71,6 +82,7 @@ pub fn start(kind: &str) -> Fleet {
         "127.0.0.1".into(),
     ];
     let mut children = Vec::new();
+    let mut database = None;
     if kind == "sqlite" {
         children.push(
             scorch()
@@ -83,17 +95,13 @@ pub fn start(kind: &str) -> Fleet {
         );
     } else {
         let db = format!("scorch_bench_{}", std::process::id());
-        let psql = |sql: &str| {
-            Command::new("psql")
-                .args(["-h", "127.0.0.1", "-U", "postgres", "-qc", sql])
-                .status()
-        };
         let _ = psql(&format!("DROP DATABASE IF EXISTS {db}"));
         assert!(
             psql(&format!("CREATE DATABASE {db}")).unwrap().success(),
             "cannot create the database"
         );
         let url = format!("postgres://postgres@127.0.0.1:5432/{db}");
+        database = Some(db);
         for role in ["management-server", "web-service"] {
             children.push(
                 scorch()
@@ -118,6 +126,7 @@ pub fn start(kind: &str) -> Fleet {
         web: format!("http://127.0.0.1:{web}"),
         management: format!("http://127.0.0.1:{management}"),
         console: format!("http://127.0.0.1:{console}"),
+        database,
         _dir: dir,
     }
 }

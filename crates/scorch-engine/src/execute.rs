@@ -122,7 +122,11 @@ pub(crate) async fn execute(shared: &Shared, token: &Token) -> Result<Executed, 
             Some(ended_at),
             &run.rows,
         );
-        shared.journal.run_finished(&rec).await?;
+        if step.idempotent {
+            shared.journal.idempotent_run_finished(&rec).await?;
+        } else {
+            shared.journal.run_finished(&rec).await?;
+        }
         shared.emit(Event::Finished {
             record: rec,
             replayed: false,

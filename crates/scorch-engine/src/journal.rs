@@ -113,11 +113,24 @@ pub struct InstanceEnd {
 }
 
 /// Durable storage for instance progress. Each method returns once the record is durable (or
-/// an error); implementations batch concurrent calls into one commit (group commit). The one
-/// exception allowed: `instance_started` may return before its record reaches the disk, provided
-/// the next record's durable commit covers it (a write-ahead log flushes in order). Only
-/// idempotent runs act before that next record, and a start lost in a crash only makes the job
-/// claimable again.
+/// an error); implementations batch concurrent calls into one commit (group commit).
+///
+/// Two exceptions are allowed, both for records whose loss a resume repairs by itself: they may
+/// be acknowledged once committed and visible to every reader but before they reach the disk,
+/// provided any later durable commit covers them (a write-ahead log flushes in order, so the
+/// commit of any record acknowledged after them flushes them too):
+/// - `instance_started`: only idempotent runs act before the instance's next record, and a start
+///   lost in a crash of the database only makes the job claimable again;
+/// - `idempotent_run_finished`: the record of a finished run of an idempotent activity. If it is
+///   lost, so is every record acknowledged after it up to the next durable one, and those can only
+///   be records of these two kinds (a non-idempotent run's start and finish, and the instance's
+///   end, are durable): a resume finds those runs unrecorded and runs them again, which is what
+///   idempotent allows; nothing that ran after them can have depended on them without a durable
+///   record in between. The instance's end is durable and follows its last run, so a finished
+///   instance never lacks a run that its end reports.
+///
+/// Every other record is durable when acknowledged, and a durable record makes every record
+/// acknowledged before it durable too.
 #[async_trait]
 pub trait Journal: Send + Sync {
     /// Called when an instance starts and again each time it is resumed (by the resuming
@@ -128,6 +141,12 @@ pub trait Journal: Send + Sync {
     async fn run_started(&self, run: &RunRecord) -> Result<(), JournalError>;
     /// Called when a run (attempt) finishes, before any link from it fires.
     async fn run_finished(&self, run: &RunRecord) -> Result<(), JournalError>;
+    /// [`run_finished`](Self::run_finished) for a run of an idempotent activity (one that is not
+    /// given a `run_started` record): the same record, which may be acknowledged before it is
+    /// durable (see the trait's documentation). The default waits for it as `run_finished` does.
+    async fn idempotent_run_finished(&self, run: &RunRecord) -> Result<(), JournalError> {
+        self.run_finished(run).await
+    }
     async fn instance_finished(&self, end: &InstanceEnd) -> Result<(), JournalError>;
     /// Every run recorded for the instance, in `seq` order: what a resume replays.
     async fn runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, JournalError>;

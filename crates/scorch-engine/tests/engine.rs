@@ -11,7 +11,8 @@ use scorch_activity::{
     row,
 };
 use scorch_engine::{
-    Engine, EngineConfig, InstanceRequest, InstanceStatus, Journal, MemoryJournal, Outcome, RegistryCatalog, RunState,
+    Engine, EngineConfig, InstanceEnd, InstanceRequest, InstanceStart, InstanceStatus, Journal, JournalError,
+    MemoryJournal, Outcome, RegistryCatalog, RunRecord, RunState,
 };
 use scorch_model::{Plan, compile, load};
 use tokio::sync::Notify;
@@ -53,6 +54,11 @@ static GATE: Descriptor = Descriptor {
     idempotent: false,
     ..COUNT
 };
+static COUNT_IDEMPOTENT: Descriptor = Descriptor {
+    type_name: "test.count_idempotent",
+    idempotent: true,
+    ..COUNT
+};
 static GATE_IDEMPOTENT: Descriptor = Descriptor {
     type_name: "test.gate_idempotent",
     idempotent: true,
@@ -75,7 +81,7 @@ impl Activity for Count {
             .or_default() += 1;
         let now = self.probe.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.probe.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        if self.descriptor.type_name != "test.count" {
+        if self.descriptor.type_name.starts_with("test.gate") {
             self.probe.gate_reached.notify_one();
             ctx.cancel.cancelled().await;
         }
@@ -95,7 +101,7 @@ impl Activity for Count {
 
 fn registry(probe: &Arc<Probe>) -> Arc<Registry> {
     let mut registry = scorch_activities::standard();
-    for d in [&COUNT, &GATE, &GATE_IDEMPOTENT] {
+    for d in [&COUNT, &COUNT_IDEMPOTENT, &GATE, &GATE_IDEMPOTENT] {
         registry.register(Arc::new(Count {
             probe: probe.clone(),
             descriptor: *d,
@@ -430,4 +436,150 @@ links: [ { from: poll, to: after } ]
         (3, 1),
         "attempt 1 was replayed, not run again"
     );
+}
+
+/// A journal that loses what the contract lets it lose in a crash of its database: the finishes of
+/// idempotent runs are kept aside until the next durable record (which makes them durable too, as
+/// a write-ahead log flushed in order would) and dropped by [`LossyJournal::crash`].
+#[derive(Default)]
+struct LossyJournal {
+    durable: MemoryJournal,
+    unflushed: Mutex<Vec<RunRecord>>,
+    /// (activity id, whether its finish was handed over as an idempotent run's), in order.
+    finishes: Mutex<Vec<(String, bool)>>,
+}
+
+impl LossyJournal {
+    async fn flush(&self) {
+        let unflushed = std::mem::take(&mut *self.unflushed.lock().unwrap());
+        for run in unflushed {
+            self.durable.run_finished(&run).await.unwrap();
+        }
+    }
+
+    fn crash(&self) {
+        self.unflushed.lock().unwrap().clear();
+    }
+}
+
+#[async_trait]
+impl Journal for LossyJournal {
+    async fn instance_started(&self, start: &InstanceStart) -> Result<(), JournalError> {
+        self.durable.instance_started(start).await
+    }
+
+    async fn run_started(&self, run: &RunRecord) -> Result<(), JournalError> {
+        self.flush().await;
+        self.durable.run_started(run).await
+    }
+
+    async fn run_finished(&self, run: &RunRecord) -> Result<(), JournalError> {
+        self.finishes.lock().unwrap().push((run.activity_id.to_string(), false));
+        self.flush().await;
+        self.durable.run_finished(run).await
+    }
+
+    async fn idempotent_run_finished(&self, run: &RunRecord) -> Result<(), JournalError> {
+        self.finishes.lock().unwrap().push((run.activity_id.to_string(), true));
+        self.unflushed.lock().unwrap().push(run.clone());
+        Ok(())
+    }
+
+    async fn instance_finished(&self, end: &InstanceEnd) -> Result<(), JournalError> {
+        self.flush().await;
+        self.durable.instance_finished(end).await
+    }
+
+    async fn runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, JournalError> {
+        self.durable.runs(instance_id).await
+    }
+}
+
+/// Only idempotent activities' finishes are handed over as such (a store may acknowledge them
+/// before they are durable); a resume after losing them, and every idempotent finish since the
+/// last durable record, runs those again and nothing else.
+#[tokio::test]
+async fn idempotent_finishes_lost_in_a_crash_run_again_on_resume() {
+    let yaml = "
+format: 1
+runbook: Lossy
+activities:
+  - { id: i1, type: test.count_idempotent }
+  - { id: b, type: test.count }
+  - { id: i2, type: test.count_idempotent }
+  - { id: gate, type: test.gate_idempotent }
+  - { id: c, type: test.count }
+links: [ { from: i1, to: b }, { from: b, to: i2 }, { from: i2, to: gate }, { from: gate, to: c } ]
+";
+    let probe = Arc::new(Probe::default());
+    let registry = registry(&probe);
+    let journal = Arc::new(LossyJournal::default());
+    let instance_id = Uuid::now_v7();
+    let request = move |plan: Arc<Plan>, resume: bool| InstanceRequest {
+        plan,
+        runbook_id: Uuid::nil(),
+        job_id: Uuid::nil(),
+        instance_id,
+        parameters: Default::default(),
+        cancel: CancellationToken::new(),
+        events: None,
+        resume,
+    };
+    let engine = Engine::new(
+        registry.clone(),
+        journal.clone(),
+        Arc::new(MemorySettings::default()),
+        EngineConfig::default(),
+    );
+    let plan_before = plan(&registry, yaml);
+    let task = tokio::spawn(async move { engine.run(request(plan_before, false)).await });
+    probe.gate_reached.notified().await;
+    task.abort();
+    let _ = task.await;
+    assert_eq!(
+        *journal.finishes.lock().unwrap(),
+        [
+            ("i1".to_string(), true),
+            ("b".to_string(), false),
+            ("i2".to_string(), true)
+        ]
+    );
+    // i1 was made durable by b's records; i2's finish is lost with the database.
+    journal.crash();
+    let kept: Vec<String> = journal
+        .runs(instance_id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.activity_id.to_string())
+        .collect();
+    assert_eq!(kept, ["i1", "b"]);
+
+    let resumed = yaml.replace("type: test.gate_idempotent", "type: test.count_idempotent");
+    let engine = Engine::new(
+        registry.clone(),
+        journal.clone(),
+        Arc::new(MemorySettings::default()),
+        EngineConfig::default(),
+    );
+    let outcome = engine.run(request(plan(&registry, &resumed), true)).await.unwrap();
+    assert_eq!(outcome.status, InstanceStatus::Success, "{outcome:?}");
+    assert_eq!(
+        (
+            probe.runs("i1"),
+            probe.runs("b"),
+            probe.runs("i2"),
+            probe.runs("gate"),
+            probe.runs("c")
+        ),
+        (1, 1, 2, 2, 1),
+        "only the idempotent runs whose finish was lost ran again"
+    );
+    // The instance's end made every record before it durable.
+    assert!(journal.unflushed.lock().unwrap().is_empty());
+    let runs = journal.runs(instance_id).await.unwrap();
+    let ids: Vec<&str> = runs.iter().map(|r| &*r.activity_id).collect();
+    assert_eq!(ids, ["i1", "b", "i2", "gate", "c"]);
+    assert!(runs.iter().all(|r| matches!(r.state, RunState::Finished(_))));
+    assert!(journal.durable.instance_end(instance_id).is_some());
 }

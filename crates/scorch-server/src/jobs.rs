@@ -1,7 +1,7 @@
 //! Job operations shared by the roles: starting a runbook with typed parameters, and waiting
 //! for a job to end (the web service's `wait`, and `invoke_runbook`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
@@ -93,12 +93,74 @@ pub fn is_final(status: JobStatus) -> bool {
 pub struct JobWaiters {
     store: Arc<dyn Store>,
     waiting: Arc<Mutex<Waiting>>,
-    /// The dispatcher starts with the first wait: a role that never waits is not woken by every
-    /// change the store makes.
+    /// The dispatcher starts with the first wait (or [`expect`](Self::expect)): a role that never
+    /// waits is not woken by every change the store makes.
     dispatcher: Once,
 }
 
-type Waiting = HashMap<Uuid, Vec<oneshot::Sender<()>>>;
+/// What the dispatcher and the waiters share.
+#[derive(Default)]
+struct Waiting {
+    /// Waiters by job.
+    routes: HashMap<Uuid, Vec<oneshot::Sender<()>>>,
+    /// Job ends routed so far.
+    ends: u64,
+    /// The jobs that ended (with their end's number) since the oldest outstanding [`Expected`]
+    /// was taken, in order: the ends a caller that has not registered yet could miss.
+    ended: HashMap<Uuid, u64>,
+    order: VecDeque<(u64, Uuid)>,
+    /// Outstanding [`Expected`]s: how many were taken after each number of ends.
+    expected: BTreeMap<u64, usize>,
+    /// Times the dispatcher missed changes (or stopped): an [`Expected`] issued before one of
+    /// these cannot tell from `ended` whether its job ended.
+    missed: u64,
+}
+
+/// Taken before a job is created, so that waiting for it need not read it first (a job just
+/// created is pending): every end from now on is seen by the dispatcher and, until this is
+/// handed to [`JobWaiters::wait_created`] (or dropped), kept for the caller to find. Without it
+/// a wait reads the job before waiting, as it cannot know whether the job ended before it
+/// registered.
+#[must_use]
+pub struct Expected {
+    waiting: Arc<Mutex<Waiting>>,
+    /// Job ends routed when it was taken (its job's end comes after).
+    after: u64,
+    missed: u64,
+}
+
+impl Drop for Expected {
+    fn drop(&mut self) {
+        let mut state = lock(&self.waiting);
+        if let Some(count) = state.expected.get_mut(&self.after) {
+            *count -= 1;
+            if *count == 0 {
+                state.expected.remove(&self.after);
+            }
+        }
+        state.forget_ends();
+    }
+}
+
+impl Waiting {
+    /// Forgets the ends that no outstanding [`Expected`] may be waiting for: those routed before
+    /// the oldest one was taken (every end, when none is outstanding).
+    fn forget_ends(&mut self) {
+        let oldest = self.expected.keys().next().copied().unwrap_or(u64::MAX);
+        while let Some(&(n, id)) = self.order.front()
+            && n <= oldest
+        {
+            self.order.pop_front();
+            if self.ended.get(&id) == Some(&n) {
+                self.ended.remove(&id);
+            }
+        }
+    }
+}
+
+fn lock(waiting: &Mutex<Waiting>) -> std::sync::MutexGuard<'_, Waiting> {
+    waiting.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 impl JobWaiters {
     /// Routes job ends to waiters from the first wait on (the dispatcher ends when the store's
@@ -112,10 +174,10 @@ impl JobWaiters {
     }
 
     /// Subscribes to the store's changes and routes each job end to its waiters. Runs before a
-    /// waiter registers, so no end after that is missed.
+    /// waiter registers (or an [`Expected`] is issued), so no end after that is missed.
     fn dispatch(&self) {
         let mut changes = self.store.subscribe_jobs();
-        let routes = self.waiting.clone();
+        let waiting = self.waiting.clone();
         tokio::spawn(async move {
             loop {
                 let ended = match changes.recv().await {
@@ -123,14 +185,28 @@ impl JobWaiters {
                     Ok(_) => continue,
                     // Missed changes: wake everyone to read their job again.
                     Err(broadcast::error::RecvError::Lagged(_)) => None,
-                    Err(broadcast::error::RecvError::Closed) => return,
+                    Err(broadcast::error::RecvError::Closed) => {
+                        lock(&waiting).missed += 1;
+                        return;
+                    }
                 };
-                let mut map = routes.lock().unwrap_or_else(|e| e.into_inner());
+                let mut state = lock(&waiting);
                 let woken = match ended {
-                    Some(id) => map.remove(&id).unwrap_or_default(),
-                    None => map.drain().flat_map(|(_, w)| w).collect(),
+                    Some(id) => {
+                        state.ends += 1;
+                        if !state.expected.is_empty() {
+                            let n = state.ends;
+                            state.ended.insert(id, n);
+                            state.order.push_back((n, id));
+                        }
+                        state.routes.remove(&id).unwrap_or_default()
+                    }
+                    None => {
+                        state.missed += 1;
+                        state.routes.drain().flat_map(|(_, w)| w).collect()
+                    }
                 };
-                drop(map);
+                drop(state);
                 woken.into_iter().for_each(|w| {
                     let _ = w.send(());
                 });
@@ -138,25 +214,67 @@ impl JobWaiters {
         });
     }
 
+    /// To be called before creating a job that is then waited for with
+    /// [`wait_created`](Self::wait_created) or [`wait_result_created`](Self::wait_result_created).
+    pub fn expect(&self) -> Expected {
+        self.dispatcher.call_once(|| self.dispatch());
+        let mut state = lock(&self.waiting);
+        let after = state.ends;
+        *state.expected.entry(after).or_default() += 1;
+        Expected {
+            waiting: self.waiting.clone(),
+            after,
+            missed: state.missed,
+        }
+    }
+
+    /// [`wait`](Self::wait) for a job created after `expected` was taken: the job is not read
+    /// before the wait unless it has already ended (or the dispatcher missed changes since).
+    pub async fn wait_created(&self, expected: Expected, id: Uuid, timeout: Duration) -> Result<Job, StoreError> {
+        self.wait_for(id, timeout, || self.store.job(id), |job| job.status, Some(expected))
+            .await
+    }
+
+    /// [`wait_result`](Self::wait_result) for a job created after `expected` was taken, as
+    /// [`wait_created`](Self::wait_created).
+    pub async fn wait_result_created(
+        &self,
+        expected: Expected,
+        id: Uuid,
+        timeout: Duration,
+    ) -> Result<JobResult, StoreError> {
+        self.wait_for(
+            id,
+            timeout,
+            || self.store.job_result(id),
+            |r| r.job.status,
+            Some(expected),
+        )
+        .await
+    }
+
     /// Waits until the job ends or `timeout` passes, and returns it as last read.
     pub async fn wait(&self, id: Uuid, timeout: Duration) -> Result<Job, StoreError> {
-        self.wait_for(id, timeout, || self.store.job(id), |job| job.status)
+        self.wait_for(id, timeout, || self.store.job(id), |job| job.status, None)
             .await
     }
 
     /// Like [`wait`](Self::wait), returning the job with what its instance did once it has ended.
     pub async fn wait_result(&self, id: Uuid, timeout: Duration) -> Result<JobResult, StoreError> {
-        self.wait_for(id, timeout, || self.store.job_result(id), |r| r.job.status)
+        self.wait_for(id, timeout, || self.store.job_result(id), |r| r.job.status, None)
             .await
     }
 
-    /// Waits until the job ends or `timeout` passes, reading it with `read`.
+    /// Waits until the job ends or `timeout` passes, reading it with `read`. With `expected`
+    /// (taken before the job was created), the first read is skipped when the job cannot have
+    /// ended yet.
     async fn wait_for<T, R>(
         &self,
         id: Uuid,
         timeout: Duration,
         read: impl Fn() -> R,
         status: fn(&T) -> JobStatus,
+        mut expected: Option<Expected>,
     ) -> Result<T, StoreError>
     where
         R: Future<Output = Result<T, StoreError>>,
@@ -166,16 +284,25 @@ impl JobWaiters {
         loop {
             // Register before reading, so an end between the two is not missed.
             let (tx, rx) = oneshot::channel();
-            self.waiting
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .entry(id)
-                .or_default()
-                .push(tx);
-            let read = read().await?;
-            if is_final(status(&read)) || tokio::time::Instant::now() >= deadline {
-                self.forget(id);
-                return Ok(read);
+            // Every end since `expected` was taken is in `ended` unless changes were missed: one
+            // not there is yet to come, and will be routed to the waiter just registered.
+            let pending = {
+                let mut state = lock(&self.waiting);
+                state.routes.entry(id).or_default().push(tx);
+                expected
+                    .as_ref()
+                    .is_some_and(|e| e.missed == state.missed && !state.ended.contains_key(&id))
+            };
+            // Released only now: it keeps `ended` filled until the waiter is registered.
+            drop(expected.take());
+            if !pending {
+                let read = read().await?;
+                if is_final(status(&read)) || tokio::time::Instant::now() >= deadline {
+                    // Closed first, so that its own sender goes too (the job may never end again).
+                    drop(rx);
+                    self.forget(id);
+                    return Ok(read);
+                }
             }
             let until = deadline.min(tokio::time::Instant::now() + SAFETY_POLL);
             let _ = tokio::time::timeout_at(until, rx).await;
@@ -184,12 +311,115 @@ impl JobWaiters {
 
     /// Drops the closed senders of `id` (a waiter that gave up).
     fn forget(&self, id: Uuid) {
-        let mut map = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(senders) = map.get_mut(&id) {
+        let mut state = lock(&self.waiting);
+        if let Some(senders) = state.routes.get_mut(&id) {
             senders.retain(|s| !s.is_closed());
             if senders.is_empty() {
-                map.remove(&id);
+                state.routes.remove(&id);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use scorch_engine::RegistryCatalog;
+    use scorch_model::{compile, load};
+    use scorch_store::SqliteStore;
+
+    use super::*;
+
+    const RUNBOOK: &str = "format: 1\nrunbook: Waited\nactivities: [ { id: a, type: initialize_data } ]\n";
+
+    async fn fixture() -> (tempfile::TempDir, Arc<dyn Store>, Uuid) {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = SqliteStore::open(&format!("sqlite:{}", dir.path().join("scorch.db").display()))
+            .await
+            .unwrap();
+        let registry = scorch_activities::standard();
+        let plan = compile(&load(RUNBOOK).unwrap(), &RegistryCatalog(&registry)).unwrap();
+        let runbook_id = sqlite.save_plan(&plan, RUNBOOK, "test").await.unwrap().0;
+        (dir, Arc::new(sqlite), runbook_id)
+    }
+
+    async fn create(store: &Arc<dyn Store>, runbook_id: Uuid) -> Uuid {
+        let parameters = Map::new();
+        let job = NewJob {
+            runbook_id,
+            version: None,
+            parameters: &parameters,
+            created_by: "test",
+            parent_job: None,
+        };
+        store.create_job(job).await.unwrap().id
+    }
+
+    async fn end(store: &Arc<dyn Store>, id: Uuid) {
+        let claim = store
+            .claim_job("rb1", Duration::from_secs(60), Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(claim.job.id, id);
+        store.finish_job(id, "rb1", JobStatus::Completed).await.unwrap();
+    }
+
+    /// A job that ends before its waiter registers is found among the ends kept for it, rather
+    /// than after the safety poll; one that ends later wakes its waiter; and nothing is kept once
+    /// no caller expects a job.
+    #[tokio::test]
+    async fn a_created_job_is_waited_for_without_missing_its_end() {
+        let (_dir, store, runbook_id) = fixture().await;
+        let waiters = JobWaiters::start(store.clone());
+
+        let expected = waiters.expect();
+        let early = create(&store, runbook_id).await;
+        end(&store, early).await;
+        // The dispatcher routes the end before the waiter registers.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let since = Instant::now();
+        let job = waiters
+            .wait_created(expected, early, Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(job.status, JobStatus::Completed);
+        assert!(since.elapsed() < SAFETY_POLL / 2, "{:?}", since.elapsed());
+
+        let expected = waiters.expect();
+        let late = create(&store, runbook_id).await;
+        let ender = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                end(&store, late).await;
+            })
+        };
+        let since = Instant::now();
+        let job = waiters
+            .wait_created(expected, late, Duration::from_secs(10))
+            .await
+            .unwrap();
+        ender.await.unwrap();
+        assert_eq!(job.status, JobStatus::Completed);
+        assert!(since.elapsed() < SAFETY_POLL, "{:?}", since.elapsed());
+
+        // A job still pending when the wait times out is answered as it is.
+        let expected = waiters.expect();
+        let pending = create(&store, runbook_id).await;
+        let job = waiters
+            .wait_created(expected, pending, Duration::from_millis(20))
+            .await
+            .unwrap();
+        assert_eq!(job.status, JobStatus::Pending);
+
+        // An expectation dropped unused (the job could not be created) leaves nothing behind.
+        drop(waiters.expect());
+        end(&store, pending).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let state = lock(&waiters.waiting);
+        assert!(state.expected.is_empty() && state.ended.is_empty() && state.order.is_empty());
+        assert!(state.routes.is_empty());
     }
 }

@@ -36,6 +36,8 @@ impl RunbookInvoker for StoreInvoker {
                 other => ActivityError::Transient(format!("invoke_runbook: {}: {other}", inv.runbook)),
             })?;
         let created_by = format!("job {}", ctx.ids.job_id);
+        // Taken before the child exists, so the wait need not read it first.
+        let mut expected = inv.wait.then(|| self.waiters.expect());
         let job = start_job(
             &self.store,
             &self.plans,
@@ -58,7 +60,12 @@ impl RunbookInvoker for StoreInvoker {
         }
         let job = loop {
             let waited = tokio::select! {
-                j = self.waiters.wait(job.id, WAIT_SLICE) => j,
+                j = async {
+                    match expected.take() {
+                        Some(expected) => self.waiters.wait_created(expected, job.id, WAIT_SLICE).await,
+                        None => self.waiters.wait(job.id, WAIT_SLICE).await,
+                    }
+                } => j,
                 _ = ctx.cancel.cancelled() => {
                     // The parent was canceled: so is the child.
                     let _ = self.store.cancel_job(job.id).await;

@@ -60,6 +60,8 @@ pub async fn start(
         object_id: None,
         detail: &detail,
     };
+    // Taken before the job exists, so the wait need not read it first.
+    let expected = body.wait.then(|| state.waiters.expect());
     // The job and its audit record are written in one commit (where the store can).
     let (job, audited) = start_job_audited(
         &state.store,
@@ -75,11 +77,11 @@ pub async fn start(
         // The job is already created: a retry would start it twice.
         tracing::error!(job_id = %job.id, action = "job.start", error = %e, "cannot write the audit record");
     }
-    if !body.wait {
+    let Some(expected) = expected else {
         return Ok((StatusCode::CREATED, Json(convert::job(&job))));
-    }
+    };
     let waited = tokio::select! {
-        waited = state.waiters.wait_result(job.id, timeout) => waited,
+        waited = state.waiters.wait_result_created(expected, job.id, timeout) => waited,
         // Shutting down: answer with the job as it is rather than hold the shutdown up.
         _ = shutdown.0.cancelled() => state.store.job_result(job.id).await,
     }?;

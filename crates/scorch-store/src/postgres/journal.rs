@@ -83,11 +83,14 @@ macro_rules! upsert_runs {
 }
 
 /// The upsert and its notifications ($13, built by the caller) in one statement: a data-modifying
-/// WITH always runs, and the notifications go out only if it commits.
+/// WITH always runs, and the notifications go out only if it commits. With $14, the commit does not
+/// wait for its WAL flush (see [`relaxed`]; set once per notification, and without any the commit
+/// simply waits).
 const UPSERT_RUNS: &str = concat!(
     "WITH runs AS (",
     upsert_runs!(),
-    ") SELECT pg_notify('scorch_changes', p) FROM UNNEST($13::text[]) AS p"
+    ") SELECT pg_notify('scorch_changes', p), CASE WHEN $14 THEN set_config('synchronous_commit', 'off', true) END
+     FROM UNNEST($13::text[]) AS p"
 );
 
 /// Records instance ends ($1-$4), then ends the jobs ($5-$8: instance, job, server, status) whose
@@ -209,6 +212,8 @@ struct RunRow {
     ended_at: Option<i64>,
     published: Option<String>,
     truncated: bool,
+    /// The finish of an idempotent run, which may commit without waiting for its WAL flush.
+    relaxed: bool,
 }
 
 pub(super) struct EndRow {
@@ -302,6 +307,14 @@ impl Journal for PgJournal {
         self.submit(Write::Run(RunRow::new(run)?)).await.map(drop)
     }
 
+    async fn idempotent_run_finished(&self, run: &RunRecord) -> Result<(), JournalError> {
+        let row = RunRow {
+            relaxed: matches!(run.state, RunState::Finished(_)),
+            ..RunRow::new(run)?
+        };
+        self.submit(Write::Run(row)).await.map(drop)
+    }
+
     async fn instance_finished(&self, end: &InstanceEnd) -> Result<(), JournalError> {
         self.submit(Write::InstanceFinished(EndRow::new(end)?)).await.map(drop)
     }
@@ -367,6 +380,7 @@ impl RunRow {
                 Some(to_json(&*run.rows)?)
             },
             truncated: run.truncated,
+            relaxed: false,
         })
     }
 
@@ -603,16 +617,21 @@ async fn refused_alone(
     }
 }
 
-/// Whether a batch may commit without waiting for its WAL flush: when it holds instance starts
-/// only. Nothing acts on an instance's start record before the instance's next record, the first
-/// run's (or its end), which the engine waits for and whose commit flushes the WAL up to and
-/// including the start; until then nothing has happened that a resume would need to know of (an
-/// idempotent activity may have run; it runs again). A start lost in a database crash is one the
-/// engine, which loses its connection with it, never builds on: the job is resumed (or, when its
-/// claim was lost too, claimed again) and the instance started afresh. The engine's own order
-/// of events is kept: a start is visible to every reader once acknowledged.
+/// Whether a batch may commit without waiting for its WAL flush: when it holds only instance
+/// starts and finishes of idempotent runs (the records the `Journal` contract lets go unflushed).
+/// The WAL is flushed in order, so the next durable commit (a non-idempotent run's start or
+/// finish, an instance's end with its job's, a new job) covers them. Until then nothing has
+/// happened that a resume would need to know of: only idempotent activities have run, and they
+/// run again. A record lost in a database crash is one the engine, which loses its connection with
+/// it, never builds on: the job is resumed (or, when its claim was lost too, claimed again), an
+/// instance whose start was lost is started afresh, and runs whose finish was lost run again. The
+/// engine's own order of events is kept: a record is visible to every reader once acknowledged.
 fn relaxed(records: &[&Request]) -> bool {
-    records.iter().all(|r| matches!(r.write, Write::InstanceStarted(_)))
+    records.iter().all(|r| match &r.write {
+        Write::InstanceStarted(_) => true,
+        Write::Run(run) => run.relaxed,
+        _ => false,
+    })
 }
 
 /// Record kinds in the order a segment writes them.
@@ -691,15 +710,15 @@ async fn write_batch(
     let mut outcomes: Vec<Outcome> = records.iter().map(|_| Ok(Reply::Written)).collect();
     // Every statement announces what it writes, so a batch of one statement (the usual one: runs,
     // or new jobs) needs no transaction of its own; more are written in one.
+    let relaxed = relaxed(records);
     if statements == 1 {
-        let relaxed = relaxed(records);
         write_segment(conn, records, known, relaxed, &mut outcomes).await?;
     } else {
         let mut tx = conn.begin().await?;
         let mut offset = 0;
         for segment in segments {
             let outcomes = &mut outcomes[offset..offset + segment.len()];
-            write_segment(&mut tx, segment, known, false, outcomes).await?;
+            write_segment(&mut tx, segment, known, relaxed, outcomes).await?;
             offset += segment.len();
         }
         tx.commit().await?;
@@ -770,6 +789,7 @@ async fn write_segment(
         RunColumns::new(&latest_runs(&runs), known)
             .bind(sqlx::query(UPSERT_RUNS))
             .bind(payloads(&changes))
+            .bind(relaxed)
             .execute(&mut *conn)
             .await?;
     }

@@ -15,6 +15,7 @@ use crate::{claim, finished_run, instance_start, job, now, runbook};
 crate::contract!(
     records_round_trip_in_seq_order,
     a_resume_reads_what_was_committed,
+    idempotent_finishes_read_back_like_the_others,
     unknown_instances_are_refused_alone,
     many_instances_journal_at_once,
     instances_are_listed_with_filters,
@@ -88,6 +89,61 @@ async fn records_round_trip_in_seq_order(store: Arc<dyn Store>) {
         (ended.status, ended.returns, ended.ended_at),
         (InstanceStatus::Warning, returns, Some(ended_at))
     );
+}
+
+/// The finish of an idempotent run (which a store may acknowledge before it is durable) is
+/// written and read back like any other record, alone, batched with durable records of the same
+/// instance, and followed by the instance's end; one of an unknown instance is refused alone.
+async fn idempotent_finishes_read_back_like_the_others(store: Arc<dyn Store>) {
+    let rb = runbook(&store, "", "Idempotent", json!({})).await;
+    job(&store, rb).await;
+    let claim = claim(&store, "rb1").await;
+    let journal = store.journal();
+    journal.instance_started(&instance_start(&claim, "rb1")).await.unwrap();
+    let first = finished_run(claim.instance_id, 0);
+    journal.idempotent_run_finished(&first).await.unwrap();
+    let mut started = finished_run(claim.instance_id, 1);
+    started.state = RunState::Running;
+    started.ended_at = None;
+    started.rows = Arc::new(Vec::new());
+    journal.run_started(&started).await.unwrap();
+    assert_eq!(
+        journal.runs(claim.instance_id).await.unwrap(),
+        vec![first.clone(), started]
+    );
+
+    // Durable and idempotent finishes at once (one batch, as a rule), and a stray one refused.
+    let second = finished_run(claim.instance_id, 1);
+    let mut third = finished_run(claim.instance_id, 2);
+    third.state = RunState::Finished(Status::Failed);
+    third.error = "no such key".into();
+    let fourth = finished_run(claim.instance_id, 3);
+    let stray = Uuid::now_v7();
+    let lost = finished_run(stray, 0);
+    let (a, b, c, d) = tokio::join!(
+        journal.run_finished(&second),
+        journal.idempotent_run_finished(&third),
+        journal.idempotent_run_finished(&fourth),
+        journal.idempotent_run_finished(&lost),
+    );
+    assert_eq!((a, b, c), (Ok(()), Ok(()), Ok(())));
+    assert_eq!(d, Err(JournalError::NotFound(stray)));
+
+    let expected = vec![first, second, third, fourth];
+    assert_eq!(journal.runs(claim.instance_id).await.unwrap(), expected);
+    assert_eq!(store.activity_runs(claim.instance_id).await.unwrap(), expected);
+    let end = InstanceEnd {
+        instance_id: claim.instance_id,
+        status: InstanceStatus::Success,
+        returns: Map::new(),
+        ended_at: now(),
+    };
+    journal.instance_finished(&end).await.unwrap();
+    assert_eq!(
+        store.instance(claim.instance_id).await.unwrap().status,
+        InstanceStatus::Success
+    );
+    assert_eq!(journal.runs(claim.instance_id).await.unwrap(), expected);
 }
 
 async fn a_resume_reads_what_was_committed(store: Arc<dyn Store>) {
