@@ -180,21 +180,19 @@ impl Ctx {
         out.join("; ")
     }
 
+    /// The `items` of a list the web service answers the administrator at `path`.
+    async fn items(&self, path: &str) -> Vec<Value> {
+        let (status, body) = self.api(self.admin(), Method::GET, path, None).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        body["items"].as_array().cloned().expect("items")
+    }
+
     /// The ids of the jobs of runbook `id`, as the administrator sees them.
     async fn job_ids(&self, runbook: &str) -> BTreeSet<String> {
-        let (status, body) = self
-            .api(
-                self.admin(),
-                Method::GET,
-                &format!("/api/v1/jobs?runbook_id={runbook}&limit=500"),
-                None,
-            )
+        let jobs = self
+            .items(&format!("/api/v1/jobs?runbook_id={runbook}&limit=500"))
             .await;
-        assert_eq!(status, 200, "{body}");
-        body["items"]
-            .as_array()
-            .expect("items")
-            .iter()
+        jobs.iter()
             .filter_map(|j| j["id"].as_str().map(str::to_string))
             .collect()
     }
@@ -760,18 +758,8 @@ async fn cancel_a_running_job(cx: Arc<Ctx>) {
 
 /// `(id, status)` of every instance `query` lists, as the administrator sees them.
 async fn instances_of(cx: &Ctx, query: &str) -> BTreeSet<(String, String)> {
-    let (status, body) = cx
-        .api(
-            cx.admin(),
-            Method::GET,
-            &format!("/api/v1/instances?limit=50&{query}"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["items"]
-        .as_array()
-        .expect("items")
+    let instances = cx.items(&format!("/api/v1/instances?limit=50&{query}")).await;
+    instances
         .iter()
         .map(|i| {
             (
@@ -1199,10 +1187,9 @@ async fn admin_edits_settings(cx: Arc<Ctx>) {
     b.screenshot("settings-edited").await;
 
     // The web service agrees.
-    let (status, counters) = cx.api(cx.admin(), Method::GET, "/api/v1/counters", None).await;
-    assert_eq!(status, 200, "{counters}");
+    let counters = Value::from(cx.items("/api/v1/counters").await);
     let counter = |name: &str| {
-        counters["items"]
+        counters
             .as_array()
             .into_iter()
             .flatten()
@@ -1219,10 +1206,9 @@ async fn admin_edits_settings(cx: Arc<Ctx>) {
         Some(json!(7)),
         "{counters}"
     );
-    let (status, variables) = cx.api(cx.admin(), Method::GET, "/api/v1/variables", None).await;
-    assert_eq!(status, 200, "{variables}");
+    let variables = Value::from(cx.items("/api/v1/variables").await);
     let variable = |name: &str| {
-        variables["items"]
+        variables
             .as_array()
             .into_iter()
             .flatten()
