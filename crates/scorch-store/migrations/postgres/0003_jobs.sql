@@ -76,7 +76,9 @@ DECLARE
     rejected integer := 0;
     candidate record;
     lock_key bigint;
-    changes text[] := '{}';
+    -- The takes' change items not announced yet, packed as scorch_notify packs them.
+    payload text := '';
+    item text;
     -- The runbooks this claim holds the lock of, and their running jobs (counted, plus taken).
     counted uuid[] := '{}';
     running integer[] := '{}';
@@ -88,25 +90,32 @@ DECLARE
 BEGIN
     WHILE taken < max_jobs AND rejected < 16 LOOP
         -- The oldest of: the oldest pending job with a free slot, and the oldest running job
-        -- without a live lease (each locked, skipping rows other claims hold).
+        -- without a live lease (each locked, skipping rows other claims hold). Each job's version
+        -- is checked in a lateral subquery of its own (OFFSET 0 keeps it one): the pending queue
+        -- is read in claim order from jobs_pending and stops at the first job that qualifies,
+        -- rather than joining every pending job to every runbook version (the preferred servers
+        -- and the running count computed for each) and sorting.
         SELECT c.id, c.runbook_id, c.status, c.created_at, c.concurrency INTO candidate FROM (
             SELECT * FROM (
                 SELECT j.id, j.runbook_id, j.status, j.created_at, v.concurrency
                 FROM jobs j
-                JOIN runbook_versions v ON v.runbook_id = j.runbook_id AND v.version = j.version
+                CROSS JOIN LATERAL (
+                    SELECT v.concurrency FROM runbook_versions v
+                    WHERE v.runbook_id = j.runbook_id AND v.version = j.version
+                      AND (cardinality(v.runbook_servers) = 0
+                           OR (SELECT p.name FROM unnest(v.runbook_servers) WITH ORDINALITY AS p(name, n)
+                                 JOIN runbook_servers s ON s.name = p.name AND s.heartbeat_at >= now_us - alive_us
+                               ORDER BY p.n LIMIT 1) = claimer
+                           OR (NOT (claimer = ANY (v.runbook_servers))
+                               AND NOT EXISTS (SELECT 1 FROM runbook_servers s
+                                               WHERE s.name = ANY (v.runbook_servers)
+                                                 AND s.heartbeat_at >= now_us - alive_us)))
+                      AND COALESCE(running[array_position(counted, j.runbook_id)],
+                                   (SELECT COUNT(*) FROM jobs r WHERE r.runbook_id = j.runbook_id AND r.status = 'running'))
+                          < v.concurrency
+                    OFFSET 0) v
                 WHERE j.status = 'pending' AND (j.created_at, j.id) > (after_at, after_id)
                   AND NOT (j.runbook_id = ANY (skipped))
-                  AND COALESCE(running[array_position(counted, j.runbook_id)],
-                               (SELECT COUNT(*) FROM jobs r WHERE r.runbook_id = j.runbook_id AND r.status = 'running'))
-                      < v.concurrency
-                  AND (cardinality(v.runbook_servers) = 0
-                       OR (SELECT p.name FROM unnest(v.runbook_servers) WITH ORDINALITY AS p(name, n)
-                             JOIN runbook_servers s ON s.name = p.name AND s.heartbeat_at >= now_us - alive_us
-                           ORDER BY p.n LIMIT 1) = claimer
-                       OR (NOT (claimer = ANY (v.runbook_servers))
-                           AND NOT EXISTS (SELECT 1 FROM runbook_servers s
-                                           WHERE s.name = ANY (v.runbook_servers)
-                                             AND s.heartbeat_at >= now_us - alive_us)))
                 ORDER BY j.created_at, j.id
                 LIMIT 1
                 FOR UPDATE OF j SKIP LOCKED) pending
@@ -114,17 +123,20 @@ BEGIN
             SELECT * FROM (
                 SELECT j.id, j.runbook_id, j.status, j.created_at, v.concurrency
                 FROM jobs j
-                JOIN runbook_versions v ON v.runbook_id = j.runbook_id AND v.version = j.version
+                CROSS JOIN LATERAL (
+                    SELECT v.concurrency FROM runbook_versions v
+                    WHERE v.runbook_id = j.runbook_id AND v.version = j.version
+                      AND (cardinality(v.runbook_servers) = 0
+                           OR (SELECT p.name FROM unnest(v.runbook_servers) WITH ORDINALITY AS p(name, n)
+                                 JOIN runbook_servers s ON s.name = p.name AND s.heartbeat_at >= now_us - alive_us
+                               ORDER BY p.n LIMIT 1) = claimer
+                           OR (NOT (claimer = ANY (v.runbook_servers))
+                               AND NOT EXISTS (SELECT 1 FROM runbook_servers s
+                                               WHERE s.name = ANY (v.runbook_servers)
+                                                 AND s.heartbeat_at >= now_us - alive_us)))
+                    OFFSET 0) v
                 WHERE j.status = 'running' AND COALESCE(j.lease_expires_at, 0) < now_us
                   AND NOT (j.runbook_id = ANY (skipped))
-                  AND (cardinality(v.runbook_servers) = 0
-                       OR (SELECT p.name FROM unnest(v.runbook_servers) WITH ORDINALITY AS p(name, n)
-                             JOIN runbook_servers s ON s.name = p.name AND s.heartbeat_at >= now_us - alive_us
-                           ORDER BY p.n LIMIT 1) = claimer
-                       OR (NOT (claimer = ANY (v.runbook_servers))
-                           AND NOT EXISTS (SELECT 1 FROM runbook_servers s
-                                           WHERE s.name = ANY (v.runbook_servers)
-                                             AND s.heartbeat_at >= now_us - alive_us)))
                 ORDER BY j.created_at, j.id
                 LIMIT 1
                 FOR UPDATE OF j SKIP LOCKED) expired
@@ -182,11 +194,16 @@ BEGIN
             after_at := candidate.created_at;
             after_id := candidate.id;
         END IF;
-        changes := changes || json_build_object('j', json_build_array(candidate.id, candidate.runbook_id, 'running'))::text;
+        item := json_build_object('j', json_build_array(candidate.id, candidate.runbook_id, 'running'))::text;
+        IF payload <> '' AND octet_length(payload) + octet_length(item) + 3 > 7800 THEN
+            PERFORM pg_notify('scorch_changes', '[' || payload || ']');
+            payload := '';
+        END IF;
+        payload := CASE WHEN payload = '' THEN item ELSE payload || ',' || item END;
     END LOOP;
     IF taken > 0 THEN
         PERFORM set_config('synchronous_commit', 'off', true);
-        PERFORM scorch_notify(changes);
+        PERFORM pg_notify('scorch_changes', '[' || payload || ']');
     END IF;
 END
 $$;
