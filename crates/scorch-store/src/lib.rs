@@ -11,6 +11,8 @@ pub mod postgres;
 mod saving;
 pub mod sqlite;
 mod store;
+#[cfg(test)]
+mod test_records;
 
 pub use error::StoreError;
 pub use model::{

@@ -394,13 +394,7 @@ async fn bad_password_shows_an_error(cx: Arc<Ctx>) {
     b.fill(&tid("signin-user"), "olivia").await;
     b.fill(&tid("signin-password"), "not-her-password").await;
     b.click(&tid("signin-submit")).await;
-    b.wait_js(
-        "signin-error to show",
-        WAIT,
-        "const e = document.querySelector(arguments[0]); return !!e && e.textContent.trim().length > 0;",
-        vec![json!(tid("signin-error"))],
-    )
-    .await;
+    b.wait_text(&tid("signin-error")).await;
     assert_eq!(b.stored_token().await, None, "a failed sign-in stored a token");
     assert!(!b.exists(&tid("whoami")).await, "signed in with a wrong password");
 }
@@ -491,13 +485,7 @@ async fn start_and_watch(cx: Arc<Ctx>) {
     b.fill(&tid("param-Service"), "checkout-api").await;
     b.fill(&tid("param-Replicas"), "2.5").await;
     b.click(&tid("start-submit")).await;
-    b.wait_js(
-        "param-error for a bad integer",
-        WAIT,
-        "const e = document.querySelector(arguments[0]); return !!e && e.textContent.trim().length > 0;",
-        vec![json!(tid("param-error"))],
-    )
-    .await;
+    b.wait_text(&tid("param-error")).await;
     // Give a start that should not happen time to reach the server, then look.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(cx.job_ids(&cx.deploy_id).await, before, "a bad integer started a job");

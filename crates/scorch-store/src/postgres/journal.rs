@@ -1000,7 +1000,6 @@ impl Write {
 
 #[cfg(test)]
 mod tests {
-    use jiff::Timestamp;
     use serde_json::{Map, json};
     use sqlx::{AssertSqlSafe, PgConnection};
 
@@ -1015,21 +1014,7 @@ mod tests {
     }
 
     fn run(instance_id: Uuid, seq: u64) -> Write {
-        let record = RunRecord {
-            instance_id,
-            seq,
-            key: u64::MAX,
-            activity_id: Arc::from("init"),
-            activity_name: Arc::from("init"),
-            attempt: 1,
-            state: RunState::Running,
-            error: String::new(),
-            started_at: Timestamp::now(),
-            ended_at: None,
-            rows: Arc::new(Vec::new()),
-            truncated: false,
-        };
-        Write::Run(RunRow::new(&record).unwrap())
+        Write::Run(RunRow::new(&crate::test_records::running(instance_id, seq)).unwrap())
     }
 
     fn end(instance_id: Uuid) -> Write {

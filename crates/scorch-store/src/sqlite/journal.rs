@@ -338,7 +338,6 @@ fn broke_a_constraint(instance_id: Uuid) -> JournalError {
 
 #[cfg(test)]
 mod tests {
-    use jiff::Timestamp;
     use serde_json::{Map, json};
 
     use super::*;
@@ -346,21 +345,7 @@ mod tests {
     use crate::{NewJob, SaveRunbook, SqliteStore, Store};
 
     fn run(instance_id: Uuid) -> RunRow {
-        let record = RunRecord {
-            instance_id,
-            seq: 0,
-            key: u64::MAX,
-            activity_id: Arc::from("init"),
-            activity_name: Arc::from("init"),
-            attempt: 1,
-            state: RunState::Running,
-            error: String::new(),
-            started_at: Timestamp::now(),
-            ended_at: None,
-            rows: Arc::new(Vec::new()),
-            truncated: false,
-        };
-        RunRow::new(&record).unwrap()
+        RunRow::new(&crate::test_records::running(instance_id, 0)).unwrap()
     }
 
     #[tokio::test]

@@ -349,6 +349,17 @@ impl Browser {
     }
 
     /// Waits until an element matches `css` (and is in the page), and returns it.
+    /// Waits until the element at `css` shows some text (an error message, say).
+    pub async fn wait_text(&self, css: &str) {
+        self.wait_js(
+            &format!("text in {css}"),
+            WAIT,
+            "const e = document.querySelector(arguments[0]); return !!e && e.textContent.trim().length > 0;",
+            vec![Value::from(css)],
+        )
+        .await;
+    }
+
     pub async fn wait_for(&self, css: &str) -> Element {
         let deadline = Instant::now() + WAIT;
         loop {
