@@ -129,6 +129,11 @@ pub struct InstanceEnd {
 ///   record in between. The instance's end is durable and follows its last run, so a finished
 ///   instance never lacks a run that its end reports.
 ///
+/// They may even be acknowledged before they are written, provided the records of one instance are
+/// written in the order they were made and, if such a record cannot be written, the instance's
+/// later records are refused (so the engine stops the instance at its next awaited record, as it
+/// would have at the failed one, and a resume runs the unrecorded runs again).
+///
 /// Every other record is durable when acknowledged, and a durable record makes every record
 /// acknowledged before it durable too.
 #[async_trait]

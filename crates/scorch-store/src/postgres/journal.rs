@@ -1,6 +1,8 @@
 //! The engine's journal, and the other writes of the job path, with group commit.
 //!
-//! Callers encode their record, hand it to one writer task and wait for its acknowledgement. The
+//! Callers encode their record, hand it to one writer task and wait for its acknowledgement (an
+//! instance's start and an idempotent run's finish are not waited for: see
+//! [`PgJournal::hand_over`]). The
 //! writer takes everything queued (up to [`MAX_BATCH`]) and writes it in one transaction with one
 //! multi-row statement per kind of record (`UNNEST` over arrays: a batch of a thousand runs is
 //! one statement), then acknowledges every waiter after the commit. Each statement announces what
@@ -177,7 +179,8 @@ pub(super) struct Created {
 
 struct Request {
     write: Write,
-    ack: oneshot::Sender<Outcome>,
+    /// Who waits for the outcome; nobody for a record handed over (see [`PgJournal::hand_over`]).
+    ack: Option<oneshot::Sender<Outcome>>,
 }
 
 /// A record encoded by its caller (JSON included), so the writer only binds and executes.
@@ -259,10 +262,25 @@ impl PgJournal {
     }
 
     async fn submit(&self, write: Write) -> Outcome {
-        let stopped = || JournalError::Unavailable("the journal writer has stopped".into());
         let (ack, acked) = oneshot::channel();
-        self.sender.send(Request { write, ack }).await.map_err(|_| stopped())?;
-        acked.await.map_err(|_| stopped())?
+        self.sender
+            .send(Request { write, ack: Some(ack) })
+            .await
+            .map_err(|_| writer_stopped())?;
+        acked.await.map_err(|_| writer_stopped())?
+    }
+
+    /// Queues a record the `Journal` contract lets go unflushed (an instance's start, an
+    /// idempotent run's finish) without waiting for it to be written: the engine goes on while the
+    /// writer commits it with the instance's next records, usually in one batch. Order is kept (one
+    /// queue, written in order), and if such a record fails, the writer refuses the instance's
+    /// later records until it starts again, so the engine stops the instance where it would have
+    /// stopped had it waited, and a resume runs the unrecorded runs again.
+    async fn hand_over(&self, write: Write) -> Result<(), JournalError> {
+        self.sender
+            .send(Request { write, ack: None })
+            .await
+            .map_err(|_| writer_stopped())
     }
 
     /// Creates a job (and its audit record) in the writer's next commit.
@@ -296,7 +314,7 @@ impl Journal for PgJournal {
             parameters: to_json(&start.parameters)?,
             started_at: micros(start.started_at),
         };
-        self.submit(Write::InstanceStarted(row)).await.map(drop)
+        self.hand_over(Write::InstanceStarted(row)).await
     }
 
     async fn run_started(&self, run: &RunRecord) -> Result<(), JournalError> {
@@ -312,7 +330,10 @@ impl Journal for PgJournal {
             relaxed: matches!(run.state, RunState::Finished(_)),
             ..RunRow::new(run)?
         };
-        self.submit(Write::Run(row)).await.map(drop)
+        match row.relaxed {
+            true => self.hand_over(Write::Run(row)).await,
+            false => self.submit(Write::Run(row)).await.map(drop),
+        }
     }
 
     async fn instance_finished(&self, end: &InstanceEnd) -> Result<(), JournalError> {
@@ -503,7 +524,12 @@ async fn write_loop(pool: PgPool, mut receiver: mpsc::Receiver<Request>) {
     let mut known = Known::default();
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut last_used = Instant::now();
+    let mut broken = Broken::default();
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        broken.refuse_records_of_broken(&mut batch);
+        if batch.is_empty() {
+            continue;
+        }
         // A connection left idle may have been closed meanwhile (the database restarted, or ended
         // the session): ask before handing it a batch that would fail on it. A busy writer never
         // asks.
@@ -526,8 +552,7 @@ async fn write_loop(pool: PgPool, mut receiver: mpsc::Receiver<Request>) {
         match written {
             Ok(outcomes) => {
                 for (request, outcome) in batch.drain(..).zip(outcomes) {
-                    // A waiter that gave up (its task was cancelled) has dropped its receiver.
-                    let _ = request.ack.send(outcome);
+                    broken.deliver(request, outcome);
                 }
             }
             Err(err) => {
@@ -540,9 +565,69 @@ async fn write_loop(pool: PgPool, mut receiver: mpsc::Receiver<Request>) {
                 known.instances.clear();
                 let err = JournalError::from(StoreError::from(err));
                 for request in batch.drain(..) {
-                    let _ = request.ack.send(Err(err.clone()));
+                    broken.deliver(request, Err(err.clone()));
                 }
             }
+        }
+    }
+}
+
+fn writer_stopped() -> JournalError {
+    JournalError::Unavailable("the journal writer has stopped".into())
+}
+
+/// Instances one of whose handed-over records failed: their later records are refused until the
+/// instance starts again (a resume). The engine stops such an instance at its next awaited record,
+/// so an entry normally lives until a resume here or, when another server resumes it, until the
+/// set is full and starts over.
+#[derive(Default)]
+struct Broken {
+    /// Each instance with why its record failed.
+    instances: HashMap<Uuid, String>,
+}
+
+impl Broken {
+    /// Answers the records of broken instances in `batch` (an instance's start mends it) and
+    /// takes them out.
+    fn refuse_records_of_broken(&mut self, batch: &mut Vec<Request>) {
+        if self.instances.is_empty() {
+            return;
+        }
+        let mut kept = Vec::with_capacity(batch.len());
+        for request in batch.drain(..) {
+            match (&request.write, request.write.instance_id()) {
+                (Write::InstanceStarted(start), _) => {
+                    self.instances.remove(&start.instance_id);
+                    kept.push(request);
+                }
+                (_, Some(instance)) if self.instances.contains_key(&instance) => {
+                    let refused = Err(JournalError::Unavailable(format!(
+                        "instance {instance}: an earlier record of it was not written: {}",
+                        self.instances[&instance]
+                    )));
+                    self.deliver(request, refused);
+                }
+                _ => kept.push(request),
+            }
+        }
+        *batch = kept;
+    }
+
+    /// Gives `request`'s outcome to its waiter, or, for a handed-over record that failed, marks
+    /// its instance broken.
+    fn deliver(&mut self, request: Request, outcome: Outcome) {
+        match (request.ack, outcome) {
+            // A waiter that gave up (its task was cancelled) has dropped its receiver.
+            (Some(ack), outcome) => drop(ack.send(outcome)),
+            (None, Err(err)) => {
+                if let Some(instance) = request.write.instance_id() {
+                    if self.instances.len() >= KNOWN_INSTANCES {
+                        self.instances.clear();
+                    }
+                    self.instances.insert(instance, err.to_string());
+                }
+            }
+            (None, Ok(_)) => {}
         }
     }
 }
@@ -598,7 +683,7 @@ async fn refused_alone(
             audit: None,
             ..job.clone()
         }),
-        ack: oneshot::channel().0,
+        ack: None,
     };
     match write_batch(conn, &[&bare], known).await {
         Ok(mut outcomes) => Ok(match outcomes.pop() {
@@ -1007,10 +1092,7 @@ mod tests {
     use crate::{NewJob, PgStore, SaveRunbook, Store};
 
     fn request(write: Write) -> Request {
-        Request {
-            write,
-            ack: oneshot::channel().0,
-        }
+        Request { write, ack: None }
     }
 
     fn run(instance_id: Uuid, seq: u64) -> Write {
@@ -1053,6 +1135,39 @@ mod tests {
         let records: Vec<&Request> = batch.iter().collect();
         let lengths: Vec<usize> = segments(&records).iter().map(|s| s.len()).collect();
         assert_eq!(lengths, [5, 2]);
+    }
+
+    /// A handed-over record that failed stops its instance's later records (awaited or not)
+    /// until the instance starts again; other instances' records go on.
+    #[test]
+    fn a_failed_handed_over_record_refuses_its_instance_until_it_starts_again() {
+        let (x, y, ids) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let mut broken = Broken::default();
+        let cause = JournalError::Unavailable("connection reset".into());
+        broken.deliver(request(run(x, 0)), Err(cause));
+        broken.deliver(request(run(y, 0)), Ok(Reply::Written));
+
+        let (ack, mut refused) = oneshot::channel();
+        let mut batch = vec![
+            Request {
+                write: run(x, 1),
+                ack: Some(ack),
+            },
+            request(run(y, 1)),
+            request(start(x, ids, ids)),
+            request(run(x, 2)),
+        ];
+        broken.refuse_records_of_broken(&mut batch);
+        let kept: Vec<(Option<Uuid>, bool)> = batch
+            .iter()
+            .map(|r| (r.write.instance_id(), matches!(r.write, Write::InstanceStarted(_))))
+            .collect();
+        assert_eq!(kept, [(Some(y), false), (Some(x), true), (Some(x), false)]);
+        assert!(
+            matches!(refused.try_recv(), Ok(Err(JournalError::Unavailable(m))) if m.contains("connection reset")),
+            "the awaited record of the broken instance is refused with the first failure's cause"
+        );
+        assert!(broken.instances.is_empty());
     }
 
     /// A batch the database refuses (here: a run keyed to an instance that the writer wrongly

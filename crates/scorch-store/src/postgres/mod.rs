@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     // PostgreSQL only: the job path's functions (SQLite has no version 3).
     (3, "jobs", include_str!("../../migrations/postgres/0003_jobs.sql")),
     (4, "reads", include_str!("../../migrations/postgres/0004_reads.sql")),
+    (
+        5,
+        "hot_path",
+        include_str!("../../migrations/postgres/0005_hot_path.sql"),
+    ),
 ];
 
 /// Connections for readers and writers of this process (the journal writer holds one of them).
