@@ -20,6 +20,6 @@ pub use model::{
     Runbook, RunbookActivity, RunbookParameter, RunbookServer, RunbookSummary, RunbookVersionInfo, SaveRunbook,
     ServerRegistration, TokenInfo, User, VariableInfo,
 };
-pub use postgres::{PgJournal, PgSettings, PgStore};
+pub use postgres::{Listen, PgJournal, PgSettings, PgStore};
 pub use sqlite::{SqliteJournal, SqliteSettings, SqliteStore};
 pub use store::{Change, Claim, InstanceFilter, JobFilter, JobResult, NewJob, PurgeRule, Store};

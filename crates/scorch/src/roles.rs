@@ -11,7 +11,7 @@ use scorch_server::listener::Listener;
 use scorch_server::plans::Plans;
 use scorch_server::runbook_server::{self, RunbookServerOptions};
 use scorch_server::secrets::SecretBox;
-use scorch_store::{SqliteStore, Store};
+use scorch_store::{Listen, SqliteStore, Store};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -42,11 +42,16 @@ impl Roles {
     };
 }
 
-/// Opens the orchestration database the configuration names.
-pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, String> {
+/// Opens the orchestration database the configuration names, for `roles`: only the web service
+/// streams every change (its event stream); the other roles act on job changes alone.
+pub async fn open_store(config: &Config, roles: Roles) -> Result<Arc<dyn Store>, String> {
     let url = config.database_url();
+    let listen = match roles.web {
+        true => Listen::Everything,
+        false => Listen::Jobs,
+    };
     let opened: Result<Arc<dyn Store>, _> = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        scorch_store::PgStore::open(&url)
+        scorch_store::PgStore::open_listening(&url, listen)
             .await
             .map(|s| Arc::new(s) as Arc<dyn Store>)
     } else if url.starts_with("sqlite:") {
@@ -168,7 +173,7 @@ async fn serve(config: Config, roles: Roles) -> Result<(), String> {
     .await?;
     let web = bound("web service", config.web_port, "--web-port", roles.web).await?;
     let console = bound("console", config.console_port, "--console-port", roles.console).await?;
-    let store = open_store(&config).await?;
+    let store = open_store(&config, roles).await?;
     if roles.management || roles.web {
         first_admin(&store, &config).await?;
     }

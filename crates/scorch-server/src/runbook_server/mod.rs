@@ -56,6 +56,9 @@ impl RunbookServerOptions {
     }
 }
 
+/// How long a runbook server that is not first to claim a new job waits before it looks for it.
+const SECOND_LOOK: Duration = Duration::from_millis(25);
+
 /// Waits before retrying a database that does not answer; grows to a few seconds.
 async fn backoff(attempt: &mut u32, shutdown: &CancellationToken) {
     let delay = Duration::from_millis(200 * 2u64.pow((*attempt).min(4)));
@@ -108,6 +111,7 @@ pub async fn run(store: Arc<dyn Store>, plans: Arc<Plans>, opts: RunbookServerOp
         running: HashMap::new(),
         tasks: JoinSet::new(),
         claims: JoinSet::new(),
+        peers: Vec::new(),
     };
     server.serve(&shutdown).await;
     server.drain().await;
@@ -130,6 +134,9 @@ struct Server {
     tasks: JoinSet<Uuid>,
     /// The claim in flight, if any.
     claims: JoinSet<Claimed>,
+    /// The runbook servers alive at the last heartbeat (this one included), by name: they share
+    /// out who claims each new job first.
+    peers: Vec<String>,
 }
 
 /// A claim's outcome: how many jobs it asked for, and what it got.
@@ -147,6 +154,8 @@ impl Server {
         // (Journal changes are many and never mean new work.) The claim runs beside this loop,
         // one at a time: what comes in meanwhile is for the next one.
         let mut look_for_work = true;
+        // When to look for new jobs that another server was first to claim, in case it did not.
+        let mut second_look: Option<tokio::time::Instant> = None;
         loop {
             if look_for_work && self.claims.is_empty() && self.free() > 0 {
                 look_for_work = false;
@@ -158,8 +167,18 @@ impl Server {
                     self.beat().await;
                     look_for_work = true;
                 }
+                _ = tokio::time::sleep_until(second_look.unwrap_or_else(tokio::time::Instant::now)), if second_look.is_some() => {
+                    second_look = None;
+                    look_for_work = true;
+                }
                 change = changes.recv() => match change {
-                    Ok(Change::Job { status: JobStatus::Pending, .. }) | Err(_) => look_for_work = true,
+                    Ok(Change::Job { id, status: JobStatus::Pending, .. }) => match first_to_claim(&self.peers, &self.opts.name, id) {
+                        true => look_for_work = true,
+                        false => {
+                            second_look.get_or_insert_with(|| tokio::time::Instant::now() + SECOND_LOOK);
+                        }
+                    },
+                    Err(_) => look_for_work = true,
                     Ok(Change::Job { id, status, .. }) => self.job_changed(id, status).await,
                     Ok(_) => {}
                 },
@@ -262,6 +281,15 @@ impl Server {
             warn!(server = %self.opts.name, error = %e, "heartbeat failed");
             return;
         }
+        if let Ok(servers) = self.store.servers().await {
+            let alive_since = jiff::Timestamp::now() - self.opts.heartbeat * 3;
+            self.peers = servers
+                .into_iter()
+                .filter(|s| s.heartbeat_at.is_some_and(|at| at >= alive_since))
+                .map(|s| s.name)
+                .collect();
+            self.peers.sort();
+        }
         match self.store.renew_leases(&self.opts.name, self.opts.lease).await {
             Ok(cancel_requested) => {
                 for id in cancel_requested {
@@ -300,6 +328,19 @@ impl Server {
             }
         }
         info!(server = %self.opts.name, "runbook server stopped");
+    }
+}
+
+/// Whether runbook server `name` is the first to try claiming new job `id`, among `peers` (the
+/// servers alive, sorted). Every alive server is woken by each new job, and all claiming at once
+/// costs each a claim (and the database its work) for a job only one gets: the job's id picks one
+/// to claim at once, and the others look a moment later ([`SECOND_LOOK`]; finding nothing to do,
+/// cheaply, when it was taken). A server that is full, down or not preferred by the job's runbook
+/// thus delays a job by that moment only.
+fn first_to_claim(peers: &[String], name: &str, id: Uuid) -> bool {
+    match peers.len() {
+        0 | 1 => true,
+        n => peers[(id.as_u128() % n as u128) as usize] == name || !peers.iter().any(|p| p == name),
     }
 }
 
@@ -365,5 +406,29 @@ async fn hand_back(store: &Arc<dyn Store>, job_id: Uuid, server: &str) {
             }
             Err(e) => return warn!(job_id = %job_id, error = %e, "cannot hand the job back"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_new_job_has_one_first_claimer_among_alive_servers() {
+        let peers: Vec<String> = ["rb1", "rb2", "rb3"].map(String::from).to_vec();
+        let mut firsts = HashMap::new();
+        for _ in 0..300 {
+            let id = Uuid::now_v7();
+            let first: Vec<&String> = peers.iter().filter(|p| first_to_claim(&peers, p, id)).collect();
+            assert_eq!(first.len(), 1, "{id}: {first:?}");
+            *firsts.entry(first[0].clone()).or_insert(0) += 1;
+        }
+        // Shared out, not all on one server.
+        assert_eq!(firsts.len(), 3, "{firsts:?}");
+        // Alone, or not (yet) among the alive: claim at once.
+        let id = Uuid::now_v7();
+        assert!(first_to_claim(&peers[..1], "rb1", id));
+        assert!(first_to_claim(&[], "rb1", id));
+        assert!(first_to_claim(&peers, "rb9", id));
     }
 }

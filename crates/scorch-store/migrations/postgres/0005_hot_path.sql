@@ -148,3 +148,46 @@ BEGIN
     PERFORM scorch_notify(items);
 END
 $$;
+
+-- Job changes get a channel of their own, scorch_jobs: runbook servers (and job waiters) act on
+-- job changes only, and a process that listens to nothing else is not woken by the several
+-- changes of every activity run. Instance and run changes stay on scorch_changes.
+CREATE OR REPLACE FUNCTION scorch_notify(items text[]) RETURNS integer LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    jobs text := '';
+    others text := '';
+    item text;
+    sent integer := 0;
+BEGIN
+    IF items IS NULL THEN
+        RETURN 0;
+    END IF;
+    FOREACH item IN ARRAY items LOOP
+        IF left(item, 4) = '{"j"' THEN
+            IF jobs <> '' AND octet_length(jobs) + octet_length(item) + 3 > 7800 THEN
+                PERFORM pg_notify('scorch_jobs', '[' || jobs || ']');
+                sent := sent + 1;
+                jobs := '';
+            END IF;
+            jobs := CASE WHEN jobs = '' THEN item ELSE jobs || ',' || item END;
+        ELSE
+            IF others <> '' AND octet_length(others) + octet_length(item) + 3 > 7800 THEN
+                PERFORM pg_notify('scorch_changes', '[' || others || ']');
+                sent := sent + 1;
+                others := '';
+            END IF;
+            others := CASE WHEN others = '' THEN item ELSE others || ',' || item END;
+        END IF;
+    END LOOP;
+    -- Instances' and runs' changes before jobs': a statement that ends both lists them in that order.
+    IF others <> '' THEN
+        PERFORM pg_notify('scorch_changes', '[' || others || ']');
+        sent := sent + 1;
+    END IF;
+    IF jobs <> '' THEN
+        PERFORM pg_notify('scorch_jobs', '[' || jobs || ']');
+        sent := sent + 1;
+    END IF;
+    RETURN sent;
+END
+$$;

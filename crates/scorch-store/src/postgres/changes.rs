@@ -1,10 +1,12 @@
 //! Change notifications across processes: every write that emits a [`Change`] also runs
-//! `pg_notify('scorch_changes', payload)` in its transaction, so the message goes out exactly
-//! when (and only if) the write commits; a listener task in every process turns the messages
-//! back into [`Change`]s for that process's subscribers.
+//! `pg_notify(channel, payload)` in its transaction, so the message goes out exactly when (and
+//! only if) the write commits; a listener task in every process turns the messages back into
+//! [`Change`]s for that process's subscribers. Job changes go on `scorch_jobs`, instance and run
+//! changes on `scorch_changes`: a process that acts on job changes only (a runbook server)
+//! listens to the first alone, and is not woken by every activity run.
 //!
 //! A payload is a JSON array of changes (a statement that writes several sends them in one, cut to
-//! stay under PostgreSQL's 8000-byte payload limit: see `scorch_notify` in migration 0003):
+//! stay under PostgreSQL's 8000-byte payload limit: see `scorch_notify` in migration 0005):
 //! `{"j":[job, runbook, "status"]}`, `{"i":[instance, job, "status"]}`,
 //! `{"r":[instance, seq, "activity", state]}` with the journal's state codes (0 running, 1
 //! success, 2 warning, 3 failed).
@@ -21,8 +23,10 @@ use uuid::Uuid;
 use super::journal::{run_state, state_code};
 use crate::{Change, JobStatus};
 
-/// The channel every process listens on.
-pub(super) const CHANNEL: &str = "scorch_changes";
+/// The channel of job changes, which every process listens on.
+const JOBS_CHANNEL: &str = "scorch_jobs";
+/// The channel of instance and run changes.
+const CHANNEL: &str = "scorch_changes";
 /// PostgreSQL refuses payloads of 8000 bytes or more; stay well below.
 const MAX_PAYLOAD: usize = 7800;
 /// Waits between attempts to reconnect the listener while the database is down.
@@ -34,7 +38,7 @@ const RECONNECT_MAX: Duration = Duration::from_secs(5);
 macro_rules! notify_job {
     ($alias:literal) => {
         concat!(
-            "pg_notify('scorch_changes', json_build_array(json_build_object('j', json_build_array(",
+            "pg_notify('scorch_jobs', json_build_array(json_build_object('j', json_build_array(",
             $alias,
             ".id, ",
             $alias,
@@ -143,17 +147,29 @@ impl Changes {
     }
 }
 
-/// Starts listening (the LISTEN is in place when this returns, so every change committed after
-/// it is seen) and spawns the task that feeds `changes`.
-pub(super) async fn listen(pool: &PgPool, changes: Changes) -> Result<JoinHandle<()>, sqlx::Error> {
-    let listener = connect(pool).await?;
-    Ok(tokio::spawn(feed(pool.clone(), listener, changes)))
+/// Which changes a process listens to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    /// Every change.
+    Everything,
+    /// Job changes only: every subscriber gets only those (what a runbook server acts on).
+    Jobs,
 }
 
-async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+/// Starts listening (the LISTEN is in place when this returns, so every change committed after
+/// it is seen) and spawns the task that feeds `changes`.
+pub(super) async fn listen(pool: &PgPool, changes: Changes, to: Listen) -> Result<JoinHandle<()>, sqlx::Error> {
+    let listener = connect(pool, to).await?;
+    Ok(tokio::spawn(feed(pool.clone(), listener, changes, to)))
+}
+
+async fn connect(pool: &PgPool, to: Listen) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.ignore_pool_close_event(true);
-    listener.listen(CHANNEL).await?;
+    match to {
+        Listen::Everything => listener.listen_all([JOBS_CHANNEL, CHANNEL]).await?,
+        Listen::Jobs => listener.listen(JOBS_CHANNEL).await?,
+    }
     Ok(listener)
 }
 
@@ -163,7 +179,7 @@ async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
 /// session, the database restarted), waiting longer between attempts while the database is down.
 /// Changes committed while the connection was down are missed: subscribers cover that by
 /// re-reading the store, as after a lag.
-async fn feed(pool: PgPool, mut listener: PgListener, changes: Changes) {
+async fn feed(pool: PgPool, mut listener: PgListener, changes: Changes, to: Listen) {
     let mut wait = RECONNECT_MIN;
     loop {
         match listener.try_recv().await {
@@ -181,7 +197,7 @@ async fn feed(pool: PgPool, mut listener: PgListener, changes: Changes) {
             Err(_) => loop {
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(RECONNECT_MAX);
-                if let Ok(fresh) = connect(&pool).await {
+                if let Ok(fresh) = connect(&pool, to).await {
                     listener = fresh;
                     break;
                 }

@@ -41,6 +41,7 @@ use tokio::task::JoinHandle;
 
 use crate::StoreError;
 
+pub use changes::Listen;
 pub use journal::PgJournal;
 pub use settings::PgSettings;
 
@@ -95,6 +96,12 @@ impl PgStore {
     /// brings the schema up to date (concurrent openers wait for each other), and starts listening
     /// for changes.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_listening(url, Listen::Everything).await
+    }
+
+    /// [`open`](Self::open), listening only to the changes `listen` names: subscribers of a store
+    /// opened for [`Listen::Jobs`] get job changes only.
+    pub async fn open_listening(url: &str, listen: Listen) -> Result<Self, StoreError> {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(StoreError::Invalid(format!(
                 "database URL '{}': expected postgres://USER@HOST:PORT/DATABASE",
@@ -130,7 +137,9 @@ impl PgStore {
             .await
             .map_err(|err| StoreError::Unavailable(format!("cannot bring the database {place} up to date: {err}")))?;
         let changes = changes::Changes::new(CHANGES);
-        let listener = changes::listen(&pool, changes.clone()).await.map_err(unavailable)?;
+        let listener = changes::listen(&pool, changes.clone(), listen)
+            .await
+            .map_err(unavailable)?;
         let journal = Arc::new(PgJournal::start(pool.clone()));
         let settings = Arc::new(PgSettings::new(pool.clone()));
         Ok(PgStore {

@@ -1,11 +1,12 @@
-//! What only the PostgreSQL backend promises: changes reach every process, the listener survives a
-//! dropped connection, concurrent openers migrate once, and errors carry no secrets.
+//! What only the PostgreSQL backend promises: changes reach every process (job changes alone to a
+//! process that asks for only those), the listener survives a dropped connection, concurrent
+//! openers migrate once, and errors carry no secrets.
 
 use std::time::Duration;
 
-use scorch_engine::RunState;
-use scorch_store::{Change, JobStatus, PgStore, Store, StoreError};
-use serde_json::json;
+use scorch_engine::{InstanceEnd, InstanceStatus, RunState};
+use scorch_store::{Change, JobStatus, Listen, PgStore, Store, StoreError};
+use serde_json::{Map, json};
 use sqlx::{Connection, PgConnection};
 
 use crate::backends::postgres;
@@ -46,6 +47,51 @@ async fn changes_reach_other_processes() {
         crate::changes::follow(&mut here, created.id, &running).await,
         [pending, running]
     );
+}
+
+/// A process that listens to job changes only (a runbook server) hears every job change of a job
+/// from creation to end, and nothing of its instance or runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_listening_to_jobs_hears_only_job_changes() {
+    let backend = postgres().await;
+    let url = backend.url.clone().unwrap();
+    let runbook_server = PgStore::open_listening(&url, Listen::Jobs).await.unwrap();
+    let mut heard = runbook_server.subscribe();
+    let store = backend.store.clone();
+    let rb = runbook(&store, "", "Jobs only", json!({})).await;
+    let created = job(&store, rb).await;
+    let claim = claim(&store, "rb1").await;
+    let journal = store.journal();
+    journal.instance_started(&instance_start(&claim, "rb1")).await.unwrap();
+    journal.run_finished(&finished_run(claim.instance_id, 0)).await.unwrap();
+    let end = InstanceEnd {
+        instance_id: claim.instance_id,
+        status: InstanceStatus::Success,
+        returns: Map::new(),
+        ended_at: crate::now(),
+    };
+    store
+        .finish_instance_and_job(&end, created.id, "rb1", JobStatus::Completed)
+        .await
+        .unwrap();
+    let job = |status| Change::Job {
+        id: created.id,
+        runbook_id: rb,
+        status,
+    };
+    let followed = crate::changes::follow(&mut heard, created.id, &job(JobStatus::Completed)).await;
+    assert_eq!(
+        followed,
+        [
+            job(JobStatus::Pending),
+            job(JobStatus::Running),
+            job(JobStatus::Completed)
+        ]
+    );
+    // Whatever else arrived meanwhile is job changes too.
+    while let Ok(change) = heard.try_recv() {
+        assert!(matches!(change, Change::Job { .. }), "{change:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
