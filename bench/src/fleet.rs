@@ -149,6 +149,24 @@ impl Fleet {
         }
     }
 
+    /// The PostgreSQL server processes serving this fleet's database now (none on SQLite).
+    pub fn database_pids(&self) -> Vec<u32> {
+        let Some(db) = &self.database else {
+            return Vec::new();
+        };
+        let out = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-Atc"])
+            .arg(format!(
+                "SELECT pid FROM pg_stat_activity WHERE datname = '{db}' AND pid <> pg_backend_pid()"
+            ))
+            .output()
+            .expect("psql");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    }
+
     /// Checks `source` in through the management API, into `folder` ("" is the root); the
     /// answer (`id`, `folder`, `name`, `version`).
     pub async fn push(&self, client: &reqwest::Client, source: &str, folder: &str) -> serde_json::Value {

@@ -11,6 +11,7 @@
 //! `{"r":[instance, seq, "activity", state]}` with the journal's state codes (0 running, 1
 //! success, 2 warning, 3 failed).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use scorch_engine::InstanceStatus;
@@ -21,6 +22,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::journal::{run_state, state_code};
+use super::token_cache::TokenCache;
 use crate::{Change, JobStatus};
 
 /// The channel of job changes, which every process listens on.
@@ -58,7 +60,13 @@ enum Wire {
     Instance(Uuid, Uuid, String),
     #[serde(rename = "r")]
     Run(Uuid, u64, String, i16),
+    /// Users, tokens or grants changed: token lookups kept by any process are stale.
+    #[serde(rename = "a")]
+    Access(u8),
 }
+
+/// The announcement that users, tokens or grants changed.
+pub(super) const ACCESS_CHANGED: &str = r#"[{"a":0}]"#;
 
 impl Wire {
     fn of(change: &Change) -> Self {
@@ -92,6 +100,7 @@ impl Wire {
                 activity_id,
                 state: run_state(state).ok()?,
             },
+            Wire::Access(_) => return None,
         })
     }
 }
@@ -158,9 +167,14 @@ pub enum Listen {
 
 /// Starts listening (the LISTEN is in place when this returns, so every change committed after
 /// it is seen) and spawns the task that feeds `changes`.
-pub(super) async fn listen(pool: &PgPool, changes: Changes, to: Listen) -> Result<JoinHandle<()>, sqlx::Error> {
+pub(super) async fn listen(
+    pool: &PgPool,
+    changes: Changes,
+    to: Listen,
+    tokens: Arc<TokenCache>,
+) -> Result<JoinHandle<()>, sqlx::Error> {
     let listener = connect(pool, to).await?;
-    Ok(tokio::spawn(feed(pool.clone(), listener, changes, to)))
+    Ok(tokio::spawn(feed(pool.clone(), listener, changes, to, tokens)))
 }
 
 async fn connect(pool: &PgPool, to: Listen) -> Result<PgListener, sqlx::Error> {
@@ -179,7 +193,7 @@ async fn connect(pool: &PgPool, to: Listen) -> Result<PgListener, sqlx::Error> {
 /// session, the database restarted), waiting longer between attempts while the database is down.
 /// Changes committed while the connection was down are missed: subscribers cover that by
 /// re-reading the store, as after a lag.
-async fn feed(pool: PgPool, mut listener: PgListener, changes: Changes, to: Listen) {
+async fn feed(pool: PgPool, mut listener: PgListener, changes: Changes, to: Listen, tokens: Arc<TokenCache>) {
     let mut wait = RECONNECT_MIN;
     loop {
         match listener.try_recv().await {
@@ -188,17 +202,21 @@ async fn feed(pool: PgPool, mut listener: PgListener, changes: Changes, to: List
                 let Ok(items) = serde_json::from_str::<Vec<Wire>>(notification.payload()) else {
                     continue;
                 };
-                for change in items.into_iter().filter_map(Wire::change) {
-                    changes.send(change);
+                for item in items {
+                    match item {
+                        Wire::Access(_) => tokens.clear(),
+                        other => other.change().into_iter().for_each(|change| changes.send(change)),
+                    }
                 }
             }
-            // The connection was lost and has been re-established.
-            Ok(None) => {}
+            // The connection was lost and has been re-established: announcements may have been missed.
+            Ok(None) => tokens.clear(),
             Err(_) => loop {
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(RECONNECT_MAX);
                 if let Ok(fresh) = connect(&pool, to).await {
                     listener = fresh;
+                    tokens.clear();
                     break;
                 }
             },

@@ -47,6 +47,8 @@ const QUEUE: usize = 8192;
 const MAX_BATCH: usize = 2048;
 /// Instances whose internal key the writer remembers; it starts over when full.
 const KNOWN_INSTANCES: usize = 65_536;
+/// How long handed-over records wait for company before they are written (see [`linger`]).
+const LINGER: Duration = Duration::from_millis(2);
 /// A writer's connection idle this long is checked before its next batch.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
 
@@ -526,6 +528,7 @@ async fn write_loop(pool: PgPool, mut receiver: mpsc::Receiver<Request>) {
     let mut last_used = Instant::now();
     let mut broken = Broken::default();
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        linger(&mut receiver, &mut batch).await;
         broken.refuse_records_of_broken(&mut batch);
         if batch.is_empty() {
             continue;
@@ -628,6 +631,23 @@ impl Broken {
                 }
             }
             (None, Ok(_)) => {}
+        }
+    }
+}
+
+/// While nobody waits for any record in `batch` (handed-over records only: an instance's start, its
+/// idempotent runs' finishes), waits up to [`LINGER`] for more, and for one that someone waits for
+/// (its next durable record, usually its end) to write them all in one commit: an instance whose
+/// activities are quick is then one write, not one for its first records and another for the
+/// rest. Only when these records become visible changes; the engine has gone on already.
+async fn linger(receiver: &mut mpsc::Receiver<Request>, batch: &mut Vec<Request>) {
+    let deadline = tokio::time::Instant::now() + LINGER;
+    while batch.len() < MAX_BATCH && batch.iter().all(|r| r.ack.is_none()) {
+        let room = MAX_BATCH - batch.len();
+        match tokio::time::timeout_at(deadline, receiver.recv_many(batch, room)).await {
+            Ok(received) if received > 0 => {}
+            // Timed out, or the journal is closing.
+            _ => return,
         }
     }
 }

@@ -24,6 +24,7 @@ mod runbooks;
 mod servers;
 mod settings;
 mod store_impl;
+mod token_cache;
 mod users;
 
 use std::borrow::Cow;
@@ -82,6 +83,7 @@ struct Shared {
     changes: changes::Changes,
     listener: JoinHandle<()>,
     versions: runbooks::VersionCache,
+    tokens: Arc<token_cache::TokenCache>,
 }
 
 impl Drop for Shared {
@@ -137,7 +139,8 @@ impl PgStore {
             .await
             .map_err(|err| StoreError::Unavailable(format!("cannot bring the database {place} up to date: {err}")))?;
         let changes = changes::Changes::new(CHANGES);
-        let listener = changes::listen(&pool, changes.clone(), listen)
+        let tokens = Arc::new(token_cache::TokenCache::default());
+        let listener = changes::listen(&pool, changes.clone(), listen, tokens.clone())
             .await
             .map_err(unavailable)?;
         let journal = Arc::new(PgJournal::start(pool.clone()));
@@ -150,6 +153,7 @@ impl PgStore {
                 changes,
                 listener,
                 versions: runbooks::VersionCache::default(),
+                tokens,
             }),
         })
     }

@@ -215,11 +215,12 @@ impl Store for PgStore {
     }
 
     async fn set_password(&self, name: &str, password_hash: &str) -> Result<(), StoreError> {
-        users::set_password(self, name, password_hash).await
+        self.access_changed(users::set_password(self, name, password_hash).await)
+            .await
     }
 
     async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
-        users::delete(self, name).await
+        self.access_changed(users::delete(self, name).await).await
     }
 
     async fn create_token(&self, user: &str, token_hash: &str, label: &str) -> Result<TokenInfo, StoreError> {
@@ -227,7 +228,15 @@ impl Store for PgStore {
     }
 
     async fn token_user(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
-        users::token_user(self, token_hash).await
+        let began = match self.shared.tokens.get(token_hash) {
+            Ok(user) => return Ok(Some(user)),
+            Err(began) => began,
+        };
+        let user = users::token_user(self, token_hash).await?;
+        if let Some(user) = &user {
+            self.shared.tokens.put(token_hash, user, began);
+        }
+        Ok(user)
     }
 
     async fn tokens(&self, user: &str) -> Result<Vec<TokenInfo>, StoreError> {
@@ -235,19 +244,21 @@ impl Store for PgStore {
     }
 
     async fn revoke_token(&self, id: Uuid) -> Result<(), StoreError> {
-        users::revoke_token(self, id).await
+        self.access_changed(users::revoke_token(self, id).await).await
     }
 
     async fn revoke_token_hash(&self, token_hash: &str) -> Result<(), StoreError> {
-        users::revoke_token_hash(self, token_hash).await
+        self.access_changed(users::revoke_token_hash(self, token_hash).await)
+            .await
     }
 
     async fn grant(&self, user: &str, folder: &str, role: Role) -> Result<(), StoreError> {
-        users::grant_role(self, user, folder, role).await
+        self.access_changed(users::grant_role(self, user, folder, role).await)
+            .await
     }
 
     async fn revoke(&self, user: &str, folder: &str) -> Result<(), StoreError> {
-        users::revoke_role(self, user, folder).await
+        self.access_changed(users::revoke_role(self, user, folder).await).await
     }
 
     async fn audit(&self, entry: NewAudit<'_>) -> Result<(), StoreError> {

@@ -1,11 +1,12 @@
 //! What only the PostgreSQL backend promises: changes reach every process (job changes alone to a
-//! process that asks for only those), the listener survives a dropped connection, concurrent
-//! openers migrate once, and errors carry no secrets.
+//! process that asks for only those), so do changes to tokens and grants (which token lookups
+//! kept for a moment must see), the listener survives a dropped connection, concurrent openers
+//! migrate once, and errors carry no secrets.
 
 use std::time::Duration;
 
 use scorch_engine::{InstanceEnd, InstanceStatus, RunState};
-use scorch_store::{Change, JobStatus, Listen, PgStore, Store, StoreError};
+use scorch_store::{Change, JobStatus, Listen, PgStore, Role, Store, StoreError};
 use serde_json::{Map, json};
 use sqlx::{Connection, PgConnection};
 
@@ -92,6 +93,43 @@ async fn a_store_listening_to_jobs_hears_only_job_changes() {
     while let Ok(change) = heard.try_recv() {
         assert!(matches!(change, Change::Job { .. }), "{change:?}");
     }
+}
+
+/// Token lookups are kept for a moment, but a revocation or a grant taken away in one process is
+/// seen at once there and, through the announcement, in the others (well before the entries
+/// would expire on their own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_changes_reach_every_process_token_lookups() {
+    let backend = postgres().await;
+    let url = backend.url.clone().unwrap();
+    let here = backend.store.clone();
+    let other = PgStore::open_listening(&url, Listen::Jobs).await.unwrap();
+    here.create_user("ana", None, false).await.unwrap();
+    here.grant("ana", "Ops", Role::Operator).await.unwrap();
+    here.create_token("ana", "hash-1", "cli").await.unwrap();
+    let grants = |user: Option<scorch_store::User>| user.map(|u| u.grants.len());
+    // Looked up (and kept) in both processes.
+    assert_eq!(grants(other.token_user("hash-1").await.unwrap()), Some(1));
+    assert_eq!(grants(here.token_user("hash-1").await.unwrap()), Some(1));
+
+    here.revoke("ana", "Ops").await.unwrap();
+    assert_eq!(grants(here.token_user("hash-1").await.unwrap()), Some(0));
+    let started = std::time::Instant::now();
+    crate::eventually("the other process to see the grant gone", || async {
+        (grants(other.token_user("hash-1").await.unwrap()) == Some(0)).then_some(())
+    })
+    .await;
+
+    here.revoke_token_hash("hash-1").await.unwrap();
+    assert!(here.token_user("hash-1").await.unwrap().is_none());
+    crate::eventually("the other process to see the token revoked", || async {
+        other.token_user("hash-1").await.unwrap().is_none().then_some(())
+    })
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "seen only when the entries expired: the announcements did not arrive"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
