@@ -3,20 +3,23 @@
 //! Creating a job goes through the store's group-commit writer ([`super::journal`]), with its
 //! audit record in the same statement; reads and the rare writes (cancel, release) use the pool.
 //!
-//! A claim is one call of `scorch_claim_jobs` (migration 0003): one round trip and one commit
-//! however many jobs it takes. For each job it takes:
-//! 1. pick the oldest job this server may take, `FOR UPDATE SKIP LOCKED`: rows another claim has
-//!    locked are skipped, never waited for, so concurrent claims take different jobs;
-//! 2. for a pending job, take a transaction-level advisory lock on its runbook. Claims of one
-//!    runbook's jobs thus queue for a moment, and a statement that starts after the lock is granted
-//!    sees every claim committed before: two servers cannot both take the last slot of a runbook's
-//!    `concurrency`, which row locks on different jobs alone would allow (each would count the
-//!    other's job as pending). The count in the candidate query is only a cheap pre-filter. Only
-//!    the first advisory lock of a claim is waited for, later ones are tried, so a claim that holds
+//! A claim is one call of `scorch_claim_jobs` (migration 0005): one round trip and one commit
+//! however many jobs it takes.
+//! 1. jobs whose lease expired, `FOR UPDATE SKIP LOCKED`: rows another claim has locked are
+//!    skipped, never waited for, so concurrent claims take different jobs. They hold no new slot
+//!    of their runbook's concurrency (they were running);
+//! 2. pending jobs in queue order, locked the same way as they are read; for each runbook met, a
+//!    transaction-level advisory lock. Claims of one runbook's jobs thus queue for a moment, and a
+//!    statement that starts after the lock is granted sees every claim committed before: two
+//!    servers cannot both take the last slot of a runbook's `concurrency`, which row locks on
+//!    different jobs alone would allow (each would count the other's job as pending). Only the
+//!    first advisory lock of a claim is waited for, later ones are tried, so a claim that holds
 //!    one never waits for another: claims cannot deadlock;
-//! 3. in a statement of its own (a PL/pgSQL function's statements each take a fresh snapshot):
-//!    count the runbook's running jobs again (now exact, and counting this claim's own takes),
-//!    mark the job running under a lease (on the database's clock), keep or make its instance id.
+//! 3. under the lock, in a statement of its own (a PL/pgSQL function's statements each take a
+//!    fresh snapshot), the runbook's running jobs are counted once; jobs are taken while a slot is
+//!    free (the claim counts its own takes), and a runbook without one is passed over;
+//! 4. one update marks every job taken running under a lease (on the database's clock) and keeps or
+//!    makes its instance id.
 //!
 //! Every take is announced in one notification when the claim commits.
 
