@@ -29,8 +29,6 @@ use crate::{Change, JobStatus};
 const JOBS_CHANNEL: &str = "scorch_jobs";
 /// The channel of instance and run changes.
 const CHANNEL: &str = "scorch_changes";
-/// PostgreSQL refuses payloads of 8000 bytes or more; stay well below.
-const MAX_PAYLOAD: usize = 7800;
 /// Waits between attempts to reconnect the listener while the database is down.
 const RECONNECT_MIN: Duration = Duration::from_millis(100);
 const RECONNECT_MAX: Duration = Duration::from_secs(5);
@@ -105,28 +103,12 @@ impl Wire {
     }
 }
 
-/// The payloads that carry `changes`, each under the size limit.
-pub(super) fn payloads(changes: &[Change]) -> Vec<String> {
-    let mut payloads = Vec::new();
-    let mut current = String::from("[");
-    for change in changes {
-        let Ok(item) = serde_json::to_string(&Wire::of(change)) else {
-            continue;
-        };
-        if current.len() > 1 && current.len() + item.len() + 2 > MAX_PAYLOAD {
-            current.push(']');
-            payloads.push(std::mem::replace(&mut current, String::from("[")));
-        }
-        if current.len() > 1 {
-            current.push(',');
-        }
-        current.push_str(&item);
-    }
-    if current.len() > 1 {
-        current.push(']');
-        payloads.push(current);
-    }
-    payloads
+/// `changes` as the items of a payload (see `scorch_notify`, which packs them).
+pub(super) fn items(changes: &[Change]) -> Vec<String> {
+    changes
+        .iter()
+        .filter_map(|change| serde_json::to_string(&Wire::of(change)).ok())
+        .collect()
 }
 
 /// Where this process's subscribers get the changes: every subscriber, and job changes also to
@@ -232,7 +214,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn changes_survive_the_wire_and_payloads_stay_small() {
+    fn changes_survive_the_wire() {
         let changes: Vec<Change> = (0..500)
             .map(|seq| Change::ActivityRun {
                 instance_id: Uuid::now_v7(),
@@ -253,12 +235,10 @@ mod tests {
                 },
             ])
             .collect();
-        let payloads = payloads(&changes);
-        assert!(payloads.len() > 1);
-        assert!(payloads.iter().all(|p| p.len() < 8000));
-        let back: Vec<Change> = payloads
+        // Packed into payloads as scorch_notify packs them (one item here: the smallest payload).
+        let back: Vec<Change> = items(&changes)
             .iter()
-            .flat_map(|p| serde_json::from_str::<Vec<Wire>>(p).unwrap())
+            .flat_map(|item| serde_json::from_str::<Vec<Wire>>(&format!("[{item}]")).unwrap())
             .filter_map(Wire::change)
             .collect();
         assert_eq!(back, changes);

@@ -37,7 +37,7 @@ use sqlx::{Connection, Postgres, Row as _};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::changes::payloads;
+use super::changes::items;
 use super::{from_json, micros, timestamp, to_json};
 use crate::{Change, JobStatus, StoreError};
 
@@ -52,73 +52,78 @@ const LINGER: Duration = Duration::from_millis(2);
 /// A writer's connection idle this long is checked before its next batch.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
 
-/// Upserts instance starts and announces each one written. Rows whose job or runbook is not in
-/// the store are left out (and refused by the caller) rather than failing the statement. With $7,
-/// the commit (the statement's own) does not wait for its WAL flush: see [`relaxed`].
-const UPSERT_INSTANCES: &str = "WITH s AS (
-         INSERT INTO instances (uuid, job_id, runbook_id, server, status, parameters, started_at)
-         SELECT u.uuid, u.job_id, u.runbook_id, u.server, 'running', u.parameters, u.started_at
-         FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::bigint[])
-             AS u(uuid, job_id, runbook_id, server, parameters, started_at)
+/// An instance's records in one statement (one round trip, and no transaction of its own), in
+/// the order a segment writes them:
+/// - starts ($1-$9; $6-$7 and $9 are the instance's end when the segment ends it too: a row
+///   cannot be updated by the statement that inserts it, so such an instance is inserted ended).
+///   Rows whose job or runbook is not in the store are left out (and refused by the caller);
+/// - runs ($10-$22: the instance's key, or its UUID when this statement starts it). A finish
+///   record replaces the start record of its run;
+/// - ends of instances started before ($23-$26), then the jobs' ends ($27-$30: instance, job,
+///   server, status) whose instance's end was recorded here and that the server holds.
+///
+/// All of it is announced, in that order (an instance inserted ended is announced running, then
+/// its runs, then ended). With $31, the commit does not wait for its WAL flush: see [`relaxed`].
+/// Returns the instances started ('s', with their key), ended ('i') and the jobs ended ('j').
+const WRITE_INSTANCES: &str = "WITH s AS (
+         INSERT INTO instances (uuid, job_id, runbook_id, server, status, parameters, returns, started_at, ended_at)
+         SELECT u.uuid, u.job_id, u.runbook_id, u.server, u.status, u.parameters, u.returns, u.started_at, u.ended_at
+         FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
+             $8::bigint[], $9::bigint[])
+             AS u(uuid, job_id, runbook_id, server, parameters, status, returns, started_at, ended_at)
          WHERE EXISTS (SELECT 1 FROM jobs WHERE id = u.job_id)
              AND EXISTS (SELECT 1 FROM runbooks WHERE id = u.runbook_id)
-         ON CONFLICT (uuid) DO UPDATE SET server = excluded.server, status = 'running', ended_at = NULL
-         RETURNING id, uuid, job_id, status)
-     , n AS MATERIALIZED (
-         SELECT scorch_notify(array_agg(json_build_object('i', json_build_array(uuid, job_id, status))::text)),
-             CASE WHEN $7 THEN set_config('synchronous_commit', 'off', true) END
-         FROM s)
-     SELECT s.id, s.uuid FROM s, n";
-
-const LOOKUP_INSTANCES: &str = "SELECT id, uuid FROM instances WHERE uuid = ANY ($1)";
-
-// run_started and run_finished share this upsert, so a finish record replaces its start record.
-macro_rules! upsert_runs {
-    () => {
-        "INSERT INTO activity_runs (instance_id, seq, run_key, started_at, ended_at, attempt, state, truncated,
+         ON CONFLICT (uuid) DO UPDATE SET server = excluded.server, status = excluded.status,
+             returns = excluded.returns, ended_at = excluded.ended_at
+         RETURNING id, uuid, job_id, status),
+     r AS (
+         INSERT INTO activity_runs (instance_id, seq, run_key, started_at, ended_at, attempt, state, truncated,
              activity_id, activity_name, error, published)
-         SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::integer[],
-             $7::smallint[], $8::boolean[], $9::text[], $10::text[], $11::text[], $12::text[])
+         SELECT COALESCE(u.instance_id, (SELECT s.id FROM s WHERE s.uuid = u.instance_uuid)), u.seq, u.run_key,
+             u.started_at, u.ended_at, u.attempt, u.state, u.truncated, u.activity_id, u.activity_name, u.error,
+             u.published
+         FROM UNNEST($10::bigint[], $11::uuid[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[],
+             $16::integer[], $17::smallint[], $18::boolean[], $19::text[], $20::text[], $21::text[], $22::text[])
+             AS u(instance_id, instance_uuid, seq, run_key, started_at, ended_at, attempt, state, truncated,
+                  activity_id, activity_name, error, published)
          ON CONFLICT (instance_id, seq) DO UPDATE SET run_key = excluded.run_key, started_at = excluded.started_at,
              ended_at = excluded.ended_at, attempt = excluded.attempt, state = excluded.state,
              truncated = excluded.truncated, activity_id = excluded.activity_id,
-             activity_name = excluded.activity_name, error = excluded.error, published = excluded.published"
-    };
-}
-
-/// The upsert and its notifications ($13, built by the caller) in one statement: a data-modifying
-/// WITH always runs, and the notifications go out only if it commits. With $14, the commit does not
-/// wait for its WAL flush (see [`relaxed`]; set once per notification, and without any the commit
-/// simply waits).
-const UPSERT_RUNS: &str = concat!(
-    "WITH runs AS (",
-    upsert_runs!(),
-    ") SELECT pg_notify('scorch_changes', p), CASE WHEN $14 THEN set_config('synchronous_commit', 'off', true) END
-     FROM UNNEST($13::text[]) AS p"
-);
-
-/// Records instance ends ($1-$4), then ends the jobs ($5-$8: instance, job, server, status) whose
-/// instance's end was recorded and that the server holds, and announces it all, instances first.
-/// Returns the instances ('i') and jobs ('j') ended.
-const FINISH_INSTANCES: &str = "WITH f AS (
+             activity_name = excluded.activity_name, error = excluded.error, published = excluded.published),
+     f AS (
          UPDATE instances i SET status = u.status, returns = u.returns, ended_at = u.ended_at
-         FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::bigint[]) AS u(uuid, status, returns, ended_at)
+         FROM UNNEST($23::uuid[], $24::text[], $25::text[], $26::bigint[]) AS u(uuid, status, returns, ended_at)
          WHERE i.uuid = u.uuid
          RETURNING i.uuid, i.job_id, i.status),
+     e AS (
+         SELECT uuid, job_id, status FROM f
+         UNION ALL
+         SELECT uuid, job_id, status FROM s WHERE status <> 'running'),
      j AS (
          UPDATE jobs SET status = u.status, ended_at = scorch_now_us(), lease_expires_at = NULL
-         FROM UNNEST($5::uuid[], $6::uuid[], $7::text[], $8::text[]) AS u(instance, id, server, status)
+         FROM UNNEST($27::uuid[], $28::uuid[], $29::text[], $30::text[]) AS u(instance, id, server, status)
          WHERE jobs.id = u.id AND jobs.claimed_by = u.server AND jobs.status = 'running'
-             AND u.instance IN (SELECT uuid FROM f)
+             AND u.instance IN (SELECT uuid FROM e)
          RETURNING jobs.id, jobs.runbook_id, jobs.status),
      n AS MATERIALIZED (
-         SELECT scorch_notify(array_agg(item ORDER BY k)) FROM (
-             SELECT 0 AS k, json_build_object('i', json_build_array(uuid, job_id, status))::text AS item FROM f
+         SELECT scorch_notify(array_agg(item ORDER BY k, o)),
+             CASE WHEN $31 THEN set_config('synchronous_commit', 'off', true) END
+         FROM (
+             SELECT 0 AS k, 0 AS o, json_build_object('i', json_build_array(uuid, job_id, 'running'))::text AS item
+             FROM s
              UNION ALL
-             SELECT 1, json_build_object('j', json_build_array(id, runbook_id, status))::text FROM j) c)
-     SELECT 'i' AS kind, f.uuid AS id FROM f, n
+             SELECT 1, u.o, u.item FROM UNNEST($32::text[]) WITH ORDINALITY AS u(item, o)
+             UNION ALL
+             SELECT 2, 0, json_build_object('i', json_build_array(uuid, job_id, status))::text FROM e
+             UNION ALL
+             SELECT 3, 0, json_build_object('j', json_build_array(id, runbook_id, status))::text FROM j) c)
+     SELECT 's' AS kind, s.uuid AS id, s.id AS key FROM s, n
      UNION ALL
-     SELECT 'j', j.id FROM j, n";
+     SELECT 'i', e.uuid, NULL FROM e, n
+     UNION ALL
+     SELECT 'j', j.id, NULL FROM j, n";
+
+const LOOKUP_INSTANCES: &str = "SELECT id, uuid FROM instances WHERE uuid = ANY ($1)";
 
 /// Creates pending jobs ($1-$6) for the given or latest versions, each with its audit record
 /// ($7-$11, keyed by the job's id) if it has one, and announces them. Jobs whose runbook (or
@@ -808,9 +813,13 @@ async fn write_batch(
     }
 
     let segments = segments(records);
+    // New jobs are one statement, and the instances' records another.
     let statements: usize = segments
         .iter()
-        .map(|segment| (0..4).filter(|&p| segment.iter().any(|r| phase(&r.write) == p)).count())
+        .map(|segment| {
+            usize::from(segment.iter().any(|r| phase(&r.write) == 0))
+                + usize::from(segment.iter().any(|r| phase(&r.write) > 0))
+        })
         .sum();
     let mut outcomes: Vec<Outcome> = records.iter().map(|_| Ok(Reply::Written)).collect();
     // Every statement announces what it writes, so a batch of one statement (the usual one: runs,
@@ -842,103 +851,124 @@ async fn write_segment(
 ) -> Result<(), sqlx::Error> {
     create_jobs(conn, records, outcomes).await?;
 
-    // Starts: the last record of each instance is written (an upsert may touch a row once).
-    let starts: Vec<(usize, &StartRow)> = records
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| match &r.write {
-            Write::InstanceStarted(start) => Some((i, start)),
-            _ => None,
-        })
-        .collect();
-    if !starts.is_empty() {
-        let latest: HashMap<Uuid, &StartRow> = starts.iter().map(|&(_, s)| (s.instance_id, s)).collect();
-        let latest: Vec<&StartRow> = latest.into_values().collect();
-        let written: Vec<(i64, Uuid)> = sqlx::query_as(UPSERT_INSTANCES)
-            .bind(latest.iter().map(|s| s.instance_id).collect::<Vec<_>>())
-            .bind(latest.iter().map(|s| s.job_id).collect::<Vec<_>>())
-            .bind(latest.iter().map(|s| s.runbook_id).collect::<Vec<_>>())
-            .bind(latest.iter().map(|s| s.server.as_str()).collect::<Vec<_>>())
-            .bind(latest.iter().map(|s| s.parameters.as_str()).collect::<Vec<_>>())
-            .bind(latest.iter().map(|s| s.started_at).collect::<Vec<_>>())
-            .bind(relaxed)
-            .fetch_all(&mut *conn)
-            .await?;
-        let written: HashMap<Uuid, i64> = written.into_iter().map(|(id, uuid)| (uuid, id)).collect();
-        for (i, start) in starts {
-            match written.get(&start.instance_id) {
-                Some(&id) => known.insert(start.instance_id, id),
-                None => {
-                    outcomes[i] = Err(JournalError::Unavailable(format!(
-                        "instance {}: job {} or runbook {} is not in the store (create the job before starting it)",
-                        start.instance_id, start.job_id, start.runbook_id
-                    )))
-                }
+    write_instances(conn, records, known, relaxed, outcomes).await
+}
+
+/// The segment's instance records (starts, runs, ends with their jobs' ends) in one statement:
+/// [`WRITE_INSTANCES`]. Of each instance, the last start and the last end are written (an upsert
+/// may touch a row once), and of each run its last record; every run record is announced.
+async fn write_instances(
+    conn: &mut PgConnection,
+    records: &[&Request],
+    known: &mut Known,
+    relaxed: bool,
+    outcomes: &mut [Outcome],
+) -> Result<(), sqlx::Error> {
+    let mut starts: Vec<(usize, &StartRow)> = Vec::new();
+    let mut ends: Vec<(usize, &EndRow)> = Vec::new();
+    let mut job_ends: Vec<(Uuid, &JobEnd)> = Vec::new();
+    for (i, request) in records.iter().enumerate() {
+        match &request.write {
+            Write::InstanceStarted(start) => starts.push((i, start)),
+            Write::InstanceFinished(end) => ends.push((i, end)),
+            Write::Finished(end, job) => {
+                ends.push((i, end));
+                job_ends.push((end.instance_id, job));
             }
+            Write::Run(_) | Write::CreateJob(_) => {}
         }
     }
-
+    let latest_start: HashMap<Uuid, &StartRow> = starts.iter().map(|&(_, s)| (s.instance_id, s)).collect();
+    let latest_end: HashMap<Uuid, &EndRow> = ends.iter().map(|&(_, e)| (e.instance_id, e)).collect();
     let mut runs = Vec::new();
     for (i, request) in records.iter().enumerate() {
         if let Write::Run(run) = &request.write {
-            if known.instances.contains_key(&run.instance_id) {
+            if known.instances.contains_key(&run.instance_id) || latest_start.contains_key(&run.instance_id) {
                 runs.push(run);
             } else {
                 outcomes[i] = Err(JournalError::NotFound(run.instance_id));
             }
         }
     }
-    if !runs.is_empty() {
-        // Every record is announced, a run's start and its finish alike; the last one is stored.
-        let changes: Vec<Change> = runs.iter().map(|run| run.change()).collect();
-        RunColumns::new(&latest_runs(&runs), known)
-            .bind(sqlx::query(UPSERT_RUNS))
-            .bind(payloads(&changes))
-            .bind(relaxed)
-            .execute(&mut *conn)
-            .await?;
+    if latest_start.is_empty() && runs.is_empty() && latest_end.is_empty() {
+        return Ok(());
     }
+    // An instance started and ended here is inserted ended; the others' ends update them.
+    let started: Vec<(&StartRow, Option<&EndRow>)> = latest_start
+        .values()
+        .map(|&start| (start, latest_end.get(&start.instance_id).copied()))
+        .collect();
+    let updated: Vec<&EndRow> = latest_end
+        .values()
+        .filter(|end| !latest_start.contains_key(&end.instance_id))
+        .copied()
+        .collect();
+    // Every record is announced, a run's start and its finish alike; the last one is stored.
+    let changes: Vec<Change> = runs.iter().map(|run| run.change()).collect();
+    let query = sqlx::query(WRITE_INSTANCES)
+        .bind(started.iter().map(|(s, _)| s.instance_id).collect::<Vec<_>>())
+        .bind(started.iter().map(|(s, _)| s.job_id).collect::<Vec<_>>())
+        .bind(started.iter().map(|(s, _)| s.runbook_id).collect::<Vec<_>>())
+        .bind(started.iter().map(|(s, _)| s.server.as_str()).collect::<Vec<_>>())
+        .bind(started.iter().map(|(s, _)| s.parameters.as_str()).collect::<Vec<_>>())
+        .bind(
+            started
+                .iter()
+                .map(|(_, e)| e.map_or("running", |e| e.status.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            started
+                .iter()
+                .map(|(_, e)| e.and_then(|e| e.returns.as_deref()))
+                .collect::<Vec<_>>(),
+        )
+        .bind(started.iter().map(|(s, _)| s.started_at).collect::<Vec<_>>())
+        .bind(started.iter().map(|(_, e)| e.map(|e| e.ended_at)).collect::<Vec<_>>());
+    let query = RunColumns::new(&latest_runs(&runs), known)
+        .bind(query)
+        .bind(updated.iter().map(|e| e.instance_id).collect::<Vec<_>>())
+        .bind(updated.iter().map(|e| e.status.as_str()).collect::<Vec<_>>())
+        .bind(updated.iter().map(|e| e.returns.as_deref()).collect::<Vec<_>>())
+        .bind(updated.iter().map(|e| e.ended_at).collect::<Vec<_>>())
+        .bind(job_ends.iter().map(|(instance, _)| *instance).collect::<Vec<_>>())
+        .bind(job_ends.iter().map(|(_, job)| job.id).collect::<Vec<_>>())
+        .bind(job_ends.iter().map(|(_, job)| job.server.as_str()).collect::<Vec<_>>())
+        .bind(job_ends.iter().map(|(_, job)| job.status.as_str()).collect::<Vec<_>>())
+        .bind(relaxed)
+        .bind(items(&changes));
+    let written = query.fetch_all(&mut *conn).await?;
 
-    // Ends: the last record of each instance is written; a job's end goes with its instance's.
-    let mut ends: Vec<(usize, &EndRow)> = Vec::new();
-    let mut job_ends: Vec<(Uuid, &JobEnd)> = Vec::new();
-    for (i, request) in records.iter().enumerate() {
-        match &request.write {
-            Write::InstanceFinished(end) => ends.push((i, end)),
-            Write::Finished(end, job) => {
-                ends.push((i, end));
-                job_ends.push((end.instance_id, job));
-            }
-            _ => {}
+    let mut ended = HashSet::new();
+    let mut jobs_ended = HashSet::new();
+    for row in written {
+        let (kind, id, key): (String, Uuid, Option<i64>) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        match (kind.as_str(), key) {
+            ("s", Some(key)) => known.insert(id, key),
+            ("i", _) => drop(ended.insert(id)),
+            _ => drop(jobs_ended.insert(id)),
         }
     }
-    if !ends.is_empty() {
-        let latest: HashMap<Uuid, &EndRow> = ends.iter().map(|&(_, e)| (e.instance_id, e)).collect();
-        let latest: Vec<&EndRow> = latest.into_values().collect();
-        let ended: Vec<(String, Uuid)> = sqlx::query_as(FINISH_INSTANCES)
-            .bind(latest.iter().map(|e| e.instance_id).collect::<Vec<_>>())
-            .bind(latest.iter().map(|e| e.status.as_str()).collect::<Vec<_>>())
-            .bind(latest.iter().map(|e| e.returns.as_deref()).collect::<Vec<_>>())
-            .bind(latest.iter().map(|e| e.ended_at).collect::<Vec<_>>())
-            .bind(job_ends.iter().map(|(instance, _)| *instance).collect::<Vec<_>>())
-            .bind(job_ends.iter().map(|(_, job)| job.id).collect::<Vec<_>>())
-            .bind(job_ends.iter().map(|(_, job)| job.server.as_str()).collect::<Vec<_>>())
-            .bind(job_ends.iter().map(|(_, job)| job.status.as_str()).collect::<Vec<_>>())
-            .fetch_all(&mut *conn)
-            .await?;
-        let finished: HashSet<Uuid> = ended.iter().filter(|(k, _)| k == "i").map(|(_, id)| *id).collect();
-        let jobs_ended: HashSet<Uuid> = ended.iter().filter(|(k, _)| k == "j").map(|(_, id)| *id).collect();
-        for (i, end) in ends {
-            if finished.contains(&end.instance_id) {
-                // A finished instance gets no more records from this writer.
-                known.instances.remove(&end.instance_id);
-                if let Write::Finished(_, job) = &records[i].write {
-                    outcomes[i] = Ok(Reply::Finished(jobs_ended.contains(&job.id)));
-                }
-            } else {
-                outcomes[i] = Err(JournalError::NotFound(end.instance_id));
-            }
+    for (i, start) in starts {
+        if !known.instances.contains_key(&start.instance_id) {
+            outcomes[i] = Err(JournalError::Unavailable(format!(
+                "instance {}: job {} or runbook {} is not in the store (create the job before starting it)",
+                start.instance_id, start.job_id, start.runbook_id
+            )));
         }
+    }
+    for (i, end) in ends {
+        if ended.contains(&end.instance_id) {
+            if let Write::Finished(_, job) = &records[i].write {
+                outcomes[i] = Ok(Reply::Finished(jobs_ended.contains(&job.id)));
+            }
+        } else {
+            outcomes[i] = Err(JournalError::NotFound(end.instance_id));
+        }
+    }
+    // A finished instance gets no more records from this writer.
+    for instance in ended {
+        known.instances.remove(&instance);
     }
     Ok(())
 }
@@ -1014,7 +1044,9 @@ fn latest_runs<'a>(runs: &[&'a RunRow]) -> Vec<&'a RunRow> {
 
 /// Runs as the column arrays the upsert unnests.
 struct RunColumns<'a> {
-    instance: Vec<i64>,
+    /// The instance's key, when the writer knows it (else the statement finds it by UUID).
+    instance: Vec<Option<i64>>,
+    instance_uuid: Vec<Uuid>,
     seq: Vec<i64>,
     key: Vec<i64>,
     started_at: Vec<i64>,
@@ -1029,13 +1061,13 @@ struct RunColumns<'a> {
 }
 
 impl<'a> RunColumns<'a> {
-    /// Every run's instance must be in `known`.
     fn new(runs: &[&'a RunRow], known: &Known) -> Self {
         RunColumns {
             instance: runs
                 .iter()
-                .map(|r| known.instances.get(&r.instance_id).copied().unwrap_or(0))
+                .map(|r| known.instances.get(&r.instance_id).copied())
                 .collect(),
+            instance_uuid: runs.iter().map(|r| r.instance_id).collect(),
             seq: runs.iter().map(|r| r.seq).collect(),
             key: runs.iter().map(|r| r.key).collect(),
             started_at: runs.iter().map(|r| r.started_at).collect(),
@@ -1059,6 +1091,7 @@ impl<'a> RunColumns<'a> {
     {
         query
             .bind(self.instance)
+            .bind(self.instance_uuid)
             .bind(self.seq)
             .bind(self.key)
             .bind(self.started_at)
@@ -1190,11 +1223,13 @@ mod tests {
         assert!(broken.instances.is_empty());
     }
 
-    /// A batch the database refuses (here: a run keyed to an instance that the writer wrongly
-    /// believes it knows, as after a purge) is written again record by record: only the bad
-    /// record fails.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_refused_record_does_not_fail_its_batch() {
+    /// Runs `test` with a store on a new database (dropped afterwards, whatever the outcome) that
+    /// holds one runbook and one pending job of it.
+    async fn on_new_database<F, Fut>(test: F)
+    where
+        F: FnOnce(PgStore, Uuid, crate::Job) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
         let server = std::env::var("SCORCH_TEST_POSTGRES")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
         let name = format!("scorch_test_{}", Uuid::new_v4().simple());
@@ -1232,6 +1267,24 @@ mod tests {
                 })
                 .await
                 .unwrap();
+            test(store, runbook_id, job).await;
+        };
+        let result = tokio::spawn(outcome).await;
+        sqlx::query(AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        if let Err(panic) = result {
+            std::panic::resume_unwind(panic.into_panic());
+        }
+    }
+
+    /// A batch the database refuses (here: a run keyed to an instance that the writer wrongly
+    /// believes it knows, as after a purge) is written again record by record: only the bad
+    /// record fails.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refused_record_does_not_fail_its_batch() {
+        on_new_database(|store, runbook_id, job| async move {
             let (instance_id, ghost, stray) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
             let mut known = Known::default();
             known.insert(ghost, 987_654_321);
@@ -1257,15 +1310,53 @@ mod tests {
             );
             let runs = store.journal().runs(instance_id).await.unwrap();
             assert_eq!((runs.len(), runs[0].key), (1, u64::MAX));
-        };
-        // The database goes whatever the test's outcome.
-        let result = tokio::spawn(outcome).await;
-        sqlx::query(AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        if let Err(panic) = result {
-            std::panic::resume_unwind(panic.into_panic());
-        }
+        })
+        .await;
+    }
+
+    /// An instance's start, runs and end (with its job's) in one batch are one statement: the
+    /// instance is inserted ended, its run keyed to it, its job ended.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_instance_started_and_ended_in_one_batch_is_written_whole() {
+        on_new_database(|store, runbook_id, job| async move {
+            let claim = store
+                .claim_job("rb-1", Duration::from_secs(60), Duration::from_secs(60))
+                .await
+                .unwrap()
+                .expect("the job");
+            let instance_id = claim.instance_id;
+            let finished = Write::Finished(
+                EndRow {
+                    instance_id,
+                    status: InstanceStatus::Warning,
+                    returns: Some(r#"{"Result":"1"}"#.into()),
+                    ended_at: 42,
+                },
+                JobEnd {
+                    id: job.id,
+                    server: "rb-1".into(),
+                    status: JobStatus::Completed,
+                },
+            );
+            let batch = [
+                request(start(instance_id, job.id, runbook_id)),
+                request(run(instance_id, 0)),
+                request(finished),
+            ];
+            let mut known = Known::default();
+            let mut conn = store.pool().acquire().await.unwrap();
+            let outcomes = write(&mut conn, &batch, &mut known).await.unwrap();
+            assert_eq!(
+                outcomes,
+                [Ok(Reply::Written), Ok(Reply::Written), Ok(Reply::Finished(true))]
+            );
+            assert!(known.instances.is_empty(), "an ended instance is forgotten");
+            let result = store.job_result(job.id).await.unwrap();
+            assert_eq!(result.job.status, JobStatus::Completed);
+            let instance = result.instance.expect("the instance");
+            assert_eq!((instance.status, instance.returns.len()), (InstanceStatus::Warning, 1));
+            assert_eq!(result.runs.len(), 1);
+        })
+        .await;
     }
 }
