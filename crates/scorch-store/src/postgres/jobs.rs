@@ -27,8 +27,12 @@ use std::time::Duration;
 
 use scorch_engine::InstanceEnd;
 use sqlx::Row as _;
-use sqlx::postgres::{PgConnection, PgRow};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::{Postgres, QueryBuilder};
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::changes::notify_job;
@@ -140,9 +144,9 @@ pub(super) async fn get(store: &PgStore, id: Uuid) -> Result<Job, StoreError> {
     decode(&row)
 }
 
-/// A job, and once it has ended its instance (joined only then) with the instance's runs, one row
-/// per run (or one row without a run).
-const RESULT: &str = concat!(
+/// Jobs ($1), and once each has ended its instance (joined only then) with the instance's runs,
+/// one row per run (or one row without a run), a job's rows together.
+const RESULTS: &str = concat!(
     "SELECT ",
     job_columns!("j"),
     ", i.uuid AS instance_uuid, i.job_id AS instance_job_id, i.runbook_id AS instance_runbook_id,
@@ -155,8 +159,8 @@ const RESULT: &str = concat!(
      FROM jobs j
      LEFT JOIN instances i ON i.uuid = j.instance_id AND j.status IN ('completed', 'failed', 'canceled')
      LEFT JOIN activity_runs r ON r.instance_id = i.id
-     WHERE j.id = $1
-     ORDER BY r.seq"
+     WHERE j.id = ANY ($1)
+     ORDER BY j.id, r.seq"
 );
 
 const RESULT_INSTANCE: InstanceNames = [
@@ -185,10 +189,21 @@ const RESULT_RUN: RunNames = [
     "run_truncated",
 ];
 
-/// A job with, once it has ended, its instance and the instance's runs: one read.
-pub(super) async fn result(store: &PgStore, id: Uuid) -> Result<JobResult, StoreError> {
-    let rows = sqlx::query(RESULT).bind(id).fetch_all(store.pool()).await?;
-    let first = rows.first().ok_or_else(|| StoreError::NotFound(format!("job {id}")))?;
+/// Jobs with, once each has ended, its instance and the instance's runs: one read however many
+/// (see [`ResultReader`]). Jobs not in the store are missing from the answer.
+async fn results(pool: &PgPool, ids: &[Uuid]) -> Result<HashMap<Uuid, Result<JobResult, StoreError>>, StoreError> {
+    let rows = sqlx::query(RESULTS).bind(ids).fetch_all(pool).await?;
+    let mut results = HashMap::with_capacity(ids.len());
+    for rows in rows.chunk_by(|a, b| a.try_get::<Uuid, _>("id").ok() == b.try_get::<Uuid, _>("id").ok()) {
+        let id: Uuid = rows[0].try_get("id")?;
+        results.insert(id, decode_result(rows));
+    }
+    Ok(results)
+}
+
+/// One job's rows of [`RESULTS`] (at least one).
+fn decode_result(rows: &[PgRow]) -> Result<JobResult, StoreError> {
+    let first = &rows[0];
     let job = decode(first)?;
     let (instance, runs) = match job.instance_id {
         Some(instance_id) if job.status.is_final() => {
@@ -197,7 +212,7 @@ pub(super) async fn result(store: &PgStore, id: Uuid) -> Result<JobResult, Store
             }
             let instance = instances::decode_as(first, &RESULT_INSTANCE)?;
             let mut runs = Vec::with_capacity(rows.len());
-            for row in &rows {
+            for row in rows {
                 if row.try_get::<Option<i64>, _>("run_seq")?.is_some() {
                     runs.push(journal::decode_run(instance_id, row, &RESULT_RUN)?);
                 }
@@ -207,6 +222,94 @@ pub(super) async fn result(store: &PgStore, id: Uuid) -> Result<JobResult, Store
         _ => (None, Vec::new()),
     };
     Ok(JobResult { job, instance, runs })
+}
+
+/// Reads job results for every caller of this process with one query for all that asked
+/// meanwhile: a web service answering many `wait` requests is woken by one job-end notification
+/// for several jobs (a runbook server's writer ends them in one commit), and each would otherwise
+/// read its own. A request made while no other is under way reads at once, on its own.
+#[derive(Debug)]
+pub(super) struct ResultReader {
+    requests: mpsc::Sender<ResultRequest>,
+    pool: PgPool,
+    /// Requests under way.
+    busy: AtomicUsize,
+}
+
+type ResultRequest = (Uuid, oneshot::Sender<Result<JobResult, StoreError>>);
+
+/// A request counted as under way until dropped (also when its caller gives up).
+struct UnderWay<'a> {
+    busy: &'a AtomicUsize,
+    /// No other request was under way when it began.
+    alone: bool,
+}
+
+impl<'a> UnderWay<'a> {
+    fn begin(busy: &'a AtomicUsize) -> Self {
+        let alone = busy.fetch_add(1, Ordering::AcqRel) == 0;
+        UnderWay { busy, alone }
+    }
+}
+
+impl Drop for UnderWay<'_> {
+    fn drop(&mut self) {
+        self.busy.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Requests one read takes at most.
+const MAX_READ: usize = 256;
+
+impl ResultReader {
+    pub(super) fn start(pool: PgPool) -> Self {
+        let (requests, mut queue) = mpsc::channel::<ResultRequest>(4096);
+        let reader = pool.clone();
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(MAX_READ);
+            while queue.recv_many(&mut batch, MAX_READ).await > 0 {
+                let ids: Vec<Uuid> = batch.iter().map(|(id, _)| *id).collect();
+                match results(&reader, &ids).await {
+                    Ok(found) => {
+                        for (id, answer) in batch.drain(..) {
+                            let result = found.get(&id).cloned();
+                            let _ =
+                                answer.send(result.unwrap_or_else(|| Err(StoreError::NotFound(format!("job {id}")))));
+                        }
+                    }
+                    Err(err) => {
+                        for (_, answer) in batch.drain(..) {
+                            let _ = answer.send(Err(err.clone()));
+                        }
+                    }
+                }
+            }
+        });
+        ResultReader {
+            requests,
+            pool,
+            busy: AtomicUsize::new(0),
+        }
+    }
+
+    pub(super) async fn read(&self, id: Uuid) -> Result<JobResult, StoreError> {
+        let under_way = UnderWay::begin(&self.busy);
+        match under_way.alone {
+            true => results(&self.pool, &[id]).await.and_then(|mut found| {
+                found
+                    .remove(&id)
+                    .unwrap_or_else(|| Err(StoreError::NotFound(format!("job {id}"))))
+            }),
+            false => self.queued(id).await,
+        }
+    }
+
+    async fn queued(&self, id: Uuid) -> Result<JobResult, StoreError> {
+        let stopped = || StoreError::Unavailable("the job result reader has stopped".into());
+        let (answer, answered) = oneshot::channel();
+        self.requests.send((id, answer)).await.map_err(|_| stopped())?;
+        answered.await.map_err(|_| stopped())?
+    }
 }
 
 /// Newest first; `limit` 0 is no limit.

@@ -84,6 +84,7 @@ struct Shared {
     listener: JoinHandle<()>,
     versions: runbooks::VersionCache,
     tokens: Arc<token_cache::TokenCache>,
+    results: jobs::ResultReader,
 }
 
 impl Drop for Shared {
@@ -145,6 +146,7 @@ impl PgStore {
             .map_err(unavailable)?;
         let journal = Arc::new(PgJournal::start(pool.clone()));
         let settings = Arc::new(PgSettings::new(pool.clone()));
+        let results = jobs::ResultReader::start(pool.clone());
         Ok(PgStore {
             shared: Arc::new(Shared {
                 pool,
@@ -154,6 +156,7 @@ impl PgStore {
                 listener,
                 versions: runbooks::VersionCache::default(),
                 tokens,
+                results,
             }),
         })
     }

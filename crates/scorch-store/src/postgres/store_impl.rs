@@ -102,7 +102,7 @@ impl Store for PgStore {
     }
 
     async fn job_result(&self, id: Uuid) -> Result<JobResult, StoreError> {
-        jobs::result(self, id).await
+        self.shared.results.read(id).await
     }
 
     async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>, StoreError> {

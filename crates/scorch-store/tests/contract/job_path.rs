@@ -22,6 +22,7 @@ crate::contract!(
     a_job_of_a_missing_runbook_is_not_created_nor_audited,
     job_subscribers_see_a_job_from_start_to_end,
     a_job_result_of_an_unknown_job_is_not_found,
+    concurrent_job_results_each_get_their_own,
 );
 
 async fn claim_jobs_takes_up_to_max_oldest_first_within_concurrency(store: Arc<dyn Store>) {
@@ -339,4 +340,57 @@ async fn job_subscribers_see_a_job_from_start_to_end(store: Arc<dyn Store>) {
 async fn a_job_result_of_an_unknown_job_is_not_found(store: Arc<dyn Store>) {
     let missing = store.job_result(Uuid::now_v7()).await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+}
+
+/// Many results read at once (a store may read them together) each come back as their job's:
+/// ended ones with their instance and runs, running ones without, an unknown one not found.
+async fn concurrent_job_results_each_get_their_own(store: Arc<dyn Store>) {
+    let rb = runbook(&store, "", "Many results", json!({ "concurrency": 100 })).await;
+    let mut made = Vec::new();
+    for n in 0..12_u64 {
+        let created = job(&store, rb).await;
+        let claim = claim(&store, "rb1").await;
+        assert_eq!(claim.job.id, created.id);
+        let journal = store.journal();
+        journal.instance_started(&instance_start(&claim, "rb1")).await.unwrap();
+        for seq in 0..n % 4 {
+            journal
+                .run_finished(&finished_run(claim.instance_id, seq))
+                .await
+                .unwrap();
+        }
+        let ended = n % 2 == 0;
+        if ended {
+            let end = InstanceEnd {
+                instance_id: claim.instance_id,
+                status: InstanceStatus::Success,
+                returns: Map::new(),
+                ended_at: now(),
+            };
+            store
+                .finish_instance_and_job(&end, created.id, "rb1", JobStatus::Completed)
+                .await
+                .unwrap();
+        }
+        made.push((created.id, ended, (n % 4) as usize));
+    }
+    let unknown = Uuid::now_v7();
+    let reads = futures_util::future::join_all(
+        made.iter()
+            .map(|(id, ..)| *id)
+            .chain([unknown])
+            .map(|id| store.job_result(id)),
+    )
+    .await;
+    for ((id, ended, runs), read) in made.iter().zip(&reads) {
+        let read = read.as_ref().unwrap();
+        assert_eq!(read.job.id, *id);
+        assert_eq!(read.instance.is_some(), *ended, "{id}");
+        assert_eq!(read.runs.len(), if *ended { *runs } else { 0 }, "{id}");
+    }
+    assert!(
+        matches!(reads.last(), Some(Err(StoreError::NotFound(_)))),
+        "{:?}",
+        reads.last()
+    );
 }
