@@ -136,7 +136,7 @@ async fn main() {
     const JOBS: usize = 2000;
     const IN_FLIGHT: usize = 64;
     let pids: Vec<u32> = fleet.children.iter().map(Child::id).collect();
-    let cpu_before: f64 = pids.iter().map(|&p| cpu_seconds(p)).sum();
+    let cpu_before: Vec<f64> = pids.iter().map(|&p| cpu_seconds(p)).collect();
     let own_before = cpu_seconds(std::process::id());
     let database_before: HashMap<u32, f64> = fleet.database_pids().into_iter().map(|p| (p, cpu_seconds(p))).collect();
     let machine_before = machine_busy_seconds();
@@ -157,7 +157,12 @@ async fn main() {
         to_first.extend(firsts.unwrap());
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let server_cpu = pids.iter().map(|&p| cpu_seconds(p)).sum::<f64>() - cpu_before;
+    let by_process: Vec<f64> = pids
+        .iter()
+        .zip(&cpu_before)
+        .map(|(&p, before)| cpu_seconds(p) - before)
+        .collect();
+    let server_cpu: f64 = by_process.iter().sum();
     let client_cpu = cpu_seconds(std::process::id()) - own_before;
     let machine = machine_busy_seconds() - machine_before;
     // Backends that connected during the run count from zero.
@@ -179,6 +184,15 @@ async fn main() {
         per_job(client_cpu),
         per_job(machine)
     );
+    if by_process.len() > 1 {
+        let each: Vec<String> = fleet
+            .roles
+            .iter()
+            .zip(&by_process)
+            .map(|(role, cpu)| format!("{role} {:.0} us", per_job(*cpu)))
+            .collect();
+        println!("{kind:<8} server CPU per job by process: {}", each.join(", "));
+    }
     to_first.sort_by(f64::total_cmp);
     println!(
         "{kind:<8} job start to first activity start: p50 {:.2} ms, p99 {:.2} ms",

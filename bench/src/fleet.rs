@@ -23,6 +23,8 @@ pub fn free_port() -> u16 {
 /// The server processes, killed when dropped.
 pub struct Fleet {
     pub children: Vec<Child>,
+    /// What each child runs.
+    pub roles: Vec<&'static str>,
     pub web: String,
     pub management: String,
     pub console: String,
@@ -82,6 +84,7 @@ pub fn start(kind: &str) -> Fleet {
         "127.0.0.1".into(),
     ];
     let mut children = Vec::new();
+    let mut roles = Vec::new();
     let mut database = None;
     if kind == "sqlite" {
         children.push(
@@ -93,6 +96,7 @@ pub fn start(kind: &str) -> Fleet {
                 .spawn()
                 .unwrap(),
         );
+        roles.push("scorch up");
     } else {
         let db = format!("scorch_bench_{}", std::process::id());
         let _ = psql(&format!("DROP DATABASE IF EXISTS {db}"));
@@ -103,6 +107,7 @@ pub fn start(kind: &str) -> Fleet {
         let url = format!("postgres://postgres@127.0.0.1:5432/{db}");
         database = Some(db);
         for role in ["management-server", "web-service"] {
+            roles.push(role);
             children.push(
                 scorch()
                     .arg(role)
@@ -113,6 +118,7 @@ pub fn start(kind: &str) -> Fleet {
             );
         }
         for name in ["rb1", "rb2"] {
+            roles.push(name);
             let mut cmd = scorch();
             children.push(
                 cmd.args(["runbook-server", "--name", name, "--database", &url])
@@ -123,6 +129,7 @@ pub fn start(kind: &str) -> Fleet {
     }
     Fleet {
         children,
+        roles,
         web: format!("http://127.0.0.1:{web}"),
         management: format!("http://127.0.0.1:{management}"),
         console: format!("http://127.0.0.1:{console}"),
