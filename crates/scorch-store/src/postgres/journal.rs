@@ -894,7 +894,7 @@ async fn write_instances(
         return Ok(());
     }
     // An instance started and ended here is inserted ended; the others' ends update them.
-    let started: Vec<(&StartRow, Option<&EndRow>)> = latest_start
+    let inserts: Vec<(&StartRow, Option<&EndRow>)> = latest_start
         .values()
         .map(|&start| (start, latest_end.get(&start.instance_id).copied()))
         .collect();
@@ -906,25 +906,25 @@ async fn write_instances(
     // Every record is announced, a run's start and its finish alike; the last one is stored.
     let changes: Vec<Change> = runs.iter().map(|run| run.change()).collect();
     let query = sqlx::query(WRITE_INSTANCES)
-        .bind(started.iter().map(|(s, _)| s.instance_id).collect::<Vec<_>>())
-        .bind(started.iter().map(|(s, _)| s.job_id).collect::<Vec<_>>())
-        .bind(started.iter().map(|(s, _)| s.runbook_id).collect::<Vec<_>>())
-        .bind(started.iter().map(|(s, _)| s.server.as_str()).collect::<Vec<_>>())
-        .bind(started.iter().map(|(s, _)| s.parameters.as_str()).collect::<Vec<_>>())
+        .bind(inserts.iter().map(|(s, _)| s.instance_id).collect::<Vec<_>>())
+        .bind(inserts.iter().map(|(s, _)| s.job_id).collect::<Vec<_>>())
+        .bind(inserts.iter().map(|(s, _)| s.runbook_id).collect::<Vec<_>>())
+        .bind(inserts.iter().map(|(s, _)| s.server.as_str()).collect::<Vec<_>>())
+        .bind(inserts.iter().map(|(s, _)| s.parameters.as_str()).collect::<Vec<_>>())
         .bind(
-            started
+            inserts
                 .iter()
                 .map(|(_, e)| e.map_or("running", |e| e.status.as_str()))
                 .collect::<Vec<_>>(),
         )
         .bind(
-            started
+            inserts
                 .iter()
                 .map(|(_, e)| e.and_then(|e| e.returns.as_deref()))
                 .collect::<Vec<_>>(),
         )
-        .bind(started.iter().map(|(s, _)| s.started_at).collect::<Vec<_>>())
-        .bind(started.iter().map(|(_, e)| e.map(|e| e.ended_at)).collect::<Vec<_>>());
+        .bind(inserts.iter().map(|(s, _)| s.started_at).collect::<Vec<_>>())
+        .bind(inserts.iter().map(|(_, e)| e.map(|e| e.ended_at)).collect::<Vec<_>>());
     let query = RunColumns::new(&latest_runs(&runs), known)
         .bind(query)
         .bind(updated.iter().map(|e| e.instance_id).collect::<Vec<_>>())
@@ -939,18 +939,20 @@ async fn write_instances(
         .bind(items(&changes));
     let written = query.fetch_all(&mut *conn).await?;
 
-    let mut ended = HashSet::new();
-    let mut jobs_ended = HashSet::new();
+    let (mut started, mut ended, mut jobs_ended) = (HashSet::new(), HashSet::new(), HashSet::new());
     for row in written {
         let (kind, id, key): (String, Uuid, Option<i64>) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
         match (kind.as_str(), key) {
-            ("s", Some(key)) => known.insert(id, key),
+            ("s", Some(key)) => {
+                known.insert(id, key);
+                started.insert(id);
+            }
             ("i", _) => drop(ended.insert(id)),
             _ => drop(jobs_ended.insert(id)),
         }
     }
     for (i, start) in starts {
-        if !known.instances.contains_key(&start.instance_id) {
+        if !started.contains(&start.instance_id) {
             outcomes[i] = Err(JournalError::Unavailable(format!(
                 "instance {}: job {} or runbook {} is not in the store (create the job before starting it)",
                 start.instance_id, start.job_id, start.runbook_id
