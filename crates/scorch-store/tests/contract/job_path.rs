@@ -292,16 +292,7 @@ async fn job_subscribers_see_a_job_from_start_to_end(store: Arc<dyn Store>) {
     let journal = store.journal();
     journal.instance_started(&instance_start(&claim, "rb1")).await.unwrap();
     journal.run_finished(&finished_run(claim.instance_id, 0)).await.unwrap();
-    let end = InstanceEnd {
-        instance_id: claim.instance_id,
-        status: InstanceStatus::Warning,
-        returns: Map::new(),
-        ended_at: now(),
-    };
-    store
-        .finish_instance_and_job(&end, created.id, "rb1", JobStatus::Completed)
-        .await
-        .unwrap();
+    crate::complete(&store, &claim, "rb1", InstanceStatus::Warning).await;
 
     let job = |status| Change::Job {
         id: created.id,
@@ -361,16 +352,7 @@ async fn concurrent_job_results_each_get_their_own(store: Arc<dyn Store>) {
         }
         let ended = n % 2 == 0;
         if ended {
-            let end = InstanceEnd {
-                instance_id: claim.instance_id,
-                status: InstanceStatus::Success,
-                returns: Map::new(),
-                ended_at: now(),
-            };
-            store
-                .finish_instance_and_job(&end, created.id, "rb1", JobStatus::Completed)
-                .await
-                .unwrap();
+            crate::complete(&store, &claim, "rb1", InstanceStatus::Success).await;
         }
         made.push((created.id, ended, (n % 4) as usize));
     }

@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use scorch_activity::{Row, Status};
-use scorch_engine::{InstanceStart, RunRecord, RunState};
-use scorch_store::{ActivitySpec, Claim, Job, NewJob, ParameterSpec, SaveRunbook, Store};
+use scorch_engine::{InstanceEnd, InstanceStart, InstanceStatus, RunRecord, RunState};
+use scorch_store::{ActivitySpec, Claim, Job, JobStatus, NewJob, ParameterSpec, SaveRunbook, Store};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -118,6 +118,21 @@ pub async fn job(store: &Arc<dyn Store>, runbook_id: Uuid) -> Job {
 }
 
 /// A claim by `server` that must find a job.
+/// Ends a claimed job's instance (`status`, no return data) and the job (completed), as the
+/// runbook server `server` that claimed it would.
+pub async fn complete(store: &Arc<dyn Store>, claim: &Claim, server: &str, status: InstanceStatus) {
+    let end = InstanceEnd {
+        instance_id: claim.instance_id,
+        status,
+        returns: Map::new(),
+        ended_at: now(),
+    };
+    store
+        .finish_instance_and_job(&end, claim.job.id, server, JobStatus::Completed)
+        .await
+        .unwrap();
+}
+
 pub async fn claim(store: &Arc<dyn Store>, server: &str) -> Claim {
     store
         .claim_job(server, LEASE, ALIVE)

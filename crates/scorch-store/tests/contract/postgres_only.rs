@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use scorch_engine::{InstanceEnd, InstanceStatus, RunState};
+use scorch_engine::{InstanceStatus, RunState};
 use scorch_store::{Change, JobStatus, Listen, PgStore, Role, Store, StoreError};
-use serde_json::{Map, json};
+use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
 use crate::backends::postgres;
@@ -65,16 +65,7 @@ async fn a_store_listening_to_jobs_hears_only_job_changes() {
     let journal = store.journal();
     journal.instance_started(&instance_start(&claim, "rb1")).await.unwrap();
     journal.run_finished(&finished_run(claim.instance_id, 0)).await.unwrap();
-    let end = InstanceEnd {
-        instance_id: claim.instance_id,
-        status: InstanceStatus::Success,
-        returns: Map::new(),
-        ended_at: crate::now(),
-    };
-    store
-        .finish_instance_and_job(&end, created.id, "rb1", JobStatus::Completed)
-        .await
-        .unwrap();
+    crate::complete(&store, &claim, "rb1", InstanceStatus::Success).await;
     let job = |status| Change::Job {
         id: created.id,
         runbook_id: rb,
