@@ -71,8 +71,7 @@ const WRITE_INSTANCES: &str = "WITH s AS (
          FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
              $8::bigint[], $9::bigint[])
              AS u(uuid, job_id, runbook_id, server, parameters, status, returns, started_at, ended_at)
-         WHERE EXISTS (SELECT 1 FROM jobs WHERE id = u.job_id)
-             AND EXISTS (SELECT 1 FROM runbooks WHERE id = u.runbook_id)
+         WHERE (SELECT true FROM jobs WHERE id = u.job_id) AND (SELECT true FROM runbooks WHERE id = u.runbook_id)
          ON CONFLICT (uuid) DO UPDATE SET server = excluded.server, status = excluded.status,
              returns = excluded.returns, ended_at = excluded.ended_at
          RETURNING id, uuid, job_id, status),
@@ -93,7 +92,7 @@ const WRITE_INSTANCES: &str = "WITH s AS (
      f AS (
          UPDATE instances i SET status = u.status, returns = u.returns, ended_at = u.ended_at
          FROM UNNEST($23::uuid[], $24::text[], $25::text[], $26::bigint[]) AS u(uuid, status, returns, ended_at)
-         WHERE i.uuid = u.uuid
+         WHERE i.uuid = ANY ($23) AND i.uuid = u.uuid
          RETURNING i.uuid, i.job_id, i.status),
      e AS (
          SELECT uuid, job_id, status FROM f
@@ -102,7 +101,7 @@ const WRITE_INSTANCES: &str = "WITH s AS (
      j AS (
          UPDATE jobs SET status = u.status, ended_at = scorch_now_us(), lease_expires_at = NULL
          FROM UNNEST($27::uuid[], $28::uuid[], $29::text[], $30::text[]) AS u(instance, id, server, status)
-         WHERE jobs.id = u.id AND jobs.claimed_by = u.server AND jobs.status = 'running'
+         WHERE jobs.id = ANY ($28) AND jobs.id = u.id AND jobs.claimed_by = u.server AND jobs.status = 'running'
              AND u.instance IN (SELECT uuid FROM e)
          RETURNING jobs.id, jobs.runbook_id, jobs.status),
      n AS MATERIALIZED (
