@@ -132,8 +132,12 @@ const CREATE_JOBS: &str = "WITH j AS (
          SELECT u.id, r.id, v.version, u.parameters, 'pending', scorch_now_us(), u.created_by, u.parent_job
          FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::text[], $6::uuid[])
              WITH ORDINALITY AS u(id, runbook_id, version, parameters, created_by, parent_job, n)
-         JOIN runbooks r ON r.id = u.runbook_id
-         JOIN runbook_versions v ON v.runbook_id = r.id AND v.version = COALESCE(u.version, r.latest_version)
+         -- Looked up by key (LIMIT keeps each a lookup, not a join the planner may hash over every
+         -- version when it has no statistics).
+         CROSS JOIN LATERAL (SELECT r.id, r.latest_version FROM runbooks r WHERE r.id = u.runbook_id LIMIT 1) r
+         CROSS JOIN LATERAL (SELECT v.version FROM runbook_versions v
+                             WHERE v.runbook_id = r.id AND v.version = COALESCE(u.version, r.latest_version)
+                             LIMIT 1) v
          ORDER BY u.n
          RETURNING id, runbook_id, version, status, created_at),
      a AS (
