@@ -63,8 +63,10 @@ const IDLE_CHECK: Duration = Duration::from_secs(1);
 ///   server, status) whose instance's end was recorded here and that the server holds.
 ///
 /// All of it is announced, in that order (an instance inserted ended is announced running, then
-/// its runs, then ended). With $31, the commit does not wait for its WAL flush: see [`relaxed`].
-/// Returns the instances started ('s', with their key), ended ('i') and the jobs ended ('j').
+/// its runs ($32: one item per run record, a start and its finish alike), then ended). With $31,
+/// the commit does not wait for its WAL flush: see [`relaxed`]. Every row is looked up by key
+/// (scalar subqueries, `= ANY`), so the plan does not depend on statistics. Returns the instances
+/// started ('s', with their key), ended ('i') and the jobs ended ('j').
 const WRITE_INSTANCES: &str = "WITH s AS (
          INSERT INTO instances (uuid, job_id, runbook_id, server, status, parameters, returns, started_at, ended_at)
          SELECT u.uuid, u.job_id, u.runbook_id, u.server, u.status, u.parameters, u.returns, u.started_at, u.ended_at
