@@ -63,8 +63,15 @@ enum Wire {
     Access(u8),
 }
 
-/// The announcement that users, tokens or grants changed.
-pub(super) const ACCESS_CHANGED: &str = r#"[{"a":0}]"#;
+/// Tells every process that users, tokens or grants changed (after the write committed). If the
+/// announcement is lost, other processes' kept token lookups expire on their own.
+pub(super) async fn announce_access_changed(pool: &PgPool) {
+    let _ = sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(JOBS_CHANNEL)
+        .bind(r#"[{"a":0}]"#)
+        .execute(pool)
+        .await;
+}
 
 impl Wire {
     fn of(change: &Change) -> Self {

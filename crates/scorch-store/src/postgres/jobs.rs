@@ -201,6 +201,14 @@ async fn results(pool: &PgPool, ids: &[Uuid]) -> Result<HashMap<Uuid, Result<Job
     Ok(results)
 }
 
+/// Job `id`'s entry in what [`results`] found.
+fn result_of(found: &HashMap<Uuid, Result<JobResult, StoreError>>, id: Uuid) -> Result<JobResult, StoreError> {
+    found
+        .get(&id)
+        .cloned()
+        .unwrap_or_else(|| Err(StoreError::NotFound(format!("job {id}"))))
+}
+
 /// One job's rows of [`RESULTS`] (at least one).
 fn decode_result(rows: &[PgRow]) -> Result<JobResult, StoreError> {
     let first = &rows[0];
@@ -269,19 +277,14 @@ impl ResultReader {
             let mut batch = Vec::with_capacity(MAX_READ);
             while queue.recv_many(&mut batch, MAX_READ).await > 0 {
                 let ids: Vec<Uuid> = batch.iter().map(|(id, _)| *id).collect();
-                match results(&reader, &ids).await {
-                    Ok(found) => {
-                        for (id, answer) in batch.drain(..) {
-                            let result = found.get(&id).cloned();
-                            let _ =
-                                answer.send(result.unwrap_or_else(|| Err(StoreError::NotFound(format!("job {id}")))));
-                        }
-                    }
-                    Err(err) => {
-                        for (_, answer) in batch.drain(..) {
-                            let _ = answer.send(Err(err.clone()));
-                        }
-                    }
+                let found = results(&reader, &ids).await;
+                for (id, answer) in batch.drain(..) {
+                    let _ = answer.send(
+                        found
+                            .as_ref()
+                            .map_err(Clone::clone)
+                            .and_then(|found| result_of(found, id)),
+                    );
                 }
             }
         });
@@ -295,11 +298,7 @@ impl ResultReader {
     pub(super) async fn read(&self, id: Uuid) -> Result<JobResult, StoreError> {
         let under_way = UnderWay::begin(&self.busy);
         match under_way.alone {
-            true => results(&self.pool, &[id]).await.and_then(|mut found| {
-                found
-                    .remove(&id)
-                    .unwrap_or_else(|| Err(StoreError::NotFound(format!("job {id}"))))
-            }),
+            true => results(&self.pool, &[id]).await.and_then(|found| result_of(&found, id)),
             false => self.queued(id).await,
         }
     }

@@ -59,12 +59,7 @@ impl PgStore {
     pub(super) async fn access_changed(&self, done: Result<(), StoreError>) -> Result<(), StoreError> {
         if done.is_ok() {
             self.shared.tokens.clear();
-            // The write is committed; if this announcement is lost, other processes' entries
-            // expire on their own.
-            let _ = sqlx::query("SELECT pg_notify('scorch_jobs', $1)")
-                .bind(super::changes::ACCESS_CHANGED)
-                .execute(self.pool())
-                .await;
+            super::changes::announce_access_changed(self.pool()).await;
         }
         done
     }
