@@ -28,8 +28,8 @@ use std::time::Duration;
 use scorch_engine::InstanceEnd;
 use sqlx::Row as _;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::{Postgres, QueryBuilder};
 use tokio::sync::{mpsc, oneshot};
@@ -191,8 +191,11 @@ const RESULT_RUN: RunNames = [
 
 /// Jobs with, once each has ended, its instance and the instance's runs: one read however many
 /// (see [`ResultReader`]). Jobs not in the store are missing from the answer.
-async fn results(pool: &PgPool, ids: &[Uuid]) -> Result<HashMap<Uuid, Result<JobResult, StoreError>>, StoreError> {
-    let rows = sqlx::query(RESULTS).bind(ids).fetch_all(pool).await?;
+async fn results(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Result<JobResult, StoreError>>, StoreError> {
+    let rows = sqlx::query(RESULTS).bind(ids).fetch_all(conn).await?;
     let mut results = HashMap::with_capacity(ids.len());
     for rows in rows.chunk_by(|a, b| a.try_get::<Uuid, _>("id").ok() == b.try_get::<Uuid, _>("id").ok()) {
         let id: Uuid = rows[0].try_get("id")?;
@@ -232,39 +235,19 @@ fn decode_result(rows: &[PgRow]) -> Result<JobResult, StoreError> {
     Ok(JobResult { job, instance, runs })
 }
 
-/// Reads job results for every caller of this process with one query for all that asked
-/// meanwhile: a web service answering many `wait` requests is woken by one job-end notification
-/// for several jobs (a runbook server's writer ends them in one commit), and each would otherwise
-/// read its own. A request made while no other is under way reads at once, on its own.
+/// Reads job results for every caller of this process, on a connection of its own, with one
+/// query for all that asked meanwhile: a web service answering many `wait` requests is woken by
+/// one job-end notification for several jobs (a runbook server's writer ends them in one commit),
+/// and each would otherwise read its own. The connection plans the read once
+/// ([`super::generic_plan_connection`]): on a pool connection PostgreSQL planned it afresh for
+/// every read (the number of jobs asked for makes a custom plan look cheaper), which cost more
+/// than reading.
 #[derive(Debug)]
 pub(super) struct ResultReader {
     requests: mpsc::Sender<ResultRequest>,
-    pool: PgPool,
-    /// Requests under way.
-    busy: AtomicUsize,
 }
 
 type ResultRequest = (Uuid, oneshot::Sender<Result<JobResult, StoreError>>);
-
-/// A request counted as under way until dropped (also when its caller gives up).
-struct UnderWay<'a> {
-    busy: &'a AtomicUsize,
-    /// No other request was under way when it began.
-    alone: bool,
-}
-
-impl<'a> UnderWay<'a> {
-    fn begin(busy: &'a AtomicUsize) -> Self {
-        let alone = busy.fetch_add(1, Ordering::AcqRel) == 0;
-        UnderWay { busy, alone }
-    }
-}
-
-impl Drop for UnderWay<'_> {
-    fn drop(&mut self) {
-        self.busy.fetch_sub(1, Ordering::AcqRel);
-    }
-}
 
 /// Requests one read takes at most.
 const MAX_READ: usize = 256;
@@ -272,12 +255,12 @@ const MAX_READ: usize = 256;
 impl ResultReader {
     pub(super) fn start(pool: PgPool) -> Self {
         let (requests, mut queue) = mpsc::channel::<ResultRequest>(4096);
-        let reader = pool.clone();
         tokio::spawn(async move {
+            let mut conn = None;
             let mut batch = Vec::with_capacity(MAX_READ);
             while queue.recv_many(&mut batch, MAX_READ).await > 0 {
                 let ids: Vec<Uuid> = batch.iter().map(|(id, _)| *id).collect();
-                let found = results(&reader, &ids).await;
+                let found = read_kept(&pool, &mut conn, &ids).await;
                 for (id, answer) in batch.drain(..) {
                     let _ = answer.send(
                         found
@@ -288,27 +271,41 @@ impl ResultReader {
                 }
             }
         });
-        ResultReader {
-            requests,
-            pool,
-            busy: AtomicUsize::new(0),
-        }
+        ResultReader { requests }
     }
 
     pub(super) async fn read(&self, id: Uuid) -> Result<JobResult, StoreError> {
-        let under_way = UnderWay::begin(&self.busy);
-        match under_way.alone {
-            true => results(&self.pool, &[id]).await.and_then(|found| result_of(&found, id)),
-            false => self.queued(id).await,
-        }
-    }
-
-    async fn queued(&self, id: Uuid) -> Result<JobResult, StoreError> {
         let stopped = || StoreError::Unavailable("the job result reader has stopped".into());
         let (answer, answered) = oneshot::channel();
         self.requests.send((id, answer)).await.map_err(|_| stopped())?;
         answered.await.map_err(|_| stopped())?
     }
+}
+
+/// [`results`] on the reader's kept connection. A read that fails is tried once more on a new
+/// connection (the kept one may have been closed while idle, or the database restarted).
+async fn read_kept(
+    pool: &PgPool,
+    conn: &mut Option<PoolConnection<Postgres>>,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Result<JobResult, StoreError>>, StoreError> {
+    let mut last = None;
+    for _ in 0..2 {
+        let kept = match conn {
+            Some(kept) => kept,
+            None => conn.insert(super::generic_plan_connection(pool).await?),
+        };
+        match results(kept, ids).await {
+            Ok(found) => return Ok(found),
+            Err(err) => {
+                if let Some(mut broken) = conn.take() {
+                    broken.close_on_drop();
+                }
+                last = Some(err);
+            }
+        }
+    }
+    Err(last.expect("a failed read"))
 }
 
 /// Newest first; `limit` 0 is no limit.

@@ -557,7 +557,7 @@ async fn write_loop(pool: PgPool, mut receiver: mpsc::Receiver<Request>) {
         last_used = Instant::now();
         let written = match &mut conn {
             Some(conn) => write(conn, &batch, &mut known).await,
-            None => match writer_connection(&pool).await {
+            None => match super::generic_plan_connection(&pool).await {
                 Ok(fresh) => write(conn.insert(fresh), &batch, &mut known).await,
                 Err(err) => Err(err),
             },
@@ -583,18 +583,6 @@ async fn write_loop(pool: PgPool, mut receiver: mpsc::Receiver<Request>) {
             }
         }
     }
-}
-
-/// A connection for the writer, which keeps it (it goes back to the pool only closed). Its
-/// statements are planned once, generically: they are written to look rows up by key whatever
-/// the tables hold, and left to choose, PostgreSQL would plan them afresh for each batch (their
-/// arrays' lengths make a custom plan look cheaper), costing more than running them.
-async fn writer_connection(pool: &PgPool) -> Result<PoolConnection<Postgres>, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    sqlx::query("SET plan_cache_mode = force_generic_plan")
-        .execute(&mut *conn)
-        .await?;
-    Ok(conn)
 }
 
 fn writer_stopped() -> JournalError {

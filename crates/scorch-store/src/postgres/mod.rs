@@ -35,9 +35,10 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Postgres, SqlSafeStr};
 use tokio::task::JoinHandle;
 
 use crate::StoreError;
@@ -67,6 +68,20 @@ const POOL_SIZE: u32 = 16;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Changes a subscriber may fall behind by before it misses some (and is told so).
 const CHANGES: usize = 4096;
+
+/// A connection that one task keeps (the journal writer, the job result reader) for the few
+/// statements it runs over and over; it goes back to the pool only closed. Its statements are
+/// planned once, generically: they look rows up by key (and no connection prefers a sequential
+/// scan, see [`PgStore::open_listening`]), and left to choose, PostgreSQL would plan them afresh
+/// for each call (their arrays' lengths make a custom plan look cheaper), costing more than
+/// running them.
+async fn generic_plan_connection(pool: &PgPool) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    sqlx::query("SET plan_cache_mode = force_generic_plan")
+        .execute(&mut *conn)
+        .await?;
+    Ok(conn)
+}
 
 /// The orchestration database on PostgreSQL. Cheap to clone: clones share the pool, the journal,
 /// the change listener and the cache of runbook versions.
@@ -111,8 +126,15 @@ impl PgStore {
                 redact(url)
             )));
         }
+        // Statements find rows by key, through an index, whatever the tables hold. PostgreSQL
+        // keeps a statement's generic plan for the connection's life, planned with the table
+        // sizes of its first runs: made while the job tables were nearly empty, it would go on
+        // reading them whole (a sequential scan per claim and per result read, growing with
+        // history) until statistics change, which with autovacuum off they never do. Sequential
+        // scans stay possible where no index serves; they are only never preferred.
         let options = PgConnectOptions::from_str(url)
-            .map_err(|err| StoreError::Invalid(format!("database URL '{}': {err}", redact(url))))?;
+            .map_err(|err| StoreError::Invalid(format!("database URL '{}': {err}", redact(url))))?
+            .options([("enable_seqscan", "off")]);
         let place = format!(
             "'{}' on {}:{}",
             options.get_database().unwrap_or("postgres"),

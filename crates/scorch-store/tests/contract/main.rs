@@ -117,7 +117,6 @@ pub async fn job(store: &Arc<dyn Store>, runbook_id: Uuid) -> Job {
         .expect("create a job")
 }
 
-/// A claim by `server` that must find a job.
 /// Ends a claimed job's instance (`status`, no return data) and the job (completed), as the
 /// runbook server `server` that claimed it would.
 pub async fn complete(store: &Arc<dyn Store>, claim: &Claim, server: &str, status: InstanceStatus) {
@@ -133,6 +132,7 @@ pub async fn complete(store: &Arc<dyn Store>, claim: &Claim, server: &str, statu
         .unwrap();
 }
 
+/// A claim by `server` that must find a job.
 pub async fn claim(store: &Arc<dyn Store>, server: &str) -> Claim {
     store
         .claim_job(server, LEASE, ALIVE)

@@ -1,7 +1,7 @@
 //! What only the PostgreSQL backend promises: changes reach every process (job changes alone to a
 //! process that asks for only those), so do changes to tokens and grants (which token lookups
-//! kept for a moment must see), the listener survives a dropped connection, concurrent openers
-//! migrate once, and errors carry no secrets.
+//! kept for a moment must see), the listener and the job result reader survive a dropped
+//! connection, concurrent openers migrate once, and errors carry no secrets.
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
 use crate::backends::postgres;
-use crate::{DEADLINE, claim, finished_run, instance_start, job, runbook};
+use crate::{DEADLINE, claim, complete, finished_run, instance_start, job, runbook};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_reach_other_processes() {
@@ -160,6 +160,45 @@ async fn the_listener_reconnects_after_losing_its_connection() {
             }
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_results_are_read_after_the_reader_loses_its_connection() {
+    let backend = postgres().await;
+    let store = backend.store.clone();
+    let rb = runbook(&store, "", "Reader", json!({ "concurrency": 1000 })).await;
+    let first = job(&store, rb).await;
+    let taken = claim(&store, "rb1").await;
+    let journal = store.journal();
+    journal.instance_started(&instance_start(&taken, "rb1")).await.unwrap();
+    journal.run_finished(&finished_run(taken.instance_id, 0)).await.unwrap();
+    complete(&store, &taken, "rb1", InstanceStatus::Success).await;
+    assert_eq!(
+        store.job_result(first.id).await.unwrap().job.status,
+        JobStatus::Completed
+    );
+
+    // The reader keeps its connection: end that session under it.
+    let mut admin = PgConnection::connect(backend.url.as_deref().unwrap()).await.unwrap();
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()
+           AND query LIKE '%LEFT JOIN activity_runs r ON r.instance_id = i.id%'",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(
+        !ended.is_empty() && ended.iter().all(|&ok| ok),
+        "the reader's session was not found"
+    );
+
+    let second = job(&store, rb).await;
+    let answered = store.job_result(second.id).await.expect("read on a new connection");
+    assert_eq!(answered.job.status, JobStatus::Pending);
+    let again = store.job_result(first.id).await.unwrap();
+    assert_eq!(again.instance.map(|i| i.status), Some(InstanceStatus::Success));
+    assert_eq!(again.runs.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
