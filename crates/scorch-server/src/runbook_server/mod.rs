@@ -2,6 +2,7 @@
 //! database and runs them with the engine. It opens no port. Woken by the store's change
 //! notifications, with a slow poll only as a safety net.
 
+mod heard;
 mod invoker;
 
 use std::collections::HashMap;
@@ -17,6 +18,7 @@ use uuid::Uuid;
 
 use crate::plans::Plans;
 use crate::secrets::{OpenedSettings, SecretBox};
+use heard::HeardQueue;
 pub use invoker::StoreInvoker;
 
 #[derive(Debug, Clone)]
@@ -112,6 +114,7 @@ pub async fn run(store: Arc<dyn Store>, plans: Arc<Plans>, opts: RunbookServerOp
         tasks: JoinSet::new(),
         claims: JoinSet::new(),
         peers: Vec::new(),
+        queue: HeardQueue::default(),
     };
     server.serve(&shutdown).await;
     server.drain().await;
@@ -137,6 +140,8 @@ struct Server {
     /// The runbook servers alive at the last heartbeat (this one included), by name: they share
     /// out who claims each new job first.
     peers: Vec<String>,
+    /// The pending jobs heard of.
+    queue: HeardQueue,
 }
 
 /// A claim's outcome: how many jobs it asked for, and what it got.
@@ -149,10 +154,10 @@ impl Server {
         let mut poll = tokio::time::interval(self.opts.poll);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut db_failures = 0;
-        // Claim only when there may be work: a new job, a freed slot, a missed notification, a
-        // heartbeat (leases of a dead server expire without a notification) or the poll.
-        // (Journal changes are many and never mean new work.) The claim runs beside this loop,
-        // one at a time: what comes in meanwhile is for the next one.
+        // Claim only when there may be work: a new job, a freed slot while jobs are pending, a
+        // missed notification, a heartbeat (leases of a dead server expire without a
+        // notification) or the poll. (Journal changes are many and never mean new work.) The
+        // claim runs beside this loop, one at a time: what comes in meanwhile is for the next one.
         let mut look_for_work = true;
         // When to look for new jobs that another server was first to claim, in case it did not.
         let mut second_look: Option<tokio::time::Instant> = None;
@@ -169,24 +174,34 @@ impl Server {
                 }
                 _ = tokio::time::sleep_until(second_look.unwrap_or_else(tokio::time::Instant::now)), if second_look.is_some() => {
                     second_look = None;
-                    look_for_work = true;
+                    // Nothing to do when the first claimers took what they were first for.
+                    look_for_work |= self.queue.may_wait();
                 }
                 change = changes.recv() => match change {
-                    Ok(Change::Job { id, status: JobStatus::Pending, .. }) => match first_to_claim(&self.peers, &self.opts.name, id) {
-                        true => look_for_work = true,
-                        false => {
-                            second_look.get_or_insert_with(|| tokio::time::Instant::now() + SECOND_LOOK);
+                    Ok(Change::Job { id, status: JobStatus::Pending, .. }) => {
+                        self.queue.heard(id, JobStatus::Pending);
+                        match first_to_claim(&self.peers, &self.opts.name, id) {
+                            true => look_for_work = true,
+                            false => {
+                                second_look.get_or_insert_with(|| tokio::time::Instant::now() + SECOND_LOOK);
+                            }
                         }
-                    },
-                    Err(_) => look_for_work = true,
-                    Ok(Change::Job { id, status, .. }) => self.job_changed(id, status).await,
+                    }
+                    Err(_) => {
+                        self.queue.missed();
+                        look_for_work = true;
+                    }
+                    Ok(Change::Job { id, status, .. }) => {
+                        self.queue.heard(id, status);
+                        self.job_changed(id, status).await;
+                    }
                     Ok(_) => {}
                 },
                 Some(done) = self.tasks.join_next() => {
                     if let Ok(job_id) = done {
                         self.running.remove(&job_id);
                     }
-                    look_for_work = true;
+                    look_for_work |= self.queue.may_wait();
                 }
                 Some(claimed) = self.claims.join_next() => {
                     let claimed = claimed.unwrap_or_else(|e| (0, Err(StoreError::Unavailable(e.to_string()))));
@@ -230,6 +245,7 @@ impl Server {
             Ok(claims) => {
                 *db_failures = 0;
                 let again = claims.len() == asked;
+                self.queue.claimed(claims.iter().map(|claim| claim.job.id), !again);
                 claims.into_iter().for_each(|claim| self.start(claim));
                 again
             }
