@@ -1,5 +1,5 @@
-//! The runbook server on a real SQLite file: jobs run to their end, a drained server hands its
-//! instances back to be resumed, and a crashed server's work is taken over when its leases expire.
+//! The runbook server on a real SQLite file: jobs run to their end, queued ones as slots free up,
+//! a drained server hands its instances back to be resumed, and a crashed server's work is taken over when its leases expire.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,10 +58,15 @@ impl Fixture {
     }
 
     fn server(&self, name: &str, lease: Duration) -> (CancellationToken, JoinHandle<()>) {
+        self.server_polling(name, lease, Duration::from_millis(100))
+    }
+
+    /// A runbook server that heartbeats and polls for work every `poll`.
+    fn server_polling(&self, name: &str, lease: Duration, poll: Duration) -> (CancellationToken, JoinHandle<()>) {
         let mut opts = RunbookServerOptions::new(name);
-        opts.heartbeat = Duration::from_millis(100);
+        opts.heartbeat = poll;
         opts.lease = lease;
-        opts.poll = Duration::from_millis(100);
+        opts.poll = poll;
         opts.engine.working_dir = self.dir.path().to_path_buf();
         let stop = CancellationToken::new();
         let task = tokio::spawn(runbook_server::run(
@@ -106,6 +111,34 @@ async fn a_job_runs_to_its_end_with_its_return_data() {
     let instance = f.store.instance(done.instance_id.unwrap()).await.unwrap();
     assert_eq!(instance.returns["Message"], "Hello fleet");
     assert_eq!(instance.server, "rb1");
+    stop.cancel();
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn queued_jobs_start_as_slots_free_up_without_waiting_for_the_poll() {
+    let f = Fixture::new().await;
+    let runbook = f
+        .push(
+            "
+format: 1
+runbook: One at a time
+concurrency: 1
+activities:
+  - { id: nap, type: run_script, properties: { language: sh, script: 'sleep 0.2' } }
+",
+        )
+        .await;
+    // Neither the poll nor a heartbeat comes while the jobs run: the server hears of the jobs
+    // as they are created, and each end frees the slot the next one waits for.
+    let (stop, task) = f.server_polling("rb1", Duration::from_secs(600), Duration::from_secs(300));
+    let mut jobs = Vec::new();
+    for _ in 0..3 {
+        jobs.push(f.job(runbook, serde_json::json!({})).await);
+    }
+    for job in jobs {
+        assert_eq!(f.finished(job).await.status, JobStatus::Completed);
+    }
     stop.cancel();
     task.await.unwrap();
 }

@@ -1,6 +1,7 @@
-//! What a runbook server has heard of the job queue from job changes: the jobs pending and not
-//! yet taken or ended. A slot that frees up looks for work only while some may be waiting, so a
-//! busy server does not ask the database for work after every job when the queue is empty.
+//! What a runbook server knows of the job queue: the jobs pending and not yet taken or ended, read
+//! from the store once and then kept up to date from job changes. A slot that frees up looks for
+//! work only while some may be waiting, so a busy server does not ask the database for work after
+//! every job when the queue is empty.
 
 use std::collections::HashSet;
 
@@ -8,14 +9,14 @@ use scorch_store::JobStatus;
 use uuid::Uuid;
 
 /// Pending jobs kept at most; beyond, the server no longer knows the queue (and claims as if
-/// jobs were waiting until a claim finds the queue drained).
-const MAX_HEARD: usize = 10_000;
+/// jobs were waiting until it reads the queue again).
+pub(super) const MAX_HEARD: usize = 10_000;
 
 #[derive(Debug)]
 pub(super) struct HeardQueue {
     pending: HashSet<Uuid>,
-    /// The queue may hold jobs not heard of: changes were missed, too many were pending to keep,
-    /// or no claim has drained the queue since the server started.
+    /// The queue may hold jobs not known here: it was not read yet, changes were missed, or too
+    /// many jobs were pending to keep.
     unsure: bool,
 }
 
@@ -29,6 +30,16 @@ impl Default for HeardQueue {
 }
 
 impl HeardQueue {
+    /// The queue as read from the store (after subscribing to changes, so that none is missed
+    /// between): `pending` holds every pending job, unless there were more than [`MAX_HEARD`].
+    pub(super) fn read(&mut self, pending: impl IntoIterator<Item = Uuid>) {
+        self.pending = pending.into_iter().take(MAX_HEARD + 1).collect();
+        self.unsure = self.pending.len() > MAX_HEARD;
+        if self.unsure {
+            self.pending.clear();
+        }
+    }
+
     /// A job changed to `status`.
     pub(super) fn heard(&mut self, id: Uuid, status: JobStatus) {
         match status {
@@ -42,20 +53,21 @@ impl HeardQueue {
         }
     }
 
-    /// Changes were missed.
+    /// Changes were missed (or the queue could not be read).
     pub(super) fn missed(&mut self) {
         self.unsure = true;
     }
 
-    /// A claim by this server took `jobs`; `drained` when it took fewer than it asked for, so
-    /// that the queue held no other job this server could take then.
-    pub(super) fn claimed(&mut self, jobs: impl IntoIterator<Item = Uuid>, drained: bool) {
+    /// A claim by this server took `jobs`.
+    pub(super) fn taken(&mut self, jobs: impl IntoIterator<Item = Uuid>) {
         for id in jobs {
             self.pending.remove(&id);
         }
-        if drained {
-            self.unsure = false;
-        }
+    }
+
+    /// Whether the queue should be read again.
+    pub(super) fn unsure(&self) -> bool {
+        self.unsure
     }
 
     /// Whether a job may be waiting for a free slot.
@@ -71,18 +83,23 @@ mod tests {
     #[test]
     fn work_may_wait_while_a_job_is_pending_and_not_taken() {
         let mut heard = HeardQueue::default();
-        assert!(heard.may_wait(), "a server that just started does not know the queue");
-        heard.claimed([], true);
+        assert!(
+            heard.may_wait(),
+            "a server that has not read the queue does not know it"
+        );
+        let waiting = Uuid::now_v7();
+        heard.read([waiting]);
+        assert!(heard.may_wait());
+        heard.heard(waiting, JobStatus::Running);
         assert!(!heard.may_wait());
 
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
         heard.heard(a, JobStatus::Pending);
         heard.heard(b, JobStatus::Pending);
-        assert!(heard.may_wait());
         // Taken by another server, and by this one.
         heard.heard(a, JobStatus::Running);
         assert!(heard.may_wait());
-        heard.claimed([b], false);
+        heard.taken([b]);
         assert!(!heard.may_wait());
         // Canceled while pending.
         heard.heard(a, JobStatus::Pending);
@@ -91,22 +108,21 @@ mod tests {
     }
 
     #[test]
-    fn missed_changes_make_the_queue_unknown_until_a_claim_drains_it() {
+    fn missed_changes_make_the_queue_unknown_until_it_is_read_again() {
         let mut heard = HeardQueue::default();
-        heard.claimed([], true);
+        heard.read([]);
         heard.missed();
-        assert!(heard.may_wait());
-        // A claim that took all it asked for may have left others.
-        heard.claimed([Uuid::now_v7()], false);
-        assert!(heard.may_wait());
-        heard.claimed([], true);
-        assert!(!heard.may_wait());
+        assert!(heard.unsure() && heard.may_wait());
+        heard.read([]);
+        assert!(!heard.unsure() && !heard.may_wait());
     }
 
     #[test]
     fn too_many_pending_jobs_to_keep_make_the_queue_unknown() {
         let mut heard = HeardQueue::default();
-        heard.claimed([], true);
+        heard.read((0..=MAX_HEARD).map(|_| Uuid::now_v7()));
+        assert!(heard.unsure());
+        heard.read([]);
         let first = Uuid::now_v7();
         heard.heard(first, JobStatus::Pending);
         for _ in 1..=MAX_HEARD {
@@ -114,7 +130,6 @@ mod tests {
         }
         assert_eq!(heard.pending.len(), MAX_HEARD);
         heard.heard(first, JobStatus::Completed);
-        heard.claimed([], true);
-        assert!(heard.may_wait(), "jobs it kept are still pending");
+        assert!(heard.unsure(), "one was not kept");
     }
 }

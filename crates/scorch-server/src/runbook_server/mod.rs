@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use scorch_engine::{Engine, EngineConfig, EngineError, InstanceRequest, InstanceStatus};
-use scorch_store::{Change, Claim, JobStatus, ServerRegistration, Store, StoreError};
+use scorch_store::{Change, Claim, JobFilter, JobStatus, ServerRegistration, Store, StoreError};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
@@ -150,6 +150,7 @@ type Claimed = (usize, Result<Vec<Claim>, StoreError>);
 impl Server {
     async fn serve(&mut self, shutdown: &CancellationToken) {
         let mut changes = self.store.subscribe_jobs();
+        self.read_queue().await;
         let mut heartbeat = tokio::time::interval(self.opts.heartbeat);
         let mut poll = tokio::time::interval(self.opts.poll);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -170,6 +171,9 @@ impl Server {
                 _ = shutdown.cancelled() => return,
                 _ = heartbeat.tick() => {
                     self.beat().await;
+                    if self.queue.unsure() {
+                        self.read_queue().await;
+                    }
                     look_for_work = true;
                 }
                 _ = tokio::time::sleep_until(second_look.unwrap_or_else(tokio::time::Instant::now)), if second_look.is_some() => {
@@ -245,7 +249,7 @@ impl Server {
             Ok(claims) => {
                 *db_failures = 0;
                 let again = claims.len() == asked;
-                self.queue.claimed(claims.iter().map(|claim| claim.job.id), !again);
+                self.queue.taken(claims.iter().map(|claim| claim.job.id));
                 claims.into_iter().for_each(|claim| self.start(claim));
                 again
             }
@@ -253,6 +257,22 @@ impl Server {
                 warn!(server = %self.opts.name, error = %e, "cannot claim work; retrying");
                 backoff(db_failures, shutdown).await;
                 true
+            }
+        }
+    }
+
+    /// Reads the pending jobs, which job changes then keep up to date.
+    async fn read_queue(&mut self) {
+        let pending = JobFilter {
+            status: Some(JobStatus::Pending),
+            limit: heard::MAX_HEARD as u32 + 1,
+            ..JobFilter::default()
+        };
+        match self.store.list_jobs(&pending).await {
+            Ok(jobs) => self.queue.read(jobs.into_iter().map(|job| job.id)),
+            Err(e) => {
+                warn!(server = %self.opts.name, error = %e, "cannot read the job queue");
+                self.queue.missed();
             }
         }
     }
