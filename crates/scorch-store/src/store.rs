@@ -286,13 +286,29 @@ pub enum Change {
 #[derive(Debug, Clone)]
 pub struct NewJob<'a> {
     pub runbook_id: Uuid,
-    /// `None`: the latest checked-in version.
+    /// The version `parameters` were checked against, which must still be the runbook's latest
+    /// checked-in version when the job is created: a job always runs the latest, and a caller
+    /// that read an older one (from a cache, or just before a check-in) gets
+    /// [`StoreError::Conflict`] and checks again. `None`: the latest, whatever it is.
     pub version: Option<i64>,
     /// Already typed and validated against the version's parameters.
     pub parameters: &'a Map<String, Value>,
     pub created_by: &'a str,
     /// The job whose `invoke_runbook` started this one.
     pub parent_job: Option<Uuid>,
+}
+
+/// The version a job asked for with `version` (see [`NewJob::version`]) runs when the runbook's
+/// latest is `latest`.
+pub(crate) fn job_version(runbook_id: Uuid, version: Option<i64>, latest: i64) -> Result<i64, StoreError> {
+    match version {
+        None => Ok(latest),
+        Some(version) if version == latest => Ok(version),
+        Some(version) if (1..latest).contains(&version) => Err(StoreError::Conflict(format!(
+            "runbook {runbook_id}: version {version} is no longer the latest (version {latest} is)"
+        ))),
+        Some(version) => Err(StoreError::NotFound(format!("runbook {runbook_id} version {version}"))),
+    }
 }
 
 /// A job with what its instance did ([`Store::job_result`]).

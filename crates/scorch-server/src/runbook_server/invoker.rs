@@ -27,30 +27,41 @@ fn failed(runbook: &str, why: impl std::fmt::Display) -> ActivityError {
 impl RunbookInvoker for StoreInvoker {
     async fn invoke(&self, ctx: &ActivityContext, inv: Invocation) -> Result<InvocationResult, ActivityError> {
         let (folder, name) = inv.runbook.rsplit_once('/').unwrap_or(("", &inv.runbook));
-        let runbook = self
-            .store
-            .runbook_by_path(folder.trim_matches('/'), name)
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound(_) => failed(&inv.runbook, "no runbook has that path"),
-                other => ActivityError::Transient(format!("invoke_runbook: {}: {other}", inv.runbook)),
-            })?;
         let created_by = format!("job {}", ctx.ids.job_id);
         // Taken before the child exists, so the wait need not read it first.
         let mut expected = inv.wait.then(|| self.waiters.expect());
-        let job = start_job(
-            &self.store,
-            &self.plans,
-            &runbook,
-            &inv.parameters,
-            &created_by,
-            Some(ctx.ids.job_id),
-        )
-        .await
-        .map_err(|e| match e {
-            StartError::Parameters(_) | StartError::Invalid(_) => failed(&inv.runbook, e),
-            StartError::Store(s) => ActivityError::Transient(format!("invoke_runbook: {}: {s}", inv.runbook)),
-        })?;
+        let mut read_again = true;
+        let job = loop {
+            let runbook = self
+                .store
+                .runbook_by_path(folder.trim_matches('/'), name)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound(_) => failed(&inv.runbook, "no runbook has that path"),
+                    other => ActivityError::Transient(format!("invoke_runbook: {}: {other}", inv.runbook)),
+                })?;
+            let started = start_job(
+                &self.store,
+                &self.plans,
+                &runbook,
+                &inv.parameters,
+                &created_by,
+                Some(ctx.ids.job_id),
+            )
+            .await;
+            match started {
+                // Checked in again since it was read: the parameters are checked again.
+                Err(StartError::Store(StoreError::Conflict(_))) if read_again => read_again = false,
+                started => {
+                    break started.map_err(|e| match e {
+                        StartError::Parameters(_) | StartError::Invalid(_) => failed(&inv.runbook, e),
+                        StartError::Store(s) => {
+                            ActivityError::Transient(format!("invoke_runbook: {}: {s}", inv.runbook))
+                        }
+                    })?;
+                }
+            }
+        };
         if !inv.wait {
             return Ok(InvocationResult {
                 job_id: job.id,

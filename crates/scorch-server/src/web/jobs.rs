@@ -49,30 +49,41 @@ pub async fn start(
     Json(body): Json<StartJob>,
 ) -> Result<(StatusCode, Json<Job>), ApiError> {
     let timeout = wait_timeout(body.timeout_ms)?;
-    let runbook = find_runbook(&state, &caller, &body).await?;
-    caller.require(&runbook.folder, Role::Operator)?;
-    let detail =
-        json!({ "runbook_id": runbook.id.to_string(), "runbook": path_of(&runbook), "version": runbook.version });
-    let entry = NewAudit {
-        actor: caller.name(),
-        action: "job.start",
-        object_type: "job",
-        object_id: None,
-        detail: &detail,
-    };
     // Taken before the job exists, so the wait need not read it first.
     let expected = body.wait.then(|| state.waiters.expect());
-    // The job and its audit record are written in one commit (where the store can).
-    let (job, audited) = start_job_audited(
-        &state.store,
-        &state.plans,
-        &runbook,
-        &body.parameters,
-        caller.name(),
-        entry,
-    )
-    .await
-    .map_err(|e| start_error(e, &runbook))?;
+    let mut read_again = true;
+    let (runbook, job, audited) = loop {
+        let runbook = find_runbook(&state, &caller, &body).await?;
+        caller.require(&runbook.folder, Role::Operator)?;
+        let detail =
+            json!({ "runbook_id": runbook.id.to_string(), "runbook": path_of(&runbook), "version": runbook.version });
+        let entry = NewAudit {
+            actor: caller.name(),
+            action: "job.start",
+            object_type: "job",
+            object_id: None,
+            detail: &detail,
+        };
+        // The job and its audit record are written in one commit (where the store can).
+        match start_job_audited(
+            &state.store,
+            &state.plans,
+            &runbook,
+            &body.parameters,
+            caller.name(),
+            entry,
+        )
+        .await
+        {
+            // Checked in again since it was read (the store may keep path lookups for a moment):
+            // the parameters are checked again against the new latest version.
+            Err(StartError::Store(StoreError::Conflict(_))) if read_again => read_again = false,
+            started => {
+                let (job, audited) = started.map_err(|e| start_error(e, &runbook))?;
+                break (runbook, job, audited);
+            }
+        }
+    };
     if let Err(e) = audited {
         // The job is already created: a retry would start it twice.
         tracing::error!(job_id = %job.id, action = "job.start", error = %e, "cannot write the audit record");

@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::journal::{run_state, state_code};
-use super::token_cache::TokenCache;
+use super::kept::{Announcement, KeptLookups};
 use crate::{Change, JobStatus};
 
 /// The channel of job changes, which every process listens on.
@@ -61,14 +61,21 @@ enum Wire {
     /// Users, tokens or grants changed: token lookups kept by any process are stale.
     #[serde(rename = "a")]
     Access(u8),
+    /// Runbooks or folders changed: runbook path lookups kept by any process are stale.
+    #[serde(rename = "p")]
+    Runbooks(u8),
 }
 
-/// Tells every process that users, tokens or grants changed (after the write committed). If the
-/// announcement is lost, other processes' kept token lookups expire on their own.
-pub(super) async fn announce_access_changed(pool: &PgPool) {
+/// Tells every process what changed (after the write committed), for the lookups they keep. If
+/// the announcement is lost, other processes' kept lookups expire on their own.
+pub(super) async fn announce(pool: &PgPool, changed: Announcement) {
+    let payload = match changed {
+        Announcement::Access => r#"[{"a":0}]"#,
+        Announcement::Runbooks => r#"[{"p":0}]"#,
+    };
     let _ = sqlx::query("SELECT pg_notify($1, $2)")
         .bind(JOBS_CHANNEL)
-        .bind(r#"[{"a":0}]"#)
+        .bind(payload)
         .execute(pool)
         .await;
 }
@@ -105,7 +112,7 @@ impl Wire {
                 activity_id,
                 state: run_state(state).ok()?,
             },
-            Wire::Access(_) => return None,
+            Wire::Access(_) | Wire::Runbooks(_) => return None,
         })
     }
 }
@@ -160,10 +167,10 @@ pub(super) async fn listen(
     pool: &PgPool,
     changes: Changes,
     to: Listen,
-    tokens: Arc<TokenCache>,
+    kept: Arc<KeptLookups>,
 ) -> Result<JoinHandle<()>, sqlx::Error> {
     let listener = connect(pool, to).await?;
-    Ok(tokio::spawn(feed(pool.clone(), listener, changes, to, tokens)))
+    Ok(tokio::spawn(feed(pool.clone(), listener, changes, to, kept)))
 }
 
 async fn connect(pool: &PgPool, to: Listen) -> Result<PgListener, sqlx::Error> {
@@ -182,7 +189,7 @@ async fn connect(pool: &PgPool, to: Listen) -> Result<PgListener, sqlx::Error> {
 /// session, the database restarted), waiting longer between attempts while the database is down.
 /// Changes committed while the connection was down are missed: subscribers cover that by
 /// re-reading the store, as after a lag.
-async fn feed(pool: PgPool, mut listener: PgListener, changes: Changes, to: Listen, tokens: Arc<TokenCache>) {
+async fn feed(pool: PgPool, mut listener: PgListener, changes: Changes, to: Listen, kept: Arc<KeptLookups>) {
     let mut wait = RECONNECT_MIN;
     loop {
         match listener.try_recv().await {
@@ -193,19 +200,20 @@ async fn feed(pool: PgPool, mut listener: PgListener, changes: Changes, to: List
                 };
                 for item in items {
                     match item {
-                        Wire::Access(_) => tokens.clear(),
+                        Wire::Access(_) => kept.forget(Some(Announcement::Access)),
+                        Wire::Runbooks(_) => kept.forget(Some(Announcement::Runbooks)),
                         other => other.change().into_iter().for_each(|change| changes.send(change)),
                     }
                 }
             }
             // The connection was lost and has been re-established: announcements may have been missed.
-            Ok(None) => tokens.clear(),
+            Ok(None) => kept.forget(None),
             Err(_) => loop {
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(RECONNECT_MAX);
                 if let Ok(fresh) = connect(&pool, to).await {
                     listener = fresh;
-                    tokens.clear();
+                    kept.forget(None);
                     break;
                 }
             },

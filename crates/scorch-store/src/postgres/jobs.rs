@@ -117,7 +117,16 @@ pub(super) async fn create(
         parent_job: new.parent_job,
         audit,
     };
-    let created = store.shared.journal.create_job(row).await?;
+    let created = match store.shared.journal.create_job(row).await {
+        Ok(created) => created,
+        Err(StoreError::Conflict(why)) => {
+            // The caller read an older version, maybe from a kept path lookup that the
+            // announcement of the check-in has not reached yet: it reads again, afresh.
+            store.shared.kept.forget(Some(super::kept::Announcement::Runbooks));
+            return Err(StoreError::Conflict(why));
+        }
+        Err(other) => return Err(other),
+    };
     let job = Job {
         id,
         runbook_id: new.runbook_id,

@@ -126,9 +126,10 @@ const WRITE_INSTANCES: &str = "WITH s AS (
 
 const LOOKUP_INSTANCES: &str = "SELECT id, uuid FROM instances WHERE uuid = ANY ($1)";
 
-/// Creates pending jobs ($1-$6) for the given or latest versions, each with its audit record
-/// ($7-$11, keyed by the job's id) if it has one, and announces them. Jobs whose runbook (or
-/// version) is not in the store are left out. Returns the jobs created.
+/// Creates pending jobs ($1-$6) of their runbooks' latest versions, each with its audit record
+/// ($7-$11, keyed by the job's id) if it has one, and announces them. Jobs whose runbook is not
+/// in the store, or that ask for a version that is not the latest, are left out. Returns the jobs
+/// created.
 const CREATE_JOBS: &str = "WITH j AS (
          INSERT INTO jobs (id, runbook_id, version, parameters, status, created_at, created_by, parent_job)
          SELECT u.id, r.id, v.version, u.parameters, 'pending', scorch_now_us(), u.created_by, u.parent_job
@@ -138,7 +139,8 @@ const CREATE_JOBS: &str = "WITH j AS (
          -- version when it has no statistics).
          CROSS JOIN LATERAL (SELECT r.id, r.latest_version FROM runbooks r WHERE r.id = u.runbook_id LIMIT 1) r
          CROSS JOIN LATERAL (SELECT v.version FROM runbook_versions v
-                             WHERE v.runbook_id = r.id AND v.version = COALESCE(u.version, r.latest_version)
+                             WHERE v.runbook_id = r.id AND v.version = r.latest_version
+                               AND COALESCE(u.version, r.latest_version) = r.latest_version
                              LIMIT 1) v
          ORDER BY u.n
          RETURNING id, runbook_id, version, status, created_at),
@@ -1023,13 +1025,26 @@ async fn create_jobs(
                 created_at,
                 audited: Ok(()),
             }),
-            None => Err(StoreError::NotFound(match job.version {
-                Some(version) => format!("runbook {} version {version}", job.runbook_id),
-                None => format!("runbook {}", job.runbook_id),
-            })),
+            None => Err(why_not_created(conn, job).await?),
         }));
     }
     Ok(())
+}
+
+/// Why a job was left out of [`CREATE_JOBS`]: its runbook is missing, or its version is not the
+/// latest (any more, or yet).
+async fn why_not_created(conn: &mut PgConnection, job: &NewJobRow) -> Result<StoreError, sqlx::Error> {
+    let latest: Option<i64> = sqlx::query_scalar("SELECT latest_version FROM runbooks WHERE id = $1")
+        .bind(job.runbook_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(
+        match latest.map(|latest| crate::store::job_version(job.runbook_id, job.version, latest)) {
+            Some(Err(why)) => why,
+            Some(Ok(version)) => StoreError::NotFound(format!("runbook {} version {version}", job.runbook_id)),
+            None => StoreError::NotFound(format!("runbook {}", job.runbook_id)),
+        },
+    )
 }
 
 /// The last record of each (instance, seq): an upsert may touch a row only once per statement,

@@ -19,12 +19,12 @@ mod folders;
 mod instances;
 mod jobs;
 mod journal;
+mod kept;
 mod retention;
 mod runbooks;
 mod servers;
 mod settings;
 mod store_impl;
-mod token_cache;
 mod users;
 
 use std::borrow::Cow;
@@ -98,7 +98,8 @@ struct Shared {
     changes: changes::Changes,
     listener: JoinHandle<()>,
     versions: runbooks::VersionCache,
-    tokens: Arc<token_cache::TokenCache>,
+    /// Token and runbook path lookups kept for a moment.
+    kept: Arc<kept::KeptLookups>,
     results: jobs::ResultReader,
 }
 
@@ -162,8 +163,8 @@ impl PgStore {
             .await
             .map_err(|err| StoreError::Unavailable(format!("cannot bring the database {place} up to date: {err}")))?;
         let changes = changes::Changes::new(CHANGES);
-        let tokens = Arc::new(token_cache::TokenCache::default());
-        let listener = changes::listen(&pool, changes.clone(), listen, tokens.clone())
+        let kept = Arc::new(kept::KeptLookups::default());
+        let listener = changes::listen(&pool, changes.clone(), listen, kept.clone())
             .await
             .map_err(unavailable)?;
         let journal = Arc::new(PgJournal::start(pool.clone()));
@@ -177,7 +178,7 @@ impl PgStore {
                 changes,
                 listener,
                 versions: runbooks::VersionCache::default(),
-                tokens,
+                kept,
                 results,
             }),
         })
@@ -190,6 +191,17 @@ impl PgStore {
 
     fn pool(&self) -> &PgPool {
         &self.shared.pool
+    }
+
+    /// After a write that may change what kept lookups answer (see `kept`): when it was done,
+    /// this process forgets the lookups `changed` concerns and tells the others to. `done` is
+    /// passed through.
+    async fn announced<T>(&self, done: Result<T, StoreError>, changed: kept::Announcement) -> Result<T, StoreError> {
+        if done.is_ok() {
+            self.shared.kept.forget(Some(changed));
+            changes::announce(self.pool(), changed).await;
+        }
+        done
     }
 }
 

@@ -62,6 +62,7 @@ impl VersionCache {
 }
 
 /// The parts of a runbook that change from one save (or check-out) to the next.
+#[derive(Debug, Clone)]
 pub(super) struct Header {
     pub(super) name: String,
     pub(super) folder: String,
@@ -232,7 +233,11 @@ pub(super) async fn assemble(
     header: Header,
 ) -> Result<Runbook, StoreError> {
     let body = body(store, conn, id, version).await?;
-    Ok(Runbook {
+    Ok(runbook_of(id, version, header, &body))
+}
+
+fn runbook_of(id: Uuid, version: i64, header: Header, body: &VersionBody) -> Runbook {
+    Runbook {
         id,
         folder: header.folder,
         name: header.name,
@@ -245,7 +250,7 @@ pub(super) async fn assemble(
         created_by: body.created_by.clone(),
         parameters: body.parameters.clone(),
         activities: body.activities.clone(),
-    })
+    }
 }
 
 async fn body(
@@ -313,29 +318,46 @@ async fn body(
     Ok(body)
 }
 
-/// The latest version of the runbook named `name` in `folder`.
-/// The latest version of the runbook at a path: one read for what changes, the version's body
-/// from the cache (read on the same connection when missing).
+/// The latest version of the runbook at a path: what changes from one save to the next kept for
+/// a moment (`kept`: a push or a move anywhere forgets it), the version's body from the cache
+/// (read when missing). A job started from what this answers asks for its version, which the
+/// store refuses once another is the latest (`jobs::create`), so a kept answer cannot start an
+/// older version than the one checked in.
 pub(super) async fn by_path(store: &PgStore, folder: &str, name: &str) -> Result<Runbook, StoreError> {
-    let folder = folder_path(folder);
-    let mut conn = store.pool().acquire().await?;
-    let row = sqlx::query(
-        "SELECT r.id, r.name, r.latest_version, r.checked_out_by, f.path
-         FROM runbooks r JOIN folders f ON f.id = r.folder_id WHERE f.path = $1 AND r.name = $2",
-    )
-    .bind(&folder)
-    .bind(name.trim())
-    .fetch_optional(&mut *conn)
-    .await?;
-    let row = row.ok_or_else(|| StoreError::NotFound(format!("runbook '{}' in folder '{folder}'", name.trim())))?;
-    let header = Header {
-        name: row.try_get("name")?,
-        folder: row.try_get("path")?,
-        latest_version: row.try_get("latest_version")?,
-        checked_out_by: row.try_get("checked_out_by")?,
+    let (folder, name) = (folder_path(folder), name.trim());
+    let key = format!("{folder}/{name}");
+    let kept = &store.shared.kept.runbook_paths;
+    let (id, header) = match kept.get(&key) {
+        Ok(found) => found,
+        Err(began) => {
+            let row = sqlx::query(
+                "SELECT r.id, r.name, r.latest_version, r.checked_out_by, f.path
+                 FROM runbooks r JOIN folders f ON f.id = r.folder_id WHERE f.path = $1 AND r.name = $2",
+            )
+            .bind(&folder)
+            .bind(name)
+            .fetch_optional(store.pool())
+            .await?;
+            let row = row.ok_or_else(|| StoreError::NotFound(format!("runbook '{name}' in folder '{folder}'")))?;
+            let found = (
+                row.try_get("id")?,
+                Header {
+                    name: row.try_get("name")?,
+                    folder: row.try_get("path")?,
+                    latest_version: row.try_get("latest_version")?,
+                    checked_out_by: row.try_get("checked_out_by")?,
+                },
+            );
+            kept.put(&key, &found, began);
+            found
+        }
     };
     let version = header.latest_version;
-    assemble(store, &mut conn, row.try_get("id")?, version, header).await
+    let body = match store.shared.versions.get((id, version)) {
+        Some(body) => body,
+        None => body(store, &mut *store.pool().acquire().await?, id, version).await?,
+    };
+    Ok(runbook_of(id, version, header, &body))
 }
 
 /// Latest versions under `under` (that folder and its subfolders; everything for `None` or the root).

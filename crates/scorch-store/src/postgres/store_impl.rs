@@ -9,6 +9,7 @@ use scorch_engine::{InstanceEnd, Journal, RunRecord};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use super::kept::Announcement;
 use super::{PgStore, audit, folders, instances, jobs, journal, retention, runbooks, servers, settings, users};
 use crate::model::*;
 use crate::{Change, Claim, InstanceFilter, JobFilter, JobResult, NewJob, PurgeRule, Store, StoreError};
@@ -54,11 +55,13 @@ impl Store for PgStore {
     }
 
     async fn delete_folder(&self, path: &str) -> Result<(), StoreError> {
-        folders::delete(self, path).await
+        self.announced(folders::delete(self, path).await, Announcement::Runbooks)
+            .await
     }
 
     async fn save_runbook(&self, save: SaveRunbook<'_>) -> Result<(Uuid, i64), StoreError> {
-        runbooks::save(self, save).await
+        self.announced(runbooks::save(self, save).await, Announcement::Runbooks)
+            .await
     }
 
     async fn runbook(&self, id: Uuid, version: Option<i64>) -> Result<Runbook, StoreError> {
@@ -78,11 +81,16 @@ impl Store for PgStore {
     }
 
     async fn check_out(&self, id: Uuid, user: &str) -> Result<(), StoreError> {
-        runbooks::check_out(self, id, user).await
+        self.announced(runbooks::check_out(self, id, user).await, Announcement::Runbooks)
+            .await
     }
 
     async fn undo_check_out(&self, id: Uuid, user: &str, force: bool) -> Result<(), StoreError> {
-        runbooks::undo_check_out(self, id, user, force).await
+        self.announced(
+            runbooks::undo_check_out(self, id, user, force).await,
+            Announcement::Runbooks,
+        )
+        .await
     }
 
     async fn create_job(&self, job: NewJob<'_>) -> Result<Job, StoreError> {
@@ -215,12 +223,16 @@ impl Store for PgStore {
     }
 
     async fn set_password(&self, name: &str, password_hash: &str) -> Result<(), StoreError> {
-        self.access_changed(users::set_password(self, name, password_hash).await)
-            .await
+        self.announced(
+            users::set_password(self, name, password_hash).await,
+            Announcement::Access,
+        )
+        .await
     }
 
     async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
-        self.access_changed(users::delete(self, name).await).await
+        self.announced(users::delete(self, name).await, Announcement::Access)
+            .await
     }
 
     async fn create_token(&self, user: &str, token_hash: &str, label: &str) -> Result<TokenInfo, StoreError> {
@@ -228,13 +240,13 @@ impl Store for PgStore {
     }
 
     async fn token_user(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
-        let began = match self.shared.tokens.get(token_hash) {
+        let began = match self.shared.kept.tokens.get(token_hash) {
             Ok(user) => return Ok(Some(user)),
             Err(began) => began,
         };
         let user = users::token_user(self, token_hash).await?;
         if let Some(user) = &user {
-            self.shared.tokens.put(token_hash, user, began);
+            self.shared.kept.tokens.put(token_hash, user, began);
         }
         Ok(user)
     }
@@ -244,21 +256,23 @@ impl Store for PgStore {
     }
 
     async fn revoke_token(&self, id: Uuid) -> Result<(), StoreError> {
-        self.access_changed(users::revoke_token(self, id).await).await
+        self.announced(users::revoke_token(self, id).await, Announcement::Access)
+            .await
     }
 
     async fn revoke_token_hash(&self, token_hash: &str) -> Result<(), StoreError> {
-        self.access_changed(users::revoke_token_hash(self, token_hash).await)
+        self.announced(users::revoke_token_hash(self, token_hash).await, Announcement::Access)
             .await
     }
 
     async fn grant(&self, user: &str, folder: &str, role: Role) -> Result<(), StoreError> {
-        self.access_changed(users::grant_role(self, user, folder, role).await)
+        self.announced(users::grant_role(self, user, folder, role).await, Announcement::Access)
             .await
     }
 
     async fn revoke(&self, user: &str, folder: &str) -> Result<(), StoreError> {
-        self.access_changed(users::revoke_role(self, user, folder).await).await
+        self.announced(users::revoke_role(self, user, folder).await, Announcement::Access)
+            .await
     }
 
     async fn audit(&self, entry: NewAudit<'_>) -> Result<(), StoreError> {

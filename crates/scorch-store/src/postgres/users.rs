@@ -52,19 +52,6 @@ pub(super) async fn create(
     }
 }
 
-impl PgStore {
-    /// After a write that may change what a token lookup answers: when it was done, this process
-    /// forgets the lookups it keeps and tells the others to (see `token_cache`). `done` is passed
-    /// through.
-    pub(super) async fn access_changed(&self, done: Result<(), StoreError>) -> Result<(), StoreError> {
-        if done.is_ok() {
-            self.shared.tokens.clear();
-            super::changes::announce_access_changed(self.pool()).await;
-        }
-        done
-    }
-}
-
 /// A user with their grants.
 pub(super) async fn get(store: &PgStore, name: &str) -> Result<User, StoreError> {
     let mut conn = store.pool().acquire().await?;

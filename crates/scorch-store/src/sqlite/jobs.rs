@@ -105,28 +105,33 @@ impl Write for Insert {
 
 impl Insert {
     fn insert(&self, conn: &Connection) -> rusqlite::Result<Result<i64, StoreError>> {
+        let latest: Option<i64> = conn
+            .prepare_cached("SELECT latest_version FROM runbooks WHERE id = ?")?
+            .query_row(params![self.runbook_id], |row| row.get(0))
+            .optional()?;
+        let Some(latest) = latest else {
+            return Ok(Err(StoreError::NotFound(format!("runbook {}", self.runbook_id))));
+        };
+        let version = match crate::store::job_version(self.runbook_id, self.version, latest) {
+            Ok(version) => version,
+            Err(refused) => return Ok(Err(refused)),
+        };
         let inserted = conn
             .prepare_cached(
                 "INSERT INTO jobs (id, runbook_id, version, parameters, status, created_at, created_by, parent_job)
-                 SELECT ?, id, COALESCE(?, latest_version), ?, 'pending', ?, ?, ? FROM runbooks WHERE id = ?
-                 RETURNING version",
+                 VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
             )?
-            .query_row(
-                params![
-                    self.id,
-                    self.version,
-                    self.parameters,
-                    self.created_at,
-                    self.created_by,
-                    self.parent_job,
-                    self.runbook_id,
-                ],
-                |row| row.get(0),
-            )
-            .optional();
+            .execute(params![
+                self.id,
+                self.runbook_id,
+                version,
+                self.parameters,
+                self.created_at,
+                self.created_by,
+                self.parent_job,
+            ]);
         match inserted {
-            Ok(Some(version)) => Ok(Ok(version)),
-            Ok(None) => Ok(Err(StoreError::NotFound(format!("runbook {}", self.runbook_id)))),
+            Ok(_) => Ok(Ok(version)),
             Err(err) => refusal(err, |kind| match kind {
                 ErrorKind::ForeignKeyViolation => StoreError::NotFound(format!(
                     "runbook {} version {}",

@@ -53,15 +53,29 @@ async fn jobs_are_created_and_read(store: Arc<dyn Store>) {
     let child = store
         .create_job(NewJob {
             runbook_id,
-            version: Some(1),
+            version: Some(2),
             parameters: &Map::new(),
             created_by: "runbook-server",
             parent_job: Some(latest.id),
         })
         .await
         .unwrap();
-    assert_eq!((child.version, child.parent_job), (1, Some(latest.id)));
+    assert_eq!((child.version, child.parent_job), (2, Some(latest.id)));
     assert_eq!(store.job(child.id).await.unwrap(), child);
+
+    // Parameters checked against a version that is no longer the latest: refused, nothing stored.
+    let stale = store
+        .create_job(NewJob {
+            runbook_id,
+            version: Some(1),
+            parameters: &Map::new(),
+            created_by: "alice",
+            parent_job: None,
+        })
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    let all = store.list_jobs(&JobFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 2, "{all:?}");
 
     let unknown = store
         .create_job(NewJob {

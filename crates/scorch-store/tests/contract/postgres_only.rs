@@ -1,12 +1,13 @@
 //! What only the PostgreSQL backend promises: changes reach every process (job changes alone to a
-//! process that asks for only those), so do changes to tokens and grants (which token lookups
-//! kept for a moment must see), the listener and the job result reader survive a dropped
+//! process that asks for only those), so do changes to tokens and grants and check-ins (which
+//! token and runbook path lookups kept for a moment must see), the listener and the job result reader survive a dropped
 //! connection, concurrent openers migrate once, and errors carry no secrets.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use scorch_engine::{InstanceStatus, RunState};
-use scorch_store::{Change, JobStatus, Listen, PgStore, Role, Store, StoreError};
+use scorch_store::{Change, JobStatus, Listen, NewJob, PgStore, Role, Store, StoreError};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
@@ -121,6 +122,52 @@ async fn access_changes_reach_every_process_token_lookups() {
         started.elapsed() < Duration::from_secs(4),
         "seen only when the entries expired: the announcements did not arrive"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_ins_reach_every_process_runbook_path_lookups() {
+    let backend = postgres().await;
+    let url = backend.url.clone().unwrap();
+    let here = backend.store.clone();
+    let other: Arc<dyn Store> = Arc::new(PgStore::open_listening(&url, Listen::Jobs).await.unwrap());
+    let id = runbook(&here, "Ops", "Deploy", json!({})).await;
+    // Looked up (and kept) in the other process.
+    assert_eq!(other.runbook_by_path("Ops", "Deploy").await.unwrap().version, 1);
+
+    runbook(&here, "Ops", "Deploy", json!({})).await;
+    let started = std::time::Instant::now();
+    crate::eventually("the other process to see the new version", || async {
+        (other.runbook_by_path("Ops", "Deploy").await.unwrap().version == 2).then_some(())
+    })
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "seen only when the entry expired: the announcement did not arrive"
+    );
+
+    // A change made without an announcement (here behind the store's back) is not seen while
+    // the lookup is kept; a start refused for an older version makes the process read afresh.
+    let mut admin = PgConnection::connect(&url).await.unwrap();
+    sqlx::query("UPDATE runbooks SET checked_out_by = 'zoe' WHERE id = $1")
+        .bind(id)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let kept = other.runbook_by_path("Ops", "Deploy").await.unwrap();
+    assert_eq!(kept.checked_out_by, None, "the lookup is kept");
+    let parameters = serde_json::Map::new();
+    let stale = other
+        .create_job(NewJob {
+            runbook_id: id,
+            version: Some(1),
+            parameters: &parameters,
+            created_by: "tester",
+            parent_job: None,
+        })
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    let fresh = other.runbook_by_path("Ops", "Deploy").await.unwrap();
+    assert_eq!(fresh.checked_out_by.as_deref(), Some("zoe"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
