@@ -132,10 +132,12 @@ impl PgStore {
         // sizes of its first runs: made while the job tables were nearly empty, it would go on
         // reading them whole (a sequential scan per claim and per result read, growing with
         // history) until statistics change, which with autovacuum off they never do. Sequential
-        // scans stay possible where no index serves; they are only never preferred.
+        // scans stay possible where no index serves; they are only never preferred. Such a plan
+        // is costed as if huge, and JIT compilation (tens of milliseconds, for statements that
+        // run in microseconds) would take it at its word: it is off.
         let options = PgConnectOptions::from_str(url)
             .map_err(|err| StoreError::Invalid(format!("database URL '{}': {err}", redact(url))))?
-            .options([("enable_seqscan", "off")]);
+            .options([("enable_seqscan", "off"), ("jit", "off")]);
         let place = format!(
             "'{}' on {}:{}",
             options.get_database().unwrap_or("postgres"),
