@@ -116,7 +116,7 @@ async fn conflicting_or_malformed_saves_are_refused() {
 }
 
 #[tokio::test]
-async fn jobs_are_created_pending_for_the_latest_or_given_version() {
+async fn jobs_are_created_pending_for_the_latest_version() {
     let db = TestDb::new().await;
     let runbook = db.runbook("", "Root Runbook").await;
     db.runbook("", "Root Runbook").await;
@@ -146,9 +146,17 @@ async fn jobs_are_created_pending_for_the_latest_or_given_version() {
     );
     assert_eq!(db.store.job(job.id).await.unwrap(), job);
 
-    let child = db.store.create_job(new(Some(1), Some(job.id))).await.unwrap();
-    assert_eq!((child.version, child.parent_job), (1, Some(job.id)));
+    let child = db.store.create_job(new(Some(2), Some(job.id))).await.unwrap();
+    assert_eq!((child.version, child.parent_job), (2, Some(job.id)));
     assert_eq!(db.store.job(child.id).await.unwrap(), child);
+
+    // Parameters checked against a version that is no longer the latest.
+    assert_eq!(
+        db.store.create_job(new(Some(1), None)).await,
+        Err(StoreError::Conflict(format!(
+            "runbook {runbook}: version 1 is no longer the latest (version 2 is)"
+        )))
+    );
 
     assert_eq!(
         db.store.create_job(new(Some(7), None)).await,
