@@ -6,6 +6,7 @@
 //! [`GlobalSettings`](scorch_activity::GlobalSettings).
 
 mod error;
+mod kept;
 pub mod model;
 pub mod postgres;
 mod saving;

@@ -21,8 +21,9 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use super::Kept;
 use super::journal::{run_state, state_code};
-use super::kept::{Announcement, KeptLookups};
+use crate::kept::Changed;
 use crate::{Change, JobStatus};
 
 /// The channel of job changes, which every process listens on.
@@ -68,10 +69,10 @@ enum Wire {
 
 /// Tells every process what changed (after the write committed), for the lookups they keep. If
 /// the announcement is lost, other processes' kept lookups expire on their own.
-pub(super) async fn announce(pool: &PgPool, changed: Announcement) {
+pub(super) async fn announce(pool: &PgPool, changed: Changed) {
     let payload = match changed {
-        Announcement::Access => r#"[{"a":0}]"#,
-        Announcement::Runbooks => r#"[{"p":0}]"#,
+        Changed::Access => r#"[{"a":0}]"#,
+        Changed::Runbooks => r#"[{"p":0}]"#,
     };
     let _ = sqlx::query("SELECT pg_notify($1, $2)")
         .bind(JOBS_CHANNEL)
@@ -167,7 +168,7 @@ pub(super) async fn listen(
     pool: &PgPool,
     changes: Changes,
     to: Listen,
-    kept: Arc<KeptLookups>,
+    kept: Arc<Kept>,
 ) -> Result<JoinHandle<()>, sqlx::Error> {
     let listener = connect(pool, to).await?;
     Ok(tokio::spawn(feed(pool.clone(), listener, changes, to, kept)))
@@ -189,7 +190,7 @@ async fn connect(pool: &PgPool, to: Listen) -> Result<PgListener, sqlx::Error> {
 /// session, the database restarted), waiting longer between attempts while the database is down.
 /// Changes committed while the connection was down are missed: subscribers cover that by
 /// re-reading the store, as after a lag.
-async fn feed(pool: PgPool, mut listener: PgListener, changes: Changes, to: Listen, kept: Arc<KeptLookups>) {
+async fn feed(pool: PgPool, mut listener: PgListener, changes: Changes, to: Listen, kept: Arc<Kept>) {
     let mut wait = RECONNECT_MIN;
     loop {
         match listener.try_recv().await {
@@ -200,8 +201,8 @@ async fn feed(pool: PgPool, mut listener: PgListener, changes: Changes, to: List
                 };
                 for item in items {
                     match item {
-                        Wire::Access(_) => kept.forget(Some(Announcement::Access)),
-                        Wire::Runbooks(_) => kept.forget(Some(Announcement::Runbooks)),
+                        Wire::Access(_) => kept.forget(Some(Changed::Access)),
+                        Wire::Runbooks(_) => kept.forget(Some(Changed::Runbooks)),
                         other => other.change().into_iter().for_each(|change| changes.send(change)),
                     }
                 }

@@ -122,7 +122,7 @@ pub(super) async fn create(
         Err(StoreError::Conflict(why)) => {
             // The caller read an older version, maybe from a kept path lookup that the
             // announcement of the check-in has not reached yet: it reads again, afresh.
-            store.shared.kept.forget(Some(super::kept::Announcement::Runbooks));
+            store.shared.kept.forget(Some(crate::kept::Changed::Runbooks));
             return Err(StoreError::Conflict(why));
         }
         Err(other) => return Err(other),

@@ -19,7 +19,6 @@ mod folders;
 mod instances;
 mod jobs;
 mod journal;
-mod kept;
 mod retention;
 mod runbooks;
 mod servers;
@@ -42,6 +41,7 @@ use sqlx::{Postgres, SqlSafeStr};
 use tokio::task::JoinHandle;
 
 use crate::StoreError;
+use crate::kept::{Changed, KeptLookups};
 
 pub use changes::Listen;
 pub use journal::PgJournal;
@@ -83,6 +83,10 @@ async fn generic_plan_connection(pool: &PgPool) -> Result<PoolConnection<Postgre
     Ok(conn)
 }
 
+/// The lookups a PostgreSQL store keeps (see `crate::kept`): runbooks found by path as their id and
+/// what changes from one save to the next.
+type Kept = KeptLookups<(uuid::Uuid, runbooks::Header)>;
+
 /// The orchestration database on PostgreSQL. Cheap to clone: clones share the pool, the journal,
 /// the change listener and the cache of runbook versions.
 #[derive(Debug, Clone)]
@@ -99,7 +103,7 @@ struct Shared {
     listener: JoinHandle<()>,
     versions: runbooks::VersionCache,
     /// Token and runbook path lookups kept for a moment.
-    kept: Arc<kept::KeptLookups>,
+    kept: Arc<Kept>,
     results: jobs::ResultReader,
 }
 
@@ -165,7 +169,7 @@ impl PgStore {
             .await
             .map_err(|err| StoreError::Unavailable(format!("cannot bring the database {place} up to date: {err}")))?;
         let changes = changes::Changes::new(CHANGES);
-        let kept = Arc::new(kept::KeptLookups::default());
+        let kept = Arc::new(KeptLookups::default());
         let listener = changes::listen(&pool, changes.clone(), listen, kept.clone())
             .await
             .map_err(unavailable)?;
@@ -198,7 +202,7 @@ impl PgStore {
     /// After a write that may change what kept lookups answer (see `kept`): when it was done,
     /// this process forgets the lookups `changed` concerns and tells the others to. `done` is
     /// passed through.
-    async fn announced<T>(&self, done: Result<T, StoreError>, changed: kept::Announcement) -> Result<T, StoreError> {
+    async fn announced<T>(&self, done: Result<T, StoreError>, changed: Changed) -> Result<T, StoreError> {
         if done.is_ok() {
             self.shared.kept.forget(Some(changed));
             changes::announce(self.pool(), changed).await;

@@ -326,32 +326,33 @@ async fn body(
 pub(super) async fn by_path(store: &PgStore, folder: &str, name: &str) -> Result<Runbook, StoreError> {
     let (folder, name) = (folder_path(folder), name.trim());
     let key = format!("{folder}/{name}");
-    let kept = &store.shared.kept.runbook_paths;
-    let (id, header) = match kept.get(&key) {
-        Ok(found) => found,
-        Err(began) => {
-            let row = sqlx::query(
-                "SELECT r.id, r.name, r.latest_version, r.checked_out_by, f.path
-                 FROM runbooks r JOIN folders f ON f.id = r.folder_id WHERE f.path = $1 AND r.name = $2",
-            )
-            .bind(&folder)
-            .bind(name)
-            .fetch_optional(store.pool())
-            .await?;
-            let row = row.ok_or_else(|| StoreError::NotFound(format!("runbook '{name}' in folder '{folder}'")))?;
-            let found = (
-                row.try_get("id")?,
-                Header {
-                    name: row.try_get("name")?,
-                    folder: row.try_get("path")?,
-                    latest_version: row.try_get("latest_version")?,
-                    checked_out_by: row.try_get("checked_out_by")?,
-                },
-            );
-            kept.put(&key, &found, began);
-            found
-        }
+    let read = async {
+        let row = sqlx::query(
+            "SELECT r.id, r.name, r.latest_version, r.checked_out_by, f.path
+             FROM runbooks r JOIN folders f ON f.id = r.folder_id WHERE f.path = $1 AND r.name = $2",
+        )
+        .bind(&folder)
+        .bind(name)
+        .fetch_optional(store.pool())
+        .await?;
+        row.map(|row| -> Result<(Uuid, Header), StoreError> {
+            let header = Header {
+                name: row.try_get("name")?,
+                folder: row.try_get("path")?,
+                latest_version: row.try_get("latest_version")?,
+                checked_out_by: row.try_get("checked_out_by")?,
+            };
+            Ok((row.try_get("id")?, header))
+        })
+        .transpose()
     };
+    let (id, header) = store
+        .shared
+        .kept
+        .runbook_paths
+        .get_or_read(&key, read)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("runbook '{name}' in folder '{folder}'")))?;
     let version = header.latest_version;
     let body = match store.shared.versions.get((id, version)) {
         Some(body) => body,

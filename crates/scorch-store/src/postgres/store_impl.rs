@@ -9,8 +9,8 @@ use scorch_engine::{InstanceEnd, Journal, RunRecord};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::kept::Announcement;
 use super::{PgStore, audit, folders, instances, jobs, journal, retention, runbooks, servers, settings, users};
+use crate::kept::Changed;
 use crate::model::*;
 use crate::{Change, Claim, InstanceFilter, JobFilter, JobResult, NewJob, PurgeRule, Store, StoreError};
 
@@ -55,12 +55,12 @@ impl Store for PgStore {
     }
 
     async fn delete_folder(&self, path: &str) -> Result<(), StoreError> {
-        self.announced(folders::delete(self, path).await, Announcement::Runbooks)
+        self.announced(folders::delete(self, path).await, Changed::Runbooks)
             .await
     }
 
     async fn save_runbook(&self, save: SaveRunbook<'_>) -> Result<(Uuid, i64), StoreError> {
-        self.announced(runbooks::save(self, save).await, Announcement::Runbooks)
+        self.announced(runbooks::save(self, save).await, Changed::Runbooks)
             .await
     }
 
@@ -81,16 +81,13 @@ impl Store for PgStore {
     }
 
     async fn check_out(&self, id: Uuid, user: &str) -> Result<(), StoreError> {
-        self.announced(runbooks::check_out(self, id, user).await, Announcement::Runbooks)
+        self.announced(runbooks::check_out(self, id, user).await, Changed::Runbooks)
             .await
     }
 
     async fn undo_check_out(&self, id: Uuid, user: &str, force: bool) -> Result<(), StoreError> {
-        self.announced(
-            runbooks::undo_check_out(self, id, user, force).await,
-            Announcement::Runbooks,
-        )
-        .await
+        self.announced(runbooks::undo_check_out(self, id, user, force).await, Changed::Runbooks)
+            .await
     }
 
     async fn create_job(&self, job: NewJob<'_>) -> Result<Job, StoreError> {
@@ -223,16 +220,12 @@ impl Store for PgStore {
     }
 
     async fn set_password(&self, name: &str, password_hash: &str) -> Result<(), StoreError> {
-        self.announced(
-            users::set_password(self, name, password_hash).await,
-            Announcement::Access,
-        )
-        .await
+        self.announced(users::set_password(self, name, password_hash).await, Changed::Access)
+            .await
     }
 
     async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
-        self.announced(users::delete(self, name).await, Announcement::Access)
-            .await
+        self.announced(users::delete(self, name).await, Changed::Access).await
     }
 
     async fn create_token(&self, user: &str, token_hash: &str, label: &str) -> Result<TokenInfo, StoreError> {
@@ -240,15 +233,8 @@ impl Store for PgStore {
     }
 
     async fn token_user(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
-        let began = match self.shared.kept.tokens.get(token_hash) {
-            Ok(user) => return Ok(Some(user)),
-            Err(began) => began,
-        };
-        let user = users::token_user(self, token_hash).await?;
-        if let Some(user) = &user {
-            self.shared.kept.tokens.put(token_hash, user, began);
-        }
-        Ok(user)
+        let read = users::token_user(self, token_hash);
+        self.shared.kept.tokens.get_or_read(token_hash, read).await
     }
 
     async fn tokens(&self, user: &str) -> Result<Vec<TokenInfo>, StoreError> {
@@ -256,22 +242,22 @@ impl Store for PgStore {
     }
 
     async fn revoke_token(&self, id: Uuid) -> Result<(), StoreError> {
-        self.announced(users::revoke_token(self, id).await, Announcement::Access)
+        self.announced(users::revoke_token(self, id).await, Changed::Access)
             .await
     }
 
     async fn revoke_token_hash(&self, token_hash: &str) -> Result<(), StoreError> {
-        self.announced(users::revoke_token_hash(self, token_hash).await, Announcement::Access)
+        self.announced(users::revoke_token_hash(self, token_hash).await, Changed::Access)
             .await
     }
 
     async fn grant(&self, user: &str, folder: &str, role: Role) -> Result<(), StoreError> {
-        self.announced(users::grant_role(self, user, folder, role).await, Announcement::Access)
+        self.announced(users::grant_role(self, user, folder, role).await, Changed::Access)
             .await
     }
 
     async fn revoke(&self, user: &str, folder: &str) -> Result<(), StoreError> {
-        self.announced(users::revoke_role(self, user, folder).await, Announcement::Access)
+        self.announced(users::revoke_role(self, user, folder).await, Changed::Access)
             .await
     }
 

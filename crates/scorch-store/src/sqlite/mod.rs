@@ -9,7 +9,9 @@
 //! [`Store`](crate::Store) is implemented in `store_impl`, which delegates to one module per area
 //! (folders, runbooks, jobs and their claims, instances, servers, settings, users, audit,
 //! retention). Changes are broadcast in this process only, after they commit: by the writer after
-//! each group commit, and by the call that made them for the pool's writes.
+//! each group commit, and by the call that made them for the pool's writes. Token and runbook
+//! path lookups are kept for a moment (`crate::kept`), forgotten by this process's writes that
+//! change them; another process sharing the file sees its changes within the moment.
 
 mod audit;
 mod claims;
@@ -39,6 +41,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{ConnectOptions, SqlSafeStr};
 use tokio::sync::broadcast;
 
+use crate::kept::{Changed, KeptLookups};
 use crate::{Change, StoreError};
 
 pub use journal::SqliteJournal;
@@ -71,6 +74,8 @@ pub struct SqliteStore {
     settings: Arc<SqliteSettings>,
     changes: Changes,
     versions: versions::VersionCache,
+    /// Token and runbook path lookups kept for a moment.
+    kept: Arc<KeptLookups<versions::Head>>,
 }
 
 impl SqliteStore {
@@ -114,7 +119,27 @@ impl SqliteStore {
             settings,
             changes,
             versions: Default::default(),
+            kept: Default::default(),
         })
+    }
+
+    /// After a write that may change what kept lookups answer: when it was done, forgets what
+    /// `changed` concerns (see `crate::kept`). `done` is passed through.
+    fn forgetting<T>(&self, done: Result<T, StoreError>, changed: Changed) -> Result<T, StoreError> {
+        if done.is_ok() {
+            self.kept.forget(Some(changed));
+        }
+        done
+    }
+
+    /// A job creation's outcome. Refused for a version that is no longer the latest, its caller
+    /// read the runbook before a check-in, maybe from a kept lookup: they are forgotten, so that
+    /// it reads afresh.
+    fn created<T>(&self, created: Result<T, StoreError>) -> Result<T, StoreError> {
+        if matches!(created, Err(StoreError::Conflict(_))) {
+            self.kept.forget(Some(Changed::Runbooks));
+        }
+        created
     }
 
     /// Tells subscribers of a committed change; nobody listening is fine.

@@ -157,17 +157,29 @@ pub(super) async fn load_in(
     at_version(conn, versions, decode_head(&head)?, version).await
 }
 
-/// The latest version of the runbook named `name` in `folder`.
+/// The latest version of the runbook named `name` in `folder`, what changes from one save to the
+/// next kept for a moment (`crate::kept`; this process's check-ins forget it at once). A job
+/// started from what this answers asks for its version, which the store refuses once another is
+/// the latest, so a kept answer cannot start an older version than the one checked in.
 pub(super) async fn by_path(store: &SqliteStore, folder: &str, name: &str) -> Result<Runbook, StoreError> {
-    let folder = folder_path(folder);
-    let mut conn = store.pool.acquire().await?;
-    let head = sqlx::query(concat!(select_head!(), "WHERE f.path = ? AND r.name = ?"))
-        .bind(&folder)
-        .bind(name.trim())
-        .fetch_optional(&mut *conn)
-        .await?;
-    let head = head.ok_or_else(|| StoreError::NotFound(format!("runbook '{}' in folder '{folder}'", name.trim())))?;
-    at_version(&mut conn, &store.versions, decode_head(&head)?, None).await
+    let (folder, name) = (folder_path(folder), name.trim());
+    let read = async {
+        sqlx::query(concat!(select_head!(), "WHERE f.path = ? AND r.name = ?"))
+            .bind(&folder)
+            .bind(name)
+            .fetch_optional(&store.pool)
+            .await?
+            .map(|row| decode_head(&row))
+            .transpose()
+    };
+    let head = store
+        .kept
+        .runbook_paths
+        .get_or_read(&format!("{folder}/{name}"), read)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("runbook '{name}' in folder '{folder}'")))?;
+    let latest = head.latest_version;
+    with_head(store, head, latest).await
 }
 
 /// The runbook `head` at `version`, reading the pool only when the version is not cached.

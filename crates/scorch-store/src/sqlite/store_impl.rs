@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::{
     SqliteStore, audit, claims, folders, instances, jobs, journal, retention, runbooks, servers, settings, users,
 };
+use crate::kept::Changed;
 use crate::model::*;
 use crate::{Change, Claim, InstanceFilter, JobFilter, JobResult, NewJob, PurgeRule, Store, StoreError};
 
@@ -60,11 +61,11 @@ impl Store for SqliteStore {
     }
 
     async fn delete_folder(&self, path: &str) -> Result<(), StoreError> {
-        folders::delete(self, path).await
+        self.forgetting(folders::delete(self, path).await, Changed::Runbooks)
     }
 
     async fn save_runbook(&self, save: SaveRunbook<'_>) -> Result<(Uuid, i64), StoreError> {
-        runbooks::save(self, save).await
+        self.forgetting(runbooks::save(self, save).await, Changed::Runbooks)
     }
 
     async fn runbook(&self, id: Uuid, version: Option<i64>) -> Result<Runbook, StoreError> {
@@ -84,15 +85,15 @@ impl Store for SqliteStore {
     }
 
     async fn check_out(&self, id: Uuid, user: &str) -> Result<(), StoreError> {
-        runbooks::check_out(self, id, user).await
+        self.forgetting(runbooks::check_out(self, id, user).await, Changed::Runbooks)
     }
 
     async fn undo_check_out(&self, id: Uuid, user: &str, force: bool) -> Result<(), StoreError> {
-        runbooks::undo_check_out(self, id, user, force).await
+        self.forgetting(runbooks::undo_check_out(self, id, user, force).await, Changed::Runbooks)
     }
 
     async fn create_job(&self, job: NewJob<'_>) -> Result<Job, StoreError> {
-        Ok(jobs::create(self, job, None).await?.0)
+        Ok(self.created(jobs::create(self, job, None).await)?.0)
     }
 
     async fn create_job_audited(
@@ -100,7 +101,7 @@ impl Store for SqliteStore {
         job: NewJob<'_>,
         audit: NewAudit<'_>,
     ) -> Result<(Job, Result<(), StoreError>), StoreError> {
-        jobs::create(self, job, Some(audit)).await
+        self.created(jobs::create(self, job, Some(audit)).await)
     }
 
     async fn job(&self, id: Uuid) -> Result<Job, StoreError> {
@@ -223,11 +224,11 @@ impl Store for SqliteStore {
     }
 
     async fn set_password(&self, name: &str, password_hash: &str) -> Result<(), StoreError> {
-        users::set_password(self, name, password_hash).await
+        self.forgetting(users::set_password(self, name, password_hash).await, Changed::Access)
     }
 
     async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
-        users::delete(self, name).await
+        self.forgetting(users::delete(self, name).await, Changed::Access)
     }
 
     async fn create_token(&self, user: &str, token_hash: &str, label: &str) -> Result<TokenInfo, StoreError> {
@@ -235,7 +236,8 @@ impl Store for SqliteStore {
     }
 
     async fn token_user(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
-        users::token_user(self, token_hash).await
+        let read = users::token_user(self, token_hash);
+        self.kept.tokens.get_or_read(token_hash, read).await
     }
 
     async fn tokens(&self, user: &str) -> Result<Vec<TokenInfo>, StoreError> {
@@ -243,19 +245,19 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_token(&self, id: Uuid) -> Result<(), StoreError> {
-        users::revoke_token(self, id).await
+        self.forgetting(users::revoke_token(self, id).await, Changed::Access)
     }
 
     async fn revoke_token_hash(&self, token_hash: &str) -> Result<(), StoreError> {
-        users::revoke_token_hash(self, token_hash).await
+        self.forgetting(users::revoke_token_hash(self, token_hash).await, Changed::Access)
     }
 
     async fn grant(&self, user: &str, folder: &str, role: Role) -> Result<(), StoreError> {
-        users::grant_role(self, user, folder, role).await
+        self.forgetting(users::grant_role(self, user, folder, role).await, Changed::Access)
     }
 
     async fn revoke(&self, user: &str, folder: &str) -> Result<(), StoreError> {
-        users::revoke_role(self, user, folder).await
+        self.forgetting(users::revoke_role(self, user, folder).await, Changed::Access)
     }
 
     async fn audit(&self, entry: NewAudit<'_>) -> Result<(), StoreError> {

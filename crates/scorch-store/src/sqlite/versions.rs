@@ -26,7 +26,7 @@ pub(super) struct Version {
 }
 
 /// What a runbook is now, whichever version is read.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Head {
     pub id: Uuid,
     pub folder: String,

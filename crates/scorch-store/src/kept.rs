@@ -1,20 +1,18 @@
 //! Lookups kept for a moment: token lookups (every API request authenticates) and runbook path
-//! lookups (every job start by path); without them each costs a round trip to the database.
+//! lookups (every job start by path); without them each costs a read of the database.
 //!
 //! Every write that can change a lookup's answer clears this process's kept lookups of that kind
-//! at once and announces it on the job channel ([`Announcement`]), which every process listens to
-//! and clears its own on; a listener that reconnects clears them all (it may have missed one).
-//! Entries also expire after [`TTL`], so a change whose announcement is lost (the database went
-//! down between the write and the announcement) takes effect within that time. Only found objects
-//! are kept: a new token or runbook is found at once everywhere.
+//! at once; on PostgreSQL it also announces the change on the job channel, which every process
+//! listens to and clears its own on, and a listener that reconnects clears them all (it may have
+//! missed one). Entries also expire after [`TTL`], so a change made by another process that could
+//! not tell this one (the announcement was lost, or SQLite opened by several processes) takes
+//! effect within that time. Only found objects are kept: a new token or runbook is found at once
+//! everywhere.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use uuid::Uuid;
-
-use super::runbooks::Header;
 use crate::User;
 
 /// How long a lookup is trusted without asking the database again.
@@ -24,28 +22,38 @@ const MAX_ENTRIES: usize = 10_000;
 
 /// What changed, for the processes that keep lookups of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Announcement {
+pub(crate) enum Changed {
     /// Users, tokens or grants: token lookups.
     Access,
     /// Runbooks or folders: runbook path lookups.
     Runbooks,
 }
 
-/// Each kind of kept lookup of a store.
-#[derive(Debug, Default)]
-pub(super) struct KeptLookups {
+/// Each kind of kept lookup of a store; `H` is what the store keeps of a runbook found by path
+/// (what changes from one save to the next).
+#[derive(Debug)]
+pub(crate) struct KeptLookups<H> {
     /// By token hash: the token's user.
-    pub(super) tokens: Kept<User>,
-    /// By "folder/name": the runbook's id and what changes from one save to the next.
-    pub(super) runbook_paths: Kept<(Uuid, Header)>,
+    pub(crate) tokens: Kept<User>,
+    /// By "folder/name".
+    pub(crate) runbook_paths: Kept<H>,
 }
 
-impl KeptLookups {
+impl<H> Default for KeptLookups<H> {
+    fn default() -> Self {
+        KeptLookups {
+            tokens: Kept::default(),
+            runbook_paths: Kept::default(),
+        }
+    }
+}
+
+impl<H: Clone> KeptLookups<H> {
     /// Forgets what `changed` concerns; everything for `None` (announcements may have been missed).
-    pub(super) fn forget(&self, changed: Option<Announcement>) {
+    pub(crate) fn forget(&self, changed: Option<Changed>) {
         match changed {
-            Some(Announcement::Access) => self.tokens.clear(),
-            Some(Announcement::Runbooks) => self.runbook_paths.clear(),
+            Some(Changed::Access) => self.tokens.clear(),
+            Some(Changed::Runbooks) => self.runbook_paths.clear(),
             None => {
                 self.tokens.clear();
                 self.runbook_paths.clear();
@@ -55,7 +63,7 @@ impl KeptLookups {
 }
 
 #[derive(Debug)]
-pub(super) struct Kept<V> {
+pub(crate) struct Kept<V> {
     inner: Mutex<Inner<V>>,
 }
 
@@ -80,7 +88,7 @@ struct Inner<V> {
 
 /// Where a cache stood when a lookup began.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Generation(u64);
+pub(crate) struct Generation(u64);
 
 impl<V: Clone> Kept<V> {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner<V>> {
@@ -88,7 +96,7 @@ impl<V: Clone> Kept<V> {
     }
 
     /// The value looked up within [`TTL`], or where the cache stands for a lookup.
-    pub(super) fn get(&self, key: &str) -> Result<V, Generation> {
+    pub(crate) fn get(&self, key: &str) -> Result<V, Generation> {
         let inner = self.lock();
         match inner.entries.get(key) {
             Some((value, at)) if at.elapsed() < TTL => Ok(value.clone()),
@@ -97,7 +105,7 @@ impl<V: Clone> Kept<V> {
     }
 
     /// Keeps a looked-up value, unless the cache was cleared since the lookup began.
-    pub(super) fn put(&self, key: &str, value: &V, began: Generation) {
+    pub(crate) fn put(&self, key: &str, value: &V, began: Generation) {
         let mut inner = self.lock();
         if inner.generation != began.0 {
             return;
@@ -108,7 +116,23 @@ impl<V: Clone> Kept<V> {
         inner.entries.insert(key.to_string(), (value.clone(), Instant::now()));
     }
 
-    pub(super) fn clear(&self) {
+    /// The value kept for `key`, else what `read` finds (kept when found).
+    pub(crate) async fn get_or_read<E, F>(&self, key: &str, read: F) -> Result<Option<V>, E>
+    where
+        F: Future<Output = Result<Option<V>, E>>,
+    {
+        let began = match self.get(key) {
+            Ok(kept) => return Ok(Some(kept)),
+            Err(began) => began,
+        };
+        let found = read.await?;
+        if let Some(found) = &found {
+            self.put(key, found, began);
+        }
+        Ok(found)
+    }
+
+    pub(crate) fn clear(&self) {
         let mut inner = self.lock();
         inner.entries.clear();
         inner.generation += 1;
@@ -117,6 +141,8 @@ impl<V: Clone> Kept<V> {
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
 
     #[test]
@@ -134,8 +160,8 @@ mod tests {
     }
 
     #[test]
-    fn an_announcement_forgets_only_its_kind() {
-        let kept = KeptLookups::default();
+    fn a_change_forgets_only_its_kind() {
+        let kept = KeptLookups::<(u32, String)>::default();
         let user = User {
             id: Uuid::now_v7(),
             name: "ops".into(),
@@ -143,26 +169,20 @@ mod tests {
             password_hash: None,
             grants: Vec::new(),
         };
-        let header = Header {
-            name: "Deploy".into(),
-            folder: "ops".into(),
-            latest_version: 3,
-            checked_out_by: None,
-        };
-        let fill = |kept: &KeptLookups| {
+        let head = (3, "ops".to_string());
+        let fill = |kept: &KeptLookups<(u32, String)>| {
             if let Err(began) = kept.tokens.get("h") {
                 kept.tokens.put("h", &user, began);
             }
             if let Err(began) = kept.runbook_paths.get("ops/Deploy") {
-                kept.runbook_paths
-                    .put("ops/Deploy", &(Uuid::nil(), header.clone()), began);
+                kept.runbook_paths.put("ops/Deploy", &head, began);
             }
         };
         fill(&kept);
-        kept.forget(Some(Announcement::Runbooks));
+        kept.forget(Some(Changed::Runbooks));
         assert!(kept.tokens.get("h").is_ok() && kept.runbook_paths.get("ops/Deploy").is_err());
         fill(&kept);
-        kept.forget(Some(Announcement::Access));
+        kept.forget(Some(Changed::Access));
         assert!(kept.tokens.get("h").is_err() && kept.runbook_paths.get("ops/Deploy").is_ok());
         kept.forget(None);
         assert!(kept.runbook_paths.get("ops/Deploy").is_err());
