@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::jobs::{self, job_columns};
 use super::journal::EndRow;
 use super::versions::Head;
-use super::writer::{Write, refusal};
+use super::writer::{Relaxed, Write, refusal};
 use super::{SqliteStore, duration_micros, from_json, micros, runbooks, timestamp};
 use crate::{Change, Claim, Job, JobStatus, StoreError};
 
@@ -86,7 +86,8 @@ pub(super) async fn claim(
         lease_until: now.saturating_add(duration_micros(lease)),
         max,
     };
-    let taken = store.writer.submit(take).await?;
+    // Not synced at commit: a claim lost in a crash leaves its job to be claimed again.
+    let taken = store.writer.submit(Relaxed(take)).await?;
     let mut claims = Vec::with_capacity(taken.len());
     for Taken { job, resume, head } in taken {
         let instance_id = job

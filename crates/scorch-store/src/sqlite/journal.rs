@@ -13,7 +13,7 @@ use sqlx::error::ErrorKind;
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 use uuid::Uuid;
 
-use super::writer::{Write, Writer, refusal};
+use super::writer::{Relaxed, Write, Writer, refusal};
 use super::{from_json, micros, timestamp, to_json};
 use crate::{Change, StoreError};
 
@@ -98,7 +98,8 @@ impl Journal for SqliteJournal {
             parameters: to_json(&start.parameters)?,
             started_at: micros(start.started_at),
         };
-        self.writer.submit(row).await
+        // Acknowledged once committed, before it is synced (see `Journal`).
+        self.writer.submit(Relaxed(row)).await
     }
 
     async fn run_started(&self, run: &RunRecord) -> Result<(), JournalError> {
@@ -107,6 +108,11 @@ impl Journal for SqliteJournal {
 
     async fn run_finished(&self, run: &RunRecord) -> Result<(), JournalError> {
         self.writer.submit(RunRow::new(run)?).await
+    }
+
+    async fn idempotent_run_finished(&self, run: &RunRecord) -> Result<(), JournalError> {
+        // Acknowledged once committed, before it is synced (see `Journal`).
+        self.writer.submit(Relaxed(RunRow::new(run)?)).await
     }
 
     async fn instance_finished(&self, end: &InstanceEnd) -> Result<(), JournalError> {

@@ -9,6 +9,10 @@
 //! acknowledges every caller: durability costs one fsync per batch, not per write, and the busier
 //! the store, the larger the batches.
 //!
+//! A batch made only of writes whose loss a resume repairs (instance starts, idempotent runs'
+//! finishes, claims: see [`Write::relaxed`]) commits without the fsync; the next durable commit
+//! syncs the write-ahead log up to it, so it covers them.
+//!
 //! The thread drives its connection with rusqlite, so a statement is a function call rather than
 //! a round trip to a connection's worker thread (sqlx's way, which the pool's readers keep): a
 //! batch costs one wake-up of this thread, however many statements it holds.
@@ -45,6 +49,33 @@ pub(super) trait Write: Send + 'static {
 
     /// Hands the changes the committed write made to `send`, for the store's subscribers.
     fn changes(&self, _output: &Self::Output, _send: &mut dyn FnMut(Change)) {}
+
+    /// Whether the write may be acknowledged once committed, before it reaches the disk: a
+    /// record the journal contract lets wait for the next durable commit
+    /// (`scorch_engine::Journal`), or a claim (lost in a crash, its job is simply claimed again).
+    fn relaxed(&self) -> bool {
+        false
+    }
+}
+
+/// `W`, acknowledged once committed (see [`Write::relaxed`]).
+pub(super) struct Relaxed<W>(pub W);
+
+impl<W: Write> Write for Relaxed<W> {
+    type Output = W::Output;
+    type Error = W::Error;
+
+    fn apply(&mut self, conn: &Connection) -> rusqlite::Result<Result<W::Output, W::Error>> {
+        self.0.apply(conn)
+    }
+
+    fn changes(&self, output: &W::Output, send: &mut dyn FnMut(Change)) {
+        self.0.changes(output, send)
+    }
+
+    fn relaxed(&self) -> bool {
+        true
+    }
 }
 
 /// Whether a failed statement broke a constraint (refusing its write alone, with what `refuse`
@@ -142,6 +173,7 @@ fn open(options: &SqliteConnectOptions, in_memory: bool, busy_timeout: Duration)
 /// A queued write, its type erased.
 pub(super) trait Queued: Send {
     fn apply(&mut self, conn: &Connection) -> rusqlite::Result<()>;
+    fn relaxed(&self) -> bool;
     /// The batch committed: tell subscribers what changed, then the caller.
     fn committed(self: Box<Self>, changes: &Changes);
     /// The batch failed.
@@ -158,6 +190,10 @@ impl<W: Write> Queued for Pending<W> {
     fn apply(&mut self, conn: &Connection) -> rusqlite::Result<()> {
         self.outcome = Some(self.write.apply(conn)?);
         Ok(())
+    }
+
+    fn relaxed(&self) -> bool {
+        self.write.relaxed()
     }
 
     fn committed(self: Box<Self>, changes: &Changes) {
@@ -179,6 +215,8 @@ impl<W: Write> Queued for Pending<W> {
 
 fn write_loop(mut conn: Connection, mut receiver: mpsc::Receiver<Box<dyn Queued>>, changes: Changes) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    // The connection's `synchronous` setting: FULL (fsync at commit) unless a batch needs none.
+    let mut durable = true;
     while let Some(first) = receiver.blocking_recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH
@@ -186,9 +224,20 @@ fn write_loop(mut conn: Connection, mut receiver: mpsc::Receiver<Box<dyn Queued>
         {
             batch.push(next);
         }
-        let written = write_batch(&mut conn, &mut batch);
+        let written = set_durable(&conn, &mut durable, batch.iter().any(|write| !write.relaxed()))
+            .and_then(|()| write_batch(&mut conn, &mut batch));
         acknowledge(&mut batch, written, &changes);
     }
+}
+
+/// Commits from now on sync the write-ahead log (`synchronous=FULL`), or not (`NORMAL`, which in
+/// WAL mode syncs it only before a checkpoint).
+fn set_durable(conn: &Connection, durable: &mut bool, wanted: bool) -> rusqlite::Result<()> {
+    if *durable != wanted {
+        conn.pragma_update(None, "synchronous", if wanted { "FULL" } else { "NORMAL" })?;
+        *durable = wanted;
+    }
+    Ok(())
 }
 
 /// Writes `batch` in one transaction. A write that breaks a constraint is refused alone; any
@@ -218,6 +267,33 @@ pub(super) mod tests {
 
     type Acked<W> = oneshot::Receiver<Result<<W as Write>::Output, <W as Write>::Error>>;
 
+    /// Reads the connection's `synchronous` setting as its batch commits (FULL is 2, NORMAL 1).
+    struct Synchronous;
+
+    impl Write for Synchronous {
+        type Output = i64;
+        type Error = StoreError;
+
+        fn apply(&mut self, conn: &Connection) -> rusqlite::Result<Result<i64, StoreError>> {
+            Ok(Ok(conn.query_row("PRAGMA synchronous", [], |row| row.get(0))?))
+        }
+    }
+
+    #[tokio::test]
+    async fn only_batches_of_relaxed_writes_commit_without_a_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::SqliteStore::open(&format!("sqlite:{}", dir.path().join("w.db").display()))
+            .await
+            .unwrap();
+        assert_eq!(store.writer.submit(Relaxed(Synchronous)).await, Ok(1));
+        let (relaxed, relaxed_ack) = queue(Relaxed(Synchronous));
+        let (durable, durable_ack) = queue(Synchronous);
+        commit(&store.writer, vec![relaxed, durable]).await;
+        assert_eq!((relaxed_ack.await.unwrap(), durable_ack.await.unwrap()), (Ok(2), Ok(2)));
+        assert_eq!(store.writer.submit(Synchronous).await, Ok(2));
+        assert_eq!(store.writer.submit(Relaxed(Synchronous)).await, Ok(1));
+    }
+
     /// `write` as the writer queues it, and where its acknowledgement arrives.
     pub fn queue<W: Write>(write: W) -> (Box<dyn Queued>, Acked<W>) {
         let (ack, acked) = oneshot::channel();
@@ -240,6 +316,10 @@ pub(super) mod tests {
     impl Queued for Batch {
         fn apply(&mut self, conn: &Connection) -> rusqlite::Result<()> {
             self.0.iter_mut().try_for_each(|write| write.apply(conn))
+        }
+
+        fn relaxed(&self) -> bool {
+            self.0.iter().all(|write| write.relaxed())
         }
 
         fn committed(self: Box<Self>, changes: &Changes) {

@@ -147,6 +147,19 @@ async fn check_ins_reach_every_process_runbook_path_lookups() {
 
     // A change made without an announcement (here behind the store's back) is not seen while
     // the lookup is kept; a start refused for an older version makes the process read afresh.
+    // First every announcement made so far reaches the other process: notifications arrive in
+    // order, so they have once a job change committed after them has.
+    let mut heard = other.subscribe_jobs();
+    let marker = job(&here, id).await;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        match tokio::time::timeout_at(deadline, heard.recv()).await {
+            Ok(Ok(Change::Job { id, .. })) if id == marker.id => break,
+            Ok(_) => {}
+            Err(_) => panic!("the job change did not reach the other process"),
+        }
+    }
+    other.runbook_by_path("Ops", "Deploy").await.unwrap();
     let mut admin = PgConnection::connect(&url).await.unwrap();
     sqlx::query("UPDATE runbooks SET checked_out_by = 'zoe' WHERE id = $1")
         .bind(id)
