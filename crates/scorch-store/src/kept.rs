@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::User;
+use crate::{StoreError, User};
 
 /// How long a lookup is trusted without asking the database again.
 const TTL: Duration = Duration::from_secs(5);
@@ -25,8 +25,10 @@ const MAX_ENTRIES: usize = 10_000;
 pub(crate) enum Changed {
     /// Users, tokens or grants: token lookups.
     Access,
-    /// Runbooks or folders: runbook path lookups.
+    /// Runbooks: runbook path lookups.
     Runbooks,
+    /// A folder deleted: its grants went with it, and its path no longer leads to runbooks.
+    Folders,
 }
 
 /// Each kind of kept lookup of a store; `H` is what the store keeps of a runbook found by path
@@ -49,12 +51,22 @@ impl<H> Default for KeptLookups<H> {
 }
 
 impl<H: Clone> KeptLookups<H> {
+    /// A job creation's outcome. Refused for a version that is no longer the latest
+    /// ([`crate::NewJob::version`]), its caller read the runbook before a check-in, maybe from a
+    /// kept lookup: runbook paths are forgotten, so that it reads afresh.
+    pub(crate) fn job_created<T>(&self, created: Result<T, StoreError>) -> Result<T, StoreError> {
+        if matches!(created, Err(StoreError::Conflict(_))) {
+            self.runbook_paths.clear();
+        }
+        created
+    }
+
     /// Forgets what `changed` concerns; everything for `None` (announcements may have been missed).
     pub(crate) fn forget(&self, changed: Option<Changed>) {
         match changed {
             Some(Changed::Access) => self.tokens.clear(),
             Some(Changed::Runbooks) => self.runbook_paths.clear(),
-            None => {
+            Some(Changed::Folders) | None => {
                 self.tokens.clear();
                 self.runbook_paths.clear();
             }

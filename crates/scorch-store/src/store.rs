@@ -97,6 +97,9 @@ pub trait Store: Send + Sync + 'static {
     async fn save_runbook(&self, save: SaveRunbook<'_>) -> Result<(Uuid, i64), StoreError>;
     /// The latest version, or `version`.
     async fn runbook(&self, id: Uuid, version: Option<i64>) -> Result<Runbook, StoreError>;
+    /// The latest version of the runbook at a path. The answer may be up to 5 s old (a lookup
+    /// kept by this process, forgotten at once by check-ins it hears of): a job started from it
+    /// names its version, which the store refuses once another is the latest.
     async fn runbook_by_path(&self, folder: &str, name: &str) -> Result<Runbook, StoreError>;
     /// Latest versions, optionally only under a folder path (that folder and its subfolders).
     async fn list_runbooks(&self, under: Option<&str>) -> Result<Vec<RunbookSummary>, StoreError>;
@@ -111,7 +114,8 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- jobs (the web service's and the runbook servers' side) ----
 
-    /// A pending job for the latest (or given) checked-in version. Emits `Change::Job`.
+    /// A pending job for the latest checked-in version; `Conflict` when the job names a version
+    /// that is no longer the latest ([`NewJob::version`]). Emits `Change::Job`.
     async fn create_job(&self, job: NewJob<'_>) -> Result<Job, StoreError>;
     /// Creates a job as `create_job` does and records `audit` about it (its `object_id` becomes
     /// the new job's id) in the same commit where the backend can. The inner result is the audit
@@ -241,7 +245,8 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_user(&self, name: &str) -> Result<(), StoreError>;
     /// Stores a token by its hash (SHA-256 hex of the secret, which is never stored).
     async fn create_token(&self, user: &str, token_hash: &str, label: &str) -> Result<TokenInfo, StoreError>;
-    /// The user a token belongs to, if the token exists and is not revoked.
+    /// The user a token belongs to, if the token exists and is not revoked. The answer may be up
+    /// to 5 s old (a lookup kept by this process, forgotten at once by changes it hears of).
     async fn token_user(&self, token_hash: &str) -> Result<Option<User>, StoreError>;
     async fn tokens(&self, user: &str) -> Result<Vec<TokenInfo>, StoreError>;
     async fn revoke_token(&self, id: Uuid) -> Result<(), StoreError>;

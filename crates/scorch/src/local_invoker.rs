@@ -98,14 +98,16 @@ impl RunbookInvoker for LocalInvoker {
         let parameters =
             bind_parameters(&plan.parameters, &inv.parameters).map_err(|e| failed(&inv.runbook, e.join("; ")))?;
         let store_error = |e: scorch_store::StoreError| failed(&inv.runbook, e);
-        let (runbook_id, version) = self
+        let (runbook_id, _) = self
             .store
             .save_plan(&plan, &source, "runbook-tester")
             .await
             .map_err(store_error)?;
+        // The latest version, whatever it is: concurrent invocations of one file each save it
+        // again (the same definition), so the one just saved may already be superseded.
         let job = NewJob {
             runbook_id,
-            version: Some(version),
+            version: None,
             parameters: &parameters,
             created_by: "runbook-tester",
             parent_job: Some(ctx.ids.job_id),

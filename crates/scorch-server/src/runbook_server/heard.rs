@@ -8,8 +8,9 @@ use std::collections::HashSet;
 use scorch_store::JobStatus;
 use uuid::Uuid;
 
-/// Pending jobs kept at most; beyond, the server no longer knows the queue (and claims as if
-/// jobs were waiting until it reads the queue again).
+/// Pending jobs kept at most; beyond, the server no longer knows the queue: it claims as if jobs
+/// were waiting, and reads the queue again only once a claim has found it drained (reading a
+/// backlog this long at every heartbeat would cost more than the claims it spares).
 pub(super) const MAX_HEARD: usize = 10_000;
 
 #[derive(Debug)]
@@ -18,6 +19,8 @@ pub(super) struct HeardQueue {
     /// The queue may hold jobs not known here: it was not read yet, changes were missed, or too
     /// many jobs were pending to keep.
     unsure: bool,
+    /// Too many jobs were pending to keep, and no claim has drained the queue since.
+    overflowed: bool,
 }
 
 impl Default for HeardQueue {
@@ -25,6 +28,7 @@ impl Default for HeardQueue {
         HeardQueue {
             pending: HashSet::new(),
             unsure: true,
+            overflowed: false,
         }
     }
 }
@@ -34,16 +38,22 @@ impl HeardQueue {
     /// between): `pending` holds every pending job, unless there were more than [`MAX_HEARD`].
     pub(super) fn read(&mut self, pending: impl IntoIterator<Item = Uuid>) {
         self.pending = pending.into_iter().take(MAX_HEARD + 1).collect();
-        self.unsure = self.pending.len() > MAX_HEARD;
-        if self.unsure {
-            self.pending.clear();
+        self.unsure = false;
+        if self.pending.len() > MAX_HEARD {
+            self.overflow();
         }
+    }
+
+    fn overflow(&mut self) {
+        self.pending.clear();
+        self.unsure = true;
+        self.overflowed = true;
     }
 
     /// A job changed to `status`.
     pub(super) fn heard(&mut self, id: Uuid, status: JobStatus) {
         match status {
-            JobStatus::Pending if self.pending.len() >= MAX_HEARD => self.unsure = true,
+            JobStatus::Pending if self.pending.len() >= MAX_HEARD => self.overflow(),
             JobStatus::Pending => {
                 self.pending.insert(id);
             }
@@ -58,16 +68,19 @@ impl HeardQueue {
         self.unsure = true;
     }
 
-    /// A claim by this server took `jobs`.
-    pub(super) fn taken(&mut self, jobs: impl IntoIterator<Item = Uuid>) {
+    /// A claim by this server took `jobs`; `drained` when it took fewer than it asked for.
+    pub(super) fn taken(&mut self, jobs: impl IntoIterator<Item = Uuid>, drained: bool) {
         for id in jobs {
             self.pending.remove(&id);
+        }
+        if drained {
+            self.overflowed = false;
         }
     }
 
     /// Whether the queue should be read again.
-    pub(super) fn unsure(&self) -> bool {
-        self.unsure
+    pub(super) fn needs_read(&self) -> bool {
+        self.unsure && !self.overflowed
     }
 
     /// Whether a job may be waiting for a free slot.
@@ -99,7 +112,7 @@ mod tests {
         // Taken by another server, and by this one.
         heard.heard(a, JobStatus::Running);
         assert!(heard.may_wait());
-        heard.taken([b]);
+        heard.taken([b], false);
         assert!(!heard.may_wait());
         // Canceled while pending.
         heard.heard(a, JobStatus::Pending);
@@ -112,24 +125,28 @@ mod tests {
         let mut heard = HeardQueue::default();
         heard.read([]);
         heard.missed();
-        assert!(heard.unsure() && heard.may_wait());
+        assert!(heard.needs_read() && heard.may_wait());
         heard.read([]);
-        assert!(!heard.unsure() && !heard.may_wait());
+        assert!(!heard.needs_read() && !heard.may_wait());
     }
 
     #[test]
-    fn too_many_pending_jobs_to_keep_make_the_queue_unknown() {
+    fn too_many_pending_jobs_to_keep_make_the_queue_unknown_until_a_claim_drains_it() {
         let mut heard = HeardQueue::default();
         heard.read((0..=MAX_HEARD).map(|_| Uuid::now_v7()));
-        assert!(heard.unsure());
+        assert!(
+            heard.may_wait() && !heard.needs_read(),
+            "not read again at every heartbeat"
+        );
+        heard.taken([Uuid::now_v7()], false);
+        assert!(!heard.needs_read());
+        heard.taken([], true);
+        assert!(heard.needs_read());
         heard.read([]);
-        let first = Uuid::now_v7();
-        heard.heard(first, JobStatus::Pending);
-        for _ in 1..=MAX_HEARD {
+        for _ in 0..=MAX_HEARD {
             heard.heard(Uuid::now_v7(), JobStatus::Pending);
         }
-        assert_eq!(heard.pending.len(), MAX_HEARD);
-        heard.heard(first, JobStatus::Completed);
-        assert!(heard.unsure(), "one was not kept");
+        assert!(heard.pending.is_empty(), "what it kept is let go");
+        assert!(heard.may_wait() && !heard.needs_read());
     }
 }

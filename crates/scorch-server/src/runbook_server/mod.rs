@@ -171,7 +171,7 @@ impl Server {
                 _ = shutdown.cancelled() => return,
                 _ = heartbeat.tick() => {
                     self.beat().await;
-                    if self.queue.unsure() {
+                    if self.queue.needs_read() {
                         self.read_queue().await;
                     }
                     look_for_work = true;
@@ -249,7 +249,7 @@ impl Server {
             Ok(claims) => {
                 *db_failures = 0;
                 let again = claims.len() == asked;
-                self.queue.taken(claims.iter().map(|claim| claim.job.id));
+                self.queue.taken(claims.iter().map(|claim| claim.job.id), !again);
                 claims.into_iter().for_each(|claim| self.start(claim));
                 again
             }

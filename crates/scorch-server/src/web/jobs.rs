@@ -38,7 +38,7 @@ const JOB_STATUSES: &str = "pending, running, completed, failed, canceled";
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The caller is not an operator on the runbook's folder", body = ErrorBody),
         (status = 404, description = "No such runbook, or not in a folder the caller can see", body = ErrorBody),
-        (status = 409, description = "The stored runbook cannot run here (`runbook_not_runnable`)", body = ErrorBody),
+        (status = 409, description = "The stored runbook cannot run here (`runbook_not_runnable`), or was checked in again while the start was being made, twice (`conflict`: start again)", body = ErrorBody),
         (status = 413, description = "The body is too large", body = ErrorBody),
     )
 )]

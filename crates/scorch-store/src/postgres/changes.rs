@@ -73,6 +73,7 @@ pub(super) async fn announce(pool: &PgPool, changed: Changed) {
     let payload = match changed {
         Changed::Access => r#"[{"a":0}]"#,
         Changed::Runbooks => r#"[{"p":0}]"#,
+        Changed::Folders => r#"[{"a":0},{"p":0}]"#,
     };
     let _ = sqlx::query("SELECT pg_notify($1, $2)")
         .bind(JOBS_CHANNEL)

@@ -86,7 +86,8 @@ macro_rules! job_columns {
     };
 }
 
-/// Records a pending job (UUID v7 ids sort by creation) for the given or latest version, and
+/// Records a pending job (UUID v7 ids sort by creation) of the runbook's latest version (see
+/// [`NewJob::version`](crate::NewJob::version)), and
 /// `audit` about it (its object the new job) in the same statement, through the store's writer.
 /// The inner result is the audit record's: the job exists even when that could not be written.
 pub(super) async fn create(
@@ -117,16 +118,10 @@ pub(super) async fn create(
         parent_job: new.parent_job,
         audit,
     };
-    let created = match store.shared.journal.create_job(row).await {
-        Ok(created) => created,
-        Err(StoreError::Conflict(why)) => {
-            // The caller read an older version, maybe from a kept path lookup that the
-            // announcement of the check-in has not reached yet: it reads again, afresh.
-            store.shared.kept.forget(Some(crate::kept::Changed::Runbooks));
-            return Err(StoreError::Conflict(why));
-        }
-        Err(other) => return Err(other),
-    };
+    let created = store
+        .shared
+        .kept
+        .job_created(store.shared.journal.create_job(row).await)?;
     let job = Job {
         id,
         runbook_id: new.runbook_id,
@@ -291,8 +286,9 @@ impl ResultReader {
     }
 }
 
-/// [`results`] on the reader's kept connection. A read that fails is tried once more on a new
-/// connection (the kept one may have been closed while idle, or the database restarted).
+/// [`results`] on the reader's kept connection. A read that finds the database unavailable is
+/// tried once more on a new connection (the kept one may have been closed while idle, or the
+/// database restarted).
 async fn read_kept(
     pool: &PgPool,
     conn: &mut Option<PoolConnection<Postgres>>,
@@ -305,13 +301,12 @@ async fn read_kept(
             None => conn.insert(super::generic_plan_connection(pool).await?),
         };
         match results(kept, ids).await {
-            Ok(found) => return Ok(found),
-            Err(err) => {
-                if let Some(mut broken) = conn.take() {
-                    broken.close_on_drop();
-                }
+            Err(err @ StoreError::Unavailable(_)) => {
+                // Dropped, it is closed (see `generic_plan_connection`).
+                *conn = None;
                 last = Some(err);
             }
+            answered => return answered,
         }
     }
     Err(last.expect("a failed read"))

@@ -37,7 +37,7 @@ use serde::de::DeserializeOwned;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Postgres, SqlSafeStr};
+use sqlx::{Executor as _, Postgres, SqlSafeStr};
 use tokio::task::JoinHandle;
 
 use crate::StoreError;
@@ -77,6 +77,7 @@ const CHANGES: usize = 4096;
 /// running them.
 async fn generic_plan_connection(pool: &PgPool) -> Result<PoolConnection<Postgres>, sqlx::Error> {
     let mut conn = pool.acquire().await?;
+    conn.close_on_drop();
     sqlx::query("SET plan_cache_mode = force_generic_plan")
         .execute(&mut *conn)
         .await?;
@@ -131,17 +132,8 @@ impl PgStore {
                 redact(url)
             )));
         }
-        // Statements find rows by key, through an index, whatever the tables hold. PostgreSQL
-        // keeps a statement's generic plan for the connection's life, planned with the table
-        // sizes of its first runs: made while the job tables were nearly empty, it would go on
-        // reading them whole (a sequential scan per claim and per result read, growing with
-        // history) until statistics change, which with autovacuum off they never do. Sequential
-        // scans stay possible where no index serves; they are only never preferred. Such a plan
-        // is costed as if huge, and JIT compilation (tens of milliseconds, for statements that
-        // run in microseconds) would take it at its word: it is off.
         let options = PgConnectOptions::from_str(url)
-            .map_err(|err| StoreError::Invalid(format!("database URL '{}': {err}", redact(url))))?
-            .options([("enable_seqscan", "off"), ("jit", "off")]);
+            .map_err(|err| StoreError::Invalid(format!("database URL '{}': {err}", redact(url))))?;
         let place = format!(
             "'{}' on {}:{}",
             options.get_database().unwrap_or("postgres"),
@@ -161,6 +153,18 @@ impl PgStore {
             // A connection that broke is found out by the statement that uses it; pinging every
             // connection before use would cost a round trip per statement.
             .test_before_acquire(false)
+            // Statements find rows by key, through an index, whatever the tables hold. PostgreSQL
+            // keeps a statement's generic plan for the connection's life, planned with the table
+            // sizes of its first runs: made while the job tables were nearly empty, it would go
+            // on reading them whole (a sequential scan per claim and per result read, growing
+            // with history) until ANALYZE runs, which with autovacuum off is never. Sequential
+            // scans stay possible where no index serves; they are only never preferred. Such a
+            // plan is costed as if huge, and JIT compilation (tens of milliseconds, for
+            // statements that run in microseconds) would take it at its word: it is off. (Set
+            // once connected rather than as startup options, which connection poolers refuse.)
+            .after_connect(|conn, _| {
+                Box::pin(async move { conn.execute("SET enable_seqscan = off; SET jit = off").await.map(drop) })
+            })
             .connect_with(options)
             .await
             .map_err(unavailable)?;

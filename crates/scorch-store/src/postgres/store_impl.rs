@@ -55,7 +55,7 @@ impl Store for PgStore {
     }
 
     async fn delete_folder(&self, path: &str) -> Result<(), StoreError> {
-        self.announced(folders::delete(self, path).await, Changed::Runbooks)
+        self.announced(folders::delete(self, path).await, Changed::Folders)
             .await
     }
 

@@ -21,8 +21,9 @@ macro_rules! job_columns {
 }
 pub(super) use job_columns;
 
-/// Records a pending job (UUID v7 ids sort by creation) for the given or latest version, with
-/// an audit record about it in the same commit when `audit` is given (the inner result).
+/// Records a pending job (UUID v7 ids sort by creation) of the runbook's latest version (see
+/// [`NewJob::version`](crate::NewJob::version)), with an audit record about it in the same commit
+/// when `audit` is given (the inner result).
 pub(super) async fn create(
     store: &SqliteStore,
     new: NewJob<'_>,
@@ -133,11 +134,9 @@ impl Insert {
         match inserted {
             Ok(_) => Ok(Ok(version)),
             Err(err) => refusal(err, |kind| match kind {
-                ErrorKind::ForeignKeyViolation => StoreError::NotFound(format!(
-                    "runbook {} version {}",
-                    self.runbook_id,
-                    self.version.unwrap_or_default()
-                )),
+                ErrorKind::ForeignKeyViolation => {
+                    StoreError::NotFound(format!("runbook {} version {version}", self.runbook_id))
+                }
                 _ => StoreError::Invalid(format!("job {}: a value is missing or out of range", self.id)),
             }),
         }

@@ -4,7 +4,8 @@
 //! every write of the job path (the journal, jobs, claims, audit records, heartbeats) goes through
 //! one connection of its own, owned by one writer thread that commits in groups (see [`writer`]).
 //! The file runs in WAL mode with `synchronous=FULL`, so readers never wait for the writer and
-//! nothing acknowledged is lost on power failure.
+//! nothing acknowledged is lost on power failure, except what the journal contract lets wait for
+//! the next durable commit (see `writer`).
 //!
 //! [`Store`](crate::Store) is implemented in `store_impl`, which delegates to one module per area
 //! (folders, runbooks, jobs and their claims, instances, servers, settings, users, audit,
@@ -130,16 +131,6 @@ impl SqliteStore {
             self.kept.forget(Some(changed));
         }
         done
-    }
-
-    /// A job creation's outcome. Refused for a version that is no longer the latest, its caller
-    /// read the runbook before a check-in, maybe from a kept lookup: they are forgotten, so that
-    /// it reads afresh.
-    fn created<T>(&self, created: Result<T, StoreError>) -> Result<T, StoreError> {
-        if matches!(created, Err(StoreError::Conflict(_))) {
-            self.kept.forget(Some(Changed::Runbooks));
-        }
-        created
     }
 
     /// Tells subscribers of a committed change; nobody listening is fine.

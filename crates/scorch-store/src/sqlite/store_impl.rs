@@ -61,7 +61,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_folder(&self, path: &str) -> Result<(), StoreError> {
-        self.forgetting(folders::delete(self, path).await, Changed::Runbooks)
+        self.forgetting(folders::delete(self, path).await, Changed::Folders)
     }
 
     async fn save_runbook(&self, save: SaveRunbook<'_>) -> Result<(Uuid, i64), StoreError> {
@@ -93,7 +93,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_job(&self, job: NewJob<'_>) -> Result<Job, StoreError> {
-        Ok(self.created(jobs::create(self, job, None).await)?.0)
+        Ok(self.kept.job_created(jobs::create(self, job, None).await)?.0)
     }
 
     async fn create_job_audited(
@@ -101,7 +101,7 @@ impl Store for SqliteStore {
         job: NewJob<'_>,
         audit: NewAudit<'_>,
     ) -> Result<(Job, Result<(), StoreError>), StoreError> {
-        self.created(jobs::create(self, job, Some(audit)).await)
+        self.kept.job_created(jobs::create(self, job, Some(audit)).await)
     }
 
     async fn job(&self, id: Uuid) -> Result<Job, StoreError> {
