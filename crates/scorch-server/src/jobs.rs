@@ -182,9 +182,9 @@ impl JobWaiters {
             loop {
                 let ended = match changes.recv().await {
                     Ok(Change::Job { id, status, .. }) if is_final(status) => Some(id),
-                    Ok(_) => continue,
                     // Missed changes: wake everyone to read their job again.
-                    Err(broadcast::error::RecvError::Lagged(_)) => None,
+                    Ok(Change::Missed) | Err(broadcast::error::RecvError::Lagged(_)) => None,
+                    Ok(_) => continue,
                     Err(broadcast::error::RecvError::Closed) => {
                         lock(&waiting).missed += 1;
                         return;

@@ -285,6 +285,10 @@ pub enum Change {
         activity_id: String,
         state: scorch_engine::RunState,
     },
+    /// Changes may have been missed (this process lost its connection for them, since
+    /// re-established): a subscriber reads again what it keeps, as after a lag. Sent to every
+    /// subscriber, of job changes too.
+    Missed,
 }
 
 /// What `create_job` needs.

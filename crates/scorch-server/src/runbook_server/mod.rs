@@ -191,7 +191,7 @@ impl Server {
                             }
                         }
                     }
-                    Err(_) => {
+                    Err(_) | Ok(Change::Missed) => {
                         self.queue.missed();
                         look_for_work = true;
                     }

@@ -138,6 +138,8 @@ impl Feed {
                     sse("activity", &data)
                 })
             }
+            // The service lost its connection to the database for a moment: how many is unknown.
+            Change::Missed => Some(sse("lagged", &LaggedEvent { missed: 0 })),
         }
     }
 

@@ -444,5 +444,7 @@ pub struct ActivityEvent {
 /// Data of a `lagged` event: the stream fell behind and skipped changes; re-read what you show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LaggedEvent {
+    /// How many changes were skipped; 0 when unknown (the web service lost its connection to the
+    /// database for a moment).
     pub missed: u64,
 }

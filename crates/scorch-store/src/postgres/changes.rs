@@ -83,8 +83,9 @@ pub(super) async fn announce(pool: &PgPool, changed: Changed) {
 }
 
 impl Wire {
-    fn of(change: &Change) -> Self {
-        match change {
+    /// A change as notified; `None` for what only this process tells its subscribers.
+    fn of(change: &Change) -> Option<Self> {
+        Some(match change {
             Change::Job { id, runbook_id, status } => Wire::Job(*id, *runbook_id, status.as_str().to_string()),
             Change::Instance { id, job_id, status } => Wire::Instance(*id, *job_id, status.as_str().to_string()),
             Change::ActivityRun {
@@ -93,7 +94,8 @@ impl Wire {
                 activity_id,
                 state,
             } => Wire::Run(*instance_id, *seq, activity_id.clone(), state_code(*state)),
-        }
+            Change::Missed => return None,
+        })
     }
 
     fn change(self) -> Option<Change> {
@@ -123,7 +125,7 @@ impl Wire {
 pub(super) fn items(changes: &[Change]) -> Vec<String> {
     changes
         .iter()
-        .filter_map(|change| serde_json::to_string(&Wire::of(change)).ok())
+        .filter_map(|change| serde_json::to_string(&Wire::of(change)?).ok())
         .collect()
 }
 
@@ -145,7 +147,7 @@ impl Changes {
     }
 
     fn send(&self, change: Change) {
-        if matches!(change, Change::Job { .. }) && self.jobs.receiver_count() > 0 {
+        if matches!(change, Change::Job { .. } | Change::Missed) && self.jobs.receiver_count() > 0 {
             let _ = self.jobs.send(change.clone());
         }
         if self.all.receiver_count() > 0 {
@@ -185,12 +187,10 @@ async fn connect(pool: &PgPool, to: Listen) -> Result<PgListener, sqlx::Error> {
     Ok(listener)
 }
 
-/// Forwards notifications until the store is dropped (which aborts this task). A dropped
-/// connection is re-established with LISTEN re-issued: by the listener itself after a network
-/// failure, or here, with a new listener, after any other error (the server terminated the
-/// session, the database restarted), waiting longer between attempts while the database is down.
-/// Changes committed while the connection was down are missed: subscribers cover that by
-/// re-reading the store, as after a lag.
+/// Forwards notifications until the store is dropped (which aborts this task). A lost connection
+/// is replaced by a new one with LISTEN issued again, waiting longer between attempts while the
+/// database is down; once it listens again, kept lookups are forgotten and subscribers are told
+/// with [`Change::Missed`] to read again what they keep (what was notified meanwhile is lost).
 async fn feed(pool: PgPool, mut listener: PgListener, changes: Changes, to: Listen, kept: Arc<Kept>) {
     let mut wait = RECONNECT_MIN;
     loop {
@@ -208,17 +208,18 @@ async fn feed(pool: PgPool, mut listener: PgListener, changes: Changes, to: List
                     }
                 }
             }
-            // The connection was lost and has been re-established: announcements may have been missed.
-            Ok(None) => kept.forget(None),
-            Err(_) => loop {
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(RECONNECT_MAX);
-                if let Ok(fresh) = connect(&pool, to).await {
-                    listener = fresh;
-                    kept.forget(None);
-                    break;
-                }
-            },
+            // The connection was lost (`None`: a network failure), or the session ended.
+            Ok(None) | Err(_) => {
+                listener = loop {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(RECONNECT_MAX);
+                    if let Ok(fresh) = connect(&pool, to).await {
+                        break fresh;
+                    }
+                };
+                kept.forget(None);
+                changes.send(Change::Missed);
+            }
         }
     }
 }

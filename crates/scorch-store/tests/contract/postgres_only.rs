@@ -188,6 +188,7 @@ async fn the_listener_reconnects_after_losing_its_connection() {
     let backend = postgres().await;
     let store = backend.store.clone();
     let mut changes = store.subscribe();
+    let mut job_changes = store.subscribe_jobs();
     let rb = runbook(&store, "", "Reconnect", json!({ "concurrency": 1000 })).await;
 
     let mut admin = PgConnection::connect(backend.url.as_deref().unwrap()).await.unwrap();
@@ -203,7 +204,19 @@ async fn the_listener_reconnects_after_losing_its_connection() {
         "the listener's session was not found"
     );
 
-    // Changes committed while it reconnects are missed; later ones arrive again.
+    // Changes committed while it reconnects are missed, and every subscriber is told so once it
+    // listens again; later ones arrive again.
+    let told = tokio::time::timeout(DEADLINE, async {
+        loop {
+            match job_changes.recv().await {
+                Ok(Change::Missed) => break,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(err) => panic!("the change stream ended: {err}"),
+            }
+        }
+    })
+    .await;
+    assert!(told.is_ok(), "job subscribers were not told that changes were missed");
     let deadline = tokio::time::Instant::now() + DEADLINE;
     'waiting: loop {
         assert!(
