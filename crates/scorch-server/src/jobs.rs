@@ -45,6 +45,18 @@ pub async fn start_job(
         .await?)
 }
 
+/// Whether a failed start might succeed against a newer version of its runbook than the one it
+/// was made from, which may have come from a path lookup the store keeps for a moment (see
+/// `Store::runbook_by_path`): the store refused the job's version as no longer the latest, or the
+/// parameters do not fit that version (a newer one may declare them). The caller then reads the
+/// runbook again by id (never kept) and, if a newer version is checked in, starts once more.
+pub fn newer_version_may_help<T>(started: &Result<T, StartError>) -> bool {
+    matches!(
+        started,
+        Err(StartError::Store(StoreError::Conflict(_)) | StartError::Parameters(_) | StartError::Invalid(_))
+    )
+}
+
 /// [`start_job`] with an audit record of the start (its object the new job), written with the job
 /// where the store can. The inner result is the audit record's: the job exists either way.
 pub async fn start_job_audited(

@@ -7,7 +7,7 @@ use std::time::Duration;
 use scorch_activity::{ActivityContext, ActivityError, Invocation, InvocationResult, RunbookInvoker, async_trait};
 use scorch_store::{Store, StoreError};
 
-use crate::jobs::{JobWaiters, StartError, start_job};
+use crate::jobs::{JobWaiters, StartError, newer_version_may_help, start_job};
 use crate::plans::Plans;
 
 /// How long a parent waits for a child at most before checking its own cancellation again.
@@ -30,16 +30,16 @@ impl RunbookInvoker for StoreInvoker {
         let created_by = format!("job {}", ctx.ids.job_id);
         // Taken before the child exists, so the wait need not read it first.
         let mut expected = inv.wait.then(|| self.waiters.expect());
+        let mut runbook = self
+            .store
+            .runbook_by_path(folder.trim_matches('/'), name)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound(_) => failed(&inv.runbook, "no runbook has that path"),
+                other => ActivityError::Transient(format!("invoke_runbook: {}: {other}", inv.runbook)),
+            })?;
         let mut read_again = true;
         let job = loop {
-            let runbook = self
-                .store
-                .runbook_by_path(folder.trim_matches('/'), name)
-                .await
-                .map_err(|e| match e {
-                    StoreError::NotFound(_) => failed(&inv.runbook, "no runbook has that path"),
-                    other => ActivityError::Transient(format!("invoke_runbook: {}: {other}", inv.runbook)),
-                })?;
             let started = start_job(
                 &self.store,
                 &self.plans,
@@ -49,18 +49,19 @@ impl RunbookInvoker for StoreInvoker {
                 Some(ctx.ids.job_id),
             )
             .await;
-            match started {
-                // Checked in again since it was read: the parameters are checked again.
-                Err(StartError::Store(StoreError::Conflict(_))) if read_again => read_again = false,
-                started => {
-                    break started.map_err(|e| match e {
-                        StartError::Parameters(_) | StartError::Invalid(_) => failed(&inv.runbook, e),
-                        StartError::Store(s) => {
-                            ActivityError::Transient(format!("invoke_runbook: {}: {s}", inv.runbook))
-                        }
-                    })?;
+            if read_again && newer_version_may_help(&started) {
+                read_again = false;
+                if let Ok(fresh) = self.store.runbook(runbook.id, None).await
+                    && fresh.version != runbook.version
+                {
+                    runbook = fresh;
+                    continue;
                 }
             }
+            break started.map_err(|e| match e {
+                StartError::Parameters(_) | StartError::Invalid(_) => failed(&inv.runbook, e),
+                StartError::Store(s) => ActivityError::Transient(format!("invoke_runbook: {}: {s}", inv.runbook)),
+            })?;
         };
         if !inv.wait {
             return Ok(InvocationResult {

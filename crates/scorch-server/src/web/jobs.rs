@@ -15,7 +15,7 @@ use super::wire::{ErrorBody, Job, JobList, JobQuery, RunReport, StartJob};
 use super::{Shutdown, convert};
 use crate::api::Query;
 use crate::api::{ApiError, AppState, Caller, Json};
-use crate::jobs::{StartError, is_final, start_job_audited};
+use crate::jobs::{StartError, is_final, newer_version_may_help, start_job_audited};
 use crate::report;
 
 pub const DEFAULT_WAIT_MS: u64 = 30_000;
@@ -51,9 +51,9 @@ pub async fn start(
     let timeout = wait_timeout(body.timeout_ms)?;
     // Taken before the job exists, so the wait need not read it first.
     let expected = body.wait.then(|| state.waiters.expect());
+    let mut runbook = find_runbook(&state, &caller, &body).await?;
     let mut read_again = true;
-    let (runbook, job, audited) = loop {
-        let runbook = find_runbook(&state, &caller, &body).await?;
+    let (job, audited) = loop {
         caller.require(&runbook.folder, Role::Operator)?;
         let detail =
             json!({ "runbook_id": runbook.id.to_string(), "runbook": path_of(&runbook), "version": runbook.version });
@@ -65,7 +65,7 @@ pub async fn start(
             detail: &detail,
         };
         // The job and its audit record are written in one commit (where the store can).
-        match start_job_audited(
+        let started = start_job_audited(
             &state.store,
             &state.plans,
             &runbook,
@@ -73,16 +73,16 @@ pub async fn start(
             caller.name(),
             entry,
         )
-        .await
-        {
-            // Checked in again since it was read (the store may keep path lookups for a moment):
-            // the parameters are checked again against the new latest version.
-            Err(StartError::Store(StoreError::Conflict(_))) if read_again => read_again = false,
-            started => {
-                let (job, audited) = started.map_err(|e| start_error(e, &runbook))?;
-                break (runbook, job, audited);
+        .await;
+        if read_again && newer_version_may_help(&started) {
+            read_again = false;
+            let fresh = visible_runbook(&state, &caller, runbook.id).await?;
+            if fresh.version != runbook.version {
+                runbook = fresh;
+                continue;
             }
         }
+        break started.map_err(|e| start_error(e, &runbook))?;
     };
     if let Err(e) = audited {
         // The job is already created: a retry would start it twice.

@@ -203,3 +203,46 @@ fn alive(pid: u32) -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_right_after_a_check_in_elsewhere_runs_the_new_version() {
+    let web = Web::start().await;
+    web.push(&greeter("Ops")).await;
+    let op = web.user("otto", false, &[("Ops", Role::Operator)]).await;
+    let start = |parameters| json!({"runbook_path": "Ops/Greeter", "parameters": parameters, "wait": true});
+    let (status, first) = web.post("/api/v1/jobs", &op, &start(json!({"Who": "Ann"}))).await;
+    assert_eq!(status, 200, "{first}");
+
+    // Another process on the same database (which cannot tell this one) checks in a version
+    // with a new required parameter, while the web service still keeps the runbook's lookup.
+    let url = format!("sqlite:{}", web.dir.path().join("scorch.db").display());
+    let elsewhere = scorch_store::SqliteStore::open(&url).await.unwrap();
+    let newer = greeter("Ops")
+        .replace(
+            "        - { name: Times, type: integer, default: 1 }",
+            "        - { name: Times, type: integer, default: 1 }\n        - { name: Mood, type: string }",
+        )
+        .replace("x{{ init.Times }}", "x{{ init.Times }} ({{ init.Mood }})");
+    let registry = scorch_activities::standard();
+    let plan = scorch_model::compile(
+        &scorch_model::load(&newer).unwrap(),
+        &scorch_engine::RegistryCatalog(&registry),
+    )
+    .unwrap();
+    elsewhere.save_plan(&plan, &newer, "author").await.unwrap();
+
+    // Parameters of the new version: checked against it, and it runs.
+    let (status, second) = web
+        .post("/api/v1/jobs", &op, &start(json!({"Who": "Ann", "Mood": "glad"})))
+        .await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(second["version"], 2);
+    assert_eq!(second["result"]["returns"], json!({"Greeting": "Hello, Ann x1 (glad)"}));
+    // The first version's parameters no longer fit.
+    let (status, third) = web.post("/api/v1/jobs", &op, &start(json!({"Who": "Ann"}))).await;
+    assert_eq!(
+        (status, third["error"]["code"].as_str()),
+        (400, Some("invalid_parameters")),
+        "{third}"
+    );
+}
