@@ -12,11 +12,12 @@ use rusqlite::{Connection, OptionalExtension, params};
 use scorch_engine::InstanceEnd;
 use uuid::Uuid;
 
+use super::columns::Columns;
 use super::jobs::{self, job_columns};
 use super::journal::EndRow;
 use super::versions::Head;
 use super::writer::{Relaxed, Write, refusal};
-use super::{SqliteStore, duration_micros, from_json, micros, runbooks, timestamp};
+use super::{SqliteStore, duration_micros, from_json, micros, runbooks};
 use crate::{Change, Claim, Job, JobStatus, StoreError};
 
 /// Whether server ?2 may take a job of runbook version `v`, given the servers alive (heartbeat at or
@@ -129,10 +130,11 @@ impl Write for Take {
         while taken.len() < self.max {
             let new_instance = Uuid::now_v7();
             let at = params![self.alive_since, self.server, self.now, self.lease_until, new_instance];
-            let Some(row) = claim.query_row(at, Row::read).optional()? else {
+            let mut rows = claim.query(at)?;
+            let Some(row) = rows.next()? else {
                 break;
             };
-            match row.taken(new_instance) {
+            match self::taken(row, new_instance) {
                 Ok(one) => taken.push(one),
                 Err(err) => return Ok(Err(err)),
             }
@@ -145,73 +147,22 @@ impl Write for Take {
     }
 }
 
-/// A claimed job's row as [`CLAIM`] returns it.
-struct Row {
-    id: Uuid,
-    runbook_id: Uuid,
-    version: i64,
-    parameters: String,
-    status: String,
-    created_at: i64,
-    created_by: String,
-    parent_job: Option<Uuid>,
-    claimed_by: Option<String>,
-    instance_id: Option<Uuid>,
-    cancel_requested: bool,
-    ended_at: Option<i64>,
-    runbook: String,
-}
-
-impl Row {
-    fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        Ok(Row {
-            id: row.get("id")?,
-            runbook_id: row.get("runbook_id")?,
-            version: row.get("version")?,
-            parameters: row.get("parameters")?,
-            status: row.get("status")?,
-            created_at: row.get("created_at")?,
-            created_by: row.get("created_by")?,
-            parent_job: row.get("parent_job")?,
-            claimed_by: row.get("claimed_by")?,
-            instance_id: row.get("instance_id")?,
-            cancel_requested: row.get("cancel_requested")?,
-            ended_at: row.get("ended_at")?,
-            runbook: row.get("runbook")?,
-        })
-    }
-
-    fn taken(self, new_instance: Uuid) -> Result<Taken, StoreError> {
-        let (name, latest_version, checked_out_by, folder): (String, i64, Option<String>, String) =
-            from_json(&self.runbook, "runbook")?;
-        let status = JobStatus::parse(&self.status)
-            .ok_or_else(|| StoreError::Invalid(format!("stored job status '{}' is unknown", self.status)))?;
-        let job = Job {
-            id: self.id,
-            runbook_id: self.runbook_id,
-            version: self.version,
-            parameters: from_json(&self.parameters, "job parameters")?,
-            status,
-            created_at: timestamp(self.created_at)?,
-            created_by: self.created_by,
-            parent_job: self.parent_job,
-            claimed_by: self.claimed_by,
-            instance_id: self.instance_id,
-            cancel_requested: self.cancel_requested,
-            ended_at: self.ended_at.map(timestamp).transpose()?,
-        };
-        Ok(Taken {
-            resume: job.instance_id != Some(new_instance),
-            head: Head {
-                id: job.runbook_id,
-                folder,
-                name,
-                latest_version,
-                checked_out_by,
-            },
-            job,
-        })
-    }
+/// A claimed job from its row as [`CLAIM`] returns it; `resume` when it already had an instance.
+fn taken(row: &rusqlite::Row<'_>, new_instance: Uuid) -> Result<Taken, StoreError> {
+    let job = jobs::decode(row)?;
+    let (name, latest_version, checked_out_by, folder): (String, i64, Option<String>, String) =
+        from_json(&row.column::<String>("runbook")?, "runbook")?;
+    Ok(Taken {
+        resume: job.instance_id != Some(new_instance),
+        head: Head {
+            id: job.runbook_id,
+            folder,
+            name,
+            latest_version,
+            checked_out_by,
+        },
+        job,
+    })
 }
 
 /// Extends the leases of `server`'s running jobs; returns those whose cancellation was requested.

@@ -2,10 +2,11 @@
 
 use scorch_engine::InstanceStatus;
 use serde_json::Map;
-use sqlx::sqlite::{SqliteConnection, SqliteRow};
-use sqlx::{QueryBuilder, Row as _, Sqlite};
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
+use super::columns::Columns;
 use super::{SqliteStore, from_json, hex_list, limit, micros, timestamp};
 use crate::{InstanceFilter, InstanceRow, StoreError};
 
@@ -19,6 +20,7 @@ macro_rules! select_instances {
         )
     };
 }
+pub(super) use select_instances;
 
 pub(super) async fn get(store: &SqliteStore, id: Uuid) -> Result<InstanceRow, StoreError> {
     let mut conn = store.pool.acquire().await?;
@@ -66,21 +68,21 @@ pub(super) async fn list(store: &SqliteStore, filter: &InstanceFilter) -> Result
     rows.iter().map(decode).collect()
 }
 
-fn decode(row: &SqliteRow) -> Result<InstanceRow, StoreError> {
-    let status: &str = row.try_get("status")?;
+pub(super) fn decode(row: &impl Columns) -> Result<InstanceRow, StoreError> {
+    let status: String = row.column("status")?;
     Ok(InstanceRow {
-        id: row.try_get("uuid")?,
-        job_id: row.try_get("job_id")?,
-        runbook_id: row.try_get("runbook_id")?,
-        server: row.try_get("server")?,
-        status: InstanceStatus::parse(status)
+        id: row.column("uuid")?,
+        job_id: row.column("job_id")?,
+        runbook_id: row.column("runbook_id")?,
+        server: row.column("server")?,
+        status: InstanceStatus::parse(&status)
             .ok_or_else(|| StoreError::Invalid(format!("stored instance status '{status}' is unknown")))?,
-        parameters: from_json(row.try_get("parameters")?, "instance parameters")?,
-        returns: match row.try_get::<Option<&str>, _>("returns")? {
-            Some(text) => from_json(text, "instance return data")?,
+        parameters: from_json(&row.column::<String>("parameters")?, "instance parameters")?,
+        returns: match row.column::<Option<String>>("returns")? {
+            Some(text) => from_json(&text, "instance return data")?,
             None => Map::new(),
         },
-        started_at: timestamp(row.try_get("started_at")?)?,
-        ended_at: row.try_get::<Option<i64>, _>("ended_at")?.map(timestamp).transpose()?,
+        started_at: timestamp(row.column("started_at")?)?,
+        ended_at: row.column::<Option<i64>>("ended_at")?.map(timestamp).transpose()?,
     })
 }

@@ -4,12 +4,13 @@
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 use sqlx::error::ErrorKind;
-use sqlx::sqlite::{SqliteConnection, SqliteRow};
-use sqlx::{QueryBuilder, Row as _, Sqlite};
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
+use super::columns::Columns;
 use super::writer::{Write, refusal};
-use super::{SqliteStore, audit, from_json, hex_list, instances, journal, limit, micros, timestamp, to_json};
+use super::{SqliteStore, audit, from_json, hex_list, limit, micros, timestamp, to_json};
 use crate::{Change, Job, JobFilter, JobResult, JobStatus, NewAudit, NewJob, StoreError};
 
 /// The columns [`decode`] reads.
@@ -150,16 +151,7 @@ pub(super) async fn get(store: &SqliteStore, id: Uuid) -> Result<Job, StoreError
 
 /// A job and, once it has ended, its instance and runs: on one connection.
 pub(super) async fn result(store: &SqliteStore, id: Uuid) -> Result<JobResult, StoreError> {
-    let mut conn = store.pool.acquire().await?;
-    let job = get_in(&mut conn, id).await?;
-    let (instance, runs) = match job.instance_id {
-        Some(instance_id) if job.status.is_final() => (
-            Some(instances::get_in(&mut conn, instance_id).await?),
-            journal::runs_in(&mut conn, instance_id).await?,
-        ),
-        _ => (None, Vec::new()),
-    };
-    Ok(JobResult { job, instance, runs })
+    store.results.read(id).await
 }
 
 async fn get_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Job, StoreError> {
@@ -243,21 +235,21 @@ pub(super) fn change(job: &Job) -> Change {
     }
 }
 
-pub(super) fn decode(row: &SqliteRow) -> Result<Job, StoreError> {
-    let status: &str = row.try_get("status")?;
+pub(super) fn decode(row: &impl Columns) -> Result<Job, StoreError> {
+    let status: String = row.column("status")?;
     Ok(Job {
-        id: row.try_get("id")?,
-        runbook_id: row.try_get("runbook_id")?,
-        version: row.try_get("version")?,
-        parameters: from_json(row.try_get("parameters")?, "job parameters")?,
-        status: JobStatus::parse(status)
+        id: row.column("id")?,
+        runbook_id: row.column("runbook_id")?,
+        version: row.column("version")?,
+        parameters: from_json(&row.column::<String>("parameters")?, "job parameters")?,
+        status: JobStatus::parse(&status)
             .ok_or_else(|| StoreError::Invalid(format!("stored job status '{status}' is unknown")))?,
-        created_at: timestamp(row.try_get("created_at")?)?,
-        created_by: row.try_get("created_by")?,
-        parent_job: row.try_get("parent_job")?,
-        claimed_by: row.try_get("claimed_by")?,
-        instance_id: row.try_get("instance_id")?,
-        cancel_requested: row.try_get("cancel_requested")?,
-        ended_at: row.try_get::<Option<i64>, _>("ended_at")?.map(timestamp).transpose()?,
+        created_at: timestamp(row.column("created_at")?)?,
+        created_by: row.column("created_by")?,
+        parent_job: row.column("parent_job")?,
+        claimed_by: row.column("claimed_by")?,
+        instance_id: row.column("instance_id")?,
+        cancel_requested: row.column("cancel_requested")?,
+        ended_at: row.column::<Option<i64>>("ended_at")?.map(timestamp).transpose()?,
     })
 }

@@ -8,11 +8,11 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 use scorch_activity::{Row, Status};
 use scorch_engine::{InstanceEnd, InstanceStart, InstanceStatus, Journal, JournalError, RunRecord, RunState};
-use sqlx::Row as _;
 use sqlx::error::ErrorKind;
-use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
+use super::columns::Columns;
 use super::writer::{Relaxed, Write, Writer, refusal};
 use super::{from_json, micros, timestamp, to_json};
 use crate::{Change, StoreError};
@@ -35,7 +35,8 @@ const UPSERT_RUN: &str = "INSERT INTO activity_runs (instance_id, seq, run_key, 
 const FINISH_INSTANCE: &str =
     "UPDATE instances SET status = ?, returns = ?, ended_at = ? WHERE uuid = ? RETURNING job_id";
 
-const SELECT_RUNS: &str = "SELECT seq, run_key, activity_id, activity_name, attempt, state, error, started_at,
+pub(super) const SELECT_RUNS: &str =
+    "SELECT seq, run_key, activity_id, activity_name, attempt, state, error, started_at,
          ended_at, published, truncated
      FROM activity_runs WHERE instance_id = (SELECT id FROM instances WHERE uuid = ?) ORDER BY seq";
 
@@ -206,30 +207,30 @@ fn run_state(code: i64) -> Result<RunState, StoreError> {
     })
 }
 
-fn decode_run(instance_id: Uuid, row: &SqliteRow) -> Result<RunRecord, StoreError> {
-    let activity_id: Arc<str> = row.try_get::<String, _>("activity_id")?.into();
-    let activity_name = match row.try_get::<Option<String>, _>("activity_name")? {
+pub(super) fn decode_run(instance_id: Uuid, row: &impl Columns) -> Result<RunRecord, StoreError> {
+    let activity_id: Arc<str> = row.column::<String>("activity_id")?.into();
+    let activity_name = match row.column::<Option<String>>("activity_name")? {
         Some(name) => name.into(),
         None => activity_id.clone(),
     };
-    let rows: Vec<Row> = match row.try_get::<Option<String>, _>("published")? {
+    let rows: Vec<Row> = match row.column::<Option<String>>("published")? {
         Some(text) => from_json(&text, "published data")?,
         None => Vec::new(),
     };
     Ok(RunRecord {
         instance_id,
-        seq: row.try_get::<i64, _>("seq")? as u64,
-        key: row.try_get::<i64, _>("run_key")? as u64,
+        seq: row.column::<i64>("seq")? as u64,
+        key: row.column::<i64>("run_key")? as u64,
         activity_id,
         activity_name,
-        attempt: u32::try_from(row.try_get::<i64, _>("attempt")?)
+        attempt: u32::try_from(row.column::<i64>("attempt")?)
             .map_err(|_| StoreError::Invalid("stored attempt is out of range".into()))?,
-        state: run_state(row.try_get("state")?)?,
-        error: row.try_get::<Option<String>, _>("error")?.unwrap_or_default(),
-        started_at: timestamp(row.try_get("started_at")?)?,
-        ended_at: row.try_get::<Option<i64>, _>("ended_at")?.map(timestamp).transpose()?,
+        state: run_state(row.column("state")?)?,
+        error: row.column::<Option<String>>("error")?.unwrap_or_default(),
+        started_at: timestamp(row.column("started_at")?)?,
+        ended_at: row.column::<Option<i64>>("ended_at")?.map(timestamp).transpose()?,
         rows: Arc::new(rows),
-        truncated: row.try_get("truncated")?,
+        truncated: row.column("truncated")?,
     })
 }
 

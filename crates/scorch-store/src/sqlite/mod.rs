@@ -16,10 +16,12 @@
 
 mod audit;
 mod claims;
+mod columns;
 mod folders;
 mod instances;
 mod jobs;
 mod journal;
+mod results;
 mod retention;
 mod runbooks;
 mod servers;
@@ -46,6 +48,7 @@ use crate::kept::{Changed, KeptLookups};
 use crate::{Change, StoreError};
 
 pub use journal::SqliteJournal;
+use results::ResultReader;
 pub use settings::SqliteSettings;
 use writer::Writer;
 
@@ -71,6 +74,7 @@ const CHANGES: usize = 4096;
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: Writer,
+    results: ResultReader,
     journal: Arc<SqliteJournal>,
     settings: Arc<SqliteSettings>,
     changes: Changes,
@@ -110,12 +114,15 @@ impl SqliteStore {
         let changes = Changes::new();
         let writer = Writer::start(&options, in_memory, BUSY_TIMEOUT, changes.clone())
             .map_err(|err| StoreError::Unavailable(format!("cannot open the database {place}: {err}")))?;
+        let results = ResultReader::start(&options, in_memory)
+            .map_err(|err| StoreError::Unavailable(format!("cannot open the database {place}: {err}")))?;
         drop(migrating);
         let journal = Arc::new(SqliteJournal::new(writer.clone(), pool.clone()));
         let settings = Arc::new(SqliteSettings::new(pool.clone()));
         Ok(SqliteStore {
             pool,
             writer,
+            results,
             journal,
             settings,
             changes,

@@ -101,7 +101,7 @@ pub(super) fn refusal<T, E>(
 }
 
 /// A failed batch as callers see it: the database's short cause, never SQL.
-fn store_error(err: rusqlite::Error) -> StoreError {
+pub(super) fn store_error(err: rusqlite::Error) -> StoreError {
     match err {
         rusqlite::Error::SqliteFailure(failure, message) => {
             StoreError::Unavailable(message.unwrap_or_else(|| failure.to_string()))
@@ -156,7 +156,11 @@ impl Writer {
 
 /// The connection, set up as sqlx sets up the pool's (`synchronous=FULL`, foreign keys, busy
 /// timeout); the file is already in WAL mode, which persists.
-fn open(options: &SqliteConnectOptions, in_memory: bool, busy_timeout: Duration) -> rusqlite::Result<Connection> {
+pub(super) fn open(
+    options: &SqliteConnectOptions,
+    in_memory: bool,
+    busy_timeout: Duration,
+) -> rusqlite::Result<Connection> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if in_memory {
         // sqlx's shared-cache memory database, by the name it made up.

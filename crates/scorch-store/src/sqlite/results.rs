@@ -1,0 +1,124 @@
+//! Job results (what a start that waits answers with) read by one thread on a connection of its
+//! own. Every waited-for job's end asks for one, and through the pool each cost three statements,
+//! each a round trip to a connection's worker thread; here the results asked for meanwhile are
+//! read together, in one read transaction (one snapshot), with one wake-up of this thread.
+
+use std::thread;
+
+use rusqlite::{Connection, params};
+use sqlx::sqlite::SqliteConnectOptions;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use super::instances::select_instances;
+use super::jobs::job_columns;
+use super::writer::{open, store_error};
+use super::{BUSY_TIMEOUT, instances, jobs, journal};
+use crate::{JobResult, StoreError};
+
+/// Requests waiting for the reader; callers wait for room beyond this.
+const QUEUE: usize = 4096;
+/// Results read in one transaction at most, so a snapshot is never held for long.
+const MAX_BATCH: usize = 256;
+
+type Answer = Result<JobResult, StoreError>;
+
+/// The handle callers ask through; cheap to clone. The thread ends once every handle is gone.
+#[derive(Debug, Clone)]
+pub(super) struct ResultReader {
+    sender: mpsc::Sender<(Uuid, oneshot::Sender<Answer>)>,
+}
+
+impl ResultReader {
+    pub(super) fn start(options: &SqliteConnectOptions, in_memory: bool) -> Result<Self, String> {
+        let conn = open(options, in_memory, BUSY_TIMEOUT)
+            .and_then(|conn| conn.pragma_update(None, "query_only", "ON").map(|()| conn))
+            .map_err(|e| store_error(e).to_string())?;
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        thread::Builder::new()
+            .name("scorch-sqlite-results".into())
+            .spawn(move || read_loop(&conn, receiver))
+            .map_err(|e| format!("cannot start the job result reader: {e}"))?;
+        Ok(ResultReader { sender })
+    }
+
+    /// Job `id` with, once it has ended, its instance and the instance's runs.
+    pub(super) async fn read(&self, id: Uuid) -> Answer {
+        let stopped = || StoreError::Unavailable("the job result reader has stopped".into());
+        let (answer, answered) = oneshot::channel();
+        self.sender.send((id, answer)).await.map_err(|_| stopped())?;
+        answered.await.map_err(|_| stopped())?
+    }
+}
+
+fn read_loop(conn: &Connection, mut receiver: mpsc::Receiver<(Uuid, oneshot::Sender<Answer>)>) {
+    while let Some(first) = receiver.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH
+            && let Ok(next) = receiver.try_recv()
+        {
+            batch.push(next);
+        }
+        let snapshot = conn.execute_batch("BEGIN");
+        for (id, answer) in batch {
+            let read = match &snapshot {
+                Ok(()) => read(conn, id),
+                Err(e) => Err(StoreError::Unavailable(format!("cannot read job {id}: {e}"))),
+            };
+            let _ = answer.send(read);
+        }
+        if snapshot.is_ok() {
+            let _ = conn.execute_batch("COMMIT");
+        }
+    }
+}
+
+fn read(conn: &Connection, id: Uuid) -> Answer {
+    let job = first(
+        conn,
+        concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = ?"),
+        id,
+        |row| jobs::decode(row),
+    )?
+    .ok_or_else(|| StoreError::NotFound(format!("job {id}")))?;
+    let (instance, runs) = match job.instance_id {
+        Some(instance_id) if job.status.is_final() => {
+            let instance = first(conn, select_instances!("WHERE uuid = ?"), instance_id, |row| {
+                instances::decode(row)
+            })?
+            .ok_or_else(|| StoreError::NotFound(format!("instance {instance_id}")))?;
+            let runs = all(conn, journal::SELECT_RUNS, instance_id, |row| {
+                journal::decode_run(instance_id, row)
+            })?;
+            (Some(instance), runs)
+        }
+        _ => (None, Vec::new()),
+    };
+    Ok(JobResult { job, instance, runs })
+}
+
+/// Every row `sql` finds for `key`, decoded.
+fn all<T>(
+    conn: &Connection,
+    sql: &str,
+    key: Uuid,
+    decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut statement = conn.prepare_cached(sql).map_err(store_error)?;
+    let mut rows = statement.query(params![key]).map_err(store_error)?;
+    let mut found = Vec::new();
+    while let Some(row) = rows.next().map_err(store_error)? {
+        found.push(decode(row)?);
+    }
+    Ok(found)
+}
+
+/// The first row `sql` finds for `key`, decoded.
+fn first<T>(
+    conn: &Connection,
+    sql: &str,
+    key: Uuid,
+    decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    Ok(all(conn, sql, key, decode)?.into_iter().next())
+}
