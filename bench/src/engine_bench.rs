@@ -157,6 +157,7 @@ fn durable() {
                 parameters: &Default::default(),
                 created_by: "bench",
                 parent_job: None,
+                awaited: false,
             };
             jobs.push(store.create_job(job).await.expect("job").id);
         }

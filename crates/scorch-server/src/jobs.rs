@@ -41,7 +41,7 @@ pub async fn start_job(
 ) -> Result<Job, StartError> {
     let bound = bind(plans, runbook, parameters)?;
     Ok(store
-        .create_job(new_job(runbook, &bound, created_by, parent_job))
+        .create_job(new_job(runbook, &bound, created_by, parent_job, false))
         .await?)
 }
 
@@ -59,6 +59,7 @@ pub fn newer_version_may_help<T>(started: &Result<T, StartError>) -> bool {
 
 /// [`start_job`] with an audit record of the start (its object the new job), written with the job
 /// where the store can. The inner result is the audit record's: the job exists either way.
+/// `awaited`: see [`NewJob::awaited`].
 pub async fn start_job_audited(
     store: &Arc<dyn Store>,
     plans: &Plans,
@@ -66,10 +67,11 @@ pub async fn start_job_audited(
     parameters: &Map<String, Value>,
     created_by: &str,
     audit: NewAudit<'_>,
+    awaited: bool,
 ) -> Result<(Job, Result<(), StoreError>), StartError> {
     let bound = bind(plans, runbook, parameters)?;
     Ok(store
-        .create_job_audited(new_job(runbook, &bound, created_by, None), audit)
+        .create_job_audited(new_job(runbook, &bound, created_by, None, awaited), audit)
         .await?)
 }
 
@@ -84,6 +86,7 @@ fn new_job<'a>(
     parameters: &'a Map<String, Value>,
     created_by: &'a str,
     parent_job: Option<Uuid>,
+    awaited: bool,
 ) -> NewJob<'a> {
     NewJob {
         runbook_id: runbook.id,
@@ -91,6 +94,7 @@ fn new_job<'a>(
         parameters,
         created_by,
         parent_job,
+        awaited,
     }
 }
 
@@ -364,6 +368,7 @@ mod tests {
             parameters: &parameters,
             created_by: "test",
             parent_job: None,
+            awaited: false,
         };
         store.create_job(job).await.unwrap().id
     }

@@ -53,6 +53,7 @@ impl Fixture {
             parameters: &params,
             created_by: "test",
             parent_job: None,
+            awaited: false,
         };
         self.store.create_job(job).await.unwrap().id
     }

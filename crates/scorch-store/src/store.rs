@@ -117,6 +117,9 @@ pub trait Store: Send + Sync + 'static {
     /// A pending job for the latest checked-in version; `Conflict` when the job names a version
     /// that is no longer the latest ([`NewJob::version`]). Emits `Change::Job`.
     async fn create_job(&self, job: NewJob<'_>) -> Result<Job, StoreError>;
+    /// Makes job `id`'s creation durable, if it was created [`NewJob::awaited`] (for others a
+    /// cheap no-op): on disk before this returns. `NotFound` when the job is not in the store.
+    async fn make_job_durable(&self, id: Uuid) -> Result<(), StoreError>;
     /// Creates a job as `create_job` does and records `audit` about it (its `object_id` becomes
     /// the new job's id) in the same commit where the backend can. The inner result is the audit
     /// record's: the job exists even when its audit record could not be written.
@@ -305,6 +308,11 @@ pub struct NewJob<'a> {
     pub created_by: &'a str,
     /// The job whose `invoke_runbook` started this one.
     pub parent_job: Option<Uuid>,
+    /// The creator tells no one of the job before it has ended (a start that waits for its
+    /// outcome): the store may acknowledge the creation before it reaches the disk, since the
+    /// job's end is written durably after it and covers it. A creator that tells of the job
+    /// before its end (a wait that timed out) calls [`Store::make_job_durable`] first.
+    pub awaited: bool,
 }
 
 /// The version a job asked for with `version` (see [`NewJob::version`]) runs when the runbook's

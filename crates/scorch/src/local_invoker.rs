@@ -111,6 +111,7 @@ impl RunbookInvoker for LocalInvoker {
             parameters: &parameters,
             created_by: "runbook-tester",
             parent_job: Some(ctx.ids.job_id),
+            awaited: false,
         };
         let job_id = self.store.create_job(job).await.map_err(store_error)?.id;
         let me = self

@@ -148,6 +148,7 @@ async fn prepare(
         parameters: &inputs.params,
         created_by: "runbook-tester",
         parent_job: None,
+        awaited: false,
     };
     let job_id = store.create_job(job).await?.id;
     Ok((store, runbook_id, job_id))

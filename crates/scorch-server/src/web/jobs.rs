@@ -72,6 +72,9 @@ pub async fn start(
             &body.parameters,
             caller.name(),
             entry,
+            // A start that waits answers once the job has ended, its durable end covering its
+            // creation, or after `make_job_durable`.
+            body.wait,
         )
         .await;
         if read_again && newer_version_may_help(&started) {
@@ -101,6 +104,8 @@ pub async fn start(
         answer.result = Some(outcome(&runbook.name, &waited));
         return Ok((StatusCode::OK, Json(answer)));
     }
+    // Told of before its end: on disk first.
+    state.store.make_job_durable(job.id).await?;
     Ok((StatusCode::ACCEPTED, Json(answer)))
 }
 

@@ -74,6 +74,9 @@ impl Store for FlakyStore {
     async fn create_job(&self, job: NewJob<'_>) -> Result<Job, StoreError> {
         self.inner.create_job(job).await
     }
+    async fn make_job_durable(&self, id: Uuid) -> Result<(), StoreError> {
+        self.inner.make_job_durable(id).await
+    }
     async fn job(&self, id: Uuid) -> Result<Job, StoreError> {
         self.inner.job(id).await
     }

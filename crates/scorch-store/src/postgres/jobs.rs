@@ -117,6 +117,7 @@ pub(super) async fn create(
         created_by: new.created_by.to_string(),
         parent_job: new.parent_job,
         audit,
+        awaited: new.awaited,
     };
     let created = store
         .shared
@@ -137,6 +138,20 @@ pub(super) async fn create(
         ended_at: None,
     };
     Ok((job, created.audited))
+}
+
+/// Job `id`'s creation on disk ([`crate::Store::make_job_durable`]): a transaction given an id
+/// commits with a record whose flush (synchronous_commit is on outside relaxed batches) covers
+/// every commit before it.
+pub(super) async fn make_durable(store: &PgStore, id: Uuid) -> Result<(), StoreError> {
+    let found: bool = sqlx::query_scalar("SELECT txid_current() > 0 AND EXISTS (SELECT 1 FROM jobs WHERE id = $1)")
+        .bind(id)
+        .fetch_one(store.pool())
+        .await?;
+    match found {
+        true => Ok(()),
+        false => Err(StoreError::NotFound(format!("job {id}"))),
+    }
 }
 
 pub(super) async fn get(store: &PgStore, id: Uuid) -> Result<Job, StoreError> {

@@ -257,6 +257,8 @@ pub(super) struct NewJobRow {
     pub(super) created_by: String,
     pub(super) parent_job: Option<Uuid>,
     pub(super) audit: Option<AuditRow>,
+    /// [`crate::NewJob::awaited`]: committed without waiting for the WAL flush.
+    pub(super) awaited: bool,
 }
 
 #[derive(Clone)]
@@ -735,9 +737,11 @@ async fn refused_alone(
 }
 
 /// Whether a batch may commit without waiting for its WAL flush: when it holds only instance
-/// starts and finishes of idempotent runs (the records the `Journal` contract lets go unflushed).
-/// The WAL is flushed in order, so the next durable commit (a non-idempotent run's start or
-/// finish, an instance's end with its job's, a new job) covers them. Until then nothing has
+/// starts and finishes of idempotent runs (the records the `Journal` contract lets go unflushed)
+/// and awaited new jobs ([`crate::NewJob::awaited`]: their creator tells of them only once their
+/// durable end is written, or after [`crate::Store::make_job_durable`]). The WAL is flushed in
+/// order, so the next durable commit (a non-idempotent run's start or finish, an instance's end
+/// with its job's, a new job not awaited) covers them. Until then nothing has
 /// happened that a resume would need to know of: only idempotent activities have run, and they
 /// run again. A record lost in a database crash is one the engine, which loses its connection with
 /// it, never builds on: the job is resumed (or, when its claim was lost too, claimed again), an
@@ -747,6 +751,7 @@ fn relaxed(records: &[&Request]) -> bool {
     records.iter().all(|r| match &r.write {
         Write::InstanceStarted(_) => true,
         Write::Run(run) => run.relaxed,
+        Write::CreateJob(job) => job.awaited,
         _ => false,
     })
 }
@@ -1212,6 +1217,30 @@ mod tests {
         assert_eq!(lengths, [5, 2]);
     }
 
+    fn new_job(awaited: bool) -> Write {
+        Write::CreateJob(NewJobRow {
+            id: Uuid::now_v7(),
+            runbook_id: Uuid::now_v7(),
+            version: None,
+            parameters: "{}".into(),
+            created_by: "alice".into(),
+            parent_job: None,
+            audit: None,
+            awaited,
+        })
+    }
+
+    /// Awaited new jobs wait for the next durable commit like instance starts; other new jobs
+    /// make their batch durable.
+    #[test]
+    fn batches_of_awaited_new_jobs_and_starts_commit_without_a_flush() {
+        let ids = Uuid::now_v7();
+        let relaxed_batch = [request(new_job(true)), request(start(ids, ids, ids))];
+        assert!(relaxed(&relaxed_batch.iter().collect::<Vec<_>>()));
+        let durable_batch = [request(new_job(true)), request(new_job(false))];
+        assert!(!relaxed(&durable_batch.iter().collect::<Vec<_>>()));
+    }
+
     /// A handed-over record that failed stops its instance's later records (awaited or not)
     /// until the instance starts again; other instances' records go on.
     #[test]
@@ -1286,6 +1315,7 @@ mod tests {
                     parameters: &Map::new(),
                     created_by: "tester",
                     parent_job: None,
+                    awaited: false,
                 })
                 .await
                 .unwrap();

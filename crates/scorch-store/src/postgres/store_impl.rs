@@ -94,6 +94,10 @@ impl Store for PgStore {
         Ok(jobs::create(self, job, None).await?.0)
     }
 
+    async fn make_job_durable(&self, id: Uuid) -> Result<(), StoreError> {
+        jobs::make_durable(self, id).await
+    }
+
     async fn create_job_audited(
         &self,
         job: NewJob<'_>,

@@ -48,6 +48,7 @@ pub(super) async fn create(
         created_by: new.created_by.to_string(),
         parent_job: new.parent_job,
         audit,
+        awaited: new.awaited,
     };
     let (version, audited) = store.writer.submit(insert).await?;
     let job = Job {
@@ -78,6 +79,8 @@ struct Insert {
     created_by: String,
     parent_job: Option<Uuid>,
     audit: Option<audit::Entry>,
+    /// [`NewJob::awaited`]: committed without the fsync.
+    awaited: bool,
 }
 
 impl Write for Insert {
@@ -102,6 +105,34 @@ impl Write for Insert {
             runbook_id: self.runbook_id,
             status: JobStatus::Pending,
         });
+    }
+
+    fn relaxed(&self) -> bool {
+        self.awaited
+    }
+}
+
+/// Job `id`'s creation on disk ([`crate::Store::make_job_durable`]): a durable commit syncs the
+/// whole write-ahead log, relaxed commits before it included, but only when it writes a page, so
+/// it rewrites the job's row as it is.
+pub(super) async fn make_durable(store: &SqliteStore, id: Uuid) -> Result<(), StoreError> {
+    store.writer.submit(Touch(id)).await
+}
+
+struct Touch(Uuid);
+
+impl Write for Touch {
+    type Output = ();
+    type Error = StoreError;
+
+    fn apply(&mut self, conn: &Connection) -> rusqlite::Result<Result<(), StoreError>> {
+        let touched = conn
+            .prepare_cached("UPDATE jobs SET created_at = created_at WHERE id = ?")?
+            .execute(params![self.0])?;
+        Ok(match touched {
+            0 => Err(StoreError::NotFound(format!("job {}", self.0))),
+            _ => Ok(()),
+        })
     }
 }
 
@@ -252,4 +283,28 @@ pub(super) fn decode(row: &impl Columns) -> Result<Job, StoreError> {
         cancel_requested: row.column("cancel_requested")?,
         ended_at: row.column::<Option<i64>>("ended_at")?.map(timestamp).transpose()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job created for a caller that waits for its end commits without a sync (the writer's
+    /// relaxed batches); others with one.
+    #[test]
+    fn only_awaited_new_jobs_are_relaxed() {
+        let insert = |awaited| Insert {
+            id: Uuid::now_v7(),
+            runbook_id: Uuid::now_v7(),
+            version: None,
+            parameters: "{}".into(),
+            created_at: 0,
+            created_by: "alice".into(),
+            parent_job: None,
+            audit: None,
+            awaited,
+        };
+        assert!(insert(true).relaxed());
+        assert!(!insert(false).relaxed());
+    }
 }

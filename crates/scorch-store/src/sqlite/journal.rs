@@ -376,6 +376,7 @@ mod tests {
             parameters: &Map::new(),
             created_by: "tester",
             parent_job: None,
+            awaited: false,
         };
         let job_id = store.create_job(job).await.unwrap().id;
         let (instance_id, stray) = (Uuid::now_v7(), Uuid::now_v7());

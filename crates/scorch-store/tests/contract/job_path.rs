@@ -59,6 +59,7 @@ async fn a_job_is_created_with_its_audit_record(store: Arc<dyn Store>) {
         parameters: &parameters,
         created_by: "alice",
         parent_job: None,
+        awaited: false,
     };
     let entry = NewAudit {
         actor: "alice",
@@ -205,6 +206,7 @@ async fn concurrent_starts_each_get_their_job_and_audit_record(store: Arc<dyn St
                     parameters: &parameters,
                     created_by: &actor,
                     parent_job: None,
+                    awaited: false,
                 };
                 let entry = NewAudit {
                     actor: &actor,
@@ -260,6 +262,7 @@ async fn a_job_of_a_missing_runbook_is_not_created_nor_audited(store: Arc<dyn St
         parameters: &parameters,
         created_by: "alice",
         parent_job: None,
+        awaited: false,
     };
     let missing = store.create_job_audited(new(Uuid::now_v7(), None), entry()).await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use scorch_store::{JobFilter, JobStatus, NewJob, Store, StoreError};
+use scorch_store::{Change, JobFilter, JobStatus, NewJob, Store, StoreError};
 use serde_json::{Map, json};
 use uuid::Uuid;
 
@@ -14,6 +14,7 @@ crate::contract!(
     jobs_are_listed_newest_first_with_filters,
     cancel_in_every_state,
     only_the_holder_finishes_or_releases,
+    awaited_jobs_are_created_and_made_durable,
 );
 
 async fn jobs_are_created_and_read(store: Arc<dyn Store>) {
@@ -30,6 +31,7 @@ async fn jobs_are_created_and_read(store: Arc<dyn Store>) {
             parameters: &parameters,
             created_by: "alice",
             parent_job: None,
+            awaited: false,
         })
         .await
         .unwrap();
@@ -57,6 +59,7 @@ async fn jobs_are_created_and_read(store: Arc<dyn Store>) {
             parameters: &Map::new(),
             created_by: "runbook-server",
             parent_job: Some(latest.id),
+            awaited: false,
         })
         .await
         .unwrap();
@@ -71,6 +74,7 @@ async fn jobs_are_created_and_read(store: Arc<dyn Store>) {
             parameters: &Map::new(),
             created_by: "alice",
             parent_job: None,
+            awaited: false,
         })
         .await;
     assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
@@ -84,6 +88,7 @@ async fn jobs_are_created_and_read(store: Arc<dyn Store>) {
             parameters: &Map::new(),
             created_by: "alice",
             parent_job: None,
+            awaited: false,
         })
         .await;
     assert!(matches!(unknown, Err(StoreError::NotFound(_))), "{unknown:?}");
@@ -94,10 +99,47 @@ async fn jobs_are_created_and_read(store: Arc<dyn Store>) {
             parameters: &Map::new(),
             created_by: "alice",
             parent_job: None,
+            awaited: false,
         })
         .await;
     assert!(matches!(no_version, Err(StoreError::NotFound(_))), "{no_version:?}");
     assert!(matches!(store.job(Uuid::new_v4()).await, Err(StoreError::NotFound(_))));
+}
+
+/// A job created for a caller that waits for its end is a job like any other (read, announced,
+/// claimed); `make_job_durable` answers for it and for any other job, and refuses an unknown one.
+async fn awaited_jobs_are_created_and_made_durable(store: Arc<dyn Store>) {
+    let runbook_id = runbook(&store, "Ops", "Deploy", json!({})).await;
+    let mut changes = store.subscribe_jobs();
+    let parameters = Map::new();
+    let new = |awaited| NewJob {
+        runbook_id,
+        version: None,
+        parameters: &parameters,
+        created_by: "alice",
+        parent_job: None,
+        awaited,
+    };
+    let awaited = store.create_job(new(true)).await.unwrap();
+    let plain = store.create_job(new(false)).await.unwrap();
+    assert_eq!(store.job(awaited.id).await.unwrap(), awaited);
+    let announced = tokio::time::timeout(crate::DEADLINE, changes.recv())
+        .await
+        .expect("a job change")
+        .expect("the change stream");
+    let pending = Change::Job {
+        id: awaited.id,
+        runbook_id,
+        status: JobStatus::Pending,
+    };
+    assert_eq!(announced, pending);
+    store.make_job_durable(awaited.id).await.unwrap();
+    store.make_job_durable(plain.id).await.unwrap();
+    assert_eq!(store.job(awaited.id).await.unwrap(), awaited, "unchanged by it");
+    let unknown = store.make_job_durable(Uuid::now_v7()).await;
+    assert!(matches!(unknown, Err(StoreError::NotFound(_))), "{unknown:?}");
+    let claimed = claim(&store, "rb1").await;
+    assert_eq!(claimed.job.id, awaited.id, "claimed in queue order");
 }
 
 async fn jobs_are_listed_newest_first_with_filters(store: Arc<dyn Store>) {

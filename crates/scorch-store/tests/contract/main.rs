@@ -112,6 +112,7 @@ pub async fn job(store: &Arc<dyn Store>, runbook_id: Uuid) -> Job {
             parameters: &parameters,
             created_by: "tester",
             parent_job: None,
+            awaited: false,
         })
         .await
         .expect("create a job")

@@ -176,6 +176,7 @@ async fn check_ins_reach_every_process_runbook_path_lookups() {
             parameters: &parameters,
             created_by: "tester",
             parent_job: None,
+            awaited: false,
         })
         .await;
     assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");

@@ -127,6 +127,7 @@ pub async fn create_job(store: &impl Store, runbook_id: Uuid) -> Job {
         parameters: &Map::new(),
         created_by: "tester",
         parent_job: None,
+        awaited: false,
     };
     store.create_job(job).await.expect("create job")
 }

@@ -128,6 +128,7 @@ async fn jobs_are_created_pending_for_the_latest_version() {
         parameters: &parameters,
         created_by: "alice",
         parent_job,
+        awaited: false,
     };
     let job = db.store.create_job(new(None, None)).await.unwrap();
     assert_eq!(
