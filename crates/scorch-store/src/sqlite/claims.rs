@@ -13,6 +13,7 @@ use scorch_engine::InstanceEnd;
 use uuid::Uuid;
 
 use super::columns::Columns;
+use super::handed_over::Kind;
 use super::jobs::{self, job_columns};
 use super::journal::EndRow;
 use super::versions::Head;
@@ -218,7 +219,8 @@ pub(super) async fn finish_with_end(
         end: EndRow::new(end)?,
         job: Finish::new(id, server, status)?,
     };
-    match store.writer.submit(both).await? {
+    let record = store.journal.record(end.instance_id, Kind::Awaited, both);
+    match store.writer.submit(record).await? {
         (_, Some(_)) => Ok(()),
         (_, None) => Err(not_held(store, id, server).await),
     }

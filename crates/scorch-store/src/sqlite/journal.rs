@@ -1,6 +1,7 @@
 //! The engine's journal: its records go through the store's [`Writer`] (group commit: one
 //! transaction and one fsync per batch, every caller acknowledged after the commit, subscribers
-//! told what changed first); resumes read through the pool.
+//! told what changed first), except that the engine does not wait for an instance's start or an
+//! idempotent run's finish (see [`handed_over`](super::handed_over)); resumes read through the pool.
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
 use super::columns::Columns;
+use super::handed_over::{Broken, Kind, Record};
 use super::writer::{Relaxed, Write, Writer, refusal};
 use super::{from_json, micros, timestamp, to_json};
 use crate::{Change, StoreError};
@@ -45,6 +47,8 @@ pub(super) const SELECT_RUNS: &str =
 pub struct SqliteJournal {
     writer: Writer,
     pool: SqlitePool,
+    /// Instances whose handed-over records were not written.
+    broken: Arc<Broken>,
 }
 
 /// An instance started (or resumed).
@@ -84,7 +88,22 @@ pub(super) struct EndRow {
 impl SqliteJournal {
     /// Records go through `writer`; reads through `pool`.
     pub(super) fn new(writer: Writer, pool: SqlitePool) -> Self {
-        SqliteJournal { writer, pool }
+        SqliteJournal {
+            writer,
+            pool,
+            broken: Arc::default(),
+        }
+    }
+
+    /// `write` as a record of `instance`: refused while one of the instance's handed-over
+    /// records is not written (every record of an instance goes through this).
+    pub(super) fn record<W>(&self, instance: Uuid, kind: Kind, write: W) -> Record<W> {
+        Record {
+            instance,
+            kind,
+            write,
+            broken: self.broken.clone(),
+        }
     }
 }
 
@@ -99,25 +118,41 @@ impl Journal for SqliteJournal {
             parameters: to_json(&start.parameters)?,
             started_at: micros(start.started_at),
         };
-        // Acknowledged once committed, before it is synced (see `Journal`).
-        self.writer.submit(Relaxed(row)).await
+        // Not waited for, and committed without a sync (see `Journal`).
+        let record = self.record(start.instance_id, Kind::Start, Relaxed(row));
+        self.writer.hand_over(record).await
     }
 
     async fn run_started(&self, run: &RunRecord) -> Result<(), JournalError> {
-        self.writer.submit(RunRow::new(run)?).await
+        let record = self.record(run.instance_id, Kind::Awaited, RunRow::new(run)?);
+        self.writer.submit(record).await
     }
 
     async fn run_finished(&self, run: &RunRecord) -> Result<(), JournalError> {
-        self.writer.submit(RunRow::new(run)?).await
+        let record = self.record(run.instance_id, Kind::Awaited, RunRow::new(run)?);
+        self.writer.submit(record).await
     }
 
     async fn idempotent_run_finished(&self, run: &RunRecord) -> Result<(), JournalError> {
-        // Acknowledged once committed, before it is synced (see `Journal`).
-        self.writer.submit(Relaxed(RunRow::new(run)?)).await
+        // A finish is not waited for, and committed without a sync (see `Journal`).
+        let row = Relaxed(RunRow::new(run)?);
+        match run.state {
+            RunState::Finished(_) => {
+                self.writer
+                    .hand_over(self.record(run.instance_id, Kind::HandedOver, row))
+                    .await
+            }
+            RunState::Running => {
+                self.writer
+                    .submit(self.record(run.instance_id, Kind::Awaited, row))
+                    .await
+            }
+        }
     }
 
     async fn instance_finished(&self, end: &InstanceEnd) -> Result<(), JournalError> {
-        self.writer.submit(EndRow::new(end)?).await.map(|_job| ())
+        let record = self.record(end.instance_id, Kind::Awaited, EndRow::new(end)?);
+        self.writer.submit(record).await.map(|_job| ())
     }
 
     async fn runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, JournalError> {
@@ -350,14 +385,14 @@ mod tests {
     use super::*;
     use crate::sqlite::writer::tests::{commit, queue};
     use crate::{NewJob, SaveRunbook, SqliteStore, Store};
+    use scorch_engine::InstanceStart;
 
     fn run(instance_id: Uuid) -> RunRow {
         RunRow::new(&crate::test_records::running(instance_id, 0)).unwrap()
     }
 
-    #[tokio::test]
-    async fn a_rejected_record_does_not_fail_its_batch() {
-        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+    /// A runbook and a pending job of it in `store`: (runbook, job).
+    async fn job_of_a_runbook(store: &SqliteStore) -> (Uuid, Uuid) {
         let definition = json!({ "format": 1 });
         let save = SaveRunbook {
             id: None,
@@ -378,7 +413,52 @@ mod tests {
             parent_job: None,
             awaited: false,
         };
-        let job_id = store.create_job(job).await.unwrap().id;
+        (runbook_id, store.create_job(job).await.unwrap().id)
+    }
+
+    /// An idempotent run's finish is not waited for; when it cannot be written, the instance's
+    /// later records are refused (the engine stops it there) until the instance starts again,
+    /// and other instances go on.
+    #[tokio::test]
+    async fn a_handed_over_record_that_failed_refuses_its_instance_until_it_starts_again() {
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        let (runbook_id, job_id) = job_of_a_runbook(&store).await;
+        let journal = store.journal();
+        let start = |instance_id| InstanceStart {
+            instance_id,
+            job_id,
+            runbook_id,
+            runbook_name: "Batch".into(),
+            server: "rb-1".into(),
+            parameters: Map::new(),
+            started_at: jiff::Timestamp::now(),
+        };
+        let finished = |instance_id, seq| RunRecord {
+            state: RunState::Finished(Status::Success),
+            ended_at: Some(jiff::Timestamp::now()),
+            ..crate::test_records::running(instance_id, seq)
+        };
+        let (lost, other) = (Uuid::now_v7(), Uuid::now_v7());
+        journal.instance_started(&start(other)).await.unwrap();
+        // Not started: its run's finish cannot be written, but nobody waits for it.
+        journal.idempotent_run_finished(&finished(lost, 0)).await.unwrap();
+        let refused = journal.run_finished(&finished(lost, 1)).await;
+        assert!(
+            matches!(&refused, Err(JournalError::Unavailable(why)) if why.contains("an earlier record of it was not written")),
+            "{refused:?}"
+        );
+        journal.run_finished(&finished(other, 0)).await.unwrap();
+        journal.instance_started(&start(lost)).await.unwrap();
+        journal.run_finished(&finished(lost, 1)).await.unwrap();
+        let seqs = |runs: Vec<RunRecord>| runs.iter().map(|r| r.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(journal.runs(lost).await.unwrap()), [1]);
+        assert_eq!(seqs(journal.runs(other).await.unwrap()), [0]);
+    }
+
+    #[tokio::test]
+    async fn a_rejected_record_does_not_fail_its_batch() {
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        let (runbook_id, job_id) = job_of_a_runbook(&store).await;
         let (instance_id, stray) = (Uuid::now_v7(), Uuid::now_v7());
         let start = StartRow {
             instance_id,

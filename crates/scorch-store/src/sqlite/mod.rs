@@ -18,6 +18,7 @@ mod audit;
 mod claims;
 mod columns;
 mod folders;
+mod handed_over;
 mod instances;
 mod jobs;
 mod journal;

@@ -56,6 +56,10 @@ pub(super) trait Write: Send + 'static {
     fn relaxed(&self) -> bool {
         false
     }
+
+    /// Its batch failed as a whole (and was rolled back), with `err`; called before the caller is
+    /// told.
+    fn failed(&self, _err: &StoreError) {}
 }
 
 /// `W`, acknowledged once committed (see [`Write::relaxed`]).
@@ -75,6 +79,10 @@ impl<W: Write> Write for Relaxed<W> {
 
     fn relaxed(&self) -> bool {
         true
+    }
+
+    fn failed(&self, err: &StoreError) {
+        self.0.failed(err)
     }
 }
 
@@ -142,7 +150,17 @@ impl Writer {
 
     /// Queues `write` and waits until it is committed (or refused).
     pub async fn submit<W: Write>(&self, write: W) -> Result<W::Output, W::Error> {
-        let stopped = || W::Error::from(StoreError::Unavailable("the database writer has stopped".into()));
+        let acked = self.queue(write).await?;
+        acked.await.map_err(|_| stopped())?
+    }
+
+    /// Queues `write` without waiting for it to be written: its outcome reaches no one, so a
+    /// write whose failure matters must act on it itself (see `journal::Record`).
+    pub async fn hand_over<W: Write>(&self, write: W) -> Result<(), W::Error> {
+        self.queue(write).await.map(drop)
+    }
+
+    async fn queue<W: Write>(&self, write: W) -> Result<oneshot::Receiver<Result<W::Output, W::Error>>, W::Error> {
         let (ack, acked) = oneshot::channel();
         let queued = Box::new(Pending {
             write,
@@ -150,8 +168,12 @@ impl Writer {
             ack,
         });
         self.sender.send(queued).await.map_err(|_| stopped())?;
-        acked.await.map_err(|_| stopped())?
+        Ok(acked)
     }
+}
+
+fn stopped<E: From<StoreError>>() -> E {
+    E::from(StoreError::Unavailable("the database writer has stopped".into()))
 }
 
 /// The connection, set up as sqlx sets up the pool's (`synchronous=FULL`, foreign keys, busy
@@ -213,6 +235,7 @@ impl<W: Write> Queued for Pending<W> {
     }
 
     fn failed(self: Box<Self>, err: StoreError) {
+        self.write.failed(&err);
         let _ = self.ack.send(Err(err.into()));
     }
 }

@@ -81,12 +81,16 @@ async fn unknown_instances_are_not_found() {
     );
 }
 
+/// The engine does not wait for an instance's start: its refusal reaches the engine with the
+/// instance's next awaited record.
 #[tokio::test]
 async fn an_instance_without_its_job_is_refused_clearly() {
     let db = TestDb::new().await;
     let (runbook, _) = db.job().await;
     let start = instance_start(runbook, Uuid::now_v7());
-    match db.store.journal().instance_started(&start).await {
+    let journal = db.store.journal();
+    journal.instance_started(&start).await.unwrap();
+    match journal.run_finished(&finished_run(start.instance_id, 0)).await {
         Err(JournalError::Unavailable(message)) => assert!(message.contains("create the job"), "{message}"),
         other => panic!("expected a refusal, got {other:?}"),
     }
