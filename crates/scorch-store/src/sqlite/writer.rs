@@ -155,7 +155,7 @@ impl Writer {
     }
 
     /// Queues `write` without waiting for it to be written: its outcome reaches no one, so a
-    /// write whose failure matters must act on it itself (see `journal::Record`).
+    /// write whose failure matters must act on it itself (see `handed_over::Record`).
     pub async fn hand_over<W: Write>(&self, write: W) -> Result<(), W::Error> {
         self.queue(write).await.map(drop)
     }
