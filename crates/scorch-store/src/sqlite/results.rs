@@ -74,18 +74,20 @@ fn read_loop(conn: &Connection, mut receiver: mpsc::Receiver<(Uuid, oneshot::Sen
 }
 
 fn read(conn: &Connection, id: Uuid) -> Answer {
-    let job = first(
+    let job = all(
         conn,
         concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = ?"),
         id,
         |row| jobs::decode(row),
     )?
+    .pop()
     .ok_or_else(|| StoreError::NotFound(format!("job {id}")))?;
     let (instance, runs) = match job.instance_id {
         Some(instance_id) if job.status.is_final() => {
-            let instance = first(conn, select_instances!("WHERE uuid = ?"), instance_id, |row| {
+            let instance = all(conn, select_instances!("WHERE uuid = ?"), instance_id, |row| {
                 instances::decode(row)
             })?
+            .pop()
             .ok_or_else(|| StoreError::NotFound(format!("instance {instance_id}")))?;
             let runs = all(conn, journal::SELECT_RUNS, instance_id, |row| {
                 journal::decode_run(instance_id, row)
@@ -111,14 +113,4 @@ fn all<T>(
         found.push(decode(row)?);
     }
     Ok(found)
-}
-
-/// The first row `sql` finds for `key`, decoded.
-fn first<T>(
-    conn: &Connection,
-    sql: &str,
-    key: Uuid,
-    decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, StoreError>,
-) -> Result<Option<T>, StoreError> {
-    Ok(all(conn, sql, key, decode)?.into_iter().next())
 }
