@@ -247,18 +247,23 @@ impl Config {
             return Ok(key.0.clone());
         }
         let path = self.data_dir.join("encryption.key");
-        match std::fs::read_to_string(&path) {
-            Ok(key) => return Ok(key.trim().to_string()),
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(format!("{}: cannot read the encryption key: {e}", path.display()));
-            }
-            Err(_) => {}
+        let read = || match std::fs::read_to_string(&path) {
+            Ok(key) => Ok(Some(key.trim().to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("{}: cannot read the encryption key: {e}", path.display())),
+        };
+        if let Some(key) = read()? {
+            return Ok(key);
         }
         let key = scorch_server::secrets::SecretBox::generate_key();
-        std::fs::create_dir_all(&self.data_dir)
-            .and_then(|()| write_private(&path, &key))
+        let written = std::fs::create_dir_all(&self.data_dir)
+            .and_then(|()| write_private_once(&path, &key))
             .map_err(|e| format!("{}: cannot write the encryption key: {e}", path.display()))?;
-        Ok(key)
+        match written {
+            true => Ok(key),
+            // Another process starting at the same moment made it first: use that one.
+            false => read()?.ok_or_else(|| format!("{}: the encryption key vanished", path.display())),
+        }
     }
 
     /// The configuration as TOML, secrets redacted.
@@ -283,17 +288,53 @@ fn public_url(name: &str, url: &str) -> Result<String, String> {
 }
 
 /// Writes a file only its owner can read.
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+/// Writes `text` to a new file at `path`, readable by its owner only, unless `path` exists; false
+/// then. The file appears whole or not at all (written beside it, then linked into place), so
+/// processes that start together all read the one that was made first.
+fn write_private_once(path: &Path, text: &str) -> std::io::Result<bool> {
+    let beside = path.with_extension(format!("{}.new", uuid::Uuid::new_v4().simple()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    std::io::Write::write_all(&mut options.open(path)?, text.as_bytes())
+    let written = options
+        .open(&beside)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, text.as_bytes()).and_then(|()| file.sync_all()));
+    let linked = written.and_then(|()| std::fs::hard_link(&beside, path));
+    let _ = std::fs::remove_file(&beside);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Processes starting together on one data directory agree on one encryption key.
+    #[test]
+    fn processes_starting_together_share_one_encryption_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: dir.path().join("data"),
+            ..Config::default()
+        };
+        let keys: Vec<String> = std::thread::scope(|scope| {
+            let starts: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| config.encryption_key().unwrap()))
+                .collect();
+            starts.into_iter().map(|s| s.join().unwrap()).collect()
+        });
+        assert!(keys.iter().all(|k| k == &keys[0] && !k.is_empty()), "{keys:?}");
+        let files: Vec<_> = std::fs::read_dir(&config.data_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(files, ["encryption.key"], "nothing left beside it");
+        assert_eq!(config.encryption_key().unwrap(), keys[0]);
+    }
 
     #[test]
     fn file_then_overrides() {
