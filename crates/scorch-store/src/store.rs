@@ -308,10 +308,11 @@ pub struct NewJob<'a> {
     pub created_by: &'a str,
     /// The job whose `invoke_runbook` started this one.
     pub parent_job: Option<Uuid>,
-    /// The creator tells no one of the job before it has ended (a start that waits for its
+    /// The creator answers no one with the job before it has ended (a start that waits for its
     /// outcome): the store may acknowledge the creation before it reaches the disk, since the
-    /// job's end is written durably after it and covers it. A creator that tells of the job
-    /// before its end (a wait that timed out) calls [`Store::make_job_durable`] first.
+    /// job's end is written durably after it and covers it. A creator that answers with the job
+    /// before its end (a wait that timed out) calls [`Store::make_job_durable`] first. (Change
+    /// subscribers hear of it at once, as they hear of other records not yet on disk.)
     pub awaited: bool,
 }
 
