@@ -140,17 +140,17 @@ pub(super) async fn create(
     Ok((job, created.audited))
 }
 
-/// Job `id`'s creation on disk ([`crate::Store::make_job_durable`]): a transaction given an id
-/// commits with a record whose flush (synchronous_commit is on outside relaxed batches) covers
-/// every commit before it.
+/// Job `id`'s creation on disk ([`crate::Store::make_job_durable`]): a commit flushes the WAL
+/// (synchronous_commit is on outside relaxed batches) only when its transaction wrote some, so
+/// this rewrites the job's row as it is; the flush covers every commit before it.
 pub(super) async fn make_durable(store: &PgStore, id: Uuid) -> Result<(), StoreError> {
-    let found: bool = sqlx::query_scalar("SELECT txid_current() > 0 AND EXISTS (SELECT 1 FROM jobs WHERE id = $1)")
+    let touched = sqlx::query("UPDATE jobs SET created_at = created_at WHERE id = $1")
         .bind(id)
-        .fetch_one(store.pool())
+        .execute(store.pool())
         .await?;
-    match found {
-        true => Ok(()),
-        false => Err(StoreError::NotFound(format!("job {id}"))),
+    match touched.rows_affected() {
+        0 => Err(StoreError::NotFound(format!("job {id}"))),
+        _ => Ok(()),
     }
 }
 

@@ -336,3 +336,37 @@ async fn nul_characters_do_not_stop_the_journal() {
     let stored = journal.runs(claim.instance_id).await.unwrap();
     assert_eq!(stored[0].error, "bad\u{fffd}byte");
 }
+
+/// A job created for a caller that waits is committed without waiting for the WAL flush;
+/// `make_job_durable` returns only once the WAL is flushed past it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn making_an_awaited_job_durable_flushes_the_wal_past_it() {
+    let backend = postgres().await;
+    let url = backend.url.clone().unwrap();
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    let rb = runbook(&backend.store, "", "Awaited", json!({})).await;
+    let parameters = serde_json::Map::new();
+    let created = backend
+        .store
+        .create_job(NewJob {
+            runbook_id: rb,
+            version: None,
+            parameters: &parameters,
+            created_by: "alice",
+            parent_job: None,
+            awaited: true,
+        })
+        .await
+        .unwrap();
+    let written: String = sqlx::query_scalar("SELECT pg_current_wal_insert_lsn()::text")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    backend.store.make_job_durable(created.id).await.unwrap();
+    let flushed: bool = sqlx::query_scalar("SELECT pg_current_wal_flush_lsn() >= $1::pg_lsn")
+        .bind(&written)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(flushed, "the WAL is flushed past the job's creation");
+}
