@@ -1,7 +1,11 @@
 //! The runbook server on a real SQLite file: jobs run to their end, queued ones as slots free up,
 //! a drained server hands its instances back to be resumed, and a crashed server's work is taken over when its leases expire.
 
+#[path = "web/flaky.rs"]
+mod flaky;
+
 use std::sync::Arc;
+use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
 use scorch_engine::RegistryCatalog;
@@ -112,6 +116,33 @@ async fn a_job_runs_to_its_end_with_its_return_data() {
     let instance = f.store.instance(done.instance_id.unwrap()).await.unwrap();
     assert_eq!(instance.returns["Message"], "Hello fleet");
     assert_eq!(instance.server, "rb1");
+    stop.cancel();
+    task.await.unwrap();
+}
+
+/// An instance whose end cannot be recorded is handed back and resumed (here, by the same
+/// server), not left running under the server's renewed lease.
+#[tokio::test]
+async fn a_job_whose_end_is_refused_is_handed_back_and_resumed() {
+    let mut f = Fixture::new().await;
+    let flaky = Arc::new(flaky::FlakyStore {
+        inner: f.store.clone(),
+        down: Default::default(),
+        refuse_ends: AtomicU32::new(1),
+    });
+    f.store = flaky.clone();
+    let runbook = f.push(HELLO).await;
+    let (stop, task) = f.server("rb1", Duration::from_secs(10));
+    let job = f.job(runbook, serde_json::json!({"Who": "again"})).await;
+    let done = f.finished(job).await;
+    assert_eq!(done.status, JobStatus::Completed);
+    assert_eq!(
+        flaky.refuse_ends.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "one end was refused"
+    );
+    let instance = f.store.instance(done.instance_id.unwrap()).await.unwrap();
+    assert_eq!(instance.returns["Message"], "Hello again");
     stop.cancel();
     task.await.unwrap();
 }

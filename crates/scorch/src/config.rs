@@ -293,20 +293,30 @@ fn public_url(name: &str, url: &str) -> Result<String, String> {
 /// processes that start together all read the one that was made first.
 fn write_private_once(path: &Path, text: &str) -> std::io::Result<bool> {
     let beside = path.with_extension(format!("{}.new", uuid::Uuid::new_v4().simple()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options
-        .open(&beside)
-        .and_then(|mut file| std::io::Write::write_all(&mut file, text.as_bytes()).and_then(|()| file.sync_all()));
-    let linked = written.and_then(|()| std::fs::hard_link(&beside, path));
+    write_private(&beside, text)?;
+    let linked = std::fs::hard_link(&beside, path);
     let _ = std::fs::remove_file(&beside);
+    let linked = match linked {
+        // A file system without hard links: written in place, as whole as the write makes it.
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => write_private(path, text),
+        linked => linked,
+    };
     match linked {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+/// Writes `text` to a new file at `path` (never over one), readable by its owner only, on disk.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())?;
+    file.sync_all()
 }
 
 #[cfg(test)]

@@ -424,8 +424,19 @@ async fn run_job(
         InstanceStatus::Failed | InstanceStatus::Running => JobStatus::Failed,
     };
     // The instance's end and the job's, in one commit where the store can.
-    if let Err(e) = store.finish_instance_and_job(&ended.end, job_id, server, status).await {
-        error!(job_id = %job_id, server, error = %e, "cannot record the end of the instance and its job");
+    match store.finish_instance_and_job(&ended.end, job_id, server, status).await {
+        Ok(()) => {}
+        // No longer this server's job (its lease was taken over): the holder ends it.
+        Err(e @ StoreError::Conflict(_)) => {
+            warn!(job_id = %job_id, server, error = %e, "the job was taken over before its end was recorded");
+        }
+        // Not recorded (the database refused it, or an earlier record of the instance that the
+        // engine did not wait for was not written): hand the job back so that it is resumed from
+        // what was recorded, rather than left running under this server's renewed lease.
+        Err(e) => {
+            error!(job_id = %job_id, server, error = %e, "cannot record the end of the instance and its job; handing it back to be resumed");
+            hand_back(store, job_id, server).await;
+        }
     }
 }
 

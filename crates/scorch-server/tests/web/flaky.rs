@@ -1,13 +1,13 @@
 //! A store that delegates to a real one, except that its database can be made to look down
-//! (for `/health`).
+//! (for `/health`), and instances' ends can be refused (for the runbook server).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use scorch_activity::GlobalSettings;
-use scorch_engine::{Journal, RunRecord};
+use scorch_engine::{InstanceEnd, Journal, RunRecord};
 use scorch_store::model::*;
 use scorch_store::{Change, Claim, InstanceFilter, JobFilter, NewJob, PurgeRule, Store, StoreError};
 use tokio::sync::broadcast;
@@ -16,6 +16,9 @@ use uuid::Uuid;
 pub struct FlakyStore {
     pub inner: Arc<dyn Store>,
     pub down: AtomicBool,
+    /// How many of the next `finish_instance_and_job` calls are refused, as if the database
+    /// refused them.
+    pub refuse_ends: AtomicU32,
 }
 
 #[async_trait]
@@ -102,6 +105,23 @@ impl Store for FlakyStore {
     }
     async fn release_job(&self, id: Uuid, server: &str) -> Result<(), StoreError> {
         self.inner.release_job(id, server).await
+    }
+    async fn finish_instance_and_job(
+        &self,
+        end: &InstanceEnd,
+        id: Uuid,
+        server: &str,
+        status: JobStatus,
+    ) -> Result<(), StoreError> {
+        let refuse = |left: u32| left.checked_sub(1);
+        if self
+            .refuse_ends
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, refuse)
+            .is_ok()
+        {
+            return Err(StoreError::Unavailable("the end was refused (test)".into()));
+        }
+        self.inner.finish_instance_and_job(end, id, server, status).await
     }
     async fn instance(&self, id: Uuid) -> Result<InstanceRow, StoreError> {
         self.inner.instance(id).await

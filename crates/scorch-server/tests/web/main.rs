@@ -52,6 +52,7 @@ impl Web {
         let store = Arc::new(FlakyStore {
             inner: sqlite.clone(),
             down: Default::default(),
+            refuse_ends: Default::default(),
         });
         let shared: Arc<dyn Store> = store.clone();
         let plans = Arc::new(Plans::new(Arc::new(scorch_activities::standard())));

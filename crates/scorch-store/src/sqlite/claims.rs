@@ -311,24 +311,49 @@ impl Write for EndAndFinish {
 }
 
 /// Hands a running job back: no holder, no lease, so the next claim continues its instance.
+/// Through the writer, after every record of the instance queued before (the engine does not
+/// wait for some): whoever resumes the instance reads them all.
 pub(super) async fn release(store: &SqliteStore, id: Uuid, server: &str) -> Result<(), StoreError> {
-    let runbook_id: Option<Uuid> = sqlx::query_scalar(
-        "UPDATE jobs SET claimed_by = NULL, lease_expires_at = NULL
-         WHERE id = ? AND claimed_by = ? AND status = 'running' RETURNING runbook_id",
-    )
-    .bind(id)
-    .bind(server)
-    .fetch_optional(&store.pool)
-    .await?;
-    let Some(runbook_id) = runbook_id else {
-        return Err(not_held(store, id, server).await);
-    };
-    store.notify(Change::Job {
+    let release = Release {
         id,
-        runbook_id,
-        status: JobStatus::Running,
-    });
-    Ok(())
+        server: server.to_string(),
+    };
+    match store.writer.submit(release).await? {
+        Some(_) => Ok(()),
+        None => Err(not_held(store, id, server).await),
+    }
+}
+
+/// A job handed back; its output is the job's runbook, or `None` when `server` does not hold it.
+struct Release {
+    id: Uuid,
+    server: String,
+}
+
+impl Write for Release {
+    type Output = Option<Uuid>;
+    type Error = StoreError;
+
+    fn apply(&mut self, conn: &Connection) -> rusqlite::Result<Result<Option<Uuid>, StoreError>> {
+        let runbook_id = conn
+            .prepare_cached(
+                "UPDATE jobs SET claimed_by = NULL, lease_expires_at = NULL
+                 WHERE id = ? AND claimed_by = ? AND status = 'running' RETURNING runbook_id",
+            )?
+            .query_row(params![self.id, self.server], |row| row.get(0))
+            .optional()?;
+        Ok(Ok(runbook_id))
+    }
+
+    fn changes(&self, runbook: &Option<Uuid>, send: &mut dyn FnMut(Change)) {
+        if let Some(runbook_id) = *runbook {
+            send(Change::Job {
+                id: self.id,
+                runbook_id,
+                status: JobStatus::Running,
+            });
+        }
+    }
 }
 
 /// Why `server` may not end or hand back job `id`.

@@ -115,7 +115,7 @@ impl SqliteStore {
         let changes = Changes::new();
         let writer = Writer::start(&options, in_memory, BUSY_TIMEOUT, changes.clone())
             .map_err(|err| StoreError::Unavailable(format!("cannot open the database {place}: {err}")))?;
-        let results = ResultReader::start(&options, in_memory)
+        let results = ResultReader::start(&options, in_memory, &writer)
             .map_err(|err| StoreError::Unavailable(format!("cannot open the database {place}: {err}")))?;
         drop(migrating);
         let journal = Arc::new(SqliteJournal::new(writer.clone(), pool.clone()));

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::instances::select_instances;
 use super::jobs::job_columns;
-use super::writer::{open, store_error};
+use super::writer::{Write, Writer, open, store_error};
 use super::{BUSY_TIMEOUT, instances, jobs, journal};
 use crate::{JobResult, StoreError};
 
@@ -25,12 +25,19 @@ type Answer = Result<JobResult, StoreError>;
 
 /// The handle callers ask through; cheap to clone. The thread ends once every handle is gone.
 #[derive(Debug, Clone)]
-pub(super) struct ResultReader {
-    sender: mpsc::Sender<(Uuid, oneshot::Sender<Answer>)>,
+pub(super) enum ResultReader {
+    /// A thread with a connection of its own: a database file in WAL mode, read beside the writer.
+    Own(mpsc::Sender<(Uuid, oneshot::Sender<Answer>)>),
+    /// Through the writer's connection: the connections of an in-memory database share one
+    /// cache whose table locks, held by a reader's transaction, could deadlock with the writer.
+    Writer(Writer),
 }
 
 impl ResultReader {
-    pub(super) fn start(options: &SqliteConnectOptions, in_memory: bool) -> Result<Self, String> {
+    pub(super) fn start(options: &SqliteConnectOptions, in_memory: bool, writer: &Writer) -> Result<Self, String> {
+        if in_memory {
+            return Ok(ResultReader::Writer(writer.clone()));
+        }
         let conn = open(options, in_memory, BUSY_TIMEOUT)
             .and_then(|conn| conn.pragma_update(None, "query_only", "ON").map(|()| conn))
             .map_err(|e| store_error(e).to_string())?;
@@ -39,15 +46,35 @@ impl ResultReader {
             .name("scorch-sqlite-results".into())
             .spawn(move || read_loop(&conn, receiver))
             .map_err(|e| format!("cannot start the job result reader: {e}"))?;
-        Ok(ResultReader { sender })
+        Ok(ResultReader::Own(sender))
     }
 
     /// Job `id` with, once it has ended, its instance and the instance's runs.
     pub(super) async fn read(&self, id: Uuid) -> Answer {
+        let sender = match self {
+            ResultReader::Own(sender) => sender,
+            ResultReader::Writer(writer) => return writer.submit(Read(id)).await,
+        };
         let stopped = || StoreError::Unavailable("the job result reader has stopped".into());
         let (answer, answered) = oneshot::channel();
-        self.sender.send((id, answer)).await.map_err(|_| stopped())?;
+        sender.send((id, answer)).await.map_err(|_| stopped())?;
         answered.await.map_err(|_| stopped())?
+    }
+}
+
+/// A job result read on the writer's connection, in its batch.
+struct Read(Uuid);
+
+impl Write for Read {
+    type Output = JobResult;
+    type Error = StoreError;
+
+    fn apply(&mut self, conn: &Connection) -> rusqlite::Result<Answer> {
+        Ok(read(conn, self.0))
+    }
+
+    fn relaxed(&self) -> bool {
+        true
     }
 }
 
