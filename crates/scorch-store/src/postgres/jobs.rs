@@ -522,6 +522,9 @@ fn check_end(id: Uuid, status: JobStatus) -> Result<(), StoreError> {
 /// Hands a running job back: no holder, no lease, so the next claim continues its instance. The
 /// change wakes the other runbook servers to take it.
 pub(super) async fn release(store: &PgStore, id: Uuid, server: &str) -> Result<(), StoreError> {
+    // The engine does not wait for some records (see `PgJournal::hand_over`): they are written
+    // before the job becomes another server's to resume.
+    store.shared.journal.barrier().await?;
     let done = sqlx::query(concat!(
         "WITH j AS (
              UPDATE jobs SET claimed_by = NULL, lease_expires_at = NULL

@@ -205,6 +205,8 @@ enum Write {
     /// An instance's end and its job's, in one statement.
     Finished(EndRow, JobEnd),
     CreateJob(NewJobRow),
+    /// Writes nothing: answered once every record queued before it has been written (or refused).
+    Barrier,
 }
 
 struct StartRow {
@@ -297,6 +299,12 @@ impl PgJournal {
             .send(Request { write, ack: None })
             .await
             .map_err(|_| writer_stopped())
+    }
+
+    /// Returns once every record queued before has been written (or refused): what a job handed
+    /// back must wait for, so that whoever resumes its instance reads them all.
+    pub(super) async fn barrier(&self) -> Result<(), JournalError> {
+        self.submit(Write::Barrier).await.map(drop)
     }
 
     /// Creates a job (and its audit record) in the writer's next commit.
@@ -544,7 +552,11 @@ async fn write_loop(pool: PgPool, mut receiver: mpsc::Receiver<Request>) {
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         linger(&mut receiver, &mut batch).await;
         broken.refuse_records_of_broken(&mut batch);
+        // Answered after the batch's records, which include everything queued before them.
+        let barriers: Vec<Request> = batch.extract_if(.., |r| matches!(r.write, Write::Barrier)).collect();
+        let passed = |broken: &mut Broken| barriers.into_iter().for_each(|b| broken.deliver(b, Ok(Reply::Written)));
         if batch.is_empty() {
+            passed(&mut broken);
             continue;
         }
         // A connection left idle may have been closed meanwhile (the database restarted, or ended
@@ -586,6 +598,7 @@ async fn write_loop(pool: PgPool, mut receiver: mpsc::Receiver<Request>) {
                 }
             }
         }
+        passed(&mut broken);
     }
 }
 
@@ -759,7 +772,7 @@ fn relaxed(records: &[&Request]) -> bool {
 /// Record kinds in the order a segment writes them.
 fn phase(write: &Write) -> u8 {
     match write {
-        Write::CreateJob(_) => 0,
+        Write::CreateJob(_) | Write::Barrier => 0,
         Write::InstanceStarted(_) => 1,
         Write::Run(_) => 2,
         Write::InstanceFinished(_) | Write::Finished(..) => 3,
@@ -887,7 +900,7 @@ async fn write_instances(
                 ends.push((i, end));
                 job_ends.push((end.instance_id, job));
             }
-            Write::Run(_) | Write::CreateJob(_) => {}
+            Write::Run(_) | Write::CreateJob(_) | Write::Barrier => {}
         }
     }
     let latest_start: HashMap<Uuid, &StartRow> = starts.iter().map(|&(_, s)| (s.instance_id, s)).collect();
@@ -1140,7 +1153,7 @@ impl Write {
             Write::InstanceStarted(start) => Some(start.instance_id),
             Write::Run(run) => Some(run.instance_id),
             Write::InstanceFinished(end) | Write::Finished(end, _) => Some(end.instance_id),
-            Write::CreateJob(_) => None,
+            Write::CreateJob(_) | Write::Barrier => None,
         }
     }
 
@@ -1156,6 +1169,7 @@ impl Write {
                     job.id
                 )))));
             }
+            Write::Barrier => return Ok(Reply::Written),
         };
         Err(JournalError::Unavailable(format!(
             "instance {instance}: the database refused {what}: {cause}"
@@ -1362,6 +1376,42 @@ mod tests {
             );
             let runs = store.journal().runs(instance_id).await.unwrap();
             assert_eq!((runs.len(), runs[0].key), (1, u64::MAX));
+        })
+        .await;
+    }
+
+    /// Records the engine did not wait for are written by the time a barrier queued after them
+    /// returns (a job handed back waits for one).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_barrier_returns_once_the_records_queued_before_it_are_written() {
+        on_new_database(|store, runbook_id, job| async move {
+            let journal = &store.shared.journal;
+            let instance_id = Uuid::now_v7();
+            let start = InstanceStart {
+                instance_id,
+                job_id: job.id,
+                runbook_id,
+                runbook_name: "Batch".into(),
+                server: "rb-1".into(),
+                parameters: Map::new(),
+                started_at: jiff::Timestamp::now(),
+            };
+            journal.instance_started(&start).await.unwrap();
+            let finished = RunRecord {
+                state: RunState::Finished(scorch_activity::Status::Success),
+                ended_at: Some(jiff::Timestamp::now()),
+                ..crate::test_records::running(instance_id, 0)
+            };
+            journal.idempotent_run_finished(&finished).await.unwrap();
+            journal.barrier().await.unwrap();
+            let written: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM activity_runs r JOIN instances i ON i.id = r.instance_id WHERE i.uuid = $1",
+            )
+            .bind(instance_id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+            assert_eq!(written, 1);
         })
         .await;
     }
