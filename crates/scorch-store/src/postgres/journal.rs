@@ -625,22 +625,25 @@ impl Broken {
         }
         let mut kept = Vec::with_capacity(batch.len());
         for request in batch.drain(..) {
-            match (&request.write, request.write.instance_id()) {
-                (Write::InstanceStarted(start), _) => {
-                    self.instances.remove(&start.instance_id);
-                    kept.push(request);
-                }
-                (_, Some(instance)) if self.instances.contains_key(&instance) => {
-                    let refused = Err(JournalError::Unavailable(format!(
-                        "instance {instance}: an earlier record of it was not written: {}",
-                        self.instances[&instance]
-                    )));
-                    self.deliver(request, refused);
-                }
-                _ => kept.push(request),
+            match self.refusal(&request.write) {
+                Some(refused) => self.deliver(request, refused),
+                None => kept.push(request),
             }
         }
         *batch = kept;
+    }
+
+    /// The refusal of `write` when its instance is broken; an instance's start mends it.
+    fn refusal(&mut self, write: &Write) -> Option<Outcome> {
+        if let Write::InstanceStarted(start) = write {
+            self.instances.remove(&start.instance_id);
+            return None;
+        }
+        let instance = write.instance_id()?;
+        let why = self.instances.get(&instance)?;
+        Some(Err(JournalError::Unavailable(format!(
+            "instance {instance}: an earlier record of it was not written: {why}"
+        ))))
     }
 
     /// Gives `request`'s outcome to its waiter, or, for a handed-over record that failed, marks
@@ -694,15 +697,28 @@ async fn write(conn: &mut PgConnection, batch: &[Request], known: &mut Known) ->
                 ]);
             }
             let mut outcomes = Vec::with_capacity(batch.len());
+            // Instances whose handed-over record was refused here: their later records in this
+            // batch are refused too (the loop marks them broken only once the batch is answered).
+            let mut broken = Broken::default();
             for request in batch {
-                match write_batch(conn, &[request], known).await {
-                    Ok(mut outcome) => outcomes.push(outcome.pop().unwrap_or(Ok(Reply::Written))),
+                if let Some(refused) = broken.refusal(&request.write) {
+                    outcomes.push(refused);
+                    continue;
+                }
+                let outcome = match write_batch(conn, &[request], known).await {
+                    Ok(mut outcome) => outcome.pop().unwrap_or(Ok(Reply::Written)),
                     Err(sqlx::Error::Database(db)) => {
                         known.instances.clear();
-                        outcomes.push(refused_alone(conn, &request.write, db.message(), known).await?);
+                        refused_alone(conn, &request.write, db.message(), known).await?
                     }
                     Err(err) => return Err(err),
+                };
+                if request.ack.is_none()
+                    && let (Err(err), Some(instance)) = (&outcome, request.write.instance_id())
+                {
+                    broken.instances.insert(instance, err.to_string());
                 }
+                outcomes.push(outcome);
             }
             Ok(outcomes)
         }
@@ -1376,6 +1392,38 @@ mod tests {
             );
             let runs = store.journal().runs(instance_id).await.unwrap();
             assert_eq!((runs.len(), runs[0].key), (1, u64::MAX));
+        })
+        .await;
+    }
+
+    /// When a batch is written again record by record, a handed-over record the database refuses
+    /// makes the instance's later records in the batch refused too, as later batches would be.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refused_handed_over_record_refuses_its_instance_within_the_batch() {
+        on_new_database(|store, runbook_id, job| async move {
+            let (instance_id, other) = (Uuid::now_v7(), Uuid::now_v7());
+            let mut known = Known::default();
+            let mut conn = store.pool().acquire().await.unwrap();
+            let started = [request(start(instance_id, job.id, runbook_id)), request(start(other, job.id, runbook_id))];
+            write(&mut conn, &started, &mut known).await.unwrap();
+            // NUL in text: the database refuses this record alone (the journal's own encoding
+            // never makes one; built by hand here).
+            let refused = Write::Run(RunRow {
+                activity_id: Arc::from("bad\0id"),
+                ..RunRow::new(&crate::test_records::running(instance_id, 0)).unwrap()
+            });
+            let (ack, _acked) = oneshot::channel();
+            let awaited = |write| Request { write, ack: Some(ack) };
+            let batch = [request(refused), request(run(other, 0)), awaited(run(instance_id, 1))];
+            let outcomes = write(&mut conn, &batch, &mut known).await.unwrap();
+            assert!(matches!(&outcomes[0], Err(JournalError::Unavailable(_))), "{:?}", outcomes[0]);
+            assert_eq!(outcomes[1], Ok(Reply::Written));
+            assert!(
+                matches!(&outcomes[2], Err(JournalError::Unavailable(m)) if m.contains("an earlier record of it was not written")),
+                "{:?}",
+                outcomes[2]
+            );
+            assert!(store.journal().runs(instance_id).await.unwrap().is_empty());
         })
         .await;
     }
