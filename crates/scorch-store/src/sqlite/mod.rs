@@ -1,8 +1,9 @@
 //! The SQLite backend: one file (or memory) for `scorch up` on one machine.
 //!
 //! Layout: a pool of connections serves reads and the rare writes of authoring and operations;
-//! every write of the job path (the journal, jobs, claims, audit records, heartbeats) goes through
-//! one connection of its own, owned by one writer thread that commits in groups (see [`writer`]).
+//! every write of the job path (the journal, jobs, claims, hand-backs, audit records, heartbeats)
+//! goes through one connection of its own, owned by one writer thread that commits in groups (see
+//! [`writer`]); job results are read by a thread of their own (see [`results`]).
 //! The file runs in WAL mode with `synchronous=FULL`, so readers never wait for the writer and
 //! nothing acknowledged is lost on power failure, except what the journal contract lets wait for
 //! the next durable commit (see `writer`).

@@ -4,13 +4,15 @@
 //! (a millisecond, then longer) before it tries again. So every write of the job path (journal
 //! records, job creation, claims, job ends, audit records, heartbeats) goes through one
 //! connection, owned by one thread: callers encode a [`Write`], queue it and wait for its
-//! acknowledgement. The thread takes everything queued (up to [`MAX_BATCH`]) into one
+//! acknowledgement (or, for the journal records the engine does not wait for, only queue it:
+//! [`Writer::hand_over`]). The thread takes everything queued (up to [`MAX_BATCH`]) into one
 //! transaction and commits it with one fsync, then tells the store's subscribers what changed and
 //! acknowledges every caller: durability costs one fsync per batch, not per write, and the busier
 //! the store, the larger the batches.
 //!
 //! A batch made only of writes whose loss a resume repairs (instance starts, idempotent runs'
-//! finishes, claims: see [`Write::relaxed`]) commits without the fsync; the next durable commit
+//! finishes, claims) or that no answer names before a durable write (jobs created for a start that
+//! waits for their end): see [`Write::relaxed`]) commits without the fsync; the next durable commit
 //! syncs the write-ahead log up to it, so it covers them.
 //!
 //! The thread drives its connection with rusqlite, so a statement is a function call rather than
