@@ -12,7 +12,7 @@
 //!
 //! A batch made only of writes whose loss a resume repairs (instance starts, idempotent runs'
 //! finishes, claims) or that no answer names before a durable write (jobs created for a start that
-//! waits for their end): see [`Write::relaxed`]) commits without the fsync; the next durable commit
+//! waits for their end; see [`Write::relaxed`]) commits without the fsync; the next durable commit
 //! syncs the write-ahead log up to it, so it covers them.
 //!
 //! The thread drives its connection with rusqlite, so a statement is a function call rather than
