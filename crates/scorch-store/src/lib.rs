@@ -5,6 +5,7 @@
 //! implements the engine's [`Journal`](scorch_engine::Journal) and the activities'
 //! [`GlobalSettings`](scorch_activity::GlobalSettings).
 
+mod broken;
 mod error;
 mod kept;
 pub mod model;

@@ -117,8 +117,9 @@ pub trait Store: Send + Sync + 'static {
     /// A pending job for the latest checked-in version; `Conflict` when the job names a version
     /// that is no longer the latest ([`NewJob::version`]). Emits `Change::Job`.
     async fn create_job(&self, job: NewJob<'_>) -> Result<Job, StoreError>;
-    /// Makes job `id`'s creation durable, if it was created [`NewJob::awaited`] (for others a
-    /// cheap no-op): on disk before this returns. `NotFound` when the job is not in the store.
+    /// Puts job `id`'s creation on disk before it returns (one durable write; what a job created
+    /// [`NewJob::awaited`] needs before anyone is told of it). `NotFound` when the job is not in
+    /// the store.
     async fn make_job_durable(&self, id: Uuid) -> Result<(), StoreError>;
     /// Creates a job as `create_job` does and records `audit` about it (its `object_id` becomes
     /// the new job's id) in the same commit where the backend can. The inner result is the audit

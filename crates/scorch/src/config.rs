@@ -323,14 +323,19 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    /// The defaults, with the data directory `data` in `dir`.
+    fn with_data_dir(dir: &tempfile::TempDir) -> Config {
+        Config {
+            data_dir: dir.path().join("data"),
+            ..Config::default()
+        }
+    }
+
     /// Processes starting together on one data directory agree on one encryption key.
     #[test]
     fn processes_starting_together_share_one_encryption_key() {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config {
-            data_dir: dir.path().join("data"),
-            ..Config::default()
-        };
+        let config = with_data_dir(&dir);
         let keys: Vec<String> = std::thread::scope(|scope| {
             let starts: Vec<_> = (0..8)
                 .map(|_| scope.spawn(|| config.encryption_key().unwrap()))
@@ -394,10 +399,7 @@ mod tests {
     #[test]
     fn the_encryption_key_is_made_once_and_kept_private() {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config {
-            data_dir: dir.path().join("data"),
-            ..Config::default()
-        };
+        let config = with_data_dir(&dir);
         let key = config.encryption_key().unwrap();
         assert_eq!(key.len(), 64);
         assert_eq!(config.encryption_key().unwrap(), key, "read back, not made again");

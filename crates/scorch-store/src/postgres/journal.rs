@@ -39,6 +39,7 @@ use uuid::Uuid;
 
 use super::changes::items;
 use super::{from_json, micros, timestamp, to_json};
+use crate::broken::BrokenInstances;
 use crate::{Change, JobStatus, StoreError};
 
 /// Records waiting for the writer; callers wait for room beyond this (backpressure).
@@ -606,14 +607,11 @@ fn writer_stopped() -> JournalError {
     JournalError::Unavailable("the journal writer has stopped".into())
 }
 
-/// Instances one of whose handed-over records failed: their later records are refused until the
-/// instance starts again (a resume). The engine stops such an instance at its next awaited record,
-/// so an entry normally lives until a resume here or, when another server resumes it, until the
-/// set is full and starts over.
+/// The writer's broken instances (see [`BrokenInstances`]), and the delivery of outcomes that
+/// marks them.
 #[derive(Default)]
 struct Broken {
-    /// Each instance with why its record failed.
-    instances: HashMap<Uuid, String>,
+    instances: BrokenInstances,
 }
 
 impl Broken {
@@ -636,14 +634,10 @@ impl Broken {
     /// The refusal of `write` when its instance is broken; an instance's start mends it.
     fn refusal(&mut self, write: &Write) -> Option<Outcome> {
         if let Write::InstanceStarted(start) = write {
-            self.instances.remove(&start.instance_id);
+            self.instances.mend(start.instance_id);
             return None;
         }
-        let instance = write.instance_id()?;
-        let why = self.instances.get(&instance)?;
-        Some(Err(JournalError::Unavailable(format!(
-            "instance {instance}: an earlier record of it was not written: {why}"
-        ))))
+        self.instances.refusal(write.instance_id()?).map(Err)
     }
 
     /// Gives `request`'s outcome to its waiter, or, for a handed-over record that failed, marks
@@ -654,10 +648,7 @@ impl Broken {
             (Some(ack), outcome) => drop(ack.send(outcome)),
             (None, Err(err)) => {
                 if let Some(instance) = request.write.instance_id() {
-                    if self.instances.len() >= KNOWN_INSTANCES {
-                        self.instances.clear();
-                    }
-                    self.instances.insert(instance, err.to_string());
+                    self.instances.break_(instance, err.to_string());
                 }
             }
             (None, Ok(_)) => {}
@@ -716,7 +707,7 @@ async fn write(conn: &mut PgConnection, batch: &[Request], known: &mut Known) ->
                 if request.ack.is_none()
                     && let (Err(err), Some(instance)) = (&outcome, request.write.instance_id())
                 {
-                    broken.instances.insert(instance, err.to_string());
+                    broken.instances.break_(instance, err.to_string());
                 }
                 outcomes.push(outcome);
             }

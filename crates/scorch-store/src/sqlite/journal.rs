@@ -48,7 +48,7 @@ pub struct SqliteJournal {
     writer: Writer,
     pool: SqlitePool,
     /// Instances whose handed-over records were not written.
-    broken: Arc<Broken>,
+    broken: Broken,
 }
 
 /// An instance started (or resumed).
@@ -91,7 +91,7 @@ impl SqliteJournal {
         SqliteJournal {
             writer,
             pool,
-            broken: Arc::default(),
+            broken: Broken::default(),
         }
     }
 
@@ -134,20 +134,9 @@ impl Journal for SqliteJournal {
     }
 
     async fn idempotent_run_finished(&self, run: &RunRecord) -> Result<(), JournalError> {
-        // A finish is not waited for, and committed without a sync (see `Journal`).
-        let row = Relaxed(RunRow::new(run)?);
-        match run.state {
-            RunState::Finished(_) => {
-                self.writer
-                    .hand_over(self.record(run.instance_id, Kind::HandedOver, row))
-                    .await
-            }
-            RunState::Running => {
-                self.writer
-                    .submit(self.record(run.instance_id, Kind::Awaited, row))
-                    .await
-            }
-        }
+        // Not waited for, and committed without a sync (see `Journal`).
+        let record = self.record(run.instance_id, Kind::HandedOver, Relaxed(RunRow::new(run)?));
+        self.writer.hand_over(record).await
     }
 
     async fn instance_finished(&self, end: &InstanceEnd) -> Result<(), JournalError> {
