@@ -82,7 +82,12 @@ fn ms(text: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-async fn run_job(client: &reqwest::Client, web: &str) -> (f64, f64) {
+/// One job's way, in ms: request sent to job created, created to first activity started, first
+/// activity started to last ended, last ended to answer received (wall clocks of one machine).
+type Phases = [f64; 4];
+
+async fn run_job(client: &reqwest::Client, web: &str) -> (f64, Phases) {
+    let sent = ms(&jiff::Timestamp::now().to_string());
     let started = Instant::now();
     let body = json!({ "runbook_path": "Bench Three", "parameters": { "N": 2 }, "wait": true });
     let answer: Value = client
@@ -96,12 +101,16 @@ async fn run_job(client: &reqwest::Client, web: &str) -> (f64, f64) {
         .await
         .expect("JSON answer");
     let latency = started.elapsed().as_secs_f64() * 1000.0;
+    let received = sent + latency;
     assert_eq!(answer["result"]["status"], "success", "{answer}");
     let created = ms(answer["created_at"].as_str().unwrap_or_default());
-    let first = ms(answer["result"]["activities"][0]["started_at"]
-        .as_str()
-        .unwrap_or_default());
-    (latency, first - created)
+    let activities = answer["result"]["activities"].as_array().cloned().unwrap_or_default();
+    let at = |i: usize, key: &str| ms(activities.get(i).and_then(|a| a[key].as_str()).unwrap_or_default());
+    let (first, last) = (at(0, "started_at"), at(activities.len().saturating_sub(1), "ended_at"));
+    (
+        latency,
+        [created - sent, first - created, last - first, received - last],
+    )
 }
 
 /// Runs `jobs` jobs with `in_flight` requests at a time; each job's start-to-first-activity time.
@@ -113,7 +122,7 @@ async fn run_concurrently(client: &reqwest::Client, web: &str, jobs: usize, in_f
         tasks.spawn(async move {
             let mut firsts = Vec::new();
             while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < jobs {
-                firsts.push(run_job(&client, &web).await.1);
+                firsts.push(run_job(&client, &web).await.1[1]);
             }
             firsts
         });
@@ -142,10 +151,14 @@ async fn main() {
     }
     let mut latencies = Vec::new();
     let mut to_first = Vec::new();
+    let mut phases: [Vec<f64>; 4] = Default::default();
     for _ in 0..200 {
-        let (latency, first) = run_job(&client, &fleet.web).await;
+        let (latency, way) = run_job(&client, &fleet.web).await;
         latencies.push(latency);
-        to_first.push(first);
+        to_first.push(way[1]);
+        for (phase, took) in phases.iter_mut().zip(way) {
+            phase.push(took);
+        }
     }
     latencies.sort_by(f64::total_cmp);
     println!(
@@ -153,19 +166,34 @@ async fn main() {
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.95)
     );
+    let medians: Vec<f64> = phases
+        .iter_mut()
+        .map(|phase| {
+            phase.sort_by(f64::total_cmp);
+            percentile(phase, 0.5)
+        })
+        .collect();
+    println!(
+        "{kind:<8} latency by phase (medians): request to job created {:.2} ms, to first activity started {:.2} ms, activities {:.2} ms, last activity ended to answer {:.2} ms",
+        medians[0], medians[1], medians[2], medians[3]
+    );
 
-    const JOBS: usize = 2000;
+    // More jobs (`API_BENCH_JOBS`) make a run long enough to profile.
+    let jobs: usize = std::env::var("API_BENCH_JOBS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2000);
     const IN_FLIGHT: usize = 64;
     // Warm-up under load too: the servers' connection pools grow to their size, and each new
     // database connection fills its caches, before the measured run.
-    run_concurrently(&client, &fleet.web, JOBS / 2, IN_FLIGHT).await;
+    run_concurrently(&client, &fleet.web, jobs / 2, IN_FLIGHT).await;
     let pids: Vec<u32> = fleet.children.iter().map(Child::id).collect();
     let cpu_before: Vec<f64> = pids.iter().map(|&p| cpu_seconds(p)).collect();
     let own_before = cpu_seconds(std::process::id());
     let database_before: HashMap<u32, f64> = fleet.database_pids().into_iter().map(|p| (p, cpu_seconds(p))).collect();
     let machine_before = machine_busy_seconds();
     let started = Instant::now();
-    to_first.extend(run_concurrently(&client, &fleet.web, JOBS, IN_FLIGHT).await);
+    to_first.extend(run_concurrently(&client, &fleet.web, jobs, IN_FLIGHT).await);
     let elapsed = started.elapsed().as_secs_f64();
     let by_process: Vec<f64> = pids
         .iter()
@@ -181,15 +209,15 @@ async fn main() {
         .into_iter()
         .map(|p| cpu_seconds(p) - database_before.get(&p).copied().unwrap_or(0.0))
         .sum();
-    let per_job = |seconds: f64| seconds * 1e6 / JOBS as f64;
+    let per_job = |seconds: f64| seconds * 1e6 / jobs as f64;
     // SQLite is inside the server process.
     let database = match kind.as_str() {
         "postgres" => format!("database {:.0} us, ", per_job(database_cpu)),
         _ => String::new(),
     };
     println!(
-        "{kind:<8} throughput ({JOBS} jobs, {IN_FLIGHT} in flight): {:.0} jobs/s; CPU per job: server {:.0} us, {database}load client {:.0} us, whole machine {:.0} us",
-        JOBS as f64 / elapsed,
+        "{kind:<8} throughput ({jobs} jobs, {IN_FLIGHT} in flight): {:.0} jobs/s; CPU per job: server {:.0} us, {database}load client {:.0} us, whole machine {:.0} us",
+        jobs as f64 / elapsed,
         per_job(server_cpu),
         per_job(client_cpu),
         per_job(machine)

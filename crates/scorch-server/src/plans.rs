@@ -33,12 +33,13 @@ impl Plans {
         if let Some(plan) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return Ok(plan.clone());
         }
-        let definition = serde_json::from_value(runbook.definition.clone()).map_err(|e| {
-            format!(
-                "runbook {} version {}: stored definition unreadable: {e}",
-                runbook.name, runbook.version
-            )
-        })?;
+        let definition =
+            serde::Deserialize::deserialize(runbook.definition.as_ref()).map_err(|e: serde_json::Error| {
+                format!(
+                    "runbook {} version {}: stored definition unreadable: {e}",
+                    runbook.name, runbook.version
+                )
+            })?;
         let loaded = Loaded {
             runbook: definition,
             source_map: Default::default(),

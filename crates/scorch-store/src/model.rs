@@ -1,5 +1,7 @@
 //! The store's plain types: what callers pass in and get back, whatever the backend.
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 use scorch_engine::InstanceStatus;
 use serde_json::{Map, Value};
@@ -53,14 +55,16 @@ pub struct Runbook {
     pub version: i64,
     pub latest_version: i64,
     pub checked_out_by: Option<String>,
-    pub definition: Value,
-    pub source: String,
+    /// The version's parts below never change once checked in: stores keep them once and every
+    /// read shares them (a job start or claim reads its runbook).
+    pub definition: Arc<Value>,
+    pub source: Arc<str>,
     pub created_at: Timestamp,
     pub created_by: String,
     /// In declaration order.
-    pub parameters: Vec<RunbookParameter>,
+    pub parameters: Arc<[RunbookParameter]>,
     /// In declaration order.
-    pub activities: Vec<RunbookActivity>,
+    pub activities: Arc<[RunbookActivity]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

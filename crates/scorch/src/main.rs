@@ -28,6 +28,11 @@ use crate::cli::{Cli, Command, ConfigCommand, PortsCommand, RunbookCommand};
 use crate::config::Config;
 use crate::roles::Roles;
 
+/// mimalloc rather than glibc's malloc: profiles of the web service under load showed a quarter of
+/// its CPU time in glibc's allocator (its consolidation of freed chunks above all).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()

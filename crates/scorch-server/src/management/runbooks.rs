@@ -212,7 +212,7 @@ pub(super) async fn source(
         checked_out_by: rb.checked_out_by,
         created_by: rb.created_by,
         created_at: time(rb.created_at),
-        source: rb.source,
+        source: rb.source.to_string(),
     }))
 }
 

@@ -79,7 +79,7 @@ pub fn runbook_detail(r: &store::Runbook, can_start: bool) -> wire::RunbookDetai
                 type_name: v.get("type").and_then(Value::as_str).unwrap_or("string").to_string(),
             })
             .collect(),
-        definition: r.definition.clone(),
+        definition: (*r.definition).clone(),
         can_start,
     }
 }

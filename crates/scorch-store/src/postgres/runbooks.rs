@@ -29,12 +29,12 @@ const PREVIOUS_ACTIVITY_ID: &str =
 /// What never changes in a saved version.
 #[derive(Debug)]
 pub(super) struct VersionBody {
-    definition: Value,
-    source: String,
+    definition: Arc<Value>,
+    source: Arc<str>,
     created_at: Timestamp,
     created_by: String,
-    parameters: Vec<RunbookParameter>,
-    activities: Vec<RunbookActivity>,
+    parameters: Arc<[RunbookParameter]>,
+    activities: Arc<[RunbookActivity]>,
 }
 
 /// The versions this process has read, by (runbook, version).

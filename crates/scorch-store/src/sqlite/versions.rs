@@ -17,12 +17,12 @@ const CAPACITY: usize = 1024;
 /// The immutable part of one runbook version.
 #[derive(Debug)]
 pub(super) struct Version {
-    pub definition: Value,
-    pub source: String,
+    pub definition: Arc<Value>,
+    pub source: Arc<str>,
     pub created_at: Timestamp,
     pub created_by: String,
-    pub parameters: Vec<RunbookParameter>,
-    pub activities: Vec<RunbookActivity>,
+    pub parameters: Arc<[RunbookParameter]>,
+    pub activities: Arc<[RunbookActivity]>,
 }
 
 /// What a runbook is now, whichever version is read.

@@ -183,7 +183,7 @@ async fn runbook_reads_follow_moves_and_new_versions(store: Arc<dyn Store>) {
         (first.definition, first.parameters)
     );
     let latest = store.runbook_by_path("New", "Moved").await.unwrap();
-    assert_eq!((latest.version, latest.definition), (2, definition));
+    assert_eq!((latest.version, &*latest.definition), (2, &definition));
     assert!(latest.parameters.is_empty());
     assert!(matches!(store.runbook(id, Some(3)).await, Err(StoreError::NotFound(_))));
 }

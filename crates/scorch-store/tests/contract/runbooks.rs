@@ -63,10 +63,7 @@ async fn saves_make_versions_and_keep_ids(store: Arc<dyn Store>) {
         ),
         (id, "Ops/Web", "Rotate", 1, 1)
     );
-    assert_eq!(
-        (&v1.definition, v1.source.as_str()),
-        (&first, "format: 1\nrunbook: Rotate\n")
-    );
+    assert_eq!((&*v1.definition, &*v1.source), (&first, "format: 1\nrunbook: Rotate\n"));
     assert_eq!((v1.created_by.as_str(), v1.checked_out_by.as_deref()), ("alice", None));
     let names: Vec<_> = v1.parameters.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["Computer", "Mode"]);
@@ -103,7 +100,7 @@ async fn saves_make_versions_and_keep_ids(store: Arc<dyn Store>) {
     assert_eq!((again, version), (id, 2));
     let v2 = store.runbook(id, None).await.unwrap();
     assert_eq!((v2.version, v2.latest_version, v2.created_by.as_str()), (2, 2, "bob"));
-    assert_eq!(v2.definition, second);
+    assert_eq!(*v2.definition, second);
     let ids: Vec<_> = v2.parameters.iter().map(|p| (p.name.as_str(), p.id)).collect();
     assert_eq!(ids[0], ("Mode", mode_id));
     assert_eq!(ids[1], ("Computer", v1.parameters[0].id));
@@ -113,7 +110,7 @@ async fn saves_make_versions_and_keep_ids(store: Arc<dyn Store>) {
 
     // Old versions stay readable, knowing which is the latest.
     let old = store.runbook(id, Some(1)).await.unwrap();
-    assert_eq!((old.version, old.latest_version, &old.definition), (1, 2, &first));
+    assert_eq!((old.version, old.latest_version, &*old.definition), (1, 2, &first));
     assert_eq!(old.parameters, v1.parameters);
     assert!(matches!(store.runbook(id, Some(9)).await, Err(StoreError::NotFound(_))));
     let versions: Vec<_> = store

@@ -59,7 +59,10 @@ async fn saving_keeps_given_ids_and_makes_versions() {
     assert_eq!(saved.unwrap(), (runbook_id, 2));
 
     let latest = db.store.runbook(runbook_id, None).await.unwrap();
-    assert_eq!((latest.version, latest.latest_version, &latest.definition), (2, 2, &v2));
+    assert_eq!(
+        (latest.version, latest.latest_version, &*latest.definition),
+        (2, 2, &v2)
+    );
     assert_eq!(
         (latest.folder.as_str(), latest.name.as_str()),
         ("Operations/Web", "Restart Web Tier")
@@ -74,7 +77,7 @@ async fn saving_keeps_given_ids_and_makes_versions() {
     assert_eq!(latest.parameters[0].default.as_deref(), Some("web01"));
 
     let first = db.store.runbook(runbook_id, Some(1)).await.unwrap();
-    assert_eq!((first.version, first.latest_version, &first.definition), (1, 2, &v1));
+    assert_eq!((first.version, first.latest_version, &*first.definition), (1, 2, &v1));
     assert_eq!(first.activities[0].id, latest.activities[0].id);
 
     let by_path = db
