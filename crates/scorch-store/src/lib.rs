@@ -15,6 +15,7 @@ pub mod sqlite;
 mod store;
 #[cfg(test)]
 mod test_records;
+mod versions;
 
 pub use error::StoreError;
 pub use model::{

@@ -38,8 +38,9 @@ use uuid::Uuid;
 use super::changes::notify_job;
 use super::instances::{self, InstanceNames};
 use super::journal::{self, AuditRow, JobEnd, NewJobRow, RunNames};
-use super::runbooks::{self, Header};
+use super::runbooks;
 use super::{PgStore, duration_micros, from_json, limit, timestamp, to_json};
+use crate::versions::Head;
 use crate::{Claim, Job, JobFilter, JobResult, JobStatus, NewAudit, NewJob, StoreError};
 
 /// Jobs one claim takes at most (each needs an instance id made beforehand).
@@ -431,13 +432,14 @@ pub(super) async fn claim(
 /// A job as the claim function returns it, with its runbook version (cached, or read here).
 async fn taken(store: &PgStore, conn: &mut PgConnection, row: &PgRow) -> Result<Claim, StoreError> {
     let job = decode(row)?;
-    let header = Header {
+    let head = Head {
+        id: job.runbook_id,
         name: row.try_get("runbook_name")?,
         folder: row.try_get("folder_path")?,
         latest_version: row.try_get("latest_version")?,
         checked_out_by: row.try_get("checked_out_by")?,
     };
-    let runbook = runbooks::assemble(store, conn, job.runbook_id, job.version, header).await?;
+    let runbook = runbooks::assemble(store, conn, head, job.version).await?;
     let instance_id = job
         .instance_id
         .ok_or_else(|| StoreError::Invalid(format!("claimed job {} has no instance", job.id)))?;

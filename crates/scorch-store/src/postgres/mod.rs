@@ -86,7 +86,7 @@ async fn generic_plan_connection(pool: &PgPool) -> Result<PoolConnection<Postgre
 
 /// The lookups a PostgreSQL store keeps (see `crate::kept`): runbooks found by path as their id and
 /// what changes from one save to the next.
-type Kept = KeptLookups<(uuid::Uuid, runbooks::Header)>;
+type Kept = KeptLookups<crate::versions::Head>;
 
 /// The orchestration database on PostgreSQL. Cheap to clone: clones share the pool, the journal,
 /// the change listener and the cache of runbook versions.
@@ -102,7 +102,7 @@ struct Shared {
     settings: Arc<PgSettings>,
     changes: changes::Changes,
     listener: JoinHandle<()>,
-    versions: runbooks::VersionCache,
+    versions: crate::versions::VersionCache,
     /// Token and runbook path lookups kept for a moment.
     kept: Arc<Kept>,
     results: jobs::ResultReader,
@@ -187,7 +187,7 @@ impl PgStore {
                 settings,
                 changes,
                 listener,
-                versions: runbooks::VersionCache::default(),
+                versions: crate::versions::VersionCache::default(),
                 kept,
                 results,
             }),

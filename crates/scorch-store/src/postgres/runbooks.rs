@@ -1,14 +1,13 @@
 //! Runbooks and their versions: check-in (save), check-out, reading and listing.
 //!
 //! A saved version never changes, so this process keeps the versions it has read (definition,
-//! parameters, activities) in a small cache: a claim, or a read of a runbook, then costs one
-//! statement for the parts that do change (name, folder, latest version, check-out).
+//! parameters, activities) in a small cache ([`crate::versions`]): a claim, or a read of a
+//! runbook, then costs one statement for the parts that do change (name, folder, latest version,
+//! check-out).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use jiff::Timestamp;
-use serde_json::Value;
 use sqlx::Row as _;
 use sqlx::postgres::PgConnection;
 use uuid::Uuid;
@@ -16,59 +15,13 @@ use uuid::Uuid;
 use super::folders::{ensure_in, folder_path};
 use super::{PgStore, from_json, micros, timestamp, to_json};
 use crate::saving::{self, checked_out};
+use crate::versions::{Head, Version};
 use crate::{Runbook, RunbookActivity, RunbookParameter, RunbookSummary, RunbookVersionInfo, SaveRunbook, StoreError};
-
-/// Versions kept at most; the cache starts over when full.
-const CACHED_VERSIONS: usize = 1024;
 
 const PREVIOUS_PARAMETER_ID: &str =
     "SELECT id FROM runbook_parameters WHERE runbook_id = $1 AND version = $2 AND name = $3";
 const PREVIOUS_ACTIVITY_ID: &str =
     "SELECT id FROM runbook_activities WHERE runbook_id = $1 AND version = $2 AND activity_key = $3";
-
-/// What never changes in a saved version.
-#[derive(Debug)]
-pub(super) struct VersionBody {
-    definition: Arc<Value>,
-    source: Arc<str>,
-    created_at: Timestamp,
-    created_by: String,
-    parameters: Arc<[RunbookParameter]>,
-    activities: Arc<[RunbookActivity]>,
-}
-
-/// The versions this process has read, by (runbook, version).
-#[derive(Debug, Default)]
-pub(super) struct VersionCache {
-    versions: Mutex<HashMap<(Uuid, i64), Arc<VersionBody>>>,
-}
-
-impl VersionCache {
-    fn get(&self, key: (Uuid, i64)) -> Option<Arc<VersionBody>> {
-        self.versions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-            .cloned()
-    }
-
-    fn put(&self, key: (Uuid, i64), body: Arc<VersionBody>) {
-        let mut versions = self.versions.lock().unwrap_or_else(|e| e.into_inner());
-        if versions.len() >= CACHED_VERSIONS {
-            versions.clear();
-        }
-        versions.insert(key, body);
-    }
-}
-
-/// The parts of a runbook that change from one save (or check-out) to the next.
-#[derive(Debug, Clone)]
-pub(super) struct Header {
-    pub(super) name: String,
-    pub(super) folder: String,
-    pub(super) latest_version: i64,
-    pub(super) checked_out_by: Option<String>,
-}
 
 /// Saves a new version of a runbook and returns its id and version (1 for a new runbook).
 /// Given ids are kept; a runbook saved under a new folder or name moves there.
@@ -215,51 +168,29 @@ pub(super) async fn load(store: &PgStore, id: Uuid, version: Option<i64>) -> Res
         Some(version) => StoreError::NotFound(format!("runbook {id} version {version}")),
         None => StoreError::NotFound(format!("runbook {id}")),
     })?;
-    let header = Header {
+    let head = Head {
+        id,
         name: row.try_get("name")?,
         folder: row.try_get("path")?,
         latest_version: row.try_get("latest_version")?,
         checked_out_by: row.try_get("checked_out_by")?,
     };
-    assemble(store, &mut conn, id, row.try_get("version")?, header).await
+    assemble(store, &mut conn, head, row.try_get("version")?).await
 }
 
-/// A runbook version from its header and its (cached) body.
+/// Version `version` of the runbook whose head is `head`, its body cached (or read here).
 pub(super) async fn assemble(
     store: &PgStore,
     conn: &mut PgConnection,
-    id: Uuid,
+    head: Head,
     version: i64,
-    header: Header,
 ) -> Result<Runbook, StoreError> {
-    let body = body(store, conn, id, version).await?;
-    Ok(runbook_of(id, version, header, &body))
+    let body = body(store, conn, head.id, version).await?;
+    Ok(head.with(version, &body))
 }
 
-fn runbook_of(id: Uuid, version: i64, header: Header, body: &VersionBody) -> Runbook {
-    Runbook {
-        id,
-        folder: header.folder,
-        name: header.name,
-        version,
-        latest_version: header.latest_version,
-        checked_out_by: header.checked_out_by,
-        definition: body.definition.clone(),
-        source: body.source.clone(),
-        created_at: body.created_at,
-        created_by: body.created_by.clone(),
-        parameters: body.parameters.clone(),
-        activities: body.activities.clone(),
-    }
-}
-
-async fn body(
-    store: &PgStore,
-    conn: &mut PgConnection,
-    id: Uuid,
-    version: i64,
-) -> Result<Arc<VersionBody>, StoreError> {
-    if let Some(body) = store.shared.versions.get((id, version)) {
+async fn body(store: &PgStore, conn: &mut PgConnection, id: Uuid, version: i64) -> Result<Arc<Version>, StoreError> {
+    if let Some(body) = store.shared.versions.get(id, version) {
         return Ok(body);
     }
     let row = sqlx::query(
@@ -306,7 +237,7 @@ async fn body(
         })
     })
     .collect::<Result<_, sqlx::Error>>()?;
-    let body = Arc::new(VersionBody {
+    let body = Arc::new(Version {
         definition: from_json(row.try_get("definition")?, "runbook definition")?,
         source: row.try_get("source")?,
         created_at: timestamp(row.try_get("created_at")?)?,
@@ -314,7 +245,7 @@ async fn body(
         parameters,
         activities,
     });
-    store.shared.versions.put((id, version), body.clone());
+    store.shared.versions.insert(id, version, body.clone());
     Ok(body)
 }
 
@@ -335,30 +266,30 @@ pub(super) async fn by_path(store: &PgStore, folder: &str, name: &str) -> Result
         .bind(name)
         .fetch_optional(store.pool())
         .await?;
-        row.map(|row| -> Result<(Uuid, Header), StoreError> {
-            let header = Header {
+        row.map(|row| -> Result<Head, StoreError> {
+            Ok(Head {
+                id: row.try_get("id")?,
                 name: row.try_get("name")?,
                 folder: row.try_get("path")?,
                 latest_version: row.try_get("latest_version")?,
                 checked_out_by: row.try_get("checked_out_by")?,
-            };
-            Ok((row.try_get("id")?, header))
+            })
         })
         .transpose()
     };
-    let (id, header) = store
+    let head = store
         .shared
         .kept
         .runbook_paths
         .get_or_read(&key, read)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("runbook '{name}' in folder '{folder}'")))?;
-    let version = header.latest_version;
-    let body = match store.shared.versions.get((id, version)) {
+    let version = head.latest_version;
+    let body = match store.shared.versions.get(head.id, version) {
         Some(body) => body,
-        None => body(store, &mut *store.pool().acquire().await?, id, version).await?,
+        None => body(store, &mut *store.pool().acquire().await?, head.id, version).await?,
     };
-    Ok(runbook_of(id, version, header, &body))
+    Ok(head.with(version, &body))
 }
 
 /// Latest versions under `under` (that folder and its subfolders; everything for `None` or the root).

@@ -16,9 +16,9 @@ use super::columns::Columns;
 use super::handed_over::Kind;
 use super::jobs::{self, job_columns};
 use super::journal::EndRow;
-use super::versions::Head;
 use super::writer::{Relaxed, Write, refusal};
 use super::{SqliteStore, duration_micros, from_json, micros, runbooks};
+use crate::versions::Head;
 use crate::{Change, Claim, Job, JobStatus, StoreError};
 
 /// Whether server ?2 may take a job of runbook version `v`, given the servers alive (heartbeat at or

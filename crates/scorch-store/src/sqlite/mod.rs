@@ -30,7 +30,6 @@ mod servers;
 mod settings;
 mod store_impl;
 mod users;
-mod versions;
 mod writer;
 
 use std::borrow::Cow;
@@ -80,9 +79,9 @@ pub struct SqliteStore {
     journal: Arc<SqliteJournal>,
     settings: Arc<SqliteSettings>,
     changes: Changes,
-    versions: versions::VersionCache,
+    versions: crate::versions::VersionCache,
     /// Token and runbook path lookups kept for a moment.
-    kept: Arc<KeptLookups<versions::Head>>,
+    kept: Arc<KeptLookups<crate::versions::Head>>,
 }
 
 impl SqliteStore {

@@ -9,8 +9,8 @@ use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use uuid::Uuid;
 
 use super::folders::{ensure_in, folder_path};
-use super::versions::{Head, Version, VersionCache};
 use super::{SqliteStore, from_json, micros, timestamp, to_json};
+use crate::versions::{Head, Version, VersionCache};
 
 use crate::saving::{self, checked_out};
 use crate::{Runbook, RunbookActivity, RunbookParameter, RunbookSummary, RunbookVersionInfo, SaveRunbook, StoreError};

@@ -1,6 +1,7 @@
-//! Runbook versions, cached: a version never changes once checked in (versions are only ever
-//! added), so claims and starts read its definition, parameters and activities once. What can
-//! change (the runbook's folder, name, latest version and check-out) is read each time.
+//! Runbook versions, cached by both stores: a version never changes once checked in (versions are
+//! only ever added), so claims and starts read its definition, parameters and activities once,
+//! and every [`Runbook`] read shares them. What can change (the runbook's folder, name, latest
+//! version and check-out: its [`Head`]) is read each time.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,7 +17,7 @@ const CAPACITY: usize = 1024;
 
 /// The immutable part of one runbook version.
 #[derive(Debug)]
-pub(super) struct Version {
+pub(crate) struct Version {
     pub definition: Arc<Value>,
     pub source: Arc<str>,
     pub created_at: Timestamp,
@@ -27,7 +28,7 @@ pub(super) struct Version {
 
 /// What a runbook is now, whichever version is read.
 #[derive(Debug, Clone)]
-pub(super) struct Head {
+pub(crate) struct Head {
     pub id: Uuid,
     pub folder: String,
     pub name: String,
@@ -59,7 +60,7 @@ type Versions = HashMap<(Uuid, i64), Arc<Version>>;
 
 /// Versions by (runbook id, version), shared by the store's clones.
 #[derive(Debug, Default, Clone)]
-pub(super) struct VersionCache {
+pub(crate) struct VersionCache {
     versions: Arc<Mutex<Versions>>,
 }
 
