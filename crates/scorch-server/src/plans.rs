@@ -34,7 +34,7 @@ impl Plans {
             return Ok(plan.clone());
         }
         let definition =
-            serde::Deserialize::deserialize(runbook.definition.as_ref()).map_err(|e: serde_json::Error| {
+            serde::Deserialize::deserialize(&runbook.body.definition).map_err(|e: serde_json::Error| {
                 format!(
                     "runbook {} version {}: stored definition unreadable: {e}",
                     runbook.name, runbook.version

@@ -16,6 +16,7 @@ pub async fn purge(store: &Arc<dyn Store>, default: Retention) -> Result<u64, St
     for summary in store.list_runbooks(None).await? {
         let runbook = store.runbook(summary.id, None).await?;
         let own = runbook
+            .body
             .definition
             .get("retention")
             .and_then(|r| serde_json::from_value::<Retention>(r.clone()).ok());

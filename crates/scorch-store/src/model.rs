@@ -45,7 +45,7 @@ pub struct ActivitySpec {
     pub type_name: String,
 }
 
-/// One version of a runbook, as read back.
+/// One version of a runbook, as read back: the runbook as it is now around the version's body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Runbook {
     pub id: Uuid,
@@ -55,16 +55,22 @@ pub struct Runbook {
     pub version: i64,
     pub latest_version: i64,
     pub checked_out_by: Option<String>,
-    /// The version's parts below never change once checked in: stores keep them once and every
-    /// read shares them (a job start or claim reads its runbook).
-    pub definition: Arc<Value>,
-    pub source: Arc<str>,
+    /// Shared: stores keep a version's body once, and every read of it (a job start, a claim)
+    /// shares it rather than copy it.
+    pub body: Arc<RunbookBody>,
+}
+
+/// What a runbook version holds; it never changes once checked in.
+#[derive(Debug, PartialEq)]
+pub struct RunbookBody {
+    pub definition: Value,
+    pub source: String,
     pub created_at: Timestamp,
     pub created_by: String,
     /// In declaration order.
-    pub parameters: Arc<[RunbookParameter]>,
+    pub parameters: Vec<RunbookParameter>,
     /// In declaration order.
-    pub activities: Arc<[RunbookActivity]>,
+    pub activities: Vec<RunbookActivity>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

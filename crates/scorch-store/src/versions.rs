@@ -6,25 +6,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use jiff::Timestamp;
-use serde_json::Value;
 use uuid::Uuid;
 
-use crate::{Runbook, RunbookActivity, RunbookParameter};
+use crate::{Runbook, RunbookBody};
 
 /// Versions kept at most; past it the cache starts over (a miss costs three reads).
 const CAPACITY: usize = 1024;
-
-/// The immutable part of one runbook version.
-#[derive(Debug)]
-pub(crate) struct Version {
-    pub definition: Arc<Value>,
-    pub source: Arc<str>,
-    pub created_at: Timestamp,
-    pub created_by: String,
-    pub parameters: Arc<[RunbookParameter]>,
-    pub activities: Arc<[RunbookActivity]>,
-}
 
 /// What a runbook is now, whichever version is read.
 #[derive(Debug, Clone)]
@@ -38,7 +25,7 @@ pub(crate) struct Head {
 
 impl Head {
     /// The runbook at `version`, this head's current state around it.
-    pub fn with(self, version: i64, body: &Version) -> Runbook {
+    pub fn with(self, version: i64, body: &Arc<RunbookBody>) -> Runbook {
         Runbook {
             id: self.id,
             folder: self.folder,
@@ -46,17 +33,12 @@ impl Head {
             version,
             latest_version: self.latest_version,
             checked_out_by: self.checked_out_by,
-            definition: body.definition.clone(),
-            source: body.source.clone(),
-            created_at: body.created_at,
-            created_by: body.created_by.clone(),
-            parameters: body.parameters.clone(),
-            activities: body.activities.clone(),
+            body: body.clone(),
         }
     }
 }
 
-type Versions = HashMap<(Uuid, i64), Arc<Version>>;
+type Versions = HashMap<(Uuid, i64), Arc<RunbookBody>>;
 
 /// Versions by (runbook id, version), shared by the store's clones.
 #[derive(Debug, Default, Clone)]
@@ -65,11 +47,11 @@ pub(crate) struct VersionCache {
 }
 
 impl VersionCache {
-    pub fn get(&self, id: Uuid, version: i64) -> Option<Arc<Version>> {
+    pub fn get(&self, id: Uuid, version: i64) -> Option<Arc<RunbookBody>> {
         self.lock().get(&(id, version)).cloned()
     }
 
-    pub fn insert(&self, id: Uuid, version: i64, body: Arc<Version>) {
+    pub fn insert(&self, id: Uuid, version: i64, body: Arc<RunbookBody>) {
         let mut versions = self.lock();
         if versions.len() >= CAPACITY {
             versions.clear();

@@ -210,9 +210,9 @@ pub(super) async fn source(
         version: rb.version,
         latest_version: rb.latest_version,
         checked_out_by: rb.checked_out_by,
-        created_by: rb.created_by,
-        created_at: time(rb.created_at),
-        source: rb.source.to_string(),
+        created_by: rb.body.created_by.clone(),
+        created_at: time(rb.body.created_at),
+        source: rb.body.source.clone(),
     }))
 }
 

@@ -42,6 +42,7 @@ pub fn runbook_version(v: store::RunbookVersionInfo) -> wire::RunbookVersion {
 
 pub fn runbook_detail(r: &store::Runbook, can_start: bool) -> wire::RunbookDetail {
     let returns = r
+        .body
         .definition
         .get("returns")
         .and_then(Value::as_array)
@@ -53,6 +54,7 @@ pub fn runbook_detail(r: &store::Runbook, can_start: bool) -> wire::RunbookDetai
         name: r.name.clone(),
         path: path(&r.folder, &r.name),
         description: r
+            .body
             .definition
             .get("description")
             .and_then(Value::as_str)
@@ -60,9 +62,10 @@ pub fn runbook_detail(r: &store::Runbook, can_start: bool) -> wire::RunbookDetai
         version: r.version,
         latest_version: r.latest_version,
         checked_out_by: r.checked_out_by.clone(),
-        created_at: time(r.created_at),
-        created_by: r.created_by.clone(),
+        created_at: time(r.body.created_at),
+        created_by: r.body.created_by.clone(),
         parameters: r
+            .body
             .parameters
             .iter()
             .map(|p| wire::Parameter {
@@ -79,7 +82,7 @@ pub fn runbook_detail(r: &store::Runbook, can_start: bool) -> wire::RunbookDetai
                 type_name: v.get("type").and_then(Value::as_str).unwrap_or("string").to_string(),
             })
             .collect(),
-        definition: (*r.definition).clone(),
+        definition: r.body.definition.clone(),
         can_start,
     }
 }

@@ -15,8 +15,11 @@ use uuid::Uuid;
 use super::folders::{ensure_in, folder_path};
 use super::{PgStore, from_json, micros, timestamp, to_json};
 use crate::saving::{self, checked_out};
-use crate::versions::{Head, Version};
-use crate::{Runbook, RunbookActivity, RunbookParameter, RunbookSummary, RunbookVersionInfo, SaveRunbook, StoreError};
+use crate::versions::Head;
+use crate::{
+    Runbook, RunbookActivity, RunbookBody, RunbookParameter, RunbookSummary, RunbookVersionInfo, SaveRunbook,
+    StoreError,
+};
 
 const PREVIOUS_PARAMETER_ID: &str =
     "SELECT id FROM runbook_parameters WHERE runbook_id = $1 AND version = $2 AND name = $3";
@@ -189,7 +192,12 @@ pub(super) async fn assemble(
     Ok(head.with(version, &body))
 }
 
-async fn body(store: &PgStore, conn: &mut PgConnection, id: Uuid, version: i64) -> Result<Arc<Version>, StoreError> {
+async fn body(
+    store: &PgStore,
+    conn: &mut PgConnection,
+    id: Uuid,
+    version: i64,
+) -> Result<Arc<RunbookBody>, StoreError> {
     if let Some(body) = store.shared.versions.get(id, version) {
         return Ok(body);
     }
@@ -237,7 +245,7 @@ async fn body(store: &PgStore, conn: &mut PgConnection, id: Uuid, version: i64) 
         })
     })
     .collect::<Result<_, sqlx::Error>>()?;
-    let body = Arc::new(Version {
+    let body = Arc::new(RunbookBody {
         definition: from_json(row.try_get("definition")?, "runbook definition")?,
         source: row.try_get("source")?,
         created_at: timestamp(row.try_get("created_at")?)?,

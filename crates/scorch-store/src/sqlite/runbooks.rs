@@ -10,10 +10,13 @@ use uuid::Uuid;
 
 use super::folders::{ensure_in, folder_path};
 use super::{SqliteStore, from_json, micros, timestamp, to_json};
-use crate::versions::{Head, Version, VersionCache};
+use crate::versions::{Head, VersionCache};
 
 use crate::saving::{self, checked_out};
-use crate::{Runbook, RunbookActivity, RunbookParameter, RunbookSummary, RunbookVersionInfo, SaveRunbook, StoreError};
+use crate::{
+    Runbook, RunbookActivity, RunbookBody, RunbookParameter, RunbookSummary, RunbookVersionInfo, SaveRunbook,
+    StoreError,
+};
 
 /// What a runbook is now (see [`Head`]), followed by the query's WHERE clause.
 macro_rules! select_head {
@@ -225,7 +228,7 @@ fn decode_head(row: &SqliteRow) -> Result<Head, StoreError> {
 }
 
 /// A version's definition, parameters and activities, or `None` when there is no such version.
-async fn read_version(conn: &mut SqliteConnection, id: Uuid, version: i64) -> Result<Option<Version>, StoreError> {
+async fn read_version(conn: &mut SqliteConnection, id: Uuid, version: i64) -> Result<Option<RunbookBody>, StoreError> {
     let row = sqlx::query(
         "SELECT definition, source, created_at, created_by FROM runbook_versions WHERE runbook_id = ? AND version = ?",
     )
@@ -272,7 +275,7 @@ async fn read_version(conn: &mut SqliteConnection, id: Uuid, version: i64) -> Re
         })
     })
     .collect::<Result<_, sqlx::Error>>()?;
-    Ok(Some(Version {
+    Ok(Some(RunbookBody {
         definition: from_json(row.try_get("definition")?, "runbook definition")?,
         source: row.try_get("source")?,
         created_at: timestamp(row.try_get("created_at")?)?,

@@ -55,7 +55,7 @@ async fn claims_take_the_oldest_job_first(store: Arc<dyn Store>) {
             (claim.runbook.id, claim.runbook.version),
             (expected.runbook_id, expected.version)
         );
-        assert_eq!(claim.runbook.activities.len(), 1);
+        assert_eq!(claim.runbook.body.activities.len(), 1);
         assert_eq!(claim.runbook.folder, "Ops");
         assert!(instances.insert(claim.instance_id));
         assert_eq!(store.job(expected.id).await.unwrap(), claim.job);

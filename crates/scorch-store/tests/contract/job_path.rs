@@ -179,12 +179,12 @@ async fn runbook_reads_follow_moves_and_new_versions(store: Arc<dyn Store>) {
         ("New", "Moved", 2)
     );
     assert_eq!(
-        (again.definition, again.parameters),
-        (first.definition, first.parameters)
+        (&again.body.definition, &again.body.parameters),
+        (&first.body.definition, &first.body.parameters)
     );
     let latest = store.runbook_by_path("New", "Moved").await.unwrap();
-    assert_eq!((latest.version, &*latest.definition), (2, &definition));
-    assert!(latest.parameters.is_empty());
+    assert_eq!((latest.version, &latest.body.definition), (2, &definition));
+    assert!(latest.body.parameters.is_empty());
     assert!(matches!(store.runbook(id, Some(3)).await, Err(StoreError::NotFound(_))));
 }
 

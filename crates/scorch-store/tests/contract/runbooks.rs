@@ -63,19 +63,26 @@ async fn saves_make_versions_and_keep_ids(store: Arc<dyn Store>) {
         ),
         (id, "Ops/Web", "Rotate", 1, 1)
     );
-    assert_eq!((&*v1.definition, &*v1.source), (&first, "format: 1\nrunbook: Rotate\n"));
-    assert_eq!((v1.created_by.as_str(), v1.checked_out_by.as_deref()), ("alice", None));
-    let names: Vec<_> = v1.parameters.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        (&v1.body.definition, v1.body.source.as_str()),
+        (&first, "format: 1\nrunbook: Rotate\n")
+    );
+    assert_eq!(
+        (v1.body.created_by.as_str(), v1.checked_out_by.as_deref()),
+        ("alice", None)
+    );
+    let names: Vec<_> = v1.body.parameters.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["Computer", "Mode"]);
-    assert_eq!(v1.parameters[1].id, mode_id);
-    assert_eq!(v1.parameters[0].default.as_deref(), Some("Computer default"));
+    assert_eq!(v1.body.parameters[1].id, mode_id);
+    assert_eq!(v1.body.parameters[0].default.as_deref(), Some("Computer default"));
     let keys: Vec<_> = v1
+        .body
         .activities
         .iter()
         .map(|a| (a.key.as_str(), a.name.as_str()))
         .collect();
     assert_eq!(keys, [("init", "The init"), ("zip", "The zip")]);
-    assert_eq!(v1.activities[0].id, init_id);
+    assert_eq!(v1.body.activities[0].id, init_id);
 
     // A second check-in at the same path: the same runbook, the next version; parameters and
     // activities keep the ids their names had, new ones get new ids.
@@ -99,19 +106,22 @@ async fn saves_make_versions_and_keep_ids(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!((again, version), (id, 2));
     let v2 = store.runbook(id, None).await.unwrap();
-    assert_eq!((v2.version, v2.latest_version, v2.created_by.as_str()), (2, 2, "bob"));
-    assert_eq!(*v2.definition, second);
-    let ids: Vec<_> = v2.parameters.iter().map(|p| (p.name.as_str(), p.id)).collect();
+    assert_eq!(
+        (v2.version, v2.latest_version, v2.body.created_by.as_str()),
+        (2, 2, "bob")
+    );
+    assert_eq!(v2.body.definition, second);
+    let ids: Vec<_> = v2.body.parameters.iter().map(|p| (p.name.as_str(), p.id)).collect();
     assert_eq!(ids[0], ("Mode", mode_id));
-    assert_eq!(ids[1], ("Computer", v1.parameters[0].id));
-    assert!(![mode_id, v1.parameters[0].id].contains(&ids[2].1));
-    assert_eq!(v2.activities[0].id, v1.activities[1].id, "zip keeps its id");
-    assert!(![init_id, v1.activities[1].id].contains(&v2.activities[1].id));
+    assert_eq!(ids[1], ("Computer", v1.body.parameters[0].id));
+    assert!(![mode_id, v1.body.parameters[0].id].contains(&ids[2].1));
+    assert_eq!(v2.body.activities[0].id, v1.body.activities[1].id, "zip keeps its id");
+    assert!(![init_id, v1.body.activities[1].id].contains(&v2.body.activities[1].id));
 
     // Old versions stay readable, knowing which is the latest.
     let old = store.runbook(id, Some(1)).await.unwrap();
-    assert_eq!((old.version, old.latest_version, &*old.definition), (1, 2, &first));
-    assert_eq!(old.parameters, v1.parameters);
+    assert_eq!((old.version, old.latest_version, &old.body.definition), (1, 2, &first));
+    assert_eq!(old.body.parameters, v1.body.parameters);
     assert!(matches!(store.runbook(id, Some(9)).await, Err(StoreError::NotFound(_))));
     let versions: Vec<_> = store
         .runbook_versions(id)
@@ -123,8 +133,8 @@ async fn saves_make_versions_and_keep_ids(store: Arc<dyn Store>) {
     assert_eq!(
         versions,
         [
-            (2, "bob".to_string(), v2.created_at),
-            (1, "alice".to_string(), v1.created_at)
+            (2, "bob".to_string(), v2.body.created_at),
+            (1, "alice".to_string(), v1.body.created_at)
         ]
     );
     assert!(matches!(
@@ -228,7 +238,7 @@ async fn lists_runbooks_under_folders(store: Arc<dyn Store>) {
     assert_eq!(all[2].description.as_deref(), Some("Rotates logs."));
     assert_eq!(all[0].description, None);
     let latest = store.runbook(ops, None).await.unwrap();
-    assert_eq!(backup.updated_at, latest.created_at);
+    assert_eq!(backup.updated_at, latest.body.created_at);
 
     let names = |list: Vec<scorch_store::RunbookSummary>| list.into_iter().map(|r| r.name).collect::<Vec<_>>();
     assert_eq!(

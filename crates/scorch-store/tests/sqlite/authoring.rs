@@ -99,7 +99,7 @@ async fn runbooks_are_listed_under_a_folder_with_their_description() {
         (listed[0].id, listed[0].latest_version, listed[0].description.as_deref()),
         (web, 2, Some("Restarts the web tier"))
     );
-    assert_eq!(listed[0].updated_at, latest.created_at);
+    assert_eq!(listed[0].updated_at, latest.body.created_at);
     assert_eq!(listed[0].checked_out_by, None);
 }
 

@@ -59,7 +59,7 @@ async fn a_claim_runs_the_jobs_version() {
     db.runbook_with("", "Versions", json!({ "description": "two" })).await;
     let claim = claim(&db, "rb-1").await.unwrap();
     assert_eq!((claim.job.id, claim.runbook.version), (job.id, 1));
-    assert_eq!(claim.runbook.definition["description"], "one");
+    assert_eq!(claim.runbook.body.definition["description"], "one");
 }
 
 #[tokio::test]

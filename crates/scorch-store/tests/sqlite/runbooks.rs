@@ -60,25 +60,33 @@ async fn saving_keeps_given_ids_and_makes_versions() {
 
     let latest = db.store.runbook(runbook_id, None).await.unwrap();
     assert_eq!(
-        (latest.version, latest.latest_version, &*latest.definition),
+        (latest.version, latest.latest_version, &latest.body.definition),
         (2, 2, &v2)
     );
     assert_eq!(
         (latest.folder.as_str(), latest.name.as_str()),
         ("Operations/Web", "Restart Web Tier")
     );
-    assert_eq!(latest.created_by, "alice");
+    assert_eq!(latest.body.created_by, "alice");
     assert_eq!(
-        latest.parameters.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+        latest
+            .body
+            .parameters
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>(),
         ["Computer", "Port"]
     );
-    assert_eq!(latest.parameters[0].id, parameter_id);
-    assert_ne!(latest.parameters[1].id, parameter_id);
-    assert_eq!(latest.parameters[0].default.as_deref(), Some("web01"));
+    assert_eq!(latest.body.parameters[0].id, parameter_id);
+    assert_ne!(latest.body.parameters[1].id, parameter_id);
+    assert_eq!(latest.body.parameters[0].default.as_deref(), Some("web01"));
 
     let first = db.store.runbook(runbook_id, Some(1)).await.unwrap();
-    assert_eq!((first.version, first.latest_version, &*first.definition), (1, 2, &v1));
-    assert_eq!(first.activities[0].id, latest.activities[0].id);
+    assert_eq!(
+        (first.version, first.latest_version, &first.body.definition),
+        (1, 2, &v1)
+    );
+    assert_eq!(first.body.activities[0].id, latest.body.activities[0].id);
 
     let by_path = db
         .store
