@@ -5,8 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use scorch_activity::Registry;
 use scorch_engine::RegistryCatalog;
-use scorch_model::{Loaded, Plan, compile};
+use scorch_model::{Loaded, Plan, Runbook as RunbookDef, compile};
 use scorch_store::Runbook;
+use serde::Deserialize as _;
 use uuid::Uuid;
 
 pub struct Plans {
@@ -33,13 +34,13 @@ impl Plans {
         if let Some(plan) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return Ok(plan.clone());
         }
-        let definition =
-            serde::Deserialize::deserialize(&runbook.body.definition).map_err(|e: serde_json::Error| {
-                format!(
-                    "runbook {} version {}: stored definition unreadable: {e}",
-                    runbook.name, runbook.version
-                )
-            })?;
+        // Read from the shared body, not a copy of it.
+        let definition = RunbookDef::deserialize(&runbook.body.definition).map_err(|e| {
+            format!(
+                "runbook {} version {}: stored definition unreadable: {e}",
+                runbook.name, runbook.version
+            )
+        })?;
         let loaded = Loaded {
             runbook: definition,
             source_map: Default::default(),

@@ -287,7 +287,6 @@ fn public_url(name: &str, url: &str) -> Result<String, String> {
     }
 }
 
-/// Writes a file only its owner can read.
 /// Writes `text` to a new file at `path`, readable by its owner only, unless `path` exists; false
 /// then. The file appears whole or not at all (written beside it, then linked into place), so
 /// processes that start together all read the one that was made first.
