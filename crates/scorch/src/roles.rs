@@ -43,12 +43,16 @@ impl Roles {
 }
 
 /// Opens the orchestration database the configuration names, for `roles`: only the web service
-/// streams every change (its event stream); the other roles act on job changes alone.
+/// streams every change (its event stream); a runbook server acts on job changes alone; a
+/// management server on none (it keeps lookups up to date, as every role does).
 pub async fn open_store(config: &Config, roles: Roles) -> Result<Arc<dyn Store>, String> {
     let url = config.database_url();
-    let listen = match roles.web {
-        true => Listen::Everything,
-        false => Listen::Jobs,
+    let listen = if roles.web {
+        Listen::Everything
+    } else if roles.runbook_server {
+        Listen::Jobs
+    } else {
+        Listen::Lookups
     };
     let opened: Result<Arc<dyn Store>, _> = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         scorch_store::PgStore::open_listening(&url, listen)

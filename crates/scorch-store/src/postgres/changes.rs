@@ -3,7 +3,9 @@
 //! only if) the write commits; a listener task in every process turns the messages back into
 //! [`Change`]s for that process's subscribers. Job changes go on `scorch_jobs`, instance and run
 //! changes on `scorch_changes`: a process that acts on job changes only (a runbook server)
-//! listens to the first alone, and is not woken by every activity run.
+//! listens to the first alone, and is not woken by every activity run. What makes kept lookups
+//! stale goes on `scorch_lookups`, which every process listens to: the management server listens
+//! to nothing else, and is not woken by every job.
 //!
 //! A payload is a JSON array of changes (a statement that writes several sends them in one, cut to
 //! stay under PostgreSQL's 8000-byte payload limit: see `scorch_notify` in migration 0005):
@@ -26,10 +28,13 @@ use super::journal::{run_state, state_code};
 use crate::kept::Changed;
 use crate::{Change, JobStatus};
 
-/// The channel of job changes, which every process listens on.
+/// The channel of job changes.
 const JOBS_CHANNEL: &str = "scorch_jobs";
 /// The channel of instance and run changes.
 const CHANNEL: &str = "scorch_changes";
+/// The channel of changes to users, tokens, grants, runbooks and folders, which every process
+/// listens on.
+const LOOKUPS_CHANNEL: &str = "scorch_lookups";
 /// Waits between attempts to reconnect the listener while the database is down.
 const RECONNECT_MIN: Duration = Duration::from_millis(100);
 const RECONNECT_MAX: Duration = Duration::from_secs(5);
@@ -76,7 +81,7 @@ pub(super) async fn announce(pool: &PgPool, changed: Changed) {
         Changed::Folders => r#"[{"a":0},{"p":0}]"#,
     };
     let _ = sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(JOBS_CHANNEL)
+        .bind(LOOKUPS_CHANNEL)
         .bind(payload)
         .execute(pool)
         .await;
@@ -163,6 +168,8 @@ pub enum Listen {
     Everything,
     /// Job changes only: every subscriber gets only those (what a runbook server acts on).
     Jobs,
+    /// No change: subscribers get none (a management server keeps only lookups up to date).
+    Lookups,
 }
 
 /// Starts listening (the LISTEN is in place when this returns, so every change committed after
@@ -181,8 +188,9 @@ async fn connect(pool: &PgPool, to: Listen) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.ignore_pool_close_event(true);
     match to {
-        Listen::Everything => listener.listen_all([JOBS_CHANNEL, CHANNEL]).await?,
-        Listen::Jobs => listener.listen(JOBS_CHANNEL).await?,
+        Listen::Everything => listener.listen_all([LOOKUPS_CHANNEL, JOBS_CHANNEL, CHANNEL]).await?,
+        Listen::Jobs => listener.listen_all([LOOKUPS_CHANNEL, JOBS_CHANNEL]).await?,
+        Listen::Lookups => listener.listen(LOOKUPS_CHANNEL).await?,
     }
     Ok(listener)
 }

@@ -81,13 +81,16 @@ const WRITE_INSTANCES: &str = "WITH s AS (
      r AS (
          INSERT INTO activity_runs (instance_id, seq, run_key, started_at, ended_at, attempt, state, truncated,
              activity_id, activity_name, error, published)
-         SELECT COALESCE(u.instance_id, (SELECT s.id FROM s WHERE s.uuid = u.instance_uuid)), u.seq, u.run_key,
+         SELECT COALESCE(u.instance_id, (started.keys ->> u.instance_uuid::text)::bigint), u.seq, u.run_key,
              u.started_at, u.ended_at, u.attempt, u.state, u.truncated, u.activity_id, u.activity_name, u.error,
              u.published
          FROM UNNEST($10::bigint[], $11::uuid[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[],
              $16::integer[], $17::smallint[], $18::boolean[], $19::text[], $20::text[], $21::text[], $22::text[])
              AS u(instance_id, instance_uuid, seq, run_key, started_at, ended_at, attempt, state, truncated,
-                  activity_id, activity_name, error, published)
+                  activity_id, activity_name, error, published),
+             -- The keys of the instances started here, looked up by UUID in a sorted map (a scan of
+             -- s per run would cost runs x instances).
+             (SELECT jsonb_object_agg(uuid, id) AS keys FROM s) started
          ON CONFLICT (instance_id, seq) DO UPDATE SET run_key = excluded.run_key, started_at = excluded.started_at,
              ended_at = excluded.ended_at, attempt = excluded.attempt, state = excluded.state,
              truncated = excluded.truncated, activity_id = excluded.activity_id,

@@ -60,6 +60,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "hot_path",
         include_str!("../../migrations/postgres/0005_hot_path.sql"),
     ),
+    (
+        6,
+        "jobs_by_server",
+        include_str!("../../migrations/postgres/0006_jobs_by_server.sql"),
+    ),
 ];
 
 /// Connections for readers and writers of this process (the journal writer holds one of them).

@@ -89,13 +89,19 @@ async fn a_store_listening_to_jobs_hears_only_job_changes() {
 
 /// Token lookups are kept for a moment, but a revocation or a grant taken away in one process is
 /// seen at once there and, through the announcement, in the others (well before the entries
-/// would expire on their own).
+/// would expire on their own), a process that listens to nothing else (a management server)
+/// included: it hears no job change.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_changes_reach_every_process_token_lookups() {
     let backend = postgres().await;
     let url = backend.url.clone().unwrap();
     let here = backend.store.clone();
-    let other = PgStore::open_listening(&url, Listen::Jobs).await.unwrap();
+    let other = PgStore::open_listening(&url, Listen::Lookups).await.unwrap();
+    let mut heard = other.subscribe();
+    // Announced before the revocations below: had the other process listened to jobs, it would
+    // have heard of this one before it saw them.
+    let rb = runbook(&here, "", "Unheard", json!({})).await;
+    job(&here, rb).await;
     here.create_user("ana", None, false).await.unwrap();
     here.grant("ana", "Ops", Role::Operator).await.unwrap();
     here.create_token("ana", "hash-1", "cli").await.unwrap();
@@ -121,6 +127,10 @@ async fn access_changes_reach_every_process_token_lookups() {
     assert!(
         started.elapsed() < Duration::from_secs(4),
         "seen only when the entries expired: the announcements did not arrive"
+    );
+    assert!(
+        heard.try_recv().is_err(),
+        "a store listening to lookups only heard a change"
     );
 }
 
@@ -288,7 +298,7 @@ async fn concurrent_openers_migrate_once() {
         .fetch_all(&mut conn)
         .await
         .unwrap();
-    assert_eq!(versions, [1, 2, 3, 4, 5]);
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6]);
     assert_eq!(backend.store.backend(), "postgres");
 }
 
