@@ -107,7 +107,8 @@ const WRITE_INSTANCES: &str = "WITH s AS (
      j AS (
          UPDATE jobs SET status = u.status, ended_at = scorch_now_us(), lease_expires_at = NULL
          FROM UNNEST($27::uuid[], $28::uuid[], $29::text[], $30::text[]) AS u(instance, id, server, status)
-         WHERE jobs.id = ANY ($28) AND jobs.id = u.id AND jobs.claimed_by = u.server AND jobs.status = 'running'
+         -- By key: left to choose, the planner may read every running job through a partial index.
+         WHERE jobs.id = (SELECT r.id FROM jobs r WHERE r.id = u.id AND r.claimed_by = u.server AND r.status = 'running')
              AND u.instance IN (SELECT uuid FROM e)
          RETURNING jobs.id, jobs.runbook_id, jobs.status),
      n AS MATERIALIZED (
