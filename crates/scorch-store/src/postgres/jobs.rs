@@ -3,8 +3,8 @@
 //! Creating a job goes through the store's group-commit writer ([`super::journal`]), with its
 //! audit record in the same statement; reads and the rare writes (cancel, release) use the pool.
 //!
-//! A claim is one call of `scorch_claim_jobs` (migration 0005): one round trip and one commit
-//! however many jobs it takes.
+//! A claim is one call of `scorch_claim_jobs` (migration 0005), on a connection the store keeps for
+//! its claims: one round trip and one commit however many jobs it takes.
 //! 1. jobs whose lease expired, `FOR UPDATE SKIP LOCKED`: rows another claim has locked are
 //!    skipped, never waited for, so concurrent claims take different jobs. They hold no new slot
 //!    of their runbook's concurrency (they were running);
@@ -400,23 +400,36 @@ pub(super) async fn claim(
         return Ok(Vec::new());
     }
     let instances: Vec<Uuid> = (0..max).map(|_| Uuid::now_v7()).collect();
-    let mut conn = store.pool().acquire().await?;
-    let rows = sqlx::query(CLAIM)
+    let mut kept = store.shared.claimer.lock().await;
+    let conn = match kept.as_mut() {
+        Some(conn) => conn,
+        None => kept.insert(super::generic_plan_connection(store.pool()).await?),
+    };
+    let claimed = sqlx::query(CLAIM)
         .bind(server)
         .bind(duration_micros(lease))
         .bind(duration_micros(alive_within))
         .bind(i32::try_from(max).unwrap_or(i32::MAX))
         .bind(&instances)
-        .fetch_all(&mut *conn)
-        .await?;
+        .fetch_all(&mut **conn)
+        .await;
+    let rows = match claimed {
+        Ok(rows) => rows,
+        Err(err) => {
+            // Closed (see `generic_plan_connection`): the next claim opens another.
+            *kept = None;
+            return Err(err.into());
+        }
+    };
     let mut claims = Vec::with_capacity(rows.len());
     for row in &rows {
-        match taken(store, &mut conn, row).await {
+        match taken(store, conn, row).await {
             Ok(claim) => claims.push(claim),
             Err(err) => {
                 // Taken (and committed) but not handed over: give the jobs back at once rather
                 // than leave them to their leases.
-                drop(conn);
+                *kept = None;
+                drop(kept);
                 for row in &rows {
                     if let Ok(id) = row.try_get::<Uuid, _>("id") {
                         let _ = release(store, id, server).await;

@@ -74,7 +74,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Changes a subscriber may fall behind by before it misses some (and is told so).
 const CHANGES: usize = 4096;
 
-/// A connection that one task keeps (the journal writer, the job result reader) for the few
+/// A connection that one task keeps (the journal writer, the job result reader, the claims) for the few
 /// statements it runs over and over; it goes back to the pool only closed. Its statements are
 /// planned once, generically: they look rows up by key (and no connection prefers a sequential
 /// scan, see [`PgStore::open_listening`]), and left to choose, PostgreSQL would plan them afresh
@@ -111,6 +111,9 @@ struct Shared {
     /// Token and runbook path lookups kept for a moment.
     kept: Arc<Kept>,
     results: jobs::ResultReader,
+    /// The connection claims run on, one at a time (see [`generic_plan_connection`]): a pool
+    /// connection is pinged each time it goes back, a round trip per claim.
+    claimer: tokio::sync::Mutex<Option<PoolConnection<Postgres>>>,
 }
 
 impl Drop for Shared {
@@ -195,6 +198,7 @@ impl PgStore {
                 versions: crate::versions::VersionCache::default(),
                 kept,
                 results,
+                claimer: tokio::sync::Mutex::new(None),
             }),
         })
     }
