@@ -15,7 +15,8 @@
 //! time spent per job during the throughput run: by the server processes, by the database's
 //! server processes (PostgreSQL), by the load client, and by the whole machine (every process
 //! and the kernel; steadier from run to run than the rate on a shared machine, and what bounds
-//! it: 2 cores give at most 2 s of CPU per second).
+//! it: 2 cores give at most 2 s of CPU per second), and the CPU time the virtual machine's host
+//! took from it meanwhile (steal: when that is high, every figure of the run is worse).
 
 mod fleet;
 
@@ -53,8 +54,9 @@ fn cpu_seconds(pid: u32) -> f64 {
     ticks / 100.0
 }
 
-/// CPU seconds the whole machine has spent busy (not idle or waiting for I/O) so far.
-fn machine_busy_seconds() -> f64 {
+/// CPU seconds the whole machine has spent busy (not idle, waiting for I/O or stolen) so far,
+/// and those its host has stolen (running something else while this machine had work).
+fn machine_seconds() -> (f64, f64) {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
     let ticks: Vec<f64> = stat
         .lines()
@@ -64,14 +66,10 @@ fn machine_busy_seconds() -> f64 {
         .skip(1)
         .filter_map(|v| v.parse().ok())
         .collect();
-    // user nice system idle iowait irq softirq steal ...
-    let busy: f64 = ticks
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != 3 && *i != 4)
-        .map(|(_, t)| t)
-        .sum();
-    busy / 100.0
+    // user nice system idle iowait irq softirq steal (guest time is counted in user)
+    let at = |i: usize| ticks.get(i).copied().unwrap_or(0.0);
+    let busy = [0, 1, 2, 5, 6].into_iter().map(at).sum::<f64>();
+    (busy / 100.0, at(7) / 100.0)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -182,6 +180,7 @@ async fn main() {
     let mut latencies = Vec::new();
     let mut to_first = Vec::new();
     let mut phases: [Vec<f64>; 4] = Default::default();
+    let (sequential_started, stolen_before) = (Instant::now(), machine_seconds().1);
     for _ in 0..200 {
         let (latency, way) = run_job(&client, &fleet.web).await;
         latencies.push(latency);
@@ -190,11 +189,14 @@ async fn main() {
             phase.push(took);
         }
     }
+    // Of the two cores' time meanwhile, the share the host took.
+    let stolen = (machine_seconds().1 - stolen_before) / (2.0 * sequential_started.elapsed().as_secs_f64());
     latencies.sort_by(f64::total_cmp);
     println!(
-        "{kind:<8} latency (start + wait, 200 sequential): median {:.2} ms, p95 {:.2} ms",
+        "{kind:<8} latency (start + wait, 200 sequential): median {:.2} ms, p95 {:.2} ms (stolen by the host: {:.0}% of the time)",
         percentile(&latencies, 0.5),
-        percentile(&latencies, 0.95)
+        percentile(&latencies, 0.95),
+        stolen * 100.0
     );
     let medians: Vec<f64> = phases
         .iter_mut()
@@ -221,7 +223,7 @@ async fn main() {
     let cpu_before: Vec<f64> = pids.iter().map(|&p| cpu_seconds(p)).collect();
     let own_before = cpu_seconds(std::process::id());
     let database_before: HashMap<u32, f64> = fleet.database_pids().into_iter().map(|p| (p, cpu_seconds(p))).collect();
-    let machine_before = machine_busy_seconds();
+    let machine_before = machine_seconds();
     let started = Instant::now();
     to_first.extend(run_concurrently(&client, &fleet.web, jobs, IN_FLIGHT).await);
     let elapsed = started.elapsed().as_secs_f64();
@@ -232,7 +234,8 @@ async fn main() {
         .collect();
     let server_cpu: f64 = by_process.iter().sum();
     let client_cpu = cpu_seconds(std::process::id()) - own_before;
-    let machine = machine_busy_seconds() - machine_before;
+    let machine_after = machine_seconds();
+    let (machine, stolen) = (machine_after.0 - machine_before.0, machine_after.1 - machine_before.1);
     // Backends that connected during the run count from zero.
     let database_cpu: f64 = fleet
         .database_pids()
@@ -246,11 +249,12 @@ async fn main() {
         _ => String::new(),
     };
     println!(
-        "{kind:<8} throughput ({jobs} jobs, {IN_FLIGHT} in flight): {:.0} jobs/s; CPU per job: server {:.0} us, {database}load client {:.0} us, whole machine {:.0} us",
+        "{kind:<8} throughput ({jobs} jobs, {IN_FLIGHT} in flight): {:.0} jobs/s; CPU per job: server {:.0} us, {database}load client {:.0} us, whole machine {:.0} us (stolen by the host {:.0} us)",
         jobs as f64 / elapsed,
         per_job(server_cpu),
         per_job(client_cpu),
-        per_job(machine)
+        per_job(machine),
+        per_job(stolen)
     );
     if by_process.len() > 1 {
         let each: Vec<String> = fleet
