@@ -81,7 +81,10 @@ const WRITE_INSTANCES: &str = "WITH s AS (
      r AS (
          INSERT INTO activity_runs (instance_id, seq, run_key, started_at, ended_at, attempt, state, truncated,
              activity_id, activity_name, error, published)
-         SELECT COALESCE(u.instance_id, (started.keys ->> u.instance_uuid::text)::bigint), u.seq, u.run_key,
+         -- A key the writer knows is checked (a row not found leaves the key null, which the
+         -- table refuses, failing the statement: see `write`); the instances started here have theirs.
+         SELECT COALESCE((SELECT i.id FROM instances i WHERE i.id = u.instance_id),
+                 (started.keys ->> u.instance_uuid::text)::bigint), u.seq, u.run_key,
              u.started_at, u.ended_at, u.attempt, u.state, u.truncated, u.activity_id, u.activity_name, u.error,
              u.published
          FROM UNNEST($10::bigint[], $11::uuid[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[],

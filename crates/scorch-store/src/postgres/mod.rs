@@ -62,8 +62,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         6,
-        "jobs_by_server",
-        include_str!("../../migrations/postgres/0006_jobs_by_server.sql"),
+        "fewer_writes",
+        include_str!("../../migrations/postgres/0006_fewer_writes.sql"),
     ),
 ];
 
