@@ -25,7 +25,7 @@ pub(crate) struct Head {
 
 impl Head {
     /// The runbook at `version`, this head's current state around it.
-    pub fn with(self, version: i64, body: &Arc<RunbookBody>) -> Runbook {
+    pub fn with(self, version: i64, body: Arc<RunbookBody>) -> Runbook {
         Runbook {
             id: self.id,
             folder: self.folder,
@@ -33,7 +33,7 @@ impl Head {
             version,
             latest_version: self.latest_version,
             checked_out_by: self.checked_out_by,
-            body: body.clone(),
+            body,
         }
     }
 }

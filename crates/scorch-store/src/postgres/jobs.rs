@@ -259,7 +259,7 @@ fn decode_result(rows: &[PgRow]) -> Result<JobResult, StoreError> {
 /// query for all that asked meanwhile: a web service answering many `wait` requests is woken by
 /// one job-end notification for several jobs (a runbook server's writer ends them in one commit),
 /// and each would otherwise read its own. The connection plans the read once
-/// ([`super::generic_plan_connection`]): on a pool connection PostgreSQL planned it afresh for
+/// ([`super::kept_connection`]): on a pool connection PostgreSQL planned it afresh for
 /// every read (the number of jobs asked for makes a custom plan look cheaper), which cost more
 /// than reading.
 #[derive(Debug)]
@@ -312,13 +312,9 @@ async fn read_kept(
 ) -> Result<HashMap<Uuid, Result<JobResult, StoreError>>, StoreError> {
     let mut last = None;
     for _ in 0..2 {
-        let kept = match conn {
-            Some(kept) => kept,
-            None => conn.insert(super::generic_plan_connection(pool).await?),
-        };
-        match results(kept, ids).await {
+        match results(super::kept_connection(conn, pool).await?, ids).await {
             Err(err @ StoreError::Unavailable(_)) => {
-                // Dropped, it is closed (see `generic_plan_connection`).
+                // Dropped, it is closed (see `kept_connection`).
                 *conn = None;
                 last = Some(err);
             }
@@ -401,10 +397,7 @@ pub(super) async fn claim(
     }
     let instances: Vec<Uuid> = (0..max).map(|_| Uuid::now_v7()).collect();
     let mut kept = store.shared.claimer.lock().await;
-    let conn = match kept.as_mut() {
-        Some(conn) => conn,
-        None => kept.insert(super::generic_plan_connection(store.pool()).await?),
-    };
+    let conn = super::kept_connection(&mut kept, store.pool()).await?;
     let claimed = sqlx::query(CLAIM)
         .bind(server)
         .bind(duration_micros(lease))
@@ -416,7 +409,7 @@ pub(super) async fn claim(
     let rows = match claimed {
         Ok(rows) => rows,
         Err(err) => {
-            // Closed (see `generic_plan_connection`): the next claim opens another.
+            // Closed (see `kept_connection`): the next claim opens another.
             *kept = None;
             return Err(err.into());
         }

@@ -579,12 +579,9 @@ async fn write_loop(pool: PgPool, mut receiver: mpsc::Receiver<Request>) {
             known.instances.clear();
         }
         last_used = Instant::now();
-        let written = match &mut conn {
-            Some(conn) => write(conn, &batch, &mut known).await,
-            None => match super::generic_plan_connection(&pool).await {
-                Ok(fresh) => write(conn.insert(fresh), &batch, &mut known).await,
-                Err(err) => Err(err),
-            },
+        let written = match super::kept_connection(&mut conn, &pool).await {
+            Ok(conn) => write(conn, &batch, &mut known).await,
+            Err(err) => Err(err),
         };
         match written {
             Ok(outcomes) => {

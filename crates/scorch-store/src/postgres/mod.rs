@@ -74,19 +74,28 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Changes a subscriber may fall behind by before it misses some (and is told so).
 const CHANGES: usize = 4096;
 
-/// A connection that one task keeps (the journal writer, the job result reader, the claims) for the few
-/// statements it runs over and over; it goes back to the pool only closed. Its statements are
-/// planned once, generically: they look rows up by key (and no connection prefers a sequential
-/// scan, see [`PgStore::open_listening`]), and left to choose, PostgreSQL would plan them afresh
-/// for each call (their arrays' lengths make a custom plan look cheaper), costing more than
-/// running them.
-async fn generic_plan_connection(pool: &PgPool) -> Result<PoolConnection<Postgres>, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    conn.close_on_drop();
-    sqlx::query("SET plan_cache_mode = force_generic_plan")
-        .execute(&mut *conn)
-        .await?;
-    Ok(conn)
+/// The connection in `slot`, opened there first if it holds none: a connection that one task keeps
+/// (the journal writer, the job result reader, the claims) for the few statements it runs over
+/// and over. It goes back to the pool only closed (emptying the slot closes it), so it is not
+/// pinged each time as pool connections are. Its statements are planned once, generically: they
+/// look rows up by key (and no connection prefers a sequential scan, see
+/// [`PgStore::open_listening`]), and left to choose, PostgreSQL would plan them afresh for each
+/// call (their arrays' lengths make a custom plan look cheaper), costing more than running them.
+async fn kept_connection<'a>(
+    slot: &'a mut Option<PoolConnection<Postgres>>,
+    pool: &PgPool,
+) -> Result<&'a mut PoolConnection<Postgres>, sqlx::Error> {
+    match slot {
+        Some(conn) => Ok(conn),
+        None => {
+            let mut conn = pool.acquire().await?;
+            conn.close_on_drop();
+            sqlx::query("SET plan_cache_mode = force_generic_plan")
+                .execute(&mut *conn)
+                .await?;
+            Ok(slot.insert(conn))
+        }
+    }
 }
 
 /// The lookups a PostgreSQL store keeps (see `crate::kept`): runbooks found by path as their id and
@@ -111,8 +120,7 @@ struct Shared {
     /// Token and runbook path lookups kept for a moment.
     kept: Arc<Kept>,
     results: jobs::ResultReader,
-    /// The connection claims run on, one at a time (see [`generic_plan_connection`]): a pool
-    /// connection is pinged each time it goes back, a round trip per claim.
+    /// The connection claims run on, one at a time (see [`kept_connection`]).
     claimer: tokio::sync::Mutex<Option<PoolConnection<Postgres>>>,
 }
 

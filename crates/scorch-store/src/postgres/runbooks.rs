@@ -189,7 +189,7 @@ pub(super) async fn assemble(
     version: i64,
 ) -> Result<Runbook, StoreError> {
     let body = body(store, conn, head.id, version).await?;
-    Ok(head.with(version, &body))
+    Ok(head.with(version, body))
 }
 
 async fn body(
@@ -297,7 +297,7 @@ pub(super) async fn by_path(store: &PgStore, folder: &str, name: &str) -> Result
         Some(body) => body,
         None => body(store, &mut *store.pool().acquire().await?, head.id, version).await?,
     };
-    Ok(head.with(version, &body))
+    Ok(head.with(version, body))
 }
 
 /// Latest versions under `under` (that folder and its subfolders; everything for `None` or the root).

@@ -188,7 +188,7 @@ pub(super) async fn by_path(store: &SqliteStore, folder: &str, name: &str) -> Re
 /// The runbook `head` at `version`, reading the pool only when the version is not cached.
 pub(super) async fn with_head(store: &SqliteStore, head: Head, version: i64) -> Result<Runbook, StoreError> {
     if let Some(body) = store.versions.get(head.id, version) {
-        return Ok(head.with(version, &body));
+        return Ok(head.with(version, body));
     }
     let mut conn = store.pool.acquire().await?;
     at_version(&mut conn, &store.versions, head, Some(version)).await
@@ -204,7 +204,7 @@ async fn at_version(
 ) -> Result<Runbook, StoreError> {
     let number = version.unwrap_or(head.latest_version);
     if let Some(body) = versions.get(head.id, number) {
-        return Ok(head.with(number, &body));
+        return Ok(head.with(number, body));
     }
     let Some(body) = read_version(conn, head.id, number).await? else {
         return Err(match version {
@@ -214,7 +214,7 @@ async fn at_version(
     };
     let body = Arc::new(body);
     versions.insert(head.id, number, body.clone());
-    Ok(head.with(number, &body))
+    Ok(head.with(number, body))
 }
 
 fn decode_head(row: &SqliteRow) -> Result<Head, StoreError> {
