@@ -135,9 +135,9 @@ const WRITE_INSTANCES: &str = "WITH s AS (
 const LOOKUP_INSTANCES: &str = "SELECT id, uuid FROM instances WHERE uuid = ANY ($1)";
 
 /// Creates pending jobs ($1-$6) of their runbooks' latest versions, each with its audit record
-/// ($7-$11, keyed by the job's id) if it has one, and announces them. Jobs whose runbook is not
-/// in the store, or that ask for a version that is not the latest, are left out. Returns the jobs
-/// created.
+/// ($7-$11, keyed by the job's id) if it has one, and announces them; committed without waiting
+/// for the WAL flush when $12 (a [`relaxed`] batch). Jobs whose runbook is not in the store, or
+/// that ask for a version that is not the latest, are left out. Returns the jobs created.
 const CREATE_JOBS: &str = "WITH j AS (
          INSERT INTO jobs (id, runbook_id, version, parameters, status, created_at, created_by, parent_job)
          SELECT u.id, r.id, v.version, u.parameters, 'pending', scorch_now_us(), u.created_by, u.parent_job
@@ -161,7 +161,9 @@ const CREATE_JOBS: &str = "WITH j AS (
          ORDER BY x.n),
      n AS MATERIALIZED (
          SELECT scorch_notify(array_agg(json_build_object('j', json_build_array(id, runbook_id, status))::text
-             ORDER BY created_at, id)) FROM j)
+             ORDER BY created_at, id)),
+             CASE WHEN $12 THEN set_config('synchronous_commit', 'off', true) END
+         FROM j)
      SELECT j.id, j.version, j.created_at FROM j, n";
 
 const SELECT_RUNS: &str = "SELECT seq, run_key, activity_id, activity_name, attempt, state, error, started_at,
@@ -885,7 +887,7 @@ async fn write_segment(
     relaxed: bool,
     outcomes: &mut [Outcome],
 ) -> Result<(), sqlx::Error> {
-    create_jobs(conn, records, outcomes).await?;
+    create_jobs(conn, records, relaxed, outcomes).await?;
 
     write_instances(conn, records, known, relaxed, outcomes).await
 }
@@ -1015,6 +1017,7 @@ async fn write_instances(
 async fn create_jobs(
     conn: &mut PgConnection,
     records: &[&Request],
+    relaxed: bool,
     outcomes: &mut [Outcome],
 ) -> Result<(), sqlx::Error> {
     let jobs: Vec<(usize, &NewJobRow)> = records
@@ -1044,6 +1047,7 @@ async fn create_jobs(
         .bind(audited.iter().map(|(_, a)| a.action.as_str()).collect::<Vec<_>>())
         .bind(audited.iter().map(|(_, a)| a.object_type.as_str()).collect::<Vec<_>>())
         .bind(audited.iter().map(|(_, a)| a.detail.as_deref()).collect::<Vec<_>>())
+        .bind(relaxed)
         .fetch_all(&mut *conn)
         .await?;
     let created: HashMap<Uuid, (i64, i64)> = created.into_iter().map(|(id, v, at)| (id, (v, at))).collect();
@@ -1243,9 +1247,13 @@ mod tests {
     }
 
     fn new_job(awaited: bool) -> Write {
+        new_job_of(Uuid::now_v7(), awaited)
+    }
+
+    fn new_job_of(runbook_id: Uuid, awaited: bool) -> Write {
         Write::CreateJob(NewJobRow {
             id: Uuid::now_v7(),
-            runbook_id: Uuid::now_v7(),
+            runbook_id,
             version: None,
             parameters: "{}".into(),
             created_by: "alice".into(),
@@ -1419,6 +1427,40 @@ mod tests {
                 outcomes[2]
             );
             assert!(store.journal().runs(instance_id).await.unwrap().is_empty());
+        })
+        .await;
+    }
+
+    /// A batch of awaited new jobs commits without waiting for the WAL flush, and one with a new
+    /// job not awaited waits for it: each is written in a transaction of the test's, which then
+    /// reads the setting its statement left for the commit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn only_batches_of_awaited_new_jobs_commit_without_a_flush() {
+        on_new_database(|store, runbook_id, _| async move {
+            let mut conn = store.pool().acquire().await.unwrap();
+            for (batch, commit) in [
+                (vec![request(new_job_of(runbook_id, true))], "off"),
+                (
+                    vec![
+                        request(new_job_of(runbook_id, true)),
+                        request(new_job_of(runbook_id, false)),
+                    ],
+                    "on",
+                ),
+            ] {
+                let mut tx = conn.begin().await.unwrap();
+                let outcomes = write(&mut tx, &batch, &mut Known::default()).await.unwrap();
+                assert!(
+                    outcomes.iter().all(|o| matches!(o, Ok(Reply::Created(Ok(_))))),
+                    "{outcomes:?}"
+                );
+                let setting: String = sqlx::query_scalar("SELECT current_setting('synchronous_commit')")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .unwrap();
+                assert_eq!(setting, commit, "{} new jobs", batch.len());
+                tx.rollback().await.unwrap();
+            }
         })
         .await;
     }
