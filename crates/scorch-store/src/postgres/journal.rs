@@ -575,9 +575,9 @@ async fn write_loop(pool: PgPool, mut receiver: mpsc::Receiver<Request>) {
         if last_used.elapsed() >= IDLE_CHECK
             && let Some(idle) = &mut conn
             && idle.ping().await.is_err()
-            && let Some(mut broken) = conn.take()
         {
-            broken.close_on_drop();
+            // Dropped, it is closed (see `kept_connection`).
+            conn = None;
             known.instances.clear();
         }
         last_used = Instant::now();
@@ -595,9 +595,7 @@ async fn write_loop(pool: PgPool, mut receiver: mpsc::Receiver<Request>) {
                 // Not the database refusing a record: the connection or the server failed. Start
                 // over on a new connection with the next batch; the engine stops these instances
                 // (they resume later from what was committed).
-                if let Some(mut broken) = conn.take() {
-                    broken.close_on_drop();
-                }
+                conn = None;
                 known.instances.clear();
                 let err = JournalError::from(StoreError::from(err));
                 for request in batch.drain(..) {

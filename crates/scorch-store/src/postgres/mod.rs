@@ -98,8 +98,8 @@ async fn kept_connection<'a>(
     }
 }
 
-/// The lookups a PostgreSQL store keeps (see `crate::kept`): runbooks found by path as their id and
-/// what changes from one save to the next.
+/// The lookups a PostgreSQL store keeps (see `crate::kept`): runbooks found by path as their head
+/// (their id and what changes from one save to the next).
 type Kept = KeptLookups<crate::versions::Head>;
 
 /// The orchestration database on PostgreSQL. Cheap to clone: clones share the pool, the journal,

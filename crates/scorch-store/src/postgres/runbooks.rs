@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use sqlx::Row as _;
-use sqlx::postgres::PgConnection;
+use sqlx::postgres::{PgConnection, PgRow};
 use uuid::Uuid;
 
 use super::folders::{ensure_in, folder_path};
@@ -157,7 +157,7 @@ fn moved_onto(err: sqlx::Error, name: &str, folder: &str) -> StoreError {
 pub(super) async fn load(store: &PgStore, id: Uuid, version: Option<i64>) -> Result<Runbook, StoreError> {
     let mut conn = store.pool().acquire().await?;
     let row = sqlx::query(
-        "SELECT r.name, r.latest_version, r.checked_out_by, f.path, v.version
+        "SELECT r.id, r.name, r.latest_version, r.checked_out_by, f.path, v.version
          FROM runbooks r
          JOIN folders f ON f.id = r.folder_id
          JOIN runbook_versions v ON v.runbook_id = r.id AND v.version = COALESCE($1, r.latest_version)
@@ -171,14 +171,18 @@ pub(super) async fn load(store: &PgStore, id: Uuid, version: Option<i64>) -> Res
         Some(version) => StoreError::NotFound(format!("runbook {id} version {version}")),
         None => StoreError::NotFound(format!("runbook {id}")),
     })?;
-    let head = Head {
-        id,
+    assemble(store, &mut conn, decode_head(&row)?, row.try_get("version")?).await
+}
+
+/// A runbook's head from a row of `r.id, r.name, r.latest_version, r.checked_out_by, f.path`.
+fn decode_head(row: &PgRow) -> Result<Head, StoreError> {
+    Ok(Head {
+        id: row.try_get("id")?,
         name: row.try_get("name")?,
         folder: row.try_get("path")?,
         latest_version: row.try_get("latest_version")?,
         checked_out_by: row.try_get("checked_out_by")?,
-    };
-    assemble(store, &mut conn, head, row.try_get("version")?).await
+    })
 }
 
 /// Version `version` of the runbook whose head is `head`, its body cached (or read here).
@@ -274,16 +278,7 @@ pub(super) async fn by_path(store: &PgStore, folder: &str, name: &str) -> Result
         .bind(name)
         .fetch_optional(store.pool())
         .await?;
-        row.map(|row| -> Result<Head, StoreError> {
-            Ok(Head {
-                id: row.try_get("id")?,
-                name: row.try_get("name")?,
-                folder: row.try_get("path")?,
-                latest_version: row.try_get("latest_version")?,
-                checked_out_by: row.try_get("checked_out_by")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(decode_head).transpose()
     };
     let head = store
         .shared
