@@ -105,6 +105,11 @@ export function InstancePage({ id }) {
         <span>${running ? 'Running for' : 'Took'} ${formatDuration(elapsed(inst.started_at, inst.ended_at))}</span>
         <span class="mono muted">${inst.id}</span>
       </p>
+      ${inst.problems && inst.problems.length ? html`
+        <div class="problems" role="alert" data-testid="instance-problems">
+          <strong>The instance failed outside its activities:</strong>
+          <ul>${inst.problems.map((p) => html`<li>${p}</li>`)}</ul>
+        </div>` : null}
       <section class="card card-graph" aria-labelledby="inst-graph">
         <h2 id="inst-graph" class="h-small">Graph</h2>
         ${job && rb && rb.version && job.version !== rb.version ? html`

@@ -1,5 +1,8 @@
 //! Running a child process on behalf of an activity. The child leads its own process group, so
-//! a timeout, a cancellation or dropping the run's future kills the whole tree it started.
+//! a timeout, a cancellation or dropping the run's future kills the whole tree it started. On
+//! Linux the child also dies with the process that started it (a parent-death signal), so an
+//! activity's work does not go on behind a runbook server killed with SIGKILL, whose resumed
+//! instance records that run as interrupted.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -57,6 +60,86 @@ fn kill_group(_pid: u32) {
     // Elsewhere `kill_on_drop` stops the direct child only.
 }
 
+/// Starts `cmd`. On Linux through [`spawner`], so that the child is killed when this process
+/// dies, and only then.
+#[cfg(target_os = "linux")]
+async fn spawn(cmd: Command) -> std::io::Result<tokio::process::Child> {
+    let (reply, child) = tokio::sync::oneshot::channel();
+    let request = SpawnRequest {
+        cmd,
+        runtime: tokio::runtime::Handle::current(),
+        reply,
+    };
+    spawner()
+        .send(request)
+        .map_err(|_| std::io::Error::other("the process spawner is gone"))?;
+    child
+        .await
+        .map_err(|_| std::io::Error::other("the process spawner is gone"))?
+}
+
+#[cfg(not(target_os = "linux"))]
+async fn spawn(mut cmd: Command) -> std::io::Result<tokio::process::Child> {
+    cmd.spawn()
+}
+
+#[cfg(target_os = "linux")]
+struct SpawnRequest {
+    cmd: Command,
+    runtime: tokio::runtime::Handle,
+    reply: tokio::sync::oneshot::Sender<std::io::Result<tokio::process::Child>>,
+}
+
+/// The one thread that starts children, for the life of the process. A parent-death signal
+/// fires when the *thread* that forked the child ends, not the process: a child started from a
+/// runtime's thread would be killed when that thread retires (a blocking pool's idle thread
+/// does after seconds), so every child is forked here, from a thread that never ends.
+#[cfg(target_os = "linux")]
+fn spawner() -> &'static std::sync::mpsc::Sender<SpawnRequest> {
+    static SPAWNER: std::sync::OnceLock<std::sync::mpsc::Sender<SpawnRequest>> = std::sync::OnceLock::new();
+    SPAWNER.get_or_init(|| {
+        let (send, requests) = std::sync::mpsc::channel::<SpawnRequest>();
+        std::thread::Builder::new()
+            .name("scorch-spawner".into())
+            .spawn(move || {
+                for SpawnRequest {
+                    mut cmd,
+                    runtime,
+                    reply,
+                } in requests
+                {
+                    // The child's pipes and reaping belong to the caller's runtime.
+                    let _entered = runtime.enter();
+                    let _ = reply.send(die_with_parent(&mut cmd).spawn());
+                }
+            })
+            .expect("start the process spawner thread");
+        send
+    })
+}
+
+/// Has the child killed (SIGKILL) when the thread that forks it ends, which for [`spawner`]'s
+/// thread is when this process dies. A parent already gone by the time the child asks (it died
+/// between the fork and the request) makes the child exit at once instead.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn die_with_parent(cmd: &mut Command) -> &mut Command {
+    use nix::sys::signal::Signal;
+    let parent = nix::unistd::getpid();
+    // SAFETY: the closure runs in the child between fork and exec, where only async-signal-safe
+    // functions may be called: prctl(2) and getppid(2) are system calls, and the error paths
+    // allocate nothing (an errno becomes an `io::Error` in place).
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+            if nix::unistd::getppid() != parent {
+                return Err(nix::errno::Errno::ESRCH.into());
+            }
+            Ok(())
+        })
+    }
+}
+
 #[cfg(unix)]
 fn exit_code(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
@@ -85,7 +168,7 @@ pub async fn run(ctx: &ActivityContext, type_name: &str, spec: ProcessSpec) -> R
         .kill_on_drop(true);
     #[cfg(unix)]
     cmd.process_group(0);
-    let mut child = cmd.spawn().map_err(|e| {
+    let mut child = spawn(cmd).await.map_err(|e| {
         let why = if e.kind() == std::io::ErrorKind::NotFound {
             "program not found".to_string()
         } else {

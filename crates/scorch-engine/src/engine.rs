@@ -194,6 +194,7 @@ impl Engine {
             status: outcome.status,
             returns: outcome.returns.clone(),
             ended_at: Timestamp::now(),
+            problems: outcome.problems.clone(),
         };
         Ok(Ended { outcome, end })
     }

@@ -387,11 +387,7 @@ fn record(
         activity_name: step.name.clone(),
         attempt,
         state,
-        error: if shared.secrets.is_empty() {
-            error.to_string()
-        } else {
-            shared.secrets.mask(error)
-        },
+        error: crate::record::recorded_text(error, &shared.secrets),
         started_at,
         ended_at,
         rows: Arc::new(rows),

@@ -275,7 +275,11 @@ impl Scheduler {
         };
         // Outcomes are shown and stored: encrypted variables stay masked there too.
         let secrets = &self.shared.secrets;
-        let problems = self.problems.iter().map(|p| secrets.mask(p)).collect();
+        let problems = self
+            .problems
+            .iter()
+            .map(|p| crate::record::recorded_text(p, secrets))
+            .collect();
         let returns = crate::record::mask_map(&self.returns, secrets);
         Ok(Outcome {
             status,

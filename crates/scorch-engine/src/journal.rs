@@ -110,6 +110,9 @@ pub struct InstanceEnd {
     pub status: InstanceStatus,
     pub returns: serde_json::Map<String, Value>,
     pub ended_at: Timestamp,
+    /// Why the instance failed where no activity run shows it (a link condition that could not
+    /// be evaluated); empty otherwise.
+    pub problems: Vec<String>,
 }
 
 /// Durable storage for instance progress. Each method returns once the record is durable (or

@@ -42,19 +42,41 @@ fn value_size(v: &Value) -> usize {
     }
 }
 
-/// `row` with every secret replaced by `******` (a copy only when there are secrets).
+/// `text` (an error, a problem) as recorded: secrets masked, and NUL characters, which PostgreSQL
+/// refuses in text (a process's output may hold them), replaced by U+FFFD as on every store.
+pub fn recorded_text(text: &str, secrets: &SecretRegistry) -> String {
+    let masked = if secrets.is_empty() {
+        text.to_string()
+    } else {
+        secrets.mask(text)
+    };
+    if masked.contains('\0') {
+        masked.replace('\0', "\u{FFFD}")
+    } else {
+        masked
+    }
+}
+
+/// `row` with every secret replaced by `******`, in names as in values (a script can publish a
+/// field named after a secret); a copy only when there are secrets.
 pub fn mask_map(row: &Row, secrets: &SecretRegistry) -> Row {
     if secrets.is_empty() {
         return row.clone();
     }
-    row.iter().map(|(k, v)| (k.clone(), mask_value(v, secrets))).collect()
+    row.iter()
+        .map(|(k, v)| (secrets.mask(k), mask_value(v, secrets)))
+        .collect()
 }
 
 fn mask_value(v: &Value, secrets: &SecretRegistry) -> Value {
     match v {
         Value::String(s) => Value::String(secrets.mask(s)),
         Value::Array(a) => Value::Array(a.iter().map(|v| mask_value(v, secrets)).collect()),
-        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), mask_value(v, secrets))).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (secrets.mask(k), mask_value(v, secrets)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -76,5 +98,25 @@ mod tests {
         let (all, cut) = recorded_rows(&rows, 10_000, &SecretRegistry::default());
         assert!(!cut);
         assert_eq!(all, rows);
+    }
+
+    #[test]
+    fn recorded_text_masks_secrets_and_nul_characters() {
+        let secrets = SecretRegistry::default();
+        assert_eq!(recorded_text("a\0b", &secrets), "a\u{FFFD}b");
+        secrets.remember("hunter2");
+        assert_eq!(recorded_text("pw hunter2\0", &secrets), "pw ******\u{FFFD}");
+    }
+
+    #[test]
+    fn masks_secrets_in_field_names_too() {
+        let secrets = SecretRegistry::default();
+        secrets.remember("hunter2");
+        let rows = vec![row! {"hunter2" => "v", "nested" => serde_json::json!({"key_hunter2": ["hunter2"]})}];
+        let (kept, _) = recorded_rows(&rows, 10_000, &secrets);
+        let text = serde_json::to_string(&kept).unwrap();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert_eq!(kept[0]["******"], "v");
+        assert_eq!(kept[0]["nested"]["key_******"][0], "******");
     }
 }

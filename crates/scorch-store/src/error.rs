@@ -31,6 +31,11 @@ impl From<sqlx::Error> for StoreError {
                 ErrorKind::NotNullViolation | ErrorKind::CheckViolation => {
                     StoreError::Invalid("a value is missing or out of range".into())
                 }
+                // PostgreSQL's data exceptions (SQLSTATE class 22): a value it cannot hold, such
+                // as text with a NUL character. The request's fault, not an outage.
+                _ if db.code().is_some_and(|code| code.len() == 5 && code.starts_with("22")) => {
+                    StoreError::Invalid(format!("a value cannot be stored: {}", db.message()))
+                }
                 _ => StoreError::Unavailable(db.message().to_string()),
             },
             sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {

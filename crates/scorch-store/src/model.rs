@@ -159,6 +159,8 @@ pub struct InstanceRow {
     pub returns: Map<String, Value>,
     pub started_at: Timestamp,
     pub ended_at: Option<Timestamp>,
+    /// Why it failed where no activity run shows it (see `InstanceEnd::problems`).
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -190,9 +190,10 @@ pub trait Store: Send + Sync + 'static {
         }
         Ok(claims)
     }
-    /// Extends the leases of every job `server` holds; returns those whose cancellation was
-    /// requested.
-    async fn renew_leases(&self, server: &str, lease: Duration) -> Result<Vec<Uuid>, StoreError>;
+    /// Extends the leases of `jobs`, those of them that `server` still holds: the jobs this
+    /// process runs, never every job claimed under its name (a previous life's would then never
+    /// expire). Returns those whose cancellation was requested.
+    async fn renew_leases(&self, server: &str, jobs: &[Uuid], lease: Duration) -> Result<Vec<Uuid>, StoreError>;
     /// Ends a job `server` holds: `completed`, `failed` or `canceled`. Emits `Change::Job`.
     async fn finish_job(&self, id: Uuid, server: &str, status: JobStatus) -> Result<(), StoreError>;
     /// Records an instance's end (the journal's `instance_finished`) and ends its job
@@ -211,6 +212,10 @@ pub trait Store: Send + Sync + 'static {
     /// Hands a running job back (a graceful stop): it becomes claimable at once by another
     /// server, which resumes its instance from the journal.
     async fn release_job(&self, id: Uuid, server: &str) -> Result<(), StoreError>;
+    /// Hands back every running job held under `server`'s name, as `release_job` does one: what a
+    /// previous life of a runbook server (killed, then started again under the same name) held,
+    /// so that it is resumed at once rather than when its lease expires. Returns those jobs.
+    async fn release_held_jobs(&self, server: &str) -> Result<Vec<Uuid>, StoreError>;
 
     // ---- instances and activity runs ----
 

@@ -29,7 +29,10 @@ pub enum Command {
     #[command(flatten)]
     Client(crate::client::ClientCommand),
     /// Run every role in one process on an embedded database: the one-command start.
-    Up,
+    Up {
+        #[command(flatten)]
+        server: RunbookServerArgs,
+    },
     /// Run the management server (authoring: check-in/out, settings, users), port 8135.
     ManagementServer,
     /// Run the REST web service (operations: runbooks, jobs, instances), port 81.
@@ -38,12 +41,8 @@ pub enum Command {
     Console,
     /// Run a runbook server: claims jobs from the orchestration database and runs them.
     RunbookServer {
-        /// Its name among the runbook servers [default: the host name].
-        #[arg(long, env = "SCORCH_RUNBOOK_SERVER_NAME")]
-        name: Option<String>,
-        /// Instances it runs at once at most [default: 50].
-        #[arg(long, env = "SCORCH_MAX_INSTANCES")]
-        max_instances: Option<u32>,
+        #[command(flatten)]
+        server: RunbookServerArgs,
     },
     /// Print the port table for this configuration, or check each row is reachable from here.
     Ports {
@@ -61,6 +60,25 @@ pub enum Command {
         #[arg(long)]
         markdown: bool,
     },
+}
+
+/// The runbook server's settings, for every command that runs one (`up` and `runbook-server`).
+#[derive(Debug, Clone, Args)]
+pub struct RunbookServerArgs {
+    /// Its name among the runbook servers [default: the host name].
+    #[arg(long, env = "SCORCH_RUNBOOK_SERVER_NAME")]
+    pub name: Option<String>,
+    /// Instances it runs at once at most [default: 50].
+    #[arg(long, env = "SCORCH_MAX_INSTANCES")]
+    pub max_instances: Option<u32>,
+}
+
+impl RunbookServerArgs {
+    /// These flags (or their variables) over the configuration file's.
+    pub fn apply(self, config: &mut crate::config::Config) {
+        config.runbook_server.name = self.name.or(config.runbook_server.name.take());
+        config.runbook_server.max_instances = self.max_instances.unwrap_or(config.runbook_server.max_instances);
+    }
 }
 
 #[derive(Debug, Subcommand)]

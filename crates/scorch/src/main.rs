@@ -24,7 +24,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, ConfigCommand, PortsCommand, RunbookCommand};
+use crate::cli::{Cli, Command, ConfigCommand, PortsCommand, RunbookCommand, RunbookServerArgs};
 use crate::config::Config;
 use crate::roles::Roles;
 
@@ -48,17 +48,23 @@ fn main() -> ExitCode {
     };
     let code = runtime.block_on(async {
         let config = || Config::load(&cli.overrides);
-        let roles = |roles: Roles| async move {
+        let server_roles = |roles: Roles, server: Option<RunbookServerArgs>| async move {
             match config() {
-                Ok(config) => roles::run(config, roles).await,
+                Ok(mut config) => {
+                    if let Some(server) = server {
+                        server.apply(&mut config);
+                    }
+                    roles::run(config, roles).await
+                }
                 Err(e) => {
                     eprintln!("scorch: {e}");
                     2
                 }
             }
         };
+        let roles = |roles: Roles| server_roles(roles, None);
         match cli.command {
-            Command::Up => roles(Roles::ALL).await,
+            Command::Up { server } => server_roles(Roles::ALL, Some(server)).await,
             Command::ManagementServer => {
                 roles(Roles {
                     management: true,
@@ -80,24 +86,13 @@ fn main() -> ExitCode {
                 })
                 .await
             }
-            Command::RunbookServer { name, max_instances } => match config() {
-                Ok(mut config) => {
-                    config.runbook_server.name = name.or(config.runbook_server.name);
-                    config.runbook_server.max_instances = max_instances.unwrap_or(config.runbook_server.max_instances);
-                    roles::run(
-                        config,
-                        Roles {
-                            runbook_server: true,
-                            ..Roles::NONE
-                        },
-                    )
-                    .await
-                }
-                Err(e) => {
-                    eprintln!("scorch: {e}");
-                    2
-                }
-            },
+            Command::RunbookServer { server } => {
+                let only = Roles {
+                    runbook_server: true,
+                    ..Roles::NONE
+                };
+                server_roles(only, Some(server)).await
+            }
             Command::Ports { command } => match config() {
                 Ok(config) => match command {
                     None => ports::print(&config),

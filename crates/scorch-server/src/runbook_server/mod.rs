@@ -88,6 +88,26 @@ pub async fn run(store: Arc<dyn Store>, plans: Arc<Plans>, opts: RunbookServerOp
             return;
         }
     }
+    // This process runs nothing yet: whatever is held under its name is a previous life's (killed,
+    // then started again within the lease), handed back to be resumed now rather than left to a
+    // lease this process would otherwise never let expire.
+    attempt = 0;
+    loop {
+        match store.release_held_jobs(&opts.name).await {
+            Ok(released) if released.is_empty() => break,
+            Ok(released) => {
+                warn!(server = %opts.name, jobs = released.len(), "resuming the jobs a previous run of this server held");
+                break;
+            }
+            Err(e) => {
+                warn!(server = %opts.name, error = %e, "cannot hand back what a previous run of this server held; retrying");
+                backoff(&mut attempt, &shutdown).await;
+                if shutdown.is_cancelled() {
+                    return;
+                }
+            }
+        }
+    }
     info!(server = %opts.name, max_instances = opts.max_instances, "runbook server started");
     let waiters = crate::jobs::JobWaiters::start(store.clone());
     let invoker = Arc::new(StoreInvoker {
@@ -294,6 +314,10 @@ impl Server {
 
     fn start(&mut self, claim: Claim) {
         let cancel = CancellationToken::new();
+        // A job resumed after its cancellation was asked for stops at once.
+        if claim.job.cancel_requested {
+            cancel.cancel();
+        }
         let running = Running {
             cancel: cancel.clone(),
             claim_seen: false,
@@ -326,7 +350,8 @@ impl Server {
                 .collect();
             self.peers.sort();
         }
-        match self.store.renew_leases(&self.opts.name, self.opts.lease).await {
+        let held: Vec<Uuid> = self.running.keys().copied().collect();
+        match self.store.renew_leases(&self.opts.name, &held, self.opts.lease).await {
             Ok(cancel_requested) => {
                 for id in cancel_requested {
                     if let Some(running) = self.running.get(&id) {

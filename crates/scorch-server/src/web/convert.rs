@@ -116,6 +116,7 @@ pub fn instance(i: &store::InstanceRow) -> wire::Instance {
         returns: i.returns.clone(),
         started_at: time(i.started_at),
         ended_at: i.ended_at.map(time),
+        problems: i.problems.clone(),
     }
 }
 

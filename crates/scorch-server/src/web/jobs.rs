@@ -160,7 +160,13 @@ fn path_of(runbook: &Runbook) -> String {
 /// The outcome of an ended job: its instance's status, return data and activity runs.
 fn outcome(runbook: &str, result: &JobResult) -> RunReport {
     match &result.instance {
-        Some(instance) => report::document(runbook, instance.status.as_str(), &instance.returns, &[], &result.runs),
+        Some(instance) => report::document(
+            runbook,
+            instance.status.as_str(),
+            &instance.returns,
+            &instance.problems,
+            &result.runs,
+        ),
         // Canceled (or failed) before any runbook server took it: there is no instance.
         None => report::document(runbook, result.job.status.as_str(), &Default::default(), &[], &[]),
     }

@@ -339,6 +339,10 @@ pub struct Instance {
     pub started_at: String,
     #[schema(format = DateTime)]
     pub ended_at: Option<String>,
+    /// Why it failed where no activity run shows it (a link condition that could not be
+    /// evaluated); absent when there is none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -97,14 +97,17 @@ impl Store for FlakyStore {
     ) -> Result<Option<Claim>, StoreError> {
         self.inner.claim_job(server, lease, alive_within).await
     }
-    async fn renew_leases(&self, server: &str, lease: Duration) -> Result<Vec<Uuid>, StoreError> {
-        self.inner.renew_leases(server, lease).await
+    async fn renew_leases(&self, server: &str, held: &[Uuid], lease: Duration) -> Result<Vec<Uuid>, StoreError> {
+        self.inner.renew_leases(server, held, lease).await
     }
     async fn finish_job(&self, id: Uuid, server: &str, status: JobStatus) -> Result<(), StoreError> {
         self.inner.finish_job(id, server, status).await
     }
     async fn release_job(&self, id: Uuid, server: &str) -> Result<(), StoreError> {
         self.inner.release_job(id, server).await
+    }
+    async fn release_held_jobs(&self, server: &str) -> Result<Vec<Uuid>, StoreError> {
+        self.inner.release_held_jobs(server).await
     }
     async fn finish_instance_and_job(
         &self,

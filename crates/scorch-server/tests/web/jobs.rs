@@ -246,3 +246,42 @@ async fn a_start_right_after_a_check_in_elsewhere_runs_the_new_version() {
         "{third}"
     );
 }
+
+/// An instance that failed outside its activities (a link condition that cannot be evaluated)
+/// says why, in the waited start's answer and on the instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_failed_by_a_link_says_why() {
+    let web = Web::start().await;
+    web.push(
+        r#"format: 1
+runbook: Bad Gate
+folder: Ops
+activities:
+  - id: src
+    type: initialize_data
+    properties:
+      parameters:
+        - { name: Word, type: string, default: "apple" }
+  - id: gated
+    type: run_program
+    properties: { program: "true" }
+links:
+  - { from: src, to: gated, include: [ { data: src.Word, op: lt, value: "5" } ] }
+"#,
+    )
+    .await;
+    let op = web.user("otto", false, &[("Ops", Role::Operator)]).await;
+    let start = json!({"runbook_path": "Ops/Bad Gate", "wait": true});
+    let (status, job) = web.post("/api/v1/jobs", &op, &start).await;
+    assert_eq!(status, 200, "{job}");
+    assert_eq!(
+        (job["status"].as_str(), job["result"]["status"].as_str()),
+        (Some("failed"), Some("failed"))
+    );
+    let said = job["result"]["problems"].to_string();
+    assert!(said.contains("src -> gated"), "{job}");
+    let instance_id = job["instance_id"].as_str().unwrap();
+    let (_, instance) = web.get(&format!("/api/v1/instances/{instance_id}"), &op).await;
+    assert_eq!(instance["problems"], job["result"]["problems"], "{instance}");
+    web.stop().await;
+}

@@ -13,7 +13,7 @@ use crate::{InstanceFilter, InstanceRow, StoreError};
 macro_rules! select_instances {
     ($clauses:literal) => {
         concat!(
-            "SELECT uuid, job_id, runbook_id, server, status, parameters, returns, started_at, ended_at
+            "SELECT uuid, job_id, runbook_id, server, status, parameters, returns, started_at, ended_at, problems
              FROM instances ",
             $clauses
         )
@@ -62,8 +62,8 @@ pub(super) async fn list(store: &PgStore, filter: &InstanceFilter) -> Result<Vec
 }
 
 /// The names of the columns [`decode_as`] reads, in this order: uuid, job_id, runbook_id, server,
-/// status, parameters, returns, started_at, ended_at.
-pub(super) type InstanceNames = [&'static str; 9];
+/// status, parameters, returns, started_at, ended_at, problems.
+pub(super) type InstanceNames = [&'static str; 10];
 
 /// The columns as `select_instances!` names them.
 const NAMES: InstanceNames = [
@@ -76,6 +76,7 @@ const NAMES: InstanceNames = [
     "returns",
     "started_at",
     "ended_at",
+    "problems",
 ];
 
 fn decode(row: &PgRow) -> Result<InstanceRow, StoreError> {
@@ -95,6 +96,7 @@ pub(super) fn decode_as(row: &PgRow, names: &InstanceNames) -> Result<InstanceRo
         returns,
         started_at,
         ended_at,
+        problems,
     ] = *names;
     let status: &str = row.try_get(status)?;
     Ok(InstanceRow {
@@ -111,5 +113,9 @@ pub(super) fn decode_as(row: &PgRow, names: &InstanceNames) -> Result<InstanceRo
         },
         started_at: timestamp(row.try_get(started_at)?)?,
         ended_at: row.try_get::<Option<i64>, _>(ended_at)?.map(timestamp).transpose()?,
+        problems: match row.try_get::<Option<&str>, _>(problems)? {
+            Some(text) => from_json(text, "instance problems")?,
+            None => Vec::new(),
+        },
     })
 }

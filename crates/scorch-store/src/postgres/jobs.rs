@@ -172,6 +172,7 @@ const RESULTS: &str = concat!(
     ", i.uuid AS instance_uuid, i.job_id AS instance_job_id, i.runbook_id AS instance_runbook_id,
        i.server AS instance_server, i.status AS instance_status, i.parameters AS instance_parameters,
        i.returns AS instance_returns, i.started_at AS instance_started_at, i.ended_at AS instance_ended_at,
+       i.problems AS instance_problems,
        r.seq AS run_seq, r.run_key AS run_key, r.activity_id AS run_activity_id,
        r.activity_name AS run_activity_name, r.attempt AS run_attempt, r.state AS run_state, r.error AS run_error,
        r.started_at AS run_started_at, r.ended_at AS run_ended_at, r.published AS run_published,
@@ -193,6 +194,7 @@ const RESULT_INSTANCE: InstanceNames = [
     "instance_returns",
     "instance_started_at",
     "instance_ended_at",
+    "instance_problems",
 ];
 
 const RESULT_RUN: RunNames = [
@@ -357,12 +359,23 @@ pub(super) async fn list(store: &PgStore, filter: &JobFilter) -> Result<Vec<Job>
 /// A pending job is canceled at once; a running one is flagged for its server.
 pub(super) async fn cancel(store: &PgStore, id: Uuid) -> Result<Job, StoreError> {
     let row = sqlx::query(concat!(
-        "WITH j AS (
+        // A running job no runbook server holds (handed back, or its holder's lease has passed)
+        // has nobody to stop it: it ends at once, with its instance, as a pending one does.
+        "WITH o AS (
+             SELECT id, status = 'pending'
+                 OR claimed_by IS NULL OR COALESCE(lease_expires_at, 0) < scorch_now_us() AS now
+             FROM jobs WHERE id = $1 AND status IN ('pending', 'running') FOR UPDATE),
+         j AS (
              UPDATE jobs SET
-                 status = CASE WHEN status = 'pending' THEN 'canceled' ELSE status END,
-                 ended_at = CASE WHEN status = 'pending' THEN scorch_now_us() ELSE ended_at END,
-                 cancel_requested = cancel_requested OR status = 'running'
-             WHERE id = $1 AND status IN ('pending', 'running') RETURNING *)
+                 status = CASE WHEN o.now THEN 'canceled' ELSE jobs.status END,
+                 ended_at = CASE WHEN o.now THEN scorch_now_us() ELSE ended_at END,
+                 claimed_by = CASE WHEN o.now THEN NULL ELSE claimed_by END,
+                 lease_expires_at = CASE WHEN o.now THEN NULL ELSE lease_expires_at END,
+                 cancel_requested = cancel_requested OR jobs.status = 'running'
+             FROM o WHERE jobs.id = o.id RETURNING jobs.*),
+         i AS (
+             UPDATE instances SET status = 'canceled', ended_at = scorch_now_us()
+             WHERE uuid = (SELECT instance_id FROM j WHERE status = 'canceled') AND status = 'running')
          SELECT ",
         job_columns!("j"),
         ", ",
@@ -458,13 +471,23 @@ async fn taken(store: &PgStore, conn: &mut PgConnection, row: &PgRow) -> Result<
 }
 
 /// Extends the leases of `server`'s running jobs; returns those whose cancellation was requested.
-pub(super) async fn renew(store: &PgStore, server: &str, lease: Duration) -> Result<Vec<Uuid>, StoreError> {
+pub(super) async fn renew(
+    store: &PgStore,
+    server: &str,
+    jobs: &[Uuid],
+    lease: Duration,
+) -> Result<Vec<Uuid>, StoreError> {
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
     let renewed: Vec<(Uuid, bool)> = sqlx::query_as(
-        "UPDATE jobs SET lease_expires_at = scorch_now_us() + $1 WHERE claimed_by = $2 AND status = 'running'
+        "UPDATE jobs SET lease_expires_at = scorch_now_us() + $1
+         WHERE id = ANY($3) AND claimed_by = $2 AND status = 'running'
          RETURNING id, cancel_requested",
     )
     .bind(duration_micros(lease))
     .bind(server)
+    .bind(jobs)
     .fetch_all(store.pool())
     .await?;
     let mut canceled: Vec<Uuid> = renewed.into_iter().filter(|(_, c)| *c).map(|(id, _)| id).collect();
@@ -549,6 +572,24 @@ pub(super) async fn release(store: &PgStore, id: Uuid, server: &str) -> Result<(
         Some(_) => Ok(()),
         None => Err(not_held(store, id, server).await),
     }
+}
+
+/// Hands back every job held under `server`'s name (a previous life's), after the records this
+/// process's writer holds (as `release`).
+pub(super) async fn release_held(store: &PgStore, server: &str) -> Result<Vec<Uuid>, StoreError> {
+    store.shared.journal.barrier().await?;
+    let released = sqlx::query_scalar(concat!(
+        "WITH j AS (
+             UPDATE jobs SET claimed_by = NULL, lease_expires_at = NULL
+             WHERE claimed_by = $1 AND status = 'running' RETURNING id, runbook_id, status)
+         SELECT j.id FROM j, LATERAL (SELECT ",
+        notify_job!("j"),
+        ") n"
+    ))
+    .bind(server)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(released)
 }
 
 /// Why `server` may not end or hand back job `id`.

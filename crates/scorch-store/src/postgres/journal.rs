@@ -65,18 +65,21 @@ const IDLE_CHECK: Duration = Duration::from_secs(1);
 ///
 /// All of it is announced, in that order (an instance inserted ended is announced running, then
 /// its runs ($32: one item per run record, a start and its finish alike), then ended). With $31,
-/// the commit does not wait for its WAL flush: see [`relaxed`]. Every row is looked up by key
+/// the commit does not wait for its WAL flush: see [`relaxed`]. $33 and $34 are the problems of
+/// the instances inserted ended and of the ends of instances started before. Every row is looked up by key
 /// (scalar subqueries, `= ANY`), so the plan does not depend on statistics. Returns the instances
 /// started ('s', with their key), ended ('i') and the jobs ended ('j').
 const WRITE_INSTANCES: &str = "WITH s AS (
-         INSERT INTO instances (uuid, job_id, runbook_id, server, status, parameters, returns, started_at, ended_at)
-         SELECT u.uuid, u.job_id, u.runbook_id, u.server, u.status, u.parameters, u.returns, u.started_at, u.ended_at
+         INSERT INTO instances (uuid, job_id, runbook_id, server, status, parameters, returns, started_at, ended_at,
+             problems)
+         SELECT u.uuid, u.job_id, u.runbook_id, u.server, u.status, u.parameters, u.returns, u.started_at, u.ended_at,
+             u.problems
          FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
-             $8::bigint[], $9::bigint[])
-             AS u(uuid, job_id, runbook_id, server, parameters, status, returns, started_at, ended_at)
+             $8::bigint[], $9::bigint[], $33::text[])
+             AS u(uuid, job_id, runbook_id, server, parameters, status, returns, started_at, ended_at, problems)
          WHERE (SELECT true FROM jobs WHERE id = u.job_id) AND (SELECT true FROM runbooks WHERE id = u.runbook_id)
          ON CONFLICT (uuid) DO UPDATE SET server = excluded.server, status = excluded.status,
-             returns = excluded.returns, ended_at = excluded.ended_at
+             returns = excluded.returns, ended_at = excluded.ended_at, problems = excluded.problems
          RETURNING id, uuid, job_id, status),
      r AS (
          INSERT INTO activity_runs (instance_id, seq, run_key, started_at, ended_at, attempt, state, truncated,
@@ -99,8 +102,9 @@ const WRITE_INSTANCES: &str = "WITH s AS (
              truncated = excluded.truncated, activity_id = excluded.activity_id,
              activity_name = excluded.activity_name, error = excluded.error, published = excluded.published),
      f AS (
-         UPDATE instances i SET status = u.status, returns = u.returns, ended_at = u.ended_at
-         FROM UNNEST($23::uuid[], $24::text[], $25::text[], $26::bigint[]) AS u(uuid, status, returns, ended_at)
+         UPDATE instances i SET status = u.status, returns = u.returns, ended_at = u.ended_at, problems = u.problems
+         FROM UNNEST($23::uuid[], $24::text[], $25::text[], $26::bigint[], $34::text[])
+             AS u(uuid, status, returns, ended_at, problems)
          WHERE i.uuid = ANY ($23) AND i.uuid = u.uuid
          RETURNING i.uuid, i.job_id, i.status),
      e AS (
@@ -250,6 +254,7 @@ pub(super) struct EndRow {
     status: InstanceStatus,
     returns: Option<String>,
     ended_at: i64,
+    problems: Option<String>,
 }
 
 /// A job's end by the server holding it.
@@ -393,6 +398,10 @@ impl EndRow {
                 Some(to_json(&end.returns)?)
             },
             ended_at: micros(end.ended_at),
+            problems: match end.problems.is_empty() {
+                true => None,
+                false => Some(to_json(&end.problems)?),
+            },
         })
     }
 }
@@ -972,7 +981,14 @@ async fn write_instances(
         .bind(job_ends.iter().map(|(_, job)| job.server.as_str()).collect::<Vec<_>>())
         .bind(job_ends.iter().map(|(_, job)| job.status.as_str()).collect::<Vec<_>>())
         .bind(relaxed)
-        .bind(items(&changes));
+        .bind(items(&changes))
+        .bind(
+            inserts
+                .iter()
+                .map(|(_, e)| e.and_then(|e| e.problems.as_deref()))
+                .collect::<Vec<_>>(),
+        )
+        .bind(updated.iter().map(|e| e.problems.as_deref()).collect::<Vec<_>>());
     let written = query.fetch_all(&mut *conn).await?;
 
     let (mut started, mut ended, mut jobs_ended) = (HashSet::new(), HashSet::new(), HashSet::new());
@@ -1212,6 +1228,7 @@ mod tests {
             status: InstanceStatus::Success,
             returns: None,
             ended_at: 0,
+            problems: None,
         })
     }
 
@@ -1516,6 +1533,7 @@ mod tests {
                     status: InstanceStatus::Warning,
                     returns: Some(r#"{"Result":"1"}"#.into()),
                     ended_at: 42,
+                    problems: None,
                 },
                 JobEnd {
                     id: job.id,

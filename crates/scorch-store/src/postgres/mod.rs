@@ -65,6 +65,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "fewer_writes",
         include_str!("../../migrations/postgres/0006_fewer_writes.sql"),
     ),
+    (
+        7,
+        "instance_problems",
+        include_str!("../../migrations/postgres/0007_instance_problems.sql"),
+    ),
 ];
 
 /// Connections for readers and writers of this process (the journal writer holds one of them).

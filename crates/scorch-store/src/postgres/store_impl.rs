@@ -141,8 +141,8 @@ impl Store for PgStore {
         jobs::claim(self, server, lease, alive_within, max).await
     }
 
-    async fn renew_leases(&self, server: &str, lease: Duration) -> Result<Vec<Uuid>, StoreError> {
-        jobs::renew(self, server, lease).await
+    async fn renew_leases(&self, server: &str, held: &[Uuid], lease: Duration) -> Result<Vec<Uuid>, StoreError> {
+        jobs::renew(self, server, held, lease).await
     }
 
     async fn finish_job(&self, id: Uuid, server: &str, status: JobStatus) -> Result<(), StoreError> {
@@ -161,6 +161,10 @@ impl Store for PgStore {
 
     async fn release_job(&self, id: Uuid, server: &str) -> Result<(), StoreError> {
         jobs::release(self, id, server).await
+    }
+
+    async fn release_held_jobs(&self, server: &str) -> Result<Vec<Uuid>, StoreError> {
+        jobs::release_held(self, server).await
     }
 
     async fn instance(&self, id: Uuid) -> Result<InstanceRow, StoreError> {

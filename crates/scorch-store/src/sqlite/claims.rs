@@ -167,9 +167,15 @@ fn taken(row: &rusqlite::Row<'_>, new_instance: Uuid) -> Result<Taken, StoreErro
 }
 
 /// Extends the leases of `server`'s running jobs; returns those whose cancellation was requested.
-pub(super) async fn renew(store: &SqliteStore, server: &str, lease: Duration) -> Result<Vec<Uuid>, StoreError> {
+pub(super) async fn renew(
+    store: &SqliteStore,
+    server: &str,
+    jobs: &[Uuid],
+    lease: Duration,
+) -> Result<Vec<Uuid>, StoreError> {
     let renew = Renew {
         server: server.to_string(),
+        jobs: jobs.to_vec(),
         until: micros(Timestamp::now()).saturating_add(duration_micros(lease)),
     };
     let mut canceled = store.writer.submit(renew).await?;
@@ -179,6 +185,7 @@ pub(super) async fn renew(store: &SqliteStore, server: &str, lease: Duration) ->
 
 struct Renew {
     server: String,
+    jobs: Vec<Uuid>,
     until: i64,
 }
 
@@ -188,13 +195,19 @@ impl Write for Renew {
 
     fn apply(&mut self, conn: &Connection) -> rusqlite::Result<Result<Vec<Uuid>, StoreError>> {
         let mut renew = conn.prepare_cached(
-            "UPDATE jobs SET lease_expires_at = ? WHERE claimed_by = ? AND status = 'running'
-             RETURNING id, cancel_requested",
+            "UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND claimed_by = ? AND status = 'running'
+             RETURNING cancel_requested",
         )?;
-        let renewed = renew
-            .query_map(params![self.until, self.server], |row| Ok((row.get(0)?, row.get(1)?)))?
-            .collect::<rusqlite::Result<Vec<(Uuid, bool)>>>()?;
-        Ok(Ok(renewed.into_iter().filter(|(_, c)| *c).map(|(id, _)| id).collect()))
+        let mut canceled = Vec::new();
+        for id in &self.jobs {
+            let cancel: Option<bool> = renew
+                .query_row(params![self.until, id, self.server], |row| row.get(0))
+                .optional()?;
+            if cancel == Some(true) {
+                canceled.push(*id);
+            }
+        }
+        Ok(Ok(canceled))
     }
 }
 
@@ -314,41 +327,61 @@ impl Write for EndAndFinish {
 /// Through the writer, after every record of the instance queued before (the engine does not
 /// wait for some): whoever resumes the instance reads them all.
 pub(super) async fn release(store: &SqliteStore, id: Uuid, server: &str) -> Result<(), StoreError> {
-    let release = Release {
-        id,
-        server: server.to_string(),
-    };
-    match store.writer.submit(release).await? {
-        Some(_) => Ok(()),
-        None => Err(not_held(store, id, server).await),
+    match store.writer.submit(Release::one(id, server)).await?.is_empty() {
+        false => Ok(()),
+        true => Err(not_held(store, id, server).await),
     }
 }
 
-/// A job handed back; its output is the job's runbook, or `None` when `server` does not hold it.
+/// Hands back every job held under `server`'s name (a previous life's).
+pub(super) async fn release_held(store: &SqliteStore, server: &str) -> Result<Vec<Uuid>, StoreError> {
+    let released = store.writer.submit(Release::all(server)).await?;
+    Ok(released.into_iter().map(|(job, _)| job).collect())
+}
+
+/// Jobs handed back (one, or every one `server` holds); its output is each job released with
+/// its runbook.
 struct Release {
-    id: Uuid,
+    id: Option<Uuid>,
     server: String,
 }
 
-impl Write for Release {
-    type Output = Option<Uuid>;
-    type Error = StoreError;
-
-    fn apply(&mut self, conn: &Connection) -> rusqlite::Result<Result<Option<Uuid>, StoreError>> {
-        let runbook_id = conn
-            .prepare_cached(
-                "UPDATE jobs SET claimed_by = NULL, lease_expires_at = NULL
-                 WHERE id = ? AND claimed_by = ? AND status = 'running' RETURNING runbook_id",
-            )?
-            .query_row(params![self.id, self.server], |row| row.get(0))
-            .optional()?;
-        Ok(Ok(runbook_id))
+impl Release {
+    fn one(id: Uuid, server: &str) -> Self {
+        Self {
+            id: Some(id),
+            server: server.to_string(),
+        }
     }
 
-    fn changes(&self, runbook: &Option<Uuid>, send: &mut dyn FnMut(Change)) {
-        if let Some(runbook_id) = *runbook {
+    fn all(server: &str) -> Self {
+        Self {
+            id: None,
+            server: server.to_string(),
+        }
+    }
+}
+
+impl Write for Release {
+    type Output = Vec<(Uuid, Uuid)>;
+    type Error = StoreError;
+
+    fn apply(&mut self, conn: &Connection) -> rusqlite::Result<Result<Self::Output, StoreError>> {
+        let released = conn
+            .prepare_cached(
+                "UPDATE jobs SET claimed_by = NULL, lease_expires_at = NULL
+                 WHERE (?1 IS NULL OR id = ?1) AND claimed_by = ?2 AND status = 'running'
+                 RETURNING id, runbook_id",
+            )?
+            .query_map(params![self.id, self.server], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(Ok(released))
+    }
+
+    fn changes(&self, released: &Self::Output, send: &mut dyn FnMut(Change)) {
+        for &(id, runbook_id) in released {
             send(Change::Job {
-                id: self.id,
+                id,
                 runbook_id,
                 status: JobStatus::Running,
             });

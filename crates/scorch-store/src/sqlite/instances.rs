@@ -14,7 +14,7 @@ use crate::{InstanceFilter, InstanceRow, StoreError};
 macro_rules! select_instances {
     ($clauses:literal) => {
         concat!(
-            "SELECT uuid, job_id, runbook_id, server, status, parameters, returns, started_at, ended_at
+            "SELECT uuid, job_id, runbook_id, server, status, parameters, returns, started_at, ended_at, problems
              FROM instances ",
             $clauses
         )
@@ -84,5 +84,9 @@ pub(super) fn decode(row: &impl Columns) -> Result<InstanceRow, StoreError> {
         },
         started_at: timestamp(row.column("started_at")?)?,
         ended_at: row.column::<Option<i64>>("ended_at")?.map(timestamp).transpose()?,
+        problems: match row.column::<Option<String>>("problems")? {
+            Some(text) => from_json(&text, "instance problems")?,
+            None => Vec::new(),
+        },
     })
 }

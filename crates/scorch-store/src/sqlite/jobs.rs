@@ -240,10 +240,37 @@ pub(super) async fn cancel(store: &SqliteStore, id: Uuid) -> Result<Job, StoreEr
             job.ended_at = Some(timestamp(now)?);
         }
         JobStatus::Running => {
-            sqlx::query("UPDATE jobs SET cancel_requested = 1 WHERE id = ?")
-                .bind(id)
+            let now = micros(Timestamp::now());
+            // A job no runbook server holds (handed back, or its holder's lease has passed) has
+            // nobody to stop it: it ends at once, with its instance.
+            let orphaned = sqlx::query(
+                "UPDATE jobs SET status = 'canceled', ended_at = ?1, claimed_by = NULL, lease_expires_at = NULL,
+                     cancel_requested = 1
+                 WHERE id = ?2 AND (claimed_by IS NULL OR COALESCE(lease_expires_at, 0) < ?1)",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if orphaned {
+                sqlx::query(
+                    "UPDATE instances SET status = 'canceled', ended_at = ? WHERE uuid = ? AND status = 'running'",
+                )
+                .bind(now)
+                .bind(job.instance_id)
                 .execute(&mut *tx)
                 .await?;
+                job.status = JobStatus::Canceled;
+                job.ended_at = Some(timestamp(now)?);
+                job.claimed_by = None;
+            } else {
+                sqlx::query("UPDATE jobs SET cancel_requested = 1 WHERE id = ?")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             job.cancel_requested = true;
         }
         JobStatus::Completed | JobStatus::Failed | JobStatus::Canceled => {

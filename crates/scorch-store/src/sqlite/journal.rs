@@ -35,7 +35,7 @@ const UPSERT_RUN: &str = "INSERT INTO activity_runs (instance_id, seq, run_key, 
          published = excluded.published, truncated = excluded.truncated";
 
 const FINISH_INSTANCE: &str =
-    "UPDATE instances SET status = ?, returns = ?, ended_at = ? WHERE uuid = ? RETURNING job_id";
+    "UPDATE instances SET status = ?, returns = ?, ended_at = ?, problems = ? WHERE uuid = ? RETURNING job_id";
 
 pub(super) const SELECT_RUNS: &str =
     "SELECT seq, run_key, activity_id, activity_name, attempt, state, error, started_at,
@@ -83,6 +83,7 @@ pub(super) struct EndRow {
     status: InstanceStatus,
     returns: Option<String>,
     ended_at: i64,
+    problems: Option<String>,
 }
 
 impl SqliteJournal {
@@ -184,6 +185,10 @@ impl EndRow {
                 Some(to_json(&end.returns)?)
             },
             ended_at: micros(end.ended_at),
+            problems: match end.problems.is_empty() {
+                true => None,
+                false => Some(to_json(&end.problems)?),
+            },
         })
     }
 }
@@ -343,7 +348,13 @@ impl Write for EndRow {
         let job_id = conn
             .prepare_cached(FINISH_INSTANCE)?
             .query_row(
-                params![self.status.as_str(), self.returns, self.ended_at, self.instance_id],
+                params![
+                    self.status.as_str(),
+                    self.returns,
+                    self.ended_at,
+                    self.problems,
+                    self.instance_id
+                ],
                 |row| row.get(0),
             )
             .optional();

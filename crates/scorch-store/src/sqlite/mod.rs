@@ -60,6 +60,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "fleet", include_str!("../../migrations/sqlite/0002_fleet.sql")),
     // Version 3 is PostgreSQL's alone (the job path's functions).
     (4, "reads", include_str!("../../migrations/sqlite/0004_reads.sql")),
+    // Versions 5 and 6 are PostgreSQL's alone (its hot path).
+    (
+        7,
+        "instance_problems",
+        include_str!("../../migrations/sqlite/0007_instance_problems.sql"),
+    ),
 ];
 
 /// How long a statement waits for another connection's write lock before failing.

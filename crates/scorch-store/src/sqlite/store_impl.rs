@@ -143,8 +143,8 @@ impl Store for SqliteStore {
         claims::claim(self, server, lease, alive_within, max).await
     }
 
-    async fn renew_leases(&self, server: &str, lease: Duration) -> Result<Vec<Uuid>, StoreError> {
-        claims::renew(self, server, lease).await
+    async fn renew_leases(&self, server: &str, held: &[Uuid], lease: Duration) -> Result<Vec<Uuid>, StoreError> {
+        claims::renew(self, server, held, lease).await
     }
 
     async fn finish_job(&self, id: Uuid, server: &str, status: JobStatus) -> Result<(), StoreError> {
@@ -163,6 +163,10 @@ impl Store for SqliteStore {
 
     async fn release_job(&self, id: Uuid, server: &str) -> Result<(), StoreError> {
         claims::release(self, id, server).await
+    }
+
+    async fn release_held_jobs(&self, server: &str) -> Result<Vec<Uuid>, StoreError> {
+        claims::release_held(self, server).await
     }
 
     async fn instance(&self, id: Uuid) -> Result<InstanceRow, StoreError> {

@@ -61,6 +61,7 @@ async fn subscribers_follow_a_job(store: Arc<dyn Store>) {
             status: InstanceStatus::Success,
             returns: Map::new(),
             ended_at: now(),
+            problems: Vec::new(),
         })
         .await
         .unwrap();

@@ -17,6 +17,9 @@ crate::contract!(
     concurrency_limits_each_runbook,
     preferred_servers_fail_over_in_order,
     expired_leases_are_taken_over_with_resume,
+    renewing_extends_only_the_jobs_named,
+    a_new_life_hands_back_what_its_name_held,
+    canceling_a_job_nobody_holds_ends_it_at_once,
     racing_servers_take_each_job_once,
     concurrency_holds_while_servers_race,
     claim_jobs_fills_each_runbooks_free_slots_only,
@@ -147,7 +150,10 @@ async fn expired_leases_are_taken_over_with_resume(store: Arc<dyn Store>) {
     );
 
     // rb1 stops renewing: renewing with no time left lets the lease lapse now.
-    store.renew_leases("rb1", Duration::ZERO).await.unwrap();
+    store
+        .renew_leases("rb1", &[first.job.id], Duration::ZERO)
+        .await
+        .unwrap();
     let second = eventually("the lease to expire", || async {
         store.claim_job("rb2", LEASE, ALIVE).await.unwrap()
     })
@@ -163,12 +169,94 @@ async fn expired_leases_are_taken_over_with_resume(store: Arc<dyn Store>) {
     assert_eq!(second.runbook, first.runbook);
 
     // The old holder cannot renew, end or hand back what it lost.
-    assert!(store.renew_leases("rb1", LEASE).await.unwrap().is_empty());
+    assert!(
+        store
+            .renew_leases("rb1", &[pending.id], LEASE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.job(pending.id).await.unwrap().claimed_by.as_deref(), Some("rb2"));
     assert!(store.finish_job(pending.id, "rb1", JobStatus::Completed).await.is_err());
     assert!(store.release_job(pending.id, "rb1").await.is_err());
     assert!(store.claim_job("rb1", LEASE, ALIVE).await.unwrap().is_none());
     store.finish_job(pending.id, "rb2", JobStatus::Completed).await.unwrap();
+}
+
+/// A server renews the jobs it runs, not every job claimed under its name: a previous process of
+/// the same name (killed, then started again) would otherwise keep its jobs leased for ever.
+async fn renewing_extends_only_the_jobs_named(store: Arc<dyn Store>) {
+    let rb = runbook(&store, "", "Renew named", json!({ "concurrency": 2 })).await;
+    job(&store, rb).await;
+    job(&store, rb).await;
+    let kept = claim(&store, "rb1").await;
+    let lost = claim(&store, "rb1").await;
+    store
+        .renew_leases("rb1", &[kept.job.id, lost.job.id], Duration::ZERO)
+        .await
+        .unwrap();
+    store.renew_leases("rb1", &[kept.job.id], LEASE).await.unwrap();
+    let taken = eventually("the unnamed job's lease to expire", || async {
+        store.claim_job("rb2", LEASE, ALIVE).await.unwrap()
+    })
+    .await;
+    assert_eq!((taken.job.id, taken.resume), (lost.job.id, true));
+    assert!(
+        store.claim_job("rb2", LEASE, ALIVE).await.unwrap().is_none(),
+        "the named job is leased"
+    );
+    assert_eq!(store.job(kept.job.id).await.unwrap().claimed_by.as_deref(), Some("rb1"));
+}
+
+/// A runbook server started under a name hands back what the name held (a previous process's
+/// jobs): claimable at once, to resume, and nothing else's.
+async fn a_new_life_hands_back_what_its_name_held(store: Arc<dyn Store>) {
+    let rb = runbook(&store, "", "New life", json!({ "concurrency": 3 })).await;
+    for _ in 0..3 {
+        job(&store, rb).await;
+    }
+    let held = [claim(&store, "rb1").await, claim(&store, "rb1").await];
+    let other = claim(&store, "rb2").await;
+    let mut released = store.release_held_jobs("rb1").await.unwrap();
+    released.sort();
+    let mut expected: Vec<Uuid> = held.iter().map(|c| c.job.id).collect();
+    expected.sort();
+    assert_eq!(released, expected);
+    assert!(store.release_held_jobs("rb1").await.unwrap().is_empty());
+    let mut resumed = store.claim_jobs("rb1", LEASE, ALIVE, 10).await.unwrap();
+    resumed.sort_by_key(|c| c.job.id);
+    assert_eq!(resumed.iter().map(|c| c.job.id).collect::<Vec<_>>(), expected);
+    assert!(resumed.iter().all(|c| c.resume));
+    let instances: HashSet<Uuid> = held.iter().map(|c| c.instance_id).collect();
+    assert!(resumed.iter().all(|c| instances.contains(&c.instance_id)));
+    assert_eq!(
+        store.job(other.job.id).await.unwrap().claimed_by.as_deref(),
+        Some("rb2")
+    );
+}
+
+/// A running job whose holder is gone (lease passed, or handed back) has nobody to stop it:
+/// cancelling it ends it at once, and nobody resumes it.
+async fn canceling_a_job_nobody_holds_ends_it_at_once(store: Arc<dyn Store>) {
+    let rb = runbook(&store, "", "Orphan", json!({ "concurrency": 2 })).await;
+    job(&store, rb).await;
+    job(&store, rb).await;
+    let expired = claim(&store, "rb1").await;
+    let released = claim(&store, "rb1").await;
+    store
+        .renew_leases("rb1", &[expired.job.id], Duration::ZERO)
+        .await
+        .unwrap();
+    store.release_job(released.job.id, "rb1").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    for orphan in [&expired, &released] {
+        let canceled = store.cancel_job(orphan.job.id).await.unwrap();
+        assert_eq!(canceled.status, JobStatus::Canceled, "{canceled:?}");
+        assert!(canceled.ended_at.is_some());
+        let read = store.job(orphan.job.id).await.unwrap();
+        assert_eq!((read.status, read.claimed_by), (JobStatus::Canceled, None));
+    }
+    assert!(store.claim_job("rb2", LEASE, ALIVE).await.unwrap().is_none());
 }
 
 async fn racing_servers_take_each_job_once(store: Arc<dyn Store>) {
@@ -309,7 +397,7 @@ async fn claim_jobs_takes_over_expired_leases_with_the_pending(store: Arc<dyn St
     assert_eq!(lost.job.id, first.id);
     let second = job(&store, rb).await;
     let third = job(&store, rb).await;
-    store.renew_leases("rb1", Duration::ZERO).await.unwrap();
+    store.renew_leases("rb1", &[first.id], Duration::ZERO).await.unwrap();
     // Let the lease lapse before claiming, so the claim sees the takeover and the pending jobs.
     tokio::time::sleep(Duration::from_millis(20)).await;
 

@@ -23,7 +23,56 @@ crate::contract!(
     job_subscribers_see_a_job_from_start_to_end,
     a_job_result_of_an_unknown_job_is_not_found,
     concurrent_job_results_each_get_their_own,
+    an_instance_keeps_why_it_failed_outside_its_activities,
 );
+
+/// Why an instance failed where no activity run shows it is kept with the instance, and read
+/// back with it and with its job's result: for an instance ended in the commit that starts it,
+/// and for one started before.
+async fn an_instance_keeps_why_it_failed_outside_its_activities(store: Arc<dyn Store>) {
+    let rb = runbook(&store, "", "Problems", json!({ "concurrency": 2 })).await;
+    let problems = vec!["link src -> gated: cannot order 'apple' and '5'".to_string()];
+    for started_before in [false, true] {
+        job(&store, rb).await;
+        let claimed = claim(&store, "rb1").await;
+        let journal = store.journal();
+        journal
+            .instance_started(&instance_start(&claimed, "rb1"))
+            .await
+            .unwrap();
+        if started_before {
+            journal
+                .run_finished(&finished_run(claimed.instance_id, 0))
+                .await
+                .unwrap();
+        }
+        let end = InstanceEnd {
+            instance_id: claimed.instance_id,
+            status: InstanceStatus::Failed,
+            returns: Map::new(),
+            ended_at: now(),
+            problems: problems.clone(),
+        };
+        store
+            .finish_instance_and_job(&end, claimed.job.id, "rb1", JobStatus::Failed)
+            .await
+            .unwrap();
+        let instance = store.instance(claimed.instance_id).await.unwrap();
+        assert_eq!(
+            (instance.status, &instance.problems),
+            (InstanceStatus::Failed, &problems)
+        );
+        let result = store.job_result(claimed.job.id).await.unwrap();
+        assert_eq!(result.instance.map(|i| i.problems), Some(problems.clone()));
+    }
+    // None: nothing kept.
+    job(&store, rb).await;
+    let claimed = claim(&store, "rb1").await;
+    let start = instance_start(&claimed, "rb1");
+    store.journal().instance_started(&start).await.unwrap();
+    crate::complete(&store, &claimed, "rb1", InstanceStatus::Success).await;
+    assert!(store.instance(claimed.instance_id).await.unwrap().problems.is_empty());
+}
 
 async fn claim_jobs_takes_up_to_max_oldest_first_within_concurrency(store: Arc<dyn Store>) {
     let one = runbook(&store, "", "One at once", json!({})).await;
@@ -101,6 +150,7 @@ async fn a_job_result_carries_the_instance_once_the_job_has_ended(store: Arc<dyn
         status: InstanceStatus::Success,
         returns: returns.clone(),
         ended_at: now(),
+        problems: Vec::new(),
     };
     store
         .finish_instance_and_job(&end, claim.job.id, "rb1", JobStatus::Completed)
@@ -137,6 +187,7 @@ async fn an_instance_ends_even_when_its_job_is_held_elsewhere(store: Arc<dyn Sto
         status: InstanceStatus::Failed,
         returns: Map::new(),
         ended_at: now(),
+        problems: Vec::new(),
     };
     let ended = store
         .finish_instance_and_job(&end, claim.job.id, "rb2", JobStatus::Failed)

@@ -242,19 +242,40 @@ async fn cancel_in_every_state(store: Arc<dyn Store>) {
     );
 
     // Running: flagged for its server, which hears of it when it renews its leases.
-    assert!(store.renew_leases("rb1", crate::LEASE).await.unwrap().is_empty());
+    assert!(
+        store
+            .renew_leases("rb1", &[running.id], crate::LEASE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let flagged = store.cancel_job(running.id).await.unwrap();
     assert_eq!((flagged.status, flagged.cancel_requested), (JobStatus::Running, true));
     assert_eq!(flagged.claimed_by.as_deref(), Some("rb1"));
-    assert_eq!(store.renew_leases("rb1", crate::LEASE).await.unwrap(), [running.id]);
-    assert!(store.renew_leases("rb2", crate::LEASE).await.unwrap().is_empty());
+    assert_eq!(
+        store.renew_leases("rb1", &[running.id], crate::LEASE).await.unwrap(),
+        [running.id]
+    );
+    assert!(
+        store
+            .renew_leases("rb2", &[running.id], crate::LEASE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Asking twice is fine while it runs.
     assert!(store.cancel_job(running.id).await.unwrap().cancel_requested);
     store.finish_job(running.id, "rb1", JobStatus::Canceled).await.unwrap();
     let ended = store.job(running.id).await.unwrap();
     assert_eq!(ended.status, JobStatus::Canceled);
     assert!(ended.ended_at.is_some());
-    assert!(store.renew_leases("rb1", crate::LEASE).await.unwrap().is_empty());
+    assert!(
+        store
+            .renew_leases("rb1", &[running.id], crate::LEASE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Finished: a conflict, whatever the outcome.
     store

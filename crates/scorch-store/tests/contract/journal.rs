@@ -81,6 +81,7 @@ async fn records_round_trip_in_seq_order(store: Arc<dyn Store>) {
             status: InstanceStatus::Warning,
             returns: returns.clone(),
             ended_at,
+            problems: Vec::new(),
         })
         .await
         .unwrap();
@@ -134,6 +135,7 @@ async fn idempotent_finishes_read_back_like_the_others(store: Arc<dyn Store>) {
         status: InstanceStatus::Success,
         returns: Map::new(),
         ended_at: now(),
+        problems: Vec::new(),
     };
     // Also the barrier: acknowledged after every record queued before it.
     let next = journal.instance_finished(&stray_end).await;
@@ -148,6 +150,7 @@ async fn idempotent_finishes_read_back_like_the_others(store: Arc<dyn Store>) {
         status: InstanceStatus::Success,
         returns: Map::new(),
         ended_at: now(),
+        problems: Vec::new(),
     };
     journal.instance_finished(&end).await.unwrap();
     assert_eq!(
@@ -171,7 +174,10 @@ async fn a_resume_reads_what_was_committed(store: Arc<dyn Store>) {
     journal.run_started(&interrupted).await.unwrap();
 
     // rb1 dies; rb2 takes the job over and reads the journal through its own handle.
-    store.renew_leases("rb1", std::time::Duration::ZERO).await.unwrap();
+    store
+        .renew_leases("rb1", &[first.job.id], std::time::Duration::ZERO)
+        .await
+        .unwrap();
     let second = crate::eventually("the takeover", || async {
         store.claim_job("rb2", crate::LEASE, crate::ALIVE).await.unwrap()
     })
@@ -221,6 +227,7 @@ async fn unknown_instances_are_refused_alone(store: Arc<dyn Store>) {
         status: InstanceStatus::Success,
         returns: Map::new(),
         ended_at: now(),
+        problems: Vec::new(),
     };
     let (a, b, c, d) = tokio::join!(
         journal.run_finished(&records[0]),
@@ -290,6 +297,7 @@ async fn many_instances_journal_at_once(store: Arc<dyn Store>) {
                         status: InstanceStatus::Success,
                         returns: Map::new(),
                         ended_at: now(),
+                        problems: Vec::new(),
                     })
                     .await
                     .unwrap();
@@ -337,6 +345,7 @@ async fn instances_are_listed_with_filters(store: Arc<dyn Store>) {
                     status,
                     returns: Map::new(),
                     ended_at: now(),
+                    problems: Vec::new(),
                 })
                 .await
                 .unwrap();

@@ -126,6 +126,7 @@ pub async fn complete(store: &Arc<dyn Store>, claim: &Claim, server: &str, statu
         status,
         returns: Map::new(),
         ended_at: now(),
+        problems: Vec::new(),
     };
     store
         .finish_instance_and_job(&end, claim.job.id, server, JobStatus::Completed)

@@ -298,7 +298,7 @@ async fn concurrent_openers_migrate_once() {
         .fetch_all(&mut conn)
         .await
         .unwrap();
-    assert_eq!(versions, [1, 2, 3, 4, 5, 6]);
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7]);
     assert_eq!(backend.store.backend(), "postgres");
 }
 
@@ -379,4 +379,17 @@ async fn making_an_awaited_job_durable_flushes_the_wal_past_it() {
         .await
         .unwrap();
     assert!(flushed, "the WAL is flushed past the job's creation");
+}
+
+/// A value PostgreSQL cannot hold (text with a NUL character) is the request's fault, `Invalid`,
+/// not an outage (`Unavailable`, which the API answers 503 and logs as the database being down).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_postgres_cannot_hold_is_invalid_not_an_outage() {
+    let backend = postgres().await;
+    let refused = backend.store.set_variable("Greeting", "hel\0lo", false).await;
+    assert!(
+        matches!(&refused, Err(StoreError::Invalid(why)) if why.contains("cannot be stored")),
+        "{refused:?}"
+    );
+    backend.store.ping().await.unwrap();
 }

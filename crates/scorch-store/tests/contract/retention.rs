@@ -32,6 +32,7 @@ async fn instance(store: &Arc<dyn Store>, runbook_id: Uuid, started_at: Timestam
                 status: InstanceStatus::Success,
                 returns: Map::new(),
                 ended_at: now(),
+                problems: Vec::new(),
             })
             .await
             .unwrap();

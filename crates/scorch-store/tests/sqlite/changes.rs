@@ -95,6 +95,7 @@ async fn journal_writes_are_sent_after_their_group_commits() {
         status: InstanceStatus::Warning,
         returns: Map::new(),
         ended_at: now(),
+        problems: Vec::new(),
     };
     journal.instance_finished(&end).await.unwrap();
 

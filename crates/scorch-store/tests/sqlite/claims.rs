@@ -154,14 +154,14 @@ async fn an_expired_lease_is_taken_over_with_the_same_instance() {
     // A live lease is not taken; the dead server can neither renew nor end the job any more.
     assert_eq!(claimed(&db, "rb-3").await, None);
     assert_eq!(
-        db.store.renew_leases("rb-dead", LEASE).await.unwrap(),
+        db.store.renew_leases("rb-dead", &[first], LEASE).await.unwrap(),
         Vec::<Uuid>::new()
     );
     assert!(matches!(
         db.store.finish_job(first, "rb-dead", JobStatus::Completed).await,
         Err(StoreError::Conflict(_))
     ));
-    db.store.renew_leases("rb-2", LEASE).await.unwrap();
+    db.store.renew_leases("rb-2", &[first, newer], LEASE).await.unwrap();
     assert_eq!(claimed(&db, "rb-3").await, None);
 
     db.store.finish_job(first, "rb-2", JobStatus::Completed).await.unwrap();
@@ -182,7 +182,10 @@ async fn renewing_keeps_a_lease_alive() {
     let job = db.create_job(runbook).await.id;
     db.store.claim_job("rb-1", EXPIRED, ALIVE).await.unwrap().unwrap();
     // Renewed before anyone looked: the job stays with rb-1.
-    assert_eq!(db.store.renew_leases("rb-1", LEASE).await.unwrap(), Vec::<Uuid>::new());
+    assert_eq!(
+        db.store.renew_leases("rb-1", &[job], LEASE).await.unwrap(),
+        Vec::<Uuid>::new()
+    );
     assert_eq!(claimed(&db, "rb-2").await, None);
     assert_eq!(db.store.job(job).await.unwrap().claimed_by.as_deref(), Some("rb-1"));
 }
@@ -280,7 +283,10 @@ async fn canceling_a_running_job_asks_its_server() {
     let other = db.create_job(runbook).await.id;
     claim(&db, "rb-1").await.unwrap();
     claim(&db, "rb-1").await.unwrap();
-    assert_eq!(db.store.renew_leases("rb-1", LEASE).await.unwrap(), Vec::<Uuid>::new());
+    assert_eq!(
+        db.store.renew_leases("rb-1", &[job], LEASE).await.unwrap(),
+        Vec::<Uuid>::new()
+    );
 
     let requested = db.store.cancel_job(job).await.unwrap();
     assert_eq!(
@@ -288,14 +294,20 @@ async fn canceling_a_running_job_asks_its_server() {
         (JobStatus::Running, true)
     );
     assert_eq!(requested.ended_at, None);
-    assert_eq!(db.store.renew_leases("rb-1", LEASE).await.unwrap(), vec![job]);
-    assert_eq!(db.store.renew_leases("rb-2", LEASE).await.unwrap(), Vec::<Uuid>::new());
+    assert_eq!(db.store.renew_leases("rb-1", &[job], LEASE).await.unwrap(), vec![job]);
+    assert_eq!(
+        db.store.renew_leases("rb-2", &[job], LEASE).await.unwrap(),
+        Vec::<Uuid>::new()
+    );
     // Asking again is harmless.
     db.store.cancel_job(job).await.unwrap();
 
     db.store.finish_job(job, "rb-1", JobStatus::Canceled).await.unwrap();
     assert_eq!(db.store.job(job).await.unwrap().status, JobStatus::Canceled);
-    assert_eq!(db.store.renew_leases("rb-1", LEASE).await.unwrap(), Vec::<Uuid>::new());
+    assert_eq!(
+        db.store.renew_leases("rb-1", &[job], LEASE).await.unwrap(),
+        Vec::<Uuid>::new()
+    );
 
     db.store.finish_job(other, "rb-1", JobStatus::Completed).await.unwrap();
     assert_eq!(

@@ -46,6 +46,7 @@ async fn runs_round_trip_in_seq_order() {
         status: InstanceStatus::Failed,
         returns,
         ended_at: now(),
+        problems: Vec::new(),
     };
     journal.instance_finished(&end).await.unwrap();
     let instance = db.store.instance(start.instance_id).await.unwrap();
@@ -74,6 +75,7 @@ async fn unknown_instances_are_not_found() {
         status: InstanceStatus::Success,
         returns: Map::new(),
         ended_at: now(),
+        problems: Vec::new(),
     };
     assert_eq!(
         journal.instance_finished(&end).await,
@@ -215,6 +217,7 @@ async fn instances_are_listed_by_filter_and_their_runs_read_back() {
         status: InstanceStatus::Success,
         returns: Map::new(),
         ended_at: now(),
+        problems: Vec::new(),
     };
     journal.instance_finished(&end).await.unwrap();
     let run = finished_run(starts[0].instance_id, 0);

@@ -26,6 +26,7 @@ async fn instance(db: &TestDb, runbook: Uuid, started_at: Timestamp, running: bo
             status: InstanceStatus::Success,
             returns: Map::new(),
             ended_at: now(),
+            problems: Vec::new(),
         };
         journal.instance_finished(&end).await.unwrap();
     }

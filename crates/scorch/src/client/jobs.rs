@@ -263,6 +263,9 @@ async fn show(id: &str, json: bool, conn: &Connection) -> Result<(), ClientError
         if let Some(returns) = detail["returns"].as_object().filter(|r| !r.is_empty()) {
             out!("returns    {}", Value::Object(returns.clone()));
         }
+        for problem in detail["problems"].as_array().into_iter().flatten() {
+            out!("problem    {}", problem.as_str().unwrap_or_default());
+        }
     }
     Ok(())
 }

@@ -101,6 +101,11 @@ pub struct Proc {
 
 impl Proc {
     pub fn spawn(name: &str, dir: &Path, args: &[String]) -> Proc {
+        Proc::spawn_with(name, dir, args, &[])
+    }
+
+    /// [`Proc::spawn`] with `env` set.
+    pub fn spawn_with(name: &str, dir: &Path, args: &[String], env: &[(String, String)]) -> Proc {
         let log = dir.join(format!("{name}.log"));
         let out = File::options()
             .create(true)
@@ -112,6 +117,7 @@ impl Proc {
             .args(args)
             .env("SCORCH_LOG", "info")
             .env("NO_COLOR", "1")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(out)
             .stderr(err)
             .spawn()
@@ -271,6 +277,8 @@ pub struct Fleet {
     pub web: String,
     pub management: String,
     pub http: reqwest::Client,
+    /// Environment variables every process started from now on gets.
+    pub env: Vec<(String, String)>,
 }
 
 impl Fleet {
@@ -297,6 +305,7 @@ impl Fleet {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .expect("an HTTP client"),
+            env: Vec::new(),
         }
     }
 
@@ -328,7 +337,7 @@ impl Fleet {
             self.admin.clone(),
         ]);
         args.extend(extra);
-        let proc = Proc::spawn(name, self.dir.path(), &args);
+        let proc = Proc::spawn_with(name, self.dir.path(), &args, &self.env);
         self.procs.push(proc);
         self.procs.len() - 1
     }
