@@ -11,6 +11,10 @@ pub fn exists(name: &str) -> bool {
     NAMES.iter().any(|n| n.eq_ignore_ascii_case(name))
 }
 
+/// Most decimal places `Diff` and `Div` write: far past what an f64 holds, and a bound on the
+/// text a placeholder can ask for (formatting itself panics past 65,535).
+pub const MAX_DECIMAL_PLACES: usize = 100;
+
 /// Calls function `name` with text arguments.
 pub fn call(name: &str, args: &[String]) -> Result<String, String> {
     let canonical = NAMES
@@ -72,7 +76,12 @@ pub fn call(name: &str, args: &[String]) -> Result<String, String> {
         "Diff" | "Div" => {
             arity(2, 3)?;
             let nums = numbers(canonical, &args[..2])?;
-            let places = if args.len() == 3 { Some(int(2)?) } else { None };
+            let places = args.get(2).map(|_| int(2)).transpose()?;
+            if let Some(p) = places.filter(|&p| p > MAX_DECIMAL_PLACES) {
+                return Err(format!(
+                    "{canonical}: at most {MAX_DECIMAL_PLACES} decimal places, not {p}"
+                ));
+            }
             let result = if canonical == "Diff" {
                 nums[0] - nums[1]
             } else if nums[1] == 0.0 {
@@ -152,8 +161,12 @@ fn format_number(n: f64, places: Option<usize>) -> String {
 mod tests {
     use super::*;
 
+    fn try_call(name: &str, args: &[&str]) -> Result<String, String> {
+        call(name, &args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
     fn f(name: &str, args: &[&str]) -> String {
-        call(name, &args.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+        try_call(name, args).unwrap()
     }
 
     /// The documented input/output pairs.
@@ -198,9 +211,22 @@ mod tests {
 
     #[test]
     fn bad_arguments_are_errors() {
-        let e = |name: &str, args: &[&str]| call(name, &args.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        assert!(e("Div", &["1", "0"]).unwrap_err().contains("division by zero"));
-        assert!(e("Sum", &["1", "x"]).unwrap_err().contains("'x' is not a number"));
-        assert!(e("Left", &["abc"]).unwrap_err().contains("takes 2 arguments"));
+        assert!(try_call("Div", &["1", "0"]).unwrap_err().contains("division by zero"));
+        assert!(
+            try_call("Sum", &["1", "x"])
+                .unwrap_err()
+                .contains("'x' is not a number")
+        );
+        assert!(try_call("Left", &["abc"]).unwrap_err().contains("takes 2 arguments"));
+    }
+
+    /// 70,000 places once reached `format!`, which panics past 65,535.
+    #[test]
+    fn decimal_places_are_bounded() {
+        assert_eq!(
+            try_call("Diff", &["1", "2", "70000"]).unwrap_err(),
+            "Diff: at most 100 decimal places, not 70000"
+        );
+        assert_eq!(f("Div", &["1", "3", "100"]).len(), "0.".len() + 100);
     }
 }

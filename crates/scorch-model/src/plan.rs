@@ -12,6 +12,7 @@ use crate::def::{ActivityDef, ConditionDef, ParamDef, Runbook};
 use crate::diagnostic::{Diagnostic, Report};
 use crate::duration::parse_duration;
 use crate::load::Loaded;
+use crate::names::{MAX_ACTIVITIES, MAX_FOLDER_CHARS, MAX_ID_CHARS, MAX_NAME_CHARS, check_name};
 use crate::params::{TYPE_NAMES, ValueType};
 use crate::props::PropTemplate;
 use crate::status::Status;
@@ -145,10 +146,27 @@ impl Compiler<'_, '_> {
         self.report.add(path, message);
     }
 
+    /// Whether `text` is a name of at most `max` characters; if not, reports it at `path`.
+    fn fits(&mut self, path: impl Into<String>, what: &str, text: &str, max: usize) -> bool {
+        check_name(what, text, max).map_err(|why| self.err(path, why)).is_ok()
+    }
+
     fn run(mut self) -> Option<Plan> {
         let rb = self.rb;
         if rb.name.trim().is_empty() {
             self.err("runbook", "the runbook needs a name");
+        }
+        self.fits("runbook", "the runbook name", &rb.name, MAX_NAME_CHARS);
+        if let Some(folder) = &rb.folder {
+            self.fits("folder", "the folder", folder, MAX_FOLDER_CHARS);
+        }
+        for (i, server) in rb.runbook_servers.iter().enumerate() {
+            self.fits(
+                format!("runbook_servers/{i}"),
+                "a runbook server name",
+                server,
+                MAX_NAME_CHARS,
+            );
         }
         if rb.concurrency == 0 {
             self.err("concurrency", "concurrency must be at least 1");
@@ -160,6 +178,16 @@ impl Compiler<'_, '_> {
                 "retention",
                 "retention keeps keep_last instances (at least 1) and/or those younger than keep_days",
             );
+        }
+        if rb.activities.len() > MAX_ACTIVITIES {
+            let count = rb.activities.len();
+            self.err(
+                "activities",
+                format!(
+                    "the runbook has {count} activities; the limit is {MAX_ACTIVITIES} (split it with invoke_runbook)"
+                ),
+            );
+            return None;
         }
         let index = self.index_activities();
         let infos: Vec<Option<TypeInfo>> = rb
@@ -284,7 +312,9 @@ impl Compiler<'_, '_> {
     fn index_activities(&mut self) -> HashMap<String, usize> {
         let mut index = HashMap::new();
         for (i, a) in self.rb.activities.iter().enumerate() {
-            if !is_identifier(&a.id) {
+            // An id too long is indexed all the same, so links to it resolve.
+            let id_fits = self.fits(format!("activities/{i}/id"), "the activity id", &a.id, MAX_ID_CHARS);
+            if id_fits && !is_identifier(&a.id) {
                 self.err(
                     format!("activities/{i}/id"),
                     format!(
@@ -299,12 +329,23 @@ impl Compiler<'_, '_> {
                     format!("duplicate activity id '{}': ids must be unique in a runbook", a.id),
                 );
             }
+            if let Some(name) = &a.name {
+                self.fits(
+                    format!("activities/{i}/name"),
+                    "the activity name",
+                    name,
+                    MAX_NAME_CHARS,
+                );
+            }
         }
         index
     }
 
     fn type_info(&mut self, i: usize, a: &ActivityDef) -> Option<TypeInfo> {
         let path = format!("activities/{i}");
+        if !self.fits(format!("{path}/type"), "the activity type", &a.ty, MAX_ID_CHARS) {
+            return None;
+        }
         let Some(info) = self.catalog.describe(&a.ty, &a.properties) else {
             let names = self.catalog.type_names();
             let hint = closest(&a.ty, &names)
@@ -356,6 +397,9 @@ impl Compiler<'_, '_> {
         let mut outgoing = vec![Vec::new(); n];
         let mut inputs = vec![Vec::new(); n];
         for (li, link) in self.rb.links.iter().enumerate() {
+            if let Some(name) = &link.name {
+                self.fits(format!("links/{li}/name"), "the link name", name, MAX_NAME_CHARS);
+            }
             let from = index.get(&link.from).copied();
             let to = index.get(&link.to).copied();
             if from.is_none() {
@@ -467,6 +511,12 @@ impl Compiler<'_, '_> {
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for (i, r) in self.rb.returns.iter().enumerate() {
+            self.fits(
+                format!("returns/{i}/name"),
+                "the return value name",
+                &r.name,
+                MAX_ID_CHARS,
+            );
             if !seen.insert(r.name.clone()) {
                 self.err(
                     format!("returns/{i}/name"),
@@ -510,6 +560,7 @@ impl Compiler<'_, '_> {
             };
             for (p, def) in defs.into_iter().enumerate() {
                 let ppath = format!("{path}/{p}");
+                self.fits(format!("{ppath}/name"), "the parameter name", &def.name, MAX_ID_CHARS);
                 if out.iter().any(|d| d.name == def.name) {
                     self.err(
                         format!("{ppath}/name"),

@@ -1,10 +1,26 @@
 //! Reads a runbook document (YAML, or JSON, which YAML 1.2 contains) into a JSON value plus the
 //! line and column of every key and list item, so validation can point at the source.
+//!
+//! What a document may cost is bounded here, before anything is built past a bound: its nesting
+//! depth, its node count and the text its aliases add. The source map grows linearly with the
+//! input. The input's own size is the caller's to bound (the HTTP API caps request bodies).
 
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use serde_json::{Map, Number, Value};
+
+/// Deepest nesting of lists and mappings, aliases included. A runbook needs about six levels
+/// (document, activities, activity, properties, and some data inside them); the bound keeps
+/// every recursive walk of the value (serde, templates, drop) far from the end of the stack.
+pub const MAX_DEPTH: usize = 64;
+
+/// Most text (scalar and key bytes) aliases may add to a document, so a small document cannot
+/// alias a large anchor into gigabytes: it is rejected before the copies are made.
+pub const MAX_ALIAS_BYTES: usize = 16 * 1024 * 1024;
+
+/// Most nodes a document may have, alias expansions included (the billion laughs).
+pub const MAX_NODES: usize = 1_000_000;
 
 /// Where something is in the source: 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -13,25 +29,62 @@ pub struct Position {
     pub column: usize,
 }
 
-/// Positions by path (`activities/2/type`); the empty path is the document.
+/// The document's node in a [`SourceMap`].
+const DOCUMENT: usize = 0;
+
+/// Positions of the document's keys and list items, found by path (`activities/2/type`; the
+/// empty path is the document). A tree of nodes, so each costs its own segment, not its path.
 #[derive(Debug, Clone, Default)]
 pub struct SourceMap {
-    positions: HashMap<String, Position>,
+    /// By node: the document, then each key and list item in document order.
+    positions: Vec<Position>,
+    /// A list's item nodes, in order.
+    items: HashMap<usize, Vec<usize>>,
+    /// A mapping's key nodes, by (mapping node, key).
+    keys: HashMap<(usize, Box<str>), usize>,
 }
 
 impl SourceMap {
     /// The position of `path`, or of its closest ancestor that has one.
     pub fn find(&self, path: &str) -> Position {
-        let mut p = path;
-        loop {
-            if let Some(pos) = self.positions.get(p) {
-                return *pos;
-            }
-            match p.rfind('/') {
-                Some(i) => p = &p[..i],
-                None => return self.positions.get("").copied().unwrap_or_default(),
-            }
+        let mut node = DOCUMENT;
+        let mut rest = path;
+        while !rest.is_empty() {
+            // A key may hold '/' itself: try the longest segment first.
+            let segment_ends = rest.match_indices('/').map(|(i, _)| i).chain([rest.len()]);
+            let Some((child, end)) = segment_ends
+                .rev()
+                .find_map(|end| self.child(node, &rest[..end]).map(|child| (child, end)))
+            else {
+                break;
+            };
+            node = child;
+            rest = rest[end..].strip_prefix('/').unwrap_or_default();
         }
+        self.positions.get(node).copied().unwrap_or_default()
+    }
+
+    fn child(&self, node: usize, segment: &str) -> Option<usize> {
+        let item = || self.items.get(&node)?.get(segment.parse::<usize>().ok()?).copied();
+        item().or_else(|| self.keys.get(&(node, segment.into())).copied())
+    }
+
+    fn add(&mut self, position: Position) -> usize {
+        self.positions.push(position);
+        self.positions.len() - 1
+    }
+
+    /// The next item of list `parent`.
+    fn add_item(&mut self, parent: usize, position: Position) -> usize {
+        let node = self.add(position);
+        self.items.entry(parent).or_default().push(node);
+        node
+    }
+
+    fn add_key(&mut self, parent: usize, key: &str, position: Position) -> usize {
+        let node = self.add(position);
+        self.keys.insert((parent, key.into()), node);
+        node
     }
 }
 
@@ -42,21 +95,70 @@ pub struct SyntaxError {
     pub message: String,
 }
 
-/// Upper bound on nodes (including alias expansions): a document past it is rejected rather
-/// than allowed to exhaust memory.
-const MAX_NODES: usize = 1_000_000;
+/// What a value costs, known as it is built, so an alias is measured before it is copied.
+#[derive(Debug, Clone, Copy)]
+struct Size {
+    nodes: usize,
+    /// Bytes of scalar and key text.
+    bytes: usize,
+    /// Levels of lists and mappings: 0 for a scalar.
+    height: usize,
+}
 
-enum Frame {
-    Seq {
-        path: String,
-        items: Vec<Value>,
-    },
-    Map {
-        path: String,
+impl Size {
+    const EMPTY_COLLECTION: Size = Size {
+        nodes: 1,
+        bytes: 0,
+        height: 1,
+    };
+
+    fn scalar(text: &str) -> Size {
+        Size {
+            nodes: 1,
+            bytes: text.len(),
+            height: 0,
+        }
+    }
+
+    fn add_child(&mut self, child: Size) {
+        self.nodes += child.nodes;
+        self.bytes += child.bytes;
+        self.height = self.height.max(child.height + 1);
+    }
+}
+
+/// A list or mapping being read.
+struct Frame {
+    node: usize,
+    /// The anchor id, 0 for none.
+    anchor: usize,
+    size: Size,
+    content: Content,
+}
+
+enum Content {
+    List(Vec<Value>),
+    /// `key`: the key waiting for its value, with its node.
+    Mapping {
         map: Map<String, Value>,
-        key: Option<String>,
-        key_pos: Position,
+        key: Option<(String, usize)>,
     },
+}
+
+struct Anchored {
+    value: Value,
+    size: Size,
+}
+
+/// Builds the value from parser events.
+#[derive(Default)]
+struct Reader {
+    source_map: SourceMap,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Anchored>,
+    root: Option<Value>,
+    nodes: usize,
+    alias_bytes: usize,
 }
 
 fn position(span: &Span) -> Position {
@@ -75,155 +177,189 @@ fn syntax(position: Position, message: impl Into<String>) -> SyntaxError {
 
 /// Parses `text` into a value and its source map.
 pub fn parse(text: &str) -> Result<(Value, SourceMap), SyntaxError> {
-    let mut map = SourceMap::default();
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Value> = HashMap::new();
-    let mut open_anchors: Vec<(usize, usize)> = Vec::new(); // (anchor id, stack depth)
-    let mut root: Option<Value> = None;
-    let mut nodes = 0usize;
+    let mut reader = Reader::default();
+    reader.source_map.add(Position { line: 1, column: 1 });
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| {
-            syntax(
-                Position {
-                    line: e.marker().line(),
-                    column: e.marker().col() + 1,
-                },
-                e.info(),
-            )
+            let pos = Position {
+                line: e.marker().line(),
+                column: e.marker().col() + 1,
+            };
+            // The scanner reads a whole flow collection ahead, and stops at 255 levels itself.
+            match e.info() {
+                "recursion limit exceeded" => too_deep(pos),
+                info => syntax(pos, info),
+            }
         })?;
-        let pos = position(&span);
-        // The path a new node at this point gets, or None when it is a mapping key.
-        let child_path = match stack.last() {
-            None => Some(String::new()),
-            Some(Frame::Seq { path, items }) => Some(join(path, &items.len().to_string())),
-            Some(Frame::Map { path, key: Some(k), .. }) => Some(join(path, k)),
-            Some(Frame::Map { key: None, .. }) => None,
-        };
-        let value = match event {
-            Event::Scalar(text, style, anchor, tag) => {
-                if child_path.is_none() {
-                    let Some(Frame::Map {
-                        map: m,
-                        key,
-                        key_pos,
-                        path,
-                    }) = stack.last_mut()
-                    else {
-                        unreachable!()
-                    };
-                    if m.contains_key(text.as_ref()) {
+        reader.read(event, position(&span))?;
+    }
+    Ok((reader.root.unwrap_or(Value::Null), reader.source_map))
+}
+
+impl Reader {
+    fn read(&mut self, event: Event, pos: Position) -> Result<(), SyntaxError> {
+        if let Some(Frame {
+            node,
+            size,
+            content: Content::Mapping { map, key: key @ None },
+            ..
+        }) = self.stack.last_mut()
+        {
+            match event {
+                Event::Scalar(text, ..) => {
+                    if map.contains_key(text.as_ref()) {
                         return Err(syntax(pos, format!("duplicate key '{text}'")));
                     }
-                    map.positions.insert(join(path, &text), pos);
-                    *key = Some(text.into_owned());
-                    *key_pos = pos;
-                    continue;
+                    size.bytes += text.len();
+                    let key_node = self.source_map.add_key(*node, &text, pos);
+                    *key = Some((text.into_owned(), key_node));
+                    return Ok(());
                 }
+                Event::Alias(_) => return Err(syntax(pos, "an alias cannot be a mapping key here")),
+                Event::SequenceStart(..) | Event::MappingStart(..) => {
+                    return Err(syntax(pos, "complex mapping keys are not supported"));
+                }
+                _ => {}
+            }
+        }
+        match event {
+            Event::Scalar(text, style, anchor, tag) => {
                 let quoted = style != ScalarStyle::Plain || tag.as_ref().is_some_and(|t| t.suffix == "str");
-                let v = if quoted {
+                let size = Size::scalar(&text);
+                let value = if quoted {
                     Value::String(text.into_owned())
                 } else {
                     plain_scalar(&text)
                 };
+                self.count(size, pos)?;
                 if anchor > 0 {
-                    anchors.insert(anchor, v.clone());
+                    self.anchor(anchor, &value, size);
                 }
-                Some(v)
+                self.place(pos);
+                self.attach(value, size);
+                Ok(())
             }
-            Event::Alias(id) => {
-                let v = anchors.get(&id).cloned().ok_or_else(|| syntax(pos, "unknown alias"))?;
-                nodes += count(&v);
-                if child_path.is_none() {
-                    return Err(syntax(pos, "an alias cannot be a mapping key here"));
-                }
-                Some(v)
-            }
-            Event::SequenceStart(..) | Event::MappingStart(..) if child_path.is_none() => {
-                return Err(syntax(pos, "complex mapping keys are not supported"));
-            }
-            Event::SequenceStart(anchor, _) => {
-                let path = child_path.clone().unwrap_or_default();
-                map.positions.entry(path.clone()).or_insert(pos);
-                if anchor > 0 {
-                    open_anchors.push((anchor, stack.len()));
-                }
-                stack.push(Frame::Seq {
-                    path,
-                    items: Vec::new(),
-                });
-                None
-            }
-            Event::MappingStart(anchor, _) => {
-                let path = child_path.clone().unwrap_or_default();
-                map.positions.entry(path.clone()).or_insert(pos);
-                if anchor > 0 {
-                    open_anchors.push((anchor, stack.len()));
-                }
-                stack.push(Frame::Map {
-                    path,
+            Event::Alias(id) => self.alias(id, pos),
+            Event::SequenceStart(anchor, _) => self.open(anchor, Content::List(Vec::new()), pos),
+            Event::MappingStart(anchor, _) => self.open(
+                anchor,
+                Content::Mapping {
                     map: Map::new(),
                     key: None,
-                    key_pos: pos,
-                });
-                None
-            }
+                },
+                pos,
+            ),
             Event::SequenceEnd | Event::MappingEnd => {
-                let v = match stack.pop() {
-                    Some(Frame::Seq { items, .. }) => Value::Array(items),
-                    Some(Frame::Map { map, .. }) => Value::Object(map),
-                    None => return Err(syntax(pos, "unbalanced document")),
+                let frame = self.stack.pop().ok_or_else(|| syntax(pos, "unbalanced document"))?;
+                let value = match frame.content {
+                    Content::List(items) => Value::Array(items),
+                    Content::Mapping { map, .. } => Value::Object(map),
                 };
-                if let Some(&(anchor, depth)) = open_anchors.last()
-                    && depth == stack.len()
-                {
-                    anchors.insert(anchor, v.clone());
-                    open_anchors.pop();
+                if frame.anchor > 0 {
+                    self.anchor(frame.anchor, &value, frame.size);
                 }
-                Some(v)
+                self.attach(value, frame.size);
+                Ok(())
             }
-            Event::DocumentStart(_) if root.is_some() => {
-                return Err(syntax(pos, "a runbook file holds one document; found a second '---'"));
+            Event::DocumentStart(_) if self.root.is_some() => {
+                Err(syntax(pos, "a runbook file holds one document; found a second '---'"))
             }
-            _ => None,
-        };
-        let Some(value) = value else { continue };
-        nodes += 1;
-        if nodes > MAX_NODES {
+            _ => Ok(()),
+        }
+    }
+
+    fn alias(&mut self, id: usize, pos: Position) -> Result<(), SyntaxError> {
+        let anchored = self.anchors.get(&id).ok_or_else(|| syntax(pos, "unknown alias"))?;
+        let size = anchored.size;
+        self.alias_bytes += size.bytes;
+        if self.alias_bytes > MAX_ALIAS_BYTES {
+            return Err(syntax(
+                pos,
+                format!(
+                    "aliases expand the document past the limit of {} MiB",
+                    MAX_ALIAS_BYTES >> 20
+                ),
+            ));
+        }
+        if self.stack.len() + size.height > MAX_DEPTH {
+            return Err(too_deep(pos));
+        }
+        let value = anchored.value.clone();
+        self.count(size, pos)?;
+        self.place(pos);
+        self.attach(value, size);
+        Ok(())
+    }
+
+    fn open(&mut self, anchor: usize, content: Content, pos: Position) -> Result<(), SyntaxError> {
+        if self.stack.len() == MAX_DEPTH {
+            return Err(too_deep(pos));
+        }
+        self.count(Size::EMPTY_COLLECTION, pos)?;
+        let node = self.place(pos);
+        self.stack.push(Frame {
+            node,
+            anchor,
+            size: Size::EMPTY_COLLECTION,
+            content,
+        });
+        Ok(())
+    }
+
+    fn count(&mut self, size: Size, pos: Position) -> Result<(), SyntaxError> {
+        self.nodes += size.nodes;
+        if self.nodes > MAX_NODES {
             return Err(syntax(pos, "document too large (too many nodes or alias expansions)"));
         }
-        if let Some(p) = child_path.as_ref()
-            && !p.is_empty()
-        {
-            map.positions.entry(p.clone()).or_insert(pos);
+        Ok(())
+    }
+
+    fn anchor(&mut self, id: usize, value: &Value, size: Size) {
+        self.anchors.insert(
+            id,
+            Anchored {
+                value: value.clone(),
+                size,
+            },
+        );
+    }
+
+    /// The node of a value starting at `pos`: the document, the next list item, or its key's
+    /// (a mapping's value always has its key: `read` takes keys first).
+    fn place(&mut self, pos: Position) -> usize {
+        match self.stack.last() {
+            None => DOCUMENT,
+            Some(Frame {
+                node,
+                content: Content::List(_),
+                ..
+            }) => self.source_map.add_item(*node, pos),
+            Some(Frame {
+                content: Content::Mapping { key, .. },
+                ..
+            }) => key.as_ref().map_or(DOCUMENT, |(_, node)| *node),
         }
-        match stack.last_mut() {
-            None => root = Some(value),
-            Some(Frame::Seq { items, .. }) => items.push(value),
-            Some(Frame::Map { map: m, key, .. }) => {
-                if let Some(k) = key.take() {
-                    m.insert(k, value);
+    }
+
+    fn attach(&mut self, value: Value, size: Size) {
+        let Some(frame) = self.stack.last_mut() else {
+            self.root = Some(value);
+            return;
+        };
+        frame.size.add_child(size);
+        match &mut frame.content {
+            Content::List(items) => items.push(value),
+            Content::Mapping { map, key } => {
+                if let Some((k, _)) = key.take() {
+                    map.insert(k, value);
                 }
             }
         }
     }
-    map.positions.insert(String::new(), Position { line: 1, column: 1 });
-    Ok((root.unwrap_or(Value::Null), map))
 }
 
-fn join(path: &str, segment: &str) -> String {
-    if path.is_empty() {
-        segment.to_string()
-    } else {
-        format!("{path}/{segment}")
-    }
-}
-
-fn count(v: &Value) -> usize {
-    match v {
-        Value::Array(a) => 1 + a.iter().map(count).sum::<usize>(),
-        Value::Object(m) => 1 + m.values().map(count).sum::<usize>(),
-        _ => 1,
-    }
+fn too_deep(pos: Position) -> SyntaxError {
+    syntax(pos, format!("lists and mappings nest deeper than {MAX_DEPTH} levels"))
 }
 
 /// YAML 1.2 core schema resolution of a plain scalar.
@@ -275,6 +411,20 @@ mod tests {
     }
 
     #[test]
+    fn aliases_of_small_anchors_are_copied() {
+        let (v, map) = parse("step: &s {type: junction, props: [1, 2]}\nall:\n  - *s\n  - *s\n").unwrap();
+        assert_eq!(v["all"][0], v["step"]);
+        assert_eq!(v["all"][1]["props"][1], 2);
+        assert_eq!(map.find("all/1/props"), Position { line: 4, column: 5 });
+    }
+
+    #[test]
+    fn keys_holding_slashes_are_found() {
+        let (_, map) = parse("a/b:\n  c: 1\n").unwrap();
+        assert_eq!(map.find("a/b/c"), Position { line: 2, column: 3 });
+    }
+
+    #[test]
     fn syntax_errors_have_positions() {
         let err = parse("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(err.position.line >= 1, "{err:?}");
@@ -290,5 +440,71 @@ mod tests {
             doc.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
         }
         assert!(parse(&doc).unwrap_err().message.contains("too large"));
+    }
+
+    /// 900 KB anchored once and aliased 10,000 times would expand to 9 GB.
+    #[test]
+    fn alias_expansion_is_bounded_in_bytes() {
+        let mut doc = format!("big: &big \"{}\"\ncopies:\n", "x".repeat(900_000));
+        doc.push_str(&"  - *big\n".repeat(10_000));
+        let started = std::time::Instant::now();
+        let err = parse(&doc).unwrap_err();
+        assert!(err.message.contains("aliases expand"), "{err:?}");
+        let first_refused = 3 + MAX_ALIAS_BYTES / 900_000;
+        assert_eq!(
+            err.position,
+            Position {
+                line: first_refused,
+                column: 5
+            }
+        );
+        assert!(started.elapsed().as_secs() < 10, "took {:?}", started.elapsed());
+    }
+
+    fn deep(open: &str, leaf: &str, close: &str, depth: usize) -> String {
+        format!("{}{leaf}{}", open.repeat(depth), close.repeat(depth))
+    }
+
+    /// Runs on the test thread's default stack: deep input must be refused, not recursed into.
+    #[test]
+    fn nesting_is_bounded() {
+        let refused = |doc: &str| parse(doc).unwrap_err();
+        for doc in [
+            deep("- ", "x", "", 450_000),
+            deep("[", "x", "]", 450_000),
+            deep("{\"a\":", "1", "}", 450_000),
+            format!("activities:\n  {}", deep("- ", "x", "", 450_000)),
+        ] {
+            let err = refused(&doc);
+            assert!(err.message.contains("nest deeper than 64 levels"), "{err:?}");
+        }
+        let err = refused(&deep("- ", "x", "", 450_000));
+        assert_eq!(
+            err.position,
+            Position {
+                line: 1,
+                column: 2 * MAX_DEPTH + 1
+            }
+        );
+        let (v, _) = parse(&deep("[", "x", "]", MAX_DEPTH)).unwrap();
+        assert!(v.is_array());
+    }
+
+    #[test]
+    fn aliases_count_towards_the_depth() {
+        let anchored = format!("a: &a {}\n", deep("[", "x", "]", MAX_DEPTH - 2));
+        assert!(parse(&format!("{anchored}b: [*a]\n")).is_ok());
+        let err = parse(&format!("{anchored}b: [[*a]]\n")).unwrap_err();
+        assert!(err.message.contains("nest deeper"), "{err:?}");
+    }
+
+    /// Each of 50,000 items under a 100 KB key once cost a copy of the key (5 GB).
+    #[test]
+    fn source_map_is_linear_in_the_input() {
+        let key = "k".repeat(100_000);
+        let doc = format!("? {key}\n: [{}1]\n", "1, ".repeat(49_999));
+        let (v, map) = parse(&doc).unwrap();
+        assert_eq!(v[&key].as_array().map(Vec::len), Some(50_000));
+        assert_eq!(map.find(&format!("{key}/49999")).column, 4 + 3 * 49_999);
     }
 }

@@ -51,6 +51,10 @@ fn err(message: impl Into<String>) -> TemplateError {
     }
 }
 
+/// Deepest nesting of function calls in a placeholder (`Upper(Trim(x))` is 2): parsing,
+/// rendering and listing references recurse once per level, and a runbook needs a handful.
+pub const MAX_CALL_DEPTH: usize = 32;
+
 /// Supplies the values references resolve to.
 pub trait Scope {
     fn resolve(&self, reference: &Reference) -> Result<Value, TemplateError>;
@@ -166,7 +170,11 @@ fn parse_expr(source: &str) -> Result<Expr, TemplateError> {
     if text.is_empty() {
         return Err(err("empty placeholder '{{ }}'"));
     }
-    let mut parser = ExprParser { src: text, pos: 0 };
+    let mut parser = ExprParser {
+        src: text,
+        pos: 0,
+        open_calls: 0,
+    };
     let expr = parser.expr(true)?;
     parser.skip_ws();
     if parser.pos < text.len() {
@@ -181,6 +189,7 @@ fn parse_expr(source: &str) -> Result<Expr, TemplateError> {
 struct ExprParser<'a> {
     src: &'a str,
     pos: usize,
+    open_calls: usize,
 }
 
 impl<'a> ExprParser<'a> {
@@ -205,9 +214,15 @@ impl<'a> ExprParser<'a> {
             .unwrap_or(rest.len());
         let after_ident = rest[ident_len..].trim_start();
         if ident_len > 0 && after_ident.starts_with('(') && !rest.starts_with(|c: char| c.is_ascii_digit()) {
+            if self.open_calls == MAX_CALL_DEPTH {
+                return Err(err(format!("functions nest deeper than {MAX_CALL_DEPTH} levels")));
+            }
             let name = rest[..ident_len].to_string();
             self.pos += rest.len() - after_ident.len() + 1;
-            return self.call(name);
+            self.open_calls += 1;
+            let call = self.call(name);
+            self.open_calls -= 1;
+            return call;
         }
         // A number, or a reference running to the end (top) or to the next ',' / ')'.
         let end = if top {
@@ -366,5 +381,14 @@ mod tests {
     fn references_are_listed() {
         let t = Template::parse("{{ Upper(init.Name) }} {{ var.X }}").unwrap();
         assert_eq!(t.references().len(), 2);
+    }
+
+    /// 100,000 nested calls once overflowed the stack: parsing recursed once per call.
+    #[test]
+    fn call_nesting_is_bounded() {
+        let nested = |depth: usize| format!("{{{{ {}'x'{} }}}}", "Upper(".repeat(depth), ")".repeat(depth));
+        assert_eq!(render(&nested(MAX_CALL_DEPTH)), json!("X"));
+        let e = Template::parse(&nested(100_000)).unwrap_err();
+        assert_eq!(e.message, "functions nest deeper than 32 levels");
     }
 }

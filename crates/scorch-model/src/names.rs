@@ -1,0 +1,137 @@
+//! Bounds on the names a runbook document gives things: they end up in the database, in URLs,
+//! logs and every message that names them, where a 200,000-character name, or a control
+//! character (a NUL, which PostgreSQL cannot store; a newline, which forges log lines), has no
+//! place.
+
+/// Runbook names, activity and link display names, runbook server names.
+pub const MAX_NAME_CHARS: usize = 256;
+
+/// Activity ids and types, parameter and return value names: what subscriptions, job requests
+/// and the catalog spell out.
+pub const MAX_ID_CHARS: usize = 128;
+
+/// The folder path (`Operations/Web`), several names deep.
+pub const MAX_FOLDER_CHARS: usize = 1024;
+
+/// Activities in one runbook: compiling keeps, for each activity, the set of those that run
+/// before it (what its subscriptions may reference), which grows with the square of a chain's
+/// length. Orchestrator's largest runbooks hold a few hundred.
+pub const MAX_ACTIVITIES: usize = 1000;
+
+/// Why `text` is no name of at most `max` characters without control characters; `what` names
+/// it (`the runbook name`).
+pub(crate) fn check_name(what: &str, text: &str, max: usize) -> Result<(), String> {
+    let chars = text.chars().count();
+    if chars > max {
+        Err(format!("{what} is {chars} characters long; the limit is {max}"))
+    } else if let Some(c) = text.chars().find(|c| c.is_control()) {
+        Err(format!("{what} holds a control character ({})", c.escape_unicode()))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+    use crate::{Catalog, Diagnostic, TypeInfo, compile, load};
+
+    /// Knows `initialize_data` and `junction`, taking any properties.
+    struct AnyProperties;
+
+    impl Catalog for AnyProperties {
+        fn describe(&self, type_name: &str, properties: &Value) -> Option<TypeInfo> {
+            let known = ["initialize_data", "junction"].contains(&type_name);
+            known.then(|| TypeInfo {
+                properties: properties
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|p| p.keys().cloned())
+                    .collect(),
+                ..Default::default()
+            })
+        }
+
+        fn type_names(&self) -> Vec<String> {
+            vec!["initialize_data".into(), "junction".into()]
+        }
+    }
+
+    fn diagnostics(text: &str) -> Vec<Diagnostic> {
+        compile(&load(text).unwrap(), &AnyProperties).unwrap_err()
+    }
+
+    #[test]
+    fn a_long_runbook_name_is_refused() {
+        let long = "n".repeat(200_000);
+        let errs = diagnostics(&format!(
+            "format: 1\nrunbook: {long}\nactivities:\n  - {{ id: a, type: junction }}\n"
+        ));
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!((errs[0].path.as_str(), errs[0].position.line), ("runbook", 2));
+        assert_eq!(
+            errs[0].message,
+            "the runbook name is 200000 characters long; the limit is 256"
+        );
+    }
+
+    #[test]
+    fn every_long_name_is_reported_where_it_is() {
+        let id = "i".repeat(MAX_ID_CHARS + 1);
+        let name = "é".repeat(MAX_NAME_CHARS + 1);
+        let folder = "f".repeat(MAX_FOLDER_CHARS + 1);
+        let text = format!(
+            "format: 1\nrunbook: R\nfolder: {folder}\nrunbook_servers: [{name}]\nreturns:\n  - {{ name: {id} }}\n\
+             activities:\n  - {{ id: {id}, name: {name}, type: initialize_data, \
+             properties: {{ parameters: [{{ name: {id} }}] }} }}\n  - {{ id: b, type: {id} }}\n\
+             links:\n  - {{ from: {id}, to: b, name: {name} }}\n"
+        );
+        let paths: Vec<(String, usize)> = diagnostics(&text)
+            .into_iter()
+            .filter(|d| d.message.contains("characters long"))
+            .map(|d| (d.path, d.position.line))
+            .collect();
+        let want = [
+            ("folder", 3),
+            ("runbook_servers/0", 4),
+            ("activities/0/id", 8),
+            ("activities/0/name", 8),
+            ("activities/1/type", 9),
+            ("links/0/name", 11),
+            ("returns/0/name", 6),
+            ("activities/0/properties/parameters/0/name", 8),
+        ];
+        assert_eq!(paths, want.map(|(p, l)| (p.to_string(), l)));
+    }
+
+    #[test]
+    fn too_many_activities_are_refused_before_compiling_them() {
+        let mut text = String::from("format: 1\nrunbook: Long\nactivities:\n");
+        for i in 0..=MAX_ACTIVITIES {
+            text.push_str(&format!("  - {{ id: a{i}, type: junction }}\n"));
+        }
+        let errs = diagnostics(&text);
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].message.contains("limit is 1000"), "{errs:?}");
+    }
+
+    #[test]
+    fn names_with_control_characters_are_refused() {
+        let errs =
+            diagnostics("format: 1\nrunbook: \"a\\0b\"\nactivities:\n  - { id: a, name: \"x\\ny\", type: junction }\n");
+        let messages: Vec<&str> = errs.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages.iter().all(|m| m.contains("control character")), "{messages:?}");
+    }
+
+    #[test]
+    fn names_at_the_limit_are_accepted() {
+        let id = "i".repeat(MAX_ID_CHARS);
+        let name = "é".repeat(MAX_NAME_CHARS);
+        let text =
+            format!("format: 1\nrunbook: {name}\nactivities:\n  - {{ id: {id}, name: {name}, type: junction }}\n");
+        assert!(compile(&load(&text).unwrap(), &AnyProperties).is_ok());
+    }
+}
