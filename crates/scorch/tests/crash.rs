@@ -17,10 +17,12 @@ const JOBS: usize = 200;
 /// The runbook server's name in both tests.
 const SERVER: &str = "crash-rb";
 
-/// Two appends around a non-idempotent script whose last act (after a pause) appends to `after`:
-/// a script killed with its server leaves no line there.
-fn crash_runbook(log: &Path, after: &Path) -> String {
-    let (log, after) = (log.display(), after.display());
+/// Two appends around a non-idempotent script that waits for `release` to exist and then
+/// appends to `after`: the test kills the server while every running script waits, and creates
+/// `release` once it runs again, so a script killed with its server leaves no line there, and
+/// one that outlived it would.
+fn crash_runbook(log: &Path, release: &Path, after: &Path) -> String {
+    let (log, release, after) = (log.display(), release.display(), after.display());
     format!(
         r#"format: 1
 runbook: Crash
@@ -31,7 +33,9 @@ activities:
     properties: {{ file: "{log}", text: "{{{{ runbook.job_id }}}} a" }}
   - id: pause
     type: run_program
-    properties: {{ program: sh, arguments: ["-c", "sleep 0.4; echo {{{{ runbook.job_id }}}} >> {after}"] }}
+    properties:
+      program: sh
+      arguments: ["-c", "until [ -e {release} ]; do sleep 0.05; done; echo {{{{ runbook.job_id }}}} >> {after}"]
   - id: b
     type: append_line
     properties: {{ file: "{log}", text: "{{{{ runbook.job_id }}}} b" }}
@@ -200,19 +204,19 @@ async fn check_every_job_ends_once(fleet: &Fleet, ids: &BTreeSet<String>, log: &
 async fn scorch_up_killed_and_restarted_at_once_resumes_every_job() {
     let mut fleet = Fleet::sqlite();
     fleet.env.push(("SCORCH_RUNBOOK_SERVER_NAME".into(), SERVER.into()));
-    fleet.start_up("up").await;
+    // The process is named after its runbook server, which the web service lists by that name.
+    fleet.start_up(SERVER).await;
     fleet.wait_servers_alive(&[SERVER]).await;
-    let (log, after) = (fleet.path("steps.log"), fleet.path("after.log"));
-    fleet
-        .push("crash.runbook.yaml", &crash_runbook(&log, &after), "ops")
-        .await
-        .ok();
+    let (log, release, after) = (fleet.path("steps.log"), fleet.path("release"), fleet.path("after.log"));
+    let runbook = crash_runbook(&log, &release, &after);
+    fleet.push("crash.runbook.yaml", &runbook, "ops").await.ok();
 
     let ids = start_jobs(&fleet).await;
     wait_running_on(&fleet, SERVER).await;
-    fleet.proc("up").kill9();
-    fleet.procs.retain(|p| p.name != "up");
-    fleet.start_up("up").await;
+    fleet.proc(SERVER).kill9();
+    fleet.procs.retain(|p| p.name != SERVER);
+    fleet.start_up(SERVER).await;
+    std::fs::write(&release, "").expect("release the scripts");
     check_every_job_ends_once(&fleet, &ids, &log, &after).await;
 }
 
@@ -225,16 +229,15 @@ async fn a_fleet_server_killed_and_restarted_at_once_resumes_every_job() {
     fleet.start_runbook_server(SERVER, 50);
     fleet.start_runbook_server("rb2", 50);
     fleet.wait_servers_alive(&[SERVER, "rb2"]).await;
-    let (log, after) = (fleet.path("steps.log"), fleet.path("after.log"));
-    fleet
-        .push("crash.runbook.yaml", &crash_runbook(&log, &after), "ops")
-        .await
-        .ok();
+    let (log, release, after) = (fleet.path("steps.log"), fleet.path("release"), fleet.path("after.log"));
+    let runbook = crash_runbook(&log, &release, &after);
+    fleet.push("crash.runbook.yaml", &runbook, "ops").await.ok();
 
     let ids = start_jobs(&fleet).await;
     wait_running_on(&fleet, SERVER).await;
     fleet.proc(SERVER).kill9();
     fleet.procs.retain(|p| p.name != SERVER);
     fleet.start_runbook_server(SERVER, 50);
+    std::fs::write(&release, "").expect("release the scripts");
     check_every_job_ends_once(&fleet, &ids, &log, &after).await;
 }
