@@ -1,9 +1,11 @@
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::ApiError;
 
@@ -20,10 +22,54 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
+        let (parts, body) = req.into_parts();
+        let bytes = match Bytes::from_request(Request::from_parts(parts.clone(), body), state).await {
+            Ok(bytes) => bytes,
+            Err(rejection) => return Err(rejected(JsonRejection::BytesRejection(rejection))),
+        };
+        if let Some(field) = nul_field(&bytes) {
+            return Err(ApiError::bad_request(format!(
+                "{field} holds a NUL character, which no text in scorch may hold"
+            )));
+        }
+        match axum::Json::<T>::from_request(Request::from_parts(parts, Body::from(bytes)), state).await {
             Ok(axum::Json(value)) => Ok(Json(value)),
             Err(rejection) => Err(rejected(rejection)),
         }
+    }
+}
+
+/// Where a JSON body holds a string (or key) with a NUL character, which PostgreSQL cannot store
+/// and SQLite could: refused alike on both (`parameters.Name`, `the body`). A body without the
+/// escape `\u0000` (JSON has no other way to write a NUL) is not parsed twice.
+fn nul_field(body: &[u8]) -> Option<String> {
+    if !body.windows(6).any(|w| w == b"\\u0000") {
+        return None;
+    }
+    let value: Value = serde_json::from_slice(body).ok()?;
+    nul_in(&value, "")
+}
+
+fn nul_in(value: &Value, path: &str) -> Option<String> {
+    let name = |path: &str| match path {
+        "" => "the body".to_string(),
+        path => format!("'{path}'"),
+    };
+    let child = |key: &str| match path {
+        "" => key.to_string(),
+        path => format!("{path}.{key}"),
+    };
+    match value {
+        Value::String(text) if text.contains('\0') => Some(name(path)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_in(item, &child(&i.to_string()))),
+        Value::Object(map) => map.iter().find_map(|(key, item)| match key.contains('\0') {
+            true => Some(name(path)),
+            false => nul_in(item, &child(key)),
+        }),
+        _ => None,
     }
 }
 
@@ -53,5 +99,24 @@ fn rejected(rejection: JsonRejection) -> ApiError {
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nul_character_is_found_where_it_is() {
+        let at = |body: &str| nul_field(body.as_bytes());
+        assert_eq!(at(r#"{"value": "a\u0000b"}"#).as_deref(), Some("'value'"));
+        assert_eq!(
+            at(r#"{"parameters": {"X": ["ok", "\u0000"]}}"#).as_deref(),
+            Some("'parameters.X.1'")
+        );
+        assert_eq!(at(r#"{"a\u0000": 1}"#).as_deref(), Some("the body"));
+        assert_eq!(at(r#""\u0000""#).as_deref(), Some("the body"));
+        assert_eq!(at(r#"{"value": "a\\u0000b"}"#), None, "an escaped backslash, not a NUL");
+        assert_eq!(at(r#"{"value": "plain"}"#), None);
     }
 }
