@@ -18,6 +18,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
+use crate::serve::HttpLimits;
+
 #[derive(RustEmbed)]
 #[folder = "../../console/"]
 #[include = "*.html"]
@@ -61,14 +63,20 @@ pub fn router(urls: &ConsoleUrls) -> Router {
         .with_state(Arc::new(site))
 }
 
-pub async fn serve(
+/// Serves the console on `listener` until `shutdown` (then lets requests in flight finish), with
+/// the default [`HttpLimits`]; see [`serve_with`].
+pub async fn serve(listener: impl Into<crate::listener::Listener>, urls: &ConsoleUrls, shutdown: CancellationToken) {
+    serve_with(listener, urls, HttpLimits::default(), shutdown).await;
+}
+
+/// [`serve`] within `limits`.
+pub async fn serve_with(
     listener: impl Into<crate::listener::Listener>,
     urls: &ConsoleUrls,
+    limits: HttpLimits,
     shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    axum::serve(listener.into(), router(urls))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+) {
+    crate::serve::serve(listener.into(), router(urls), limits, shutdown).await;
 }
 
 async fn index(State(site): State<Arc<Site>>, headers: HeaderMap) -> Response {

@@ -20,4 +20,5 @@ pub mod report;
 pub mod retention;
 pub mod runbook_server;
 pub mod secrets;
+pub mod serve;
 pub mod web;

@@ -15,15 +15,26 @@ use tokio_util::either::Either;
 /// A client that has not finished its TLS handshake by then is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A connection as HTTP is spoken on it: plain, or after the TLS handshake.
+pub type Io = Either<TcpStream, TlsStream<TcpStream>>;
+
 /// A bound port, with TLS or without.
 pub struct Listener {
     tcp: TcpListener,
-    tls: Option<TlsAcceptor>,
+    secure: Secure,
 }
+
+/// What secures an accepted connection: nothing, or a TLS handshake. Cheap to clone, so each
+/// connection's task makes its own handshake and a slow client holds up no one else.
+#[derive(Clone)]
+pub(crate) struct Secure(Option<TlsAcceptor>);
 
 impl From<TcpListener> for Listener {
     fn from(tcp: TcpListener) -> Self {
-        Self { tcp, tls: None }
+        Self {
+            tcp,
+            secure: Secure(None),
+        }
     }
 }
 
@@ -31,12 +42,50 @@ impl Listener {
     pub fn tls(tcp: TcpListener, acceptor: TlsAcceptor) -> Self {
         Self {
             tcp,
-            tls: Some(acceptor),
+            secure: Secure(Some(acceptor)),
         }
     }
 
     pub fn scheme(&self) -> &'static str {
-        if self.tls.is_some() { "https" } else { "http" }
+        if self.secure.0.is_some() { "https" } else { "http" }
+    }
+
+    /// The next TCP connection, not yet secured.
+    pub(crate) async fn accept_tcp(&self) -> (TcpStream, SocketAddr) {
+        loop {
+            match self.tcp.accept().await {
+                Ok(accepted) => return accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+
+    pub(crate) fn secure(&self) -> Secure {
+        self.secure.clone()
+    }
+}
+
+impl Secure {
+    /// The connection ready for HTTP, or `None` when its TLS handshake failed or timed out.
+    pub(crate) async fn handshake(&self, stream: TcpStream, client: SocketAddr) -> Option<Io> {
+        let Some(tls) = &self.0 else {
+            return Some(Either::Left(stream));
+        };
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
+            Ok(Ok(secured)) => Some(Either::Right(secured)),
+            Ok(Err(e)) => {
+                tracing::debug!(%client, error = %e, "TLS handshake failed");
+                None
+            }
+            Err(_) => {
+                tracing::debug!(%client, "TLS handshake timed out");
+                None
+            }
+        }
     }
 }
 
@@ -63,28 +112,17 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
+/// Lets `axum::serve` take a listener, and callers ask it its address through axum's trait.
+/// The roles serve with [`crate::serve`] instead, which handshakes in each connection's task.
 impl axum::serve::Listener for Listener {
-    type Io = Either<TcpStream, TlsStream<TcpStream>>;
+    type Io = Io;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
-            let (stream, addr) = match self.tcp.accept().await {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait rather than spin.
-                    tracing::warn!(error = %e, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
-            let Some(tls) = &self.tls else {
-                return (Either::Left(stream), addr);
-            };
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
-                Ok(Ok(secured)) => return (Either::Right(secured), addr),
-                Ok(Err(e)) => tracing::debug!(client = %addr, error = %e, "TLS handshake failed"),
-                Err(_) => tracing::debug!(client = %addr, "TLS handshake timed out"),
+            let (stream, client) = self.accept_tcp().await;
+            if let Some(io) = self.secure.handshake(stream, client).await {
+                return (io, client);
             }
         }
     }

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use scorch_server::serve::HttpLimits;
 use serde::{Deserialize, Serialize};
 
 /// A secret: printed as `***` by Debug and when the configuration is shown.
@@ -54,6 +55,46 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     pub runbook_server: RunbookServerConfig,
     pub retention: RetentionConfig,
+    pub http: HttpConfig,
+}
+
+/// What each HTTP role lets its clients take (see docs/security.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// A request head must arrive whole within this many seconds.
+    pub header_read_timeout_secs: u64,
+    /// A request body must arrive whole within this many seconds of its head.
+    pub body_read_timeout_secs: u64,
+    /// A connection with no request in flight is closed after this many seconds.
+    pub idle_timeout_secs: u64,
+    /// Connections one role holds at once.
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        let limits = HttpLimits::default();
+        Self {
+            header_read_timeout_secs: limits.header_read_timeout.as_secs(),
+            body_read_timeout_secs: limits.body_read_timeout.as_secs(),
+            idle_timeout_secs: limits.idle_timeout.as_secs(),
+            max_connections: limits.max_connections,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// The limits the roles serve with (a zero is taken as the least that works: 1).
+    pub fn limits(&self) -> HttpLimits {
+        let secs = |s: u64| std::time::Duration::from_secs(s.max(1));
+        HttpLimits {
+            header_read_timeout: secs(self.header_read_timeout_secs),
+            body_read_timeout: secs(self.body_read_timeout_secs),
+            idle_timeout: secs(self.idle_timeout_secs),
+            max_connections: self.max_connections.max(1),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -92,6 +133,7 @@ impl Default for Config {
             tls_key: None,
             runbook_server: RunbookServerConfig::default(),
             retention: RetentionConfig::default(),
+            http: HttpConfig::default(),
         }
     }
 }

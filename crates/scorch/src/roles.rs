@@ -203,31 +203,29 @@ async fn serve(config: Config, roles: Roles) -> Result<(), String> {
     };
     if let Some(listener) = management {
         out!("management server  {}", url(port(&listener)));
-        tasks.spawn(scorch_server::management::serve(
+        tasks.spawn(scorch_server::management::serve_with(
             listener,
             state.clone(),
+            config.http.limits(),
             shutdown.clone(),
         ));
         tasks.spawn(retention(store.clone(), config.clone(), shutdown.clone()));
     }
     if let Some(listener) = web {
         out!("web service        {web_url}  (OpenAPI: {web_url}/openapi.json)");
-        tasks.spawn(scorch_server::web::serve(
+        tasks.spawn(scorch_server::web::serve_with(
             listener,
             state.clone(),
             console_origins(&config),
+            config.http.limits(),
             shutdown.clone(),
         ));
     }
     if let Some(listener) = console {
         out!("console            {}", urls.console);
         let urls = urls.clone();
-        let stop = shutdown.clone();
-        tasks.spawn(async move {
-            if let Err(e) = scorch_server::console::serve(listener, &urls, stop).await {
-                warn!(error = %e, "the console stopped");
-            }
-        });
+        let (stop, limits) = (shutdown.clone(), config.http.limits());
+        tasks.spawn(async move { scorch_server::console::serve_with(listener, &urls, limits, stop).await });
     }
     if roles.runbook_server {
         let mut opts = RunbookServerOptions::new(&config.server_name());

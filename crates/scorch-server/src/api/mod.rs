@@ -1,7 +1,10 @@
 //! What the HTTP roles (web service, management server) share: state, the error type with its
-//! stable codes, the authenticated caller, and a JSON body extractor with clear errors.
+//! stable codes, the authenticated caller, a JSON body extractor with clear errors, the limits
+//! on request heads, and the limits on sign-in attempts.
 
+mod attempts;
 mod caller;
+mod edge;
 mod error;
 mod json;
 mod query;
@@ -11,7 +14,10 @@ use std::sync::Arc;
 
 use scorch_store::Store;
 
+pub use attempts::LoginAttempts;
 pub use caller::Caller;
+pub(crate) use edge::guarded;
+pub use edge::{MAX_HEADER_BYTES, MAX_URI_BYTES};
 pub use error::ApiError;
 pub use json::Json;
 pub use query::Query;
@@ -31,6 +37,8 @@ pub struct AppState {
     pub waiters: Arc<JobWaiters>,
     /// Seals encrypted variables before they are stored.
     pub secrets: Arc<SecretBox>,
+    /// Password sign-in attempts, limited per user and per address (both roles' together).
+    pub logins: Arc<LoginAttempts>,
 }
 
 impl AppState {
@@ -43,6 +51,7 @@ impl AppState {
             plans,
             waiters,
             secrets,
+            logins: LoginAttempts::start(),
         }
     }
 

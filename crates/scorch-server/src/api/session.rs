@@ -1,27 +1,60 @@
 //! Signing in and out with a password, on the management server (the CLI's `scorch login`) and on
 //! the web service (the console's sign-in page): the same code behind both.
 
-use std::sync::OnceLock;
+use std::net::SocketAddr;
+use std::time::Duration;
 
-use axum::extract::State;
+use axum::Extension;
+use axum::extract::{ConnectInfo, State};
+use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use scorch_store::StoreError;
 use serde_json::json;
 
 use super::caller::bearer;
 use super::{ApiError, AppState, Caller, Json};
-use crate::auth::{MAX_PASSWORD, hash_password, new_token, token_hash, verify_password};
+use crate::auth::{MAX_PASSWORD, new_token, token_hash, verify_password_in_turn};
+use crate::management::check_name_length;
 use crate::management::wire::{Login, Session};
 use crate::web::wire::ErrorBody;
 
-/// A hash to verify against when the user is unknown, so an unknown user costs as much time
-/// as a wrong password and the answer reveals nothing.
-fn decoy_hash() -> &'static str {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| hash_password("scorch-decoy-password").unwrap_or_default())
+/// Why a sign-in was refused: an error, or too many attempts.
+pub enum Refused {
+    Api(ApiError),
+    /// 429 `too_many_attempts`, with `Retry-After`: this long.
+    TooManyAttempts(Duration),
+}
+
+impl From<ApiError> for Refused {
+    fn from(err: ApiError) -> Self {
+        Refused::Api(err)
+    }
+}
+
+impl From<StoreError> for Refused {
+    fn from(err: StoreError) -> Self {
+        Refused::Api(err.into())
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let wait = match self {
+            Refused::Api(err) => return err.into_response(),
+            Refused::TooManyAttempts(wait) => wait,
+        };
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let message = format!("too many sign-in attempts for this user or from this address; try again in {seconds} s");
+        let mut response = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message).into_response();
+        response.headers_mut().insert(RETRY_AFTER, seconds.into());
+        response
+    }
 }
 
 /// Signs in with a password: a new token labelled "session". Unauthenticated.
+///
+/// Attempts are limited per user and per client address.
 #[utoipa::path(
     post,
     path = "/api/v1/session",
@@ -31,13 +64,26 @@ fn decoy_hash() -> &'static str {
     security(()),
     responses(
         (status = 200, description = "A new session token", body = Session),
+        (status = 400, description = "A malformed body, or a user name longer than any", body = ErrorBody),
         (status = 401, description = "Unknown user or wrong password", body = ErrorBody),
+        (status = 429, description = "Too many attempts for this user or from this address (`too_many_attempts`); \
+            `Retry-After` says when to try again", body = ErrorBody),
     )
 )]
-pub async fn login(State(state): State<AppState>, Json(body): Json<Login>) -> Result<Json<Session>, ApiError> {
+pub async fn login(
+    State(state): State<AppState>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Json(body): Json<Login>,
+) -> Result<Json<Session>, Refused> {
+    check_name_length("user", &body.user)?;
     let refused = || ApiError::unauthenticated("unknown user or wrong password");
-    if body.password.len() > MAX_PASSWORD || body.user.len() > 128 {
-        return Err(refused());
+    if body.password.len() > MAX_PASSWORD {
+        return Err(refused().into());
+    }
+    let address = client.map(|Extension(ConnectInfo(client))| client.ip());
+    if let Err(wait) = state.logins.attempt(&body.user, address) {
+        tracing::info!(user = %body.user, client = ?address, "refused a log-in: too many attempts");
+        return Err(Refused::TooManyAttempts(wait));
     }
     let user = match state.store.user(&body.user).await {
         Ok(u) => Some(u),
@@ -45,19 +91,10 @@ pub async fn login(State(state): State<AppState>, Json(body): Json<Login>) -> Re
         Err(e) => return Err(e.into()),
     };
     let phc = user.as_ref().and_then(|u| u.password_hash.clone());
-    let password = body.password;
-    let verified = tokio::task::spawn_blocking(move || match phc {
-        Some(phc) => verify_password(&password, &phc),
-        None => {
-            verify_password(&password, decoy_hash());
-            false
-        }
-    })
-    .await
-    .unwrap_or(false);
+    let verified = verify_password_in_turn(body.password, phc).await;
     let Some(user) = user.filter(|_| verified) else {
         tracing::info!(user = %body.user, "refused a log-in");
-        return Err(refused());
+        return Err(refused().into());
     };
     let token = new_token();
     let info = state

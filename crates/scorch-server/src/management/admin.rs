@@ -9,9 +9,9 @@ use super::wire::{AuditItem, Purge, Purged};
 use super::{audit as record, time};
 use crate::api::Query;
 use crate::api::{ApiError, AppState, Caller, Json};
+use crate::web::MAX_LIMIT;
 
 const DEFAULT_AUDIT_LIMIT: u32 = 100;
-const MAX_AUDIT_LIMIT: u32 = 1000;
 /// Instances deleted per transaction, so a purge never holds the database for long.
 const PURGE_BATCH: u32 = 500;
 
@@ -22,14 +22,15 @@ pub(super) struct AuditQuery {
     offset: Option<u32>,
 }
 
-/// `GET /api/v1/audit?limit=&offset=`: newest first.
+/// `GET /api/v1/audit?limit=&offset=`: newest first, at most as many as a page of the web
+/// service (a larger `limit` is cut to that, for clients that ask for "all").
 pub(super) async fn audit(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditItem>>, ApiError> {
     caller.require_admin()?;
-    let limit = query.limit.unwrap_or(DEFAULT_AUDIT_LIMIT).clamp(1, MAX_AUDIT_LIMIT);
+    let limit = query.limit.unwrap_or(DEFAULT_AUDIT_LIMIT).clamp(1, MAX_LIMIT);
     let entries = state.store.audit_log(limit, query.offset.unwrap_or(0)).await?;
     Ok(Json(entries.into_iter().map(audit_item).collect()))
 }

@@ -12,13 +12,17 @@ mod users;
 pub mod wire;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::api::{ApiError, AppState, Caller, MAX_BODY_BYTES, session};
+use crate::api::{ApiError, AppState, Caller, MAX_BODY_BYTES, guarded, session};
+use crate::listener::Listener;
+use crate::serve::HttpLimits;
 
 /// Every route of the management server.
 pub fn router(state: AppState) -> Router {
@@ -34,42 +38,58 @@ pub fn router(state: AppState) -> Router {
             "/variables/{name}",
             get(settings::variable)
                 .put(settings::set_variable)
-                .delete(settings::delete_variable),
+                .delete(settings::delete_variable)
+                .route_layer(from_fn_with_state("variable", name_in_path)),
         )
         .route("/counters", get(settings::counters))
         .route(
             "/counters/{name}",
             get(settings::counter)
                 .put(settings::set_counter)
-                .delete(settings::delete_counter),
+                .delete(settings::delete_counter)
+                .route_layer(from_fn_with_state("counter", name_in_path)),
         )
         .route("/users", get(users::list).post(users::create))
-        .route("/users/{name}", get(users::show).delete(users::delete))
-        .route("/users/{name}/tokens", get(users::tokens).post(users::create_token))
+        .route(
+            "/users/{name}",
+            get(users::show)
+                .delete(users::delete)
+                .route_layer(from_fn_with_state("user", name_in_path)),
+        )
+        .route(
+            "/users/{name}/tokens",
+            get(users::tokens)
+                .post(users::create_token)
+                .route_layer(from_fn_with_state("user", name_in_path)),
+        )
         .route("/tokens/{id}", delete(users::revoke_token))
         .route("/grants", put(users::grant).delete(users::revoke))
         .route("/session", post(session::login).delete(session::logout))
         .route("/audit", get(admin::audit))
         .route("/purge", post(admin::purge));
-    Router::new()
+    let routes = Router::new()
         .route("/health", get(crate::web::health::health))
         .nest("/api/v1", api)
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+        .with_state(state);
+    guarded(routes)
 }
 
 /// Serves the management server on `listener` until `shutdown` (then lets requests in flight
-/// finish). A failure to accept connections is logged, and ends the server.
-pub async fn serve(listener: impl Into<crate::listener::Listener>, state: AppState, shutdown: CancellationToken) {
-    let listener = listener.into();
-    let address = axum::serve::Listener::local_addr(&listener).ok();
-    if let Err(e) = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-    {
-        tracing::error!(error = %e, address = ?address, "the management server stopped");
-    }
+/// finish), with the default [`HttpLimits`]; see [`serve_with`].
+pub async fn serve(listener: impl Into<Listener>, state: AppState, shutdown: CancellationToken) {
+    serve_with(listener, state, HttpLimits::default(), shutdown).await;
+}
+
+/// [`serve`] within `limits`.
+pub async fn serve_with(
+    listener: impl Into<Listener>,
+    state: AppState,
+    limits: HttpLimits,
+    shutdown: CancellationToken,
+) {
+    crate::serve::serve(listener.into(), router(state), limits, shutdown).await;
 }
 
 async fn no_route() -> ApiError {
@@ -109,20 +129,46 @@ pub(crate) fn parent_folder(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(parent, _)| parent)
 }
 
-/// A name for a variable, counter or user: 1 to 128 characters, no '/', no control characters,
+/// Names of variables, counters and users are at most this long.
+pub(crate) const MAX_NAME_BYTES: usize = 128;
+
+/// A name for a variable, counter or user: 1 to 128 bytes, no '/', no control characters,
 /// no surrounding spaces.
 pub(crate) fn check_name(what: &str, name: &str) -> Result<(), ApiError> {
-    let ok = !name.is_empty()
-        && name.len() <= 128
-        && name.trim() == name
-        && !name.contains('/')
-        && !name.chars().any(char::is_control);
+    check_name_length(what, name)?;
+    let ok = !name.is_empty() && name.trim() == name && !name.contains('/') && !name.chars().any(char::is_control);
     if ok {
         Ok(())
     } else {
         Err(ApiError::bad_request(format!(
-            "{what} name '{name}': use 1 to 128 characters without '/', control characters or surrounding spaces"
+            "{what} name '{name}': use 1 to {MAX_NAME_BYTES} bytes without '/', control characters or surrounding spaces"
         )))
+    }
+}
+
+/// A name no longer than names may be, so that looking an over-long one up is a 400 rather than
+/// a search. The name is not repeated: it may be huge.
+pub(crate) fn check_name_length(what: &str, name: &str) -> Result<(), ApiError> {
+    if name.len() > MAX_NAME_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "{what} name: {} bytes long; the limit is {MAX_NAME_BYTES}",
+            name.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Route middleware that refuses a `{name}` in the path longer than names may be (400 naming
+/// `what`) before any handler looks it up: `route_layer(from_fn_with_state("user", name_in_path))`.
+pub(crate) async fn name_in_path(
+    State(what): State<&'static str>,
+    Path(name): Path<String>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match check_name_length(what, &name) {
+        Ok(()) => next.run(request).await,
+        Err(e) => e.into_response(),
     }
 }
 
@@ -174,7 +220,8 @@ mod tests {
     #[test]
     fn names_are_checked() {
         assert!(check_name("variable", "smtp_host").is_ok());
-        for bad in ["", " x", "a/b", "a\nb"] {
+        let long = "n".repeat(MAX_NAME_BYTES + 1);
+        for bad in ["", " x", "a/b", "a\nb", long.as_str()] {
             assert!(check_name("variable", bad).is_err(), "{bad:?}");
         }
     }

@@ -2,16 +2,16 @@
 //! Admin may grant on their folder; anyone may manage their own tokens. Passwords are stored as
 //! argon2 hashes and tokens as SHA-256: neither secret is ever returned, logged or audited.
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::StatusCode;
 use scorch_store::{Role, StoreError, User};
 use serde_json::json;
 
 use super::wire::{CreatedToken, GrantItem, NewToken, NewUser, RevokeGrant, SetGrant, TokenItem, UserItem};
-use super::{audit, check_name, folder_path, parse_id, time};
+use super::{audit, check_name, check_name_length, folder_path, parse_id, time};
 use crate::api::Query;
 use crate::api::{ApiError, AppState, Caller, Json};
-use crate::auth::{MAX_PASSWORD, MIN_PASSWORD, hash_password, new_token, token_hash};
+use crate::auth::{MAX_PASSWORD, MIN_PASSWORD, hash_password_in_turn, new_token, token_hash};
 
 const MAX_LABEL: usize = 200;
 
@@ -40,24 +40,15 @@ async fn find_user(state: &AppState, name: &str) -> Result<User, ApiError> {
     }
 }
 
-/// Argon2 is slow on purpose: run it off the async workers.
+/// Argon2 is slow on purpose: run it off the async workers, in turn.
 async fn hash(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "hashing the password failed",
-            )
-        })?
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "hashing the password failed",
-            )
-        })
+    hash_password_in_turn(password).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "hashing the password failed",
+        )
+    })
 }
 
 /// `GET /api/v1/users` (admin).
@@ -246,6 +237,7 @@ pub(super) async fn grant(
             body.role
         ))
     })?;
+    check_name_length("user", &body.user)?;
     caller.require(&folder, Role::Admin)?;
     let user = find_user(&state, &body.user).await?;
     state.store.grant(&user.name, &folder, role).await?;
@@ -254,15 +246,34 @@ pub(super) async fn grant(
     Ok(Json(user_item(find_user(&state, &user.name).await?)))
 }
 
-/// `DELETE /api/v1/grants?user=&folder=`: needs Admin on the folder.
+/// What `DELETE /api/v1/grants` names: a JSON body `{user, folder}`, or (as the CLI sends it)
+/// the query string `?user=&folder=`, which wins when there is one.
+pub(super) struct Revocation(RevokeGrant);
+
+impl FromRequest<AppState> for Revocation {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        if request.uri().query().is_some_and(|q| !q.is_empty()) {
+            let (mut parts, _) = request.into_parts();
+            let Query(named) = Query::from_request_parts(&mut parts, state).await?;
+            return Ok(Self(named));
+        }
+        let Json(named) = Json::from_request(request, state).await?;
+        Ok(Self(named))
+    }
+}
+
+/// `DELETE /api/v1/grants {user, folder}`: needs Admin on the folder.
 pub(super) async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<RevokeGrant>,
+    Revocation(named): Revocation,
 ) -> Result<Json<UserItem>, ApiError> {
-    let folder = folder_path(&query.folder)?;
+    let folder = folder_path(&named.folder)?;
+    check_name_length("user", &named.user)?;
     caller.require(&folder, Role::Admin)?;
-    let user = find_user(&state, &query.user).await?;
+    let user = find_user(&state, &named.user).await?;
     state.store.revoke(&user.name, &folder).await?;
     audit(
         &state,

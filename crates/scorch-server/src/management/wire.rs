@@ -219,7 +219,8 @@ pub struct SetGrant {
     pub role: String,
 }
 
-/// `DELETE /api/v1/grants?user=..&folder=..`.
+/// `DELETE /api/v1/grants`: the JSON body `{user, folder}` (or, as older clients send it, the
+/// query string `?user=..&folder=..`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeGrant {

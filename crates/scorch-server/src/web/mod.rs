@@ -21,17 +21,22 @@ mod settings;
 pub mod wire;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post, put};
 use axum::{Extension, Router};
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+pub(crate) use access::MAX_LIMIT;
 pub use jobs::{DEFAULT_WAIT_MS, MAX_WAIT_MS};
 pub use openapi::{document as openapi_document, json as openapi_json};
 
-use crate::api::{ApiError, AppState, MAX_BODY_BYTES, session};
+use crate::api::{ApiError, AppState, MAX_BODY_BYTES, guarded, session};
+use crate::listener::Listener;
+use crate::management::name_in_path;
 use crate::management::settings as shared;
+use crate::serve::HttpLimits;
 
 /// Ends what would hold a graceful shutdown up (event streams, waiting starts).
 #[derive(Clone)]
@@ -44,7 +49,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 fn app(state: AppState, shutdown: CancellationToken) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/health", get(health::health))
         .route("/openapi.json", get(openapi::openapi))
         .route("/api/v1/session", post(session::login).delete(session::logout))
@@ -64,31 +69,27 @@ fn app(state: AppState, shutdown: CancellationToken) -> Router {
         .route("/api/v1/variables", get(settings::variables))
         .route(
             "/api/v1/variables/{name}",
-            put(shared::set_variable).delete(shared::delete_variable),
+            put(shared::set_variable)
+                .delete(shared::delete_variable)
+                .route_layer(from_fn_with_state("variable", name_in_path)),
         )
         .route("/api/v1/counters", get(settings::counters))
         .route(
             "/api/v1/counters/{name}",
-            put(shared::set_counter).delete(shared::delete_counter),
+            put(shared::set_counter)
+                .delete(shared::delete_counter)
+                .route_layer(from_fn_with_state("counter", name_in_path)),
         )
         .route("/api/v1/audit", get(audit::list))
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(Extension(Shutdown(shutdown)))
-        .with_state(state)
+        .with_state(state);
+    guarded(routes)
 }
 
 async fn not_found() -> ApiError {
     ApiError::not_found("no such route: the API is under /api/v1/ (see /openapi.json)")
-}
-
-async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "this route does not take that method",
-    )
 }
 
 /// Browsers may call the API from exactly these origins (the console's), no others.
@@ -117,24 +118,28 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 
 /// Serves the web service on `listener` until `shutdown`, then stops gracefully: it takes no new
 /// connections, ends event streams and waiting starts, and lets requests in flight finish.
-/// `console_origins` are the origins browsers may call from (CORS). A failure to accept
-/// connections is logged, and ends the server.
+/// `console_origins` are the origins browsers may call from (CORS). With the default
+/// [`HttpLimits`]; see [`serve_with`].
 pub async fn serve(
-    listener: impl Into<crate::listener::Listener>,
+    listener: impl Into<Listener>,
     state: AppState,
     console_origins: Vec<String>,
     shutdown: CancellationToken,
 ) {
-    let listener = listener.into();
-    let address = axum::serve::Listener::local_addr(&listener).ok();
+    serve_with(listener, state, console_origins, HttpLimits::default(), shutdown).await;
+}
+
+/// [`serve`] within `limits`.
+pub async fn serve_with(
+    listener: impl Into<Listener>,
+    state: AppState,
+    console_origins: Vec<String>,
+    limits: HttpLimits,
+    shutdown: CancellationToken,
+) {
     let mut app = app(state, shutdown.clone());
     if let Some(cors) = cors(&console_origins) {
         app = app.layer(cors);
     }
-    if let Err(e) = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-    {
-        tracing::error!(error = %e, address = ?address, "the web service stopped");
-    }
+    crate::serve::serve(listener.into(), app, limits, shutdown).await;
 }
