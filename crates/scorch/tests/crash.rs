@@ -6,7 +6,7 @@
 
 mod support;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -44,10 +44,6 @@ links:
   - {{ from: pause, to: b }}
 "#
     )
-}
-
-fn is_final(status: &str) -> bool {
-    matches!(status, "completed" | "failed" | "canceled")
 }
 
 /// Starts the jobs through the REST API (4 clients at once); their ids.
@@ -106,29 +102,11 @@ async fn wait_running_on(fleet: &Fleet, server: &str) {
 /// Waits until every job has ended (the restarted server resumes what its previous life held at
 /// once: the lease, 10 s, is no part of it), then checks the outcome.
 async fn check_every_job_ends_once(fleet: &Fleet, ids: &BTreeSet<String>, log: &Path, after: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let jobs: HashMap<String, Value> = loop {
-        let all = fleet.all_jobs("").await;
-        let open: Vec<String> = all
-            .iter()
-            .filter(|j| !is_final(j["status"].as_str().unwrap_or("")))
-            .map(|j| format!("{}: {} on {}", j["id"], j["status"], j["claimed_by"]))
-            .collect();
-        if all.len() >= JOBS && open.is_empty() {
-            break all
-                .into_iter()
-                .map(|j| (j["id"].as_str().unwrap().to_string(), j))
-                .collect();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} of {} jobs still open after the restart: {open:#?}\n{}",
-            open.len(),
-            all.len(),
-            fleet.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let jobs = fleet
+        .all_jobs_final(JOBS, Duration::from_secs(60), "after the restart", |j| {
+            format!("{}: {} on {}", j["id"], j["status"], j["claimed_by"])
+        })
+        .await;
     let found: BTreeSet<String> = jobs.keys().cloned().collect();
     assert_eq!(&found, ids, "the jobs listed are exactly the jobs started");
 
@@ -198,6 +176,33 @@ async fn check_every_job_ends_once(fleet: &Fleet, ids: &BTreeSet<String>, log: &
     eprintln!("crash: {JOBS} jobs, {by_status:?}, {interrupted} scripts interrupted by the kill");
 }
 
+/// How the killed runbook server is started again.
+enum Restart {
+    /// `scorch up`, every role in the process.
+    Up,
+    /// `scorch runbook-server --name SERVER`.
+    RunbookServer,
+}
+
+/// Pushes the runbook, starts the jobs, kills [`SERVER`] once it runs 10 of them (every running
+/// script then waits for its release), starts it again at once, releases the scripts and
+/// checks that every job ends once.
+async fn kill_and_restart(fleet: &mut Fleet, restart: Restart) {
+    let (log, release, after) = (fleet.path("steps.log"), fleet.path("release"), fleet.path("after.log"));
+    let runbook = crash_runbook(&log, &release, &after);
+    fleet.push("crash.runbook.yaml", &runbook, "ops").await.ok();
+    let ids = start_jobs(fleet).await;
+    wait_running_on(fleet, SERVER).await;
+    fleet.proc(SERVER).kill9();
+    fleet.procs.retain(|p| p.name != SERVER);
+    match restart {
+        Restart::Up => fleet.start_up(SERVER).await,
+        Restart::RunbookServer => fleet.start_runbook_server(SERVER, 50),
+    }
+    std::fs::write(&release, "").expect("release the scripts");
+    check_every_job_ends_once(fleet, &ids, &log, &after).await;
+}
+
 /// `scorch up` (its runbook server named through `SCORCH_RUNBOOK_SERVER_NAME`) killed and started
 /// again at once on the same data directory.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -207,17 +212,7 @@ async fn scorch_up_killed_and_restarted_at_once_resumes_every_job() {
     // The process is named after its runbook server, which the web service lists by that name.
     fleet.start_up(SERVER).await;
     fleet.wait_servers_alive(&[SERVER]).await;
-    let (log, release, after) = (fleet.path("steps.log"), fleet.path("release"), fleet.path("after.log"));
-    let runbook = crash_runbook(&log, &release, &after);
-    fleet.push("crash.runbook.yaml", &runbook, "ops").await.ok();
-
-    let ids = start_jobs(&fleet).await;
-    wait_running_on(&fleet, SERVER).await;
-    fleet.proc(SERVER).kill9();
-    fleet.procs.retain(|p| p.name != SERVER);
-    fleet.start_up(SERVER).await;
-    std::fs::write(&release, "").expect("release the scripts");
-    check_every_job_ends_once(&fleet, &ids, &log, &after).await;
+    kill_and_restart(&mut fleet, Restart::Up).await;
 }
 
 /// On a PostgreSQL fleet: one of two runbook servers killed and started again at once.
@@ -229,15 +224,5 @@ async fn a_fleet_server_killed_and_restarted_at_once_resumes_every_job() {
     fleet.start_runbook_server(SERVER, 50);
     fleet.start_runbook_server("rb2", 50);
     fleet.wait_servers_alive(&[SERVER, "rb2"]).await;
-    let (log, release, after) = (fleet.path("steps.log"), fleet.path("release"), fleet.path("after.log"));
-    let runbook = crash_runbook(&log, &release, &after);
-    fleet.push("crash.runbook.yaml", &runbook, "ops").await.ok();
-
-    let ids = start_jobs(&fleet).await;
-    wait_running_on(&fleet, SERVER).await;
-    fleet.proc(SERVER).kill9();
-    fleet.procs.retain(|p| p.name != SERVER);
-    fleet.start_runbook_server(SERVER, 50);
-    std::fs::write(&release, "").expect("release the scripts");
-    check_every_job_ends_once(&fleet, &ids, &log, &after).await;
+    kill_and_restart(&mut fleet, Restart::RunbookServer).await;
 }

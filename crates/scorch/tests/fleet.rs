@@ -5,12 +5,12 @@
 
 mod support;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{Fleet, Proc, eventually, run_scorch, send};
+use support::{Fleet, Proc, eventually, is_final, run_scorch, send};
 
 const JOBS: usize = 200;
 /// The steps of the fleet runbook that append `<job_id> <step>` to the log.
@@ -41,10 +41,6 @@ links:
   - {{ from: b, to: c }}
 "#
     )
-}
-
-fn is_final(status: &str) -> bool {
-    matches!(status, "completed" | "failed" | "canceled")
 }
 
 fn items(body: &Value) -> Vec<Value> {
@@ -135,40 +131,17 @@ async fn a_fleet_survives_a_runbook_server_killed_mid_run() {
     assert_eq!(ids.len(), JOBS, "every start made its own job");
 
     // Its leases expire (10 s) and rb2 resumes them: every job ends.
-    let deadline = Instant::now() + Duration::from_secs(45);
-    let jobs: HashMap<String, Value> = loop {
-        let all = fleet.all_jobs("").await;
-        let open: Vec<String> = all
-            .iter()
-            .filter(|j| !is_final(j["status"].as_str().unwrap_or("")))
-            .map(|j| {
-                let id = j["id"].as_str().unwrap_or_default();
-                let was = if held.contains(id) {
-                    "held by rb1 at the kill"
-                } else {
-                    "not held by rb1"
-                };
-                format!("{id}: {} on {} ({was})", j["status"], j["claimed_by"])
-            })
-            .collect();
-        if all.len() >= JOBS && open.is_empty() {
-            break all
-                .into_iter()
-                .map(|j| (j["id"].as_str().unwrap().to_string(), j))
-                .collect();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} of {} jobs still open {:?} after rb1 was killed (it held {}): {open:#?}\n{}",
-            open.len(),
-            all.len(),
-            killed_at.elapsed(),
-            held.len(),
-            fleet.logs()
-        );
-        assert!(fleet.proc("rb2").is_running(), "rb2 died\n{}", fleet.logs());
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let what = format!("after rb1 was killed (it held {})", held.len());
+    let jobs = fleet
+        .all_jobs_final(JOBS, Duration::from_secs(45), &what, |j| {
+            let id = j["id"].as_str().unwrap_or_default();
+            let was = match held.contains(id) {
+                true => "held by rb1 at the kill",
+                false => "not held by rb1",
+            };
+            format!("{id}: {} on {} ({was})", j["status"], j["claimed_by"])
+        })
+        .await;
     let all_final = killed_at.elapsed();
     let found: BTreeSet<String> = jobs.keys().cloned().collect();
     assert_eq!(

@@ -536,6 +536,47 @@ impl Fleet {
     }
 }
 
+/// Whether a job status is an end.
+pub fn is_final(status: &str) -> bool {
+    matches!(status, "completed" | "failed" | "canceled")
+}
+
+impl Fleet {
+    /// Waits until `count` jobs are listed and every one has ended; they by id. `open` says what
+    /// a job still open is, for the failure message, which `what` names.
+    pub async fn all_jobs_final(
+        &self,
+        count: usize,
+        within: Duration,
+        what: &str,
+        open: impl Fn(&Value) -> String,
+    ) -> std::collections::HashMap<String, Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            let all = self.all_jobs("").await;
+            let still: Vec<String> = all
+                .iter()
+                .filter(|j| !is_final(j["status"].as_str().unwrap_or("")))
+                .map(&open)
+                .collect();
+            if all.len() >= count && still.is_empty() {
+                return all
+                    .into_iter()
+                    .map(|j| (j["id"].as_str().unwrap().to_string(), j))
+                    .collect();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {} jobs still open {what}: {still:#?}\n{}",
+                still.len(),
+                all.len(),
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
 /// Sends a request; the status and the JSON body (`Null` when it is not JSON).
 pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
     let response = request.send().await.expect("the request is answered");
