@@ -198,3 +198,27 @@ async fn over_long_names_are_refused_naming_the_field() {
     );
     roles.stop().await;
 }
+
+/// What hyper cannot read as a request (it answers before any of scorch's code sees it) is
+/// answered in the error shape too: a Content-Type or a path with a control character, a bad
+/// Content-Length, an unknown HTTP version.
+#[tokio::test]
+async fn heads_hyper_cannot_read_are_answered_in_the_error_shape() {
+    let roles = Roles::start(HttpLimits::default()).await;
+    let heads: [&[u8]; 4] = [
+        b"POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\x01\r\nContent-Length: 2\r\n\r\n{}",
+        b"GET /hea\x01lth HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+        b"GET /health HTTP/9.9\r\nHost: x\r\n\r\n",
+    ];
+    for role in roles.both() {
+        for head in heads {
+            let answer = exchange(role, head).await;
+            assert_eq!((answer.status, answer.code()), (400, "bad_request".into()), "{answer}");
+            assert_eq!(answer.header("connection"), Some("close"), "{answer}");
+        }
+        let answer = exchange(role, &request("GET", "/health", None, None)).await;
+        assert_eq!(answer.status, 200, "a readable head is served as before: {answer}");
+    }
+    roles.stop().await;
+}

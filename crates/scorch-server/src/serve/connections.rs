@@ -78,6 +78,12 @@ impl ConnectionState {
         self.update(|phase| matches!(phase, Phase::Body(_)).then_some(Phase::Answering));
     }
 
+    /// Whether it is reading a request head: no request of it is in flight, so what is written
+    /// now can only be hyper's own answer to a head it could not read.
+    pub(super) fn reading_head(&self) -> bool {
+        matches!(self.phase(), Phase::Head(_))
+    }
+
     /// Since when it has waited for its client; `None` while a request is in flight.
     fn waiting_since(&self) -> Option<Instant> {
         match self.phase() {
