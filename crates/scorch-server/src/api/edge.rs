@@ -19,29 +19,42 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// What is read of an error answer's plain-text body to make its message.
 const MAX_MESSAGE_BYTES: usize = 4 * 1024;
 
-/// `router` with the head limits and the error shape.
+/// `router` with the head limits and the error shape (one layer: each costs every request a
+/// boxed future).
 pub(crate) fn guarded(router: Router) -> Router {
-    router.layer(from_fn(json_errors)).layer(from_fn(limit_head))
+    router.layer(from_fn(edge))
 }
 
-async fn limit_head(request: Request, next: Next) -> Response {
+async fn edge(request: Request, next: Next) -> Response {
+    match refused_head(&request) {
+        Some(refused) => refused,
+        None => json_errors(next.run(request).await).await,
+    }
+}
+
+/// The answer to a head over the limits, if it is.
+fn refused_head(request: &Request) -> Option<Response> {
     if target_len(request.uri()) > MAX_URI_BYTES {
-        return ApiError::new(
-            StatusCode::URI_TOO_LONG,
-            "uri_too_long",
-            format!("the request target is longer than {MAX_URI_BYTES} bytes"),
-        )
-        .into_response();
+        return Some(
+            ApiError::new(
+                StatusCode::URI_TOO_LONG,
+                "uri_too_long",
+                format!("the request target is longer than {MAX_URI_BYTES} bytes"),
+            )
+            .into_response(),
+        );
     }
     if header_len(request.headers()) > MAX_HEADER_BYTES {
-        return ApiError::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "headers_too_large",
-            format!("the request's header fields are larger than {MAX_HEADER_BYTES} bytes"),
-        )
-        .into_response();
+        return Some(
+            ApiError::new(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers_too_large",
+                format!("the request's header fields are larger than {MAX_HEADER_BYTES} bytes"),
+            )
+            .into_response(),
+        );
     }
-    next.run(request).await
+    None
 }
 
 /// The request target as the client sent it, give or take its scheme.
@@ -58,8 +71,7 @@ fn header_len(headers: &HeaderMap) -> usize {
 }
 
 /// An error answer that is not JSON becomes one, its plain text (if any) the message.
-async fn json_errors(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+async fn json_errors(response: Response) -> Response {
     let status = response.status();
     let is_json = response
         .headers()

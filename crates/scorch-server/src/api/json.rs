@@ -1,7 +1,8 @@
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -22,8 +23,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let (parts, body) = req.into_parts();
-        let bytes = match Bytes::from_request(Request::from_parts(parts.clone(), body), state).await {
+        if !json_content_type(req.headers()) {
+            return Err(unsupported_media_type());
+        }
+        let bytes = match Bytes::from_request(req, state).await {
             Ok(bytes) => bytes,
             Err(rejection) => return Err(rejected(JsonRejection::BytesRejection(rejection))),
         };
@@ -32,11 +35,32 @@ where
                 "{field} holds a NUL character, which no text in scorch may hold"
             )));
         }
-        match axum::Json::<T>::from_request(Request::from_parts(parts, Body::from(bytes)), state).await {
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(Json(value)),
             Err(rejection) => Err(rejected(rejection)),
         }
     }
+}
+
+/// Whether the body is declared JSON, as axum's own extractor decides it: `application/json`,
+/// or an `application/...+json` type, with any parameters.
+fn json_content_type(headers: &HeaderMap) -> bool {
+    let Some(Ok(value)) = headers.get(CONTENT_TYPE).map(|v| v.to_str()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    essence.split_once('/').is_some_and(|(kind, sub)| {
+        kind.eq_ignore_ascii_case("application")
+            && (sub.eq_ignore_ascii_case("json") || sub.to_ascii_lowercase().ends_with("+json"))
+    })
+}
+
+fn unsupported_media_type() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "send the body as JSON with Content-Type: application/json",
+    )
 }
 
 /// Where a JSON body holds a string (or key) with a NUL character, which PostgreSQL cannot store
@@ -87,11 +111,7 @@ fn rejected(rejection: JsonRejection) -> ApiError {
         );
     }
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the body as JSON with Content-Type: application/json",
-        ),
+        JsonRejection::MissingJsonContentType(_) => unsupported_media_type(),
         _ => ApiError::bad_request(format!("the request body is not valid: {why}")),
     }
 }
