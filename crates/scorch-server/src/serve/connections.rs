@@ -47,12 +47,28 @@ impl ConnectionState {
         *self.phase.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Moves to the phase `next` makes of the current one, if any.
+    /// Moves to the phase `next` makes of the current one, if any. A move to answering (which
+    /// every request makes) only takes the deadline away, so it does not wake
+    /// [`expired`](Self::expired): that is found when the old deadline passes. Every other move
+    /// may bring the deadline forward (a body's timeout may be shorter than a head's).
     fn update(&self, next: impl FnOnce(Phase) -> Option<Phase>) {
         let mut phase = self.phase.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(new) = next(*phase) {
             *phase = new;
-            self.changed.notify_one();
+            if !matches!(new, Phase::Answering) {
+                self.changed.notify_one();
+            }
+        }
+    }
+
+    /// When the current phase's wait for the client runs out; `None` while a request is in
+    /// flight.
+    fn deadline(&self, limits: &HttpLimits) -> Option<Instant> {
+        match self.phase() {
+            Phase::Head(since) => Some(since + limits.header_read_timeout),
+            Phase::Body(since) => Some(since + limits.body_read_timeout),
+            Phase::Idle(since) => Some(since + limits.idle_timeout),
+            Phase::Answering => None,
         }
     }
 
@@ -96,12 +112,7 @@ impl ConnectionState {
     /// shutdown, or waiting for its client past its phase's deadline.
     pub(super) async fn expired(&self, limits: &HttpLimits) {
         loop {
-            let deadline = match self.phase() {
-                Phase::Head(since) => Some(since + limits.header_read_timeout),
-                Phase::Body(since) => Some(since + limits.body_read_timeout),
-                Phase::Idle(since) => Some(since + limits.idle_timeout),
-                Phase::Answering => None,
-            };
+            let deadline = self.deadline(limits);
             let passed = async {
                 match deadline {
                     Some(deadline) => tokio::time::sleep_until(deadline).await,
@@ -109,7 +120,10 @@ impl ConnectionState {
                 }
             };
             tokio::select! {
-                () = passed => return,
+                // The phase may have moved on since (without a wake): look again.
+                () = passed => if self.deadline(limits).is_some_and(|d| d <= Instant::now()) {
+                    return;
+                },
                 () = self.changed.notified() => {}
                 () = self.close.cancelled() => return,
             }
