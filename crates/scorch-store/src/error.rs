@@ -12,9 +12,12 @@ pub enum StoreError {
     /// The change clashes with what is stored (a duplicate name, a reference still in use).
     #[error("conflict: {0}")]
     Conflict(String),
-    /// The request, or a value read back, is malformed.
+    /// The request is malformed.
     #[error("invalid: {0}")]
     Invalid(String),
+    /// A stored value does not decode: the database's fault, not the caller's.
+    #[error("a stored value cannot be read: {0}")]
+    Corrupt(String),
     /// The database cannot be opened, read or written.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -38,9 +41,7 @@ impl From<sqlx::Error> for StoreError {
                 }
                 _ => StoreError::Unavailable(db.message().to_string()),
             },
-            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
-                StoreError::Invalid(format!("a stored value could not be read: {err}"))
-            }
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreError::Corrupt(err.to_string()),
             _ => StoreError::Unavailable(err.to_string()),
         }
     }

@@ -49,6 +49,15 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
             StoreError::Conflict(why) => ApiError::conflict(why),
             StoreError::Invalid(why) => ApiError::bad_request(why),
+            // What the database holds is the server's fault: logged, not shown to the caller.
+            StoreError::Corrupt(why) => {
+                tracing::error!(error = %why, "a stored value cannot be read");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the server could not read what it stored; the log says more",
+                )
+            }
             StoreError::Unavailable(cause) => {
                 tracing::error!(error = %cause, "the orchestration database is unavailable");
                 ApiError::new(
@@ -65,5 +74,22 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "error": { "code": self.code, "message": self.message } });
         (self.status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_fault_is_a_400_and_a_stored_fault_a_500_that_tells_nothing() {
+        let invalid = ApiError::from(StoreError::Invalid("a folder path is at most 1024 bytes".into()));
+        assert_eq!((invalid.status, invalid.code), (StatusCode::BAD_REQUEST, "bad_request"));
+        let corrupt = ApiError::from(StoreError::Corrupt("stored role 'x' is unknown".into()));
+        assert_eq!(
+            (corrupt.status, corrupt.code),
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        );
+        assert!(!corrupt.message.contains("role"), "{}", corrupt.message);
     }
 }

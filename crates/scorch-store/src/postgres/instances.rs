@@ -105,7 +105,7 @@ pub(super) fn decode_as(row: &PgRow, names: &InstanceNames) -> Result<InstanceRo
         runbook_id: row.try_get(runbook_id)?,
         server: row.try_get(server)?,
         status: InstanceStatus::parse(status)
-            .ok_or_else(|| StoreError::Invalid(format!("stored instance status '{status}' is unknown")))?,
+            .ok_or_else(|| StoreError::Corrupt(format!("stored instance status '{status}' is unknown")))?,
         parameters: from_json(row.try_get(parameters)?, "instance parameters")?,
         returns: match row.try_get::<Option<&str>, _>(returns)? {
             Some(text) => from_json(text, "instance return data")?,

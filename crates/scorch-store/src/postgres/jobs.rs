@@ -615,7 +615,7 @@ fn decode(row: &PgRow) -> Result<Job, StoreError> {
         version: row.try_get("version")?,
         parameters: from_json(row.try_get("parameters")?, "job parameters")?,
         status: JobStatus::parse(status)
-            .ok_or_else(|| StoreError::Invalid(format!("stored job status '{status}' is unknown")))?,
+            .ok_or_else(|| StoreError::Corrupt(format!("stored job status '{status}' is unknown")))?,
         created_at: timestamp(row.try_get("created_at")?)?,
         created_by: row.try_get("created_by")?,
         parent_job: row.try_get("parent_job")?,

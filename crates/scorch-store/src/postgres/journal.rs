@@ -484,7 +484,7 @@ pub(super) fn run_state(code: i16) -> Result<RunState, StoreError> {
         1 => RunState::Finished(Status::Success),
         2 => RunState::Finished(Status::Warning),
         3 => RunState::Finished(Status::Failed),
-        _ => return Err(StoreError::Invalid(format!("stored run state {code} is unknown"))),
+        _ => return Err(StoreError::Corrupt(format!("stored run state {code} is unknown"))),
     })
 }
 
@@ -537,7 +537,7 @@ pub(super) fn decode_run(instance_id: Uuid, row: &PgRow, names: &RunNames) -> Re
         activity_id,
         activity_name,
         attempt: u32::try_from(row.try_get::<i32, _>(attempt)?)
-            .map_err(|_| StoreError::Invalid("stored attempt is out of range".into()))?,
+            .map_err(|_| StoreError::Corrupt("stored attempt is out of range".into()))?,
         state: run_state(row.try_get(state)?)?,
         error: row.try_get::<Option<String>, _>(error)?.unwrap_or_default(),
         started_at: timestamp(row.try_get(started_at)?)?,

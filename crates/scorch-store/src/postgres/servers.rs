@@ -73,5 +73,5 @@ fn count(value: u32) -> Result<i32, StoreError> {
 }
 
 fn unsigned(value: i32) -> Result<u32, StoreError> {
-    u32::try_from(value).map_err(|_| StoreError::Invalid(format!("stored count {value} is negative")))
+    u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("stored count {value} is negative")))
 }

@@ -175,7 +175,7 @@ pub(super) async fn token_user(store: &PgStore, token_hash: &str) -> Result<Opti
         .map(|(folder, role)| {
             Ok(Grant {
                 role: Role::parse(&role)
-                    .ok_or_else(|| StoreError::Invalid(format!("stored role '{role}' is unknown")))?,
+                    .ok_or_else(|| StoreError::Corrupt(format!("stored role '{role}' is unknown")))?,
                 folder,
             })
         })
@@ -292,7 +292,7 @@ fn grant(row: &PgRow) -> Result<Grant, StoreError> {
     let role: &str = row.try_get("role")?;
     Ok(Grant {
         folder: row.try_get("folder")?,
-        role: Role::parse(role).ok_or_else(|| StoreError::Invalid(format!("stored role '{role}' is unknown")))?,
+        role: Role::parse(role).ok_or_else(|| StoreError::Corrupt(format!("stored role '{role}' is unknown")))?,
     })
 }
 

@@ -76,7 +76,7 @@ pub(super) fn decode(row: &impl Columns) -> Result<InstanceRow, StoreError> {
         runbook_id: row.column("runbook_id")?,
         server: row.column("server")?,
         status: InstanceStatus::parse(&status)
-            .ok_or_else(|| StoreError::Invalid(format!("stored instance status '{status}' is unknown")))?,
+            .ok_or_else(|| StoreError::Corrupt(format!("stored instance status '{status}' is unknown")))?,
         parameters: from_json(&row.column::<String>("parameters")?, "instance parameters")?,
         returns: match row.column::<Option<String>>("returns")? {
             Some(text) => from_json(&text, "instance return data")?,

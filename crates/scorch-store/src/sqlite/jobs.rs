@@ -301,7 +301,7 @@ pub(super) fn decode(row: &impl Columns) -> Result<Job, StoreError> {
         version: row.column("version")?,
         parameters: from_json(&row.column::<String>("parameters")?, "job parameters")?,
         status: JobStatus::parse(&status)
-            .ok_or_else(|| StoreError::Invalid(format!("stored job status '{status}' is unknown")))?,
+            .ok_or_else(|| StoreError::Corrupt(format!("stored job status '{status}' is unknown")))?,
         created_at: timestamp(row.column("created_at")?)?,
         created_by: row.column("created_by")?,
         parent_job: row.column("parent_job")?,

@@ -232,7 +232,7 @@ fn run_state(code: i64) -> Result<RunState, StoreError> {
         1 => RunState::Finished(Status::Success),
         2 => RunState::Finished(Status::Warning),
         3 => RunState::Finished(Status::Failed),
-        _ => return Err(StoreError::Invalid(format!("stored run state {code} is unknown"))),
+        _ => return Err(StoreError::Corrupt(format!("stored run state {code} is unknown"))),
     })
 }
 
@@ -253,7 +253,7 @@ pub(super) fn decode_run(instance_id: Uuid, row: &impl Columns) -> Result<RunRec
         activity_id,
         activity_name,
         attempt: u32::try_from(row.column::<i64>("attempt")?)
-            .map_err(|_| StoreError::Invalid("stored attempt is out of range".into()))?,
+            .map_err(|_| StoreError::Corrupt("stored attempt is out of range".into()))?,
         state: run_state(row.column("state")?)?,
         error: row.column::<Option<String>>("error")?.unwrap_or_default(),
         started_at: timestamp(row.column("started_at")?)?,

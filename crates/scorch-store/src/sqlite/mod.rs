@@ -236,7 +236,7 @@ fn micros(at: Timestamp) -> i64 {
 
 fn timestamp(micros: i64) -> Result<Timestamp, StoreError> {
     Timestamp::from_microsecond(micros)
-        .map_err(|_| StoreError::Invalid(format!("stored time {micros} is out of range")))
+        .map_err(|_| StoreError::Corrupt(format!("stored time {micros} is out of range")))
 }
 
 /// A page size for a LIMIT clause: 0 asks for no limit, which SQLite spells as a negative one.
@@ -254,5 +254,5 @@ fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
 }
 
 fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|err| StoreError::Invalid(format!("stored {what} is not valid JSON: {err}")))
+    serde_json::from_str(text).map_err(|err| StoreError::Corrupt(format!("stored {what} is not valid JSON: {err}")))
 }

@@ -289,7 +289,7 @@ fn grant(row: &SqliteRow) -> Result<Grant, StoreError> {
 }
 
 fn role_of(text: &str) -> Result<Role, StoreError> {
-    Role::parse(text).ok_or_else(|| StoreError::Invalid(format!("stored role '{text}' is unknown")))
+    Role::parse(text).ok_or_else(|| StoreError::Corrupt(format!("stored role '{text}' is unknown")))
 }
 
 fn missing(name: &str) -> StoreError {

@@ -117,7 +117,7 @@ pub(super) fn store_error(err: rusqlite::Error) -> StoreError {
             StoreError::Unavailable(message.unwrap_or_else(|| failure.to_string()))
         }
         rusqlite::Error::FromSqlConversionFailure(..) | rusqlite::Error::InvalidColumnType(..) => {
-            StoreError::Invalid(format!("a stored value could not be read: {err}"))
+            StoreError::Corrupt(err.to_string())
         }
         other => StoreError::Unavailable(other.to_string()),
     }
