@@ -63,14 +63,9 @@ pub fn router(urls: &ConsoleUrls) -> Router {
         .with_state(Arc::new(site))
 }
 
-/// Serves the console on `listener` until `shutdown` (then lets requests in flight finish), with
-/// the default [`HttpLimits`]; see [`serve_with`].
-pub async fn serve(listener: impl Into<crate::listener::Listener>, urls: &ConsoleUrls, shutdown: CancellationToken) {
-    serve_with(listener, urls, HttpLimits::default(), shutdown).await;
-}
-
-/// [`serve`] within `limits`.
-pub async fn serve_with(
+/// Serves the console on `listener` within `limits` until `shutdown` (then lets requests in
+/// flight finish).
+pub async fn serve(
     listener: impl Into<crate::listener::Listener>,
     urls: &ConsoleUrls,
     limits: HttpLimits,

@@ -3,6 +3,7 @@
 
 use base64::Engine as _;
 use scorch_server::console::{self, ConsoleUrls};
+use scorch_server::serve::HttpLimits;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
@@ -15,7 +16,7 @@ async fn start() -> (String, CancellationToken) {
     };
     let stop = CancellationToken::new();
     let shutdown = stop.clone();
-    tokio::spawn(async move { console::serve(listener, &urls, shutdown).await });
+    tokio::spawn(async move { console::serve(listener, &urls, HttpLimits::default(), shutdown).await });
     (base, stop)
 }
 

@@ -49,6 +49,7 @@ async fn the_management_server_speaks_tls() {
     let server = tokio::spawn(scorch_server::management::serve(
         listener,
         AppState::new(store, plans),
+        scorch_server::serve::HttpLimits::default(),
         stop.clone(),
     ));
 

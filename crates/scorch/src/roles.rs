@@ -203,7 +203,7 @@ async fn serve(config: Config, roles: Roles) -> Result<(), String> {
     };
     if let Some(listener) = management {
         out!("management server  {}", url(port(&listener)));
-        tasks.spawn(scorch_server::management::serve_with(
+        tasks.spawn(scorch_server::management::serve(
             listener,
             state.clone(),
             config.http.limits(),
@@ -213,7 +213,7 @@ async fn serve(config: Config, roles: Roles) -> Result<(), String> {
     }
     if let Some(listener) = web {
         out!("web service        {web_url}  (OpenAPI: {web_url}/openapi.json)");
-        tasks.spawn(scorch_server::web::serve_with(
+        tasks.spawn(scorch_server::web::serve(
             listener,
             state.clone(),
             console_origins(&config),
@@ -225,7 +225,7 @@ async fn serve(config: Config, roles: Roles) -> Result<(), String> {
         out!("console            {}", urls.console);
         let urls = urls.clone();
         let (stop, limits) = (shutdown.clone(), config.http.limits());
-        tasks.spawn(async move { scorch_server::console::serve_with(listener, &urls, limits, stop).await });
+        tasks.spawn(async move { scorch_server::console::serve(listener, &urls, limits, stop).await });
     }
     if roles.runbook_server {
         let mut opts = RunbookServerOptions::new(&config.server_name());

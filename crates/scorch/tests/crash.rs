@@ -8,10 +8,10 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{Fleet, send};
+use support::Fleet;
 
 const JOBS: usize = 200;
 /// The runbook server's name in both tests.
@@ -48,55 +48,12 @@ links:
 
 /// Starts the jobs through the REST API (4 clients at once); their ids.
 async fn start_jobs(fleet: &Fleet) -> BTreeSet<String> {
-    let tasks: Vec<_> = (0..4)
-        .map(|_| {
-            let (http, url, token) = (
-                fleet.http.clone(),
-                format!("{}/api/v1/jobs", fleet.web),
-                fleet.admin.clone(),
-            );
-            tokio::spawn(async move {
-                let mut ids = Vec::new();
-                for _ in 0..JOBS / 4 {
-                    let body = json!({ "runbook_path": "ops/Crash" });
-                    let (status, job) = send(http.post(&url).bearer_auth(&token).json(&body)).await;
-                    assert_eq!(status, 201, "start a job: {job}");
-                    ids.push(job["id"].as_str().expect("a job id").to_string());
-                }
-                ids
-            })
-        })
-        .collect();
     let mut ids = BTreeSet::new();
-    for task in tasks {
+    for task in fleet.start_jobs("ops/Crash", JOBS, 4) {
         ids.extend(task.await.expect("a posting task"));
     }
     assert_eq!(ids.len(), JOBS, "every start made its own job");
     ids
-}
-
-/// Waits until `server` runs at least 10 jobs.
-async fn wait_running_on(fleet: &Fleet, server: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, body) = fleet.get("/api/v1/jobs?status=running&limit=500").await;
-        assert_eq!(status, 200, "{body}");
-        let held = body["items"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|j| j["claimed_by"] == server)
-            .count();
-        if held >= 10 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{server} never ran 10 jobs at once: {body}\n{}",
-            fleet.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 /// Waits until every job has ended (the restarted server resumes what its previous life held at
@@ -192,7 +149,7 @@ async fn kill_and_restart(fleet: &mut Fleet, restart: Restart) {
     let runbook = crash_runbook(&log, &release, &after);
     fleet.push("crash.runbook.yaml", &runbook, "ops").await.ok();
     let ids = start_jobs(fleet).await;
-    wait_running_on(fleet, SERVER).await;
+    fleet.wait_running_on(SERVER, 10).await;
     fleet.proc(SERVER).kill9();
     fleet.procs.retain(|p| p.name != SERVER);
     match restart {

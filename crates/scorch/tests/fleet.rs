@@ -47,31 +47,6 @@ fn items(body: &Value) -> Vec<Value> {
     body["items"].as_array().cloned().unwrap_or_default()
 }
 
-/// Starts `count` jobs of `path` through the REST API from `tasks` concurrent tasks; their ids.
-fn start_jobs(fleet: &Fleet, path: &str, count: usize, tasks: usize) -> Vec<tokio::task::JoinHandle<Vec<String>>> {
-    (0..tasks)
-        .map(|t| {
-            let (http, url, token, path) = (
-                fleet.http.clone(),
-                format!("{}/api/v1/jobs", fleet.web),
-                fleet.admin.clone(),
-                path.to_string(),
-            );
-            let mine = count / tasks + usize::from(t < count % tasks);
-            tokio::spawn(async move {
-                let mut ids = Vec::with_capacity(mine);
-                for _ in 0..mine {
-                    let body = json!({ "runbook_path": path });
-                    let (status, job) = send(http.post(&url).bearer_auth(&token).json(&body)).await;
-                    assert_eq!(status, 201, "start a job: {job}");
-                    ids.push(job["id"].as_str().expect("a job id").to_string());
-                }
-                ids
-            })
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_fleet_survives_a_runbook_server_killed_mid_run() {
     let began = Instant::now();
@@ -93,22 +68,8 @@ async fn a_fleet_survives_a_runbook_server_killed_mid_run() {
     );
 
     // 200 starts from 4 concurrent clients; meanwhile, kill rb1 once it runs ten of them.
-    let posters = start_jobs(&fleet, "ops/Fleet", JOBS, 4);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, body) = fleet.get("/api/v1/jobs?status=running&limit=500").await;
-        assert_eq!(status, 200, "{body}");
-        let on_rb1 = items(&body).iter().filter(|j| j["claimed_by"] == "rb1").count();
-        if on_rb1 >= 10 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "rb1 never ran 10 jobs at once: {body}\n{}",
-            fleet.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let posters = fleet.start_jobs("ops/Fleet", JOBS, 4);
+    fleet.wait_running_on("rb1", 10).await;
     fleet.proc("rb1").kill9();
     let killed_at = Instant::now();
 

@@ -76,19 +76,9 @@ pub fn router(state: AppState) -> Router {
     guarded(routes)
 }
 
-/// Serves the management server on `listener` until `shutdown` (then lets requests in flight
-/// finish), with the default [`HttpLimits`]; see [`serve_with`].
-pub async fn serve(listener: impl Into<Listener>, state: AppState, shutdown: CancellationToken) {
-    serve_with(listener, state, HttpLimits::default(), shutdown).await;
-}
-
-/// [`serve`] within `limits`.
-pub async fn serve_with(
-    listener: impl Into<Listener>,
-    state: AppState,
-    limits: HttpLimits,
-    shutdown: CancellationToken,
-) {
+/// Serves the management server on `listener` within `limits` until `shutdown` (then lets
+/// requests in flight finish).
+pub async fn serve(listener: impl Into<Listener>, state: AppState, limits: HttpLimits, shutdown: CancellationToken) {
     crate::serve::serve(listener.into(), router(state), limits, shutdown).await;
 }
 

@@ -94,9 +94,10 @@ pub async fn run(store: Arc<dyn Store>, plans: Arc<Plans>, opts: RunbookServerOp
     attempt = 0;
     loop {
         match store.release_held_jobs(&opts.name).await {
-            Ok(released) if released.is_empty() => break,
             Ok(released) => {
-                warn!(server = %opts.name, jobs = released.len(), "resuming the jobs a previous run of this server held");
+                if !released.is_empty() {
+                    warn!(server = %opts.name, jobs = released.len(), "resuming the jobs a previous run of this server held");
+                }
                 break;
             }
             Err(e) => {

@@ -118,19 +118,9 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 
 /// Serves the web service on `listener` until `shutdown`, then stops gracefully: it takes no new
 /// connections, ends event streams and waiting starts, and lets requests in flight finish.
-/// `console_origins` are the origins browsers may call from (CORS). With the default
-/// [`HttpLimits`]; see [`serve_with`].
+/// `console_origins` are the origins browsers may call from (CORS); `limits` bound what clients
+/// may take.
 pub async fn serve(
-    listener: impl Into<Listener>,
-    state: AppState,
-    console_origins: Vec<String>,
-    shutdown: CancellationToken,
-) {
-    serve_with(listener, state, console_origins, HttpLimits::default(), shutdown).await;
-}
-
-/// [`serve`] within `limits`.
-pub async fn serve_with(
     listener: impl Into<Listener>,
     state: AppState,
     console_origins: Vec<String>,

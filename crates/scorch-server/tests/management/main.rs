@@ -14,6 +14,7 @@ use scorch_server::api::AppState;
 use scorch_server::auth::{new_token, token_hash};
 use scorch_server::management;
 use scorch_server::plans::Plans;
+use scorch_server::serve::HttpLimits;
 use scorch_store::{Role, SqliteStore, Store};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -86,7 +87,7 @@ impl Mgmt {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let stop = CancellationToken::new();
         let state = AppState::new(store.clone(), plans);
-        tokio::spawn(management::serve(listener, state, stop.clone()));
+        tokio::spawn(management::serve(listener, state, HttpLimits::default(), stop.clone()));
         Self {
             url,
             admin,

@@ -47,8 +47,8 @@ impl Roles {
         let (web_port, management_port) = (bind().await, bind().await);
         let (web, management) = (web_port.local_addr().unwrap(), management_port.local_addr().unwrap());
         let tasks = vec![
-            tokio::spawn(web::serve_with(web_port, state.clone(), vec![], limits, stop.clone())),
-            tokio::spawn(management::serve_with(management_port, state, limits, stop.clone())),
+            tokio::spawn(web::serve(web_port, state.clone(), vec![], limits, stop.clone())),
+            tokio::spawn(management::serve(management_port, state, limits, stop.clone())),
         ];
         Roles {
             web,

@@ -20,6 +20,7 @@ use scorch_server::api::AppState;
 use scorch_server::auth::{new_token, token_hash};
 use scorch_server::plans::Plans;
 use scorch_server::runbook_server::{self, RunbookServerOptions};
+use scorch_server::serve::HttpLimits;
 use scorch_server::web;
 use scorch_store::{Role, SqliteStore, Store};
 use serde_json::Value;
@@ -61,7 +62,13 @@ impl Web {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = CancellationToken::new();
         let origins = vec![CONSOLE.to_string(), "http://127.0.0.1:8282".to_string()];
-        let web = tokio::spawn(web::serve(listener, state, origins, shutdown.clone()));
+        let web = tokio::spawn(web::serve(
+            listener,
+            state,
+            origins,
+            HttpLimits::default(),
+            shutdown.clone(),
+        ));
         let mut opts = RunbookServerOptions::new("rb-test");
         opts.drain_grace = Duration::from_secs(2);
         let runner = tokio::spawn(runbook_server::run(shared, plans, opts, shutdown.clone()));

@@ -542,6 +542,56 @@ pub fn is_final(status: &str) -> bool {
 }
 
 impl Fleet {
+    /// Starts `count` jobs of `path` through the REST API from `tasks` concurrent tasks; each
+    /// task gives the ids of the jobs it started.
+    pub fn start_jobs(&self, path: &str, count: usize, tasks: usize) -> Vec<tokio::task::JoinHandle<Vec<String>>> {
+        (0..tasks)
+            .map(|t| {
+                let (http, url, token, path) = (
+                    self.http.clone(),
+                    format!("{}/api/v1/jobs", self.web),
+                    self.admin.clone(),
+                    path.to_string(),
+                );
+                let mine = count / tasks + usize::from(t < count % tasks);
+                tokio::spawn(async move {
+                    let mut ids = Vec::with_capacity(mine);
+                    for _ in 0..mine {
+                        let body = serde_json::json!({ "runbook_path": path });
+                        let (status, job) = send(http.post(&url).bearer_auth(&token).json(&body)).await;
+                        assert_eq!(status, 201, "start a job: {job}");
+                        ids.push(job["id"].as_str().expect("a job id").to_string());
+                    }
+                    ids
+                })
+            })
+            .collect()
+    }
+
+    /// Waits until runbook server `server` runs at least `count` jobs at once.
+    pub async fn wait_running_on(&self, server: &str, count: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (status, body) = self.get("/api/v1/jobs?status=running&limit=500").await;
+            assert_eq!(status, 200, "{body}");
+            let held = body["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|j| j["claimed_by"] == server)
+                .count();
+            if held >= count {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{server} never ran {count} jobs at once: {body}\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Waits until `count` jobs are listed and every one has ended; they by id. `open` says what
     /// a job still open is, for the failure message, which `what` names.
     pub async fn all_jobs_final(
