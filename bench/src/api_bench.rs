@@ -211,6 +211,10 @@ async fn main() {
     );
 
     // More jobs (`API_BENCH_JOBS`) make a run long enough to profile.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a benchmark is a binary: it reads its settings"
+    )]
     let jobs: usize = std::env::var("API_BENCH_JOBS")
         .ok()
         .and_then(|n| n.parse().ok())

@@ -19,7 +19,7 @@
 
 mod fleet;
 
-#[path = "../../crates/scorch/tests/console/browser.rs"]
+#[path = "../../crates/scorch/tests/e2e/console/browser.rs"]
 mod browser;
 
 use std::sync::Arc;

@@ -26,6 +26,10 @@ const EXAMPLES: [&str; 6] = [
 ];
 
 /// `cases` unless PROPTEST_CASES is set (`ProptestConfig::with_cases` would override it).
+#[allow(
+    clippy::disallowed_methods,
+    reason = "PROPTEST_CASES sets the cases, as proptest reads it"
+)]
 fn config(cases: u32) -> ProptestConfig {
     let from_env = ProptestConfig::default();
     if std::env::var_os("PROPTEST_CASES").is_some() {

@@ -46,6 +46,11 @@ impl Listener {
         }
     }
 
+    /// The port it is bound to (the one the system chose, when bound to port 0).
+    pub fn port(&self) -> Option<u16> {
+        self.tcp.local_addr().ok().map(|a| a.port())
+    }
+
     pub fn scheme(&self) -> &'static str {
         if self.secure.0.is_some() { "https" } else { "http" }
     }

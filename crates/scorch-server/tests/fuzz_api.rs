@@ -115,6 +115,10 @@ fn check(route: usize, body: Vec<u8>) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "PROPTEST_CASES sets the cases, as proptest reads it"
+)]
 fn config() -> ProptestConfig {
     let from_env = ProptestConfig::default();
     match std::env::var_os("PROPTEST_CASES") {

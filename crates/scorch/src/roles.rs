@@ -111,10 +111,6 @@ fn url(scheme: &str, bind: IpAddr, port: u16) -> String {
     format!("{scheme}://{host}:{port}")
 }
 
-fn axum_port(listener: &Listener) -> Option<u16> {
-    axum::serve::Listener::local_addr(listener).ok().map(|a| a.port())
-}
-
 /// The origins a browser on the console may come from: the configured console URL's, or the
 /// console's own address; a loopback one in both spellings (`localhost` and `127.0.0.1`).
 fn console_origins(config: &Config) -> Vec<String> {
@@ -192,7 +188,7 @@ async fn serve(config: Config, roles: Roles) -> Result<(), String> {
     let mut tasks = tokio::task::JoinSet::new();
     let scheme = if tls.is_some() { "https" } else { "http" };
     let url = |port: u16| url(scheme, bind, port);
-    let port = |l: &Listener| axum_port(l).unwrap_or_default();
+    let port = |l: &Listener| l.port().unwrap_or_default();
     let web_url = url(web.as_ref().map_or(config.web_port, port));
     let urls = ConsoleUrls {
         console: config

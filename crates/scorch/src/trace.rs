@@ -17,6 +17,7 @@ const RED: &str = "31";
 const DIM: &str = "2";
 
 impl Trace {
+    #[allow(clippy::disallowed_methods, reason = "the binary reads the environment: NO_COLOR")]
     pub fn new() -> Self {
         Self {
             colour: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),

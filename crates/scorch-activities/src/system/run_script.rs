@@ -69,6 +69,10 @@ impl Activity for RunScript {
 
 /// The interpreter found on the PATH the script will see, its arguments before the script
 /// file, and the file extension it expects (`pwsh -File` insists on `.ps1`).
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the child inherits the server's PATH (unless the activity sets one), so the interpreter is looked up on it"
+)]
 fn interpreter(
     language: &str,
     env: &[(String, String)],

@@ -48,7 +48,36 @@ pub fn tid(id: &str) -> String {
     format!("[data-testid=\"{id}\"]")
 }
 
+/// Chromium, if it is installed.
+fn chromium() -> Option<PathBuf> {
+    find_program(
+        "SCORCH_CHROMIUM",
+        &["/usr/bin/chromium", "chromium", "chromium-browser"],
+    )
+}
+
+/// ChromeDriver, if it is installed.
+fn chromedriver() -> Option<PathBuf> {
+    find_program(
+        "SCORCH_CHROMEDRIVER",
+        &["chromedriver", "/usr/lib/chromium/chromedriver"],
+    )
+}
+
+/// Whether Chromium and ChromeDriver are both here; if not, what to install.
+pub fn installed() -> Result<(), &'static str> {
+    if chromium().is_some() && chromedriver().is_some() {
+        Ok(())
+    } else {
+        Err(INSTALL_HINT)
+    }
+}
+
 /// The first of `candidates` that is an executable file: a path as is, a bare name on `PATH`.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests find their browser through the environment"
+)]
 fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(env) {
         return Some(PathBuf::from(path));
@@ -90,11 +119,7 @@ struct Driver {
 
 impl Driver {
     async fn start(dir: &Path) -> Driver {
-        let program = find_program(
-            "SCORCH_CHROMEDRIVER",
-            &["chromedriver", "/usr/lib/chromium/chromedriver"],
-        )
-        .unwrap_or_else(|| panic!("chromedriver not found on PATH: {INSTALL_HINT}"));
+        let program = chromedriver().unwrap_or_else(|| panic!("chromedriver not found on PATH: {INSTALL_HINT}"));
         let log = dir.join("chromedriver.log");
         let out = std::fs::File::create(&log).expect("create the chromedriver log");
         let err = out.try_clone().expect("clone the log handle");
@@ -215,11 +240,7 @@ impl Browser {
 
     async fn launch(base: &str, shots: &Path, extra_args: &[&str]) -> Browser {
         let profile = tempfile::tempdir().expect("a profile directory");
-        let chromium = find_program(
-            "SCORCH_CHROMIUM",
-            &["/usr/bin/chromium", "chromium", "chromium-browser"],
-        )
-        .unwrap_or_else(|| panic!("chromium not found: {INSTALL_HINT}"));
+        let chromium = chromium().unwrap_or_else(|| panic!("chromium not found: {INSTALL_HINT}"));
         let driver = Driver::start(profile.path()).await;
         let data_dir = profile.path().join("chromium");
         let mut args: Vec<String> = [
@@ -609,6 +630,7 @@ fn strings(value: &Value) -> Vec<String> {
 
 /// Where screenshots go: `console-screenshots/` in the target directory (`CARGO_TARGET_DIR`, or
 /// `<workspace>/target`), given the workspace's root.
+#[allow(clippy::disallowed_methods, reason = "screenshots go where cargo builds")]
 pub fn screenshot_dir(workspace: &Path) -> PathBuf {
     let target = match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => {

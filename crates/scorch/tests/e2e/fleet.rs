@@ -3,14 +3,12 @@
 //! `scorch up`), the runbooks pushed through the CLI and the jobs started through the REST API.
 //! Nothing is synchronised by sleeping: every wait polls with a deadline.
 
-mod support;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
+use crate::support::{Fleet, Proc, eventually, is_final, run_scorch, send};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{Fleet, Proc, eventually, is_final, run_scorch, send};
 
 const JOBS: usize = 200;
 /// The steps of the fleet runbook that append `<job_id> <step>` to the log.
@@ -50,7 +48,7 @@ fn items(body: &Value) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_fleet_survives_a_runbook_server_killed_mid_run() {
     let began = Instant::now();
-    let mut fleet = Fleet::postgres();
+    let Some(mut fleet) = Fleet::postgres() else { return };
     fleet.start_management().await;
     fleet.start_web().await;
     fleet.start_runbook_server("rb1", 50);
@@ -242,7 +240,7 @@ fn paths(list: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorization_over_http() {
-    let mut fleet = Fleet::postgres();
+    let Some(mut fleet) = Fleet::postgres() else { return };
     fleet.start_management().await;
     fleet.start_web().await;
     fleet.push("hello.runbook.yaml", HELLO, "ops").await;
@@ -378,7 +376,7 @@ activities:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_and_nothing_is_stored() {
-    let mut fleet = Fleet::postgres();
+    let Some(mut fleet) = Fleet::postgres() else { return };
     fleet.start_management().await;
     fleet.start_web().await;
     fleet.push("typed.runbook.yaml", TYPED, "ops").await;
@@ -486,7 +484,7 @@ async fn run_quick(fleet: &Fleet) -> (u16, Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn database_down_then_back() {
-    let mut fleet = Fleet::postgres();
+    let Some(mut fleet) = Fleet::postgres() else { return };
     fleet.start_management().await;
     fleet.start_web().await;
     fleet.start_runbook_server("rb1", 50);
@@ -722,7 +720,7 @@ async fn ports_table_and_bind_errors() {
 /// database: each of them comes up, whichever creates the first administrator.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fleet_processes_start_together_on_a_new_database() {
-    let mut fleet = Fleet::postgres();
+    let Some(mut fleet) = Fleet::postgres() else { return };
     fleet.launch_management();
     fleet.launch_web();
     fleet.start_runbook_server("rb1", 50);

@@ -9,9 +9,6 @@
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them).
 
-mod support;
-
-#[path = "console/browser.rs"]
 mod browser;
 
 use std::collections::BTreeSet;
@@ -21,11 +18,11 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::{Fleet, Proc, free_port, peer_missing, scorch_command, send};
 use browser::{Browser, WAIT, screenshot_dir, tid};
 use fantoccini::key::Key;
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{Fleet, Proc, free_port, scorch_command, send};
 
 /// Passwords of the people the steps sign in as.
 const OLIVIA_PASSWORD: &str = "olivia-operates-42";
@@ -205,6 +202,18 @@ impl Ctx {
         b.js("window.localStorage.clear();", vec![]).await;
         b.store_token(token).await;
         b.load("/runbooks").await;
+        b.ready("runbooks").await;
+    }
+
+    /// Signs in from a fresh sign-in page with a user's password, as a person does, and waits
+    /// for the runbooks page.
+    async fn sign_in_with_password(&self, user: &str, password: &str) {
+        let b = &self.browser;
+        self.signed_out().await;
+        b.fill(&tid("signin-user"), user).await;
+        b.fill(&tid("signin-password"), password).await;
+        b.forget_ready().await;
+        b.click(&tid("signin-submit")).await;
         b.ready("runbooks").await;
     }
 
@@ -402,12 +411,7 @@ async fn bad_password_shows_an_error(cx: Arc<Ctx>) {
 /// User and password: the runbooks page, who is signed in, and only Ops's runbooks.
 async fn password_sign_in(cx: Arc<Ctx>) {
     let b = &cx.browser;
-    cx.signed_out().await;
-    b.fill(&tid("signin-user"), "olivia").await;
-    b.fill(&tid("signin-password"), OLIVIA_PASSWORD).await;
-    b.forget_ready().await;
-    b.click(&tid("signin-submit")).await;
-    b.ready("runbooks").await;
+    cx.sign_in_with_password("olivia", OLIVIA_PASSWORD).await;
     let whoami = b.text(&tid("whoami")).await;
     assert!(whoami.contains("olivia"), "whoami shows {whoami:?}");
     assert!(
@@ -892,12 +896,7 @@ async fn phone_width(cx: Arc<Ctx>) {
 async fn sign_out(cx: Arc<Ctx>) {
     let b = &cx.browser;
     // A session of its own (signing out ends it), not the token the other steps share.
-    cx.signed_out().await;
-    b.fill(&tid("signin-user"), "olivia").await;
-    b.fill(&tid("signin-password"), OLIVIA_PASSWORD).await;
-    b.forget_ready().await;
-    b.click(&tid("signin-submit")).await;
-    b.ready("runbooks").await;
+    cx.sign_in_with_password("olivia", OLIVIA_PASSWORD).await;
     let session = b.stored_token().await.expect("a session token in localStorage");
     let (status, _) = cx.api(&session, Method::GET, "/api/v1/me", None).await;
     assert_eq!(status, 200, "the session's token does not work before signing out");
@@ -922,12 +921,7 @@ async fn sign_out(cx: Arc<Ctx>) {
 /// A viewer on Ops sees the runbook, but no start button.
 async fn viewer_cannot_start(cx: Arc<Ctx>) {
     let b = &cx.browser;
-    cx.signed_out().await;
-    b.fill(&tid("signin-user"), "victor").await;
-    b.fill(&tid("signin-password"), VICTOR_PASSWORD).await;
-    b.forget_ready().await;
-    b.click(&tid("signin-submit")).await;
-    b.ready("runbooks").await;
+    cx.sign_in_with_password("victor", VICTOR_PASSWORD).await;
     let rows = b.attrs(&tid("runbook-row"), "data-id").await;
     assert!(
         rows.contains(&cx.deploy_id),
@@ -1320,6 +1314,9 @@ macro_rules! steps {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_in_a_browser() {
+    if let Err(hint) = browser::installed() {
+        return peer_missing("Chromium and ChromeDriver", hint);
+    }
     let began = Instant::now();
     let cx = Arc::new(setup().await);
     eprintln!("set up in {:.1} s", began.elapsed().as_secs_f64());

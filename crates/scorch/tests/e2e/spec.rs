@@ -116,6 +116,7 @@ struct Case {
 }
 
 #[test]
+#[allow(clippy::disallowed_methods, reason = "SPEC_CASE picks the cases to run")]
 fn spec_cases() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/spec");
     let filter = std::env::var("SPEC_CASE").unwrap_or_default();

@@ -2,8 +2,8 @@
 //! service and a runbook server started in this test process on loopback ports, on a SQLite
 //! file in a temporary directory.
 
+use crate::support::Run;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -110,41 +110,12 @@ impl Servers {
     }
 }
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn ok(self) -> Self {
-        assert_eq!(self.code, Some(0), "stdout: {}\nstderr: {}", self.stdout, self.stderr);
-        self
-    }
-}
-
-impl From<Output> for Run {
-    fn from(out: Output) -> Self {
-        Run {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-}
-
 /// The real binary, without any SCORCH_* setting from the environment.
 async fn run(args: &[&str], stdin: Option<&str>, dir: &Path) -> Run {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_scorch"));
+    let mut cmd = tokio::process::Command::from(crate::support::scorch_command(dir));
     cmd.args(args)
-        .current_dir(dir)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    for (key, _) in std::env::vars() {
-        if key.starts_with("SCORCH_") {
-            cmd.env_remove(key);
-        }
-    }
     cmd.stdin(if stdin.is_some() {
         std::process::Stdio::piped()
     } else {

@@ -3,14 +3,12 @@
 //! with a clear 4xx (or shed), the process stays alive and answers `/health`, and its peak
 //! resident memory stays under 300 MiB. One process serves the whole suite.
 
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::{Fleet, send};
 use serde_json::{Value, json};
-use support::{Fleet, send};
 
 /// The most resident memory the process may have used at its peak.
 const MEMORY_LIMIT_MIB: u64 = 300;

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+#[allow(clippy::disallowed_methods, reason = "UPDATE_EXPECT rewrites the committed document")]
 #[test]
 fn activity_reference_is_current() {
     let out = Command::new(env!("CARGO_BIN_EXE_scorch"))
