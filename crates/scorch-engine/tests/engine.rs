@@ -1,5 +1,6 @@
 //! Engine behaviour that needs more than a runbook file: resuming from the journal, interrupted
-//! runs, cancellation, bounded concurrency, fan-out at scale, published-data caps, panics.
+//! runs, cancellation, bounded concurrency, fan-out at scale, published-data caps, panics,
+//! retries after transient errors.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -7,11 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use scorch_activity::{
-    Activity, ActivityContext, ActivityError, ActivityOutput, Descriptor, MemorySettings, Registry, Value, async_trait,
-    row,
+    Activity, ActivityContext, ActivityError, ActivityOutput, Descriptor, ErrorKind, MemorySettings, Registry, Status,
+    Value, async_trait, row,
 };
 use scorch_engine::{
-    Engine, EngineConfig, InstanceEnd, InstanceRequest, InstanceStart, InstanceStatus, Journal, JournalError,
+    Engine, EngineConfig, Event, InstanceEnd, InstanceRequest, InstanceStart, InstanceStatus, Journal, JournalError,
     MemoryJournal, Outcome, RegistryCatalog, RunRecord, RunState,
 };
 use scorch_model::{Plan, compile, load};
@@ -44,7 +45,7 @@ static COUNT: Descriptor = Descriptor {
     category: "Test",
     summary: "counts its runs",
     idempotent: false,
-    properties: &["sleep_ms", "rows", "panic", "size"],
+    properties: &["sleep_ms", "rows", "panic", "size", "transient", "fail"],
     required: &[],
     publishes: &["n", "blob"],
 };
@@ -79,6 +80,15 @@ impl Activity for Count {
             .unwrap()
             .entry(ctx.ids.activity_id.clone())
             .or_default() += 1;
+        // Fails transiently for its first `transient` attempts.
+        let transient = props.get("transient").and_then(Value::as_u64).unwrap_or(0);
+        if u64::from(ctx.ids.attempt) <= transient {
+            let attempt = ctx.ids.attempt;
+            return Err(ActivityError::Transient(format!("refused at attempt {attempt}")));
+        }
+        if props.get("fail").is_some() {
+            return Err(ActivityError::Failed("failed for good".into()));
+        }
         let now = self.probe.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.probe.max_in_flight.fetch_max(now, Ordering::SeqCst);
         if self.descriptor.type_name.starts_with("test.gate") {
@@ -378,6 +388,7 @@ links: [ { from: bad, to: handler, include: [ { status: [failed] } ] } ]
         .find(|r| &*r.activity_id == "bad")
         .unwrap();
     assert!(bad.error.contains("crashed: boom"), "{}", bad.error);
+    assert_eq!(bad.error_kind, Some(ErrorKind::Failed), "a panic is a plain failure");
 }
 
 #[tokio::test]
@@ -582,4 +593,236 @@ links: [ { from: i1, to: b }, { from: b, to: i2 }, { from: i2, to: gate }, { fro
     assert_eq!(ids, ["i1", "b", "i2", "gate", "c"]);
     assert!(runs.iter().all(|r| matches!(r.state, RunState::Finished(_))));
     assert!(journal.durable.instance_end(instance_id).is_some());
+}
+
+/// Each run as (activity id, attempt, status, error kind), in the order the runs started.
+fn attempts(runs: &[RunRecord]) -> Vec<(String, u32, Status, Option<ErrorKind>)> {
+    runs.iter()
+        .map(|r| {
+            let RunState::Finished(status) = r.state else {
+                panic!("run {} of {} is still running", r.attempt, r.activity_id)
+            };
+            (r.activity_id.to_string(), r.attempt, status, r.error_kind)
+        })
+        .collect()
+}
+
+fn attempt(id: &str, n: u32, status: Status, kind: Option<ErrorKind>) -> (String, u32, Status, Option<ErrorKind>) {
+    (id.to_string(), n, status, kind)
+}
+
+const FLAKY: &str = "
+format: 1
+runbook: Flaky
+activities:
+  - id: flaky
+    type: test.count
+    properties: PROPERTIES
+    retry: RETRY
+  - { id: next, type: test.count }
+  - { id: on_failure, type: test.count }
+links:
+  - { from: flaky, to: next }
+  - { from: flaky, to: on_failure, include: [ { status: [failed] } ] }
+";
+
+fn flaky(properties: &str, retry: &str) -> String {
+    FLAKY.replace("PROPERTIES", properties).replace("RETRY", retry)
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_each_a_run_and_links_fire_once() {
+    let probe = Arc::new(Probe::default());
+    let yaml = flaky("{ transient: 2 }", "{ max_attempts: 4, delay: 1ms }");
+    let h = Harness::new(&probe, &yaml, EngineConfig::default());
+    let outcome = h.run().await;
+    assert_eq!(outcome.status, InstanceStatus::Success, "only the last attempt counts");
+    let runs = h.journal.all_runs();
+    let transient = Some(ErrorKind::Transient);
+    assert_eq!(
+        attempts(&runs),
+        [
+            attempt("flaky", 1, Status::Failed, transient),
+            attempt("flaky", 2, Status::Failed, transient),
+            attempt("flaky", 3, Status::Success, None),
+            attempt("next", 1, Status::Success, None),
+        ]
+    );
+    assert_eq!(runs[1].error, "refused at attempt 2");
+    let keys: std::collections::HashSet<_> = runs.iter().map(|r| r.key).collect();
+    assert_eq!(keys.len(), runs.len(), "every attempt has its own run key");
+    assert_eq!(
+        (probe.runs("flaky"), probe.runs("next"), probe.runs("on_failure")),
+        (3, 1, 0)
+    );
+}
+
+#[tokio::test]
+async fn an_exhausted_retry_ends_failed_with_the_last_error() {
+    let probe = Arc::new(Probe::default());
+    let yaml = flaky("{ transient: 10 }", "{ max_attempts: 3, delay: 1ms, backoff: 1.5 }");
+    let h = Harness::new(&probe, &yaml, EngineConfig::default());
+    assert_eq!(h.run().await.status, InstanceStatus::Failed);
+    let runs = h.journal.all_runs();
+    let transient = Some(ErrorKind::Transient);
+    assert_eq!(
+        attempts(&runs),
+        [
+            attempt("flaky", 1, Status::Failed, transient),
+            attempt("flaky", 2, Status::Failed, transient),
+            attempt("flaky", 3, Status::Failed, transient),
+            attempt("on_failure", 1, Status::Success, None),
+        ]
+    );
+    assert_eq!(runs[2].error, "refused at attempt 3");
+    assert_eq!((probe.runs("next"), probe.runs("on_failure")), (0, 1));
+}
+
+/// Only a transient error is retried: a `failed` one, a `timed_out` one (the activity's own
+/// timeout) and a transient one under `max_attempts: 1` end the activity at once.
+#[tokio::test]
+async fn other_failures_and_max_attempts_1_are_final() {
+    let probe = Arc::new(Probe::default());
+    let yaml = "
+format: 1
+runbook: Final
+activities:
+  - { id: failed, type: test.count, properties: { fail: true }, retry: { max_attempts: 4, delay: 1ms } }
+  - { id: slow, type: test.gate, timeout: 10ms, retry: { max_attempts: 4, delay: 1ms } }
+  - { id: once, type: test.count, properties: { transient: 5 }, retry: { max_attempts: 1 } }
+  - { id: end, type: test.count }
+links:
+  - { from: failed, to: slow, include: [ { status: [failed] } ] }
+  - { from: slow, to: once, include: [ { status: [failed] } ] }
+  - { from: once, to: end, include: [ { status: [failed] } ] }
+";
+    let h = Harness::new(&probe, yaml, EngineConfig::default());
+    assert_eq!(h.run().await.status, InstanceStatus::Failed);
+    let runs = h.journal.all_runs();
+    assert_eq!(
+        attempts(&runs),
+        [
+            attempt("failed", 1, Status::Failed, Some(ErrorKind::Failed)),
+            attempt("slow", 1, Status::Failed, Some(ErrorKind::TimedOut)),
+            attempt("once", 1, Status::Failed, Some(ErrorKind::Transient)),
+            attempt("end", 1, Status::Success, None),
+        ]
+    );
+    assert_eq!(runs[1].error, "timed out");
+}
+
+#[tokio::test]
+async fn retries_happen_within_each_loop_attempt() {
+    let probe = Arc::new(Probe::default());
+    let yaml = "
+format: 1
+runbook: Loop
+activities:
+  - id: poll
+    type: test.count
+    properties: { transient: 1 }
+    retry: { max_attempts: 2, delay: 1ms }
+    loop: { max_attempts: 2, exit_when: [ { status: [failed] } ] }
+";
+    let h = Harness::new(&probe, yaml, EngineConfig::default());
+    h.run().await;
+    let runs = h.journal.all_runs();
+    assert_eq!(
+        attempts(&runs),
+        [
+            attempt("poll", 1, Status::Failed, Some(ErrorKind::Transient)),
+            attempt("poll", 2, Status::Success, None),
+            attempt("poll", 3, Status::Success, None),
+        ],
+        "loop attempt 1 took a retry; loop attempt 2 did not need one"
+    );
+    assert!(
+        runs[2].error.contains("loop ended after 2 attempts"),
+        "{}",
+        runs[2].error
+    );
+}
+
+type Running = tokio::task::JoinHandle<Result<Outcome, scorch_engine::EngineError>>;
+
+/// Starts `yaml` and returns once its first run is journaled (the flaky runbook then waits to
+/// retry), with the journal and instance to resume.
+async fn first_run_then_wait(
+    probe: &Arc<Probe>,
+    yaml: &str,
+    cancel: CancellationToken,
+) -> (Arc<MemoryJournal>, Uuid, Running) {
+    let h = Harness::new(probe, yaml, EngineConfig::default());
+    let (journal, instance_id) = (h.journal.clone(), h.instance_id);
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let mut request = h.request(cancel, false);
+    request.events = Some(tx);
+    let task = tokio::spawn(async move { h.engine.run(request).await });
+    while let Some(event) = events.recv().await {
+        if matches!(event, Event::Finished { .. }) {
+            break;
+        }
+    }
+    (journal, instance_id, task)
+}
+
+#[tokio::test]
+async fn a_cancel_during_a_retry_wait_ends_the_instance_at_once() {
+    let probe = Arc::new(Probe::default());
+    let yaml = flaky("{ transient: 2 }", "{ max_attempts: 4, delay: 1h }");
+    let cancel = CancellationToken::new();
+    let (journal, _, task) = first_run_then_wait(&probe, &yaml, cancel.clone()).await;
+    cancel.cancel();
+    let outcome = tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("the wait ended with the cancel")
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome.status, InstanceStatus::Canceled);
+    assert_eq!(
+        attempts(&journal.all_runs()),
+        [attempt("flaky", 1, Status::Failed, Some(ErrorKind::Transient))]
+    );
+    assert_eq!((probe.runs("next"), probe.runs("on_failure")), (0, 0), "no link fired");
+}
+
+#[tokio::test]
+async fn a_resume_between_retries_replays_finished_attempts_and_continues_the_count() {
+    let probe = Arc::new(Probe::default());
+    let retry = "{ max_attempts: 3, delay: DELAY }";
+    let yaml = flaky("{ transient: 10 }", retry);
+    let (journal, instance_id, task) =
+        first_run_then_wait(&probe, &yaml.replace("DELAY", "1h"), CancellationToken::new()).await;
+    task.abort(); // a crash while waiting to retry
+    let _ = task.await;
+    assert_eq!(probe.runs("flaky"), 1);
+
+    let resumed = Harness::with_journal(
+        &probe,
+        &yaml.replace("DELAY", "1ms"),
+        EngineConfig::default(),
+        journal.clone(),
+        instance_id,
+    );
+    let outcome = resumed
+        .engine
+        .run(resumed.request(CancellationToken::new(), true))
+        .await
+        .unwrap();
+    assert_eq!(outcome.status, InstanceStatus::Failed);
+    let transient = Some(ErrorKind::Transient);
+    assert_eq!(
+        attempts(&journal.all_runs()),
+        [
+            attempt("flaky", 1, Status::Failed, transient),
+            attempt("flaky", 2, Status::Failed, transient),
+            attempt("flaky", 3, Status::Failed, transient),
+            attempt("on_failure", 1, Status::Success, None),
+        ]
+    );
+    assert_eq!(
+        probe.runs("flaky"),
+        3,
+        "attempt 1 was replayed, and the resumed instance ran only the 2 attempts left"
+    );
 }
