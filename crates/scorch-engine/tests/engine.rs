@@ -207,6 +207,12 @@ async fn crash_at_gate(probe: &Arc<Probe>, yaml: &str) -> (Arc<MemoryJournal>, U
     (journal, instance_id)
 }
 
+/// Resumes the instance `journal` holds, running `yaml`, to its end.
+async fn resume(probe: &Arc<Probe>, yaml: &str, journal: Arc<MemoryJournal>, instance_id: Uuid) -> Outcome {
+    let h = Harness::with_journal(probe, yaml, EngineConfig::default(), journal, instance_id);
+    h.engine.run(h.request(CancellationToken::new(), true)).await.unwrap()
+}
+
 #[tokio::test]
 async fn resume_replays_finished_runs_and_reruns_an_idempotent_one() {
     let probe = Arc::new(Probe::default());
@@ -216,14 +222,7 @@ async fn resume_replays_finished_runs_and_reruns_an_idempotent_one() {
     // The resumed gate passes at once: its activity now sees a canceled token only if canceled,
     // so swap the gate for a plain count under the same id.
     let resumed_yaml = yaml.replace("type: test.gate_idempotent", "type: test.count");
-    let h = Harness::with_journal(
-        &probe,
-        &resumed_yaml,
-        EngineConfig::default(),
-        journal.clone(),
-        instance_id,
-    );
-    let outcome = h.engine.run(h.request(CancellationToken::new(), true)).await.unwrap();
+    let outcome = resume(&probe, &resumed_yaml, journal.clone(), instance_id).await;
     assert_eq!(outcome.status, InstanceStatus::Success, "{outcome:?}");
     assert_eq!(outcome.returns["N"], 0);
     assert_eq!(
@@ -246,8 +245,7 @@ async fn resume_fails_an_interrupted_non_idempotent_run_and_follows_failure_link
         .filter(|r| r.state == RunState::Running)
         .collect();
     assert_eq!(running.len(), 1, "the gate's start was journaled");
-    let h = Harness::with_journal(&probe, &yaml, EngineConfig::default(), journal.clone(), instance_id);
-    let outcome = h.engine.run(h.request(CancellationToken::new(), true)).await.unwrap();
+    let outcome = resume(&probe, &yaml, journal.clone(), instance_id).await;
     assert_eq!(outcome.status, InstanceStatus::Failed);
     assert_eq!(
         (probe.runs("a"), probe.runs("b"), probe.runs("c")),
@@ -429,18 +427,7 @@ links: [ { from: poll, to: after } ]
         "a drained instance is not finished"
     );
 
-    let resumed = Harness::with_journal(
-        &probe,
-        &yaml.replace("DELAY", "10ms"),
-        EngineConfig::default(),
-        journal,
-        instance_id,
-    );
-    let outcome = resumed
-        .engine
-        .run(resumed.request(CancellationToken::new(), true))
-        .await
-        .unwrap();
+    let outcome = resume(&probe, &yaml.replace("DELAY", "10ms"), journal, instance_id).await;
     assert_eq!(outcome.status, InstanceStatus::Success);
     assert_eq!(
         (probe.runs("poll"), probe.runs("after")),
@@ -595,8 +582,11 @@ links: [ { from: i1, to: b }, { from: b, to: i2 }, { from: i2, to: gate }, { fro
     assert!(journal.durable.instance_end(instance_id).is_some());
 }
 
-/// Each run as (activity id, attempt, status, error kind), in the order the runs started.
-fn attempts(runs: &[RunRecord]) -> Vec<(String, u32, Status, Option<ErrorKind>)> {
+/// A run as (activity id, attempt, status, error kind).
+type Attempt = (String, u32, Status, Option<ErrorKind>);
+
+/// Each run as an [`Attempt`], in the order the runs started.
+fn attempts(runs: &[RunRecord]) -> Vec<Attempt> {
     runs.iter()
         .map(|r| {
             let RunState::Finished(status) = r.state else {
@@ -607,8 +597,21 @@ fn attempts(runs: &[RunRecord]) -> Vec<(String, u32, Status, Option<ErrorKind>)>
         .collect()
 }
 
-fn attempt(id: &str, n: u32, status: Status, kind: Option<ErrorKind>) -> (String, u32, Status, Option<ErrorKind>) {
+fn attempt(id: &str, n: u32, status: Status, kind: Option<ErrorKind>) -> Attempt {
     (id.to_string(), n, status, kind)
+}
+
+/// Attempts 1 to `n` of `id`, each failed transiently, and then `rest`.
+fn transient_then(id: &str, n: u32, rest: &[Attempt]) -> Vec<Attempt> {
+    let failed = (1..=n).map(|a| attempt(id, a, Status::Failed, Some(ErrorKind::Transient)));
+    failed.chain(rest.iter().cloned()).collect()
+}
+
+/// Runs `yaml` to its end: its outcome and every run.
+async fn run_all(probe: &Arc<Probe>, yaml: &str) -> (Outcome, Vec<RunRecord>) {
+    let h = Harness::new(probe, yaml, EngineConfig::default());
+    let outcome = h.run().await;
+    (outcome, h.journal.all_runs())
 }
 
 const FLAKY: &str = "
@@ -634,19 +637,18 @@ fn flaky(properties: &str, retry: &str) -> String {
 async fn transient_failures_are_retried_each_a_run_and_links_fire_once() {
     let probe = Arc::new(Probe::default());
     let yaml = flaky("{ transient: 2 }", "{ max_attempts: 4, delay: 1ms }");
-    let h = Harness::new(&probe, &yaml, EngineConfig::default());
-    let outcome = h.run().await;
+    let (outcome, runs) = run_all(&probe, &yaml).await;
     assert_eq!(outcome.status, InstanceStatus::Success, "only the last attempt counts");
-    let runs = h.journal.all_runs();
-    let transient = Some(ErrorKind::Transient);
     assert_eq!(
         attempts(&runs),
-        [
-            attempt("flaky", 1, Status::Failed, transient),
-            attempt("flaky", 2, Status::Failed, transient),
-            attempt("flaky", 3, Status::Success, None),
-            attempt("next", 1, Status::Success, None),
-        ]
+        transient_then(
+            "flaky",
+            2,
+            &[
+                attempt("flaky", 3, Status::Success, None),
+                attempt("next", 1, Status::Success, None)
+            ]
+        )
     );
     assert_eq!(runs[1].error, "refused at attempt 2");
     let keys: std::collections::HashSet<_> = runs.iter().map(|r| r.key).collect();
@@ -661,18 +663,11 @@ async fn transient_failures_are_retried_each_a_run_and_links_fire_once() {
 async fn an_exhausted_retry_ends_failed_with_the_last_error() {
     let probe = Arc::new(Probe::default());
     let yaml = flaky("{ transient: 10 }", "{ max_attempts: 3, delay: 1ms, backoff: 1.5 }");
-    let h = Harness::new(&probe, &yaml, EngineConfig::default());
-    assert_eq!(h.run().await.status, InstanceStatus::Failed);
-    let runs = h.journal.all_runs();
-    let transient = Some(ErrorKind::Transient);
+    let (outcome, runs) = run_all(&probe, &yaml).await;
+    assert_eq!(outcome.status, InstanceStatus::Failed);
     assert_eq!(
         attempts(&runs),
-        [
-            attempt("flaky", 1, Status::Failed, transient),
-            attempt("flaky", 2, Status::Failed, transient),
-            attempt("flaky", 3, Status::Failed, transient),
-            attempt("on_failure", 1, Status::Success, None),
-        ]
+        transient_then("flaky", 3, &[attempt("on_failure", 1, Status::Success, None)])
     );
     assert_eq!(runs[2].error, "refused at attempt 3");
     assert_eq!((probe.runs("next"), probe.runs("on_failure")), (0, 1));
@@ -696,9 +691,8 @@ links:
   - { from: slow, to: once, include: [ { status: [failed] } ] }
   - { from: once, to: end, include: [ { status: [failed] } ] }
 ";
-    let h = Harness::new(&probe, yaml, EngineConfig::default());
-    assert_eq!(h.run().await.status, InstanceStatus::Failed);
-    let runs = h.journal.all_runs();
+    let (outcome, runs) = run_all(&probe, yaml).await;
+    assert_eq!(outcome.status, InstanceStatus::Failed);
     assert_eq!(
         attempts(&runs),
         [
@@ -724,16 +718,17 @@ activities:
     retry: { max_attempts: 2, delay: 1ms }
     loop: { max_attempts: 2, exit_when: [ { status: [failed] } ] }
 ";
-    let h = Harness::new(&probe, yaml, EngineConfig::default());
-    h.run().await;
-    let runs = h.journal.all_runs();
+    let (_, runs) = run_all(&probe, yaml).await;
     assert_eq!(
         attempts(&runs),
-        [
-            attempt("poll", 1, Status::Failed, Some(ErrorKind::Transient)),
-            attempt("poll", 2, Status::Success, None),
-            attempt("poll", 3, Status::Success, None),
-        ],
+        transient_then(
+            "poll",
+            1,
+            &[
+                attempt("poll", 2, Status::Success, None),
+                attempt("poll", 3, Status::Success, None)
+            ]
+        ),
         "loop attempt 1 took a retry; loop attempt 2 did not need one"
     );
     assert!(
@@ -779,10 +774,7 @@ async fn a_cancel_during_a_retry_wait_ends_the_instance_at_once() {
         .unwrap()
         .unwrap();
     assert_eq!(outcome.status, InstanceStatus::Canceled);
-    assert_eq!(
-        attempts(&journal.all_runs()),
-        [attempt("flaky", 1, Status::Failed, Some(ErrorKind::Transient))]
-    );
+    assert_eq!(attempts(&journal.all_runs()), transient_then("flaky", 1, &[]));
     assert_eq!((probe.runs("next"), probe.runs("on_failure")), (0, 0), "no link fired");
 }
 
@@ -797,28 +789,11 @@ async fn a_resume_between_retries_replays_finished_attempts_and_continues_the_co
     let _ = task.await;
     assert_eq!(probe.runs("flaky"), 1);
 
-    let resumed = Harness::with_journal(
-        &probe,
-        &yaml.replace("DELAY", "1ms"),
-        EngineConfig::default(),
-        journal.clone(),
-        instance_id,
-    );
-    let outcome = resumed
-        .engine
-        .run(resumed.request(CancellationToken::new(), true))
-        .await
-        .unwrap();
+    let outcome = resume(&probe, &yaml.replace("DELAY", "1ms"), journal.clone(), instance_id).await;
     assert_eq!(outcome.status, InstanceStatus::Failed);
-    let transient = Some(ErrorKind::Transient);
     assert_eq!(
         attempts(&journal.all_runs()),
-        [
-            attempt("flaky", 1, Status::Failed, transient),
-            attempt("flaky", 2, Status::Failed, transient),
-            attempt("flaky", 3, Status::Failed, transient),
-            attempt("on_failure", 1, Status::Success, None),
-        ]
+        transient_then("flaky", 3, &[attempt("on_failure", 1, Status::Success, None)])
     );
     assert_eq!(
         probe.runs("flaky"),
