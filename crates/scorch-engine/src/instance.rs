@@ -39,7 +39,8 @@ struct Scheduler {
     /// Tokens queued or running, per step: a junction waits until its ancestors have none.
     active: Vec<usize>,
     junctions: HashMap<usize, Junction>,
-    /// Final runs by status (success, warning, failed); a loop counts once, by its last attempt.
+    /// Final runs by status (success, warning, failed); a loop or a retried activity counts once,
+    /// by its last run.
     statuses: [usize; 3],
     returns: serde_json::Map<String, serde_json::Value>,
     problems: Vec<String>,
