@@ -16,7 +16,7 @@ pub struct RunIds {
     pub activity_id: String,
     pub activity_name: String,
     pub server: String,
-    /// Loop attempt, from 1.
+    /// The run's attempt, from 1: every loop attempt and every retry counts.
     pub attempt: u32,
 }
 

@@ -14,7 +14,7 @@ mod registry;
 mod settings;
 
 pub use context::{ActivityContext, RunIds, SecretRegistry};
-pub use error::ActivityError;
+pub use error::{ActivityError, ErrorKind};
 pub use invoker::{Invocation, InvocationResult, RunbookInvoker};
 pub use output::{ActivityOutput, Row, Status};
 pub use registry::Registry;

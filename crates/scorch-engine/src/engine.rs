@@ -14,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::data::InstanceFacts;
-use crate::instance::{self, Outcome, Shared, Stop};
+use crate::instance::{self, Outcome};
+use crate::shared::{Shared, Stop};
 use crate::{Event, InstanceEnd, InstanceStart, Journal, JournalError};
 
 #[derive(Debug, Clone)]

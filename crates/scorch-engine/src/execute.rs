@@ -1,24 +1,23 @@
-//! Runs one token: the activity's attempts (one, or a whole loop), each journaled before the
-//! scheduler sees it; replays attempts the journal already holds.
+//! Runs one token: the activity's runs (one, its retries, a whole loop), each journaled before
+//! the scheduler sees it; replays runs the journal already holds.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::FutureExt;
 use jiff::Timestamp;
-use scorch_activity::{ActivityContext, ActivityError, ActivityOutput, Row, RunIds, Status};
-use scorch_model::condition::any_holds;
+use scorch_activity::{ActivityContext, ActivityError, ActivityOutput, ErrorKind, Row, RunIds, Status};
 use scorch_model::plan::{Flatten, Step};
 use serde_json::Value;
 
 use crate::catalog::JUNCTION;
-use crate::data::{Path, PathScope, RunData, extend};
-use crate::instance::{Shared, Stop, Token};
+use crate::data::{Path, PathScope, RunData};
 use crate::record::recorded_rows;
+use crate::repeat::{Attempts, Next, next};
+use crate::shared::{Shared, Stop, Token};
 use crate::{Event, RunKey, RunRecord, RunState, keys};
 
-/// What running a token produced: the last attempt, and problems to report on the instance.
+/// What running a token produced: the last run, and problems to report on the instance.
 pub(crate) struct Executed {
     pub run: Arc<RunData>,
     pub problems: Vec<String>,
@@ -35,24 +34,25 @@ pub(crate) async fn execute(shared: &Shared, token: &Token) -> Result<Executed, 
     }
     let loop_started = Timestamp::now();
     let mut problems = Vec::new();
-    let mut attempt = 1u32;
+    let mut at = Attempts::FIRST;
     loop {
-        let key = keys::attempt(token.key, attempt);
+        let key = keys::attempt(token.key, at.run);
         let replayed = shared.replay.get(&key);
         if let Some(rec) = replayed
             && let RunState::Finished(status) = rec.state
         {
-            let run = Arc::new(from_record(rec, status, attempt, loop_started));
+            let run = Arc::new(from_record(rec, status, at, loop_started));
             shared.emit(Event::Finished {
                 record: rec.clone(),
                 replayed: true,
             });
-            match next_attempt(shared, step, token, &run, attempt, &mut problems) {
-                LoopStep::Again => {
-                    attempt += 1;
+            // The journal holds what followed, or the crash came before it: go on at once.
+            match next(shared, step, token, &run, rec.error_kind, at, &mut problems) {
+                again @ (Next::Retry(_) | Next::Loop(_)) => {
+                    at = at.after(&again);
                     continue;
                 }
-                _ => return Ok(Executed { run, problems }),
+                Next::Done | Next::Exhausted(_) => return Ok(Executed { run, problems }),
             }
         }
         let seq = match replayed {
@@ -61,31 +61,20 @@ pub(crate) async fn execute(shared: &Shared, token: &Token) -> Result<Executed, 
         };
         let started_at = Timestamp::now();
         let interrupted = replayed.is_some() && !step.idempotent;
-        let mut output = if interrupted {
-            ActivityOutput::failed("interrupted", Vec::new())
+        let (mut output, kind) = if interrupted {
+            settle(Err(ActivityError::Failed("interrupted".into())))
         } else {
             if !step.idempotent {
-                let rec = record(
-                    shared,
-                    step,
-                    seq,
-                    key,
-                    attempt,
-                    RunState::Running,
-                    "",
-                    started_at,
-                    None,
-                    &[],
-                );
+                let rec = record(shared, step, seq, key, at.run, started_at, None);
                 shared.journal.run_started(&rec).await?;
             }
             shared.emit(Event::Started {
                 seq,
                 activity_id: step.id.clone(),
                 name: step.name.clone(),
-                attempt,
+                attempt: at.run,
             });
-            run_attempt(shared, step, token, attempt).await
+            settle(run_attempt(shared, step, token, at.run).await)
         };
         let ended_at = Timestamp::now();
         output.rows = flatten(&step.flatten, std::mem::take(&mut output.rows));
@@ -95,12 +84,12 @@ pub(crate) async fn execute(shared: &Shared, token: &Token) -> Result<Executed, 
             rows: output.rows,
             started_at,
             ended_at,
-            attempt,
-            loop_attempts: attempt,
+            attempt: at.run,
+            loop_attempts: at.loop_attempt,
             loop_duration_ms: ended_at.duration_since(loop_started).as_millis() as i64,
         });
-        let decision = next_attempt(shared, step, token, &run, attempt, &mut problems);
-        if let LoopStep::Exhausted(max) = decision
+        let decision = next(shared, step, token, &run, kind, at, &mut problems);
+        if let Next::Exhausted(max) = decision
             && let Some(data) = Arc::get_mut(&mut run)
         {
             let note = format!("loop ended after {max} attempts without an exit condition holding");
@@ -110,18 +99,7 @@ pub(crate) async fn execute(shared: &Shared, token: &Token) -> Result<Executed, 
                 format!("{}; {note}", data.error)
             };
         }
-        let rec = record(
-            shared,
-            step,
-            seq,
-            key,
-            attempt,
-            RunState::Finished(run.status),
-            &run.error,
-            started_at,
-            Some(ended_at),
-            &run.rows,
-        );
+        let rec = record(shared, step, seq, key, at.run, started_at, Some((&run, kind)));
         if step.idempotent {
             shared.journal.idempotent_run_finished(&rec).await?;
         } else {
@@ -131,95 +109,58 @@ pub(crate) async fn execute(shared: &Shared, token: &Token) -> Result<Executed, 
             record: rec,
             replayed: false,
         });
-        match decision {
-            LoopStep::Again => {
-                // A draining server stops between attempts; the resumed loop goes on from here.
-                let delay = step.looping.as_ref().map_or(Duration::ZERO, |l| l.delay);
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = shared.cancel.cancelled() => return Ok(Executed { run, problems }),
-                    _ = shared.drain.cancelled() => return Err(Stop::Drained),
-                }
-                attempt += 1;
-            }
-            _ => return Ok(Executed { run, problems }),
+        let wait = match decision {
+            Next::Retry(wait) | Next::Loop(wait) => wait,
+            Next::Done | Next::Exhausted(_) => return Ok(Executed { run, problems }),
+        };
+        // A cancel ends the wait and the token; a draining server stops here, and the resumed
+        // instance goes on from this run.
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shared.cancel.cancelled() => return Ok(Executed { run, problems }),
+            _ = shared.drain.cancelled() => return Err(Stop::Drained),
         }
+        at = at.after(&decision);
     }
 }
 
-enum LoopStep {
-    Done,
-    Again,
-    Exhausted(u32),
+/// A run's output, and the kind of its failure when it failed (an output the activity itself
+/// reports failed is `failed`).
+fn settle(result: Result<ActivityOutput, ActivityError>) -> (ActivityOutput, Option<ErrorKind>) {
+    match result {
+        Ok(output) => {
+            let kind = (output.status == Status::Failed).then_some(ErrorKind::Failed);
+            (output, kind)
+        }
+        Err(e) => (ActivityOutput::failed(e.to_string(), Vec::new()), Some(e.kind())),
+    }
 }
 
-/// Decides whether a looping activity runs again, from its own latest attempt.
-fn next_attempt(
+/// One run: render the properties along the token's path and run the activity. A panic in it
+/// is a plain failure.
+async fn run_attempt(
     shared: &Shared,
     step: &Step,
     token: &Token,
-    run: &Arc<RunData>,
     attempt: u32,
-    problems: &mut Vec<String>,
-) -> LoopStep {
-    let Some(lp) = &step.looping else { return LoopStep::Done };
-    if shared.cancel.is_cancelled() {
-        return LoopStep::Done;
-    }
-    let rows: Vec<Option<usize>> = if run.rows.is_empty() {
-        vec![None]
-    } else {
-        (0..run.rows.len()).map(Some).collect()
-    };
-    let mut holds = |conditions| {
-        rows.iter().any(|&row| {
-            let path = extend(&token.path, token.step, run, row);
-            let scope = PathScope {
-                facts: &shared.facts,
-                path: &path,
-            };
-            any_holds(conditions, run.status, &scope).unwrap_or_else(|why| {
-                problems.push(format!("activity '{}': loop condition: {why}", step.id));
-                false
-            })
-        })
-    };
-    if holds(&lp.continue_when) {
-        // "Do not exit" wins over exit conditions.
-    } else if holds(&lp.exit_when) {
-        return LoopStep::Done;
-    }
-    if attempt >= lp.max_attempts {
-        LoopStep::Exhausted(lp.max_attempts)
-    } else {
-        LoopStep::Again
-    }
-}
-
-/// One attempt: render the properties along the token's path and run the activity.
-async fn run_attempt(shared: &Shared, step: &Step, token: &Token, attempt: u32) -> ActivityOutput {
+) -> Result<ActivityOutput, ActivityError> {
     if step.type_name == JUNCTION {
-        return junction_output(shared, step, &token.path);
+        return Ok(junction_output(shared, step, &token.path));
     }
-    let properties = {
-        let scope = PathScope {
-            facts: &shared.facts,
-            path: &token.path,
-        };
-        match step.properties.render(&scope) {
-            Ok(p) => p,
-            Err(why) => return ActivityOutput::failed(format!("{}: {why}", step.type_name), Vec::new()),
-        }
+    let scope = PathScope {
+        facts: &shared.facts,
+        path: &token.path,
     };
-    let Some(activity) = shared.registry.get(&step.type_name) else {
-        return ActivityOutput::failed(
-            format!(
-                "activity type '{}' is not installed on this runbook server",
-                step.type_name
-            ),
-            Vec::new(),
-        );
-    };
+    let properties = step
+        .properties
+        .render(&scope)
+        .map_err(|why| ActivityError::InvalidInput(format!("{}: {why}", step.type_name)))?;
+    let activity = shared.registry.get(&step.type_name).ok_or_else(|| {
+        ActivityError::Failed(format!(
+            "activity type '{}' is not installed on this runbook server",
+            step.type_name
+        ))
+    })?;
     let deadline = step.timeout.map(|t| tokio::time::Instant::now() + t);
     let ctx = ActivityContext {
         ids: RunIds {
@@ -246,42 +187,35 @@ async fn run_attempt(shared: &Shared, step: &Step, token: &Token, attempt: u32) 
             .unwrap_or(Ok(Err(ActivityError::TimedOut))),
         None => run.await,
     };
-    let output = match result {
-        Ok(Ok(out)) => out,
-        Ok(Err(e)) => ActivityOutput::failed(e.to_string(), Vec::new()),
-        Err(panic) => {
-            let why = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
-            ActivityOutput::failed(format!("{}: the activity crashed: {why}", step.type_name), Vec::new())
-        }
-    };
+    let output = result.unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(ActivityError::Failed(format!(
+            "{}: the activity crashed: {why}",
+            step.type_name
+        )))
+    })?;
     if step.type_name == "return_data" && output.status != Status::Failed {
         return typed_returns(shared, output);
     }
-    output
+    Ok(output)
 }
 
 /// Return values converted to their declared types.
-fn typed_returns(shared: &Shared, mut output: ActivityOutput) -> ActivityOutput {
+fn typed_returns(shared: &Shared, mut output: ActivityOutput) -> Result<ActivityOutput, ActivityError> {
     for row in &mut output.rows {
         for (name, ty) in &shared.plan.returns {
             if let Some(v) = row.get_mut(name) {
-                match ty.coerce(v) {
-                    Ok(typed) => *v = typed,
-                    Err(why) => {
-                        return ActivityOutput::failed(
-                            format!("return_data: return value '{name}': {why}"),
-                            Vec::new(),
-                        );
-                    }
-                }
+                *v = ty
+                    .coerce(v)
+                    .map_err(|why| ActivityError::InvalidInput(format!("return_data: return value '{name}': {why}")))?;
             }
         }
     }
-    output
+    Ok(output)
 }
 
 /// A junction publishes the chosen branch's rows (or one row) and which branch that was.
@@ -347,7 +281,7 @@ fn csv_field(v: &str) -> String {
     }
 }
 
-fn from_record(rec: &RunRecord, status: Status, attempt: u32, loop_started: Timestamp) -> RunData {
+fn from_record(rec: &RunRecord, status: Status, at: Attempts, loop_started: Timestamp) -> RunData {
     let ended_at = rec.ended_at.unwrap_or(rec.started_at);
     RunData {
         status,
@@ -355,25 +289,23 @@ fn from_record(rec: &RunRecord, status: Status, attempt: u32, loop_started: Time
         rows: rec.rows.as_ref().clone(),
         started_at: rec.started_at,
         ended_at,
-        attempt,
-        loop_attempts: attempt,
+        attempt: at.run,
+        loop_attempts: at.loop_attempt,
         loop_duration_ms: ended_at.duration_since(loop_started).as_millis().max(0) as i64,
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The journal's record of a run: running when `end` is `None`, else finished as `end` says.
 fn record(
     shared: &Shared,
     step: &Step,
     seq: u64,
     key: RunKey,
     attempt: u32,
-    state: RunState,
-    error: &str,
     started_at: Timestamp,
-    ended_at: Option<Timestamp>,
-    rows: &[Row],
+    end: Option<(&RunData, Option<ErrorKind>)>,
 ) -> RunRecord {
+    let rows: &[Row] = end.map_or(&[], |(run, _)| &run.rows);
     let (rows, truncated) = if shared.keep_published && !rows.is_empty() {
         recorded_rows(rows, shared.published_cap, &shared.secrets)
     } else {
@@ -386,10 +318,13 @@ fn record(
         activity_id: step.id.clone(),
         activity_name: step.name.clone(),
         attempt,
-        state,
-        error: crate::record::recorded_text(error, &shared.secrets),
+        state: end.map_or(RunState::Running, |(run, _)| RunState::Finished(run.status)),
+        error: end.map_or_else(String::new, |(run, _)| {
+            crate::record::recorded_text(&run.error, &shared.secrets)
+        }),
+        error_kind: end.and_then(|(_, kind)| kind),
         started_at,
-        ended_at,
+        ended_at: end.map(|(run, _)| run.ended_at),
         rows: Arc::new(rows),
         truncated,
     }

@@ -2,122 +2,18 @@
 //! links fire per published row, junctions fire once nothing upstream can run any more.
 
 use std::collections::{HashMap, VecDeque};
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use scorch_activity::{GlobalSettings, Registry, Row, RunbookInvoker, SecretRegistry, Status};
+use scorch_activity::Status;
 use scorch_model::Plan;
 use scorch_model::condition::any_holds;
-use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
-use crate::data::{InstanceFacts, Path, PathScope, RunData, extend};
+use crate::data::{Path, PathScope, RunData, extend};
 use crate::execute::{Executed, execute};
-use crate::{Event, InstanceStatus, Journal, JournalError, RunKey, RunRecord, keys};
-
-/// Why an instance stopped before its end.
-#[derive(Debug)]
-pub(crate) enum Stop {
-    /// The journal failed: nothing more may run unrecorded.
-    Journal(JournalError),
-    /// The engine is draining (a graceful stop): the instance is left to be resumed.
-    Drained,
-}
-
-impl From<JournalError> for Stop {
-    fn from(e: JournalError) -> Self {
-        Stop::Journal(e)
-    }
-}
-
-/// A pending run of one activity, with the path of runs that led to it.
-pub(crate) struct Token {
-    pub step: usize,
-    pub key: RunKey,
-    pub path: Path,
-    /// The firing link's delay.
-    pub delay: Duration,
-}
-
-/// What every run of the instance shares.
-pub(crate) struct Shared {
-    pub plan: Arc<Plan>,
-    pub registry: Arc<Registry>,
-    pub journal: Arc<dyn Journal>,
-    pub settings: Arc<dyn GlobalSettings>,
-    pub secrets: Arc<SecretRegistry>,
-    pub facts: InstanceFacts,
-    pub job_id: Uuid,
-    pub instance_id: Uuid,
-    pub parameters: Arc<Row>,
-    pub cancel: CancellationToken,
-    /// The engine's drain signal: start nothing more, leave the instance resumable.
-    pub drain: CancellationToken,
-    pub working_dir: PathBuf,
-    pub invoker: Option<Arc<dyn RunbookInvoker>>,
-    pub keep_published: bool,
-    pub published_cap: usize,
-    /// Recorded attempts by key, when resuming.
-    pub replay: HashMap<RunKey, RunRecord>,
-    pub events: Option<UnboundedSender<Event>>,
-    seq: AtomicU64,
-}
-
-impl Shared {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        plan: Arc<Plan>,
-        registry: Arc<Registry>,
-        journal: Arc<dyn Journal>,
-        settings: Arc<dyn GlobalSettings>,
-        secrets: Arc<SecretRegistry>,
-        facts: InstanceFacts,
-        ids: (Uuid, Uuid),
-        parameters: Arc<Row>,
-        cancel: (CancellationToken, CancellationToken),
-        (working_dir, invoker): (PathBuf, Option<Arc<dyn RunbookInvoker>>),
-        published_cap: usize,
-        replay: Vec<RunRecord>,
-        events: Option<UnboundedSender<Event>>,
-    ) -> Self {
-        let next_seq = replay.iter().map(|r| r.seq + 1).max().unwrap_or(0);
-        Self {
-            keep_published: plan.runbook.logging.published_data,
-            plan,
-            registry,
-            journal,
-            settings,
-            secrets,
-            facts,
-            job_id: ids.0,
-            instance_id: ids.1,
-            parameters,
-            cancel: cancel.0,
-            drain: cancel.1,
-            working_dir,
-            invoker,
-            published_cap,
-            replay: replay.into_iter().map(|r| (r.key, r)).collect(),
-            events,
-            seq: AtomicU64::new(next_seq),
-        }
-    }
-
-    pub(crate) fn next_seq(&self) -> u64 {
-        self.seq.fetch_add(1, Ordering::Relaxed)
-    }
-
-    pub(crate) fn emit(&self, event: Event) {
-        if let Some(tx) = &self.events {
-            // A listener that went away does not stop the instance.
-            let _ = tx.send(event);
-        }
-    }
-}
+use crate::shared::{Shared, Stop, Token};
+use crate::{InstanceStatus, keys};
 
 /// How an instance ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -143,7 +39,8 @@ struct Scheduler {
     /// Tokens queued or running, per step: a junction waits until its ancestors have none.
     active: Vec<usize>,
     junctions: HashMap<usize, Junction>,
-    /// Final runs by status (success, warning, failed); a loop counts once, by its last attempt.
+    /// Final runs by status (success, warning, failed); a loop or a retried activity counts once,
+    /// by its last run.
     statuses: [usize; 3],
     returns: serde_json::Map<String, serde_json::Value>,
     problems: Vec<String>,

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use scorch_activity::{Row, Status};
+use scorch_activity::{ErrorKind, Row, Status};
 use serde_json::Value;
 use thiserror::Error;
 use uuid::Uuid;
@@ -43,11 +43,15 @@ pub struct RunRecord {
     pub key: RunKey,
     pub activity_id: Arc<str>,
     pub activity_name: Arc<str>,
-    /// Loop attempt, from 1.
+    /// The run's number among its token's runs, from 1: every loop attempt and every retry
+    /// counts (without `retry:` it is the loop attempt).
     pub attempt: u32,
     pub state: RunState,
     /// Empty unless failed or warned.
     pub error: String,
+    /// Why the run failed; `None` while running and when it did not fail. A `Transient` one is
+    /// what a `retry:` policy runs again, on resume too.
+    pub error_kind: Option<ErrorKind>,
     pub started_at: Timestamp,
     pub ended_at: Option<Timestamp>,
     /// Activity-specific published rows (common published data is derived from the other

@@ -9,6 +9,8 @@ mod instance;
 pub mod journal;
 mod keys;
 mod record;
+mod repeat;
+mod shared;
 
 pub use catalog::{JUNCTION, JUNCTION_DESCRIPTOR, RegistryCatalog};
 pub use engine::{Ended, Engine, EngineConfig, EngineError, InstanceRequest};

@@ -1,5 +1,6 @@
 //! Engine behaviour that needs more than a runbook file: resuming from the journal, interrupted
-//! runs, cancellation, bounded concurrency, fan-out at scale, published-data caps, panics.
+//! runs, cancellation, bounded concurrency, fan-out at scale, published-data caps, panics,
+//! retries after transient errors.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -7,11 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use scorch_activity::{
-    Activity, ActivityContext, ActivityError, ActivityOutput, Descriptor, MemorySettings, Registry, Value, async_trait,
-    row,
+    Activity, ActivityContext, ActivityError, ActivityOutput, Descriptor, ErrorKind, MemorySettings, Registry, Status,
+    Value, async_trait, row,
 };
 use scorch_engine::{
-    Engine, EngineConfig, InstanceEnd, InstanceRequest, InstanceStart, InstanceStatus, Journal, JournalError,
+    Engine, EngineConfig, Event, InstanceEnd, InstanceRequest, InstanceStart, InstanceStatus, Journal, JournalError,
     MemoryJournal, Outcome, RegistryCatalog, RunRecord, RunState,
 };
 use scorch_model::{Plan, compile, load};
@@ -44,7 +45,7 @@ static COUNT: Descriptor = Descriptor {
     category: "Test",
     summary: "counts its runs",
     idempotent: false,
-    properties: &["sleep_ms", "rows", "panic", "size"],
+    properties: &["sleep_ms", "rows", "panic", "size", "transient", "fail"],
     required: &[],
     publishes: &["n", "blob"],
 };
@@ -79,6 +80,15 @@ impl Activity for Count {
             .unwrap()
             .entry(ctx.ids.activity_id.clone())
             .or_default() += 1;
+        // Fails transiently for its first `transient` attempts.
+        let transient = props.get("transient").and_then(Value::as_u64).unwrap_or(0);
+        if u64::from(ctx.ids.attempt) <= transient {
+            let attempt = ctx.ids.attempt;
+            return Err(ActivityError::Transient(format!("refused at attempt {attempt}")));
+        }
+        if props.get("fail").is_some() {
+            return Err(ActivityError::Failed("failed for good".into()));
+        }
         let now = self.probe.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.probe.max_in_flight.fetch_max(now, Ordering::SeqCst);
         if self.descriptor.type_name.starts_with("test.gate") {
@@ -197,6 +207,12 @@ async fn crash_at_gate(probe: &Arc<Probe>, yaml: &str) -> (Arc<MemoryJournal>, U
     (journal, instance_id)
 }
 
+/// Resumes the instance `journal` holds, running `yaml`, to its end.
+async fn resume(probe: &Arc<Probe>, yaml: &str, journal: Arc<MemoryJournal>, instance_id: Uuid) -> Outcome {
+    let h = Harness::with_journal(probe, yaml, EngineConfig::default(), journal, instance_id);
+    h.engine.run(h.request(CancellationToken::new(), true)).await.unwrap()
+}
+
 #[tokio::test]
 async fn resume_replays_finished_runs_and_reruns_an_idempotent_one() {
     let probe = Arc::new(Probe::default());
@@ -206,14 +222,7 @@ async fn resume_replays_finished_runs_and_reruns_an_idempotent_one() {
     // The resumed gate passes at once: its activity now sees a canceled token only if canceled,
     // so swap the gate for a plain count under the same id.
     let resumed_yaml = yaml.replace("type: test.gate_idempotent", "type: test.count");
-    let h = Harness::with_journal(
-        &probe,
-        &resumed_yaml,
-        EngineConfig::default(),
-        journal.clone(),
-        instance_id,
-    );
-    let outcome = h.engine.run(h.request(CancellationToken::new(), true)).await.unwrap();
+    let outcome = resume(&probe, &resumed_yaml, journal.clone(), instance_id).await;
     assert_eq!(outcome.status, InstanceStatus::Success, "{outcome:?}");
     assert_eq!(outcome.returns["N"], 0);
     assert_eq!(
@@ -236,8 +245,7 @@ async fn resume_fails_an_interrupted_non_idempotent_run_and_follows_failure_link
         .filter(|r| r.state == RunState::Running)
         .collect();
     assert_eq!(running.len(), 1, "the gate's start was journaled");
-    let h = Harness::with_journal(&probe, &yaml, EngineConfig::default(), journal.clone(), instance_id);
-    let outcome = h.engine.run(h.request(CancellationToken::new(), true)).await.unwrap();
+    let outcome = resume(&probe, &yaml, journal.clone(), instance_id).await;
     assert_eq!(outcome.status, InstanceStatus::Failed);
     assert_eq!(
         (probe.runs("a"), probe.runs("b"), probe.runs("c")),
@@ -378,6 +386,7 @@ links: [ { from: bad, to: handler, include: [ { status: [failed] } ] } ]
         .find(|r| &*r.activity_id == "bad")
         .unwrap();
     assert!(bad.error.contains("crashed: boom"), "{}", bad.error);
+    assert_eq!(bad.error_kind, Some(ErrorKind::Failed), "a panic is a plain failure");
 }
 
 #[tokio::test]
@@ -418,18 +427,7 @@ links: [ { from: poll, to: after } ]
         "a drained instance is not finished"
     );
 
-    let resumed = Harness::with_journal(
-        &probe,
-        &yaml.replace("DELAY", "10ms"),
-        EngineConfig::default(),
-        journal,
-        instance_id,
-    );
-    let outcome = resumed
-        .engine
-        .run(resumed.request(CancellationToken::new(), true))
-        .await
-        .unwrap();
+    let outcome = resume(&probe, &yaml.replace("DELAY", "10ms"), journal, instance_id).await;
     assert_eq!(outcome.status, InstanceStatus::Success);
     assert_eq!(
         (probe.runs("poll"), probe.runs("after")),
@@ -582,4 +580,224 @@ links: [ { from: i1, to: b }, { from: b, to: i2 }, { from: i2, to: gate }, { fro
     assert_eq!(ids, ["i1", "b", "i2", "gate", "c"]);
     assert!(runs.iter().all(|r| matches!(r.state, RunState::Finished(_))));
     assert!(journal.durable.instance_end(instance_id).is_some());
+}
+
+/// A run as (activity id, attempt, status, error kind).
+type Attempt = (String, u32, Status, Option<ErrorKind>);
+
+/// Each run as an [`Attempt`], in the order the runs started.
+fn attempts(runs: &[RunRecord]) -> Vec<Attempt> {
+    runs.iter()
+        .map(|r| {
+            let RunState::Finished(status) = r.state else {
+                panic!("run {} of {} is still running", r.attempt, r.activity_id)
+            };
+            (r.activity_id.to_string(), r.attempt, status, r.error_kind)
+        })
+        .collect()
+}
+
+fn attempt(id: &str, n: u32, status: Status, kind: Option<ErrorKind>) -> Attempt {
+    (id.to_string(), n, status, kind)
+}
+
+/// Attempts 1 to `n` of `id`, each failed transiently, and then `rest`.
+fn transient_then(id: &str, n: u32, rest: &[Attempt]) -> Vec<Attempt> {
+    let failed = (1..=n).map(|a| attempt(id, a, Status::Failed, Some(ErrorKind::Transient)));
+    failed.chain(rest.iter().cloned()).collect()
+}
+
+/// Runs `yaml` to its end: its outcome and every run.
+async fn run_all(probe: &Arc<Probe>, yaml: &str) -> (Outcome, Vec<RunRecord>) {
+    let h = Harness::new(probe, yaml, EngineConfig::default());
+    let outcome = h.run().await;
+    (outcome, h.journal.all_runs())
+}
+
+const FLAKY: &str = "
+format: 1
+runbook: Flaky
+activities:
+  - id: flaky
+    type: test.count
+    properties: PROPERTIES
+    retry: RETRY
+  - { id: next, type: test.count }
+  - { id: on_failure, type: test.count }
+links:
+  - { from: flaky, to: next }
+  - { from: flaky, to: on_failure, include: [ { status: [failed] } ] }
+";
+
+fn flaky(properties: &str, retry: &str) -> String {
+    FLAKY.replace("PROPERTIES", properties).replace("RETRY", retry)
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_each_a_run_and_links_fire_once() {
+    let probe = Arc::new(Probe::default());
+    let yaml = flaky("{ transient: 2 }", "{ max_attempts: 4, delay: 1ms }");
+    let (outcome, runs) = run_all(&probe, &yaml).await;
+    assert_eq!(outcome.status, InstanceStatus::Success, "only the last attempt counts");
+    assert_eq!(
+        attempts(&runs),
+        transient_then(
+            "flaky",
+            2,
+            &[
+                attempt("flaky", 3, Status::Success, None),
+                attempt("next", 1, Status::Success, None)
+            ]
+        )
+    );
+    assert_eq!(runs[1].error, "refused at attempt 2");
+    let keys: std::collections::HashSet<_> = runs.iter().map(|r| r.key).collect();
+    assert_eq!(keys.len(), runs.len(), "every attempt has its own run key");
+    assert_eq!(
+        (probe.runs("flaky"), probe.runs("next"), probe.runs("on_failure")),
+        (3, 1, 0)
+    );
+}
+
+#[tokio::test]
+async fn an_exhausted_retry_ends_failed_with_the_last_error() {
+    let probe = Arc::new(Probe::default());
+    let yaml = flaky("{ transient: 10 }", "{ max_attempts: 3, delay: 1ms, backoff: 1.5 }");
+    let (outcome, runs) = run_all(&probe, &yaml).await;
+    assert_eq!(outcome.status, InstanceStatus::Failed);
+    assert_eq!(
+        attempts(&runs),
+        transient_then("flaky", 3, &[attempt("on_failure", 1, Status::Success, None)])
+    );
+    assert_eq!(runs[2].error, "refused at attempt 3");
+    assert_eq!((probe.runs("next"), probe.runs("on_failure")), (0, 1));
+}
+
+/// Only a transient error is retried: a `failed` one, a `timed_out` one (the activity's own
+/// timeout) and a transient one under `max_attempts: 1` end the activity at once.
+#[tokio::test]
+async fn other_failures_and_max_attempts_1_are_final() {
+    let probe = Arc::new(Probe::default());
+    let yaml = "
+format: 1
+runbook: Final
+activities:
+  - { id: failed, type: test.count, properties: { fail: true }, retry: { max_attempts: 4, delay: 1ms } }
+  - { id: slow, type: test.gate, timeout: 10ms, retry: { max_attempts: 4, delay: 1ms } }
+  - { id: once, type: test.count, properties: { transient: 5 }, retry: { max_attempts: 1 } }
+  - { id: end, type: test.count }
+links:
+  - { from: failed, to: slow, include: [ { status: [failed] } ] }
+  - { from: slow, to: once, include: [ { status: [failed] } ] }
+  - { from: once, to: end, include: [ { status: [failed] } ] }
+";
+    let (outcome, runs) = run_all(&probe, yaml).await;
+    assert_eq!(outcome.status, InstanceStatus::Failed);
+    assert_eq!(
+        attempts(&runs),
+        [
+            attempt("failed", 1, Status::Failed, Some(ErrorKind::Failed)),
+            attempt("slow", 1, Status::Failed, Some(ErrorKind::TimedOut)),
+            attempt("once", 1, Status::Failed, Some(ErrorKind::Transient)),
+            attempt("end", 1, Status::Success, None),
+        ]
+    );
+    assert_eq!(runs[1].error, "timed out");
+}
+
+#[tokio::test]
+async fn retries_happen_within_each_loop_attempt() {
+    let probe = Arc::new(Probe::default());
+    let yaml = "
+format: 1
+runbook: Loop
+activities:
+  - id: poll
+    type: test.count
+    properties: { transient: 1 }
+    retry: { max_attempts: 2, delay: 1ms }
+    loop: { max_attempts: 2, exit_when: [ { status: [failed] } ] }
+";
+    let (_, runs) = run_all(&probe, yaml).await;
+    assert_eq!(
+        attempts(&runs),
+        transient_then(
+            "poll",
+            1,
+            &[
+                attempt("poll", 2, Status::Success, None),
+                attempt("poll", 3, Status::Success, None)
+            ]
+        ),
+        "loop attempt 1 took a retry; loop attempt 2 did not need one"
+    );
+    assert!(
+        runs[2].error.contains("loop ended after 2 attempts"),
+        "{}",
+        runs[2].error
+    );
+}
+
+type Running = tokio::task::JoinHandle<Result<Outcome, scorch_engine::EngineError>>;
+
+/// Starts `yaml` and returns once its first run is journaled (the flaky runbook then waits to
+/// retry), with the journal and instance to resume.
+async fn first_run_then_wait(
+    probe: &Arc<Probe>,
+    yaml: &str,
+    cancel: CancellationToken,
+) -> (Arc<MemoryJournal>, Uuid, Running) {
+    let h = Harness::new(probe, yaml, EngineConfig::default());
+    let (journal, instance_id) = (h.journal.clone(), h.instance_id);
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let mut request = h.request(cancel, false);
+    request.events = Some(tx);
+    let task = tokio::spawn(async move { h.engine.run(request).await });
+    while let Some(event) = events.recv().await {
+        if matches!(event, Event::Finished { .. }) {
+            break;
+        }
+    }
+    (journal, instance_id, task)
+}
+
+#[tokio::test]
+async fn a_cancel_during_a_retry_wait_ends_the_instance_at_once() {
+    let probe = Arc::new(Probe::default());
+    let yaml = flaky("{ transient: 2 }", "{ max_attempts: 4, delay: 1h }");
+    let cancel = CancellationToken::new();
+    let (journal, _, task) = first_run_then_wait(&probe, &yaml, cancel.clone()).await;
+    cancel.cancel();
+    let outcome = tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("the wait ended with the cancel")
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome.status, InstanceStatus::Canceled);
+    assert_eq!(attempts(&journal.all_runs()), transient_then("flaky", 1, &[]));
+    assert_eq!((probe.runs("next"), probe.runs("on_failure")), (0, 0), "no link fired");
+}
+
+#[tokio::test]
+async fn a_resume_between_retries_replays_finished_attempts_and_continues_the_count() {
+    let probe = Arc::new(Probe::default());
+    let retry = "{ max_attempts: 3, delay: DELAY }";
+    let yaml = flaky("{ transient: 10 }", retry);
+    let (journal, instance_id, task) =
+        first_run_then_wait(&probe, &yaml.replace("DELAY", "1h"), CancellationToken::new()).await;
+    task.abort(); // a crash while waiting to retry
+    let _ = task.await;
+    assert_eq!(probe.runs("flaky"), 1);
+
+    let outcome = resume(&probe, &yaml.replace("DELAY", "1ms"), journal.clone(), instance_id).await;
+    assert_eq!(outcome.status, InstanceStatus::Failed);
+    assert_eq!(
+        attempts(&journal.all_runs()),
+        transient_then("flaky", 3, &[attempt("on_failure", 1, Status::Success, None)])
+    );
+    assert_eq!(
+        probe.runs("flaky"),
+        3,
+        "attempt 1 was replayed, and the resumed instance ran only the 2 attempts left"
+    );
 }

@@ -96,6 +96,8 @@ pub struct ActivityDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryDef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<Position2D>,
     /// Kept from an imported Orchestrator export.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -125,6 +127,20 @@ pub struct LoopDef {
     pub exit_when: Vec<ConditionDef>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub continue_when: Vec<ConditionDef>,
+}
+
+/// `retry:` as written; what is left out takes the defaults of [`crate::retry::RetryPlan`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryDef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_delay: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

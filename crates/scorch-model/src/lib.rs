@@ -12,9 +12,12 @@ pub mod names;
 pub mod params;
 pub mod plan;
 pub mod props;
+pub mod retry;
 pub mod source;
 mod status;
 pub mod template;
+#[cfg(test)]
+mod test_catalog;
 
 pub use condition::Condition;
 pub use def::Runbook;

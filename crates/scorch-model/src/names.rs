@@ -33,35 +33,9 @@ pub(crate) fn check_name(what: &str, text: &str, max: usize) -> Result<(), Strin
 
 #[cfg(test)]
 mod tests {
-    use serde_json::Value;
-
     use super::*;
-    use crate::{Catalog, Diagnostic, TypeInfo, compile, load};
-
-    /// Knows `initialize_data` and `junction`, taking any properties.
-    struct AnyProperties;
-
-    impl Catalog for AnyProperties {
-        fn describe(&self, type_name: &str, properties: &Value) -> Option<TypeInfo> {
-            let known = ["initialize_data", "junction"].contains(&type_name);
-            known.then(|| TypeInfo {
-                properties: properties
-                    .as_object()
-                    .into_iter()
-                    .flat_map(|p| p.keys().cloned())
-                    .collect(),
-                ..Default::default()
-            })
-        }
-
-        fn type_names(&self) -> Vec<String> {
-            vec!["initialize_data".into(), "junction".into()]
-        }
-    }
-
-    fn diagnostics(text: &str) -> Vec<Diagnostic> {
-        compile(&load(text).unwrap(), &AnyProperties).unwrap_err()
-    }
+    use crate::test_catalog::{AnyProperties, diagnostics};
+    use crate::{compile, load};
 
     #[test]
     fn a_long_runbook_name_is_refused() {

@@ -8,13 +8,14 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::compare::Op;
-use crate::def::{ActivityDef, ConditionDef, ParamDef, Runbook};
+use crate::def::{ActivityDef, ConditionDef, ParamDef, RetryDef, Runbook};
 use crate::diagnostic::{Diagnostic, Report};
 use crate::duration::parse_duration;
 use crate::load::Loaded;
 use crate::names::{MAX_ACTIVITIES, MAX_FOLDER_CHARS, MAX_ID_CHARS, MAX_NAME_CHARS, check_name};
 use crate::params::{TYPE_NAMES, ValueType};
 use crate::props::PropTemplate;
+use crate::retry::RetryPlan;
 use crate::status::Status;
 use crate::template::{Reference, Template};
 use crate::{Condition, is_identifier};
@@ -93,6 +94,7 @@ pub struct Step {
     pub flatten: Flatten,
     pub looping: Option<LoopPlan>,
     pub timeout: Option<Duration>,
+    pub retry: Option<RetryPlan>,
     pub links: Vec<LinkPlan>,
     pub inputs: Vec<usize>,
     pub junction: Option<JunctionPlan>,
@@ -233,6 +235,7 @@ impl Compiler<'_, '_> {
                 .timeout
                 .as_deref()
                 .map(|t| self.duration(&format!("{path}/timeout"), Some(t)));
+            let retry = a.retry.as_ref().and_then(|r| self.retry(&path, r));
             let flatten = self.flatten(&path, &a.flatten);
             let links = outgoing[i]
                 .iter()
@@ -279,6 +282,7 @@ impl Compiler<'_, '_> {
                 flatten,
                 looping,
                 timeout,
+                retry,
                 links,
                 inputs: inputs[i].clone(),
                 junction,
@@ -669,6 +673,16 @@ impl Compiler<'_, '_> {
                 Duration::ZERO
             }
         }
+    }
+
+    fn retry(&mut self, path: &str, def: &RetryDef) -> Option<RetryPlan> {
+        RetryPlan::compile(def)
+            .map_err(|problems| {
+                for (key, why) in problems {
+                    self.err(format!("{path}/retry/{key}"), why);
+                }
+            })
+            .ok()
     }
 
     fn flatten(&mut self, path: &str, value: &Value) -> Flatten {

@@ -71,6 +71,7 @@ mod tests {
             attempt: 2,
             state,
             error: String::new(),
+            error_kind: None,
             started_at,
             ended_at: matches!(state, RunState::Finished(_))
                 .then(|| started_at + jiff::SignedDuration::from_millis(1500)),

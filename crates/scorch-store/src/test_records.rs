@@ -17,6 +17,7 @@ pub fn running(instance_id: Uuid, seq: u64) -> RunRecord {
         attempt: 1,
         state: RunState::Running,
         error: String::new(),
+        error_kind: None,
         started_at: Timestamp::now(),
         ended_at: None,
         rows: Arc::new(Vec::new()),

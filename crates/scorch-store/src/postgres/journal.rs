@@ -540,6 +540,8 @@ pub(super) fn decode_run(instance_id: Uuid, row: &PgRow, names: &RunNames) -> Re
             .map_err(|_| StoreError::Corrupt("stored attempt is out of range".into()))?,
         state: run_state(row.try_get(state)?)?,
         error: row.try_get::<Option<String>, _>(error)?.unwrap_or_default(),
+        // Not stored yet: a resume treats a failure it reads back as final.
+        error_kind: None,
         started_at: timestamp(row.try_get(started_at)?)?,
         ended_at: row.try_get::<Option<i64>, _>(ended_at)?.map(timestamp).transpose()?,
         rows: Arc::new(rows),

@@ -256,6 +256,8 @@ pub(super) fn decode_run(instance_id: Uuid, row: &impl Columns) -> Result<RunRec
             .map_err(|_| StoreError::Corrupt("stored attempt is out of range".into()))?,
         state: run_state(row.column("state")?)?,
         error: row.column::<Option<String>>("error")?.unwrap_or_default(),
+        // Not stored yet: a resume treats a failure it reads back as final.
+        error_kind: None,
         started_at: timestamp(row.column("started_at")?)?,
         ended_at: row.column::<Option<i64>>("ended_at")?.map(timestamp).transpose()?,
         rows: Arc::new(rows),

@@ -178,6 +178,7 @@ pub fn finished_run(instance_id: Uuid, seq: u64) -> RunRecord {
         attempt: 1,
         state: RunState::Finished(Status::Success),
         error: String::new(),
+        error_kind: None,
         started_at,
         ended_at: Some(started_at),
         rows: Arc::new(vec![row]),

@@ -1,0 +1,31 @@
+//! A catalog for the crate's compile tests.
+
+use serde_json::Value;
+
+use crate::{Catalog, Diagnostic, TypeInfo, compile, load};
+
+/// Knows `initialize_data` and `junction`, taking any properties.
+pub struct AnyProperties;
+
+impl Catalog for AnyProperties {
+    fn describe(&self, type_name: &str, properties: &Value) -> Option<TypeInfo> {
+        let known = ["initialize_data", "junction"].contains(&type_name);
+        known.then(|| TypeInfo {
+            properties: properties
+                .as_object()
+                .into_iter()
+                .flat_map(|p| p.keys().cloned())
+                .collect(),
+            ..Default::default()
+        })
+    }
+
+    fn type_names(&self) -> Vec<String> {
+        vec!["initialize_data".into(), "junction".into()]
+    }
+}
+
+/// What compiling `text` (which must load) reports.
+pub fn diagnostics(text: &str) -> Vec<Diagnostic> {
+    compile(&load(text).unwrap(), &AnyProperties).unwrap_err()
+}
