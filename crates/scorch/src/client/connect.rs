@@ -5,22 +5,15 @@ use crate::cli::Connection;
 
 /// The management server, with the token.
 pub fn management(conn: &Connection) -> Result<Api, ClientError> {
-    Api::new(
-        &conn.management,
-        conn.token.as_deref(),
-        "the management server",
-        "--management",
-    )?
-    .trusting(conn.ca_cert.as_deref())
+    server(conn, &conn.management, "the management server", "--management")
 }
 
 /// The REST web service, with the token.
 pub fn web_service(conn: &Connection) -> Result<Api, ClientError> {
-    Api::new(
-        &conn.web_service,
-        conn.token.as_deref(),
-        "the web service",
-        "--web-service",
-    )?
-    .trusting(conn.ca_cert.as_deref())
+    server(conn, &conn.web_service, "the web service", "--web-service")
+}
+
+/// The server at `url`, called `name` in messages and set with `flag`.
+fn server(conn: &Connection, url: &str, name: &'static str, flag: &'static str) -> Result<Api, ClientError> {
+    Api::new(url, conn.token.as_deref(), name, flag)?.trusting(conn.ca_cert.as_deref())
 }
