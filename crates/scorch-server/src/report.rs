@@ -3,9 +3,52 @@
 //! prints), so the three stay one shape.
 
 use scorch_engine::{RunRecord, RunState};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
 
-use crate::web::wire::{ActivityRun, RunReport};
+/// The outcome of one instance: the document `scorch runbook test --json` prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunReport {
+    /// The runbook's name.
+    pub runbook: String,
+    /// The instance's status: `running`, `success`, `warning`, `failed` or `canceled`.
+    pub status: String,
+    #[schema(value_type = Object)]
+    pub returns: Map<String, Value>,
+    /// Every activity run, in start order.
+    pub activities: Vec<ActivityRun>,
+    /// Problems the instance met that no activity run shows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
+
+/// One run (one attempt) of one activity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ActivityRun {
+    /// The activity's id in the runbook.
+    pub id: String,
+    pub name: String,
+    /// `running`, `success`, `warning` or `failed`.
+    pub status: String,
+    /// Loop attempt, from 1.
+    pub attempt: u32,
+    /// Its published data: one row as an object, several as a list. Encrypted values are
+    /// masked.
+    pub published: Value,
+    #[schema(format = DateTime)]
+    pub started_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub ended_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The published data was cut to the configured cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<bool>,
+}
 
 /// The document of one instance: its status, return data, problems and every activity run.
 pub fn document(

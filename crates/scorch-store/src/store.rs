@@ -53,11 +53,13 @@ pub trait Store: Send + Sync + 'static {
     async fn folders(&self) -> Result<Vec<Folder>, StoreError>;
     /// Deletes an empty folder (a folder holding runbooks or folders is a `Conflict`).
     async fn delete_folder(&self, path: &str) -> Result<(), StoreError>;
-    /// Saves a checked runbook as a new version, keeping the UUIDs its file carries (`uuid`
-    /// keys from an import). Returns the runbook's id and the version made.
+    /// Saves a checked runbook as a new version in the folder its definition names, keeping the
+    /// UUIDs its file carries (`uuid` keys from an import). Returns the runbook's id and the
+    /// version made.
     async fn save_plan(&self, plan: &Plan, source: &str, author: &str) -> Result<(Uuid, i64), StoreError> {
         let rb = &plan.runbook;
-        let definition = serde_json::to_value(rb).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let definition =
+            serde_json::to_value(rb).map_err(|e| StoreError::Invalid(format!("the runbook cannot be stored: {e}")))?;
         let uuid = |text: &Option<String>| text.as_deref().and_then(|t| Uuid::parse_str(t).ok());
         let parameters = plan
             .parameters

@@ -1,8 +1,14 @@
 //! The command line.
 
+mod remote;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+pub use remote::{
+    ClientCommand, Connection, CounterCommand, FolderCommand, JobCommand, RunbookRemote, TokenCommand, UserCommand,
+    VarCommand,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -16,7 +22,7 @@ pub struct Cli {
     #[command(flatten)]
     pub overrides: crate::config::Overrides,
     #[command(flatten)]
-    pub connection: crate::client::Connection,
+    pub connection: Connection,
 }
 
 #[derive(Debug, Subcommand)]
@@ -27,7 +33,7 @@ pub enum Command {
         command: RunbookCommand,
     },
     #[command(flatten)]
-    Client(crate::client::ClientCommand),
+    Client(ClientCommand),
     /// Run every role in one process on an embedded database: the one-command start.
     Up {
         #[command(flatten)]
@@ -103,7 +109,7 @@ pub enum RunbookCommand {
     /// The Runbook Tester: run a runbook in this process, with no server, and show each activity run.
     Test(TestArgs),
     #[command(flatten)]
-    Remote(crate::client::RunbookRemote),
+    Remote(RunbookRemote),
 }
 
 #[derive(Debug, Args)]

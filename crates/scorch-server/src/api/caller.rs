@@ -4,7 +4,8 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use scorch_store::{Role, User};
 
-use super::{ApiError, AppState};
+use super::error::ApiError;
+use super::state::AppState;
 use crate::auth::token_hash;
 
 /// The authenticated user behind a request (`Authorization: Bearer <token>`). Every route but

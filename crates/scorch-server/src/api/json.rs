@@ -8,7 +8,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::ApiError;
+use super::error::ApiError;
+
+/// Request bodies larger than this are refused (413) before they are read.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// A JSON body (or response) whose rejections are [`ApiError`]s: malformed JSON, a wrong field
 /// type or a missing content type give a 400 (413 when too large) with the parser's reason.
@@ -104,10 +107,7 @@ fn rejected(rejection: JsonRejection) -> ApiError {
         return ApiError::new(
             status,
             "body_too_large",
-            format!(
-                "the request body is too large (at most {} bytes)",
-                super::MAX_BODY_BYTES
-            ),
+            format!("the request body is too large (at most {MAX_BODY_BYTES} bytes)"),
         );
     }
     match rejection {

@@ -4,7 +4,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::api::ApiError;
+use super::error::ApiError;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Query<T>(pub T);

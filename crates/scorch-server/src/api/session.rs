@@ -12,12 +12,13 @@ use axum::response::{IntoResponse, Response};
 use scorch_store::StoreError;
 use serde_json::json;
 
-use super::caller::bearer;
-use super::{ApiError, AppState, Caller, Json};
+use super::caller::{Caller, bearer};
+use super::error::ApiError;
+use super::json::Json;
+use super::names::check_name_length;
+use super::state::AppState;
+use super::wire::{ErrorBody, Login, Session};
 use crate::auth::{MAX_PASSWORD, new_token, token_hash, verify_password_in_turn};
-use crate::management::check_name_length;
-use crate::management::wire::{Login, Session};
-use crate::web::wire::ErrorBody;
 
 /// Why a sign-in was refused: an error, or too many attempts.
 pub enum Refused {

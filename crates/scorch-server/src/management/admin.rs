@@ -5,11 +5,12 @@ use scorch_store::{PurgeRule, StoreError};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::wire::{AuditItem, Purge, Purged};
-use super::{audit as record, time};
+use super::wire::{Purge, Purged};
 use crate::api::Query;
+use crate::api::audit::{item as audit_item, record};
+use crate::api::paging::MAX_LIMIT;
+use crate::api::wire::AuditItem;
 use crate::api::{ApiError, AppState, Caller, Json};
-use crate::web::MAX_LIMIT;
 
 const DEFAULT_AUDIT_LIMIT: u32 = 100;
 /// Instances deleted per transaction, so a purge never holds the database for long.
@@ -33,18 +34,6 @@ pub(super) async fn audit(
     let limit = query.limit.unwrap_or(DEFAULT_AUDIT_LIMIT).clamp(1, MAX_LIMIT);
     let entries = state.store.audit_log(limit, query.offset.unwrap_or(0)).await?;
     Ok(Json(entries.into_iter().map(audit_item).collect()))
-}
-
-pub(crate) fn audit_item(e: scorch_store::AuditEntry) -> AuditItem {
-    AuditItem {
-        id: e.id,
-        at: time(e.at),
-        actor: e.actor,
-        action: e.action,
-        object_type: e.object_type,
-        object_id: e.object_id,
-        detail: e.detail,
-    }
 }
 
 /// `POST /api/v1/purge`: deletes finished instances by the rule (or counts them on a dry run).

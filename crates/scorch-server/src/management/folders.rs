@@ -5,8 +5,9 @@ use axum::http::StatusCode;
 use scorch_store::Role;
 use serde_json::json;
 
+use super::parse::{folder_path, parent_folder};
 use super::wire::{FolderItem, NewFolder};
-use super::{audit, folder_path, parent_folder};
+use crate::api::audit::record;
 use crate::api::{ApiError, AppState, Caller, Json};
 
 /// `GET /api/v1/folders`: the folders the caller may see, by path.
@@ -41,7 +42,7 @@ pub(super) async fn create(
         return Err(ApiError::conflict(format!("folder '{path}' already exists")));
     }
     let id = state.store.ensure_folder(&path).await?;
-    audit(
+    record(
         &state,
         &caller,
         "folder.create",
@@ -69,7 +70,7 @@ pub(super) async fn delete(
         return Err(ApiError::not_found(format!("folder '{path}' not found")));
     };
     state.store.delete_folder(&path).await?;
-    audit(
+    record(
         &state,
         &caller,
         "folder.delete",

@@ -5,14 +5,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use scorch_engine::RegistryCatalog;
 use scorch_model::{Diagnostic, compile, load};
-use scorch_store::{ActivitySpec, ParameterSpec, Role, Runbook, SaveRunbook, StoreError};
+use scorch_store::{Role, Runbook, StoreError};
 use serde::Deserialize;
 use serde_json::json;
-use uuid::Uuid;
 
+use super::parse::{folder_path, parse_id};
 use super::wire::{CheckIn, CheckedIn, CheckoutState, ErrorBody, ErrorDetail, RunbookItem, RunbookSource};
-use super::{audit, folder_path, parse_id, time};
 use crate::api::Query;
+use crate::api::audit::record;
 use crate::api::{ApiError, AppState, Caller, Json};
 
 /// A check-in's failure: an API error, or a runbook that does not validate (400
@@ -84,60 +84,28 @@ pub(super) async fn check_in(
     Json(body): Json<CheckIn>,
 ) -> Result<(StatusCode, Json<CheckedIn>), CheckInError> {
     let loaded = load(&body.source).map_err(rendered)?;
-    let plan = compile(&loaded, &RegistryCatalog(state.plans.registry())).map_err(rendered)?;
-    let mut definition = plan.runbook.clone();
-    if definition.name.contains('/') {
+    let mut plan = compile(&loaded, &RegistryCatalog(state.plans.registry())).map_err(rendered)?;
+    if plan.runbook.name.contains('/') {
         return Err(CheckInError::Invalid(vec![format!(
             "1:1: runbook: the name '{}' must not contain '/' (folders are given by 'folder')",
-            definition.name
+            plan.runbook.name
         )]));
     }
-    let folder = folder_path(body.folder.as_deref().or(definition.folder.as_deref()).unwrap_or(""))?;
+    let folder = folder_path(body.folder.as_deref().or(plan.runbook.folder.as_deref()).unwrap_or(""))?;
     caller.require(&folder, Role::Author)?;
-    definition.folder = (!folder.is_empty()).then(|| folder.clone());
-    let definition_json = serde_json::to_value(&definition)
-        .map_err(|e| ApiError::bad_request(format!("the runbook cannot be stored: {e}")))?;
-    let uuid = |text: &Option<String>| text.as_deref().and_then(|t| Uuid::parse_str(t).ok());
-    let parameters = plan
-        .parameters
-        .iter()
-        .map(|p| ParameterSpec {
-            id: uuid(&p.uuid),
-            name: p.name.clone(),
-            type_name: p.ty.clone(),
-            default: p.default.as_ref().map(scorch_model::template::value_text),
-        })
-        .collect();
-    let activities = definition
-        .activities
-        .iter()
-        .map(|a| ActivitySpec {
-            id: uuid(&a.uuid),
-            key: a.id.clone(),
-            name: a.display_name().to_string(),
-            type_name: a.ty.clone(),
-        })
-        .collect();
-    let save = SaveRunbook {
-        id: None,
-        folder: &folder,
-        name: &definition.name,
-        definition: &definition_json,
-        source: &body.source,
-        parameters,
-        activities,
-        author: caller.name(),
-    };
-    let (id, version) = state.store.save_runbook(save).await?;
-    let detail = json!({ "folder": folder, "name": definition.name, "version": version });
-    audit(&state, &caller, "runbook.check_in", "runbook", Some(id), detail).await;
-    tracing::info!(runbook_id = %id, version, folder = %folder, name = %definition.name, actor = caller.name(), "runbook checked in");
+    // Stored in the folder it was checked in to, which the stored definition names too.
+    plan.runbook.folder = (!folder.is_empty()).then(|| folder.clone());
+    let (id, version) = state.store.save_plan(&plan, &body.source, caller.name()).await?;
+    let name = plan.runbook.name;
+    let detail = json!({ "folder": folder, "name": name, "version": version });
+    record(&state, &caller, "runbook.check_in", "runbook", Some(id), detail).await;
+    tracing::info!(runbook_id = %id, version, folder = %folder, name = %name, actor = caller.name(), "runbook checked in");
     Ok((
         StatusCode::CREATED,
         Json(CheckedIn {
             id,
             folder,
-            name: definition.name,
+            name,
             version,
         }),
     ))
@@ -170,7 +138,7 @@ pub(super) async fn list(
             latest_version: r.latest_version,
             checked_out_by: r.checked_out_by,
             description: r.description,
-            updated_at: time(r.updated_at),
+            updated_at: r.updated_at.to_string(),
         })
         .collect();
     Ok(Json(items))
@@ -211,7 +179,7 @@ pub(super) async fn source(
         latest_version: rb.latest_version,
         checked_out_by: rb.checked_out_by,
         created_by: rb.body.created_by.clone(),
-        created_at: time(rb.body.created_at),
+        created_at: rb.body.created_at.to_string(),
         source: rb.body.source.clone(),
     }))
 }
@@ -242,7 +210,7 @@ pub(super) async fn check_out(
         )));
     }
     state.store.check_out(rb.id, caller.name()).await?;
-    audit(
+    record(
         &state,
         &caller,
         "runbook.check_out",
@@ -283,7 +251,7 @@ pub(super) async fn undo_check_out(
     }
     state.store.undo_check_out(rb.id, caller.name(), query.force).await?;
     let detail = json!({ "folder": rb.folder, "name": rb.name, "force": query.force, "holder": rb.checked_out_by });
-    audit(
+    record(
         &state,
         &caller,
         "runbook.undo_check_out",

@@ -1,17 +1,12 @@
 //! Global settings: variables (plain or encrypted) and counters. Everyone authenticated may
-//! read them (encrypted values never leave the server); only administrators change them.
+//! read them (encrypted values never leave the server); only administrators change them, through
+//! the handlers both roles share (`api::settings`).
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use serde_json::json;
 
-use super::wire::{CounterItem, SetCounter, SetVariable, VariableItem};
-use super::{audit, check_name};
+use crate::api::settings::{counter_item, variable_item};
+use crate::api::wire::{CounterItem, VariableItem};
 use crate::api::{ApiError, AppState, Caller, Json};
-use crate::web::wire::ErrorBody;
-
-/// Variable values larger than this are refused.
-const MAX_VALUE_BYTES: usize = 64 * 1024;
 
 /// `GET /api/v1/variables`.
 pub(super) async fn variables(
@@ -20,16 +15,6 @@ pub(super) async fn variables(
 ) -> Result<Json<Vec<VariableItem>>, ApiError> {
     let items = state.store.variables().await?.into_iter().map(variable_item).collect();
     Ok(Json(items))
-}
-
-pub(crate) fn variable_item(v: scorch_store::VariableInfo) -> VariableItem {
-    // Belt and braces: whatever the backend hands back, an encrypted value is not sent.
-    let value = if v.encrypted { None } else { v.value };
-    VariableItem {
-        name: v.name,
-        value,
-        encrypted: v.encrypted,
-    }
 }
 
 /// `GET /api/v1/variables/{name}`.
@@ -44,93 +29,6 @@ pub(super) async fn variable(
         .ok_or_else(|| ApiError::not_found(format!("variable '{name}' not found")))
 }
 
-/// Creates or replaces a variable (administrators). An encrypted value is sealed before it is
-/// stored and never returned.
-#[utoipa::path(
-    put,
-    path = "/api/v1/variables/{name}",
-    operation_id = "set_variable",
-    tag = "settings",
-    params(("name" = String, Path, description = "Its name")),
-    request_body = SetVariable,
-    responses(
-        (status = 200, description = "The variable (an encrypted one without its value)", body = VariableItem),
-        (status = 400, description = "A bad name or value", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "Not an administrator", body = ErrorBody),
-    )
-)]
-pub(crate) async fn set_variable(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(name): Path<String>,
-    Json(body): Json<SetVariable>,
-) -> Result<Json<VariableItem>, ApiError> {
-    caller.require_admin()?;
-    check_name("variable", &name)?;
-    if body.value.len() > MAX_VALUE_BYTES {
-        return Err(ApiError::bad_request(format!(
-            "variable '{name}': the value is larger than {MAX_VALUE_BYTES} bytes"
-        )));
-    }
-    // Encrypted values are sealed here: the database never holds them in clear.
-    let stored = if body.encrypted {
-        state.secrets.seal(&body.value)
-    } else {
-        body.value.clone()
-    };
-    state.store.set_variable(&name, &stored, body.encrypted).await?;
-    // The value is never recorded: an encrypted one is a secret, and a plain one may be too.
-    audit(
-        &state,
-        &caller,
-        "variable.set",
-        "variable",
-        None,
-        json!({ "name": name, "encrypted": body.encrypted }),
-    )
-    .await;
-    let value = if body.encrypted { None } else { Some(body.value) };
-    Ok(Json(VariableItem {
-        name,
-        value,
-        encrypted: body.encrypted,
-    }))
-}
-
-/// Deletes a variable (administrators).
-#[utoipa::path(
-    delete,
-    path = "/api/v1/variables/{name}",
-    operation_id = "delete_variable",
-    tag = "settings",
-    params(("name" = String, Path, description = "Its name")),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 404, description = "No such variable", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "Not an administrator", body = ErrorBody),
-    )
-)]
-pub(crate) async fn delete_variable(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(name): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    caller.require_admin()?;
-    state.store.delete_variable(&name).await?;
-    audit(
-        &state,
-        &caller,
-        "variable.delete",
-        "variable",
-        None,
-        json!({ "name": name }),
-    )
-    .await;
-    Ok(StatusCode::NO_CONTENT)
-}
-
 /// `GET /api/v1/counters`.
 pub(super) async fn counters(
     State(state): State<AppState>,
@@ -138,14 +36,6 @@ pub(super) async fn counters(
 ) -> Result<Json<Vec<CounterItem>>, ApiError> {
     let items = state.store.counters().await?.into_iter().map(counter_item).collect();
     Ok(Json(items))
-}
-
-pub(crate) fn counter_item(c: scorch_store::CounterInfo) -> CounterItem {
-    CounterItem {
-        name: c.name,
-        value: c.value,
-        default: c.default,
-    }
 }
 
 /// `GET /api/v1/counters/{name}`.
@@ -158,77 +48,4 @@ pub(super) async fn counter(
     found
         .map(|c| Json(counter_item(c)))
         .ok_or_else(|| ApiError::not_found(format!("counter '{name}' not found")))
-}
-
-/// Creates or sets a counter and its reset default (administrators).
-#[utoipa::path(
-    put,
-    path = "/api/v1/counters/{name}",
-    operation_id = "set_counter",
-    tag = "settings",
-    params(("name" = String, Path, description = "Its name")),
-    request_body = SetCounter,
-    responses(
-        (status = 200, description = "The counter", body = CounterItem),
-        (status = 400, description = "A bad name or value", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "Not an administrator", body = ErrorBody),
-    )
-)]
-pub(crate) async fn set_counter(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(name): Path<String>,
-    Json(body): Json<SetCounter>,
-) -> Result<Json<CounterItem>, ApiError> {
-    caller.require_admin()?;
-    check_name("counter", &name)?;
-    state.store.set_counter(&name, body.value).await?;
-    audit(
-        &state,
-        &caller,
-        "counter.set",
-        "counter",
-        None,
-        json!({ "name": name, "value": body.value }),
-    )
-    .await;
-    Ok(Json(CounterItem {
-        name,
-        value: body.value,
-        default: body.value,
-    }))
-}
-
-/// Deletes a counter (administrators).
-#[utoipa::path(
-    delete,
-    path = "/api/v1/counters/{name}",
-    operation_id = "delete_counter",
-    tag = "settings",
-    params(("name" = String, Path, description = "Its name")),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 404, description = "No such counter", body = ErrorBody),
-        (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "Not an administrator", body = ErrorBody),
-    )
-)]
-pub(crate) async fn delete_counter(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(name): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    caller.require_admin()?;
-    state.store.delete_counter(&name).await?;
-    audit(
-        &state,
-        &caller,
-        "counter.delete",
-        "counter",
-        None,
-        json!({ "name": name }),
-    )
-    .await;
-    Ok(StatusCode::NO_CONTENT)
 }

@@ -7,9 +7,11 @@ use axum::http::StatusCode;
 use scorch_store::{Role, StoreError, User};
 use serde_json::json;
 
+use super::parse::{folder_path, parse_id};
 use super::wire::{CreatedToken, GrantItem, NewToken, NewUser, RevokeGrant, SetGrant, TokenItem, UserItem};
-use super::{audit, check_name, check_name_length, folder_path, parse_id, time};
 use crate::api::Query;
+use crate::api::audit::record;
+use crate::api::names::{check_name, check_name_length};
 use crate::api::{ApiError, AppState, Caller, Json};
 use crate::auth::{MAX_PASSWORD, MIN_PASSWORD, hash_password_in_turn, new_token, token_hash};
 
@@ -101,7 +103,7 @@ pub(super) async fn create(
         .create_user(&body.name, password_hash.as_deref(), body.admin)
         .await?;
     let detail = json!({ "name": user.name, "admin": user.admin, "password": user.password_hash.is_some() });
-    audit(&state, &caller, "user.create", "user", Some(user.id), detail).await;
+    record(&state, &caller, "user.create", "user", Some(user.id), detail).await;
     Ok((StatusCode::CREATED, Json(user_item(user))))
 }
 
@@ -120,7 +122,7 @@ pub(super) async fn delete(
     }
     let user = find_user(&state, &name).await?;
     state.store.delete_user(&name).await?;
-    audit(
+    record(
         &state,
         &caller,
         "user.delete",
@@ -160,7 +162,7 @@ pub(super) async fn create_token(
         .store
         .create_token(&user.name, &token_hash(&token), &body.label)
         .await?;
-    audit(
+    record(
         &state,
         &caller,
         "token.create",
@@ -197,7 +199,7 @@ pub(super) async fn tokens(
             id: t.id,
             user: t.user,
             label: t.label,
-            created_at: time(t.created_at),
+            created_at: t.created_at.to_string(),
             revoked: t.revoked,
         })
         .collect();
@@ -220,7 +222,7 @@ pub(super) async fn revoke_token(
         }
     }
     state.store.revoke_token(id).await?;
-    audit(&state, &caller, "token.revoke", "token", Some(id), json!({})).await;
+    record(&state, &caller, "token.revoke", "token", Some(id), json!({})).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -242,7 +244,7 @@ pub(super) async fn grant(
     let user = find_user(&state, &body.user).await?;
     state.store.grant(&user.name, &folder, role).await?;
     let detail = json!({ "user": user.name, "folder": folder, "role": role.as_str() });
-    audit(&state, &caller, "grant.set", "user", Some(user.id), detail).await;
+    record(&state, &caller, "grant.set", "user", Some(user.id), detail).await;
     Ok(Json(user_item(find_user(&state, &user.name).await?)))
 }
 
@@ -275,7 +277,7 @@ pub(super) async fn revoke(
     caller.require(&folder, Role::Admin)?;
     let user = find_user(&state, &named.user).await?;
     state.store.revoke(&user.name, &folder).await?;
-    audit(
+    record(
         &state,
         &caller,
         "grant.revoke",

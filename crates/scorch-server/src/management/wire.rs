@@ -3,7 +3,6 @@
 //! reads exactly these.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 // ---- runbooks ----
@@ -84,51 +83,6 @@ pub struct FolderItem {
 #[serde(deny_unknown_fields)]
 pub struct NewFolder {
     pub path: String,
-}
-
-// ---- global settings ----
-
-/// A variable as listed: an encrypted one never carries its value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct VariableItem {
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    pub encrypted: bool,
-}
-
-/// `PUT /api/v1/variables/{name}`.
-#[derive(Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SetVariable {
-    pub value: String,
-    #[serde(default)]
-    pub encrypted: bool,
-}
-
-impl std::fmt::Debug for SetVariable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let value = if self.encrypted { "***" } else { self.value.as_str() };
-        f.debug_struct("SetVariable")
-            .field("value", &value)
-            .field("encrypted", &self.encrypted)
-            .finish()
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct CounterItem {
-    pub name: String,
-    pub value: i64,
-    /// The value a reset returns to.
-    pub default: i64,
-}
-
-/// `PUT /api/v1/counters/{name}`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SetCounter {
-    pub value: i64,
 }
 
 // ---- users, tokens, permissions ----
@@ -228,51 +182,7 @@ pub struct RevokeGrant {
     pub folder: String,
 }
 
-/// `POST /api/v1/session`: log in with a password.
-#[derive(Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Login {
-    pub user: String,
-    pub password: String,
-}
-
-impl std::fmt::Debug for Login {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Login")
-            .field("user", &self.user)
-            .field("password", &"***")
-            .finish()
-    }
-}
-
-/// A session token (a new API token labelled "session").
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Session {
-    pub token: String,
-}
-
-impl std::fmt::Debug for Session {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Session { token: *** }")
-    }
-}
-
-// ---- audit and retention ----
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct AuditItem {
-    pub id: i64,
-    /// RFC 3339.
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub object_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, format = "uuid")]
-    pub object_id: Option<Uuid>,
-    #[schema(value_type = Object)]
-    pub detail: serde_json::Value,
-}
+// ---- retention ----
 
 /// `POST /api/v1/purge`: removes finished instances outside the last `keep_last` of their
 /// runbook and/or older than `older_than_days` (at least one of the two).

@@ -9,7 +9,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::HttpLimits;
+use super::limits::HttpLimits;
 
 /// What a connection waits for, and since when.
 #[derive(Debug, Clone, Copy)]

@@ -5,12 +5,12 @@
 //! A request in flight (an event stream, a start waiting for its job) is never timed out.
 
 mod connections;
+mod limits;
 mod tracked;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Once};
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -25,35 +25,8 @@ use tower::ServiceExt;
 
 use crate::listener::{Listener, Secure};
 use connections::{Admitted, Connections};
+pub use limits::HttpLimits;
 use tracked::{TrackedIo, TrackedRequestBody, TrackedResponseBody};
-
-/// How long clients may take, and how many connections a role holds at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HttpLimits {
-    /// A request head must arrive whole within this, counted from the connection's start (its
-    /// TLS handshake included) or from the first byte of its next request.
-    pub header_read_timeout: Duration,
-    /// A request body must arrive whole within this, counted from the end of its head.
-    pub body_read_timeout: Duration,
-    /// A connection with no request in flight is closed after this long.
-    pub idle_timeout: Duration,
-    /// At most this many connections at once. Past it, those that have waited longest for their
-    /// clients (for a request head, a body, or a next request) are closed to make room, a
-    /// sixteenth of the bound at a time; when every connection has a request in flight, a new
-    /// one waits for a place.
-    pub max_connections: usize,
-}
-
-impl Default for HttpLimits {
-    fn default() -> Self {
-        Self {
-            header_read_timeout: Duration::from_secs(10),
-            body_read_timeout: Duration::from_secs(60),
-            idle_timeout: Duration::from_secs(60),
-            max_connections: 1024,
-        }
-    }
-}
 
 /// hyper's own bound on a request head, and on what it buffers of a connection. It is above the
 /// JSON APIs' limits (`api::MAX_URI_BYTES`, `api::MAX_HEADER_BYTES`) so that they, not hyper,

@@ -1,5 +1,5 @@
-//! What every handler needs: ids and query values parsed with clear 400s, pages, and which
-//! runbooks the caller may see (what it may not see does not exist for it: 404, or absent from
+//! What every handler needs: ids and query values parsed with clear 400s, and which runbooks
+//! the caller may see (what it may not see does not exist for it: 404, or absent from
 //! lists).
 
 use jiff::Timestamp;
@@ -7,9 +7,6 @@ use scorch_store::{Runbook, StoreError};
 use uuid::Uuid;
 
 use crate::api::{ApiError, AppState, Caller};
-
-pub const DEFAULT_LIMIT: u32 = 50;
-pub const MAX_LIMIT: u32 = 500;
 
 /// A UUID from a path or query value; `what` names it in the error ("job id").
 pub fn uuid(text: &str, what: &str) -> Result<Uuid, ApiError> {
@@ -39,22 +36,6 @@ pub fn status<T>(text: Option<&str>, parse: fn(&str) -> Option<T>, allowed: &str
             .ok_or_else(|| ApiError::bad_request(format!("status: '{t}' is not one of {allowed}")))
     })
     .transpose()
-}
-
-/// `limit` (default 50, 1 to 500) and `offset` (default 0).
-pub fn page(limit: Option<u32>, offset: Option<u32>) -> Result<(u32, u32), ApiError> {
-    let limit = limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::bad_request(format!(
-            "limit: {limit} is not between 1 and {MAX_LIMIT}"
-        )));
-    }
-    Ok((limit, offset.unwrap_or(0)))
-}
-
-/// The next page's offset when this one was full.
-pub fn next_offset(len: usize, limit: u32, offset: u32) -> Option<u32> {
-    (len >= limit as usize).then(|| offset.saturating_add(limit))
 }
 
 /// The latest version of runbook `id` if the caller may see it; 404 otherwise, the same as for

@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 
 use axum::extract::State;
 
-use super::wire::{ErrorBody, FolderItem, FolderList, Grant, Me};
+use super::wire::{FolderItem, FolderList, Grant, Me};
+use crate::api::wire::ErrorBody;
 use crate::api::{ApiError, AppState, Caller, Json};
 
 /// The caller: its name, whether it is an administrator, and its roles by folder.

@@ -5,10 +5,11 @@
 use axum::extract::State;
 use scorch_store::AuditEntry;
 
-use super::access::{next_offset, page};
-use super::wire::{AuditList, ErrorBody, PageQuery};
+use super::wire::{AuditList, PageQuery};
+use crate::api::audit;
+use crate::api::paging::{next_offset, page};
+use crate::api::wire::ErrorBody;
 use crate::api::{ApiError, AppState, Caller, Json, Query};
-use crate::management::admin::audit_item;
 
 /// The audit trail, newest first.
 #[utoipa::path(
@@ -56,7 +57,7 @@ pub async fn list(
     };
     let next_offset = next_offset(entries.len(), limit, offset);
     Ok(Json(AuditList {
-        items: entries.into_iter().map(audit_item).collect(),
+        items: entries.into_iter().map(audit::item).collect(),
         next_offset,
     }))
 }

@@ -17,8 +17,9 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::Shutdown;
-use super::wire::{ActivityEvent, ErrorBody, InstanceEvent, JobEvent, LaggedEvent};
+use super::shutdown::Shutdown;
+use super::wire::{ActivityEvent, InstanceEvent, JobEvent, LaggedEvent};
+use crate::api::wire::ErrorBody;
 use crate::api::{AppState, Caller};
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);

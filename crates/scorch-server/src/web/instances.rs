@@ -6,10 +6,12 @@ use axum::http::StatusCode;
 use scorch_engine::InstanceStatus;
 use scorch_store::{InstanceFilter, InstanceRow, StoreError};
 
-use super::access::{next_offset, opt_uuid, page, status, time, uuid, visible_runbook, visible_runbooks};
+use super::access::{opt_uuid, status, time, uuid, visible_runbook, visible_runbooks};
 use super::convert;
-use super::wire::{ActivityRunList, ErrorBody, Instance, InstanceList, InstanceQuery};
+use super::wire::{ActivityRunList, Instance, InstanceList, InstanceQuery};
 use crate::api::Query;
+use crate::api::paging::{next_offset, page};
+use crate::api::wire::ErrorBody;
 use crate::api::{ApiError, AppState, Caller, Json};
 use crate::report;
 

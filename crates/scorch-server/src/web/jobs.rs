@@ -10,13 +10,17 @@ use scorch_store::{JobFilter, JobResult, JobStatus, NewAudit, Role, Runbook, Sto
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::access::{next_offset, opt_uuid, page, status, time, uuid, visible_runbook, visible_runbooks};
-use super::wire::{ErrorBody, Job, JobList, JobQuery, RunReport, StartJob};
-use super::{Shutdown, convert};
+use super::access::{opt_uuid, status, time, uuid, visible_runbook, visible_runbooks};
+use super::convert;
+use super::shutdown::Shutdown;
+use super::wire::{Job, JobList, JobQuery, StartJob};
 use crate::api::Query;
+use crate::api::paging::{next_offset, page};
+use crate::api::wire::ErrorBody;
 use crate::api::{ApiError, AppState, Caller, Json};
 use crate::jobs::{StartError, is_final, newer_version_may_help, start_job_audited};
 use crate::report;
+use crate::report::RunReport;
 
 pub const DEFAULT_WAIT_MS: u64 = 30_000;
 pub const MAX_WAIT_MS: u64 = 300_000;

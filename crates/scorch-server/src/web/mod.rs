@@ -11,13 +11,13 @@ mod account;
 mod audit;
 mod convert;
 mod events;
-pub(crate) mod health;
 mod instances;
 mod jobs;
 mod openapi;
 mod runbooks;
 mod servers;
 mod settings;
+mod shutdown;
 pub mod wire;
 
 use axum::extract::DefaultBodyLimit;
@@ -28,19 +28,16 @@ use axum::{Extension, Router};
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-pub(crate) use access::MAX_LIMIT;
 pub use jobs::{DEFAULT_WAIT_MS, MAX_WAIT_MS};
 pub use openapi::{document as openapi_document, json as openapi_json};
 
-use crate::api::{ApiError, AppState, MAX_BODY_BYTES, guarded, session};
-use crate::listener::Listener;
-use crate::management::name_in_path;
-use crate::management::settings as shared;
-use crate::serve::HttpLimits;
+use shutdown::Shutdown;
 
-/// Ends what would hold a graceful shutdown up (event streams, waiting starts).
-#[derive(Clone)]
-struct Shutdown(CancellationToken);
+use crate::api::names::name_in_path;
+use crate::api::settings as shared;
+use crate::api::{ApiError, AppState, MAX_BODY_BYTES, guarded, health, session};
+use crate::listener::Listener;
+use crate::serve::HttpLimits;
 
 /// The web service's routes on `state`, without CORS. Its event streams and waiting starts
 /// end only with their clients: [`serve`] also ends them at shutdown.

@@ -8,10 +8,10 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, audit, events, health, instances, jobs, runbooks, servers, settings, wire};
-use crate::api::Caller;
-use crate::api::session;
-use crate::management::settings as shared;
+use super::{account, audit, events, instances, jobs, runbooks, servers, settings, wire};
+use crate::api::settings as shared;
+use crate::api::wire::ErrorBody;
+use crate::api::{Caller, health, session};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -102,7 +102,7 @@ pub fn json() -> String {
     tag = "health",
     responses(
         (status = 200, description = "The OpenAPI 3.1 document of this service", content_type = "application/json", body = Object),
-        (status = 401, description = "No valid token", body = wire::ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
     )
 )]
 pub async fn openapi(_caller: Caller) -> impl IntoResponse {

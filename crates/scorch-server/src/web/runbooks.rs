@@ -2,12 +2,14 @@
 
 use axum::extract::{Path, State};
 
-use super::access::{next_offset, page, uuid, visible_runbook};
+use super::access::{uuid, visible_runbook};
 use super::convert;
 use scorch_store::Role;
 
-use super::wire::{ErrorBody, RunbookDetail, RunbookList, RunbookQuery, RunbookVersionList};
+use super::wire::{RunbookDetail, RunbookList, RunbookQuery, RunbookVersionList};
 use crate::api::Query;
+use crate::api::paging::{next_offset, page};
+use crate::api::wire::ErrorBody;
 use crate::api::{ApiError, AppState, Caller, Json};
 
 /// Lists runbooks (latest checked-in versions) in the folders the caller can see.

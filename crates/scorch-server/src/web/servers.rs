@@ -6,7 +6,8 @@ use axum::extract::State;
 use jiff::Timestamp;
 
 use super::convert;
-use super::wire::{ErrorBody, RunbookServerList};
+use super::wire::RunbookServerList;
+use crate::api::wire::ErrorBody;
 use crate::api::{ApiError, AppState, Caller, Json};
 
 /// A server is alive while it heartbeated within three of its heartbeat periods (2 s each by

@@ -1,12 +1,13 @@
 //! Global settings on the web service, for the console: everyone signed in reads variables
 //! (encrypted ones without their value) and counters; administrators change them through the
-//! same handlers as on the management server.
+//! handlers both roles share (`api::settings`).
 
 use axum::extract::State;
 
-use super::wire::{CounterList, ErrorBody, VariableList};
+use super::wire::{CounterList, VariableList};
+use crate::api::settings::{counter_item, variable_item};
+use crate::api::wire::ErrorBody;
 use crate::api::{ApiError, AppState, Caller, Json};
-use crate::management::settings::{counter_item, variable_item};
 
 /// Every variable; encrypted ones carry no value.
 #[utoipa::path(

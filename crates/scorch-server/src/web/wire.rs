@@ -6,29 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-/// `GET /health`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Health {
-    /// `ok`, or `unavailable` when the service cannot work.
-    pub status: String,
-    /// `ok` or `unavailable`: whether the orchestration database answers.
-    pub database: String,
-}
-
-/// An error: a stable machine-readable `code` and a message for people.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct ErrorDetail {
-    /// Stable: `bad_request`, `invalid_parameters`, `unauthenticated`, `forbidden`,
-    /// `not_found`, `method_not_allowed`, `conflict`, `job_finished`, `runbook_not_runnable`,
-    /// `body_too_large`, `unsupported_media_type`, `database_unavailable`.
-    pub code: String,
-    pub message: String,
-}
+use crate::report::{ActivityRun, RunReport};
 
 // ---- runbooks ----
 
@@ -152,17 +130,17 @@ pub struct FolderList {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct VariableList {
-    pub items: Vec<crate::management::wire::VariableItem>,
+    pub items: Vec<crate::api::wire::VariableItem>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CounterList {
-    pub items: Vec<crate::management::wire::CounterItem>,
+    pub items: Vec<crate::api::wire::CounterItem>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditList {
-    pub items: Vec<crate::management::wire::AuditItem>,
+    pub items: Vec<crate::api::wire::AuditItem>,
     pub next_offset: Option<u32>,
 }
 
@@ -271,49 +249,6 @@ pub struct JobQuery {
     /// At most this many, newest first (default 50, at most 500).
     pub limit: Option<u32>,
     pub offset: Option<u32>,
-}
-
-/// The outcome of one instance: the document `scorch runbook test --json` prints.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct RunReport {
-    /// The runbook's name.
-    pub runbook: String,
-    /// The instance's status: `running`, `success`, `warning`, `failed` or `canceled`.
-    pub status: String,
-    #[schema(value_type = Object)]
-    pub returns: Map<String, Value>,
-    /// Every activity run, in start order.
-    pub activities: Vec<ActivityRun>,
-    /// Problems the instance met that no activity run shows.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub problems: Vec<String>,
-}
-
-/// One run (one attempt) of one activity.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct ActivityRun {
-    /// The activity's id in the runbook.
-    pub id: String,
-    pub name: String,
-    /// `running`, `success`, `warning` or `failed`.
-    pub status: String,
-    /// Loop attempt, from 1.
-    pub attempt: u32,
-    /// Its published data: one row as an object, several as a list. Encrypted values are
-    /// masked.
-    pub published: Value,
-    #[schema(format = DateTime)]
-    pub started_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(format = DateTime)]
-    pub ended_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration_ms: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// The published data was cut to the configured cap.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub truncated: Option<bool>,
 }
 
 // ---- instances ----

@@ -9,9 +9,10 @@ use scorch_server::management::wire::{Purge, Purged};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use super::connect;
 use super::http::{Api, ClientError, FAILED};
-use super::{Connection, JobCommand, table};
-use crate::cli::name_value;
+use super::terminal::table;
+use crate::cli::{Connection, JobCommand, name_value};
 
 /// How much longer than the server's wait the client waits for the answer.
 const WAIT_MARGIN: Duration = Duration::from_secs(30);
@@ -62,7 +63,7 @@ async fn start(path: &str, params: &[String], wait: bool, timeout: u64, json: bo
             Err(e) => return ClientError::invalid(e).report(),
         }
     }
-    let api = match conn.web_service() {
+    let api = match connect::web_service(conn) {
         Ok(api) => api,
         Err(e) => return e.report(),
     };
@@ -186,7 +187,7 @@ async fn list(
     json: bool,
     conn: &Connection,
 ) -> Result<(), ClientError> {
-    let api = conn.web_service()?;
+    let api = connect::web_service(conn)?;
     let mut query = vec![("limit", limit.to_string())];
     if let Some(runbook) = runbook {
         query.push(("runbook_id", runbook_id(&api, runbook).await?));
@@ -220,7 +221,7 @@ async fn list(
 }
 
 async fn show(id: &str, json: bool, conn: &Connection) -> Result<(), ClientError> {
-    let api = conn.web_service()?;
+    let api = connect::web_service(conn)?;
     let job: Value = api.get(&["api", "v1", "jobs", id.trim()], &[]).await?;
     if json {
         out!("{}", pretty(&job));
@@ -271,7 +272,7 @@ async fn show(id: &str, json: bool, conn: &Connection) -> Result<(), ClientError
 }
 
 async fn cancel(id: &str, conn: &Connection) -> Result<(), ClientError> {
-    let api = conn.web_service()?;
+    let api = connect::web_service(conn)?;
     let job: Value = api
         .post(&["api", "v1", "jobs", id.trim(), "cancel"], &json!({}))
         .await?;
@@ -300,7 +301,7 @@ pub async fn purge(
             "say what to purge: --keep-last N, --older-than-days D, or both",
         ));
     }
-    let api = conn.management()?;
+    let api = connect::management(conn)?;
     let runbook_id = match runbook {
         Some(path) => Some(super::runbooks::resolve(&api, &path).await?.id),
         None => None,

@@ -9,8 +9,10 @@ use scorch_server::management::wire::{
 };
 use uuid::Uuid;
 
+use super::connect;
 use super::http::{Api, ClientError, FAILED, INVALID};
-use super::{Connection, FolderCommand, RunbookRemote, runbook_path, table};
+use super::terminal::{runbook_path, table};
+use crate::cli::{Connection, FolderCommand, RunbookRemote};
 use crate::runbook_file::read_plan;
 
 pub async fn run(cmd: RunbookRemote, conn: &Connection) -> u8 {
@@ -53,7 +55,7 @@ async fn push(files: &[PathBuf], folder: Option<&str>, conn: &Connection, check_
         eprintln!("scorch: nothing was pushed: fix the problems above (scorch runbook check FILE)");
         return INVALID;
     }
-    let api = match conn.management() {
+    let api = match connect::management(conn) {
         Ok(api) => api,
         Err(e) => return e.report(),
     };
@@ -116,7 +118,7 @@ pub async fn resolve(api: &Api, path: &str) -> Result<RunbookItem, ClientError> 
 }
 
 async fn pull(path: &str, version: Option<i64>, output: Option<&Path>, conn: &Connection) -> Result<(), ClientError> {
-    let api = conn.management()?;
+    let api = connect::management(conn)?;
     let runbook = resolve(&api, path).await?;
     let id = runbook.id.to_string();
     let query: Vec<(&str, String)> = version.map(|v| ("version", v.to_string())).into_iter().collect();
@@ -142,7 +144,7 @@ async fn pull(path: &str, version: Option<i64>, output: Option<&Path>, conn: &Co
 }
 
 async fn list(folder: Option<&str>, conn: &Connection) -> Result<(), ClientError> {
-    let api = conn.management()?;
+    let api = connect::management(conn)?;
     let query: Vec<(&str, String)> = folder.map(|f| ("folder", f.to_string())).into_iter().collect();
     let mut runbooks: Vec<RunbookItem> = api.get(&["api", "v1", "runbooks"], &query).await?;
     runbooks.sort_by(|a, b| (&a.folder, &a.name).cmp(&(&b.folder, &b.name)));
@@ -162,7 +164,7 @@ async fn list(folder: Option<&str>, conn: &Connection) -> Result<(), ClientError
 }
 
 async fn check_out(path: &str, conn: &Connection) -> Result<(), ClientError> {
-    let api = conn.management()?;
+    let api = connect::management(conn)?;
     let runbook = resolve(&api, path).await?;
     let id = runbook.id.to_string();
     let state: CheckoutState = api
@@ -177,7 +179,7 @@ async fn check_out(path: &str, conn: &Connection) -> Result<(), ClientError> {
 }
 
 async fn undo_check_out(path: &str, force: bool, conn: &Connection) -> Result<(), ClientError> {
-    let api = conn.management()?;
+    let api = connect::management(conn)?;
     let runbook = resolve(&api, path).await?;
     let id = runbook.id.to_string();
     let query: Vec<(&str, String)> = if force {
@@ -199,7 +201,7 @@ async fn undo_check_out(path: &str, force: bool, conn: &Connection) -> Result<()
 
 /// `scorch folder list|create|delete`.
 pub async fn folder(cmd: FolderCommand, conn: &Connection) -> Result<(), ClientError> {
-    let api = conn.management()?;
+    let api = connect::management(conn)?;
     match cmd {
         FolderCommand::List => {
             let folders: Vec<FolderItem> = api.get(&["api", "v1", "folders"], &[]).await?;

@@ -1,12 +1,14 @@
 //! `scorch var` and `scorch counter`: global settings on the management server.
 
-use scorch_server::management::wire::{CounterItem, SetCounter, SetVariable, VariableItem};
+use scorch_server::api::wire::{CounterItem, SetCounter, SetVariable, VariableItem};
 
+use super::connect;
 use super::http::ClientError;
-use super::{Connection, CounterCommand, VarCommand, read_stdin_line, table};
+use super::terminal::{read_stdin_line, table};
+use crate::cli::{Connection, CounterCommand, VarCommand};
 
 pub async fn var(cmd: VarCommand, conn: &Connection) -> Result<(), ClientError> {
-    let api = conn.management()?;
+    let api = connect::management(conn)?;
     match cmd {
         VarCommand::Set { name, value, encrypted } => {
             let value = if value == "-" { read_stdin_line("value")? } else { value };
@@ -50,7 +52,7 @@ pub async fn var(cmd: VarCommand, conn: &Connection) -> Result<(), ClientError> 
 }
 
 pub async fn counter(cmd: CounterCommand, conn: &Connection) -> Result<(), ClientError> {
-    let api = conn.management()?;
+    let api = connect::management(conn)?;
     match cmd {
         CounterCommand::Set { name, value } => {
             let set: CounterItem = api

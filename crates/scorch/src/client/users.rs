@@ -1,13 +1,14 @@
 //! `scorch user`, `scorch token`, `scorch login` and `scorch audit`: people and permissions on
 //! the management server.
 
-use scorch_server::management::wire::{
-    AuditItem, CreatedToken, Login, NewToken, NewUser, Session, SetGrant, TokenItem, UserItem,
-};
+use scorch_server::api::wire::{AuditItem, Login, Session};
+use scorch_server::management::wire::{CreatedToken, NewToken, NewUser, SetGrant, TokenItem, UserItem};
 use uuid::Uuid;
 
+use super::connect;
 use super::http::ClientError;
-use super::{Connection, TokenCommand, UserCommand, read_stdin_line, table};
+use super::terminal::{read_stdin_line, table};
+use crate::cli::{Connection, TokenCommand, UserCommand};
 
 fn grants(user: &UserItem) -> String {
     if user.grants.is_empty() {
@@ -21,7 +22,7 @@ fn grants(user: &UserItem) -> String {
 }
 
 pub async fn user(cmd: UserCommand, conn: &Connection) -> Result<(), ClientError> {
-    let api = conn.management()?;
+    let api = connect::management(conn)?;
     match cmd {
         UserCommand::List => {
             let users: Vec<UserItem> = api.get(&["api", "v1", "users"], &[]).await?;
@@ -79,7 +80,7 @@ pub async fn user(cmd: UserCommand, conn: &Connection) -> Result<(), ClientError
 }
 
 pub async fn token(cmd: TokenCommand, conn: &Connection) -> Result<(), ClientError> {
-    let api = conn.management()?;
+    let api = connect::management(conn)?;
     match cmd {
         TokenCommand::Create { user, label } => {
             let made: CreatedToken = api
@@ -120,7 +121,7 @@ pub async fn login(user: &str, password_stdin: bool, conn: &Connection) -> Resul
         ));
     }
     let password = read_stdin_line("password")?;
-    let api = conn.management()?.without_token_hint();
+    let api = connect::management(conn)?.without_token_hint();
     let session: Session = api
         .post(
             &["api", "v1", "session"],
@@ -137,7 +138,7 @@ pub async fn login(user: &str, password_stdin: bool, conn: &Connection) -> Resul
 
 /// `scorch audit --limit N`.
 pub async fn audit(limit: u32, conn: &Connection) -> Result<(), ClientError> {
-    let api = conn.management()?;
+    let api = connect::management(conn)?;
     let entries: Vec<AuditItem> = api
         .get(&["api", "v1", "audit"], &[("limit", limit.to_string())])
         .await?;

@@ -5,8 +5,9 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::StatusCode;
 
+use super::json::Json;
+use super::state::AppState;
 use super::wire::Health;
-use crate::api::{AppState, Json};
 
 /// A database that has not answered in this long counts as unavailable.
 const PING_TIMEOUT: Duration = Duration::from_secs(5);

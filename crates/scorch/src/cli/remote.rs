@@ -1,0 +1,313 @@
+//! The command line of the commands that talk to servers: where the servers are, and the
+//! commands (the `client` module runs them).
+
+use std::fmt;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+/// Where the servers are, and who is asking.
+#[derive(Clone, Args)]
+pub struct Connection {
+    /// The management server (authoring commands).
+    #[arg(
+        long = "management",
+        env = "SCORCH_MANAGEMENT_URL",
+        value_name = "URL",
+        default_value = "http://localhost:8135",
+        global = true
+    )]
+    pub management: String,
+    /// The REST web service (job commands).
+    #[arg(
+        long = "web-service",
+        env = "SCORCH_WEB_SERVICE_URL",
+        value_name = "URL",
+        default_value = "http://localhost:81",
+        global = true
+    )]
+    pub web_service: String,
+    /// An API token (`scorch login` or `scorch token create` makes one).
+    #[arg(
+        long,
+        env = "SCORCH_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub token: Option<String>,
+    /// A PEM certificate to trust besides the system's (a server with a private CA's certificate).
+    #[arg(long, env = "SCORCH_CA_CERT", value_name = "FILE", global = true)]
+    pub ca_cert: Option<std::path::PathBuf>,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("management", &self.management)
+            .field("web_service", &self.web_service)
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("ca_cert", &self.ca_cert)
+            .finish()
+    }
+}
+
+/// `scorch runbook ...` through the management server.
+#[derive(Debug, Subcommand)]
+pub enum RunbookRemote {
+    /// Check runbook files in: validate here, then store each as a new version.
+    Push {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Store in this folder instead of the one each file names.
+        #[arg(long, value_name = "FOLDER")]
+        folder: Option<String>,
+    },
+    /// Print (or save) the source of a checked-in version.
+    Pull {
+        /// FOLDER/NAME (or just NAME at the root), or the runbook's id.
+        #[arg(value_name = "FOLDER/NAME")]
+        path: String,
+        /// This version instead of the latest.
+        #[arg(long, value_name = "N")]
+        version: Option<i64>,
+        /// Write to this file instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// List the runbooks on the management server.
+    List {
+        /// Only this folder and its subfolders.
+        #[arg(long, value_name = "FOLDER")]
+        folder: Option<String>,
+    },
+    /// Lock a runbook for your edits (others cannot check it in until you do).
+    Checkout {
+        #[arg(value_name = "FOLDER/NAME")]
+        path: String,
+    },
+    /// Check a runbook file in (a new version) and release your check-out.
+    Checkin {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Store in this folder instead of the one the file names.
+        #[arg(long, value_name = "FOLDER")]
+        folder: Option<String>,
+    },
+    /// Release a check-out without checking in.
+    UndoCheckout {
+        #[arg(value_name = "FOLDER/NAME")]
+        path: String,
+        /// Release someone else's check-out (needs Admin on the folder).
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Top-level commands that talk to servers.
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Start, list, show and cancel jobs (through the web service).
+    Job {
+        #[command(subcommand)]
+        command: JobCommand,
+    },
+    /// Global variables (plain or encrypted).
+    Var {
+        #[command(subcommand)]
+        command: VarCommand,
+    },
+    /// Global counters.
+    Counter {
+        #[command(subcommand)]
+        command: CounterCommand,
+    },
+    /// The folder tree that holds runbooks and permissions.
+    Folder {
+        #[command(subcommand)]
+        command: FolderCommand,
+    },
+    /// Users and their roles on folders (viewer, operator, author, admin).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Log in with a password and print a new API token (for SCORCH_TOKEN).
+    Login {
+        #[arg(value_name = "USER")]
+        user: String,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Delete finished instances by a retention rule.
+    Purge {
+        /// Only this runbook's instances (FOLDER/NAME or id).
+        #[arg(long, value_name = "FOLDER/NAME")]
+        runbook: Option<String>,
+        /// Keep the last N instances of each runbook.
+        #[arg(long, value_name = "N")]
+        keep_last: Option<u32>,
+        /// Only instances older than this many days.
+        #[arg(long, value_name = "DAYS")]
+        older_than_days: Option<u32>,
+        /// Count what would be deleted, and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// The audit trail, newest first.
+    Audit {
+        #[arg(long, default_value_t = 50, value_name = "N")]
+        limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// Start a runbook (its latest checked-in version).
+    Start {
+        /// FOLDER/NAME (or just NAME at the root), or the runbook's id.
+        #[arg(value_name = "FOLDER/NAME")]
+        path: String,
+        /// A job parameter, NAME=VALUE (repeatable).
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Wait for the job to end and show its outcome; exit 0 on success or warning, 1 otherwise.
+        #[arg(long)]
+        wait: bool,
+        /// How long --wait waits, in seconds.
+        #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+        timeout: u64,
+        /// Print JSON: with --wait, the document `scorch runbook test --json` prints.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List jobs, newest first.
+    List {
+        /// Only this runbook's jobs (FOLDER/NAME or id).
+        #[arg(long, value_name = "FOLDER/NAME")]
+        runbook: Option<String>,
+        /// Only jobs in this status: pending, running, completed, failed, canceled.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50, value_name = "N")]
+        limit: u32,
+        /// Print the web service's JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one job, with its instance's outcome when it has ended.
+    Show {
+        id: String,
+        /// Print the web service's JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel a job (a running one is stopped: its processes are killed).
+    Cancel { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VarCommand {
+    /// Create or replace a variable (VALUE `-` reads it from standard input).
+    Set {
+        name: String,
+        value: String,
+        /// Store it encrypted: it is never shown again.
+        #[arg(long)]
+        encrypted: bool,
+    },
+    /// Print a variable's value (an encrypted one is never shown).
+    Get {
+        name: String,
+    },
+    List,
+    Delete {
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CounterCommand {
+    /// Create or set a counter (its reset value too).
+    Set {
+        name: String,
+        #[arg(allow_negative_numbers = true)]
+        value: i64,
+    },
+    Get {
+        name: String,
+    },
+    List,
+    Delete {
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FolderCommand {
+    List,
+    /// Create a folder and its missing parents (needs Admin on the parent).
+    Create {
+        #[arg(value_name = "PATH")]
+        path: String,
+    },
+    /// Delete an empty folder.
+    Delete {
+        #[arg(value_name = "PATH")]
+        path: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    List,
+    /// Create a user (token-only unless --password-stdin gives a password).
+    Create {
+        name: String,
+        /// Read the user's password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// A system administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+    Delete {
+        name: String,
+    },
+    /// Give a user a role on a folder and its subfolders: viewer, operator, author or admin.
+    Grant {
+        user: String,
+        #[arg(value_name = "FOLDER")]
+        folder: String,
+        role: String,
+    },
+    /// Remove a user's role on a folder.
+    Revoke {
+        user: String,
+        #[arg(value_name = "FOLDER")]
+        folder: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token for a user and print it (shown this once).
+    Create {
+        user: String,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// A user's tokens (without their secrets).
+    List {
+        user: String,
+    },
+    Revoke {
+        id: String,
+    },
+}
