@@ -5,7 +5,7 @@
 mod access;
 mod console_api;
 mod events;
-mod flaky;
+pub mod flaky;
 mod health;
 mod jobs;
 mod openapi;

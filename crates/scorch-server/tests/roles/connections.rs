@@ -2,16 +2,14 @@
 //! idle connections, are closed; a role holds a bounded number of connections and makes room
 //! for new ones; what is in flight (an event stream, a start that waits) is never cut.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::support::{Answer, Roles, exchange, parse, request};
 use scorch_engine::RegistryCatalog;
 use scorch_server::serve::HttpLimits;
 use serde_json::json;
-use support::{Answer, Roles, exchange, parse, request};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;

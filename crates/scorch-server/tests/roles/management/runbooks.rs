@@ -4,7 +4,7 @@ use reqwest::{Method, StatusCode};
 use scorch_store::Role;
 use serde_json::json;
 
-use crate::{HELLO, INVALID, Mgmt, code, message};
+use super::{HELLO, INVALID, Mgmt, code, message};
 
 #[tokio::test]
 async fn push_stores_versions_and_pull_returns_the_source() {

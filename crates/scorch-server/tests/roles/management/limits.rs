@@ -4,7 +4,7 @@ use reqwest::{Method, StatusCode};
 use scorch_store::Role;
 use serde_json::json;
 
-use crate::{Mgmt, code, message};
+use super::{Mgmt, code, message};
 
 #[tokio::test]
 async fn an_oversized_body_is_413_and_nothing_is_stored() {

@@ -4,7 +4,7 @@ use reqwest::{Method, StatusCode};
 use scorch_store::Role;
 use serde_json::json;
 
-use crate::{HELLO, Mgmt, code, message};
+use super::{HELLO, Mgmt, code, message};
 
 #[tokio::test]
 async fn users_are_managed_by_admins_and_never_show_secrets() {

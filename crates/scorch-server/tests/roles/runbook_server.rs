@@ -1,9 +1,6 @@
 //! The runbook server on a real SQLite file: jobs run to their end, queued ones as slots free up,
 //! a drained server hands its instances back to be resumed, and a crashed server's work is taken over when its leases expire.
 
-#[path = "web/flaky.rs"]
-mod flaky;
-
 use std::sync::Arc;
 use std::sync::atomic::AtomicU32;
 use std::time::Duration;
@@ -125,7 +122,7 @@ async fn a_job_runs_to_its_end_with_its_return_data() {
 #[tokio::test]
 async fn a_job_whose_end_is_refused_is_handed_back_and_resumed() {
     let mut f = Fixture::new().await;
-    let flaky = Arc::new(flaky::FlakyStore {
+    let flaky = Arc::new(crate::web::flaky::FlakyStore {
         inner: f.store.clone(),
         down: Default::default(),
         refuse_ends: AtomicU32::new(1),

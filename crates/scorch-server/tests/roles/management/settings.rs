@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use scorch_store::Role;
 use serde_json::json;
 
-use crate::{Mgmt, code};
+use super::{Mgmt, code};
 
 #[tokio::test]
 async fn encrypted_variables_are_never_returned() {

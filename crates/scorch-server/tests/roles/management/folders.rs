@@ -3,7 +3,7 @@
 use scorch_store::Role;
 use serde_json::json;
 
-use crate::{HELLO, Mgmt, code};
+use super::{HELLO, Mgmt, code};
 use reqwest::StatusCode;
 
 #[tokio::test]

@@ -1,12 +1,10 @@
 //! Password sign-in under attack: attempts are limited per user and per address, and the
 //! argon2 work (19 MiB a password) is bounded however many attempts come at once.
 
-mod support;
-
+use crate::support::{Answer, Roles, exchange, request};
 use scorch_server::auth::hash_password;
 use scorch_server::serve::HttpLimits;
 use serde_json::json;
-use support::{Answer, Roles, exchange, request};
 
 /// One at a time: the memory test measures the process, which the others would disturb.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

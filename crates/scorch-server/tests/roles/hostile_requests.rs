@@ -2,13 +2,11 @@
 //! every error answer carries the API's error shape, pages and names have bounds, and grants
 //! are revoked the way the API documents.
 
-mod support;
-
+use crate::support::{Roles, exchange, request};
 use scorch_server::api::{MAX_HEADER_BYTES, MAX_URI_BYTES};
 use scorch_server::serve::HttpLimits;
 use scorch_store::NewAudit;
 use serde_json::{Value, json};
-use support::{Roles, exchange, request};
 
 #[tokio::test]
 async fn heads_over_the_limits_are_refused_in_the_error_shape() {
@@ -110,7 +108,7 @@ async fn grants_are_revoked_with_the_documented_body_or_the_query_string() {
     let roles = Roles::start(HttpLimits::default()).await;
     roles.store.create_user("otto", None, false).await.unwrap();
     let admin = Some(roles.admin.as_str());
-    let grants = |answer: &support::Answer| answer.json()["grants"].as_array().map(Vec::len);
+    let grants = |answer: &crate::support::Answer| answer.json()["grants"].as_array().map(Vec::len);
     for revoke in [
         request(
             "DELETE",
@@ -130,7 +128,7 @@ async fn grants_are_revoked_with_the_documented_body_or_the_query_string() {
 }
 
 /// A name longer than any a route accepts: a 400 that names the field and does not repeat it.
-fn refused_naming(answer: &support::Answer, field: &str) {
+fn refused_naming(answer: &crate::support::Answer, field: &str) {
     assert_eq!((answer.status, answer.code()), (400, "bad_request".into()), "{answer}");
     let message = answer.json()["error"]["message"].as_str().unwrap().to_string();
     assert!(message.contains(field), "the message names {field}: {message}");
