@@ -16,18 +16,18 @@
 //! change them; another process sharing the file sees its changes within the moment.
 
 mod audit;
+mod changes;
 mod claims;
 mod columns;
 mod folders;
-mod handed_over;
 mod instances;
 mod jobs;
-mod journal;
 mod results;
 mod retention;
 mod runbooks;
 mod servers;
 mod settings;
+mod sql;
 mod store_impl;
 mod users;
 mod writer;
@@ -43,15 +43,15 @@ use serde::de::DeserializeOwned;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, SqlSafeStr};
-use tokio::sync::broadcast;
 
 use crate::kept::{Changed, KeptLookups};
 use crate::{Change, StoreError};
 
-pub use journal::SqliteJournal;
+use changes::Changes;
 use results::ResultReader;
 pub use settings::SqliteSettings;
 use writer::Writer;
+pub use writer::journal::SqliteJournal;
 
 /// Embedded migrations, in order. Built by hand rather than with `sqlx::migrate!` so the build
 /// needs no proc-macro crates; the checksums and the `_sqlx_migrations` table are the same.
@@ -150,32 +150,6 @@ impl SqliteStore {
     /// Tells subscribers of a committed change; nobody listening is fine.
     fn notify(&self, change: Change) {
         self.changes.send(change);
-    }
-}
-
-/// Where committed changes go: to every subscriber, and job changes also to those that want only
-/// them (a runbook server's loop, job waiters), who are then not woken by every activity run.
-#[derive(Debug, Clone)]
-struct Changes {
-    all: broadcast::Sender<Change>,
-    jobs: broadcast::Sender<Change>,
-}
-
-impl Changes {
-    fn new() -> Self {
-        Changes {
-            all: broadcast::channel(CHANGES).0,
-            jobs: broadcast::channel(CHANGES).0,
-        }
-    }
-
-    fn send(&self, change: Change) {
-        if matches!(change, Change::Job { .. }) && self.jobs.receiver_count() > 0 {
-            let _ = self.jobs.send(change.clone());
-        }
-        if self.all.receiver_count() > 0 {
-            let _ = self.all.send(change);
-        }
     }
 }
 

@@ -19,6 +19,7 @@ crate::contract!(
     unknown_instances_are_refused_alone,
     many_instances_journal_at_once,
     instances_are_listed_with_filters,
+    an_instance_without_its_job_is_refused_clearly,
 );
 
 async fn records_round_trip_in_seq_order(store: Arc<dyn Store>) {
@@ -408,4 +409,28 @@ async fn instances_are_listed_with_filters(store: Arc<dyn Store>) {
         ..InstanceFilter::default()
     };
     assert!(listed(future).await.is_empty());
+    // An instance without runs has an empty list of them.
+    assert_eq!(store.activity_runs(id(0)).await.unwrap(), []);
+}
+
+/// The engine may not wait for an instance's start: its refusal reaches the engine, saying why,
+/// with the instance's next awaited record.
+async fn an_instance_without_its_job_is_refused_clearly(store: Arc<dyn Store>) {
+    let rb = runbook(&store, "", "Orphan", json!({})).await;
+    job(&store, rb).await;
+    let claim = claim(&store, "rb1").await;
+    let start = InstanceStart {
+        instance_id: Uuid::now_v7(),
+        job_id: Uuid::now_v7(),
+        ..instance_start(&claim, "rb1")
+    };
+    let journal = store.journal();
+    let refused = match journal.instance_started(&start).await {
+        Ok(()) => journal.run_finished(&finished_run(start.instance_id, 0)).await,
+        refused => refused,
+    };
+    assert!(
+        matches!(&refused, Err(JournalError::Unavailable(m)) if m.contains("create the job")),
+        "{refused:?}"
+    );
 }
