@@ -24,8 +24,8 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::Kept;
-use super::instances::{run_state, state_code};
 use crate::kept::Changed;
+use crate::run_states::{run_state, state_code};
 use crate::{Change, JobStatus};
 
 /// The channel of job changes.
@@ -102,7 +102,7 @@ impl Wire {
                 instance_id,
                 seq,
                 activity_id,
-                state: run_state(state).ok()?,
+                state: run_state(state.into()).ok()?,
             },
             Wire::Access(_) | Wire::Runbooks(_) => return None,
         })

@@ -1,10 +1,9 @@
-//! Instances and their runs as the operations API and resumes read them (the writer writes them),
-//! and the codes run states are stored as.
+//! Instances and their runs as the operations API and resumes read them (the writer writes them).
 
 use std::sync::Arc;
 
-use scorch_activity::{Row, Status};
-use scorch_engine::{InstanceStatus, RunRecord, RunState};
+use scorch_activity::Row;
+use scorch_engine::{InstanceStatus, RunRecord};
 use serde_json::Map;
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row as _};
@@ -12,6 +11,7 @@ use uuid::Uuid;
 
 use super::sql::{INSTANCE_NAMES, InstanceNames, RUN_NAMES, RunNames, SELECT_RUNS, select_instances};
 use super::{PgStore, from_json, limit, micros, timestamp};
+use crate::run_states::run_state;
 use crate::{InstanceFilter, InstanceRow, StoreError};
 
 pub(super) async fn get(store: &PgStore, id: Uuid) -> Result<InstanceRow, StoreError> {
@@ -113,25 +113,6 @@ pub(super) async fn runs(pool: &PgPool, instance_id: Uuid) -> Result<Vec<RunReco
         .collect()
 }
 
-pub(super) fn state_code(state: RunState) -> i16 {
-    match state {
-        RunState::Running => 0,
-        RunState::Finished(Status::Success) => 1,
-        RunState::Finished(Status::Warning) => 2,
-        RunState::Finished(Status::Failed) => 3,
-    }
-}
-
-pub(super) fn run_state(code: i16) -> Result<RunState, StoreError> {
-    Ok(match code {
-        0 => RunState::Running,
-        1 => RunState::Finished(Status::Success),
-        2 => RunState::Finished(Status::Warning),
-        3 => RunState::Finished(Status::Failed),
-        _ => return Err(StoreError::Corrupt(format!("stored run state {code} is unknown"))),
-    })
-}
-
 pub(super) fn decode_run(instance_id: Uuid, row: &PgRow, names: &RunNames) -> Result<RunRecord, StoreError> {
     let [
         seq,
@@ -163,7 +144,7 @@ pub(super) fn decode_run(instance_id: Uuid, row: &PgRow, names: &RunNames) -> Re
         activity_name,
         attempt: u32::try_from(row.try_get::<i32, _>(attempt)?)
             .map_err(|_| StoreError::Corrupt("stored attempt is out of range".into()))?,
-        state: run_state(row.try_get(state)?)?,
+        state: run_state(row.try_get::<i16, _>(state)?.into())?,
         error: row.try_get::<Option<String>, _>(error)?.unwrap_or_default(),
         started_at: timestamp(row.try_get(started_at)?)?,
         ended_at: row.try_get::<Option<i64>, _>(ended_at)?.map(timestamp).transpose()?,

@@ -344,15 +344,5 @@ impl Write for Release {
 
 /// Why `server` may not end or hand back job `id`.
 async fn not_held(store: &SqliteStore, id: Uuid, server: &str) -> StoreError {
-    match jobs::get(store, id).await {
-        Ok(job) => {
-            let state = match (job.status, job.claimed_by) {
-                (JobStatus::Running, Some(holder)) => format!("it is held by '{holder}'"),
-                (JobStatus::Running, None) => "it is waiting for a runbook server to take it over".to_string(),
-                (status, _) => format!("it is {}", status.as_str()),
-            };
-            StoreError::Conflict(format!("job {id} is not held by runbook server '{server}': {state}"))
-        }
-        Err(err) => err,
-    }
+    crate::store::not_held(id, server, jobs::get(store, id).await)
 }

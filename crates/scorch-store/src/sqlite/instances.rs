@@ -1,10 +1,9 @@
-//! Instances and their runs as the operations API and resumes read them (the writer writes them),
-//! and the codes run states are stored as.
+//! Instances and their runs as the operations API and resumes read them (the writer writes them).
 
 use std::sync::Arc;
 
-use scorch_activity::{Row, Status};
-use scorch_engine::{InstanceStatus, RunRecord, RunState};
+use scorch_activity::Row;
+use scorch_engine::{InstanceStatus, RunRecord};
 use serde_json::Map;
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use sqlx::{QueryBuilder, Sqlite};
@@ -13,6 +12,7 @@ use uuid::Uuid;
 use super::columns::Columns;
 use super::sql::{SELECT_RUNS, select_instances};
 use super::{SqliteStore, from_json, hex_list, limit, micros, timestamp};
+use crate::run_states::run_state;
 use crate::{InstanceFilter, InstanceRow, StoreError};
 
 pub(super) async fn get(store: &SqliteStore, id: Uuid) -> Result<InstanceRow, StoreError> {
@@ -104,25 +104,6 @@ pub(super) async fn read_runs(pool: &SqlitePool, instance_id: Uuid) -> Result<Op
 pub(super) async fn runs_in(conn: &mut SqliteConnection, instance_id: Uuid) -> Result<Vec<RunRecord>, StoreError> {
     let rows = sqlx::query(SELECT_RUNS).bind(instance_id).fetch_all(&mut *conn).await?;
     rows.iter().map(|row| decode_run(instance_id, row)).collect()
-}
-
-pub(super) fn state_code(state: RunState) -> i64 {
-    match state {
-        RunState::Running => 0,
-        RunState::Finished(Status::Success) => 1,
-        RunState::Finished(Status::Warning) => 2,
-        RunState::Finished(Status::Failed) => 3,
-    }
-}
-
-pub(super) fn run_state(code: i64) -> Result<RunState, StoreError> {
-    Ok(match code {
-        0 => RunState::Running,
-        1 => RunState::Finished(Status::Success),
-        2 => RunState::Finished(Status::Warning),
-        3 => RunState::Finished(Status::Failed),
-        _ => return Err(StoreError::Corrupt(format!("stored run state {code} is unknown"))),
-    })
 }
 
 pub(super) fn decode_run(instance_id: Uuid, row: &impl Columns) -> Result<RunRecord, StoreError> {

@@ -10,10 +10,11 @@
 //!
 //! [`Store`](crate::Store) is implemented in `store_impl`, which delegates to one module per area
 //! (folders, runbooks, jobs and their claims, instances, servers, settings, users, audit,
-//! retention). Changes are broadcast in this process only, after they commit: by the writer after
-//! each group commit, and by the call that made them for the pool's writes. Token and runbook
-//! path lookups are kept for a moment (`crate::kept`), forgotten by this process's writes that
-//! change them; another process sharing the file sees its changes within the moment.
+//! retention). Changes are broadcast in this process only, after they commit (see [`changes`]): by
+//! the writer after each group commit, and by the call that made them for the pool's writes.
+//! Token and runbook path lookups are kept for a moment (`crate::kept`), forgotten by this
+//! process's writes that change them; another process sharing the file sees its changes within
+//! the moment.
 
 mod audit;
 mod changes;

@@ -7,8 +7,8 @@ use scorch_engine::{InstanceEnd, InstanceStatus, JournalError, RunRecord, RunSta
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use super::super::instances::{run_state, state_code};
 use super::super::{micros, to_json};
+use crate::run_states::{run_state, state_code};
 use crate::{Change, JobStatus, StoreError};
 
 /// What became of a record: written (with what the writer answers for it), or refused. A job the
@@ -165,7 +165,7 @@ impl RunRow {
             instance_id: self.instance_id,
             seq: self.seq as u64,
             activity_id: self.activity_id.to_string(),
-            state: run_state(self.state).unwrap_or(RunState::Running),
+            state: run_state(self.state.into()).unwrap_or(RunState::Running),
         }
     }
 }

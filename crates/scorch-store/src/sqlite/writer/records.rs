@@ -8,10 +8,10 @@ use scorch_engine::{InstanceEnd, InstanceStatus, JournalError, RunRecord};
 use sqlx::error::ErrorKind;
 use uuid::Uuid;
 
-use super::super::instances::{run_state, state_code};
 use super::super::sql::{FINISH_INSTANCE, UPSERT_INSTANCE, UPSERT_RUN};
 use super::super::{micros, to_json};
 use super::{Write, refusal};
+use crate::run_states::{run_state, state_code};
 use crate::{Change, StoreError};
 
 /// An instance started (or resumed).
@@ -78,7 +78,7 @@ impl RunRow {
             activity_id: run.activity_id.clone(),
             activity_name: (run.activity_name != run.activity_id).then(|| run.activity_name.clone()),
             attempt: run.attempt.into(),
-            state: state_code(run.state),
+            state: state_code(run.state).into(),
             error: (!run.error.is_empty()).then(|| run.error.clone()),
             started_at: micros(run.started_at),
             ended_at: run.ended_at.map(micros),
