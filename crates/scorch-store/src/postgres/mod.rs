@@ -9,8 +9,8 @@
 //!
 //! Runbook servers claim jobs with `FOR UPDATE SKIP LOCKED`, so two servers never take the same
 //! job and never wait for each other's candidates; a runbook's concurrency is enforced under a
-//! transaction-level advisory lock on the runbook (see [`claims`]); a claim of many jobs is one call
-//! of a PL/pgSQL function (migration 3), one round trip. Leases and heartbeats are stamped and
+//! transaction-level advisory lock on the runbook (see [`claims`]); a claim of many jobs is one
+//! call of a PL/pgSQL function (migration 3), one round trip. Leases and heartbeats are stamped and
 //! compared on the database's clock (`scorch_now_us()`), never a runbook server's.
 
 mod audit;

@@ -64,8 +64,8 @@ macro_rules! notify_job {
 }
 pub(super) use notify_job;
 
-/// The names of the columns `instances::decode_as` reads, in this order: uuid, job_id, runbook_id, server,
-/// status, parameters, returns, started_at, ended_at, problems.
+/// The names of the columns `instances::decode_as` reads, in this order: uuid, job_id, runbook_id,
+/// server, status, parameters, returns, started_at, ended_at, problems.
 pub(super) type InstanceNames = [&'static str; 10];
 
 /// The columns as [`select_instances!`] names them.
@@ -82,8 +82,8 @@ pub(super) const INSTANCE_NAMES: InstanceNames = [
     "problems",
 ];
 
-/// The names of the columns `instances::decode_run` reads, in this order: seq, run_key, activity_id,
-/// activity_name, attempt, state, error, started_at, ended_at, published, truncated.
+/// The names of the columns `instances::decode_run` reads, in this order: seq, run_key,
+/// activity_id, activity_name, attempt, state, error, started_at, ended_at, published, truncated.
 pub(super) type RunNames = [&'static str; 11];
 
 /// The columns as [`SELECT_RUNS`] names them.
@@ -113,10 +113,10 @@ pub(super) const RUN_NAMES: RunNames = [
 ///
 /// All of it is announced, in that order (an instance inserted ended is announced running, then
 /// its runs ($32: one item per run record, a start and its finish alike), then ended). With $31,
-/// the commit does not wait for its WAL flush: see `writer::batch::relaxed`. $33 and $34 are the problems of
-/// the instances inserted ended and of the ends of instances started before. Every row is looked up by key
-/// (scalar subqueries, `= ANY`), so the plan does not depend on statistics. Returns the instances
-/// started ('s', with their key), ended ('i') and the jobs ended ('j').
+/// the commit does not wait for its WAL flush: see `writer::batch::relaxed`. $33 and $34 are the
+/// problems of the instances inserted ended and of the ends of instances started before. Every row
+/// is looked up by key (scalar subqueries, `= ANY`), so the plan does not depend on statistics.
+/// Returns the instances started ('s', with their key), ended ('i') and the jobs ended ('j').
 pub(super) const WRITE_INSTANCES: &str = "WITH s AS (
          INSERT INTO instances (uuid, job_id, runbook_id, server, status, parameters, returns, started_at, ended_at,
              problems)
@@ -188,8 +188,9 @@ pub(super) const LOOKUP_INSTANCES: &str = "SELECT id, uuid FROM instances WHERE 
 
 /// Creates pending jobs ($1-$6) of their runbooks' latest versions, each with its audit record
 /// ($7-$11, keyed by the job's id) if it has one, and announces them; committed without waiting
-/// for the WAL flush when $12 (a relaxed batch: see `writer::batch::relaxed`). Jobs whose runbook is not in the store, or
-/// that ask for a version that is not the latest, are left out. Returns the jobs created.
+/// for the WAL flush when $12 (a relaxed batch: see `writer::batch::relaxed`). Jobs whose runbook
+/// is not in the store, or that ask for a version that is not the latest, are left out. Returns
+/// the jobs created.
 pub(super) const CREATE_JOBS: &str = "WITH j AS (
          INSERT INTO jobs (id, runbook_id, version, parameters, status, created_at, created_by, parent_job)
          SELECT u.id, r.id, v.version, u.parameters, 'pending', scorch_now_us(), u.created_by, u.parent_job

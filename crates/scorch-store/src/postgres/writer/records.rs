@@ -37,7 +37,8 @@ pub(in crate::postgres) struct Created {
 
 pub(super) struct Request {
     pub(super) write: Write,
-    /// Who waits for the outcome; nobody for a record handed over (see [`PgJournal::hand_over`]).
+    /// Who waits for the outcome; nobody for a record handed over (see
+    /// [`PgJournal::hand_over`](super::PgJournal::hand_over)).
     pub(super) ack: Option<oneshot::Sender<Outcome>>,
 }
 

@@ -1,7 +1,8 @@
 //! The engine's journal on SQLite: its records go through the store's [`Writer`] (group commit: one
 //! transaction and one fsync per batch, every caller acknowledged after the commit, subscribers
 //! told what changed first), except that the engine does not wait for an instance's start or an
-//! idempotent run's finish (see [`handed_over`](super::handed_over)); resumes read through the pool.
+//! idempotent run's finish (see [`handed_over`](super::handed_over)); resumes read through the
+//! pool.
 
 use async_trait::async_trait;
 use scorch_engine::{InstanceEnd, InstanceStart, Journal, JournalError, RunRecord};
