@@ -10,6 +10,7 @@ mod error;
 mod kept;
 pub mod model;
 pub mod postgres;
+mod run_states;
 mod saving;
 pub mod sqlite;
 mod store;

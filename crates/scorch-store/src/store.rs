@@ -337,6 +337,21 @@ pub(crate) fn job_version(runbook_id: Uuid, version: Option<i64>, latest: i64) -
     }
 }
 
+/// Why `server` may not end or hand back job `id`, given what reading the job found.
+pub(crate) fn not_held(id: Uuid, server: &str, read: Result<Job, StoreError>) -> StoreError {
+    match read {
+        Ok(job) => {
+            let state = match (job.status, job.claimed_by) {
+                (JobStatus::Running, Some(holder)) => format!("it is held by '{holder}'"),
+                (JobStatus::Running, None) => "it is waiting for a runbook server to take it over".to_string(),
+                (status, _) => format!("it is {}", status.as_str()),
+            };
+            StoreError::Conflict(format!("job {id} is not held by runbook server '{server}': {state}"))
+        }
+        Err(err) => err,
+    }
+}
+
 /// A job with what its instance did ([`Store::job_result`]).
 #[derive(Debug, Clone)]
 pub struct JobResult {

@@ -24,8 +24,8 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::Kept;
-use super::journal::{run_state, state_code};
 use crate::kept::Changed;
+use crate::run_states::{run_state, state_code};
 use crate::{Change, JobStatus};
 
 /// The channel of job changes.
@@ -38,23 +38,6 @@ const LOOKUPS_CHANNEL: &str = "scorch_lookups";
 /// Waits between attempts to reconnect the listener while the database is down.
 const RECONNECT_MIN: Duration = Duration::from_millis(100);
 const RECONNECT_MAX: Duration = Duration::from_secs(5);
-
-/// A job change as a SQL expression over a row `j` (id, runbook_id, status), for statements that
-/// notify in the same statement as they write.
-macro_rules! notify_job {
-    ($alias:literal) => {
-        concat!(
-            "pg_notify('scorch_jobs', json_build_array(json_build_object('j', json_build_array(",
-            $alias,
-            ".id, ",
-            $alias,
-            ".runbook_id, ",
-            $alias,
-            ".status)))::text)"
-        )
-    };
-}
-pub(super) use notify_job;
 
 #[derive(Debug, Serialize, Deserialize)]
 enum Wire {
@@ -119,7 +102,7 @@ impl Wire {
                 instance_id,
                 seq,
                 activity_id,
-                state: run_state(state).ok()?,
+                state: run_state(state.into()).ok()?,
             },
             Wire::Access(_) | Wire::Runbooks(_) => return None,
         })

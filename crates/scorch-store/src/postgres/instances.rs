@@ -1,24 +1,18 @@
-//! Instances as the operations API reads them (the journal writes them).
+//! Instances and their runs as the operations API and resumes read them (the writer writes them).
 
-use scorch_engine::InstanceStatus;
+use std::sync::Arc;
+
+use scorch_activity::Row;
+use scorch_engine::{InstanceStatus, RunRecord};
 use serde_json::Map;
-use sqlx::postgres::PgRow;
+use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row as _};
 use uuid::Uuid;
 
+use super::sql::{INSTANCE_NAMES, InstanceNames, RUN_NAMES, RunNames, SELECT_RUNS, select_instances};
 use super::{PgStore, from_json, limit, micros, timestamp};
+use crate::run_states::{error_kind_of, run_state};
 use crate::{InstanceFilter, InstanceRow, StoreError};
-
-/// The one column list [`decode`] reads, followed by the query's own clauses.
-macro_rules! select_instances {
-    ($clauses:literal) => {
-        concat!(
-            "SELECT uuid, job_id, runbook_id, server, status, parameters, returns, started_at, ended_at, problems
-             FROM instances ",
-            $clauses
-        )
-    };
-}
 
 pub(super) async fn get(store: &PgStore, id: Uuid) -> Result<InstanceRow, StoreError> {
     let row = sqlx::query(select_instances!("WHERE uuid = $1"))
@@ -61,26 +55,8 @@ pub(super) async fn list(store: &PgStore, filter: &InstanceFilter) -> Result<Vec
     rows.iter().map(decode).collect()
 }
 
-/// The names of the columns [`decode_as`] reads, in this order: uuid, job_id, runbook_id, server,
-/// status, parameters, returns, started_at, ended_at, problems.
-pub(super) type InstanceNames = [&'static str; 10];
-
-/// The columns as `select_instances!` names them.
-const NAMES: InstanceNames = [
-    "uuid",
-    "job_id",
-    "runbook_id",
-    "server",
-    "status",
-    "parameters",
-    "returns",
-    "started_at",
-    "ended_at",
-    "problems",
-];
-
 fn decode(row: &PgRow) -> Result<InstanceRow, StoreError> {
-    decode_as(row, &NAMES)
+    decode_as(row, &INSTANCE_NAMES)
 }
 
 /// An instance from columns named `names` (a query that also reads other tables' columns renames
@@ -117,5 +93,64 @@ pub(super) fn decode_as(row: &PgRow, names: &InstanceNames) -> Result<InstanceRo
             Some(text) => from_json(text, "instance problems")?,
             None => Vec::new(),
         },
+    })
+}
+
+/// Every run recorded for the instance, in `seq` order.
+pub(super) async fn runs(pool: &PgPool, instance_id: Uuid) -> Result<Vec<RunRecord>, StoreError> {
+    let rows = sqlx::query(SELECT_RUNS).bind(instance_id).fetch_all(pool).await?;
+    if rows.is_empty() {
+        let known = sqlx::query("SELECT 1 FROM instances WHERE uuid = $1")
+            .bind(instance_id)
+            .fetch_optional(pool)
+            .await?;
+        if known.is_none() {
+            return Err(StoreError::NotFound(format!("instance {instance_id}")));
+        }
+    }
+    rows.iter()
+        .map(|row| decode_run(instance_id, row, &RUN_NAMES))
+        .collect()
+}
+
+pub(super) fn decode_run(instance_id: Uuid, row: &PgRow, names: &RunNames) -> Result<RunRecord, StoreError> {
+    let [
+        seq,
+        key,
+        activity_id,
+        activity_name,
+        attempt,
+        state,
+        error,
+        error_kind,
+        started_at,
+        ended_at,
+        published,
+        truncated,
+    ] = *names;
+    let activity_id: Arc<str> = row.try_get::<String, _>(activity_id)?.into();
+    let activity_name = match row.try_get::<Option<String>, _>(activity_name)? {
+        Some(name) => name.into(),
+        None => activity_id.clone(),
+    };
+    let rows: Vec<Row> = match row.try_get::<Option<&str>, _>(published)? {
+        Some(text) => from_json(text, "published data")?,
+        None => Vec::new(),
+    };
+    Ok(RunRecord {
+        instance_id,
+        seq: row.try_get::<i64, _>(seq)? as u64,
+        key: row.try_get::<i64, _>(key)? as u64,
+        activity_id,
+        activity_name,
+        attempt: u32::try_from(row.try_get::<i32, _>(attempt)?)
+            .map_err(|_| StoreError::Corrupt("stored attempt is out of range".into()))?,
+        state: run_state(row.try_get::<i16, _>(state)?.into())?,
+        error: row.try_get::<Option<String>, _>(error)?.unwrap_or_default(),
+        error_kind: error_kind_of(row.try_get::<Option<&str>, _>(error_kind)?)?,
+        started_at: timestamp(row.try_get(started_at)?)?,
+        ended_at: row.try_get::<Option<i64>, _>(ended_at)?.map(timestamp).transpose()?,
+        rows: Arc::new(rows),
+        truncated: row.try_get(truncated)?,
     })
 }

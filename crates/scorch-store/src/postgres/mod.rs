@@ -3,28 +3,31 @@
 //!
 //! Layout: a pool of connections serves reads and the authoring/operations writes; the journal, new
 //! jobs (with their audit records) and instance ends with their jobs' ends are written by one
-//! writer task that commits in groups (see [`journal`]); a listener task turns the database's
+//! writer task that commits in groups (see [`writer`]); a listener task turns the database's
 //! `NOTIFY scorch_changes` messages into [`Change`](crate::Change)s for every subscriber of this
 //! process (see [`changes`]), so a change committed by any process reaches every process.
 //!
 //! Runbook servers claim jobs with `FOR UPDATE SKIP LOCKED`, so two servers never take the same
 //! job and never wait for each other's candidates; a runbook's concurrency is enforced under a
-//! transaction-level advisory lock on the runbook (see [`jobs`]); a claim of many jobs is one call
-//! of a PL/pgSQL function (migration 3), one round trip. Leases and heartbeats are stamped and
+//! transaction-level advisory lock on the runbook (see [`claims`]); a claim of many jobs is one
+//! call of a PL/pgSQL function (migration 3), one round trip. Leases and heartbeats are stamped and
 //! compared on the database's clock (`scorch_now_us()`), never a runbook server's.
 
 mod audit;
 mod changes;
+mod claims;
 mod folders;
 mod instances;
 mod jobs;
-mod journal;
+mod results;
 mod retention;
 mod runbooks;
 mod servers;
 mod settings;
+mod sql;
 mod store_impl;
 mod users;
+mod writer;
 
 use std::borrow::Cow;
 use std::str::FromStr;
@@ -44,8 +47,8 @@ use crate::StoreError;
 use crate::kept::{Changed, KeptLookups};
 
 pub use changes::Listen;
-pub use journal::PgJournal;
 pub use settings::PgSettings;
+pub use writer::PgJournal;
 
 /// Embedded migrations, in order: the same versions as the SQLite ones, in this dialect. Built by
 /// hand rather than with `sqlx::migrate!` so the build needs no proc-macro crates.
@@ -69,6 +72,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "instance_problems",
         include_str!("../../migrations/postgres/0007_instance_problems.sql"),
+    ),
+    (
+        8,
+        "run_error_kind",
+        include_str!("../../migrations/postgres/0008_run_error_kind.sql"),
     ),
 ];
 
@@ -124,7 +132,7 @@ struct Shared {
     versions: crate::versions::VersionCache,
     /// Token and runbook path lookups kept for a moment.
     kept: Arc<Kept>,
-    results: jobs::ResultReader,
+    results: results::ResultReader,
     /// The connection claims run on, one at a time (see [`kept_connection`]).
     claimer: tokio::sync::Mutex<Option<PoolConnection<Postgres>>>,
 }
@@ -200,7 +208,7 @@ impl PgStore {
             .map_err(unavailable)?;
         let journal = Arc::new(PgJournal::start(pool.clone()));
         let settings = Arc::new(PgSettings::new(pool.clone()));
-        let results = jobs::ResultReader::start(pool.clone());
+        let results = results::ResultReader::start(pool.clone());
         Ok(PgStore {
             shared: Arc::new(Shared {
                 pool,

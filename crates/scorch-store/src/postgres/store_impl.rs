@@ -9,7 +9,7 @@ use scorch_engine::{InstanceEnd, Journal, RunRecord};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::{PgStore, audit, folders, instances, jobs, journal, retention, runbooks, servers, settings, users};
+use super::{PgStore, audit, claims, folders, instances, jobs, retention, runbooks, servers, settings, users};
 use crate::kept::Changed;
 use crate::model::*;
 use crate::{Change, Claim, InstanceFilter, JobFilter, JobResult, NewJob, PurgeRule, Store, StoreError};
@@ -128,7 +128,7 @@ impl Store for PgStore {
         lease: Duration,
         alive_within: Duration,
     ) -> Result<Option<Claim>, StoreError> {
-        Ok(jobs::claim(self, server, lease, alive_within, 1).await?.pop())
+        Ok(claims::claim(self, server, lease, alive_within, 1).await?.pop())
     }
 
     async fn claim_jobs(
@@ -138,15 +138,15 @@ impl Store for PgStore {
         alive_within: Duration,
         max: usize,
     ) -> Result<Vec<Claim>, StoreError> {
-        jobs::claim(self, server, lease, alive_within, max).await
+        claims::claim(self, server, lease, alive_within, max).await
     }
 
     async fn renew_leases(&self, server: &str, held: &[Uuid], lease: Duration) -> Result<Vec<Uuid>, StoreError> {
-        jobs::renew(self, server, held, lease).await
+        claims::renew(self, server, held, lease).await
     }
 
     async fn finish_job(&self, id: Uuid, server: &str, status: JobStatus) -> Result<(), StoreError> {
-        jobs::finish(self, id, server, status).await
+        claims::finish(self, id, server, status).await
     }
 
     async fn finish_instance_and_job(
@@ -156,15 +156,15 @@ impl Store for PgStore {
         server: &str,
         status: JobStatus,
     ) -> Result<(), StoreError> {
-        jobs::finish_with_end(self, end, id, server, status).await
+        claims::finish_with_end(self, end, id, server, status).await
     }
 
     async fn release_job(&self, id: Uuid, server: &str) -> Result<(), StoreError> {
-        jobs::release(self, id, server).await
+        claims::release(self, id, server).await
     }
 
     async fn release_held_jobs(&self, server: &str) -> Result<Vec<Uuid>, StoreError> {
-        jobs::release_held(self, server).await
+        claims::release_held(self, server).await
     }
 
     async fn instance(&self, id: Uuid) -> Result<InstanceRow, StoreError> {
@@ -176,7 +176,7 @@ impl Store for PgStore {
     }
 
     async fn activity_runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, StoreError> {
-        journal::runs(self.pool(), instance_id).await
+        instances::runs(self.pool(), instance_id).await
     }
 
     async fn register_server(&self, server: &ServerRegistration) -> Result<Uuid, StoreError> {

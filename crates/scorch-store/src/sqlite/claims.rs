@@ -13,61 +13,14 @@ use scorch_engine::InstanceEnd;
 use uuid::Uuid;
 
 use super::columns::Columns;
-use super::handed_over::Kind;
-use super::jobs::{self, job_columns};
-use super::journal::EndRow;
+use super::jobs;
+use super::sql::CLAIM;
+use super::writer::handed_over::Kind;
+use super::writer::records::EndRow;
 use super::writer::{Relaxed, Write, refusal};
 use super::{SqliteStore, duration_micros, from_json, micros, runbooks};
 use crate::versions::Head;
 use crate::{Change, Claim, Job, JobStatus, StoreError};
-
-/// Whether server ?2 may take a job of runbook version `v`, given the servers alive (heartbeat at or
-/// after ?1): the version names no preferred servers; or ?2 is the first listed server alive; or
-/// ?2 is not listed and no listed server is alive.
-macro_rules! preferred {
-    () => {
-        "(v.runbook_servers = '[]'
-          OR (SELECT p.value FROM json_each(v.runbook_servers) p
-                JOIN runbook_servers s ON s.name = p.value AND s.heartbeat_at >= ?1
-              ORDER BY p.key LIMIT 1) = ?2
-          OR (NOT EXISTS (SELECT 1 FROM json_each(v.runbook_servers) p WHERE p.value = ?2)
-              AND NOT EXISTS (SELECT 1 FROM json_each(v.runbook_servers) p
-                                JOIN runbook_servers s ON s.name = p.value AND s.heartbeat_at >= ?1)))"
-    };
-}
-
-/// Takes the oldest job server ?2 may take: a pending job whose runbook runs fewer jobs than its
-/// version's concurrency, or a running job without a live lease (its server died, or handed it
-/// back). ?1 alive since, ?3 now, ?4 the lease's end, ?5 the instance id for a job without one:
-/// a job whose instance is not ?5 afterwards is a resume. Returns the job and what its runbook is
-/// now (`runbook`, a JSON list: name, latest version, check-out, folder path).
-const CLAIM: &str = concat!(
-    "UPDATE jobs SET status = 'running', claimed_by = ?2, lease_expires_at = ?4,
-         instance_id = COALESCE(instance_id, ?5)
-     WHERE id = (SELECT id FROM (
-         SELECT * FROM (
-             SELECT j.id, j.created_at FROM jobs j
-             JOIN runbook_versions v ON v.runbook_id = j.runbook_id AND v.version = j.version
-             WHERE j.status = 'pending'
-               AND (SELECT COUNT(*) FROM jobs r WHERE r.runbook_id = j.runbook_id AND r.status = 'running')
-                   < v.concurrency
-               AND ",
-    preferred!(),
-    "      ORDER BY j.created_at, j.id LIMIT 1)
-         UNION ALL
-         SELECT * FROM (
-             SELECT j.id, j.created_at FROM jobs j
-             JOIN runbook_versions v ON v.runbook_id = j.runbook_id AND v.version = j.version
-             WHERE j.status = 'running' AND (j.lease_expires_at IS NULL OR j.lease_expires_at < ?3)
-               AND ",
-    preferred!(),
-    "      ORDER BY j.created_at, j.id LIMIT 1))
-       ORDER BY created_at, id LIMIT 1)
-     RETURNING ",
-    job_columns!(),
-    ", (SELECT json_array(r.name, r.latest_version, r.checked_out_by, f.path)
-        FROM runbooks r JOIN folders f ON f.id = r.folder_id WHERE r.id = jobs.runbook_id) AS runbook"
-);
 
 /// Takes up to `max` jobs for `server`, oldest first.
 pub(super) async fn claim(
@@ -391,15 +344,5 @@ impl Write for Release {
 
 /// Why `server` may not end or hand back job `id`.
 async fn not_held(store: &SqliteStore, id: Uuid, server: &str) -> StoreError {
-    match jobs::get(store, id).await {
-        Ok(job) => {
-            let state = match (job.status, job.claimed_by) {
-                (JobStatus::Running, Some(holder)) => format!("it is held by '{holder}'"),
-                (JobStatus::Running, None) => "it is waiting for a runbook server to take it over".to_string(),
-                (status, _) => format!("it is {}", status.as_str()),
-            };
-            StoreError::Conflict(format!("job {id} is not held by runbook server '{server}': {state}"))
-        }
-        Err(err) => err,
-    }
+    crate::store::not_held(id, server, jobs::get(store, id).await)
 }

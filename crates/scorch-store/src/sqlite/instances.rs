@@ -1,26 +1,19 @@
-//! Instances as the operations API reads them (the journal writes them).
+//! Instances and their runs as the operations API and resumes read them (the writer writes them).
 
-use scorch_engine::InstanceStatus;
+use std::sync::Arc;
+
+use scorch_activity::Row;
+use scorch_engine::{InstanceStatus, RunRecord};
 use serde_json::Map;
-use sqlx::sqlite::SqliteConnection;
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
 use super::columns::Columns;
+use super::sql::{SELECT_RUNS, select_instances};
 use super::{SqliteStore, from_json, hex_list, limit, micros, timestamp};
+use crate::run_states::{error_kind_of, run_state};
 use crate::{InstanceFilter, InstanceRow, StoreError};
-
-/// The one column list [`decode`] reads, followed by the query's own clauses.
-macro_rules! select_instances {
-    ($clauses:literal) => {
-        concat!(
-            "SELECT uuid, job_id, runbook_id, server, status, parameters, returns, started_at, ended_at, problems
-             FROM instances ",
-            $clauses
-        )
-    };
-}
-pub(super) use select_instances;
 
 pub(super) async fn get(store: &SqliteStore, id: Uuid) -> Result<InstanceRow, StoreError> {
     let mut conn = store.pool.acquire().await?;
@@ -88,5 +81,55 @@ pub(super) fn decode(row: &impl Columns) -> Result<InstanceRow, StoreError> {
             Some(text) => from_json(&text, "instance problems")?,
             None => Vec::new(),
         },
+    })
+}
+
+/// The runs of an instance in `seq` order, or `None` when the instance is unknown.
+pub(super) async fn read_runs(pool: &SqlitePool, instance_id: Uuid) -> Result<Option<Vec<RunRecord>>, StoreError> {
+    let mut conn = pool.acquire().await?;
+    let runs = runs_in(&mut conn, instance_id).await?;
+    if runs.is_empty() {
+        let known = sqlx::query("SELECT 1 FROM instances WHERE uuid = ?")
+            .bind(instance_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if known.is_none() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(runs))
+}
+
+/// The runs of an instance in `seq` order (none when the instance is unknown).
+pub(super) async fn runs_in(conn: &mut SqliteConnection, instance_id: Uuid) -> Result<Vec<RunRecord>, StoreError> {
+    let rows = sqlx::query(SELECT_RUNS).bind(instance_id).fetch_all(&mut *conn).await?;
+    rows.iter().map(|row| decode_run(instance_id, row)).collect()
+}
+
+pub(super) fn decode_run(instance_id: Uuid, row: &impl Columns) -> Result<RunRecord, StoreError> {
+    let activity_id: Arc<str> = row.column::<String>("activity_id")?.into();
+    let activity_name = match row.column::<Option<String>>("activity_name")? {
+        Some(name) => name.into(),
+        None => activity_id.clone(),
+    };
+    let rows: Vec<Row> = match row.column::<Option<String>>("published")? {
+        Some(text) => from_json(&text, "published data")?,
+        None => Vec::new(),
+    };
+    Ok(RunRecord {
+        instance_id,
+        seq: row.column::<i64>("seq")? as u64,
+        key: row.column::<i64>("run_key")? as u64,
+        activity_id,
+        activity_name,
+        attempt: u32::try_from(row.column::<i64>("attempt")?)
+            .map_err(|_| StoreError::Corrupt("stored attempt is out of range".into()))?,
+        state: run_state(row.column("state")?)?,
+        error: row.column::<Option<String>>("error")?.unwrap_or_default(),
+        error_kind: error_kind_of(row.column::<Option<String>>("error_kind")?.as_deref())?,
+        started_at: timestamp(row.column("started_at")?)?,
+        ended_at: row.column::<Option<i64>>("ended_at")?.map(timestamp).transpose()?,
+        rows: Arc::new(rows),
+        truncated: row.column("truncated")?,
     })
 }

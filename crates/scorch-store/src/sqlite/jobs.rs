@@ -9,18 +9,10 @@ use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
 use super::columns::Columns;
+use super::sql::job_columns;
 use super::writer::{Write, refusal};
 use super::{SqliteStore, audit, from_json, hex_list, limit, micros, timestamp, to_json};
 use crate::{Change, Job, JobFilter, JobResult, JobStatus, NewAudit, NewJob, StoreError};
-
-/// The columns [`decode`] reads.
-macro_rules! job_columns {
-    () => {
-        "id, runbook_id, version, parameters, status, created_at, created_by, parent_job, claimed_by, instance_id,
-         cancel_requested, ended_at"
-    };
-}
-pub(super) use job_columns;
 
 /// Records a pending job (UUID v7 ids sort by creation) of the runbook's latest version (see
 /// [`NewJob::version`](crate::NewJob::version)), with an audit record about it in the same commit

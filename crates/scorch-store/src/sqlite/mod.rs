@@ -10,24 +10,25 @@
 //!
 //! [`Store`](crate::Store) is implemented in `store_impl`, which delegates to one module per area
 //! (folders, runbooks, jobs and their claims, instances, servers, settings, users, audit,
-//! retention). Changes are broadcast in this process only, after they commit: by the writer after
-//! each group commit, and by the call that made them for the pool's writes. Token and runbook
-//! path lookups are kept for a moment (`crate::kept`), forgotten by this process's writes that
-//! change them; another process sharing the file sees its changes within the moment.
+//! retention). Changes are broadcast in this process only, after they commit (see [`changes`]): by
+//! the writer after each group commit, and by the call that made them for the pool's writes.
+//! Token and runbook path lookups are kept for a moment (`crate::kept`), forgotten by this
+//! process's writes that change them; another process sharing the file sees its changes within
+//! the moment.
 
 mod audit;
+mod changes;
 mod claims;
 mod columns;
 mod folders;
-mod handed_over;
 mod instances;
 mod jobs;
-mod journal;
 mod results;
 mod retention;
 mod runbooks;
 mod servers;
 mod settings;
+mod sql;
 mod store_impl;
 mod users;
 mod writer;
@@ -43,15 +44,15 @@ use serde::de::DeserializeOwned;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, SqlSafeStr};
-use tokio::sync::broadcast;
 
 use crate::kept::{Changed, KeptLookups};
 use crate::{Change, StoreError};
 
-pub use journal::SqliteJournal;
+use changes::Changes;
 use results::ResultReader;
 pub use settings::SqliteSettings;
 use writer::Writer;
+pub use writer::journal::SqliteJournal;
 
 /// Embedded migrations, in order. Built by hand rather than with `sqlx::migrate!` so the build
 /// needs no proc-macro crates; the checksums and the `_sqlx_migrations` table are the same.
@@ -65,6 +66,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "instance_problems",
         include_str!("../../migrations/sqlite/0007_instance_problems.sql"),
+    ),
+    (
+        8,
+        "run_error_kind",
+        include_str!("../../migrations/sqlite/0008_run_error_kind.sql"),
     ),
 ];
 
@@ -150,32 +156,6 @@ impl SqliteStore {
     /// Tells subscribers of a committed change; nobody listening is fine.
     fn notify(&self, change: Change) {
         self.changes.send(change);
-    }
-}
-
-/// Where committed changes go: to every subscriber, and job changes also to those that want only
-/// them (a runbook server's loop, job waiters), who are then not woken by every activity run.
-#[derive(Debug, Clone)]
-struct Changes {
-    all: broadcast::Sender<Change>,
-    jobs: broadcast::Sender<Change>,
-}
-
-impl Changes {
-    fn new() -> Self {
-        Changes {
-            all: broadcast::channel(CHANGES).0,
-            jobs: broadcast::channel(CHANGES).0,
-        }
-    }
-
-    fn send(&self, change: Change) {
-        if matches!(change, Change::Job { .. }) && self.jobs.receiver_count() > 0 {
-            let _ = self.jobs.send(change.clone());
-        }
-        if self.all.receiver_count() > 0 {
-            let _ = self.all.send(change);
-        }
     }
 }
 

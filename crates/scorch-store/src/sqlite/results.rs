@@ -10,10 +10,9 @@ use sqlx::sqlite::SqliteConnectOptions;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::instances::select_instances;
-use super::jobs::job_columns;
+use super::sql::{SELECT_RUNS, job_columns, select_instances};
 use super::writer::{Write, Writer, open, store_error};
-use super::{BUSY_TIMEOUT, instances, jobs, journal};
+use super::{BUSY_TIMEOUT, instances, jobs};
 use crate::{JobResult, StoreError};
 
 /// Requests waiting for the reader; callers wait for room beyond this.
@@ -116,8 +115,8 @@ fn read(conn: &Connection, id: Uuid) -> Answer {
             })?
             .pop()
             .ok_or_else(|| StoreError::NotFound(format!("instance {instance_id}")))?;
-            let runs = all(conn, journal::SELECT_RUNS, instance_id, |row| {
-                journal::decode_run(instance_id, row)
+            let runs = all(conn, SELECT_RUNS, instance_id, |row| {
+                instances::decode_run(instance_id, row)
             })?;
             (Some(instance), runs)
         }

@@ -9,9 +9,7 @@ use scorch_engine::{InstanceEnd, Journal, RunRecord};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::{
-    SqliteStore, audit, claims, folders, instances, jobs, journal, retention, runbooks, servers, settings, users,
-};
+use super::{SqliteStore, audit, claims, folders, instances, jobs, retention, runbooks, servers, settings, users};
 use crate::kept::Changed;
 use crate::model::*;
 use crate::{Change, Claim, InstanceFilter, JobFilter, JobResult, NewJob, PurgeRule, Store, StoreError};
@@ -178,7 +176,7 @@ impl Store for SqliteStore {
     }
 
     async fn activity_runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, StoreError> {
-        journal::read_runs(&self.pool, instance_id)
+        instances::read_runs(&self.pool, instance_id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("instance {instance_id}")))
     }

@@ -26,6 +26,7 @@ crate::contract!(
     claim_jobs_takes_over_expired_leases_with_the_pending,
     claim_jobs_honours_preferred_servers,
     concurrency_holds_while_servers_race_claiming_many,
+    a_claim_runs_the_jobs_version,
 );
 
 async fn register(store: &Arc<dyn Store>, name: &str) {
@@ -129,15 +130,29 @@ async fn preferred_servers_fail_over_in_order(store: Arc<dyn Store>) {
     assert_eq!(taken.job.id, p2.id);
     store.finish_job(p2.id, "rb2", JobStatus::Completed).await.unwrap();
 
-    // No preferred server alive: any other server may take it.
+    // No preferred server alive: any other server may take it (a listed one cannot).
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let p3 = job(&store, preferring).await;
+    assert!(store.claim_job("rb1", LEASE, alive).await.unwrap().is_none());
+    assert!(store.claim_job("rb2", LEASE, alive).await.unwrap().is_none());
     let taken = store
         .claim_job("rb3", LEASE, alive)
         .await
         .unwrap()
         .expect("rb3 stands in");
     assert_eq!(taken.job.id, p3.id);
+    store.finish_job(p3.id, "rb3", JobStatus::Completed).await.unwrap();
+
+    // The first preferred server comes back: it alone takes the next job.
+    register(&store, "rb1").await;
+    let p4 = job(&store, preferring).await;
+    assert!(store.claim_job("rb3", LEASE, alive).await.unwrap().is_none());
+    let taken = store
+        .claim_job("rb1", LEASE, alive)
+        .await
+        .unwrap()
+        .expect("rb1 is back");
+    assert_eq!(taken.job.id, p4.id);
 }
 
 async fn expired_leases_are_taken_over_with_resume(store: Arc<dyn Store>) {
@@ -488,4 +503,14 @@ async fn concurrency_holds_while_servers_race_claiming_many(store: Arc<dyn Store
         most.load(Ordering::SeqCst)
     );
     assert_eq!(done.load(Ordering::SeqCst), JOBS);
+}
+
+/// A claim runs the version its job was created for, even when a newer one was saved since.
+async fn a_claim_runs_the_jobs_version(store: Arc<dyn Store>) {
+    let rb = runbook(&store, "", "Versions", json!({ "description": "one" })).await;
+    let created = job(&store, rb).await;
+    runbook(&store, "", "Versions", json!({ "description": "two" })).await;
+    let claim = claim(&store, "rb1").await;
+    assert_eq!((claim.job.id, claim.runbook.version), (created.id, 1));
+    assert_eq!(claim.runbook.body.definition["description"], "one");
 }

@@ -304,6 +304,12 @@ async fn cancel_in_every_state(store: Arc<dyn Store>) {
 async fn only_the_holder_finishes_or_releases(store: Arc<dyn Store>) {
     let rb = runbook(&store, "", "Held", json!({})).await;
     let pending = job(&store, rb).await;
+    // Nobody holds a pending job.
+    let unclaimed = store.finish_job(pending.id, "rb1", JobStatus::Completed).await;
+    assert!(
+        matches!(&unclaimed, Err(StoreError::Conflict(m)) if m.contains("pending")),
+        "{unclaimed:?}"
+    );
     let taken = claim(&store, "rb1").await;
     assert_eq!(taken.job.id, pending.id);
 
@@ -326,6 +332,8 @@ async fn only_the_holder_finishes_or_releases(store: Arc<dyn Store>) {
     assert_eq!((released.status, released.claimed_by), (JobStatus::Running, None));
     let refused = store.finish_job(pending.id, "rb1", JobStatus::Completed).await;
     assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    let twice = store.release_job(pending.id, "rb1").await;
+    assert!(matches!(twice, Err(StoreError::Conflict(_))), "{twice:?}");
     let resumed = claim(&store, "rb2").await;
     assert_eq!(
         (resumed.job.id, resumed.resume, resumed.instance_id),

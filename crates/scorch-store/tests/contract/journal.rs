@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use jiff::SignedDuration;
-use scorch_activity::{Row, Status};
+use scorch_activity::{ErrorKind, Row, Status};
 use scorch_engine::{InstanceEnd, InstanceStart, InstanceStatus, JournalError, RunState};
 use scorch_store::{InstanceFilter, Store, StoreError};
 use serde_json::{Map, json};
@@ -19,6 +19,7 @@ crate::contract!(
     unknown_instances_are_refused_alone,
     many_instances_journal_at_once,
     instances_are_listed_with_filters,
+    an_instance_without_its_job_is_refused_clearly,
 );
 
 async fn records_round_trip_in_seq_order(store: Arc<dyn Store>) {
@@ -50,6 +51,7 @@ async fn records_round_trip_in_seq_order(store: Arc<dyn Store>) {
     let mut second = finished_run(claim.instance_id, 1);
     second.state = RunState::Finished(Status::Failed);
     second.error = "exit code 3".into();
+    second.error_kind = Some(ErrorKind::Transient);
     let mut nested = Row::new();
     nested.insert("List".into(), json!([1, "two", { "three": null }]));
     nested.insert("Ünïcode".into(), json!("✓ \u{0} end"));
@@ -408,4 +410,28 @@ async fn instances_are_listed_with_filters(store: Arc<dyn Store>) {
         ..InstanceFilter::default()
     };
     assert!(listed(future).await.is_empty());
+    // An instance without runs has an empty list of them.
+    assert_eq!(store.activity_runs(id(0)).await.unwrap(), []);
+}
+
+/// The engine may not wait for an instance's start: its refusal reaches the engine, saying why,
+/// with the instance's next awaited record.
+async fn an_instance_without_its_job_is_refused_clearly(store: Arc<dyn Store>) {
+    let rb = runbook(&store, "", "Orphan", json!({})).await;
+    job(&store, rb).await;
+    let claim = claim(&store, "rb1").await;
+    let start = InstanceStart {
+        instance_id: Uuid::now_v7(),
+        job_id: Uuid::now_v7(),
+        ..instance_start(&claim, "rb1")
+    };
+    let journal = store.journal();
+    let refused = match journal.instance_started(&start).await {
+        Ok(()) => journal.run_finished(&finished_run(start.instance_id, 0)).await,
+        refused => refused,
+    };
+    assert!(
+        matches!(&refused, Err(JournalError::Unavailable(m)) if m.contains("create the job")),
+        "{refused:?}"
+    );
 }

@@ -3,6 +3,8 @@
 //! when the test ends, pass or fail). `contract!` makes one `#[tokio::test]` per backend and body,
 //! named `<module>::sqlite::<body>` and `<module>::postgres::<body>`.
 //!
+//! What one backend alone promises is tested in `sqlite_only` and `postgres_only`.
+//!
 //! PostgreSQL is reached at `postgres://postgres@127.0.0.1:5432/postgres` (override with
 //! `SCORCH_TEST_POSTGRES`); the tests create and drop `scorch_test_<random>` databases there.
 
@@ -13,9 +15,11 @@ mod job_path;
 mod jobs;
 mod journal;
 mod postgres_only;
+mod resume;
 mod retention;
 mod runbooks;
 mod settings;
+mod sqlite_only;
 mod users;
 
 use std::sync::Arc;

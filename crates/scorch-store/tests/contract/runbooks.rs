@@ -14,6 +14,7 @@ crate::contract!(
     lists_runbooks_under_folders,
     folders_are_made_and_deleted,
     check_out_locks_for_one_user,
+    malformed_run_settings_are_refused,
 );
 
 fn parameter(id: Option<Uuid>, name: &str) -> ParameterSpec {
@@ -344,4 +345,29 @@ async fn check_out_locks_for_one_user(store: Arc<dyn Store>) {
         store.undo_check_out(missing, "alice", true).await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+/// Run settings of the wrong kind are refused, and nothing is saved.
+async fn malformed_run_settings_are_refused(store: Arc<dyn Store>) {
+    for extra in [
+        json!({ "concurrency": 0 }),
+        json!({ "concurrency": "two" }),
+        json!({ "runbook_servers": "rb-1" }),
+    ] {
+        let body = definition("Bad", extra.clone());
+        let saved = store
+            .save_runbook(SaveRunbook {
+                id: None,
+                folder: "",
+                name: "Bad",
+                definition: &body,
+                source: "",
+                parameters: Vec::new(),
+                activities: Vec::new(),
+                author: "alice",
+            })
+            .await;
+        assert!(matches!(saved, Err(StoreError::Invalid(_))), "{extra}: {saved:?}");
+    }
+    assert_eq!(store.list_runbooks(None).await.unwrap(), []);
 }

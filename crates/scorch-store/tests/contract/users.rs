@@ -122,6 +122,9 @@ async fn users_tokens_and_grants(store: Arc<dyn Store>) {
     assert_ne!(again.id, alice.id);
     assert!(store.user("alice").await.unwrap().grants.is_empty());
     assert_eq!(store.users().await.unwrap().len(), 2);
+    // ...no tokens, and the old ones' hashes are free again.
+    assert!(store.tokens("alice").await.unwrap().is_empty());
+    store.create_token("alice", "hash-1", "again").await.unwrap();
     assert_eq!(bob.grants, []);
 }
 

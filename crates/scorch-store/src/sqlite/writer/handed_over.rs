@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rusqlite::Connection;
 use uuid::Uuid;
 
-use super::writer::Write;
+use super::Write;
 use crate::broken::BrokenInstances;
 use crate::{Change, StoreError};
 
@@ -25,7 +25,7 @@ fn lock(broken: &Broken) -> MutexGuard<'_, BrokenInstances> {
 
 /// How a record stands to its instance's handed-over records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kind {
+pub(in crate::sqlite) enum Kind {
     /// The instance's start (or resume): mends a broken instance. Handed over.
     Start,
     /// Handed over: if it is not written, its instance breaks.
@@ -35,7 +35,7 @@ pub(super) enum Kind {
 }
 
 /// `write`, a record of `instance`.
-pub(super) struct Record<W> {
+pub(in crate::sqlite) struct Record<W> {
     pub(super) instance: Uuid,
     pub(super) kind: Kind,
     pub(super) write: W,

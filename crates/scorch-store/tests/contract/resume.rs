@@ -1,5 +1,5 @@
 //! An instance stopped part-way (its journal became unavailable, as when the runbook server's
-//! process dies) resumes from the database with a new engine: finished activities are replayed,
+//! process dies) resumes from the store with a new engine: finished activities are replayed,
 //! not run again, and the outcome is the one an uninterrupted run gives.
 
 use std::sync::Arc;
@@ -16,7 +16,9 @@ use uuid::Uuid;
 
 use scorch_store::Store;
 
-use super::TestDb;
+use crate::job;
+
+crate::contract!(an_instance_resumes_without_running_finished_steps_again);
 
 /// Delegates to the store's journal until `allowed` runs have finished, then fails every call.
 struct DyingJournal {
@@ -83,14 +85,14 @@ struct Run {
 
 async fn run_with(
     journal: Arc<dyn Journal>,
-    db: &scorch_store::SqliteStore,
+    store: &Arc<dyn Store>,
     run: &Run,
     resume: bool,
 ) -> Result<Outcome, EngineError> {
     let engine = Engine::new(
         Arc::new(scorch_activities::standard()),
         journal,
-        db.settings(),
+        store.settings(),
         EngineConfig::default(),
     );
     engine
@@ -107,16 +109,15 @@ async fn run_with(
         .await
 }
 
-#[tokio::test]
-async fn an_instance_resumes_from_the_database_without_running_finished_steps_again() {
-    let db = TestDb::new().await;
-    let log = db.dir.path().join("steps.log");
+async fn an_instance_resumes_without_running_finished_steps_again(store: Arc<dyn Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("steps.log");
     let registry = scorch_activities::standard();
     let loaded = load(&runbook(&log)).unwrap();
     let plan = Arc::new(compile(&loaded, &RegistryCatalog(&registry)).unwrap());
-    let (runbook_id, version) = db.store.save_plan(&plan, "", "test").await.unwrap();
+    let (runbook_id, version) = store.save_plan(&plan, "", "test").await.unwrap();
     assert_eq!(version, 1);
-    let job_id = db.create_job(runbook_id).await.id;
+    let job_id = job(&store, runbook_id).await.id;
     let run = Run {
         plan,
         runbook_id,
@@ -125,20 +126,19 @@ async fn an_instance_resumes_from_the_database_without_running_finished_steps_ag
     };
 
     let dying = Arc::new(DyingJournal {
-        inner: db.store.journal(),
+        inner: store.journal(),
         allowed: 2,
         finished: AtomicUsize::new(0),
     });
-    let first = run_with(dying, &db.store, &run, false).await;
+    let first = run_with(dying, &store, &run, false).await;
     assert!(
         matches!(first, Err(EngineError::Journal(JournalError::Unavailable(_)))),
         "{first:?}"
     );
     assert_eq!(std::fs::read_to_string(&log).unwrap(), "a\nb\n");
 
-    // A new engine on a freshly opened database continues the same instance.
-    let reopened = db.reopen().await;
-    let outcome = run_with(reopened.journal(), &reopened, &run, true).await.unwrap();
+    // A new engine, with a journal of its own, continues the same instance from the store.
+    let outcome = run_with(store.journal(), &store, &run, true).await.unwrap();
     assert_eq!(outcome.status, InstanceStatus::Success);
     assert_eq!(outcome.returns["Lines"], 4);
     assert_eq!(
@@ -146,10 +146,10 @@ async fn an_instance_resumes_from_the_database_without_running_finished_steps_ag
         "a\nb\nc\nd\n",
         "no finished step ran twice"
     );
-    let runs = reopened.journal().runs(run.instance_id).await.unwrap();
+    let runs = store.journal().runs(run.instance_id).await.unwrap();
     let ids: Vec<&str> = runs.iter().map(|r| &*r.activity_id).collect();
     assert_eq!(ids, ["a", "b", "c", "d", "ret"]);
-    let row = reopened.instance(run.instance_id).await.unwrap();
+    let row = store.instance(run.instance_id).await.unwrap();
     assert_eq!(
         (row.status, row.returns["Lines"].clone()),
         (InstanceStatus::Success, 4.into())

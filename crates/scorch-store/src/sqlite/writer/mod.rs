@@ -1,4 +1,5 @@
-//! The one writer, with group commit.
+//! The one writer, with group commit: the handle callers queue writes on, and the [`Write`]
+//! contract every write of the job path implements.
 //!
 //! SQLite lets one connection write at a time, and a writer that finds the database locked sleeps
 //! (a millisecond, then longer) before it tries again. So every write of the job path (journal
@@ -18,22 +19,36 @@
 //! The thread drives its connection with rusqlite, so a statement is a function call rather than
 //! a round trip to a connection's worker thread (sqlx's way, which the pool's readers keep): a
 //! batch costs one wake-up of this thread, however many statements it holds.
+//!
+//! Here: the handle and its connection; the thread's loop ([`group_commit`]), a batch's
+//! transaction ([`batch`]), a write refused alone ([`fallback`]), the engine's journal
+//! ([`journal`]) and its records ([`records`]), and the records nobody waits for
+//! ([`handed_over`]).
+
+mod batch;
+mod fallback;
+mod group_commit;
+pub(super) mod handed_over;
+pub(super) mod journal;
+pub(super) mod records;
+#[cfg(test)]
+mod tests;
 
 use std::thread;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
-use sqlx::error::ErrorKind;
+use rusqlite::{Connection, OpenFlags};
 use sqlx::sqlite::SqliteConnectOptions;
 use tokio::sync::{mpsc, oneshot};
 
-use super::Changes;
+use super::changes::Changes;
 use crate::{Change, StoreError};
+pub(super) use fallback::refusal;
 
 /// Writes waiting for the writer; callers wait for room beyond this (backpressure).
 const QUEUE: usize = 8192;
 /// Writes committed in one transaction at most, so one commit never holds the lock for long.
-const MAX_BATCH: usize = 2048;
+pub(super) const MAX_BATCH: usize = 2048;
 /// Prepared statements the writer keeps (it runs a dozen different ones).
 const STATEMENTS: usize = 64;
 
@@ -88,28 +103,6 @@ impl<W: Write> Write for Relaxed<W> {
     }
 }
 
-/// Whether a failed statement broke a constraint (refusing its write alone, with what `refuse`
-/// makes of the constraint's kind) rather than failing (which fails the batch).
-pub(super) fn refusal<T, E>(
-    err: rusqlite::Error,
-    refuse: impl FnOnce(ErrorKind) -> E,
-) -> rusqlite::Result<Result<T, E>> {
-    use rusqlite::ffi;
-    match &err {
-        rusqlite::Error::SqliteFailure(failure, _) if failure.code == rusqlite::ErrorCode::ConstraintViolation => {
-            let kind = match failure.extended_code {
-                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => ErrorKind::ForeignKeyViolation,
-                ffi::SQLITE_CONSTRAINT_NOTNULL => ErrorKind::NotNullViolation,
-                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => ErrorKind::UniqueViolation,
-                ffi::SQLITE_CONSTRAINT_CHECK => ErrorKind::CheckViolation,
-                _ => ErrorKind::Other,
-            };
-            Ok(Err(refuse(kind)))
-        }
-        _ => Err(err),
-    }
-}
-
 /// A failed batch as callers see it: the database's short cause, never SQL.
 pub(super) fn store_error(err: rusqlite::Error) -> StoreError {
     match err {
@@ -126,7 +119,7 @@ pub(super) fn store_error(err: rusqlite::Error) -> StoreError {
 /// The handle callers queue writes on; cheap to clone. The thread ends once every handle is gone.
 #[derive(Debug, Clone)]
 pub(super) struct Writer {
-    sender: mpsc::Sender<Box<dyn Queued>>,
+    pub(super) sender: mpsc::Sender<Box<dyn Queued>>,
 }
 
 impl Writer {
@@ -145,7 +138,7 @@ impl Writer {
         let (sender, receiver) = mpsc::channel(QUEUE);
         thread::Builder::new()
             .name("scorch-sqlite-writer".into())
-            .spawn(move || write_loop(conn, receiver, changes))
+            .spawn(move || group_commit::write_loop(conn, receiver, changes))
             .map_err(|e| format!("cannot start the database writer: {e}"))?;
         Ok(Writer { sender })
     }
@@ -208,10 +201,10 @@ pub(super) trait Queued: Send {
     fn failed(self: Box<Self>, err: StoreError);
 }
 
-struct Pending<W: Write> {
-    write: W,
-    outcome: Option<Result<W::Output, W::Error>>,
-    ack: oneshot::Sender<Result<W::Output, W::Error>>,
+pub(super) struct Pending<W: Write> {
+    pub(super) write: W,
+    pub(super) outcome: Option<Result<W::Output, W::Error>>,
+    pub(super) ack: oneshot::Sender<Result<W::Output, W::Error>>,
 }
 
 impl<W: Write> Queued for Pending<W> {
@@ -239,124 +232,5 @@ impl<W: Write> Queued for Pending<W> {
     fn failed(self: Box<Self>, err: StoreError) {
         self.write.failed(&err);
         let _ = self.ack.send(Err(err.into()));
-    }
-}
-
-fn write_loop(mut conn: Connection, mut receiver: mpsc::Receiver<Box<dyn Queued>>, changes: Changes) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    // The connection's `synchronous` setting: FULL (fsync at commit) unless a batch needs none.
-    let mut durable = true;
-    while let Some(first) = receiver.blocking_recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH
-            && let Ok(next) = receiver.try_recv()
-        {
-            batch.push(next);
-        }
-        let written = set_durable(&conn, &mut durable, batch.iter().any(|write| !write.relaxed()))
-            .and_then(|()| write_batch(&mut conn, &mut batch));
-        acknowledge(&mut batch, written, &changes);
-    }
-}
-
-/// Commits from now on sync the write-ahead log (`synchronous=FULL`), or not (`NORMAL`, which in
-/// WAL mode syncs it only before a checkpoint).
-fn set_durable(conn: &Connection, durable: &mut bool, wanted: bool) -> rusqlite::Result<()> {
-    if *durable != wanted {
-        conn.pragma_update(None, "synchronous", if wanted { "FULL" } else { "NORMAL" })?;
-        *durable = wanted;
-    }
-    Ok(())
-}
-
-/// Writes `batch` in one transaction. A write that breaks a constraint is refused alone; any
-/// other error fails the batch (and rolls it back).
-fn write_batch(conn: &mut Connection, batch: &mut [Box<dyn Queued>]) -> rusqlite::Result<()> {
-    // IMMEDIATE takes the write lock up front, waiting (busy timeout) for other writers.
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for write in batch.iter_mut() {
-        write.apply(&tx)?;
-    }
-    tx.commit()
-}
-
-fn acknowledge(batch: &mut Vec<Box<dyn Queued>>, written: rusqlite::Result<()>, changes: &Changes) {
-    match written {
-        Ok(()) => batch.drain(..).for_each(|write| write.committed(changes)),
-        Err(err) => {
-            let err = store_error(err);
-            batch.drain(..).for_each(|write| write.failed(err.clone()));
-        }
-    }
-}
-
-#[cfg(test)]
-pub(super) mod tests {
-    use super::*;
-
-    type Acked<W> = oneshot::Receiver<Result<<W as Write>::Output, <W as Write>::Error>>;
-
-    /// Reads the connection's `synchronous` setting as its batch commits (FULL is 2, NORMAL 1).
-    struct Synchronous;
-
-    impl Write for Synchronous {
-        type Output = i64;
-        type Error = StoreError;
-
-        fn apply(&mut self, conn: &Connection) -> rusqlite::Result<Result<i64, StoreError>> {
-            Ok(Ok(conn.query_row("PRAGMA synchronous", [], |row| row.get(0))?))
-        }
-    }
-
-    #[tokio::test]
-    async fn only_batches_of_relaxed_writes_commit_without_a_sync() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = crate::SqliteStore::open(&format!("sqlite:{}", dir.path().join("w.db").display()))
-            .await
-            .unwrap();
-        assert_eq!(store.writer.submit(Relaxed(Synchronous)).await, Ok(1));
-        let (relaxed, relaxed_ack) = queue(Relaxed(Synchronous));
-        let (durable, durable_ack) = queue(Synchronous);
-        commit(&store.writer, vec![relaxed, durable]).await;
-        assert_eq!((relaxed_ack.await.unwrap(), durable_ack.await.unwrap()), (Ok(2), Ok(2)));
-        assert_eq!(store.writer.submit(Synchronous).await, Ok(2));
-        assert_eq!(store.writer.submit(Relaxed(Synchronous)).await, Ok(1));
-    }
-
-    /// `write` as the writer queues it, and where its acknowledgement arrives.
-    pub fn queue<W: Write>(write: W) -> (Box<dyn Queued>, Acked<W>) {
-        let (ack, acked) = oneshot::channel();
-        let queued = Box::new(Pending {
-            write,
-            outcome: None,
-            ack,
-        });
-        (queued, acked)
-    }
-
-    /// Writes `batch` as one batch through `writer` and acknowledges its writes.
-    pub async fn commit(writer: &Writer, batch: Vec<Box<dyn Queued>>) {
-        let _ = writer.sender.send(Box::new(Batch(batch))).await;
-    }
-
-    /// Writes queued as one: what the writer does with whatever it finds queued together.
-    struct Batch(Vec<Box<dyn Queued>>);
-
-    impl Queued for Batch {
-        fn apply(&mut self, conn: &Connection) -> rusqlite::Result<()> {
-            self.0.iter_mut().try_for_each(|write| write.apply(conn))
-        }
-
-        fn relaxed(&self) -> bool {
-            self.0.iter().all(|write| write.relaxed())
-        }
-
-        fn committed(self: Box<Self>, changes: &Changes) {
-            self.0.into_iter().for_each(|write| write.committed(changes));
-        }
-
-        fn failed(self: Box<Self>, err: StoreError) {
-            self.0.into_iter().for_each(|write| write.failed(err.clone()));
-        }
     }
 }
