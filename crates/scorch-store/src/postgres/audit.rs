@@ -1,10 +1,9 @@
-//! The audit trail: every change and every job start and stop.
+//! The audit trail's records, stamped on the database's clock (the trail is read in
+//! `super::cold::audit`).
 
-use serde_json::Value;
-use sqlx::Row as _;
-
-use super::{PgStore, from_json, limit, timestamp, to_json};
-use crate::{AuditEntry, NewAudit, StoreError};
+use super::PgStore;
+use super::cold::audit::detail;
+use crate::{NewAudit, StoreError};
 
 /// Appends an entry: `actor` did `action` to the `object_type` object `object_id`.
 pub(super) async fn append(store: &PgStore, entry: NewAudit<'_>) -> Result<(), StoreError> {
@@ -16,39 +15,8 @@ pub(super) async fn append(store: &PgStore, entry: NewAudit<'_>) -> Result<(), S
     .bind(entry.action)
     .bind(entry.object_type)
     .bind(entry.object_id)
-    .bind(if entry.detail.is_null() {
-        None
-    } else {
-        Some(to_json(entry.detail)?)
-    })
+    .bind(detail(entry.detail)?)
     .execute(store.pool())
     .await?;
     Ok(())
-}
-
-/// A page of entries, newest first; `limit` 0 is no limit.
-pub(super) async fn log(store: &PgStore, page: u32, offset: u32) -> Result<Vec<AuditEntry>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, at, actor, action, object_type, object_id, detail FROM audit ORDER BY id DESC LIMIT $1 OFFSET $2",
-    )
-    .bind(limit(page))
-    .bind(i64::from(offset))
-    .fetch_all(store.pool())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(AuditEntry {
-                id: row.try_get("id")?,
-                at: timestamp(row.try_get("at")?)?,
-                actor: row.try_get("actor")?,
-                action: row.try_get("action")?,
-                object_type: row.try_get("object_type")?,
-                object_id: row.try_get("object_id")?,
-                detail: match row.try_get::<Option<&str>, _>("detail")? {
-                    Some(text) => from_json(text, "audit detail")?,
-                    None => Value::Null,
-                },
-            })
-        })
-        .collect()
 }

@@ -14,26 +14,26 @@
 //! compared on the database's clock (`scorch_now_us()`), never a runbook server's.
 
 mod audit;
+mod backend;
+// Deliberately one source compiled for each backend (see `cold`).
 mod changes;
-mod folders;
+#[allow(clippy::duplicate_mod)]
+#[path = "../cold/mod.rs"]
+mod cold;
 mod instances;
 mod jobs;
 mod journal;
 mod retention;
-mod runbooks;
+mod runbook_parts;
 mod servers;
 mod settings;
 mod store_impl;
-mod users;
 
 use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::Timestamp;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -41,7 +41,10 @@ use sqlx::{Executor as _, Postgres, SqlSafeStr};
 use tokio::task::JoinHandle;
 
 use crate::StoreError;
-use crate::kept::{Changed, KeptLookups};
+// The job path's modules read these from here.
+use crate::codec::{duration_micros, from_json, micros, timestamp, to_json};
+use crate::kept::KeptLookups;
+use cold::runbooks;
 
 pub use changes::Listen;
 pub use journal::PgJournal;
@@ -106,6 +109,9 @@ async fn kept_connection<'a>(
 /// The lookups a PostgreSQL store keeps (see `crate::kept`): runbooks found by path as their head
 /// (their id and what changes from one save to the next).
 type Kept = KeptLookups<crate::versions::Head>;
+
+/// The store the cold paths (`cold`) are compiled for.
+type ThisStore = PgStore;
 
 /// The orchestration database on PostgreSQL. Cheap to clone: clones share the pool, the journal,
 /// the change listener and the cache of runbook versions.
@@ -224,17 +230,6 @@ impl PgStore {
     fn pool(&self) -> &PgPool {
         &self.shared.pool
     }
-
-    /// After a write that may change what kept lookups answer (see `kept`): when it was done,
-    /// this process forgets the lookups `changed` concerns and tells the others to. `done` is
-    /// passed through.
-    async fn announced<T>(&self, done: Result<T, StoreError>, changed: Changed) -> Result<T, StoreError> {
-        if done.is_ok() {
-            self.shared.kept.forget(Some(changed));
-            changes::announce(self.pool(), changed).await;
-        }
-        done
-    }
 }
 
 /// The URL without its password, for messages.
@@ -267,32 +262,9 @@ fn migrator() -> Migrator {
     Migrator::with_migrations(migrations)
 }
 
-/// Times are stored as unix microseconds.
-fn micros(at: Timestamp) -> i64 {
-    at.as_microsecond()
-}
-
-fn timestamp(micros: i64) -> Result<Timestamp, StoreError> {
-    Timestamp::from_microsecond(micros)
-        .map_err(|_| StoreError::Corrupt(format!("stored time {micros} is out of range")))
-}
-
 /// A page size for a LIMIT clause: 0 asks for no limit, which PostgreSQL spells as NULL.
 fn limit(limit: u32) -> Option<i64> {
     (limit != 0).then_some(limit.into())
-}
-
-/// A duration as microseconds, saturating.
-fn duration_micros(duration: Duration) -> i64 {
-    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
-}
-
-fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|err| StoreError::Invalid(format!("cannot encode JSON: {err}")))
-}
-
-fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|err| StoreError::Corrupt(format!("stored {what} is not valid JSON: {err}")))
 }
 
 #[cfg(test)]

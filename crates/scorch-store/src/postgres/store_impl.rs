@@ -1,21 +1,20 @@
-//! [`Store`] on PostgreSQL: each method delegates to the module of its area.
+//! [`Store`](crate::Store) on PostgreSQL: its own methods (the job path, its journal, change
+//! subscriptions) delegate to the module of their area; the cold ones are `crate::cold`'s.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use scorch_activity::GlobalSettings;
 use scorch_engine::{InstanceEnd, Journal, RunRecord};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::{PgStore, audit, folders, instances, jobs, journal, retention, runbooks, servers, settings, users};
-use crate::kept::Changed;
+use super::cold::impl_store;
+use super::{PgStore, instances, jobs, journal};
 use crate::model::*;
-use crate::{Change, Claim, InstanceFilter, JobFilter, JobResult, NewJob, PurgeRule, Store, StoreError};
+use crate::{Change, Claim, InstanceFilter, JobFilter, JobResult, NewJob, StoreError};
 
-#[async_trait]
-impl Store for PgStore {
+impl_store!(PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
     }
@@ -36,58 +35,9 @@ impl Store for PgStore {
         self.shared.changes.jobs.subscribe()
     }
 
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(self.pool()).await?;
-        Ok(())
-    }
-
     /// Nothing to do: PostgreSQL's own checkpoints cover it.
     async fn checkpoint(&self) -> Result<(), StoreError> {
         Ok(())
-    }
-
-    async fn ensure_folder(&self, path: &str) -> Result<Uuid, StoreError> {
-        folders::ensure(self, path).await
-    }
-
-    async fn folders(&self) -> Result<Vec<Folder>, StoreError> {
-        folders::list(self).await
-    }
-
-    async fn delete_folder(&self, path: &str) -> Result<(), StoreError> {
-        self.announced(folders::delete(self, path).await, Changed::Folders)
-            .await
-    }
-
-    async fn save_runbook(&self, save: SaveRunbook<'_>) -> Result<(Uuid, i64), StoreError> {
-        self.announced(runbooks::save(self, save).await, Changed::Runbooks)
-            .await
-    }
-
-    async fn runbook(&self, id: Uuid, version: Option<i64>) -> Result<Runbook, StoreError> {
-        runbooks::load(self, id, version).await
-    }
-
-    async fn runbook_by_path(&self, folder: &str, name: &str) -> Result<Runbook, StoreError> {
-        runbooks::by_path(self, folder, name).await
-    }
-
-    async fn list_runbooks(&self, under: Option<&str>) -> Result<Vec<RunbookSummary>, StoreError> {
-        runbooks::list(self, under).await
-    }
-
-    async fn runbook_versions(&self, id: Uuid) -> Result<Vec<RunbookVersionInfo>, StoreError> {
-        runbooks::versions(self, id).await
-    }
-
-    async fn check_out(&self, id: Uuid, user: &str) -> Result<(), StoreError> {
-        self.announced(runbooks::check_out(self, id, user).await, Changed::Runbooks)
-            .await
-    }
-
-    async fn undo_check_out(&self, id: Uuid, user: &str, force: bool) -> Result<(), StoreError> {
-        self.announced(runbooks::undo_check_out(self, id, user, force).await, Changed::Runbooks)
-            .await
     }
 
     async fn create_job(&self, job: NewJob<'_>) -> Result<Job, StoreError> {
@@ -178,106 +128,4 @@ impl Store for PgStore {
     async fn activity_runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, StoreError> {
         journal::runs(self.pool(), instance_id).await
     }
-
-    async fn register_server(&self, server: &ServerRegistration) -> Result<Uuid, StoreError> {
-        servers::register(self, server).await
-    }
-
-    async fn heartbeat(&self, name: &str, running: u32) -> Result<(), StoreError> {
-        servers::heartbeat(self, name, running).await
-    }
-
-    async fn servers(&self) -> Result<Vec<RunbookServer>, StoreError> {
-        servers::list(self).await
-    }
-
-    async fn set_variable(&self, name: &str, value: &str, encrypted: bool) -> Result<(), StoreError> {
-        settings::set_variable(self, name, value, encrypted).await
-    }
-
-    async fn variables(&self) -> Result<Vec<VariableInfo>, StoreError> {
-        settings::variables(self).await
-    }
-
-    async fn delete_variable(&self, name: &str) -> Result<(), StoreError> {
-        settings::delete_variable(self, name).await
-    }
-
-    async fn set_counter(&self, name: &str, value: i64) -> Result<(), StoreError> {
-        settings::set_counter(self, name, value).await
-    }
-
-    async fn counters(&self) -> Result<Vec<CounterInfo>, StoreError> {
-        settings::counters(self).await
-    }
-
-    async fn delete_counter(&self, name: &str) -> Result<(), StoreError> {
-        settings::delete_counter(self, name).await
-    }
-
-    async fn create_user(&self, name: &str, password_hash: Option<&str>, admin: bool) -> Result<User, StoreError> {
-        users::create(self, name, password_hash, admin).await
-    }
-
-    async fn user(&self, name: &str) -> Result<User, StoreError> {
-        users::get(self, name).await
-    }
-
-    async fn users(&self) -> Result<Vec<User>, StoreError> {
-        users::list(self).await
-    }
-
-    async fn set_password(&self, name: &str, password_hash: &str) -> Result<(), StoreError> {
-        self.announced(users::set_password(self, name, password_hash).await, Changed::Access)
-            .await
-    }
-
-    async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
-        self.announced(users::delete(self, name).await, Changed::Access).await
-    }
-
-    async fn create_token(&self, user: &str, token_hash: &str, label: &str) -> Result<TokenInfo, StoreError> {
-        users::create_token(self, user, token_hash, label).await
-    }
-
-    async fn token_user(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
-        let read = users::token_user(self, token_hash);
-        self.shared.kept.tokens.get_or_read(token_hash, read).await
-    }
-
-    async fn tokens(&self, user: &str) -> Result<Vec<TokenInfo>, StoreError> {
-        users::tokens(self, user).await
-    }
-
-    async fn revoke_token(&self, id: Uuid) -> Result<(), StoreError> {
-        self.announced(users::revoke_token(self, id).await, Changed::Access)
-            .await
-    }
-
-    async fn revoke_token_hash(&self, token_hash: &str) -> Result<(), StoreError> {
-        self.announced(users::revoke_token_hash(self, token_hash).await, Changed::Access)
-            .await
-    }
-
-    async fn grant(&self, user: &str, folder: &str, role: Role) -> Result<(), StoreError> {
-        self.announced(users::grant_role(self, user, folder, role).await, Changed::Access)
-            .await
-    }
-
-    async fn revoke(&self, user: &str, folder: &str) -> Result<(), StoreError> {
-        self.announced(users::revoke_role(self, user, folder).await, Changed::Access)
-            .await
-    }
-
-    async fn audit(&self, entry: NewAudit<'_>) -> Result<(), StoreError> {
-        audit::append(self, entry).await
-    }
-
-    async fn audit_log(&self, limit: u32, offset: u32) -> Result<Vec<AuditEntry>, StoreError> {
-        audit::log(self, limit, offset).await
-    }
-
-    async fn purge_instances(&self, rule: &PurgeRule, batch: u32, dry_run: bool) -> Result<u64, StoreError> {
-        retention::purge(self, rule, batch, dry_run).await
-    }
-}
+});

@@ -9,27 +9,31 @@
 //! the next durable commit (see `writer`).
 //!
 //! [`Store`](crate::Store) is implemented in `store_impl`, which delegates to one module per area
-//! (folders, runbooks, jobs and their claims, instances, servers, settings, users, audit,
-//! retention). Changes are broadcast in this process only, after they commit: by the writer after
+//! of the job path (jobs and their claims, instances, the journal), and for the cold paths
+//! (folders, runbooks, servers, settings, users, audit, retention) to `crate::cold`, written once
+//! for both backends; `backend` holds what SQLite does its own way there. Changes are broadcast in this process only, after they commit: by the writer after
 //! each group commit, and by the call that made them for the pool's writes. Token and runbook
 //! path lookups are kept for a moment (`crate::kept`), forgotten by this process's writes that
 //! change them; another process sharing the file sees its changes within the moment.
 
 mod audit;
+mod backend;
+// Deliberately one source compiled for each backend (see `cold`).
 mod claims;
+#[allow(clippy::duplicate_mod)]
+#[path = "../cold/mod.rs"]
+mod cold;
 mod columns;
-mod folders;
 mod handed_over;
 mod instances;
 mod jobs;
 mod journal;
 mod results;
 mod retention;
-mod runbooks;
+mod runbook_parts;
 mod servers;
 mod settings;
 mod store_impl;
-mod users;
 mod writer;
 
 use std::borrow::Cow;
@@ -37,16 +41,16 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::Timestamp;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, SqlSafeStr};
 use tokio::sync::broadcast;
 
-use crate::kept::{Changed, KeptLookups};
+// The job path's modules read these from here.
+use crate::codec::{duration_micros, from_json, micros, timestamp, to_json};
+use crate::kept::KeptLookups;
 use crate::{Change, StoreError};
+use cold::runbooks;
 
 pub use journal::SqliteJournal;
 use results::ResultReader;
@@ -74,6 +78,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const POOL_SIZE: u32 = 4;
 /// Changes a subscriber may fall behind by before it misses some (and is told so).
 const CHANGES: usize = 4096;
+
+/// The store the cold paths (`cold`) are compiled for.
+type ThisStore = SqliteStore;
 
 /// The orchestration database on SQLite. Cheap to clone: clones share the pool, the journal and
 /// the change channel. Everything callers need is on [`Store`](crate::Store).
@@ -136,15 +143,6 @@ impl SqliteStore {
             versions: Default::default(),
             kept: Default::default(),
         })
-    }
-
-    /// After a write that may change what kept lookups answer: when it was done, forgets what
-    /// `changed` concerns (see `crate::kept`). `done` is passed through.
-    fn forgetting<T>(&self, done: Result<T, StoreError>, changed: Changed) -> Result<T, StoreError> {
-        if done.is_ok() {
-            self.kept.forget(Some(changed));
-        }
-        done
     }
 
     /// Tells subscribers of a committed change; nobody listening is fine.
@@ -229,30 +227,7 @@ fn hex_list(ids: &[uuid::Uuid]) -> String {
     serde_json::to_string(&hex).unwrap_or_else(|_| "[]".into())
 }
 
-/// Times are stored as unix microseconds.
-fn micros(at: Timestamp) -> i64 {
-    at.as_microsecond()
-}
-
-fn timestamp(micros: i64) -> Result<Timestamp, StoreError> {
-    Timestamp::from_microsecond(micros)
-        .map_err(|_| StoreError::Corrupt(format!("stored time {micros} is out of range")))
-}
-
 /// A page size for a LIMIT clause: 0 asks for no limit, which SQLite spells as a negative one.
 fn limit(limit: u32) -> i64 {
     if limit == 0 { -1 } else { limit.into() }
-}
-
-/// A duration as microseconds, saturating.
-fn duration_micros(duration: Duration) -> i64 {
-    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
-}
-
-fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|err| StoreError::Invalid(format!("cannot encode JSON: {err}")))
-}
-
-fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|err| StoreError::Corrupt(format!("stored {what} is not valid JSON: {err}")))
 }

@@ -1,122 +1,40 @@
-//! Retention: deleting old instances and their journal without blocking running work.
+//! A purge's batch the SQLite way: in a transaction of its own, instance by instance (the rest of
+//! retention is in `super::cold::retention`).
 
 use uuid::Uuid;
 
-use super::{SqliteStore, micros};
-use crate::{PurgeRule, StoreError};
+use super::SqliteStore;
+use super::cold::retention::purgeable;
+use crate::StoreError;
 
-/// The instances of one runbook that a purge may delete: finished, no newer than the newest one
-/// past the kept ones (by (started_at, id)), and started before the age limit. Every condition
-/// is on the (runbook_id, started_at) index, so a purge never scans the whole table.
-macro_rules! purgeable {
-    ($select:literal, $clauses:literal) => {
-        concat!(
-            $select,
-            " FROM instances WHERE runbook_id = ? AND (started_at, id) <= (?, ?) AND started_at < ?
-              AND status <> 'running' ",
-            $clauses
-        )
-    };
-}
-
-/// Deletes finished instances, and their activity runs, of one runbook (or of every runbook),
-/// keeping the last `keep_last` instances of each runbook and those started at or after
-/// `older_than`; when both are given an instance must fail both tests to go. Works in batches of
-/// `batch` instances, each its own short transaction, so running instances keep journaling.
-/// Returns how many instances were deleted, or with `dry_run` would be, deleting nothing.
-pub(super) async fn purge(store: &SqliteStore, rule: &PurgeRule, batch: u32, dry_run: bool) -> Result<u64, StoreError> {
-    let PurgeRule {
-        runbook_id,
-        keep_last,
-        older_than,
-    } = *rule;
-    if keep_last.is_none() && older_than.is_none() {
-        return Err(StoreError::Invalid(
-            "a purge needs keep_last or older_than (keep_last 0 deletes every finished instance)".into(),
-        ));
-    }
-    if batch == 0 {
-        return Err(StoreError::Invalid(
-            "a purge batch must hold at least one instance".into(),
-        ));
-    }
-    let runbooks: Vec<Uuid> = match runbook_id {
-        Some(id) => vec![id],
-        None => {
-            sqlx::query_scalar("SELECT id FROM runbooks")
-                .fetch_all(&store.pool)
-                .await?
-        }
-    };
-    let before = older_than.map_or(i64::MAX, micros);
-    let mut purged = 0;
-    for runbook in runbooks {
-        let newest = match keep_last {
-            Some(keep) => {
-                let newest = sqlx::query_as(
-                    "SELECT started_at, id FROM instances WHERE runbook_id = ?
-                         ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET ?",
-                )
-                .bind(runbook)
-                .bind(keep)
-                .fetch_optional(&store.pool)
-                .await?;
-                match newest {
-                    Some(newest) => newest,
-                    None => continue,
-                }
-            }
-            None => (i64::MAX, i64::MAX),
-        };
-        purged += if dry_run {
-            let count: i64 = sqlx::query_scalar(purgeable!("SELECT COUNT(*)", ""))
-                .bind(runbook)
-                .bind(newest.0)
-                .bind(newest.1)
-                .bind(before)
-                .fetch_one(&store.pool)
-                .await?;
-            count as u64
-        } else {
-            purge_runbook(store, runbook, newest, before, batch).await?
-        };
-    }
-    Ok(purged)
-}
-
-async fn purge_runbook(
+/// Deletes at most `batch` purgeable instances of `runbook` with their runs; how many went.
+pub(super) async fn purge_batch(
     store: &SqliteStore,
     runbook: Uuid,
     newest: (i64, i64),
     before: i64,
     batch: u32,
 ) -> Result<u64, StoreError> {
-    let mut purged = 0;
-    loop {
-        let mut tx = store.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let ids: Vec<i64> = sqlx::query_scalar(purgeable!("SELECT id", "ORDER BY started_at, id LIMIT ?"))
-            .bind(runbook)
-            .bind(newest.0)
-            .bind(newest.1)
-            .bind(before)
-            .bind(batch)
-            .fetch_all(&mut *tx)
+    let mut tx = store.pool.begin_with("BEGIN IMMEDIATE").await?;
+    let ids: Vec<i64> = sqlx::query_scalar(purgeable!("SELECT id", "ORDER BY started_at, id LIMIT $5"))
+        .bind(runbook)
+        .bind(newest.0)
+        .bind(newest.1)
+        .bind(before)
+        .bind(batch)
+        .fetch_all(&mut *tx)
+        .await?;
+    for &id in &ids {
+        // The runs are one contiguous key range of the journal.
+        sqlx::query("DELETE FROM activity_runs WHERE instance_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
             .await?;
-        for &id in &ids {
-            // The runs are one contiguous key range of the journal.
-            sqlx::query("DELETE FROM activity_runs WHERE instance_id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM instances WHERE id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        purged += ids.len() as u64;
-        if ids.len() < batch as usize {
-            return Ok(purged);
-        }
+        sqlx::query("DELETE FROM instances WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
     }
+    tx.commit().await?;
+    Ok(ids.len() as u64)
 }
