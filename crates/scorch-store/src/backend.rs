@@ -1,13 +1,14 @@
 //! What the cold paths (`src/cold/`) need of a backend: its pool and caches, and the few
 //! statements and steps that really differ between SQLite and PostgreSQL. Statements that read
-//! the same in both dialects are written once in `cold`; sqlx's SQLite driver binds `$1, $2 ...`
-//! by number just as PostgreSQL does.
+//! the same in both dialects are written once in `cold`: sqlx's SQLite driver binds `$1, $2 ...`
+//! by number just as PostgreSQL does (tested in `sqlite::backend`).
 //!
-//! `cold` is compiled once for each backend, against its store (see `cold`'s documentation), so
-//! its code names the driver's types concretely: written generic over this trait, every function
-//! would have to repeat the bounds sqlx asks of a driver (`Encode`, `Decode`, `Executor` for
-//! each type it binds or reads), as Rust implies a trait's bounds on other types than itself
-//! nowhere the trait is required.
+//! `cold` is not generic over this trait: each backend compiles it against its own store (see
+//! `cold`), so its code uses the driver's types concretely. Generic, every function would repeat
+//! sqlx's bounds for each type it binds or reads (`Encode<'q>`, `Decode<'r>`, `Executor<'c>`):
+//! Rust implies no bound that a trait puts on other types than itself where the trait is
+//! required (rust-lang/rust#20671), and the associated-type workaround fails for these
+//! lifetime-generic traits.
 
 use std::future::Future;
 
@@ -18,7 +19,14 @@ use uuid::Uuid;
 
 use crate::kept::{Changed, KeptLookups};
 use crate::versions::{Head, VersionCache};
-use crate::{NewAudit, SaveRunbook, StoreError};
+use crate::{NewAudit, StoreError};
+
+/// A runbook version's parameter or activity as stored: its id and its three text columns, in
+/// the order the statements that insert them name them.
+pub(crate) struct Part<'a> {
+    pub(crate) id: Uuid,
+    pub(crate) columns: [Option<&'a str>; 3],
+}
 
 /// A store as the cold paths see it: implemented by [`SqliteStore`](crate::SqliteStore) and
 /// [`PgStore`](crate::PgStore), each with the statements and steps of its own dialect.
@@ -50,6 +58,14 @@ pub(crate) trait Backend: Send + Sync + 'static {
     const LOCK_FOLDER: &'static str;
     /// The latest version and check-out of runbook $1, held until the transaction ends.
     const LOCK_RUNBOOK: &'static str;
+    /// One batch of a purge (see `cold::retention`), run in one transaction, each statement
+    /// bound to the batch's $1 runbook, $2 and $3 newest, $4 age limit and $5 size: the last
+    /// deletes the instances and returns their ids, those before delete their runs.
+    const PURGE_BATCH: &'static [&'static str];
+    /// Inserts a version's parameters (name, type, default) for [`Backend::insert_parts`].
+    const INSERT_PARAMETERS: &'static str;
+    /// Inserts a version's activities (key, name, type) for [`Backend::insert_parts`].
+    const INSERT_ACTIVITIES: &'static str;
     /// Registers runbook server $2, or updates the one of that name keeping its id: $1 id,
     /// $3 host, $4 maximum instances, $5 packs, $6 the time; returns its id.
     const REGISTER_SERVER: &'static str;
@@ -90,25 +106,14 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// it is registered.
     fn heartbeat(&self, name: &str, running: u32) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Deletes one batch of at most `batch` purgeable instances of `runbook` with their runs (see
-    /// `cold::retention`), each batch its own short transaction; how many went.
-    fn purge_batch(
-        &self,
-        runbook: Uuid,
-        newest: (i64, i64),
-        before: i64,
-        batch: u32,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
-
-    /// Inserts version `version` of runbook `id`'s parameters and activities, in their order,
-    /// under the ids given (one per parameter, then one per activity).
+    /// Inserts `rows`, in their order, by `sql` (one of the two below) for version `version` of
+    /// runbook `id`.
     fn insert_parts(
         conn: &mut <Self::Db as Database>::Connection,
+        sql: &'static str,
         id: Uuid,
         version: i64,
-        save: &SaveRunbook<'_>,
-        parameter_ids: &[Uuid],
-        activity_ids: &[Uuid],
+        rows: &[Part<'_>],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Changes a counter by `op`, atomically (each dialect has its own way); its new value.

@@ -11,11 +11,13 @@ mod broken;
 mod codec;
 mod error;
 mod kept;
+mod migrations;
 pub mod model;
 pub mod postgres;
 mod saving;
 pub mod sqlite;
 mod store;
+mod store_impl;
 #[cfg(test)]
 mod test_records;
 mod versions;

@@ -5,9 +5,9 @@
 //! is the parent backend's store, whose [`Backend`] implementation supplies the statements and
 //! steps its dialect writes its own way; every other statement is written here once, in the
 //! dialect both understand. Compiled for each backend, the code names the driver's types
-//! concretely, so no sqlx trait bounds are spelled out (see `crate::backend` for why), and a
-//! statement that one backend could not bind or read fails that backend's build.
-//! [`impl_store`] writes the part of each backend's `impl Store` that delegates here.
+//! concretely, so it spells out no sqlx bounds (see `crate::backend` for why), and a value one
+//! driver cannot bind or read fails that backend's build.
+//! `crate::store_impl` writes the part of each backend's `impl Store` that delegates here.
 
 pub(crate) mod audit;
 pub(crate) mod folders;
@@ -15,7 +15,6 @@ pub(crate) mod retention;
 pub(crate) mod runbooks;
 pub(crate) mod servers;
 pub(crate) mod settings;
-pub(crate) mod store_impl;
 pub(crate) mod users;
 
 use sqlx::Database;
@@ -28,5 +27,3 @@ pub(crate) type B = super::ThisStore;
 pub(crate) type Connection = <<B as Backend>::Db as Database>::Connection;
 /// A row of its database.
 pub(crate) type Row = <<B as Backend>::Db as Database>::Row;
-
-pub(crate) use store_impl::impl_store;

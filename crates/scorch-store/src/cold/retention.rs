@@ -83,7 +83,7 @@ pub(crate) async fn purge(store: &B, rule: &PurgeRule, batch: u32, dry_run: bool
         } else {
             let mut deleted = 0;
             loop {
-                let batch_deleted = store.purge_batch(runbook, newest, before, batch).await?;
+                let batch_deleted = purge_batch(store, runbook, newest, before, batch).await?;
                 deleted += batch_deleted;
                 if batch_deleted < u64::from(batch) {
                     break deleted;
@@ -92,4 +92,23 @@ pub(crate) async fn purge(store: &B, rule: &PurgeRule, batch: u32, dry_run: bool
         };
     }
     Ok(purged)
+}
+
+/// Deletes at most `batch` purgeable instances of `runbook` with their runs, in a transaction of
+/// its own; how many went.
+async fn purge_batch(store: &B, runbook: Uuid, newest: (i64, i64), before: i64, batch: u32) -> Result<u64, StoreError> {
+    let mut tx = store.begin_write().await?;
+    let mut deleted: Vec<i64> = Vec::new();
+    for sql in B::PURGE_BATCH {
+        deleted = sqlx::query_scalar(*sql)
+            .bind(runbook)
+            .bind(newest.0)
+            .bind(newest.1)
+            .bind(before)
+            .bind(i64::from(batch))
+            .fetch_all(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(deleted.len() as u64)
 }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::folders::{ensure_in, folder_path};
 use super::{B, Connection, Row};
-use crate::backend::Backend;
+use crate::backend::{Backend, Part};
 use crate::codec::{from_json, micros, timestamp, to_json};
 use crate::saving::{self, checked_out};
 use crate::versions::Head;
@@ -103,16 +103,22 @@ pub(crate) async fn save(store: &B, save: SaveRunbook<'_>) -> Result<(Uuid, i64)
     .execute(&mut *tx)
     .await?;
 
-    let mut parameter_ids = Vec::with_capacity(save.parameters.len());
-    for parameter in &save.parameters {
-        let given = parameter.id;
-        parameter_ids.push(keep_id(&mut tx, given, PREVIOUS_PARAMETER_ID, id, version, &parameter.name).await?);
+    let mut parameters = Vec::with_capacity(save.parameters.len());
+    for p in &save.parameters {
+        parameters.push(Part {
+            id: keep_id(&mut tx, p.id, PREVIOUS_PARAMETER_ID, id, version, &p.name).await?,
+            columns: [Some(&p.name), Some(&p.type_name), p.default.as_deref()],
+        });
     }
-    let mut activity_ids = Vec::with_capacity(save.activities.len());
-    for activity in &save.activities {
-        activity_ids.push(keep_id(&mut tx, activity.id, PREVIOUS_ACTIVITY_ID, id, version, &activity.key).await?);
+    B::insert_parts(&mut tx, B::INSERT_PARAMETERS, id, version, &parameters).await?;
+    let mut activities = Vec::with_capacity(save.activities.len());
+    for a in &save.activities {
+        activities.push(Part {
+            id: keep_id(&mut tx, a.id, PREVIOUS_ACTIVITY_ID, id, version, &a.key).await?,
+            columns: [Some(&a.key), Some(&a.name), Some(&a.type_name)],
+        });
     }
-    B::insert_parts(&mut tx, id, version, &save, &parameter_ids, &activity_ids).await?;
+    B::insert_parts(&mut tx, B::INSERT_ACTIVITIES, id, version, &activities).await?;
     tx.commit().await?;
     Ok((id, version))
 }
@@ -192,42 +198,38 @@ async fn body(store: &B, conn: &mut Connection, id: Uuid, version: i64) -> Resul
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(|| StoreError::NotFound(format!("runbook {id} version {version}")))?;
-    let parameters = sqlx::query(
+    let parameters = version_rows(
+        conn,
         "SELECT id, name, type, default_value FROM runbook_parameters
          WHERE runbook_id = $1 AND version = $2 ORDER BY position",
+        id,
+        version,
+        |p| {
+            Ok(RunbookParameter {
+                id: p.try_get("id")?,
+                name: p.try_get("name")?,
+                type_name: p.try_get("type")?,
+                default: p.try_get("default_value")?,
+            })
+        },
     )
-    .bind(id)
-    .bind(version)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|p| {
-        Ok(RunbookParameter {
-            id: p.try_get("id")?,
-            name: p.try_get("name")?,
-            type_name: p.try_get("type")?,
-            default: p.try_get("default_value")?,
-        })
-    })
-    .collect::<Result<_, sqlx::Error>>()?;
-    let activities = sqlx::query(
+    .await?;
+    let activities = version_rows(
+        conn,
         "SELECT id, activity_key, name, type FROM runbook_activities
          WHERE runbook_id = $1 AND version = $2 ORDER BY position",
+        id,
+        version,
+        |a| {
+            Ok(RunbookActivity {
+                id: a.try_get("id")?,
+                key: a.try_get("activity_key")?,
+                name: a.try_get("name")?,
+                type_name: a.try_get("type")?,
+            })
+        },
     )
-    .bind(id)
-    .bind(version)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|a| {
-        Ok(RunbookActivity {
-            id: a.try_get("id")?,
-            key: a.try_get("activity_key")?,
-            name: a.try_get("name")?,
-            type_name: a.try_get("type")?,
-        })
-    })
-    .collect::<Result<_, sqlx::Error>>()?;
+    .await?;
     let body = Arc::new(RunbookBody {
         definition: from_json(row.try_get("definition")?, "runbook definition")?,
         source: row.try_get("source")?,
@@ -238,6 +240,19 @@ async fn body(store: &B, conn: &mut Connection, id: Uuid, version: i64) -> Resul
     });
     store.versions().insert(id, version, body.clone());
     Ok(body)
+}
+
+/// A version's parameters or activities: the rows of `sql` for $1 runbook and $2 version, each
+/// decoded by `decode`.
+async fn version_rows<T>(
+    conn: &mut Connection,
+    sql: &'static str,
+    id: Uuid,
+    version: i64,
+    decode: impl Fn(&Row) -> Result<T, sqlx::Error>,
+) -> Result<Vec<T>, StoreError> {
+    let rows = sqlx::query(sql).bind(id).bind(version).fetch_all(&mut *conn).await?;
+    Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
 }
 
 /// The latest version of the runbook named `name` in `folder`, what changes from one save to the

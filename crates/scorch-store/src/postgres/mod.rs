@@ -13,45 +13,41 @@
 //! of a PL/pgSQL function (migration 3), one round trip. Leases and heartbeats are stamped and
 //! compared on the database's clock (`scorch_now_us()`), never a runbook server's.
 
-mod audit;
 mod backend;
-// Deliberately one source compiled for each backend (see `cold`).
 mod changes;
-#[allow(clippy::duplicate_mod)]
+#[allow(clippy::duplicate_mod, reason = "one source, compiled for each backend (see `cold`)")]
 #[path = "../cold/mod.rs"]
 mod cold;
 mod instances;
 mod jobs;
 mod journal;
-mod retention;
-mod runbook_parts;
-mod servers;
-mod settings;
 mod store_impl;
 
-use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Executor as _, Postgres, SqlSafeStr};
+use sqlx::{Executor as _, Postgres};
 use tokio::task::JoinHandle;
 
 use crate::StoreError;
-// The job path's modules read these from here.
-use crate::codec::{duration_micros, from_json, micros, timestamp, to_json};
 use crate::kept::KeptLookups;
-use cold::runbooks;
 
 pub use changes::Listen;
-pub use journal::PgJournal;
-pub use settings::PgSettings;
+// The job path's modules read these from here.
+use crate::codec::{duration_micros, from_json, micros, timestamp, to_json};
+use cold::runbooks;
 
-/// Embedded migrations, in order: the same versions as the SQLite ones, in this dialect. Built by
-/// hand rather than with `sqlx::migrate!` so the build needs no proc-macro crates.
+pub use journal::PgJournal;
+
+/// Global settings on PostgreSQL, as activities see them: obtained from
+/// [`Store::settings`](crate::Store::settings).
+pub type PgSettings = cold::settings::Settings;
+
+/// Embedded migrations, in order: the same versions as the SQLite ones, in this dialect (see
+/// `crate::migrations`).
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
     (2, "fleet", include_str!("../../migrations/postgres/0002_fleet.sql")),
@@ -195,7 +191,7 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(unavailable)?;
-        migrator()
+        crate::migrations::migrator(MIGRATIONS)
             .run(&pool)
             .await
             .map_err(|err| StoreError::Unavailable(format!("cannot bring the database {place} up to date: {err}")))?;
@@ -244,22 +240,6 @@ fn redact(url: &str) -> String {
         }
         _ => url.to_string(),
     }
-}
-
-fn migrator() -> Migrator {
-    let migrations = MIGRATIONS
-        .iter()
-        .map(|&(version, description, sql)| {
-            Migration::new(
-                version,
-                Cow::Borrowed(description),
-                MigrationType::Simple,
-                sql.into_sql_str(),
-                false,
-            )
-        })
-        .collect();
-    Migrator::with_migrations(migrations)
 }
 
 /// A page size for a LIMIT clause: 0 asks for no limit, which PostgreSQL spells as NULL.

@@ -5,16 +5,10 @@ use jiff::Timestamp;
 use rusqlite::{Connection, params};
 use uuid::Uuid;
 
-use super::SqliteStore;
 use super::cold::audit::detail;
 use super::writer::{Write, refusal};
 use crate::codec::micros;
 use crate::{NewAudit, StoreError};
-
-/// Appends an entry: `actor` did `action` to the `object_type` object `object_id`.
-pub(super) async fn append(store: &SqliteStore, entry: NewAudit<'_>) -> Result<(), StoreError> {
-    store.writer.submit(Entry::new(&entry)?).await
-}
 
 /// An audit record, encoded for the writer.
 pub(super) struct Entry {

@@ -1,5 +1,6 @@
 //! [`Backend`] on SQLite: its pool and caches, the statements its dialect writes its own way,
-//! and the steps it takes through the writer.
+//! and the steps it takes its own way (through the writer, a statement a row, a counter changed
+//! in Rust).
 
 use jiff::Timestamp;
 use scorch_activity::{CounterOp, SettingsError};
@@ -8,12 +9,15 @@ use sqlx::sqlite::SqliteConnection;
 use sqlx::{Sqlite, Transaction};
 use uuid::Uuid;
 
-use super::{SqliteStore, audit, retention, runbook_parts, servers, settings};
-use crate::backend::Backend;
+use super::cold::retention::purgeable;
+use super::cold::settings::{not_found, unavailable};
+use super::servers::Beat;
+use super::{SqliteStore, audit};
+use crate::backend::{Backend, Part};
 use crate::codec::{from_json, micros, to_json};
 use crate::kept::{Changed, KeptLookups};
 use crate::versions::{Head, VersionCache};
-use crate::{NewAudit, SaveRunbook, StoreError};
+use crate::{NewAudit, StoreError};
 
 impl Backend for SqliteStore {
     type Db = Sqlite;
@@ -38,6 +42,26 @@ impl Backend for SqliteStore {
          WHERE t.hash = $1 AND t.revoked = 0";
     const LOCK_FOLDER: &'static str = "SELECT id FROM folders WHERE path = $1";
     const LOCK_RUNBOOK: &'static str = "SELECT latest_version, checked_out_by FROM runbooks WHERE id = $1";
+    // SQLite has no DELETE in a WITH: the runs go first, then the instances chosen the same way
+    // (the same rows, under the write lock).
+    const PURGE_BATCH: &'static [&'static str] = &[
+        concat!(
+            "DELETE FROM activity_runs WHERE instance_id IN (",
+            purgeable!("SELECT id", "ORDER BY started_at, id LIMIT $5"),
+            ")"
+        ),
+        concat!(
+            "DELETE FROM instances WHERE id IN (",
+            purgeable!("SELECT id", "ORDER BY started_at, id LIMIT $5"),
+            ") RETURNING id"
+        ),
+    ];
+    const INSERT_PARAMETERS: &'static str =
+        "INSERT INTO runbook_parameters (runbook_id, version, id, position, name, type, default_value)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    const INSERT_ACTIVITIES: &'static str =
+        "INSERT INTO runbook_activities (runbook_id, version, id, position, activity_key, name, type)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)";
     const REGISTER_SERVER: &'static str =
         "INSERT INTO runbook_servers (id, name, host, max_instances, heartbeat_at, running, packs)
          VALUES ($1, $2, $3, $4, $6, 0, $5)
@@ -91,31 +115,64 @@ impl Backend for SqliteStore {
         from_json(&stored, what)
     }
 
+    /// Through the writer, so that it shares a commit with the job path's writes.
     async fn append_audit(&self, entry: NewAudit<'_>) -> Result<(), StoreError> {
-        audit::append(self, entry).await
+        self.writer.submit(audit::Entry::new(&entry)?).await
     }
 
+    /// Through the writer, so that heartbeats never make the job path's writes wait for the lock.
     async fn heartbeat(&self, name: &str, running: u32) -> Result<bool, StoreError> {
-        servers::heartbeat(self, name, running).await
+        self.writer.submit(Beat::new(name, running)).await
     }
 
-    async fn purge_batch(&self, runbook: Uuid, newest: (i64, i64), before: i64, batch: u32) -> Result<u64, StoreError> {
-        retention::purge_batch(self, runbook, newest, before, batch).await
-    }
-
+    /// A statement a row.
     async fn insert_parts(
         conn: &mut SqliteConnection,
+        sql: &'static str,
         id: Uuid,
         version: i64,
-        save: &SaveRunbook<'_>,
-        parameter_ids: &[Uuid],
-        activity_ids: &[Uuid],
+        rows: &[Part<'_>],
     ) -> Result<(), StoreError> {
-        runbook_parts::insert_parts(conn, id, version, save, parameter_ids, activity_ids).await
+        for (position, row) in rows.iter().enumerate() {
+            let [first, second, third] = row.columns;
+            sqlx::query(sql)
+                .bind(id)
+                .bind(version)
+                .bind(row.id)
+                .bind(position as i64)
+                .bind(first)
+                .bind(second)
+                .bind(third)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
     }
 
+    /// Read and write in one IMMEDIATE transaction: no other writer can slip in between, and the
+    /// arithmetic saturates in Rust exactly as the in-memory settings do.
     async fn modify_counter(pool: &Pool<Sqlite>, name: &str, op: CounterOp) -> Result<i64, SettingsError> {
-        settings::modify_counter(pool, name, op).await
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(unavailable)?;
+        let (value, default): (i64, i64) = sqlx::query_as("SELECT value, default_value FROM counters WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| not_found("counter", name))?;
+        let value = match op {
+            CounterOp::Set(v) => v,
+            CounterOp::Increment(by) => value.saturating_add(by),
+            CounterOp::Decrement(by) => value.saturating_sub(by),
+            CounterOp::Reset => default,
+        };
+        sqlx::query("UPDATE counters SET value = $1 WHERE name = $2")
+            .bind(value)
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(value)
     }
 }
 

@@ -18,9 +18,8 @@
 
 mod audit;
 mod backend;
-// Deliberately one source compiled for each backend (see `cold`).
 mod claims;
-#[allow(clippy::duplicate_mod)]
+#[allow(clippy::duplicate_mod, reason = "one source, compiled for each backend (see `cold`)")]
 #[path = "../cold/mod.rs"]
 mod cold;
 mod columns;
@@ -29,36 +28,34 @@ mod instances;
 mod jobs;
 mod journal;
 mod results;
-mod retention;
-mod runbook_parts;
 mod servers;
-mod settings;
 mod store_impl;
 mod writer;
 
-use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, SqlSafeStr};
 use tokio::sync::broadcast;
+
+use crate::kept::KeptLookups;
+use crate::{Change, StoreError};
 
 // The job path's modules read these from here.
 use crate::codec::{duration_micros, from_json, micros, timestamp, to_json};
-use crate::kept::KeptLookups;
-use crate::{Change, StoreError};
 use cold::runbooks;
 
 pub use journal::SqliteJournal;
 use results::ResultReader;
-pub use settings::SqliteSettings;
 use writer::Writer;
 
-/// Embedded migrations, in order. Built by hand rather than with `sqlx::migrate!` so the build
-/// needs no proc-macro crates; the checksums and the `_sqlx_migrations` table are the same.
+/// Global settings on SQLite, as activities see them: obtained from
+/// [`Store::settings`](crate::Store::settings).
+pub type SqliteSettings = cold::settings::Settings;
+
+/// Embedded migrations, in order (see `crate::migrations`).
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
     (2, "fleet", include_str!("../../migrations/sqlite/0002_fleet.sql")),
@@ -114,7 +111,7 @@ impl SqliteStore {
         // keeps an in-memory database alive for as long as the store lives, whatever the pool does
         // with idle connections.
         let mut migrating = options.connect().await.map_err(unavailable)?;
-        migrator()
+        crate::migrations::migrator(MIGRATIONS)
             .run(&mut migrating)
             .await
             .map_err(|err| StoreError::Unavailable(format!("cannot bring the database {place} up to date: {err}")))?;
@@ -202,22 +199,6 @@ fn connect_options(url: &str) -> Result<(SqliteConnectOptions, String), StoreErr
         .foreign_keys(true)
         .busy_timeout(BUSY_TIMEOUT);
     Ok((options, place))
-}
-
-fn migrator() -> Migrator {
-    let migrations = MIGRATIONS
-        .iter()
-        .map(|&(version, description, sql)| {
-            Migration::new(
-                version,
-                Cow::Borrowed(description),
-                MigrationType::Simple,
-                sql.into_sql_str(),
-                false,
-            )
-        })
-        .collect();
-    Migrator::with_migrations(migrations)
 }
 
 /// UUIDs as a JSON array of hex text, for `IN (SELECT unhex(value) FROM json_each(?))`: one bind

@@ -4,27 +4,26 @@
 use jiff::Timestamp;
 use rusqlite::{Connection, params};
 
-use super::SqliteStore;
 use super::writer::Write;
 use crate::StoreError;
 use crate::codec::micros;
 
-/// Records that the server named `name` is alive now, running `running` instances; whether it
-/// is registered.
-pub(super) async fn heartbeat(store: &SqliteStore, name: &str, running: u32) -> Result<bool, StoreError> {
-    let beat = Beat {
-        name: name.to_string(),
-        running,
-        at: micros(Timestamp::now()),
-    };
-    store.writer.submit(beat).await
-}
-
 /// A heartbeat; its output is whether the server is registered.
-struct Beat {
+pub(super) struct Beat {
     name: String,
     running: u32,
     at: i64,
+}
+
+impl Beat {
+    /// The server named `name` is alive now, running `running` instances.
+    pub(super) fn new(name: &str, running: u32) -> Self {
+        Beat {
+            name: name.to_string(),
+            running,
+            at: micros(Timestamp::now()),
+        }
+    }
 }
 
 impl Write for Beat {

@@ -1,17 +1,16 @@
-//! The cold half of each backend's `impl Store`, written once: [`impl_store`].
+//! What both backends' `impl Store` share, written once: [`impl_store`].
 
-use super::B;
 use crate::StoreError;
 use crate::backend::Backend;
 use crate::kept::Changed;
 
-/// `impl Store for $store`: the methods given (the backend's own: the job path, the journal,
-/// change subscriptions), then every cold method, each delegating to its module of the
-/// backend's `cold`. Expanded in the backend's `store_impl`, so `super::cold` is that backend's
-/// copy. A macro because `Store` is one trait that each backend implements in full, and these
-/// methods are the same in both, word for word.
+/// `impl Store for $store`: the methods given (the backend's own), then every method whose
+/// delegation reads the same in both backends: the cold paths, to the backend's `cold` (see
+/// `src/cold/`), and much of the job path, to its `jobs`, `instances` and `$claims` (the module
+/// its claims live in). Expanded in the backend's `store_impl`, so `super::` is the backend. A
+/// macro because `Store` is one trait that each backend implements in full.
 macro_rules! impl_store {
-    ($store:ty { $($own:tt)* }) => {
+    ($store:ty, claims: $claims:ident { $($own:tt)* }) => {
         #[::async_trait::async_trait]
         impl crate::Store for $store {
             $($own)*
@@ -19,6 +18,88 @@ macro_rules! impl_store {
             async fn ping(&self) -> Result<(), crate::StoreError> {
                 sqlx::query("SELECT 1").execute(crate::backend::Backend::pool(self)).await?;
                 Ok(())
+            }
+
+            async fn make_job_durable(&self, id: ::uuid::Uuid) -> Result<(), crate::StoreError> {
+                super::jobs::make_durable(self, id).await
+            }
+
+            async fn job(&self, id: ::uuid::Uuid) -> Result<crate::Job, crate::StoreError> {
+                super::jobs::get(self, id).await
+            }
+
+            async fn list_jobs(&self, filter: &crate::JobFilter) -> Result<Vec<crate::Job>, crate::StoreError> {
+                super::jobs::list(self, filter).await
+            }
+
+            async fn cancel_job(&self, id: ::uuid::Uuid) -> Result<crate::Job, crate::StoreError> {
+                super::jobs::cancel(self, id).await
+            }
+
+            async fn claim_job(
+                &self,
+                server: &str,
+                lease: ::std::time::Duration,
+                alive_within: ::std::time::Duration,
+            ) -> Result<Option<crate::Claim>, crate::StoreError> {
+                Ok(super::$claims::claim(self, server, lease, alive_within, 1).await?.pop())
+            }
+
+            async fn claim_jobs(
+                &self,
+                server: &str,
+                lease: ::std::time::Duration,
+                alive_within: ::std::time::Duration,
+                max: usize,
+            ) -> Result<Vec<crate::Claim>, crate::StoreError> {
+                super::$claims::claim(self, server, lease, alive_within, max).await
+            }
+
+            async fn renew_leases(
+                &self,
+                server: &str,
+                held: &[::uuid::Uuid],
+                lease: ::std::time::Duration,
+            ) -> Result<Vec<::uuid::Uuid>, crate::StoreError> {
+                super::$claims::renew(self, server, held, lease).await
+            }
+
+            async fn finish_job(
+                &self,
+                id: ::uuid::Uuid,
+                server: &str,
+                status: crate::JobStatus,
+            ) -> Result<(), crate::StoreError> {
+                super::$claims::finish(self, id, server, status).await
+            }
+
+            async fn finish_instance_and_job(
+                &self,
+                end: &::scorch_engine::InstanceEnd,
+                id: ::uuid::Uuid,
+                server: &str,
+                status: crate::JobStatus,
+            ) -> Result<(), crate::StoreError> {
+                super::$claims::finish_with_end(self, end, id, server, status).await
+            }
+
+            async fn release_job(&self, id: ::uuid::Uuid, server: &str) -> Result<(), crate::StoreError> {
+                super::$claims::release(self, id, server).await
+            }
+
+            async fn release_held_jobs(&self, server: &str) -> Result<Vec<::uuid::Uuid>, crate::StoreError> {
+                super::$claims::release_held(self, server).await
+            }
+
+            async fn instance(&self, id: ::uuid::Uuid) -> Result<crate::InstanceRow, crate::StoreError> {
+                super::instances::get(self, id).await
+            }
+
+            async fn list_instances(
+                &self,
+                filter: &crate::InstanceFilter,
+            ) -> Result<Vec<crate::InstanceRow>, crate::StoreError> {
+                super::instances::list(self, filter).await
             }
 
             async fn ensure_folder(&self, path: &str) -> Result<::uuid::Uuid, crate::StoreError> {
@@ -31,12 +112,12 @@ macro_rules! impl_store {
 
             async fn delete_folder(&self, path: &str) -> Result<(), crate::StoreError> {
                 let done = super::cold::folders::delete(self, path).await;
-                super::cold::store_impl::forgetting(self, done, crate::kept::Changed::Folders).await
+                crate::store_impl::forgetting(self, done, crate::kept::Changed::Folders).await
             }
 
             async fn save_runbook(&self, save: crate::SaveRunbook<'_>) -> Result<(::uuid::Uuid, i64), crate::StoreError> {
                 let done = super::cold::runbooks::save(self, save).await;
-                super::cold::store_impl::forgetting(self, done, crate::kept::Changed::Runbooks).await
+                crate::store_impl::forgetting(self, done, crate::kept::Changed::Runbooks).await
             }
 
             async fn runbook(&self, id: ::uuid::Uuid, version: Option<i64>) -> Result<crate::Runbook, crate::StoreError> {
@@ -60,12 +141,12 @@ macro_rules! impl_store {
 
             async fn check_out(&self, id: ::uuid::Uuid, user: &str) -> Result<(), crate::StoreError> {
                 let done = super::cold::runbooks::check_out(self, id, user).await;
-                super::cold::store_impl::forgetting(self, done, crate::kept::Changed::Runbooks).await
+                crate::store_impl::forgetting(self, done, crate::kept::Changed::Runbooks).await
             }
 
             async fn undo_check_out(&self, id: ::uuid::Uuid, user: &str, force: bool) -> Result<(), crate::StoreError> {
                 let done = super::cold::runbooks::undo_check_out(self, id, user, force).await;
-                super::cold::store_impl::forgetting(self, done, crate::kept::Changed::Runbooks).await
+                crate::store_impl::forgetting(self, done, crate::kept::Changed::Runbooks).await
             }
 
             async fn register_server(
@@ -126,12 +207,12 @@ macro_rules! impl_store {
 
             async fn set_password(&self, name: &str, password_hash: &str) -> Result<(), crate::StoreError> {
                 let done = super::cold::users::set_password(self, name, password_hash).await;
-                super::cold::store_impl::forgetting(self, done, crate::kept::Changed::Access).await
+                crate::store_impl::forgetting(self, done, crate::kept::Changed::Access).await
             }
 
             async fn delete_user(&self, name: &str) -> Result<(), crate::StoreError> {
                 let done = super::cold::users::delete(self, name).await;
-                super::cold::store_impl::forgetting(self, done, crate::kept::Changed::Access).await
+                crate::store_impl::forgetting(self, done, crate::kept::Changed::Access).await
             }
 
             async fn create_token(
@@ -154,22 +235,22 @@ macro_rules! impl_store {
 
             async fn revoke_token(&self, id: ::uuid::Uuid) -> Result<(), crate::StoreError> {
                 let done = super::cold::users::revoke_token(self, id).await;
-                super::cold::store_impl::forgetting(self, done, crate::kept::Changed::Access).await
+                crate::store_impl::forgetting(self, done, crate::kept::Changed::Access).await
             }
 
             async fn revoke_token_hash(&self, token_hash: &str) -> Result<(), crate::StoreError> {
                 let done = super::cold::users::revoke_token_hash(self, token_hash).await;
-                super::cold::store_impl::forgetting(self, done, crate::kept::Changed::Access).await
+                crate::store_impl::forgetting(self, done, crate::kept::Changed::Access).await
             }
 
             async fn grant(&self, user: &str, folder: &str, role: crate::Role) -> Result<(), crate::StoreError> {
                 let done = super::cold::users::grant_role(self, user, folder, role).await;
-                super::cold::store_impl::forgetting(self, done, crate::kept::Changed::Access).await
+                crate::store_impl::forgetting(self, done, crate::kept::Changed::Access).await
             }
 
             async fn revoke(&self, user: &str, folder: &str) -> Result<(), crate::StoreError> {
                 let done = super::cold::users::revoke_role(self, user, folder).await;
-                super::cold::store_impl::forgetting(self, done, crate::kept::Changed::Access).await
+                crate::store_impl::forgetting(self, done, crate::kept::Changed::Access).await
             }
 
             async fn audit(&self, entry: crate::NewAudit<'_>) -> Result<(), crate::StoreError> {
@@ -195,7 +276,11 @@ pub(crate) use impl_store;
 
 /// After a write that may change what kept lookups answer: when it was done, forgets what
 /// `changed` concerns (see [`Backend::forget`]). `done` is passed through.
-pub(crate) async fn forgetting<T>(store: &B, done: Result<T, StoreError>, changed: Changed) -> Result<T, StoreError> {
+pub(crate) async fn forgetting<B: Backend, T>(
+    store: &B,
+    done: Result<T, StoreError>,
+    changed: Changed,
+) -> Result<T, StoreError> {
     if done.is_ok() {
         store.forget(changed).await;
     }
