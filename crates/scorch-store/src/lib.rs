@@ -1,19 +1,24 @@
 //! The orchestration database: the one source of truth that every role reads and writes.
 //!
-//! Callers see plain Rust types ([`model`]) and [`StoreError`]; the SQL lives in one module per
-//! backend ([`sqlite`] now, PostgreSQL ([`postgres`]) with the same semantics). The store also
+//! Callers see plain Rust types ([`model`]) and [`StoreError`]; the SQL of the job path lives in
+//! one module per backend ([`sqlite`], [`postgres`]) with the same semantics, and that of the cold
+//! paths once, in `src/cold/`, which each backend compiles against its own `backend::Backend`. The store also
 //! implements the engine's [`Journal`](scorch_engine::Journal) and the activities'
 //! [`GlobalSettings`](scorch_activity::GlobalSettings).
 
+mod backend;
 mod broken;
+mod codec;
 mod error;
 mod kept;
+mod migrations;
 pub mod model;
 pub mod postgres;
 mod run_states;
 mod saving;
 pub mod sqlite;
 mod store;
+mod store_impl;
 #[cfg(test)]
 mod test_records;
 mod versions;

@@ -13,45 +13,44 @@
 //! call of a PL/pgSQL function (migration 3), one round trip. Leases and heartbeats are stamped and
 //! compared on the database's clock (`scorch_now_us()`), never a runbook server's.
 
-mod audit;
+mod backend;
 mod changes;
 mod claims;
-mod folders;
+#[allow(clippy::duplicate_mod, reason = "one source, compiled for each backend (see `cold`)")]
+#[path = "../cold/mod.rs"]
+mod cold;
 mod instances;
 mod jobs;
 mod results;
-mod retention;
-mod runbooks;
-mod servers;
-mod settings;
 mod sql;
 mod store_impl;
-mod users;
 mod writer;
 
-use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::Timestamp;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Executor as _, Postgres, SqlSafeStr};
+use sqlx::{Executor as _, Postgres};
 use tokio::task::JoinHandle;
 
 use crate::StoreError;
-use crate::kept::{Changed, KeptLookups};
+use crate::kept::KeptLookups;
 
 pub use changes::Listen;
-pub use settings::PgSettings;
 pub use writer::PgJournal;
+// The job path's modules read these from here.
+use crate::codec::{duration_micros, from_json, micros, timestamp, to_json};
+use cold::runbooks;
 
-/// Embedded migrations, in order: the same versions as the SQLite ones, in this dialect. Built by
-/// hand rather than with `sqlx::migrate!` so the build needs no proc-macro crates.
+
+/// Global settings on PostgreSQL, as activities see them: obtained from
+/// [`Store::settings`](crate::Store::settings).
+pub type PgSettings = cold::settings::Settings;
+
+/// Embedded migrations, in order: the same versions as the SQLite ones, in this dialect (see
+/// `crate::migrations`).
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
     (2, "fleet", include_str!("../../migrations/postgres/0002_fleet.sql")),
@@ -114,6 +113,9 @@ async fn kept_connection<'a>(
 /// The lookups a PostgreSQL store keeps (see `crate::kept`): runbooks found by path as their head
 /// (their id and what changes from one save to the next).
 type Kept = KeptLookups<crate::versions::Head>;
+
+/// The store the cold paths (`cold`) are compiled for.
+type ThisStore = PgStore;
 
 /// The orchestration database on PostgreSQL. Cheap to clone: clones share the pool, the journal,
 /// the change listener and the cache of runbook versions.
@@ -197,7 +199,7 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(unavailable)?;
-        migrator()
+        crate::migrations::migrator(MIGRATIONS)
             .run(&pool)
             .await
             .map_err(|err| StoreError::Unavailable(format!("cannot bring the database {place} up to date: {err}")))?;
@@ -232,17 +234,6 @@ impl PgStore {
     fn pool(&self) -> &PgPool {
         &self.shared.pool
     }
-
-    /// After a write that may change what kept lookups answer (see `kept`): when it was done,
-    /// this process forgets the lookups `changed` concerns and tells the others to. `done` is
-    /// passed through.
-    async fn announced<T>(&self, done: Result<T, StoreError>, changed: Changed) -> Result<T, StoreError> {
-        if done.is_ok() {
-            self.shared.kept.forget(Some(changed));
-            changes::announce(self.pool(), changed).await;
-        }
-        done
-    }
 }
 
 /// The URL without its password, for messages.
@@ -259,48 +250,9 @@ fn redact(url: &str) -> String {
     }
 }
 
-fn migrator() -> Migrator {
-    let migrations = MIGRATIONS
-        .iter()
-        .map(|&(version, description, sql)| {
-            Migration::new(
-                version,
-                Cow::Borrowed(description),
-                MigrationType::Simple,
-                sql.into_sql_str(),
-                false,
-            )
-        })
-        .collect();
-    Migrator::with_migrations(migrations)
-}
-
-/// Times are stored as unix microseconds.
-fn micros(at: Timestamp) -> i64 {
-    at.as_microsecond()
-}
-
-fn timestamp(micros: i64) -> Result<Timestamp, StoreError> {
-    Timestamp::from_microsecond(micros)
-        .map_err(|_| StoreError::Corrupt(format!("stored time {micros} is out of range")))
-}
-
 /// A page size for a LIMIT clause: 0 asks for no limit, which PostgreSQL spells as NULL.
 fn limit(limit: u32) -> Option<i64> {
     (limit != 0).then_some(limit.into())
-}
-
-/// A duration as microseconds, saturating.
-fn duration_micros(duration: Duration) -> i64 {
-    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
-}
-
-fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|err| StoreError::Invalid(format!("cannot encode JSON: {err}")))
-}
-
-fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|err| StoreError::Corrupt(format!("stored {what} is not valid JSON: {err}")))
 }
 
 #[cfg(test)]

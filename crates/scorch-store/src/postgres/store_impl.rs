@@ -1,21 +1,19 @@
-//! [`Store`] on PostgreSQL: each method delegates to the module of its area.
+//! [`Store`](crate::Store) on PostgreSQL: the methods that are its own; `impl_store` writes the
+//! others, which delegate as SQLite's do.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use async_trait::async_trait;
 use scorch_activity::GlobalSettings;
-use scorch_engine::{InstanceEnd, Journal, RunRecord};
+use scorch_engine::{Journal, RunRecord};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::{PgStore, audit, claims, folders, instances, jobs, retention, runbooks, servers, settings, users};
-use crate::kept::Changed;
+use super::{PgStore, instances, jobs};
 use crate::model::*;
-use crate::{Change, Claim, InstanceFilter, JobFilter, JobResult, NewJob, PurgeRule, Store, StoreError};
+use crate::store_impl::impl_store;
+use crate::{Change, JobResult, NewJob, StoreError};
 
-#[async_trait]
-impl Store for PgStore {
+impl_store!(PgStore, claims: claims {
     fn backend(&self) -> &'static str {
         "postgres"
     }
@@ -36,66 +34,13 @@ impl Store for PgStore {
         self.shared.changes.jobs.subscribe()
     }
 
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(self.pool()).await?;
-        Ok(())
-    }
-
     /// Nothing to do: PostgreSQL's own checkpoints cover it.
     async fn checkpoint(&self) -> Result<(), StoreError> {
         Ok(())
     }
 
-    async fn ensure_folder(&self, path: &str) -> Result<Uuid, StoreError> {
-        folders::ensure(self, path).await
-    }
-
-    async fn folders(&self) -> Result<Vec<Folder>, StoreError> {
-        folders::list(self).await
-    }
-
-    async fn delete_folder(&self, path: &str) -> Result<(), StoreError> {
-        self.announced(folders::delete(self, path).await, Changed::Folders)
-            .await
-    }
-
-    async fn save_runbook(&self, save: SaveRunbook<'_>) -> Result<(Uuid, i64), StoreError> {
-        self.announced(runbooks::save(self, save).await, Changed::Runbooks)
-            .await
-    }
-
-    async fn runbook(&self, id: Uuid, version: Option<i64>) -> Result<Runbook, StoreError> {
-        runbooks::load(self, id, version).await
-    }
-
-    async fn runbook_by_path(&self, folder: &str, name: &str) -> Result<Runbook, StoreError> {
-        runbooks::by_path(self, folder, name).await
-    }
-
-    async fn list_runbooks(&self, under: Option<&str>) -> Result<Vec<RunbookSummary>, StoreError> {
-        runbooks::list(self, under).await
-    }
-
-    async fn runbook_versions(&self, id: Uuid) -> Result<Vec<RunbookVersionInfo>, StoreError> {
-        runbooks::versions(self, id).await
-    }
-
-    async fn check_out(&self, id: Uuid, user: &str) -> Result<(), StoreError> {
-        self.announced(runbooks::check_out(self, id, user).await, Changed::Runbooks)
-            .await
-    }
-
-    async fn undo_check_out(&self, id: Uuid, user: &str, force: bool) -> Result<(), StoreError> {
-        self.announced(runbooks::undo_check_out(self, id, user, force).await, Changed::Runbooks)
-            .await
-    }
-
     async fn create_job(&self, job: NewJob<'_>) -> Result<Job, StoreError> {
         Ok(jobs::create(self, job, None).await?.0)
-    }
-
-    async fn make_job_durable(&self, id: Uuid) -> Result<(), StoreError> {
-        jobs::make_durable(self, id).await
     }
 
     async fn create_job_audited(
@@ -106,178 +51,11 @@ impl Store for PgStore {
         jobs::create(self, job, Some(audit)).await
     }
 
-    async fn job(&self, id: Uuid) -> Result<Job, StoreError> {
-        jobs::get(self, id).await
-    }
-
     async fn job_result(&self, id: Uuid) -> Result<JobResult, StoreError> {
         self.shared.results.read(id).await
-    }
-
-    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>, StoreError> {
-        jobs::list(self, filter).await
-    }
-
-    async fn cancel_job(&self, id: Uuid) -> Result<Job, StoreError> {
-        jobs::cancel(self, id).await
-    }
-
-    async fn claim_job(
-        &self,
-        server: &str,
-        lease: Duration,
-        alive_within: Duration,
-    ) -> Result<Option<Claim>, StoreError> {
-        Ok(claims::claim(self, server, lease, alive_within, 1).await?.pop())
-    }
-
-    async fn claim_jobs(
-        &self,
-        server: &str,
-        lease: Duration,
-        alive_within: Duration,
-        max: usize,
-    ) -> Result<Vec<Claim>, StoreError> {
-        claims::claim(self, server, lease, alive_within, max).await
-    }
-
-    async fn renew_leases(&self, server: &str, held: &[Uuid], lease: Duration) -> Result<Vec<Uuid>, StoreError> {
-        claims::renew(self, server, held, lease).await
-    }
-
-    async fn finish_job(&self, id: Uuid, server: &str, status: JobStatus) -> Result<(), StoreError> {
-        claims::finish(self, id, server, status).await
-    }
-
-    async fn finish_instance_and_job(
-        &self,
-        end: &InstanceEnd,
-        id: Uuid,
-        server: &str,
-        status: JobStatus,
-    ) -> Result<(), StoreError> {
-        claims::finish_with_end(self, end, id, server, status).await
-    }
-
-    async fn release_job(&self, id: Uuid, server: &str) -> Result<(), StoreError> {
-        claims::release(self, id, server).await
-    }
-
-    async fn release_held_jobs(&self, server: &str) -> Result<Vec<Uuid>, StoreError> {
-        claims::release_held(self, server).await
-    }
-
-    async fn instance(&self, id: Uuid) -> Result<InstanceRow, StoreError> {
-        instances::get(self, id).await
-    }
-
-    async fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceRow>, StoreError> {
-        instances::list(self, filter).await
     }
 
     async fn activity_runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, StoreError> {
         instances::runs(self.pool(), instance_id).await
     }
-
-    async fn register_server(&self, server: &ServerRegistration) -> Result<Uuid, StoreError> {
-        servers::register(self, server).await
-    }
-
-    async fn heartbeat(&self, name: &str, running: u32) -> Result<(), StoreError> {
-        servers::heartbeat(self, name, running).await
-    }
-
-    async fn servers(&self) -> Result<Vec<RunbookServer>, StoreError> {
-        servers::list(self).await
-    }
-
-    async fn set_variable(&self, name: &str, value: &str, encrypted: bool) -> Result<(), StoreError> {
-        settings::set_variable(self, name, value, encrypted).await
-    }
-
-    async fn variables(&self) -> Result<Vec<VariableInfo>, StoreError> {
-        settings::variables(self).await
-    }
-
-    async fn delete_variable(&self, name: &str) -> Result<(), StoreError> {
-        settings::delete_variable(self, name).await
-    }
-
-    async fn set_counter(&self, name: &str, value: i64) -> Result<(), StoreError> {
-        settings::set_counter(self, name, value).await
-    }
-
-    async fn counters(&self) -> Result<Vec<CounterInfo>, StoreError> {
-        settings::counters(self).await
-    }
-
-    async fn delete_counter(&self, name: &str) -> Result<(), StoreError> {
-        settings::delete_counter(self, name).await
-    }
-
-    async fn create_user(&self, name: &str, password_hash: Option<&str>, admin: bool) -> Result<User, StoreError> {
-        users::create(self, name, password_hash, admin).await
-    }
-
-    async fn user(&self, name: &str) -> Result<User, StoreError> {
-        users::get(self, name).await
-    }
-
-    async fn users(&self) -> Result<Vec<User>, StoreError> {
-        users::list(self).await
-    }
-
-    async fn set_password(&self, name: &str, password_hash: &str) -> Result<(), StoreError> {
-        self.announced(users::set_password(self, name, password_hash).await, Changed::Access)
-            .await
-    }
-
-    async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
-        self.announced(users::delete(self, name).await, Changed::Access).await
-    }
-
-    async fn create_token(&self, user: &str, token_hash: &str, label: &str) -> Result<TokenInfo, StoreError> {
-        users::create_token(self, user, token_hash, label).await
-    }
-
-    async fn token_user(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
-        let read = users::token_user(self, token_hash);
-        self.shared.kept.tokens.get_or_read(token_hash, read).await
-    }
-
-    async fn tokens(&self, user: &str) -> Result<Vec<TokenInfo>, StoreError> {
-        users::tokens(self, user).await
-    }
-
-    async fn revoke_token(&self, id: Uuid) -> Result<(), StoreError> {
-        self.announced(users::revoke_token(self, id).await, Changed::Access)
-            .await
-    }
-
-    async fn revoke_token_hash(&self, token_hash: &str) -> Result<(), StoreError> {
-        self.announced(users::revoke_token_hash(self, token_hash).await, Changed::Access)
-            .await
-    }
-
-    async fn grant(&self, user: &str, folder: &str, role: Role) -> Result<(), StoreError> {
-        self.announced(users::grant_role(self, user, folder, role).await, Changed::Access)
-            .await
-    }
-
-    async fn revoke(&self, user: &str, folder: &str) -> Result<(), StoreError> {
-        self.announced(users::revoke_role(self, user, folder).await, Changed::Access)
-            .await
-    }
-
-    async fn audit(&self, entry: NewAudit<'_>) -> Result<(), StoreError> {
-        audit::append(self, entry).await
-    }
-
-    async fn audit_log(&self, limit: u32, offset: u32) -> Result<Vec<AuditEntry>, StoreError> {
-        audit::log(self, limit, offset).await
-    }
-
-    async fn purge_instances(&self, rule: &PurgeRule, batch: u32, dry_run: bool) -> Result<u64, StoreError> {
-        retention::purge(self, rule, batch, dry_run).await
-    }
-}
+});

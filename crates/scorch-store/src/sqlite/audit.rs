@@ -1,20 +1,14 @@
-//! The audit trail: every change and every job start and stop.
+//! The audit trail's records, written through the writer so that they share a commit with the
+//! job path's writes (the trail is read in `super::cold::audit`).
 
 use jiff::Timestamp;
 use rusqlite::{Connection, params};
-use serde_json::Value;
-use sqlx::Row as _;
 use uuid::Uuid;
 
+use super::cold::audit::detail;
 use super::writer::{Write, refusal};
-use super::{SqliteStore, from_json, limit, micros, timestamp, to_json};
-use crate::{AuditEntry, NewAudit, StoreError};
-
-/// Appends an entry: `actor` did `action` to the `object_type` object `object_id`. Through the
-/// writer, so that it shares a commit with the job path's writes.
-pub(super) async fn append(store: &SqliteStore, entry: NewAudit<'_>) -> Result<(), StoreError> {
-    store.writer.submit(Entry::new(&entry)?).await
-}
+use crate::codec::micros;
+use crate::{NewAudit, StoreError};
 
 /// An audit record, encoded for the writer.
 pub(super) struct Entry {
@@ -34,11 +28,7 @@ impl Entry {
             action: entry.action.to_string(),
             object_type: entry.object_type.to_string(),
             object_id: entry.object_id,
-            detail: if entry.detail.is_null() {
-                None
-            } else {
-                Some(to_json(entry.detail)?)
-            },
+            detail: detail(entry.detail)?,
         })
     }
 }
@@ -67,31 +57,4 @@ impl Write for Entry {
             }),
         }
     }
-}
-
-/// A page of entries, newest first; `limit` 0 is no limit.
-pub(super) async fn log(store: &SqliteStore, page: u32, offset: u32) -> Result<Vec<AuditEntry>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, at, actor, action, object_type, object_id, detail FROM audit ORDER BY id DESC LIMIT ? OFFSET ?",
-    )
-    .bind(limit(page))
-    .bind(offset)
-    .fetch_all(&store.pool)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(AuditEntry {
-                id: row.try_get("id")?,
-                at: timestamp(row.try_get("at")?)?,
-                actor: row.try_get("actor")?,
-                action: row.try_get("action")?,
-                object_type: row.try_get("object_type")?,
-                object_id: row.try_get("object_id")?,
-                detail: match row.try_get::<Option<&str>, _>("detail")? {
-                    Some(text) => from_json(text, "audit detail")?,
-                    None => Value::Null,
-                },
-            })
-        })
-        .collect()
 }

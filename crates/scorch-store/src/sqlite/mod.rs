@@ -9,53 +9,53 @@
 //! the next durable commit (see `writer`).
 //!
 //! [`Store`](crate::Store) is implemented in `store_impl`, which delegates to one module per area
-//! (folders, runbooks, jobs and their claims, instances, servers, settings, users, audit,
-//! retention). Changes are broadcast in this process only, after they commit (see [`changes`]): by
-//! the writer after each group commit, and by the call that made them for the pool's writes.
-//! Token and runbook path lookups are kept for a moment (`crate::kept`), forgotten by this
-//! process's writes that change them; another process sharing the file sees its changes within
-//! the moment.
+//! of the job path (jobs and their claims, instances, the journal), and for the cold paths
+//! (folders, runbooks, servers, settings, users, audit, retention) to `crate::cold`, written once
+//! for both backends; `backend` holds what SQLite does its own way there. Changes are broadcast
+//! in this process only, after they commit (see [`changes`]): by the writer after each group
+//! commit, and by the call that made them for the pool's writes. Token and runbook path lookups
+//! are kept for a moment (`crate::kept`), forgotten by this process's writes that change them;
+//! another process sharing the file sees its changes within the moment.
 
 mod audit;
+mod backend;
 mod changes;
 mod claims;
+#[allow(clippy::duplicate_mod, reason = "one source, compiled for each backend (see `cold`)")]
+#[path = "../cold/mod.rs"]
+mod cold;
 mod columns;
-mod folders;
 mod instances;
 mod jobs;
 mod results;
-mod retention;
-mod runbooks;
 mod servers;
-mod settings;
 mod sql;
 mod store_impl;
-mod users;
 mod writer;
 
-use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::Timestamp;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, SqlSafeStr};
 
-use crate::kept::{Changed, KeptLookups};
+use crate::kept::KeptLookups;
 use crate::{Change, StoreError};
 
 use changes::Changes;
+// The job path's modules read these from here.
+use crate::codec::{duration_micros, from_json, micros, timestamp, to_json};
+use cold::runbooks;
 use results::ResultReader;
-pub use settings::SqliteSettings;
 use writer::Writer;
 pub use writer::journal::SqliteJournal;
 
-/// Embedded migrations, in order. Built by hand rather than with `sqlx::migrate!` so the build
-/// needs no proc-macro crates; the checksums and the `_sqlx_migrations` table are the same.
+/// Global settings on SQLite, as activities see them: obtained from
+/// [`Store::settings`](crate::Store::settings).
+pub type SqliteSettings = cold::settings::Settings;
+
+/// Embedded migrations, in order (see `crate::migrations`).
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
     (2, "fleet", include_str!("../../migrations/sqlite/0002_fleet.sql")),
@@ -80,6 +80,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const POOL_SIZE: u32 = 4;
 /// Changes a subscriber may fall behind by before it misses some (and is told so).
 const CHANGES: usize = 4096;
+
+/// The store the cold paths (`cold`) are compiled for.
+type ThisStore = SqliteStore;
 
 /// The orchestration database on SQLite. Cheap to clone: clones share the pool, the journal and
 /// the change channel. Everything callers need is on [`Store`](crate::Store).
@@ -113,7 +116,7 @@ impl SqliteStore {
         // keeps an in-memory database alive for as long as the store lives, whatever the pool does
         // with idle connections.
         let mut migrating = options.connect().await.map_err(unavailable)?;
-        migrator()
+        crate::migrations::migrator(MIGRATIONS)
             .run(&mut migrating)
             .await
             .map_err(|err| StoreError::Unavailable(format!("cannot bring the database {place} up to date: {err}")))?;
@@ -142,15 +145,6 @@ impl SqliteStore {
             versions: Default::default(),
             kept: Default::default(),
         })
-    }
-
-    /// After a write that may change what kept lookups answer: when it was done, forgets what
-    /// `changed` concerns (see `crate::kept`). `done` is passed through.
-    fn forgetting<T>(&self, done: Result<T, StoreError>, changed: Changed) -> Result<T, StoreError> {
-        if done.is_ok() {
-            self.kept.forget(Some(changed));
-        }
-        done
     }
 
     /// Tells subscribers of a committed change; nobody listening is fine.
@@ -186,22 +180,6 @@ fn connect_options(url: &str) -> Result<(SqliteConnectOptions, String), StoreErr
     Ok((options, place))
 }
 
-fn migrator() -> Migrator {
-    let migrations = MIGRATIONS
-        .iter()
-        .map(|&(version, description, sql)| {
-            Migration::new(
-                version,
-                Cow::Borrowed(description),
-                MigrationType::Simple,
-                sql.into_sql_str(),
-                false,
-            )
-        })
-        .collect();
-    Migrator::with_migrations(migrations)
-}
-
 /// UUIDs as a JSON array of hex text, for `IN (SELECT unhex(value) FROM json_each(?))`: one bind
 /// however many there are (UUIDs are stored as 16-byte blobs).
 fn hex_list(ids: &[uuid::Uuid]) -> String {
@@ -209,30 +187,7 @@ fn hex_list(ids: &[uuid::Uuid]) -> String {
     serde_json::to_string(&hex).unwrap_or_else(|_| "[]".into())
 }
 
-/// Times are stored as unix microseconds.
-fn micros(at: Timestamp) -> i64 {
-    at.as_microsecond()
-}
-
-fn timestamp(micros: i64) -> Result<Timestamp, StoreError> {
-    Timestamp::from_microsecond(micros)
-        .map_err(|_| StoreError::Corrupt(format!("stored time {micros} is out of range")))
-}
-
 /// A page size for a LIMIT clause: 0 asks for no limit, which SQLite spells as a negative one.
 fn limit(limit: u32) -> i64 {
     if limit == 0 { -1 } else { limit.into() }
-}
-
-/// A duration as microseconds, saturating.
-fn duration_micros(duration: Duration) -> i64 {
-    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
-}
-
-fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|err| StoreError::Invalid(format!("cannot encode JSON: {err}")))
-}
-
-fn from_json<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|err| StoreError::Corrupt(format!("stored {what} is not valid JSON: {err}")))
 }

@@ -9,17 +9,29 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use sqlx::Row as _;
-use sqlx::postgres::{PgConnection, PgRow};
 use uuid::Uuid;
 
 use super::folders::{ensure_in, folder_path};
-use super::{PgStore, from_json, micros, timestamp, to_json};
+use super::{B, Connection, Row};
+use crate::backend::{Backend, Part};
+use crate::codec::{from_json, micros, timestamp, to_json};
 use crate::saving::{self, checked_out};
 use crate::versions::Head;
 use crate::{
     Runbook, RunbookActivity, RunbookBody, RunbookParameter, RunbookSummary, RunbookVersionInfo, SaveRunbook,
     StoreError,
 };
+
+/// What a runbook is now (see [`Head`]), followed by the query's own clauses.
+macro_rules! select_head {
+    ($clauses:literal) => {
+        concat!(
+            "SELECT r.id, r.name, r.latest_version, r.checked_out_by, f.path
+             FROM runbooks r JOIN folders f ON f.id = r.folder_id ",
+            $clauses
+        )
+    };
+}
 
 const PREVIOUS_PARAMETER_ID: &str =
     "SELECT id FROM runbook_parameters WHERE runbook_id = $1 AND version = $2 AND name = $3";
@@ -28,11 +40,11 @@ const PREVIOUS_ACTIVITY_ID: &str =
 
 /// Saves a new version of a runbook and returns its id and version (1 for a new runbook).
 /// Given ids are kept; a runbook saved under a new folder or name moves there.
-pub(super) async fn save(store: &PgStore, save: SaveRunbook<'_>) -> Result<(Uuid, i64), StoreError> {
+pub(crate) async fn save(store: &B, save: SaveRunbook<'_>) -> Result<(Uuid, i64), StoreError> {
     let (name, run) = saving::check(&save)?;
     let definition = to_json(save.definition)?;
 
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_write().await?;
     let folder_id = ensure_in(&mut tx, save.folder).await?;
     let at_path: Option<Uuid> = sqlx::query_scalar("SELECT id FROM runbooks WHERE folder_id = $1 AND name = $2")
         .bind(folder_id)
@@ -49,12 +61,11 @@ pub(super) async fn save(store: &PgStore, save: SaveRunbook<'_>) -> Result<(Uuid
         (Some(id), _) | (None, Some(id)) => id,
         (None, None) => Uuid::now_v7(),
     };
-    // The row lock serializes concurrent check-ins of one runbook: each makes the next version.
-    let previous: Option<(i64, Option<String>)> =
-        sqlx::query_as("SELECT latest_version, checked_out_by FROM runbooks WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    // Held, concurrent check-ins of one runbook queue: each makes the next version.
+    let previous: Option<(i64, Option<String>)> = sqlx::query_as(B::LOCK_RUNBOOK)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
     if let Some((_, Some(holder))) = &previous
         && holder != save.author
     {
@@ -86,64 +97,34 @@ pub(super) async fn save(store: &PgStore, save: SaveRunbook<'_>) -> Result<(Uuid
     .bind(save.source)
     .bind(micros(Timestamp::now()))
     .bind(save.author)
-    .bind(i32::try_from(run.concurrency).unwrap_or(i32::MAX))
-    .bind(run.runbook_servers)
+    .bind(B::count(run.concurrency).unwrap_or(B::COUNT_MAX))
+    .bind(B::names(&run.runbook_servers)?)
     .bind(run.description)
     .execute(&mut *tx)
     .await?;
 
-    let mut parameter_ids = Vec::with_capacity(save.parameters.len());
-    for parameter in &save.parameters {
-        parameter_ids.push(
-            keep_id(
-                &mut tx,
-                parameter.id,
-                PREVIOUS_PARAMETER_ID,
-                id,
-                version,
-                &parameter.name,
-            )
-            .await?,
-        );
+    let mut parameters = Vec::with_capacity(save.parameters.len());
+    for p in &save.parameters {
+        parameters.push(Part {
+            id: keep_id(&mut tx, p.id, PREVIOUS_PARAMETER_ID, id, version, &p.name).await?,
+            columns: [Some(&p.name), Some(&p.type_name), p.default.as_deref()],
+        });
     }
-    let mut activity_ids = Vec::with_capacity(save.activities.len());
-    for activity in &save.activities {
-        activity_ids.push(keep_id(&mut tx, activity.id, PREVIOUS_ACTIVITY_ID, id, version, &activity.key).await?);
+    B::insert_parts(&mut tx, B::INSERT_PARAMETERS, id, version, &parameters).await?;
+    let mut activities = Vec::with_capacity(save.activities.len());
+    for a in &save.activities {
+        activities.push(Part {
+            id: keep_id(&mut tx, a.id, PREVIOUS_ACTIVITY_ID, id, version, &a.key).await?,
+            columns: [Some(&a.key), Some(&a.name), Some(&a.type_name)],
+        });
     }
-    // One statement for each list, whatever its length.
-    sqlx::query(
-        "INSERT INTO runbook_parameters (runbook_id, version, id, position, name, type, default_value)
-         SELECT $1, $2, p.id, p.position::integer - 1, p.name, p.type, p.default_value
-         FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
-             AS p(id, name, type, default_value, position)",
-    )
-    .bind(id)
-    .bind(version)
-    .bind(&parameter_ids)
-    .bind(save.parameters.iter().map(|p| p.name.as_str()).collect::<Vec<_>>())
-    .bind(save.parameters.iter().map(|p| p.type_name.as_str()).collect::<Vec<_>>())
-    .bind(save.parameters.iter().map(|p| p.default.as_deref()).collect::<Vec<_>>())
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO runbook_activities (runbook_id, version, id, position, activity_key, name, type)
-         SELECT $1, $2, a.id, a.position::integer - 1, a.activity_key, a.name, a.type
-         FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
-             AS a(id, activity_key, name, type, position)",
-    )
-    .bind(id)
-    .bind(version)
-    .bind(&activity_ids)
-    .bind(save.activities.iter().map(|a| a.key.as_str()).collect::<Vec<_>>())
-    .bind(save.activities.iter().map(|a| a.name.as_str()).collect::<Vec<_>>())
-    .bind(save.activities.iter().map(|a| a.type_name.as_str()).collect::<Vec<_>>())
-    .execute(&mut *tx)
-    .await?;
+    B::insert_parts(&mut tx, B::INSERT_ACTIVITIES, id, version, &activities).await?;
     tx.commit().await?;
     Ok((id, version))
 }
 
-/// A runbook moved (renamed) onto a name its new folder already holds.
+/// A runbook moved (renamed) onto a name its new folder already holds (a check-in that looked
+/// before another session took the name).
 fn moved_onto(err: sqlx::Error, name: &str, folder: &str) -> StoreError {
     match &err {
         sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => StoreError::Conflict(
@@ -154,7 +135,7 @@ fn moved_onto(err: sqlx::Error, name: &str, folder: &str) -> StoreError {
 }
 
 /// One version of a runbook (the latest when `version` is `None`).
-pub(super) async fn load(store: &PgStore, id: Uuid, version: Option<i64>) -> Result<Runbook, StoreError> {
+pub(crate) async fn load(store: &B, id: Uuid, version: Option<i64>) -> Result<Runbook, StoreError> {
     let mut conn = store.pool().acquire().await?;
     let row = sqlx::query(
         "SELECT r.id, r.name, r.latest_version, r.checked_out_by, f.path, v.version
@@ -175,7 +156,7 @@ pub(super) async fn load(store: &PgStore, id: Uuid, version: Option<i64>) -> Res
 }
 
 /// A runbook's head from a row of `r.id, r.name, r.latest_version, r.checked_out_by, f.path`.
-fn decode_head(row: &PgRow) -> Result<Head, StoreError> {
+fn decode_head(row: &Row) -> Result<Head, StoreError> {
     Ok(Head {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -185,10 +166,10 @@ fn decode_head(row: &PgRow) -> Result<Head, StoreError> {
     })
 }
 
-/// Version `version` of the runbook whose head is `head`, its body cached (or read here).
-pub(super) async fn assemble(
-    store: &PgStore,
-    conn: &mut PgConnection,
+/// Version `version` of the runbook whose head is `head`, its body cached (or read on `conn`).
+pub(crate) async fn assemble(
+    store: &B,
+    conn: &mut Connection,
     head: Head,
     version: i64,
 ) -> Result<Runbook, StoreError> {
@@ -196,13 +177,17 @@ pub(super) async fn assemble(
     Ok(head.with(version, body))
 }
 
-async fn body(
-    store: &PgStore,
-    conn: &mut PgConnection,
-    id: Uuid,
-    version: i64,
-) -> Result<Arc<RunbookBody>, StoreError> {
-    if let Some(body) = store.shared.versions.get(id, version) {
+/// [`assemble`], reading the pool only when the version is not cached.
+pub(crate) async fn with_head(store: &B, head: Head, version: i64) -> Result<Runbook, StoreError> {
+    let body = match store.versions().get(head.id, version) {
+        Some(body) => body,
+        None => body(store, &mut *store.pool().acquire().await?, head.id, version).await?,
+    };
+    Ok(head.with(version, body))
+}
+
+async fn body(store: &B, conn: &mut Connection, id: Uuid, version: i64) -> Result<Arc<RunbookBody>, StoreError> {
+    if let Some(body) = store.versions().get(id, version) {
         return Ok(body);
     }
     let row = sqlx::query(
@@ -213,42 +198,38 @@ async fn body(
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(|| StoreError::NotFound(format!("runbook {id} version {version}")))?;
-    let parameters = sqlx::query(
+    let parameters = version_rows(
+        conn,
         "SELECT id, name, type, default_value FROM runbook_parameters
          WHERE runbook_id = $1 AND version = $2 ORDER BY position",
+        id,
+        version,
+        |p| {
+            Ok(RunbookParameter {
+                id: p.try_get("id")?,
+                name: p.try_get("name")?,
+                type_name: p.try_get("type")?,
+                default: p.try_get("default_value")?,
+            })
+        },
     )
-    .bind(id)
-    .bind(version)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|p| {
-        Ok(RunbookParameter {
-            id: p.try_get("id")?,
-            name: p.try_get("name")?,
-            type_name: p.try_get("type")?,
-            default: p.try_get("default_value")?,
-        })
-    })
-    .collect::<Result<_, sqlx::Error>>()?;
-    let activities = sqlx::query(
+    .await?;
+    let activities = version_rows(
+        conn,
         "SELECT id, activity_key, name, type FROM runbook_activities
          WHERE runbook_id = $1 AND version = $2 ORDER BY position",
+        id,
+        version,
+        |a| {
+            Ok(RunbookActivity {
+                id: a.try_get("id")?,
+                key: a.try_get("activity_key")?,
+                name: a.try_get("name")?,
+                type_name: a.try_get("type")?,
+            })
+        },
     )
-    .bind(id)
-    .bind(version)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|a| {
-        Ok(RunbookActivity {
-            id: a.try_get("id")?,
-            key: a.try_get("activity_key")?,
-            name: a.try_get("name")?,
-            type_name: a.try_get("type")?,
-        })
-    })
-    .collect::<Result<_, sqlx::Error>>()?;
+    .await?;
     let body = Arc::new(RunbookBody {
         definition: from_json(row.try_get("definition")?, "runbook definition")?,
         source: row.try_get("source")?,
@@ -257,53 +238,57 @@ async fn body(
         parameters,
         activities,
     });
-    store.shared.versions.insert(id, version, body.clone());
+    store.versions().insert(id, version, body.clone());
     Ok(body)
 }
 
-/// The latest version of the runbook at a path: what changes from one save to the next kept for
-/// a moment (`kept`: a push or a move anywhere forgets it), the version's body from the cache
-/// (read when missing). A job started from what this answers asks for its version, which the
-/// store refuses once another is the latest (`jobs::create`), so a kept answer cannot start an
-/// older version than the one checked in.
-pub(super) async fn by_path(store: &PgStore, folder: &str, name: &str) -> Result<Runbook, StoreError> {
+/// A version's parameters or activities: the rows of `sql` for $1 runbook and $2 version, each
+/// decoded by `decode`.
+async fn version_rows<T>(
+    conn: &mut Connection,
+    sql: &'static str,
+    id: Uuid,
+    version: i64,
+    decode: impl Fn(&Row) -> Result<T, sqlx::Error>,
+) -> Result<Vec<T>, StoreError> {
+    let rows = sqlx::query(sql).bind(id).bind(version).fetch_all(&mut *conn).await?;
+    Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
+}
+
+/// The latest version of the runbook named `name` in `folder`, what changes from one save to the
+/// next kept for a moment (`crate::kept`; a check-in or a move anywhere forgets it), the
+/// version's body from the cache (read when missing). A job started from what this answers asks
+/// for its version, which the store refuses once another is the latest, so a kept answer cannot
+/// start an older version than the one checked in.
+pub(crate) async fn by_path(store: &B, folder: &str, name: &str) -> Result<Runbook, StoreError> {
     let (folder, name) = (folder_path(folder), name.trim());
-    let key = format!("{folder}/{name}");
     let read = async {
-        let row = sqlx::query(
-            "SELECT r.id, r.name, r.latest_version, r.checked_out_by, f.path
-             FROM runbooks r JOIN folders f ON f.id = r.folder_id WHERE f.path = $1 AND r.name = $2",
-        )
-        .bind(&folder)
-        .bind(name)
-        .fetch_optional(store.pool())
-        .await?;
+        let row = sqlx::query(select_head!("WHERE f.path = $1 AND r.name = $2"))
+            .bind(&folder)
+            .bind(name)
+            .fetch_optional(store.pool())
+            .await?;
         row.as_ref().map(decode_head).transpose()
     };
     let head = store
-        .shared
-        .kept
+        .kept()
         .runbook_paths
-        .get_or_read(&key, read)
+        .get_or_read(&format!("{folder}/{name}"), read)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("runbook '{name}' in folder '{folder}'")))?;
-    let version = head.latest_version;
-    let body = match store.shared.versions.get(head.id, version) {
-        Some(body) => body,
-        None => body(store, &mut *store.pool().acquire().await?, head.id, version).await?,
-    };
-    Ok(head.with(version, body))
+    let latest = head.latest_version;
+    with_head(store, head, latest).await
 }
 
 /// Latest versions under `under` (that folder and its subfolders; everything for `None` or the root).
-pub(super) async fn list(store: &PgStore, under: Option<&str>) -> Result<Vec<RunbookSummary>, StoreError> {
+pub(crate) async fn list(store: &B, under: Option<&str>) -> Result<Vec<RunbookSummary>, StoreError> {
     let under = folder_path(under.unwrap_or(""));
     let rows = sqlx::query(
         "SELECT r.id, f.path, r.name, r.latest_version, r.checked_out_by, v.description, v.created_at
          FROM runbooks r
          JOIN folders f ON f.id = r.folder_id
          JOIN runbook_versions v ON v.runbook_id = r.id AND v.version = r.latest_version
-         WHERE $1 = '' OR f.path = $1 OR starts_with(f.path, $1 || '/')
+         WHERE $1 = '' OR f.path = $1 OR substr(f.path, 1, length($1) + 1) = $1 || '/'
          ORDER BY f.path, r.name",
     )
     .bind(&under)
@@ -325,7 +310,7 @@ pub(super) async fn list(store: &PgStore, under: Option<&str>) -> Result<Vec<Run
 }
 
 /// Every version of a runbook, newest first; `NotFound` when it has none.
-pub(super) async fn versions(store: &PgStore, id: Uuid) -> Result<Vec<RunbookVersionInfo>, StoreError> {
+pub(crate) async fn versions(store: &B, id: Uuid) -> Result<Vec<RunbookVersionInfo>, StoreError> {
     let rows = sqlx::query(
         "SELECT version, created_at, created_by FROM runbook_versions WHERE runbook_id = $1 ORDER BY version DESC",
     )
@@ -346,27 +331,30 @@ pub(super) async fn versions(store: &PgStore, id: Uuid) -> Result<Vec<RunbookVer
         .collect()
 }
 
-/// Locks a runbook for `user`; another user's lock is a conflict naming them.
-pub(super) async fn check_out(store: &PgStore, id: Uuid, user: &str) -> Result<(), StoreError> {
-    let taken = sqlx::query(
-        "UPDATE runbooks SET checked_out_by = $2 WHERE id = $1 AND (checked_out_by IS NULL OR checked_out_by = $2)",
-    )
-    .bind(id)
-    .bind(user)
-    .execute(store.pool())
-    .await?;
-    if taken.rows_affected() == 1 {
-        return Ok(());
-    }
-    match lock_holder(store, id).await? {
-        (name, Some(holder)) => Err(checked_out(&name, &holder)),
-        // Released in between: try again.
-        (_, None) => Box::pin(check_out(store, id, user)).await,
+/// Locks a runbook for `user`; another user's lock is a conflict naming them. One statement
+/// takes a free lock (or finds it `user`'s); only a refusal reads who holds it.
+pub(crate) async fn check_out(store: &B, id: Uuid, user: &str) -> Result<(), StoreError> {
+    loop {
+        let taken = sqlx::query(
+            "UPDATE runbooks SET checked_out_by = $2 WHERE id = $1 AND (checked_out_by IS NULL OR checked_out_by = $2)",
+        )
+        .bind(id)
+        .bind(user)
+        .execute(store.pool())
+        .await?;
+        if taken.rows_affected() == 1 {
+            return Ok(());
+        }
+        match lock_holder(store, id).await? {
+            (name, Some(holder)) => return Err(checked_out(&name, &holder)),
+            // Released in between: try again.
+            (_, None) => continue,
+        }
     }
 }
 
 /// Releases `user`'s lock, or anyone's with `force`.
-pub(super) async fn undo_check_out(store: &PgStore, id: Uuid, user: &str, force: bool) -> Result<(), StoreError> {
+pub(crate) async fn undo_check_out(store: &B, id: Uuid, user: &str, force: bool) -> Result<(), StoreError> {
     let released = sqlx::query(
         "UPDATE runbooks SET checked_out_by = NULL
          WHERE id = $1 AND (checked_out_by IS NULL OR checked_out_by = $2 OR $3)",
@@ -386,7 +374,7 @@ pub(super) async fn undo_check_out(store: &PgStore, id: Uuid, user: &str, force:
 }
 
 /// The runbook's name and who has it checked out.
-async fn lock_holder(store: &PgStore, id: Uuid) -> Result<(String, Option<String>), StoreError> {
+async fn lock_holder(store: &B, id: Uuid) -> Result<(String, Option<String>), StoreError> {
     sqlx::query_as("SELECT name, checked_out_by FROM runbooks WHERE id = $1")
         .bind(id)
         .fetch_optional(store.pool())
@@ -397,7 +385,7 @@ async fn lock_holder(store: &PgStore, id: Uuid) -> Result<(String, Option<String
 /// The id to store for a parameter or activity: the given one, else the one the same name had in
 /// the previous version (so identities survive edits), else a new one.
 async fn keep_id(
-    conn: &mut PgConnection,
+    conn: &mut Connection,
     given: Option<Uuid>,
     previous_sql: &'static str,
     runbook_id: Uuid,

@@ -4,11 +4,12 @@ use std::collections::HashMap;
 
 use sqlx::Row as _;
 use sqlx::error::ErrorKind;
-use sqlx::postgres::{PgConnection, PgRow};
 use uuid::Uuid;
 
 use super::folders::folder_path;
-use super::{PgStore, timestamp};
+use super::{B, Connection, Row};
+use crate::backend::Backend;
+use crate::codec::{from_json, timestamp};
 use crate::{Grant, Role, StoreError, TokenInfo, User};
 
 /// The columns [`user`] reads, followed by the query's own clauses.
@@ -18,8 +19,8 @@ macro_rules! select_user {
     };
 }
 
-pub(super) async fn create(
-    store: &PgStore,
+pub(crate) async fn create(
+    store: &B,
     name: &str,
     password_hash: Option<&str>,
     admin: bool,
@@ -28,15 +29,14 @@ pub(super) async fn create(
         return Err(StoreError::Invalid("a user needs a name".into()));
     }
     let id = Uuid::now_v7();
-    let inserted = sqlx::query(
-        "INSERT INTO users (id, name, admin, password_hash, created_at) VALUES ($1, $2, $3, $4, scorch_now_us())",
-    )
-    .bind(id)
-    .bind(name)
-    .bind(admin)
-    .bind(password_hash)
-    .execute(store.pool())
-    .await;
+    let inserted = sqlx::query(B::INSERT_USER)
+        .bind(id)
+        .bind(name)
+        .bind(admin)
+        .bind(password_hash)
+        .bind(B::now())
+        .execute(store.pool())
+        .await;
     match inserted {
         Err(sqlx::Error::Database(db)) if db.kind() == ErrorKind::UniqueViolation => {
             Err(StoreError::Conflict(format!("user '{name}' already exists")))
@@ -53,18 +53,26 @@ pub(super) async fn create(
 }
 
 /// A user with their grants.
-pub(super) async fn get(store: &PgStore, name: &str) -> Result<User, StoreError> {
+pub(crate) async fn get(store: &B, name: &str) -> Result<User, StoreError> {
     let mut conn = store.pool().acquire().await?;
     let row = sqlx::query(select_user!("WHERE name = $1"))
         .bind(name)
         .fetch_optional(&mut *conn)
         .await?
         .ok_or_else(|| missing(name))?;
-    with_grants(&mut conn, &row).await
+    let mut user = user(&row)?;
+    user.grants = sqlx::query("SELECT folder, role FROM grants WHERE user_id = $1 ORDER BY folder")
+        .bind(user.id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(grant)
+        .collect::<Result<_, _>>()?;
+    Ok(user)
 }
 
 /// Every user by name, with their grants.
-pub(super) async fn list(store: &PgStore) -> Result<Vec<User>, StoreError> {
+pub(crate) async fn list(store: &B) -> Result<Vec<User>, StoreError> {
     let users = sqlx::query(select_user!("ORDER BY name"))
         .fetch_all(store.pool())
         .await?;
@@ -85,7 +93,7 @@ pub(super) async fn list(store: &PgStore) -> Result<Vec<User>, StoreError> {
         .collect()
 }
 
-pub(super) async fn set_password(store: &PgStore, name: &str, password_hash: &str) -> Result<(), StoreError> {
+pub(crate) async fn set_password(store: &B, name: &str, password_hash: &str) -> Result<(), StoreError> {
     let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
         .bind(password_hash)
         .bind(name)
@@ -98,9 +106,9 @@ pub(super) async fn set_password(store: &PgStore, name: &str, password_hash: &st
 }
 
 /// Deletes a user with their tokens and grants.
-pub(super) async fn delete(store: &PgStore, name: &str) -> Result<(), StoreError> {
-    let mut tx = store.pool().begin().await?;
-    let id: Uuid = sqlx::query_scalar("SELECT id FROM users WHERE name = $1 FOR UPDATE")
+pub(crate) async fn delete(store: &B, name: &str) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    let id: Uuid = sqlx::query_scalar(B::LOCK_USER)
         .bind(name)
         .fetch_optional(&mut *tx)
         .await?
@@ -116,23 +124,21 @@ pub(super) async fn delete(store: &PgStore, name: &str) -> Result<(), StoreError
     Ok(())
 }
 
-pub(super) async fn create_token(
-    store: &PgStore,
+/// Creates a token in one statement, which finds the user too.
+pub(crate) async fn create_token(
+    store: &B,
     user: &str,
     token_hash: &str,
     label: &str,
 ) -> Result<TokenInfo, StoreError> {
-    let inserted = sqlx::query_as(
-        "INSERT INTO tokens (id, user_id, hash, label, created_at)
-         SELECT $1, u.id, $2, $3, scorch_now_us() FROM users u WHERE u.name = $4
-         RETURNING id, created_at",
-    )
-    .bind(Uuid::now_v7())
-    .bind(token_hash)
-    .bind(label)
-    .bind(user)
-    .fetch_optional(store.pool())
-    .await;
+    let inserted = sqlx::query_as(B::INSERT_TOKEN)
+        .bind(Uuid::now_v7())
+        .bind(token_hash)
+        .bind(label)
+        .bind(user)
+        .bind(B::now())
+        .fetch_optional(store.pool())
+        .await;
     let (id, created_at): (Uuid, i64) = match inserted {
         Ok(Some(row)) => row,
         Ok(None) => return Err(missing(user)),
@@ -150,41 +156,33 @@ pub(super) async fn create_token(
     })
 }
 
-/// The user holding a token that exists and is not revoked.
-/// One read (every request authenticates with it): the user and their grants, as two arrays.
-pub(super) async fn token_user(store: &PgStore, token_hash: &str) -> Result<Option<User>, StoreError> {
-    let row = sqlx::query(
-        "SELECT u.id, u.name, u.admin, u.password_hash,
-             ARRAY(SELECT g.folder FROM grants g WHERE g.user_id = u.id ORDER BY g.folder) AS grant_folders,
-             ARRAY(SELECT g.role FROM grants g WHERE g.user_id = u.id ORDER BY g.folder) AS grant_roles
-         FROM tokens t JOIN users u ON u.id = t.user_id
-         WHERE t.hash = $1 AND NOT t.revoked",
-    )
-    .bind(token_hash)
-    .fetch_optional(store.pool())
-    .await?;
+/// The user holding a token that exists and is not revoked. One statement, the grants as a JSON
+/// list: every API request authenticates with it.
+pub(crate) async fn token_user(store: &B, token_hash: &str) -> Result<Option<User>, StoreError> {
+    let row = sqlx::query(B::TOKEN_USER)
+        .bind(token_hash)
+        .fetch_optional(store.pool())
+        .await?;
     let Some(row) = row else {
         return Ok(None);
     };
     let mut user = user(&row)?;
-    let folders: Vec<String> = row.try_get("grant_folders")?;
-    let roles: Vec<String> = row.try_get("grant_roles")?;
-    user.grants = folders
+    let grants: Vec<(String, String)> = from_json(row.try_get("grants")?, "grants")?;
+    user.grants = grants
         .into_iter()
-        .zip(roles)
         .map(|(folder, role)| {
             Ok(Grant {
-                role: Role::parse(&role)
-                    .ok_or_else(|| StoreError::Corrupt(format!("stored role '{role}' is unknown")))?,
                 folder,
+                role: role_of(&role)?,
             })
         })
         .collect::<Result<_, StoreError>>()?;
+    user.grants.sort_by(|a, b| a.folder.cmp(&b.folder));
     Ok(Some(user))
 }
 
 /// A user's tokens, oldest first.
-pub(super) async fn tokens(store: &PgStore, user: &str) -> Result<Vec<TokenInfo>, StoreError> {
+pub(crate) async fn tokens(store: &B, user: &str) -> Result<Vec<TokenInfo>, StoreError> {
     let mut conn = store.pool().acquire().await?;
     let user_id = user_id(&mut conn, user).await?;
     let rows: Vec<(Uuid, String, i64, bool)> =
@@ -205,7 +203,7 @@ pub(super) async fn tokens(store: &PgStore, user: &str) -> Result<Vec<TokenInfo>
         .collect()
 }
 
-pub(super) async fn revoke_token(store: &PgStore, id: Uuid) -> Result<(), StoreError> {
+pub(crate) async fn revoke_token(store: &B, id: Uuid) -> Result<(), StoreError> {
     let done = sqlx::query("UPDATE tokens SET revoked = true WHERE id = $1")
         .bind(id)
         .execute(store.pool())
@@ -216,7 +214,7 @@ pub(super) async fn revoke_token(store: &PgStore, id: Uuid) -> Result<(), StoreE
     Ok(())
 }
 
-pub(super) async fn revoke_token_hash(store: &PgStore, token_hash: &str) -> Result<(), StoreError> {
+pub(crate) async fn revoke_token_hash(store: &B, token_hash: &str) -> Result<(), StoreError> {
     sqlx::query("UPDATE tokens SET revoked = true WHERE hash = $1")
         .bind(token_hash)
         .execute(store.pool())
@@ -225,7 +223,9 @@ pub(super) async fn revoke_token_hash(store: &PgStore, token_hash: &str) -> Resu
 }
 
 /// Grants `role` on a folder path (which need not exist yet), replacing the user's grant there.
-pub(super) async fn grant_role(store: &PgStore, user: &str, folder: &str, role: Role) -> Result<(), StoreError> {
+/// One statement, which finds the user too.
+pub(crate) async fn grant_role(store: &B, user: &str, folder: &str, role: Role) -> Result<(), StoreError> {
+    // The WHERE clause also tells SQLite that ON CONFLICT is the upsert's, not a join's.
     let done = sqlx::query(
         "INSERT INTO grants (user_id, folder, role) SELECT u.id, $2, $3 FROM users u WHERE u.name = $1
          ON CONFLICT (user_id, folder) DO UPDATE SET role = excluded.role",
@@ -241,24 +241,25 @@ pub(super) async fn grant_role(store: &PgStore, user: &str, folder: &str, role: 
     Ok(())
 }
 
-pub(super) async fn revoke_role(store: &PgStore, user: &str, folder: &str) -> Result<(), StoreError> {
+pub(crate) async fn revoke_role(store: &B, user: &str, folder: &str) -> Result<(), StoreError> {
     let folder = folder_path(folder);
-    let mut conn = store.pool().acquire().await?;
-    let user_id = user_id(&mut conn, user).await?;
+    let mut tx = store.begin_write().await?;
+    let user_id = user_id(&mut tx, user).await?;
     let done = sqlx::query("DELETE FROM grants WHERE user_id = $1 AND folder = $2")
         .bind(user_id)
         .bind(&folder)
-        .execute(&mut *conn)
+        .execute(&mut *tx)
         .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound(format!(
             "a grant to user '{user}' on folder '{folder}'"
         )));
     }
+    tx.commit().await?;
     Ok(())
 }
 
-async fn user_id(conn: &mut PgConnection, name: &str) -> Result<Uuid, StoreError> {
+async fn user_id(conn: &mut Connection, name: &str) -> Result<Uuid, StoreError> {
     sqlx::query_scalar("SELECT id FROM users WHERE name = $1")
         .bind(name)
         .fetch_optional(&mut *conn)
@@ -266,19 +267,7 @@ async fn user_id(conn: &mut PgConnection, name: &str) -> Result<Uuid, StoreError
         .ok_or_else(|| missing(name))
 }
 
-async fn with_grants(conn: &mut PgConnection, row: &PgRow) -> Result<User, StoreError> {
-    let mut user = user(row)?;
-    user.grants = sqlx::query("SELECT folder, role FROM grants WHERE user_id = $1 ORDER BY folder")
-        .bind(user.id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(grant)
-        .collect::<Result<_, _>>()?;
-    Ok(user)
-}
-
-fn user(row: &PgRow) -> Result<User, StoreError> {
+fn user(row: &Row) -> Result<User, StoreError> {
     Ok(User {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -288,12 +277,15 @@ fn user(row: &PgRow) -> Result<User, StoreError> {
     })
 }
 
-fn grant(row: &PgRow) -> Result<Grant, StoreError> {
-    let role: &str = row.try_get("role")?;
+fn grant(row: &Row) -> Result<Grant, StoreError> {
     Ok(Grant {
         folder: row.try_get("folder")?,
-        role: Role::parse(role).ok_or_else(|| StoreError::Corrupt(format!("stored role '{role}' is unknown")))?,
+        role: role_of(row.try_get("role")?)?,
     })
+}
+
+fn role_of(text: &str) -> Result<Role, StoreError> {
+    Role::parse(text).ok_or_else(|| StoreError::Corrupt(format!("stored role '{text}' is unknown")))
 }
 
 fn missing(name: &str) -> StoreError {

@@ -1,18 +1,20 @@
 //! The folder tree that holds runbooks (and that permissions attach to).
 
 use sqlx::Row as _;
-use sqlx::postgres::PgConnection;
 use uuid::Uuid;
 
-use super::PgStore;
+use super::{B, Connection};
+use crate::backend::Backend;
 use crate::{Folder, StoreError};
 
-pub(super) async fn ensure(store: &PgStore, path: &str) -> Result<Uuid, StoreError> {
-    let mut conn = store.pool().acquire().await?;
-    ensure_in(&mut conn, path).await
+pub(crate) async fn ensure(store: &B, path: &str) -> Result<Uuid, StoreError> {
+    let mut tx = store.begin_write().await?;
+    let id = ensure_in(&mut tx, path).await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
-pub(super) async fn list(store: &PgStore) -> Result<Vec<Folder>, StoreError> {
+pub(crate) async fn list(store: &B) -> Result<Vec<Folder>, StoreError> {
     let rows = sqlx::query("SELECT id, path, parent_id FROM folders ORDER BY path")
         .fetch_all(store.pool())
         .await?;
@@ -29,15 +31,15 @@ pub(super) async fn list(store: &PgStore) -> Result<Vec<Folder>, StoreError> {
 
 /// Deletes an empty folder, and the grants made on it (so that a folder made later at the same
 /// path does not inherit them).
-pub(super) async fn delete(store: &PgStore, path: &str) -> Result<(), StoreError> {
+pub(crate) async fn delete(store: &B, path: &str) -> Result<(), StoreError> {
     let path = folder_path(path);
     if path.is_empty() {
         return Err(StoreError::Invalid("the root folder cannot be deleted".into()));
     }
-    let mut tx = store.pool().begin().await?;
-    // Locking the folder keeps runbooks and subfolders from arriving while it is checked: their
-    // inserts reference it, which waits for this lock.
-    let id: Uuid = sqlx::query_scalar("SELECT id FROM folders WHERE path = $1 FOR UPDATE")
+    let mut tx = store.begin_write().await?;
+    // Holding the folder keeps runbooks and subfolders from arriving while it is checked (on
+    // PostgreSQL their inserts reference it, which waits for the row lock).
+    let id: Uuid = sqlx::query_scalar(B::LOCK_FOLDER)
         .bind(&path)
         .fetch_optional(&mut *tx)
         .await?
@@ -66,7 +68,7 @@ pub(super) async fn delete(store: &PgStore, path: &str) -> Result<(), StoreError
 }
 
 /// The canonical form of a folder path: trimmed names joined by '/', "" for the root.
-pub(super) fn folder_path(path: &str) -> String {
+pub(crate) fn folder_path(path: &str) -> String {
     path.split('/')
         .map(str::trim)
         .filter(|name| !name.is_empty())
@@ -74,9 +76,10 @@ pub(super) fn folder_path(path: &str) -> String {
         .join("/")
 }
 
-/// The folder at `path`, created with its parents if missing. Safe against concurrent creators:
-/// a folder another session creates first is found, not duplicated.
-pub(super) async fn ensure_in(conn: &mut PgConnection, path: &str) -> Result<Uuid, StoreError> {
+/// The folder at `path`, created with its parents if missing, inside the caller's transaction.
+/// Safe against concurrent creators: a folder another session creates first is found, not
+/// duplicated.
+pub(crate) async fn ensure_in(conn: &mut Connection, path: &str) -> Result<Uuid, StoreError> {
     let path = folder_path(path);
     let existing = sqlx::query_scalar("SELECT id FROM folders WHERE path = $1")
         .bind(&path)
@@ -97,7 +100,7 @@ pub(super) async fn ensure_in(conn: &mut PgConnection, path: &str) -> Result<Uui
     Ok(id)
 }
 
-async fn folder_in(conn: &mut PgConnection, parent: Option<Uuid>, name: &str, path: &str) -> Result<Uuid, StoreError> {
+async fn folder_in(conn: &mut Connection, parent: Option<Uuid>, name: &str, path: &str) -> Result<Uuid, StoreError> {
     let inserted = sqlx::query_scalar(
         "INSERT INTO folders (id, parent_id, name, path) VALUES ($1, $2, $3, $4)
          ON CONFLICT (path) DO NOTHING RETURNING id",

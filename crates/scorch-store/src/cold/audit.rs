@@ -3,35 +3,17 @@
 use serde_json::Value;
 use sqlx::Row as _;
 
-use super::{PgStore, from_json, limit, timestamp, to_json};
-use crate::{AuditEntry, NewAudit, StoreError};
-
-/// Appends an entry: `actor` did `action` to the `object_type` object `object_id`.
-pub(super) async fn append(store: &PgStore, entry: NewAudit<'_>) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO audit (at, actor, action, object_type, object_id, detail)
-         VALUES (scorch_now_us(), $1, $2, $3, $4, $5)",
-    )
-    .bind(entry.actor)
-    .bind(entry.action)
-    .bind(entry.object_type)
-    .bind(entry.object_id)
-    .bind(if entry.detail.is_null() {
-        None
-    } else {
-        Some(to_json(entry.detail)?)
-    })
-    .execute(store.pool())
-    .await?;
-    Ok(())
-}
+use super::B;
+use crate::backend::Backend;
+use crate::codec::{from_json, timestamp};
+use crate::{AuditEntry, StoreError};
 
 /// A page of entries, newest first; `limit` 0 is no limit.
-pub(super) async fn log(store: &PgStore, page: u32, offset: u32) -> Result<Vec<AuditEntry>, StoreError> {
+pub(crate) async fn log(store: &B, page: u32, offset: u32) -> Result<Vec<AuditEntry>, StoreError> {
     let rows = sqlx::query(
         "SELECT id, at, actor, action, object_type, object_id, detail FROM audit ORDER BY id DESC LIMIT $1 OFFSET $2",
     )
-    .bind(limit(page))
+    .bind(B::limit(page))
     .bind(i64::from(offset))
     .fetch_all(store.pool())
     .await?;
@@ -51,4 +33,13 @@ pub(super) async fn log(store: &PgStore, page: u32, offset: u32) -> Result<Vec<A
             })
         })
         .collect()
+}
+
+/// An entry's detail as stored: JSON text, or NULL for none.
+pub(crate) fn detail(detail: &Value) -> Result<Option<String>, StoreError> {
+    if detail.is_null() {
+        Ok(None)
+    } else {
+        crate::codec::to_json(detail).map(Some)
+    }
 }
