@@ -19,6 +19,8 @@ mod saving;
 pub mod sqlite;
 mod store;
 mod store_impl;
+#[doc(hidden)]
+pub mod test_peers;
 #[cfg(test)]
 mod test_records;
 mod versions;

@@ -44,7 +44,6 @@ pub use writer::PgJournal;
 use crate::codec::{duration_micros, from_json, micros, timestamp, to_json};
 use cold::runbooks;
 
-
 /// Global settings on PostgreSQL, as activities see them: obtained from
 /// [`Store::settings`](crate::Store::settings).
 pub type PgSettings = cold::settings::Settings;

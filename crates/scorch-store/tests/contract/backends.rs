@@ -2,11 +2,9 @@
 
 use std::sync::Arc;
 
-use scorch_store::{PgStore, SqliteStore, Store};
+use scorch_store::{PgStore, SqliteStore, Store, test_peers};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tempfile::TempDir;
-
-const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// A store and what keeps it alive; dropping it removes the database.
 pub struct Backend {
@@ -33,20 +31,18 @@ pub async fn sqlite() -> Backend {
     }
 }
 
-/// The PostgreSQL server the tests use.
-pub fn server_url() -> String {
-    std::env::var("SCORCH_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_SERVER.to_string())
-}
-
-pub async fn postgres() -> Backend {
-    let server = server_url();
+/// A store on a new PostgreSQL database, or `None` when PostgreSQL cannot be reached (the test
+/// skips, or fails under CI's rule: `test_peers::peer_missing`).
+pub async fn postgres() -> Option<Backend> {
+    let server = test_peers::postgres_server();
     let name = format!("scorch_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&server).await.unwrap_or_else(|err| {
-        panic!(
-            "cannot reach PostgreSQL at {server} ({err}); start it with \
-             `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"
-        )
-    });
+    let mut admin = match PgConnection::connect(&server).await {
+        Ok(admin) => admin,
+        Err(err) => {
+            test_peers::peer_missing(&format!("PostgreSQL at {server} ({err})"), test_peers::POSTGRES_HINT);
+            return None;
+        }
+    };
     sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut admin)
         .await
@@ -59,11 +55,11 @@ pub async fn postgres() -> Backend {
     };
     let url = database_url(&server, &name);
     let store = PgStore::open(&url).await.expect("open the new PostgreSQL database");
-    Backend {
+    Some(Backend {
         store: Arc::new(store),
         url: Some(url),
         _place: Place::Database(guard),
-    }
+    })
 }
 
 /// `server` (a URL naming any database) with its database replaced by `name`.

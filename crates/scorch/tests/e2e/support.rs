@@ -17,32 +17,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tempfile::TempDir;
 
-pub const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-/// The PostgreSQL server the tests make their databases on.
-#[allow(
-    clippy::disallowed_methods,
-    reason = "tests take their peers' addresses from the environment"
-)]
-fn postgres_server() -> String {
-    std::env::var("SCORCH_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_string())
-}
-
-/// A peer a test needs (PostgreSQL, Chromium) is missing. Where `SCORCH_TEST_PEERS=required`
-/// (CI sets it) the test fails; elsewhere it is skipped, with a note written past the test
-/// harness's capture so that `cargo test` on a laptop shows what did not run.
-#[allow(clippy::disallowed_methods, reason = "CI's rule comes from the environment")]
-pub fn peer_missing(peer: &str, hint: &str) {
-    let test = std::thread::current().name().unwrap_or("a test").to_string();
-    if std::env::var("SCORCH_TEST_PEERS").is_ok_and(|v| v == "required") {
-        panic!("{test} needs {peer}: {hint}");
-    }
-    use std::io::Write as _;
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED {test}: no {peer}; {hint} (SCORCH_TEST_PEERS=required makes this a failure)"
-    );
-}
+pub use scorch_store::test_peers::peer_missing;
+use scorch_store::test_peers::{POSTGRES_HINT, postgres_server};
 
 /// How often the polls look again.
 const POLL: Duration = Duration::from_millis(25);
@@ -249,11 +225,7 @@ impl PgDatabase {
         let server = postgres_server();
         let name = format!("scorch_e2e_{}", uuid::Uuid::new_v4().simple());
         if let Err(why) = psql(&server, &format!("CREATE DATABASE {name}")) {
-            peer_missing(
-                &format!("PostgreSQL at {server} ({why})"),
-                "start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, \
-                 or name another with SCORCH_TEST_POSTGRES",
-            );
+            peer_missing(&format!("PostgreSQL at {server} ({why})"), POSTGRES_HINT);
             return None;
         }
         let url = with_database(&server, &name);

@@ -132,12 +132,15 @@ where
     F: FnOnce(PgStore, Uuid, crate::Job) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
-    let server = std::env::var("SCORCH_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+    let server = crate::test_peers::postgres_server();
     let name = format!("scorch_test_{}", Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&server)
-        .await
-        .expect("PostgreSQL on 127.0.0.1:5432");
+    let mut admin = match PgConnection::connect(&server).await {
+        Ok(admin) => admin,
+        Err(err) => {
+            let peer = format!("PostgreSQL at {server} ({err})");
+            return crate::test_peers::peer_missing(&peer, crate::test_peers::POSTGRES_HINT);
+        }
+    };
     sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut admin)
         .await
