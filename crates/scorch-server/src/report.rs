@@ -31,7 +31,7 @@ pub struct ActivityRun {
     pub name: String,
     /// `running`, `success`, `warning` or `failed`.
     pub status: String,
-    /// Loop attempt, from 1.
+    /// The activity's run for this row, from 1: loop attempts and retries each count.
     pub attempt: u32,
     /// Its published data: one row as an object, several as a list. Encrypted values are
     /// masked.
@@ -45,6 +45,10 @@ pub struct ActivityRun {
     pub duration_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why a failed run failed, as the engine decides on it: `invalid_input`, `failed`,
+    /// `transient` (what `retry:` runs again), `timed_out` or `canceled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<String>,
     /// The published data was cut to the configured cap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub truncated: Option<bool>,
@@ -90,6 +94,7 @@ pub fn activity_run(r: &RunRecord) -> ActivityRun {
             .ended_at
             .map(|end| end.duration_since(r.started_at).as_millis() as i64),
         error: (!r.error.is_empty()).then(|| r.error.clone()),
+        error_kind: r.error_kind.map(|kind| kind.as_str().to_string()),
         truncated: r.truncated.then_some(true),
     }
 }
