@@ -9,6 +9,7 @@
 mod backend;
 mod broken;
 mod codec;
+mod end_row;
 mod error;
 mod kept;
 mod migrations;

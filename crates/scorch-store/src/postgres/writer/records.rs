@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
-use scorch_engine::{InstanceEnd, InstanceStatus, JournalError, RunRecord, RunState};
+use scorch_engine::{JournalError, RunRecord, RunState};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::super::{micros, to_json};
 use crate::run_states::{run_state, state_code};
+pub(super) use crate::end_row::EndRow;
 use crate::{Change, JobStatus, StoreError};
 
 /// What became of a record: written (with what the writer answers for it), or refused. A job the
@@ -81,14 +82,6 @@ pub(super) struct RunRow {
     pub(super) relaxed: bool,
 }
 
-pub(super) struct EndRow {
-    pub(super) instance_id: Uuid,
-    pub(super) status: InstanceStatus,
-    pub(super) returns: Option<String>,
-    pub(super) ended_at: i64,
-    pub(super) problems: Option<String>,
-}
-
 /// A job's end by the server holding it.
 pub(in crate::postgres) struct JobEnd {
     pub(in crate::postgres) id: Uuid,
@@ -116,25 +109,6 @@ pub(in crate::postgres) struct AuditRow {
     pub(in crate::postgres) action: String,
     pub(in crate::postgres) object_type: String,
     pub(in crate::postgres) detail: Option<String>,
-}
-
-impl EndRow {
-    pub(super) fn new(end: &InstanceEnd) -> Result<Self, StoreError> {
-        Ok(EndRow {
-            instance_id: end.instance_id,
-            status: end.status,
-            returns: if end.returns.is_empty() {
-                None
-            } else {
-                Some(to_json(&end.returns)?)
-            },
-            ended_at: micros(end.ended_at),
-            problems: match end.problems.is_empty() {
-                true => None,
-                false => Some(to_json(&end.problems)?),
-            },
-        })
-    }
 }
 
 impl RunRow {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, params};
-use scorch_engine::{InstanceEnd, InstanceStatus, JournalError, RunRecord};
+use scorch_engine::{InstanceStatus, JournalError, RunRecord};
 use sqlx::error::ErrorKind;
 use uuid::Uuid;
 
@@ -12,6 +12,7 @@ use super::super::sql::{FINISH_INSTANCE, UPSERT_INSTANCE, UPSERT_RUN};
 use super::super::{micros, to_json};
 use super::{Write, refusal};
 use crate::run_states::{run_state, state_code};
+pub(in crate::sqlite) use crate::end_row::EndRow;
 use crate::{Change, StoreError};
 
 /// An instance started (or resumed).
@@ -39,34 +40,6 @@ pub(super) struct RunRow {
     pub(super) ended_at: Option<i64>,
     pub(super) published: Option<String>,
     pub(super) truncated: bool,
-}
-
-/// An instance ended. Its output is the instance's job.
-pub(in crate::sqlite) struct EndRow {
-    instance_id: Uuid,
-    status: InstanceStatus,
-    returns: Option<String>,
-    ended_at: i64,
-    problems: Option<String>,
-}
-
-impl EndRow {
-    pub(in crate::sqlite) fn new(end: &InstanceEnd) -> Result<Self, StoreError> {
-        Ok(EndRow {
-            instance_id: end.instance_id,
-            status: end.status,
-            returns: if end.returns.is_empty() {
-                None
-            } else {
-                Some(to_json(&end.returns)?)
-            },
-            ended_at: micros(end.ended_at),
-            problems: match end.problems.is_empty() {
-                true => None,
-                false => Some(to_json(&end.problems)?),
-            },
-        })
-    }
 }
 
 impl RunRow {
@@ -172,6 +145,7 @@ impl Write for RunRow {
     }
 }
 
+/// An instance ended. Its output is the instance's job.
 impl Write for EndRow {
     type Output = Uuid;
     type Error = JournalError;
