@@ -13,7 +13,8 @@ use std::time::Instant;
 use scorch_activity::MemorySettings;
 use scorch_engine::{Engine, EngineConfig, InstanceRequest, InstanceStatus, MemoryJournal, RegistryCatalog};
 use scorch_model::{Plan, compile, load};
-use scorch_store::{NewJob, SqliteStore, Store};
+use scorch_store::prelude::*;
+use scorch_store::{NewJob, SqliteStore};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 

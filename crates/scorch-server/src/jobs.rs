@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
-use scorch_store::{Change, Job, JobResult, JobStatus, NewAudit, NewJob, Runbook, Store, StoreError};
+use scorch_store::{Change, Job, JobPath, JobResult, JobStatus, NewAudit, NewJob, Runbook, Store, StoreError};
 use serde_json::{Map, Value};
 use thiserror::Error;
 use tokio::sync::{broadcast, oneshot};
@@ -32,7 +32,7 @@ pub enum StartError {
 /// Validates and types `parameters` against the runbook's latest version, then creates a
 /// pending job.
 pub async fn start_job(
-    store: &Arc<dyn Store>,
+    store: &Arc<dyn JobPath>,
     plans: &Plans,
     runbook: &Runbook,
     parameters: &Map<String, Value>,
@@ -47,7 +47,7 @@ pub async fn start_job(
 
 /// Whether a failed start might succeed against a newer version of its runbook than the one it
 /// was made from, which may have come from a path lookup the store keeps for a moment (see
-/// `Store::runbook_by_path`): the store refused the job's version as no longer the latest, or the
+/// `JobPath::runbook_by_path`): the store refused the job's version as no longer the latest, or the
 /// parameters do not fit that version (a newer one may declare them). The caller then reads the
 /// runbook again by id (never kept) and, if a newer version is checked in, starts once more.
 pub fn newer_version_may_help<T>(started: &Result<T, StartError>) -> bool {
@@ -107,7 +107,7 @@ pub fn is_final(status: JobStatus) -> bool {
 /// store's changes serves every waiter: a busy server has many waiting requests, and waking
 /// each of them on every change would cost more than the jobs.
 pub struct JobWaiters {
-    store: Arc<dyn Store>,
+    store: Arc<dyn JobPath>,
     waiting: Arc<Mutex<Waiting>>,
     /// The dispatcher starts with the first wait (or [`expect`](Self::expect)): a role that never
     /// waits is not woken by every change the store makes.
@@ -181,7 +181,7 @@ fn lock(waiting: &Mutex<Waiting>) -> std::sync::MutexGuard<'_, Waiting> {
 impl JobWaiters {
     /// Routes job ends to waiters from the first wait on (the dispatcher ends when the store's
     /// change channel closes).
-    pub fn start(store: Arc<dyn Store>) -> Arc<Self> {
+    pub fn start(store: Arc<dyn JobPath>) -> Arc<Self> {
         Arc::new(Self {
             store,
             waiting: Arc::default(),
@@ -344,6 +344,7 @@ mod tests {
     use scorch_engine::RegistryCatalog;
     use scorch_model::{compile, load};
     use scorch_store::SqliteStore;
+    use scorch_store::prelude::*;
 
     use super::*;
 

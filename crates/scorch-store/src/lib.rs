@@ -34,4 +34,13 @@ pub use model::{
 };
 pub use postgres::{Listen, PgJournal, PgSettings, PgStore};
 pub use sqlite::{SqliteJournal, SqliteSettings, SqliteStore};
-pub use store::{Change, Claim, InstanceFilter, JobFilter, JobResult, NewJob, PurgeRule, Store};
+pub use store::{
+    Access, Authoring, Change, Claim, InstanceFilter, JobFilter, JobPath, JobResult, NewJob, Operations, PurgeRule,
+    Store,
+};
+
+/// The capability traits, whose methods callers holding a `dyn Store` (or one capability) need
+/// in scope: `use scorch_store::prelude::*`.
+pub mod prelude {
+    pub use crate::store::{Access, Authoring, JobPath, Operations, Store};
+}

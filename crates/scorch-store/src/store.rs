@@ -1,6 +1,7 @@
-//! The [`Store`] trait: everything the roles (management server, web service, runbook servers)
+//! The [`Store`] trait and its capabilities ([`JobPath`], [`Authoring`], [`Access`],
+//! [`Operations`]): everything the roles (management server, web service, runbook servers)
 //! ask of the orchestration database, whichever backend holds it. SQLite serves one machine
-//! (`scorch up`); PostgreSQL serves a fleet. Both implement this trait with the same semantics,
+//! (`scorch up`); PostgreSQL serves a fleet. Both implement every capability with the same semantics,
 //! and one contract suite (`tests/contract/`) runs against both.
 
 use std::sync::Arc;
@@ -19,10 +20,12 @@ use scorch_model::Plan;
 use crate::StoreError;
 use crate::model::*;
 
-/// The orchestration database. Implementations are cheap to clone behind an `Arc` and safe to
-/// share between tasks.
+/// What a runbook server needs of the database, and the least every role needs: claiming and
+/// ending jobs, the journal and settings its engine runs on, the change feed, creating jobs and
+/// reading runbooks, jobs, instances and servers (for `invoke_runbook`, waits and peers). A
+/// runbook server holds only this, so it cannot administer users, settings or runbooks.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait JobPath: Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
     /// The engine's journal on this database (group commit).
@@ -34,19 +37,123 @@ pub trait Store: Send + Sync + 'static {
     /// (LISTEN/NOTIFY). A receiver that lags misses changes, so callers that must not miss one
     /// re-read the store after a `Lagged` error, and poll slowly as a safety net.
     fn subscribe(&self) -> broadcast::Receiver<Change>;
-    /// [`subscribe`](Store::subscribe) for callers that act on job changes only: a backend may
+    /// [`subscribe`](JobPath::subscribe) for callers that act on job changes only: a backend may
     /// leave the other changes out (there are several per activity run), or send everything.
     fn subscribe_jobs(&self) -> broadcast::Receiver<Change> {
         self.subscribe()
     }
     /// Whether the database answers (for `/health`).
     async fn ping(&self) -> Result<(), StoreError>;
-    /// Writes everything to the main database file where that means something (SQLite's WAL
-    /// checkpoint); a no-op elsewhere.
-    async fn checkpoint(&self) -> Result<(), StoreError>;
+    /// The latest version, or `version`.
+    async fn runbook(&self, id: Uuid, version: Option<i64>) -> Result<Runbook, StoreError>;
+    /// The latest version of the runbook at a path. The answer may be up to 5 s old (a lookup
+    /// kept by this process, forgotten at once by check-ins it hears of): a job started from it
+    /// names its version, which the store refuses once another is the latest.
+    async fn runbook_by_path(&self, folder: &str, name: &str) -> Result<Runbook, StoreError>;
 
-    // ---- folders and runbooks (the management server's side) ----
+    // ---- jobs ----
 
+    /// A pending job for the latest checked-in version; `Conflict` when the job names a version
+    /// that is no longer the latest ([`NewJob::version`]). Emits `Change::Job`.
+    async fn create_job(&self, job: NewJob<'_>) -> Result<Job, StoreError>;
+    async fn job(&self, id: Uuid) -> Result<Job, StoreError>;
+    /// A job and, once it has ended, its instance (if it got one) with the instance's activity
+    /// runs: the answer to a synchronous start, in one read where the backend can.
+    async fn job_result(&self, id: Uuid) -> Result<JobResult, StoreError> {
+        let job = self.job(id).await?;
+        let (instance, runs) = match job.instance_id {
+            Some(instance_id) if job.status.is_final() => (
+                Some(self.instance(instance_id).await?),
+                self.activity_runs(instance_id).await?,
+            ),
+            _ => (None, Vec::new()),
+        };
+        Ok(JobResult { job, instance, runs })
+    }
+    /// Newest first.
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>, StoreError>;
+    /// A pending job becomes `canceled` at once; a running one is flagged `cancel_requested`
+    /// for its runbook server (which stops it and finishes it as `canceled`). Finished jobs
+    /// are a `Conflict` ("cannot change the job status"). Emits `Change::Job`.
+    async fn cancel_job(&self, id: Uuid) -> Result<Job, StoreError>;
+    /// Takes one job for `server` with a lease of `lease`, or `None` when there is nothing it
+    /// may take. Candidates, oldest first: pending jobs whose runbook has fewer running jobs
+    /// than its `concurrency`, and running jobs whose lease has expired (a failed-over server's
+    /// work: `resume` is then true and `instance_id` is the instance to continue). A runbook
+    /// with preferred `runbook_servers` is only taken by the first of them that is alive
+    /// (heartbeat within `alive_within`), or by a server outside the list when none is.
+    /// PostgreSQL uses `FOR UPDATE SKIP LOCKED`. Emits `Change::Job`.
+    async fn claim_job(
+        &self,
+        server: &str,
+        lease: Duration,
+        alive_within: Duration,
+    ) -> Result<Option<Claim>, StoreError>;
+    /// Takes up to `max` jobs for `server` as [`claim_job`](JobPath::claim_job) takes one, oldest
+    /// first; fewer than `max` means there was nothing more it may take. One round trip (and one
+    /// commit) where the backend can.
+    async fn claim_jobs(
+        &self,
+        server: &str,
+        lease: Duration,
+        alive_within: Duration,
+        max: usize,
+    ) -> Result<Vec<Claim>, StoreError> {
+        let mut claims = Vec::new();
+        while claims.len() < max {
+            match self.claim_job(server, lease, alive_within).await? {
+                Some(claim) => claims.push(claim),
+                None => break,
+            }
+        }
+        Ok(claims)
+    }
+    /// Extends the leases of `jobs`, those of them that `server` still holds: the jobs this
+    /// process runs, never every job claimed under its name (a previous life's would then never
+    /// expire). Returns those whose cancellation was requested.
+    async fn renew_leases(&self, server: &str, jobs: &[Uuid], lease: Duration) -> Result<Vec<Uuid>, StoreError>;
+    /// Ends a job `server` holds: `completed`, `failed` or `canceled`. Emits `Change::Job`.
+    async fn finish_job(&self, id: Uuid, server: &str, status: JobStatus) -> Result<(), StoreError>;
+    /// Records an instance's end (the journal's `instance_finished`) and ends its job
+    /// (`finish_job`), in one commit where the backend can. The end is recorded even when the job
+    /// is no longer `server`'s, which is then a `Conflict` as with `finish_job`.
+    async fn finish_instance_and_job(
+        &self,
+        end: &InstanceEnd,
+        id: Uuid,
+        server: &str,
+        status: JobStatus,
+    ) -> Result<(), StoreError> {
+        self.journal().instance_finished(end).await?;
+        self.finish_job(id, server, status).await
+    }
+    /// Hands a running job back (a graceful stop): it becomes claimable at once by another
+    /// server, which resumes its instance from the journal.
+    async fn release_job(&self, id: Uuid, server: &str) -> Result<(), StoreError>;
+    /// Hands back every running job held under `server`'s name, as `release_job` does one: what a
+    /// previous life of a runbook server (killed, then started again under the same name) held,
+    /// so that it is resumed at once rather than when its lease expires. Returns those jobs.
+    async fn release_held_jobs(&self, server: &str) -> Result<Vec<Uuid>, StoreError>;
+
+    // ---- instances and activity runs ----
+
+    async fn instance(&self, id: Uuid) -> Result<InstanceRow, StoreError>;
+    /// The journal of one instance, in start order.
+    async fn activity_runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, StoreError>;
+
+    // ---- runbook servers ----
+
+    /// Registers (or updates, keeping its id) a runbook server by name.
+    async fn register_server(&self, server: &ServerRegistration) -> Result<Uuid, StoreError>;
+    /// Records that `name` is alive and how many instances it runs.
+    async fn heartbeat(&self, name: &str, running: u32) -> Result<(), StoreError>;
+    async fn servers(&self) -> Result<Vec<RunbookServer>, StoreError>;
+}
+
+/// Folders and runbook versions: what the management server's authoring side changes. Reading
+/// one runbook is [`JobPath`]'s, which every role needs.
+#[async_trait]
+pub trait Authoring: Send + Sync + 'static {
     /// The folder at a '/'-separated path ("" is the root), created with its parents if missing.
     async fn ensure_folder(&self, path: &str) -> Result<Uuid, StoreError>;
     /// Every folder, by path.
@@ -97,12 +204,6 @@ pub trait Store: Send + Sync + 'static {
     /// `save.author` is a `Conflict` naming who holds it. The runbook's check-out, if the
     /// author's, is released.
     async fn save_runbook(&self, save: SaveRunbook<'_>) -> Result<(Uuid, i64), StoreError>;
-    /// The latest version, or `version`.
-    async fn runbook(&self, id: Uuid, version: Option<i64>) -> Result<Runbook, StoreError>;
-    /// The latest version of the runbook at a path. The answer may be up to 5 s old (a lookup
-    /// kept by this process, forgotten at once by check-ins it hears of): a job started from it
-    /// names its version, which the store refuses once another is the latest.
-    async fn runbook_by_path(&self, folder: &str, name: &str) -> Result<Runbook, StoreError>;
     /// Latest versions, optionally only under a folder path (that folder and its subfolders).
     async fn list_runbooks(&self, under: Option<&str>) -> Result<Vec<RunbookSummary>, StoreError>;
     /// Every checked-in version of a runbook, newest first.
@@ -113,12 +214,38 @@ pub trait Store: Send + Sync + 'static {
     /// Releases `user`'s lock (or anyone's with `force`, for admins); releasing an unlocked
     /// runbook is fine.
     async fn undo_check_out(&self, id: Uuid, user: &str, force: bool) -> Result<(), StoreError>;
+}
 
-    // ---- jobs (the web service's and the runbook servers' side) ----
+/// Users, tokens and grants: sign-in lookups and their administration.
+#[async_trait]
+pub trait Access: Send + Sync + 'static {
+    /// A new user; `password_hash` is an argon2 PHC string (None: token-only user).
+    async fn create_user(&self, name: &str, password_hash: Option<&str>, admin: bool) -> Result<User, StoreError>;
+    async fn user(&self, name: &str) -> Result<User, StoreError>;
+    async fn users(&self) -> Result<Vec<User>, StoreError>;
+    async fn set_password(&self, name: &str, password_hash: &str) -> Result<(), StoreError>;
+    async fn delete_user(&self, name: &str) -> Result<(), StoreError>;
+    /// Stores a token by its hash (SHA-256 hex of the secret, which is never stored).
+    async fn create_token(&self, user: &str, token_hash: &str, label: &str) -> Result<TokenInfo, StoreError>;
+    /// The user a token belongs to, if the token exists and is not revoked. The answer may be up
+    /// to 5 s old (a lookup kept by this process, forgotten at once by changes it hears of).
+    async fn token_user(&self, token_hash: &str) -> Result<Option<User>, StoreError>;
+    async fn tokens(&self, user: &str) -> Result<Vec<TokenInfo>, StoreError>;
+    async fn revoke_token(&self, id: Uuid) -> Result<(), StoreError>;
+    /// Revokes the token with this hash (a sign-out); an unknown or revoked one is fine.
+    async fn revoke_token_hash(&self, token_hash: &str) -> Result<(), StoreError>;
+    /// Grants `role` on a folder (and its subfolders) to a user, replacing an earlier grant there.
+    async fn grant(&self, user: &str, folder: &str, role: Role) -> Result<(), StoreError>;
+    async fn revoke(&self, user: &str, folder: &str) -> Result<(), StoreError>;
+}
 
-    /// A pending job for the latest checked-in version; `Conflict` when the job names a version
-    /// that is no longer the latest ([`NewJob::version`]). Emits `Change::Job`.
-    async fn create_job(&self, job: NewJob<'_>) -> Result<Job, StoreError>;
+/// Running the orchestration beside the job path: audited and awaited job starts, listing
+/// instances, administering variables and counters, the audit log, retention and checkpoints.
+#[async_trait]
+pub trait Operations: JobPath {
+    /// Writes everything to the main database file where that means something (SQLite's WAL
+    /// checkpoint); a no-op elsewhere.
+    async fn checkpoint(&self) -> Result<(), StoreError>;
     /// Puts job `id`'s creation on disk before it returns (one durable write; what a job created
     /// [`NewJob::awaited`] needs before anyone is told of it). `NotFound` when the job is not in
     /// the store.
@@ -140,100 +267,8 @@ pub trait Store: Send + Sync + 'static {
             .await;
         Ok((created, audited))
     }
-    async fn job(&self, id: Uuid) -> Result<Job, StoreError>;
-    /// A job and, once it has ended, its instance (if it got one) with the instance's activity
-    /// runs: the answer to a synchronous start, in one read where the backend can.
-    async fn job_result(&self, id: Uuid) -> Result<JobResult, StoreError> {
-        let job = self.job(id).await?;
-        let (instance, runs) = match job.instance_id {
-            Some(instance_id) if job.status.is_final() => (
-                Some(self.instance(instance_id).await?),
-                self.activity_runs(instance_id).await?,
-            ),
-            _ => (None, Vec::new()),
-        };
-        Ok(JobResult { job, instance, runs })
-    }
-    /// Newest first.
-    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>, StoreError>;
-    /// A pending job becomes `canceled` at once; a running one is flagged `cancel_requested`
-    /// for its runbook server (which stops it and finishes it as `canceled`). Finished jobs
-    /// are a `Conflict` ("cannot change the job status"). Emits `Change::Job`.
-    async fn cancel_job(&self, id: Uuid) -> Result<Job, StoreError>;
-    /// Takes one job for `server` with a lease of `lease`, or `None` when there is nothing it
-    /// may take. Candidates, oldest first: pending jobs whose runbook has fewer running jobs
-    /// than its `concurrency`, and running jobs whose lease has expired (a failed-over server's
-    /// work: `resume` is then true and `instance_id` is the instance to continue). A runbook
-    /// with preferred `runbook_servers` is only taken by the first of them that is alive
-    /// (heartbeat within `alive_within`), or by a server outside the list when none is.
-    /// PostgreSQL uses `FOR UPDATE SKIP LOCKED`. Emits `Change::Job`.
-    async fn claim_job(
-        &self,
-        server: &str,
-        lease: Duration,
-        alive_within: Duration,
-    ) -> Result<Option<Claim>, StoreError>;
-    /// Takes up to `max` jobs for `server` as [`claim_job`](Store::claim_job) takes one, oldest
-    /// first; fewer than `max` means there was nothing more it may take. One round trip (and one
-    /// commit) where the backend can.
-    async fn claim_jobs(
-        &self,
-        server: &str,
-        lease: Duration,
-        alive_within: Duration,
-        max: usize,
-    ) -> Result<Vec<Claim>, StoreError> {
-        let mut claims = Vec::new();
-        while claims.len() < max {
-            match self.claim_job(server, lease, alive_within).await? {
-                Some(claim) => claims.push(claim),
-                None => break,
-            }
-        }
-        Ok(claims)
-    }
-    /// Extends the leases of `jobs`, those of them that `server` still holds: the jobs this
-    /// process runs, never every job claimed under its name (a previous life's would then never
-    /// expire). Returns those whose cancellation was requested.
-    async fn renew_leases(&self, server: &str, jobs: &[Uuid], lease: Duration) -> Result<Vec<Uuid>, StoreError>;
-    /// Ends a job `server` holds: `completed`, `failed` or `canceled`. Emits `Change::Job`.
-    async fn finish_job(&self, id: Uuid, server: &str, status: JobStatus) -> Result<(), StoreError>;
-    /// Records an instance's end (the journal's `instance_finished`) and ends its job
-    /// (`finish_job`), in one commit where the backend can. The end is recorded even when the job
-    /// is no longer `server`'s, which is then a `Conflict` as with `finish_job`.
-    async fn finish_instance_and_job(
-        &self,
-        end: &InstanceEnd,
-        id: Uuid,
-        server: &str,
-        status: JobStatus,
-    ) -> Result<(), StoreError> {
-        self.journal().instance_finished(end).await?;
-        self.finish_job(id, server, status).await
-    }
-    /// Hands a running job back (a graceful stop): it becomes claimable at once by another
-    /// server, which resumes its instance from the journal.
-    async fn release_job(&self, id: Uuid, server: &str) -> Result<(), StoreError>;
-    /// Hands back every running job held under `server`'s name, as `release_job` does one: what a
-    /// previous life of a runbook server (killed, then started again under the same name) held,
-    /// so that it is resumed at once rather than when its lease expires. Returns those jobs.
-    async fn release_held_jobs(&self, server: &str) -> Result<Vec<Uuid>, StoreError>;
-
-    // ---- instances and activity runs ----
-
-    async fn instance(&self, id: Uuid) -> Result<InstanceRow, StoreError>;
     /// Newest first.
     async fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceRow>, StoreError>;
-    /// The journal of one instance, in start order.
-    async fn activity_runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, StoreError>;
-
-    // ---- runbook servers ----
-
-    /// Registers (or updates, keeping its id) a runbook server by name.
-    async fn register_server(&self, server: &ServerRegistration) -> Result<Uuid, StoreError>;
-    /// Records that `name` is alive and how many instances it runs.
-    async fn heartbeat(&self, name: &str, running: u32) -> Result<(), StoreError>;
-    async fn servers(&self) -> Result<Vec<RunbookServer>, StoreError>;
 
     // ---- global settings ----
 
@@ -246,27 +281,6 @@ pub trait Store: Send + Sync + 'static {
     async fn counters(&self) -> Result<Vec<CounterInfo>, StoreError>;
     async fn delete_counter(&self, name: &str) -> Result<(), StoreError>;
 
-    // ---- users, tokens and permissions ----
-
-    /// A new user; `password_hash` is an argon2 PHC string (None: token-only user).
-    async fn create_user(&self, name: &str, password_hash: Option<&str>, admin: bool) -> Result<User, StoreError>;
-    async fn user(&self, name: &str) -> Result<User, StoreError>;
-    async fn users(&self) -> Result<Vec<User>, StoreError>;
-    async fn set_password(&self, name: &str, password_hash: &str) -> Result<(), StoreError>;
-    async fn delete_user(&self, name: &str) -> Result<(), StoreError>;
-    /// Stores a token by its hash (SHA-256 hex of the secret, which is never stored).
-    async fn create_token(&self, user: &str, token_hash: &str, label: &str) -> Result<TokenInfo, StoreError>;
-    /// The user a token belongs to, if the token exists and is not revoked. The answer may be up
-    /// to 5 s old (a lookup kept by this process, forgotten at once by changes it hears of).
-    async fn token_user(&self, token_hash: &str) -> Result<Option<User>, StoreError>;
-    async fn tokens(&self, user: &str) -> Result<Vec<TokenInfo>, StoreError>;
-    async fn revoke_token(&self, id: Uuid) -> Result<(), StoreError>;
-    /// Revokes the token with this hash (a sign-out); an unknown or revoked one is fine.
-    async fn revoke_token_hash(&self, token_hash: &str) -> Result<(), StoreError>;
-    /// Grants `role` on a folder (and its subfolders) to a user, replacing an earlier grant there.
-    async fn grant(&self, user: &str, folder: &str, role: Role) -> Result<(), StoreError>;
-    async fn revoke(&self, user: &str, folder: &str) -> Result<(), StoreError>;
-
     // ---- audit and retention ----
 
     async fn audit(&self, entry: NewAudit<'_>) -> Result<(), StoreError>;
@@ -276,6 +290,13 @@ pub trait Store: Send + Sync + 'static {
     /// its own short transaction; returns how many were (or, with `dry_run`, would be) deleted.
     async fn purge_instances(&self, rule: &PurgeRule, batch: u32, dry_run: bool) -> Result<u64, StoreError>;
 }
+
+/// The orchestration database: every capability, for the roles that need them all (the
+/// management server and web service, and tests). Implementations are cheap to clone behind an
+/// `Arc` and safe to share between tasks. An `Arc<dyn Store>` upcasts to any one capability.
+pub trait Store: Authoring + Access + Operations + JobPath {}
+
+impl<T: Authoring + Access + Operations + JobPath + ?Sized> Store for T {}
 
 /// A committed change, for live views and waiting callers.
 #[derive(Debug, Clone, PartialEq)]
@@ -319,7 +340,7 @@ pub struct NewJob<'a> {
     /// The creator answers no one with the job before it has ended (a start that waits for its
     /// outcome): the store may acknowledge the creation before it reaches the disk, since the
     /// job's end is written durably after it and covers it. A creator that answers with the job
-    /// before its end (a wait that timed out) calls [`Store::make_job_durable`] first. (Change
+    /// before its end (a wait that timed out) calls [`Operations::make_job_durable`] first. (Change
     /// subscribers hear of it at once, as they hear of other records not yet on disk.)
     pub awaited: bool,
 }
@@ -352,7 +373,7 @@ pub(crate) fn not_held(id: Uuid, server: &str, read: Result<Job, StoreError>) ->
     }
 }
 
-/// A job with what its instance did ([`Store::job_result`]).
+/// A job with what its instance did ([`JobPath::job_result`]).
 #[derive(Debug, Clone)]
 pub struct JobResult {
     pub job: Job,

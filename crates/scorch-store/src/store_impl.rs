@@ -4,24 +4,34 @@ use crate::StoreError;
 use crate::backend::Backend;
 use crate::kept::Changed;
 
-/// `impl Store for $store`: the methods given (the backend's own), then every method whose
+/// `impl Store for $store`, one block per capability: the methods given (the backend's own, for
+/// [`JobPath`](crate::JobPath) and [`Operations`](crate::Operations)), then every method whose
 /// delegation reads the same in both backends: the cold paths, to the backend's `cold` (see
 /// `src/cold/`), and much of the job path, to its `jobs`, `instances` and `$claims` (the module
 /// its claims live in). Expanded in the backend's `store_impl`, so `super::` is the backend. A
-/// macro because `Store` is one trait that each backend implements in full.
+/// macro because each backend implements every capability in full.
 macro_rules! impl_store {
-    ($store:ty, claims: $claims:ident { $($own:tt)* }) => {
+    (
+        $store:ty,
+        claims: $claims:ident,
+        job_path: { $($job_path:tt)* },
+        operations: { $($operations:tt)* } $(,)?
+    ) => {
         #[::async_trait::async_trait]
-        impl crate::Store for $store {
-            $($own)*
+        impl crate::JobPath for $store {
+            $($job_path)*
 
             async fn ping(&self) -> Result<(), crate::StoreError> {
                 sqlx::query("SELECT 1").execute(crate::backend::Backend::pool(self)).await?;
                 Ok(())
             }
 
-            async fn make_job_durable(&self, id: ::uuid::Uuid) -> Result<(), crate::StoreError> {
-                super::jobs::make_durable(self, id).await
+            async fn runbook(&self, id: ::uuid::Uuid, version: Option<i64>) -> Result<crate::Runbook, crate::StoreError> {
+                super::cold::runbooks::load(self, id, version).await
+            }
+
+            async fn runbook_by_path(&self, folder: &str, name: &str) -> Result<crate::Runbook, crate::StoreError> {
+                super::cold::runbooks::by_path(self, folder, name).await
             }
 
             async fn job(&self, id: ::uuid::Uuid) -> Result<crate::Job, crate::StoreError> {
@@ -95,13 +105,24 @@ macro_rules! impl_store {
                 super::instances::get(self, id).await
             }
 
-            async fn list_instances(
+            async fn register_server(
                 &self,
-                filter: &crate::InstanceFilter,
-            ) -> Result<Vec<crate::InstanceRow>, crate::StoreError> {
-                super::instances::list(self, filter).await
+                server: &crate::ServerRegistration,
+            ) -> Result<::uuid::Uuid, crate::StoreError> {
+                super::cold::servers::register(self, server).await
             }
 
+            async fn heartbeat(&self, name: &str, running: u32) -> Result<(), crate::StoreError> {
+                super::cold::servers::heartbeat(self, name, running).await
+            }
+
+            async fn servers(&self) -> Result<Vec<crate::RunbookServer>, crate::StoreError> {
+                super::cold::servers::list(self).await
+            }
+        }
+
+        #[::async_trait::async_trait]
+        impl crate::Authoring for $store {
             async fn ensure_folder(&self, path: &str) -> Result<::uuid::Uuid, crate::StoreError> {
                 super::cold::folders::ensure(self, path).await
             }
@@ -118,14 +139,6 @@ macro_rules! impl_store {
             async fn save_runbook(&self, save: crate::SaveRunbook<'_>) -> Result<(::uuid::Uuid, i64), crate::StoreError> {
                 let done = super::cold::runbooks::save(self, save).await;
                 crate::store_impl::forgetting(self, done, crate::kept::Changed::Runbooks).await
-            }
-
-            async fn runbook(&self, id: ::uuid::Uuid, version: Option<i64>) -> Result<crate::Runbook, crate::StoreError> {
-                super::cold::runbooks::load(self, id, version).await
-            }
-
-            async fn runbook_by_path(&self, folder: &str, name: &str) -> Result<crate::Runbook, crate::StoreError> {
-                super::cold::runbooks::by_path(self, folder, name).await
             }
 
             async fn list_runbooks(&self, under: Option<&str>) -> Result<Vec<crate::RunbookSummary>, crate::StoreError> {
@@ -148,46 +161,10 @@ macro_rules! impl_store {
                 let done = super::cold::runbooks::undo_check_out(self, id, user, force).await;
                 crate::store_impl::forgetting(self, done, crate::kept::Changed::Runbooks).await
             }
+        }
 
-            async fn register_server(
-                &self,
-                server: &crate::ServerRegistration,
-            ) -> Result<::uuid::Uuid, crate::StoreError> {
-                super::cold::servers::register(self, server).await
-            }
-
-            async fn heartbeat(&self, name: &str, running: u32) -> Result<(), crate::StoreError> {
-                super::cold::servers::heartbeat(self, name, running).await
-            }
-
-            async fn servers(&self) -> Result<Vec<crate::RunbookServer>, crate::StoreError> {
-                super::cold::servers::list(self).await
-            }
-
-            async fn set_variable(&self, name: &str, value: &str, encrypted: bool) -> Result<(), crate::StoreError> {
-                super::cold::settings::set_variable(self, name, value, encrypted).await
-            }
-
-            async fn variables(&self) -> Result<Vec<crate::VariableInfo>, crate::StoreError> {
-                super::cold::settings::variables(self).await
-            }
-
-            async fn delete_variable(&self, name: &str) -> Result<(), crate::StoreError> {
-                super::cold::settings::delete_variable(self, name).await
-            }
-
-            async fn set_counter(&self, name: &str, value: i64) -> Result<(), crate::StoreError> {
-                super::cold::settings::set_counter(self, name, value).await
-            }
-
-            async fn counters(&self) -> Result<Vec<crate::CounterInfo>, crate::StoreError> {
-                super::cold::settings::counters(self).await
-            }
-
-            async fn delete_counter(&self, name: &str) -> Result<(), crate::StoreError> {
-                super::cold::settings::delete_counter(self, name).await
-            }
-
+        #[::async_trait::async_trait]
+        impl crate::Access for $store {
             async fn create_user(
                 &self,
                 name: &str,
@@ -251,6 +228,46 @@ macro_rules! impl_store {
             async fn revoke(&self, user: &str, folder: &str) -> Result<(), crate::StoreError> {
                 let done = super::cold::users::revoke_role(self, user, folder).await;
                 crate::store_impl::forgetting(self, done, crate::kept::Changed::Access).await
+            }
+        }
+
+        #[::async_trait::async_trait]
+        impl crate::Operations for $store {
+            $($operations)*
+
+            async fn make_job_durable(&self, id: ::uuid::Uuid) -> Result<(), crate::StoreError> {
+                super::jobs::make_durable(self, id).await
+            }
+
+            async fn list_instances(
+                &self,
+                filter: &crate::InstanceFilter,
+            ) -> Result<Vec<crate::InstanceRow>, crate::StoreError> {
+                super::instances::list(self, filter).await
+            }
+
+            async fn set_variable(&self, name: &str, value: &str, encrypted: bool) -> Result<(), crate::StoreError> {
+                super::cold::settings::set_variable(self, name, value, encrypted).await
+            }
+
+            async fn variables(&self) -> Result<Vec<crate::VariableInfo>, crate::StoreError> {
+                super::cold::settings::variables(self).await
+            }
+
+            async fn delete_variable(&self, name: &str) -> Result<(), crate::StoreError> {
+                super::cold::settings::delete_variable(self, name).await
+            }
+
+            async fn set_counter(&self, name: &str, value: i64) -> Result<(), crate::StoreError> {
+                super::cold::settings::set_counter(self, name, value).await
+            }
+
+            async fn counters(&self) -> Result<Vec<crate::CounterInfo>, crate::StoreError> {
+                super::cold::settings::counters(self).await
+            }
+
+            async fn delete_counter(&self, name: &str) -> Result<(), crate::StoreError> {
+                super::cold::settings::delete_counter(self, name).await
             }
 
             async fn audit(&self, entry: crate::NewAudit<'_>) -> Result<(), crate::StoreError> {

@@ -11,7 +11,8 @@ use scorch_activity::{
 use scorch_engine::{Engine, EngineConfig, InstanceRequest};
 use scorch_model::Plan;
 use scorch_model::params::bind_parameters;
-use scorch_store::{NewJob, SqliteStore, Store};
+use scorch_store::prelude::*;
+use scorch_store::{NewJob, SqliteStore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;

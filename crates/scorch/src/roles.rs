@@ -11,7 +11,7 @@ use scorch_server::listener::Listener;
 use scorch_server::plans::Plans;
 use scorch_server::runbook_server::{self, RunbookServerOptions};
 use scorch_server::secrets::SecretBox;
-use scorch_store::{Listen, SqliteStore, Store};
+use scorch_store::{JobPath, Listen, SqliteStore, Store};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -233,7 +233,9 @@ async fn serve(config: Config, roles: Roles) -> Result<(), String> {
             opts.name,
             opts.max_instances
         );
-        tasks.spawn(runbook_server::run(store.clone(), plans, opts, shutdown.clone()));
+        // The job path only: a runbook server cannot administer users, settings or runbooks.
+        let job_path: Arc<dyn JobPath> = store.clone();
+        tasks.spawn(runbook_server::run(job_path, plans, opts, shutdown.clone()));
     }
     out!(
         "database           {} ({})",

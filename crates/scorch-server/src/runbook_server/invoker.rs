@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use scorch_activity::{ActivityContext, ActivityError, Invocation, InvocationResult, RunbookInvoker, async_trait};
-use scorch_store::{Store, StoreError};
+use scorch_store::{JobPath, StoreError};
 
 use crate::jobs::{JobWaiters, StartError, newer_version_may_help, start_job};
 use crate::plans::Plans;
@@ -14,7 +14,7 @@ use crate::plans::Plans;
 const WAIT_SLICE: Duration = Duration::from_secs(5);
 
 pub struct StoreInvoker {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn JobPath>,
     pub plans: Arc<Plans>,
     pub waiters: Arc<JobWaiters>,
 }

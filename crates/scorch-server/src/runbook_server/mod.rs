@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use scorch_engine::{Engine, EngineConfig, EngineError, InstanceRequest, InstanceStatus};
-use scorch_store::{Change, Claim, JobFilter, JobStatus, ServerRegistration, Store, StoreError};
+use scorch_store::{Change, Claim, JobFilter, JobPath, JobStatus, ServerRegistration, StoreError};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
@@ -73,7 +73,7 @@ async fn backoff(attempt: &mut u32, shutdown: &CancellationToken) {
 
 /// Runs the runbook server until `shutdown`, then drains: running instances finish their
 /// in-flight activities and are handed back to be resumed (here on restart, or elsewhere).
-pub async fn run(store: Arc<dyn Store>, plans: Arc<Plans>, opts: RunbookServerOptions, shutdown: CancellationToken) {
+pub async fn run(store: Arc<dyn JobPath>, plans: Arc<Plans>, opts: RunbookServerOptions, shutdown: CancellationToken) {
     let registration = ServerRegistration {
         name: opts.name.clone(),
         host: opts.host.clone(),
@@ -149,7 +149,7 @@ struct Running {
 }
 
 struct Server {
-    store: Arc<dyn Store>,
+    store: Arc<dyn JobPath>,
     plans: Arc<Plans>,
     engine: Arc<Engine>,
     opts: RunbookServerOptions,
@@ -408,7 +408,7 @@ fn first_to_claim(peers: &[String], name: &str, id: Uuid) -> bool {
 
 /// Runs one claimed job to its end (or until drained) and records the job's outcome.
 async fn run_job(
-    store: &Arc<dyn Store>,
+    store: &Arc<dyn JobPath>,
     plans: &Plans,
     engine: &Engine,
     server: &str,
@@ -467,7 +467,7 @@ async fn run_job(
 }
 
 /// Releases a job this server no longer runs, retrying while the database is unreachable.
-async fn hand_back(store: &Arc<dyn Store>, job_id: Uuid, server: &str) {
+async fn hand_back(store: &Arc<dyn JobPath>, job_id: Uuid, server: &str) {
     let mut attempt = 0;
     let never = CancellationToken::new();
     loop {

@@ -80,7 +80,7 @@ async fn delete(store: &B, sql: &'static str, kind: &str, name: &str) -> Result<
 }
 
 /// Global settings as activities see them, on this backend's database: obtained from
-/// [`Store::settings`](crate::Store::settings).
+/// [`JobPath::settings`](crate::JobPath::settings).
 #[derive(Debug, Clone)]
 pub struct Settings {
     pool: Pool<<B as Backend>::Db>,

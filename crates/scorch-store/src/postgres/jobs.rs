@@ -67,7 +67,7 @@ pub(super) async fn create(
     Ok((job, created.audited))
 }
 
-/// Job `id`'s creation on disk ([`crate::Store::make_job_durable`]): a commit flushes the WAL
+/// Job `id`'s creation on disk ([`crate::Operations::make_job_durable`]): a commit flushes the WAL
 /// (synchronous_commit is on outside relaxed batches) only when its transaction wrote some, so
 /// this rewrites the job's row as it is; the flush covers every commit before it.
 pub(super) async fn make_durable(store: &PgStore, id: Uuid) -> Result<(), StoreError> {

@@ -45,7 +45,7 @@ use crate::codec::{duration_micros, from_json, micros, timestamp, to_json};
 use cold::runbooks;
 
 /// Global settings on PostgreSQL, as activities see them: obtained from
-/// [`Store::settings`](crate::Store::settings).
+/// [`JobPath::settings`](crate::JobPath::settings).
 pub type PgSettings = cold::settings::Settings;
 
 /// Embedded migrations, in order: the same versions as the SQLite ones, in this dialect (see

@@ -13,49 +13,54 @@ use crate::model::*;
 use crate::store_impl::impl_store;
 use crate::{Change, JobResult, NewJob, StoreError};
 
-impl_store!(PgStore, claims: claims {
-    fn backend(&self) -> &'static str {
-        "postgres"
-    }
+impl_store!(
+    PgStore,
+    claims: claims,
+    job_path: {
+        fn backend(&self) -> &'static str {
+            "postgres"
+        }
 
-    fn journal(&self) -> Arc<dyn Journal> {
-        self.shared.journal.clone()
-    }
+        fn journal(&self) -> Arc<dyn Journal> {
+            self.shared.journal.clone()
+        }
 
-    fn settings(&self) -> Arc<dyn GlobalSettings> {
-        self.shared.settings.clone()
-    }
+        fn settings(&self) -> Arc<dyn GlobalSettings> {
+            self.shared.settings.clone()
+        }
 
-    fn subscribe(&self) -> broadcast::Receiver<Change> {
-        self.shared.changes.all.subscribe()
-    }
+        fn subscribe(&self) -> broadcast::Receiver<Change> {
+            self.shared.changes.all.subscribe()
+        }
 
-    fn subscribe_jobs(&self) -> broadcast::Receiver<Change> {
-        self.shared.changes.jobs.subscribe()
-    }
+        fn subscribe_jobs(&self) -> broadcast::Receiver<Change> {
+            self.shared.changes.jobs.subscribe()
+        }
 
-    /// Nothing to do: PostgreSQL's own checkpoints cover it.
-    async fn checkpoint(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
+        async fn create_job(&self, job: NewJob<'_>) -> Result<Job, StoreError> {
+            Ok(jobs::create(self, job, None).await?.0)
+        }
 
-    async fn create_job(&self, job: NewJob<'_>) -> Result<Job, StoreError> {
-        Ok(jobs::create(self, job, None).await?.0)
-    }
+        async fn job_result(&self, id: Uuid) -> Result<JobResult, StoreError> {
+            self.shared.results.read(id).await
+        }
 
-    async fn create_job_audited(
-        &self,
-        job: NewJob<'_>,
-        audit: NewAudit<'_>,
-    ) -> Result<(Job, Result<(), StoreError>), StoreError> {
-        jobs::create(self, job, Some(audit)).await
-    }
+        async fn activity_runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, StoreError> {
+            instances::runs(self.pool(), instance_id).await
+        }
+    },
+    operations: {
+        /// Nothing to do: PostgreSQL's own checkpoints cover it.
+        async fn checkpoint(&self) -> Result<(), StoreError> {
+            Ok(())
+        }
 
-    async fn job_result(&self, id: Uuid) -> Result<JobResult, StoreError> {
-        self.shared.results.read(id).await
-    }
-
-    async fn activity_runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, StoreError> {
-        instances::runs(self.pool(), instance_id).await
-    }
-});
+        async fn create_job_audited(
+            &self,
+            job: NewJob<'_>,
+            audit: NewAudit<'_>,
+        ) -> Result<(Job, Result<(), StoreError>), StoreError> {
+            jobs::create(self, job, Some(audit)).await
+        }
+    },
+);

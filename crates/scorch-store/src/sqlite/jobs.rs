@@ -104,7 +104,7 @@ impl Write for Insert {
     }
 }
 
-/// Job `id`'s creation on disk ([`crate::Store::make_job_durable`]): a durable commit syncs the
+/// Job `id`'s creation on disk ([`crate::Operations::make_job_durable`]): a durable commit syncs the
 /// whole write-ahead log, relaxed commits before it included, but only when it writes a page, so
 /// it rewrites the job's row as it is.
 pub(super) async fn make_durable(store: &SqliteStore, id: Uuid) -> Result<(), StoreError> {

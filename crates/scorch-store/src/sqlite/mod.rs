@@ -52,7 +52,7 @@ use writer::Writer;
 pub use writer::journal::SqliteJournal;
 
 /// Global settings on SQLite, as activities see them: obtained from
-/// [`Store::settings`](crate::Store::settings).
+/// [`JobPath::settings`](crate::JobPath::settings).
 pub type SqliteSettings = cold::settings::Settings;
 
 /// Embedded migrations, in order (see `crate::migrations`).

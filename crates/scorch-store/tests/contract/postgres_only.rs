@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use scorch_engine::{InstanceStatus, RunState};
-use scorch_store::{Change, JobStatus, Listen, NewJob, PgStore, Role, Store, StoreError};
+use scorch_store::prelude::*;
+use scorch_store::{Change, JobStatus, Listen, NewJob, PgStore, Role, StoreError};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use scorch_activity::{Row, Status};
 use scorch_engine::{InstanceEnd, InstanceStart, InstanceStatus, JournalError, RunState};
-use scorch_store::{Change, JobStatus, SaveRunbook, SqliteStore, Store, StoreError};
+use scorch_store::prelude::*;
+use scorch_store::{Change, JobStatus, SaveRunbook, SqliteStore, StoreError};
 use serde_json::{Map, json};
 use tempfile::TempDir;
 use tokio::sync::broadcast::Receiver;

@@ -1,7 +1,8 @@
 //! Authentication and folder permissions.
 
 use reqwest::Method;
-use scorch_store::{JobFilter, Role, Store};
+use scorch_store::prelude::*;
+use scorch_store::{JobFilter, Role};
 use serde_json::json;
 
 use super::{Web, greeter};

@@ -3,7 +3,8 @@
 
 use reqwest::Method;
 use scorch_server::auth::hash_password;
-use scorch_store::{Role, Store};
+use scorch_store::Role;
+use scorch_store::prelude::*;
 use serde_json::json;
 
 use super::{CONSOLE, Web, greeter};

@@ -9,7 +9,10 @@ use async_trait::async_trait;
 use scorch_activity::GlobalSettings;
 use scorch_engine::{InstanceEnd, Journal, RunRecord};
 use scorch_store::model::*;
-use scorch_store::{Change, Claim, InstanceFilter, JobFilter, NewJob, PurgeRule, Store, StoreError};
+use scorch_store::{
+    Access, Authoring, Change, Claim, InstanceFilter, JobFilter, JobPath, NewJob, Operations, PurgeRule, Store,
+    StoreError,
+};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
@@ -22,7 +25,7 @@ pub struct FlakyStore {
 }
 
 #[async_trait]
-impl Store for FlakyStore {
+impl JobPath for FlakyStore {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
@@ -41,44 +44,14 @@ impl Store for FlakyStore {
         }
         self.inner.ping().await
     }
-    async fn checkpoint(&self) -> Result<(), StoreError> {
-        self.inner.checkpoint().await
-    }
-    async fn ensure_folder(&self, path: &str) -> Result<Uuid, StoreError> {
-        self.inner.ensure_folder(path).await
-    }
-    async fn folders(&self) -> Result<Vec<Folder>, StoreError> {
-        self.inner.folders().await
-    }
-    async fn delete_folder(&self, path: &str) -> Result<(), StoreError> {
-        self.inner.delete_folder(path).await
-    }
-    async fn save_runbook(&self, save: SaveRunbook<'_>) -> Result<(Uuid, i64), StoreError> {
-        self.inner.save_runbook(save).await
-    }
     async fn runbook(&self, id: Uuid, version: Option<i64>) -> Result<Runbook, StoreError> {
         self.inner.runbook(id, version).await
     }
     async fn runbook_by_path(&self, folder: &str, name: &str) -> Result<Runbook, StoreError> {
         self.inner.runbook_by_path(folder, name).await
     }
-    async fn list_runbooks(&self, under: Option<&str>) -> Result<Vec<RunbookSummary>, StoreError> {
-        self.inner.list_runbooks(under).await
-    }
-    async fn runbook_versions(&self, id: Uuid) -> Result<Vec<RunbookVersionInfo>, StoreError> {
-        self.inner.runbook_versions(id).await
-    }
-    async fn check_out(&self, id: Uuid, user: &str) -> Result<(), StoreError> {
-        self.inner.check_out(id, user).await
-    }
-    async fn undo_check_out(&self, id: Uuid, user: &str, force: bool) -> Result<(), StoreError> {
-        self.inner.undo_check_out(id, user, force).await
-    }
     async fn create_job(&self, job: NewJob<'_>) -> Result<Job, StoreError> {
         self.inner.create_job(job).await
-    }
-    async fn make_job_durable(&self, id: Uuid) -> Result<(), StoreError> {
-        self.inner.make_job_durable(id).await
     }
     async fn job(&self, id: Uuid) -> Result<Job, StoreError> {
         self.inner.job(id).await
@@ -129,9 +102,6 @@ impl Store for FlakyStore {
     async fn instance(&self, id: Uuid) -> Result<InstanceRow, StoreError> {
         self.inner.instance(id).await
     }
-    async fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceRow>, StoreError> {
-        self.inner.list_instances(filter).await
-    }
     async fn activity_runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, StoreError> {
         self.inner.activity_runs(instance_id).await
     }
@@ -144,24 +114,38 @@ impl Store for FlakyStore {
     async fn servers(&self) -> Result<Vec<RunbookServer>, StoreError> {
         self.inner.servers().await
     }
-    async fn set_variable(&self, name: &str, value: &str, encrypted: bool) -> Result<(), StoreError> {
-        self.inner.set_variable(name, value, encrypted).await
+}
+
+#[async_trait]
+impl Authoring for FlakyStore {
+    async fn ensure_folder(&self, path: &str) -> Result<Uuid, StoreError> {
+        self.inner.ensure_folder(path).await
     }
-    async fn variables(&self) -> Result<Vec<VariableInfo>, StoreError> {
-        self.inner.variables().await
+    async fn folders(&self) -> Result<Vec<Folder>, StoreError> {
+        self.inner.folders().await
     }
-    async fn delete_variable(&self, name: &str) -> Result<(), StoreError> {
-        self.inner.delete_variable(name).await
+    async fn delete_folder(&self, path: &str) -> Result<(), StoreError> {
+        self.inner.delete_folder(path).await
     }
-    async fn set_counter(&self, name: &str, value: i64) -> Result<(), StoreError> {
-        self.inner.set_counter(name, value).await
+    async fn save_runbook(&self, save: SaveRunbook<'_>) -> Result<(Uuid, i64), StoreError> {
+        self.inner.save_runbook(save).await
     }
-    async fn counters(&self) -> Result<Vec<CounterInfo>, StoreError> {
-        self.inner.counters().await
+    async fn list_runbooks(&self, under: Option<&str>) -> Result<Vec<RunbookSummary>, StoreError> {
+        self.inner.list_runbooks(under).await
     }
-    async fn delete_counter(&self, name: &str) -> Result<(), StoreError> {
-        self.inner.delete_counter(name).await
+    async fn runbook_versions(&self, id: Uuid) -> Result<Vec<RunbookVersionInfo>, StoreError> {
+        self.inner.runbook_versions(id).await
     }
+    async fn check_out(&self, id: Uuid, user: &str) -> Result<(), StoreError> {
+        self.inner.check_out(id, user).await
+    }
+    async fn undo_check_out(&self, id: Uuid, user: &str, force: bool) -> Result<(), StoreError> {
+        self.inner.undo_check_out(id, user, force).await
+    }
+}
+
+#[async_trait]
+impl Access for FlakyStore {
     async fn create_user(&self, name: &str, password_hash: Option<&str>, admin: bool) -> Result<User, StoreError> {
         self.inner.create_user(name, password_hash, admin).await
     }
@@ -197,6 +181,37 @@ impl Store for FlakyStore {
     }
     async fn revoke(&self, user: &str, folder: &str) -> Result<(), StoreError> {
         self.inner.revoke(user, folder).await
+    }
+}
+
+#[async_trait]
+impl Operations for FlakyStore {
+    async fn checkpoint(&self) -> Result<(), StoreError> {
+        self.inner.checkpoint().await
+    }
+    async fn make_job_durable(&self, id: Uuid) -> Result<(), StoreError> {
+        self.inner.make_job_durable(id).await
+    }
+    async fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceRow>, StoreError> {
+        self.inner.list_instances(filter).await
+    }
+    async fn set_variable(&self, name: &str, value: &str, encrypted: bool) -> Result<(), StoreError> {
+        self.inner.set_variable(name, value, encrypted).await
+    }
+    async fn variables(&self) -> Result<Vec<VariableInfo>, StoreError> {
+        self.inner.variables().await
+    }
+    async fn delete_variable(&self, name: &str) -> Result<(), StoreError> {
+        self.inner.delete_variable(name).await
+    }
+    async fn set_counter(&self, name: &str, value: i64) -> Result<(), StoreError> {
+        self.inner.set_counter(name, value).await
+    }
+    async fn counters(&self) -> Result<Vec<CounterInfo>, StoreError> {
+        self.inner.counters().await
+    }
+    async fn delete_counter(&self, name: &str) -> Result<(), StoreError> {
+        self.inner.delete_counter(name).await
     }
     async fn audit(&self, entry: NewAudit<'_>) -> Result<(), StoreError> {
         self.inner.audit(entry).await

@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use scorch_store::{JobFilter, Role, Store};
+use scorch_store::prelude::*;
+use scorch_store::{JobFilter, Role};
 use serde_json::json;
 
 use super::{Web, greeter, sleeper};

@@ -3,7 +3,8 @@
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, ORIGIN};
 use scorch_server::api::MAX_BODY_BYTES;
-use scorch_store::{JobFilter, Role, Store};
+use scorch_store::prelude::*;
+use scorch_store::{JobFilter, Role};
 use serde_json::json;
 
 use super::{CONSOLE, Web, greeter};

@@ -16,7 +16,7 @@ use super::statements::{create_jobs, write_instances};
 /// Whether a batch may commit without waiting for its WAL flush: when it holds only instance
 /// starts and finishes of idempotent runs (the records the `Journal` contract lets go unflushed)
 /// and awaited new jobs ([`crate::NewJob::awaited`]: their creator tells of them only once their
-/// durable end is written, or after [`crate::Store::make_job_durable`]). The WAL is flushed in
+/// durable end is written, or after [`crate::Operations::make_job_durable`]). The WAL is flushed in
 /// order, so the next durable commit (a non-idempotent run's start or finish, an instance's end
 /// with its job's, a new job not awaited) covers them. Until then nothing has
 /// happened that a resume would need to know of: only idempotent activities have run, and they

@@ -57,7 +57,7 @@ pub(super) const MAX_BATCH: usize = 2048;
 /// Instances whose internal key the writer remembers; it starts over when full.
 const KNOWN_INSTANCES: usize = 65_536;
 
-/// The journal on PostgreSQL. Obtained from [`Store::journal`](crate::Store::journal).
+/// The journal on PostgreSQL. Obtained from [`JobPath::journal`](crate::JobPath::journal).
 #[derive(Debug)]
 pub struct PgJournal {
     sender: mpsc::Sender<Request>,

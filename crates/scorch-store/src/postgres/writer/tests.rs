@@ -15,7 +15,8 @@ use super::batch::{relaxed, segments};
 use super::fallback::write;
 use super::handed_over::Broken;
 use super::records::{EndRow, JobEnd, NewJobRow, Reply, Request, RunRow, StartRow, Write};
-use crate::{JobStatus, NewJob, PgStore, SaveRunbook, Store};
+use crate::prelude::*;
+use crate::{JobStatus, NewJob, PgStore, SaveRunbook};
 
 fn request(write: Write) -> Request {
     Request { write, ack: None }

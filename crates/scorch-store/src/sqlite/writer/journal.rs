@@ -15,7 +15,7 @@ use super::handed_over::{Broken, Kind, Record};
 use super::records::{EndRow, RunRow, StartRow};
 use super::{Relaxed, Writer};
 
-/// The journal on SQLite. Obtained from [`Store::journal`](crate::Store::journal).
+/// The journal on SQLite. Obtained from [`JobPath::journal`](crate::JobPath::journal).
 #[derive(Debug)]
 pub struct SqliteJournal {
     writer: Writer,

@@ -9,8 +9,9 @@ use uuid::Uuid;
 
 use super::records::{RunRow, StartRow};
 use super::{Pending, Queued, Relaxed, Write, Writer};
+use crate::prelude::*;
 use crate::sqlite::changes::Changes;
-use crate::{NewJob, SaveRunbook, SqliteStore, Store, StoreError};
+use crate::{NewJob, SaveRunbook, SqliteStore, StoreError};
 
 type Acked<W> = oneshot::Receiver<Result<<W as Write>::Output, <W as Write>::Error>>;
 
