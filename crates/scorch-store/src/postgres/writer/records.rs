@@ -8,8 +8,8 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::super::{micros, to_json};
-use crate::run_states::{run_state, state_code};
 pub(super) use crate::end_row::EndRow;
+use crate::run_states::{run_state, state_code};
 use crate::{Change, JobStatus, StoreError};
 
 /// What became of a record: written (with what the writer answers for it), or refused. A job the

@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::super::sql::{FINISH_INSTANCE, UPSERT_INSTANCE, UPSERT_RUN};
 use super::super::{micros, to_json};
 use super::{Write, refusal};
-use crate::run_states::{run_state, state_code};
 pub(in crate::sqlite) use crate::end_row::EndRow;
+use crate::run_states::{run_state, state_code};
 use crate::{Change, StoreError};
 
 /// An instance started (or resumed).
