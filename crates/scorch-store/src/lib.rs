@@ -9,8 +9,8 @@
 mod backend;
 mod broken;
 mod codec;
-mod end_row;
 mod error;
+mod instance_rows;
 mod kept;
 mod migrations;
 pub mod model;

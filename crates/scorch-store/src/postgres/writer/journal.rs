@@ -7,7 +7,6 @@ use scorch_engine::{InstanceEnd, InstanceStart, Journal, JournalError, RunRecord
 use uuid::Uuid;
 
 use super::super::instances::runs;
-use super::super::{micros, to_json};
 use super::PgJournal;
 use super::records::{EndRow, RunRow, StartRow, Write};
 use crate::StoreError;
@@ -15,14 +14,7 @@ use crate::StoreError;
 #[async_trait]
 impl Journal for PgJournal {
     async fn instance_started(&self, start: &InstanceStart) -> Result<(), JournalError> {
-        let row = StartRow {
-            instance_id: start.instance_id,
-            job_id: start.job_id,
-            runbook_id: start.runbook_id,
-            server: start.server.clone(),
-            parameters: to_json(&start.parameters)?,
-            started_at: micros(start.started_at),
-        };
+        let row = StartRow::new(start)?;
         self.hand_over(Write::InstanceStarted(row)).await
     }
 

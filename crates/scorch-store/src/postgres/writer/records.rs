@@ -8,7 +8,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::super::{micros, to_json};
-pub(super) use crate::end_row::EndRow;
+pub(super) use crate::instance_rows::{EndRow, StartRow};
 use crate::run_states::{run_state, state_code};
 use crate::{Change, JobStatus, StoreError};
 
@@ -53,15 +53,6 @@ pub(super) enum Write {
     CreateJob(NewJobRow),
     /// Writes nothing: answered once every record queued before it has been written (or refused).
     Barrier,
-}
-
-pub(super) struct StartRow {
-    pub(super) instance_id: Uuid,
-    pub(super) job_id: Uuid,
-    pub(super) runbook_id: Uuid,
-    pub(super) server: String,
-    pub(super) parameters: String,
-    pub(super) started_at: i64,
 }
 
 pub(super) struct RunRow {

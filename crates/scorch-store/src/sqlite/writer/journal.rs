@@ -10,7 +10,6 @@ use sqlx::sqlite::SqlitePool;
 use uuid::Uuid;
 
 use super::super::instances::read_runs;
-use super::super::{micros, to_json};
 use super::handed_over::{Broken, Kind, Record};
 use super::records::{EndRow, RunRow, StartRow};
 use super::{Relaxed, Writer};
@@ -49,14 +48,7 @@ impl SqliteJournal {
 #[async_trait]
 impl Journal for SqliteJournal {
     async fn instance_started(&self, start: &InstanceStart) -> Result<(), JournalError> {
-        let row = StartRow {
-            instance_id: start.instance_id,
-            job_id: start.job_id,
-            runbook_id: start.runbook_id,
-            server: start.server.clone(),
-            parameters: to_json(&start.parameters)?,
-            started_at: micros(start.started_at),
-        };
+        let row = StartRow::new(start)?;
         // Not waited for, and committed without a sync (see `Journal`).
         let record = self.record(start.instance_id, Kind::Start, Relaxed(row));
         self.writer.hand_over(record).await

@@ -11,19 +11,9 @@ use uuid::Uuid;
 use super::super::sql::{FINISH_INSTANCE, UPSERT_INSTANCE, UPSERT_RUN};
 use super::super::{micros, to_json};
 use super::{Write, refusal};
-pub(in crate::sqlite) use crate::end_row::EndRow;
+pub(in crate::sqlite) use crate::instance_rows::{EndRow, StartRow};
 use crate::run_states::{run_state, state_code};
 use crate::{Change, StoreError};
-
-/// An instance started (or resumed).
-pub(super) struct StartRow {
-    pub(super) instance_id: Uuid,
-    pub(super) job_id: Uuid,
-    pub(super) runbook_id: Uuid,
-    pub(super) server: String,
-    pub(super) parameters: String,
-    pub(super) started_at: i64,
-}
 
 /// A run started or finished (the same upsert).
 pub(super) struct RunRow {
@@ -67,6 +57,7 @@ impl RunRow {
     }
 }
 
+/// An instance started (or resumed).
 impl Write for StartRow {
     type Output = ();
     type Error = JournalError;
