@@ -5,7 +5,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::{GlobalSettings, Row, RunbookInvoker};
+use crate::{GlobalSettings, LiveOutput, Row, RunbookInvoker};
 
 /// Who is running: the identities an activity may publish or log.
 #[derive(Debug, Clone, Default)]
@@ -66,6 +66,9 @@ pub struct ActivityContext {
     pub working_dir: PathBuf,
     /// Starts other runbooks (`invoke_runbook`), where the host can.
     pub runbooks: Option<Arc<dyn RunbookInvoker>>,
+    /// What the activity prints while it runs (a program's stdout and stderr), streamed to
+    /// whoever watches the instance: see [`crate::live`].
+    pub output: LiveOutput,
 }
 
 impl ActivityContext {
@@ -85,6 +88,7 @@ impl ActivityContext {
             secrets: Arc::new(SecretRegistry::default()),
             working_dir,
             runbooks: None,
+            output: LiveOutput::default(),
         }
     }
 

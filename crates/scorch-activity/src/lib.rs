@@ -7,6 +7,7 @@
 mod context;
 mod error;
 mod invoker;
+pub mod live;
 mod output;
 pub mod process;
 pub mod props;
@@ -16,6 +17,7 @@ mod settings;
 pub use context::{ActivityContext, RunIds, SecretRegistry};
 pub use error::{ActivityError, ErrorKind};
 pub use invoker::{Invocation, InvocationResult, RunbookInvoker};
+pub use live::{LiveOutput, OutputChunk, OutputSink, Stream};
 pub use output::{ActivityOutput, Row, Status};
 pub use registry::Registry;
 pub use settings::{CounterOp, GlobalSettings, MemorySettings, SettingsError, Variable};

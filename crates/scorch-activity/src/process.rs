@@ -7,9 +7,10 @@
 use std::path::PathBuf;
 use std::process::Stdio;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
+use crate::live::{LineWriter, Stream};
 use crate::{ActivityContext, ActivityError};
 
 /// What to start.
@@ -190,19 +191,40 @@ pub async fn run(ctx: &ActivityContext, type_name: &str, spec: ProcessSpec) -> R
             None => std::future::pending().await,
         }
     };
+    // Both pipes are read as the program writes, each byte kept for the published data and
+    // streamed to the run's live output line by line.
+    let stdout = read_all(child.stdout.take(), ctx.output.lines(Stream::Stdout));
+    let stderr = read_all(child.stderr.take(), ctx.output.lines(Stream::Stderr));
+    let finished = async { tokio::join!(child.wait(), stdout, stderr) };
     tokio::select! {
-        out = child.wait_with_output() => {
+        (status, stdout, stderr) = finished => {
             killer.0 = None;
-            let out = out.map_err(|e| ActivityError::failed(type_name, &spec.program, e))?;
+            let failed = |e: std::io::Error| ActivityError::failed(type_name, &spec.program, e);
             Ok(ProcessOutput {
-                exit_code: exit_code(out.status),
-                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+                exit_code: exit_code(status.map_err(failed)?),
+                stdout: String::from_utf8_lossy(&stdout.map_err(failed)?).into_owned(),
+                stderr: String::from_utf8_lossy(&stderr.map_err(failed)?).into_owned(),
                 pid,
             })
         }
         _ = ctx.cancel.cancelled() => Err(ActivityError::Canceled),
         _ = deadline => Err(ActivityError::TimedOut),
+    }
+}
+
+/// Everything `pipe` yields until its end, written to `live` as it comes.
+async fn read_all(pipe: Option<impl AsyncRead + Unpin>, mut live: LineWriter) -> std::io::Result<Vec<u8>> {
+    let mut all = Vec::new();
+    let Some(mut pipe) = pipe else { return Ok(all) };
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = pipe.read(&mut buf).await?;
+        if n == 0 {
+            live.finish();
+            return Ok(all);
+        }
+        live.push(&buf[..n]);
+        all.extend_from_slice(&buf[..n]);
     }
 }
 
@@ -228,6 +250,50 @@ mod tests {
             (out.exit_code, out.stdout.as_str(), out.stderr.as_str()),
             (3, "got hi\n", "err\n")
         );
+    }
+
+    #[derive(Default)]
+    struct Collect(std::sync::Mutex<Vec<crate::OutputChunk>>);
+
+    impl crate::OutputSink for Collect {
+        fn send(&self, chunk: crate::OutputChunk) {
+            self.0.lock().unwrap().push(chunk);
+        }
+    }
+
+    #[tokio::test]
+    async fn output_is_streamed_while_the_program_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let go_on = dir.path().join("go-on");
+        let sink = std::sync::Arc::new(Collect::default());
+        let mut c = ctx();
+        c.output = crate::LiveOutput::new(sink.clone(), uuid::Uuid::nil(), 0, Default::default());
+        let script = format!(
+            "echo first; echo warn >&2; while [ ! -f {} ]; do sleep 0.02; done; echo second",
+            go_on.display()
+        );
+        let spec = ProcessSpec {
+            program: "sh".into(),
+            args: vec!["-c".into(), script],
+            ..Default::default()
+        };
+        let running = tokio::spawn(async move { run(&c, "t", spec).await });
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while sink.0.lock().unwrap().len() < 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no live output while the program ran"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(!running.is_finished());
+        std::fs::write(&go_on, "").unwrap();
+        let out = running.await.unwrap().unwrap();
+        assert_eq!(out.stdout, "first\nsecond\n");
+        let chunks = sink.0.lock().unwrap();
+        let texts: Vec<_> = chunks.iter().map(|c| (c.stream.as_str(), c.text.as_str())).collect();
+        assert!(texts.contains(&("stderr", "warn\n")), "{texts:?}");
+        assert_eq!(texts.iter().filter(|(s, _)| *s == "stdout").count(), 2);
     }
 
     #[tokio::test]

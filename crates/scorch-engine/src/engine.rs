@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use scorch_activity::{GlobalSettings, Registry, Row, RunbookInvoker, SecretRegistry, SettingsError};
+use scorch_activity::{GlobalSettings, OutputSink, Registry, Row, RunbookInvoker, SecretRegistry, SettingsError};
 use scorch_model::Plan;
 use serde_json::Value;
 use thiserror::Error;
@@ -91,6 +91,7 @@ pub struct Engine {
     config: EngineConfig,
     drain: CancellationToken,
     invoker: Option<Arc<dyn RunbookInvoker>>,
+    output: Option<Arc<dyn OutputSink>>,
 }
 
 impl Engine {
@@ -107,12 +108,20 @@ impl Engine {
             config,
             drain: CancellationToken::new(),
             invoker: None,
+            output: None,
         }
     }
 
     /// Lets `invoke_runbook` start runbooks through `invoker`.
     pub fn with_invoker(mut self, invoker: Arc<dyn RunbookInvoker>) -> Self {
         self.invoker = Some(invoker);
+        self
+    }
+
+    /// Sends what activities print while they run (their live output) to `sink`, for runbooks
+    /// that keep published data.
+    pub fn with_output(mut self, sink: Arc<dyn OutputSink>) -> Self {
+        self.output = Some(sink);
         self
     }
 
@@ -184,7 +193,11 @@ impl Engine {
             (req.job_id, req.instance_id),
             Arc::new(req.parameters),
             (req.cancel, self.drain.clone()),
-            (self.config.working_dir.clone(), self.invoker.clone()),
+            (
+                self.config.working_dir.clone(),
+                self.invoker.clone(),
+                self.output.clone(),
+            ),
             self.config.published_cap_bytes,
             replay,
             req.events,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use futures_util::FutureExt;
 use jiff::Timestamp;
-use scorch_activity::{ActivityContext, ActivityError, ActivityOutput, ErrorKind, Row, RunIds, Status};
+use scorch_activity::{ActivityContext, ActivityError, ActivityOutput, ErrorKind, LiveOutput, Row, RunIds, Status};
 use scorch_model::plan::{Flatten, Step};
 use serde_json::Value;
 
@@ -74,7 +74,7 @@ pub(crate) async fn execute(shared: &Shared, token: &Token) -> Result<Executed, 
                 name: step.name.clone(),
                 attempt: at.run,
             });
-            settle(run_attempt(shared, step, token, at.run).await)
+            settle(run_attempt(shared, step, token, seq, at.run).await)
         };
         let ended_at = Timestamp::now();
         output.rows = flatten(&step.flatten, std::mem::take(&mut output.rows));
@@ -142,6 +142,7 @@ async fn run_attempt(
     shared: &Shared,
     step: &Step,
     token: &Token,
+    seq: u64,
     attempt: u32,
 ) -> Result<ActivityOutput, ActivityError> {
     if step.type_name == JUNCTION {
@@ -179,6 +180,9 @@ async fn run_attempt(
         secrets: shared.secrets.clone(),
         working_dir: shared.working_dir.clone(),
         runbooks: shared.invoker.clone(),
+        output: shared.output.as_ref().map_or_else(LiveOutput::default, |sink| {
+            LiveOutput::new(sink.clone(), shared.instance_id, seq, shared.secrets.clone())
+        }),
     };
     let run = AssertUnwindSafe(activity.run(&ctx, properties)).catch_unwind();
     let result = match deadline {

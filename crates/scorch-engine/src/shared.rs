@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use scorch_activity::{GlobalSettings, Registry, Row, RunbookInvoker, SecretRegistry};
+use scorch_activity::{GlobalSettings, OutputSink, Registry, Row, RunbookInvoker, SecretRegistry};
 use scorch_model::Plan;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
@@ -57,6 +57,9 @@ pub(crate) struct Shared {
     pub drain: CancellationToken,
     pub working_dir: PathBuf,
     pub invoker: Option<Arc<dyn RunbookInvoker>>,
+    /// Where activities' live output goes; `None` when nobody takes it or the runbook does not
+    /// keep published data.
+    pub output: Option<Arc<dyn OutputSink>>,
     pub keep_published: bool,
     pub published_cap: usize,
     /// Recorded attempts by key, when resuming.
@@ -77,7 +80,7 @@ impl Shared {
         ids: (Uuid, Uuid),
         parameters: Arc<Row>,
         cancel: (CancellationToken, CancellationToken),
-        (working_dir, invoker): (PathBuf, Option<Arc<dyn RunbookInvoker>>),
+        (working_dir, invoker, output): (PathBuf, Option<Arc<dyn RunbookInvoker>>, Option<Arc<dyn OutputSink>>),
         published_cap: usize,
         replay: Vec<RunRecord>,
         events: Option<UnboundedSender<Event>>,
@@ -85,6 +88,7 @@ impl Shared {
         let next_seq = replay.iter().map(|r| r.seq + 1).max().unwrap_or(0);
         Self {
             keep_published: plan.runbook.logging.published_data,
+            output: output.filter(|_| plan.runbook.logging.published_data),
             plan,
             registry,
             journal,

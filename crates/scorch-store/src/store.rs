@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use scorch_activity::GlobalSettings;
+use scorch_activity::{GlobalSettings, OutputChunk};
 use scorch_engine::{InstanceEnd, Journal, RunRecord};
 use serde_json::{Map, Value};
 use tokio::sync::broadcast;
@@ -140,6 +140,24 @@ pub trait JobPath: Send + Sync + 'static {
     async fn instance(&self, id: Uuid) -> Result<InstanceRow, StoreError>;
     /// The journal of one instance, in start order.
     async fn activity_runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, StoreError>;
+
+    // ---- live output ----
+
+    /// Stores chunks of activity runs' live output (a runbook server's batch of every run it
+    /// streams) in one write, and emits `Change::Output` once per run. A chunk already stored
+    /// (same run and offset) stays as it was; chunks of an instance the store does not know are
+    /// dropped. Deleted with their instance by retention. Not durable before the next durable
+    /// write: a crash may lose the last moments of output, never the journal.
+    async fn append_output(&self, chunks: &[OutputChunk]) -> Result<(), StoreError>;
+    /// Run `seq`'s output in order, from the chunk that starts at byte `offset` (0, or the end
+    /// of the last chunk read): at most `limit` chunks. Nothing for an unknown instance or run.
+    async fn output(
+        &self,
+        instance_id: Uuid,
+        seq: u64,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<OutputChunk>, StoreError>;
 
     // ---- runbook servers ----
 
@@ -317,6 +335,9 @@ pub enum Change {
         activity_id: String,
         state: scorch_engine::RunState,
     },
+    /// Live output of run `seq` was stored ([`JobPath::append_output`]); read it with
+    /// [`JobPath::output`]. Only ids: a notification carries no text.
+    Output { instance_id: Uuid, seq: u64 },
     /// Changes may have been missed (this process lost its connection for them, since
     /// re-established): a subscriber reads again what it keeps, as after a lag. Sent to every
     /// subscriber, of job changes too.

@@ -105,6 +105,16 @@ macro_rules! impl_store {
                 super::instances::get(self, id).await
             }
 
+            async fn output(
+                &self,
+                instance_id: ::uuid::Uuid,
+                seq: u64,
+                offset: u64,
+                limit: u32,
+            ) -> Result<Vec<::scorch_activity::OutputChunk>, crate::StoreError> {
+                super::cold::output::read(self, instance_id, seq, offset, limit).await
+            }
+
             async fn register_server(
                 &self,
                 server: &crate::ServerRegistration,

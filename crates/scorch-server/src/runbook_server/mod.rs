@@ -4,6 +4,7 @@
 
 mod heard;
 mod invoker;
+mod output;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -123,13 +124,17 @@ pub async fn run(store: Arc<dyn JobPath>, plans: Arc<Plans>, opts: RunbookServer
         }),
         None => store.settings(),
     };
+    let (output, writing_output) = output::Batcher::start(store.clone());
     let engine = Arc::new(
-        Engine::new(plans.registry().clone(), store.journal(), settings, opts.engine.clone()).with_invoker(invoker),
+        Engine::new(plans.registry().clone(), store.journal(), settings, opts.engine.clone())
+            .with_invoker(invoker)
+            .with_output(output.clone()),
     );
     let mut server = Server {
         store,
         plans,
         engine,
+        output: output.clone(),
         opts,
         running: HashMap::new(),
         tasks: JoinSet::new(),
@@ -139,6 +144,8 @@ pub async fn run(store: Arc<dyn JobPath>, plans: Arc<Plans>, opts: RunbookServer
     };
     server.serve(&shutdown).await;
     server.drain().await;
+    output.stop();
+    let _ = writing_output.await;
 }
 
 /// A job this server runs.
@@ -152,6 +159,8 @@ struct Server {
     store: Arc<dyn JobPath>,
     plans: Arc<Plans>,
     engine: Arc<Engine>,
+    /// Where the engine's live output waits to be written.
+    output: Arc<output::Batcher>,
     opts: RunbookServerOptions,
     /// Each running job.
     running: HashMap<Uuid, Running>,
@@ -324,15 +333,16 @@ impl Server {
             claim_seen: false,
         };
         self.running.insert(claim.job.id, running);
-        let (store, plans, engine, server) = (
+        let (store, plans, engine, server, output) = (
             self.store.clone(),
             self.plans.clone(),
             self.engine.clone(),
             self.opts.name.clone(),
+            self.output.clone(),
         );
         self.tasks.spawn(async move {
             let job_id = claim.job.id;
-            run_job(&store, &plans, &engine, &server, claim, cancel).await;
+            run_job(&store, &plans, (&engine, &output), &server, claim, cancel).await;
             job_id
         });
     }
@@ -410,7 +420,7 @@ fn first_to_claim(peers: &[String], name: &str, id: Uuid) -> bool {
 async fn run_job(
     store: &Arc<dyn JobPath>,
     plans: &Plans,
-    engine: &Engine,
+    (engine, output): (&Engine, &output::Batcher),
     server: &str,
     claim: Claim,
     cancel: CancellationToken,
@@ -449,6 +459,8 @@ async fn run_job(
         InstanceStatus::Canceled => JobStatus::Canceled,
         InstanceStatus::Failed | InstanceStatus::Running => JobStatus::Failed,
     };
+    // Whoever sees the job end finds all its output.
+    output.flush().await;
     // The instance's end and the job's, in one commit where the store can.
     match store.finish_instance_and_job(&ended.end, job_id, server, status).await {
         Ok(()) => {}

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::shutdown::Shutdown;
-use super::wire::{ActivityEvent, InstanceEvent, JobEvent, LaggedEvent};
+use super::wire::{ActivityEvent, InstanceEvent, JobEvent, LaggedEvent, OutputEvent};
 use crate::api::wire::ErrorBody;
 use crate::api::{AppState, Caller};
 
@@ -28,8 +28,9 @@ const CACHE_LIMIT: usize = 10_000;
 
 /// A live stream of changes to the runbooks the caller can see.
 ///
-/// Server-sent events: `job` (data: JobEvent), `instance` (InstanceEvent) and `activity`
-/// (ActivityEvent) as JSON, `lagged` (LaggedEvent) when the stream fell behind and skipped
+/// Server-sent events: `job` (data: JobEvent), `instance` (InstanceEvent), `activity`
+/// (ActivityEvent) and `output` (OutputEvent: a run printed more) as JSON, `lagged`
+/// (LaggedEvent) when the stream fell behind and skipped
 /// changes (re-read what you show), and keep-alive comments every 15 s.
 #[utoipa::path(
     get,
@@ -37,8 +38,8 @@ const CACHE_LIMIT: usize = 10_000;
     operation_id = "stream_events",
     tag = "events",
     responses(
-        (status = 200, description = "A text/event-stream of `job`, `instance`, `activity` and `lagged` events \
-            (data: JobEvent, InstanceEvent, ActivityEvent, LaggedEvent)", content_type = "text/event-stream", body = String),
+        (status = 200, description = "A text/event-stream of `job`, `instance`, `activity`, `output` and `lagged` events \
+            (data: JobEvent, InstanceEvent, ActivityEvent, OutputEvent, LaggedEvent)", content_type = "text/event-stream", body = String),
         (status = 401, description = "No valid token", body = ErrorBody),
     )
 )]
@@ -137,6 +138,17 @@ impl Feed {
                         status: status.into(),
                     };
                     sse("activity", &data)
+                })
+            }
+            Change::Output { instance_id, seq } => {
+                let runbook_id = self.runbook_of(instance_id).await?;
+                self.visible(runbook_id).await.then(|| {
+                    let data = OutputEvent {
+                        instance_id: instance_id.to_string(),
+                        runbook_id: runbook_id.to_string(),
+                        seq,
+                    };
+                    sse("output", &data)
                 })
             }
             // The service lost its connection to the database for a moment: how many is unknown.

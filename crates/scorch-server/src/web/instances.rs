@@ -8,7 +8,9 @@ use scorch_store::{InstanceFilter, InstanceRow, StoreError};
 
 use super::access::{opt_uuid, status, time, uuid, visible_runbook, visible_runbooks};
 use super::convert;
-use super::wire::{ActivityRunList, Instance, InstanceList, InstanceQuery};
+use super::wire::{
+    ActivityOutputPage, ActivityRunList, Instance, InstanceList, InstanceQuery, OutputItem, OutputQuery,
+};
 use crate::api::Query;
 use crate::api::paging::{next_offset, page};
 use crate::api::wire::ErrorBody;
@@ -117,5 +119,61 @@ pub async fn activities(
     Ok(Json(ActivityRunList {
         instance_id: instance.id.to_string(),
         items,
+    }))
+}
+
+/// Chunks of output answered at once at most (each at most 16 KiB).
+const OUTPUT_PAGE: u32 = 64;
+
+/// What an activity run printed while it ran (its live output), from an offset: poll it, or
+/// read it again on each `output` event of `GET /api/v1/events`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/instances/{id}/activities/{seq}/output",
+    operation_id = "get_activity_output",
+    tag = "instances",
+    params(
+        ("id" = String, Path, description = "The instance's id (a UUID)"),
+        ("seq" = u64, Path, description = "The run's `seq` in its instance"),
+        OutputQuery,
+    ),
+    responses(
+        (status = 200, description = "The run's output from the offset on (empty when it printed nothing yet)", body = ActivityOutputPage),
+        (status = 400, description = "The id is not a UUID, or seq or offset is not a number", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such instance, or its runbook is not in a folder the caller can see", body = ErrorBody),
+    )
+)]
+pub async fn output(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, seq)): Path<(String, String)>,
+    Query(q): Query<OutputQuery>,
+) -> Result<Json<ActivityOutputPage>, ApiError> {
+    let seq: u64 = seq.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "run seq '{seq}' is not a number (see the instance's activities)"
+        ))
+    })?;
+    let instance = visible_instance(&state, &caller, &id).await?;
+    let offset = q.offset.unwrap_or(0);
+    let chunks = state.store.output(instance.id, seq, offset, OUTPUT_PAGE + 1).await?;
+    let more = chunks.len() > OUTPUT_PAGE as usize;
+    let items: Vec<OutputItem> = chunks
+        .into_iter()
+        .take(OUTPUT_PAGE as usize)
+        .map(|chunk| OutputItem {
+            offset: chunk.offset,
+            stream: chunk.stream.as_str().into(),
+            text: chunk.text,
+        })
+        .collect();
+    let next_offset = items.last().map_or(offset, |last| last.offset + last.text.len() as u64);
+    Ok(Json(ActivityOutputPage {
+        instance_id: instance.id.to_string(),
+        seq,
+        items,
+        next_offset,
+        more,
     }))
 }

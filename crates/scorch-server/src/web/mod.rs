@@ -61,6 +61,7 @@ fn app(state: AppState, shutdown: CancellationToken) -> Router {
         .route("/api/v1/instances", get(instances::list))
         .route("/api/v1/instances/{id}", get(instances::show))
         .route("/api/v1/instances/{id}/activities", get(instances::activities))
+        .route("/api/v1/instances/{id}/activities/{seq}/output", get(instances::output))
         .route("/api/v1/runbook-servers", get(servers::list))
         .route("/api/v1/events", get(events::stream))
         .route("/api/v1/variables", get(settings::variables))

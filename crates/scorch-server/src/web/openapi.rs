@@ -38,6 +38,7 @@ use crate::api::{Caller, health, session};
         instances::list,
         instances::show,
         instances::activities,
+        instances::output,
         servers::list,
         events::stream,
         settings::variables,
@@ -49,7 +50,7 @@ use crate::api::{Caller, health, session};
         audit::list,
         openapi,
     ),
-    components(schemas(wire::JobEvent, wire::InstanceEvent, wire::ActivityEvent, wire::LaggedEvent)),
+    components(schemas(wire::JobEvent, wire::InstanceEvent, wire::ActivityEvent, wire::OutputEvent, wire::LaggedEvent)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(

@@ -380,6 +380,52 @@ pub struct ActivityEvent {
     pub status: String,
 }
 
+/// Data of an `output` event: activity run `seq` printed more (its live output); read it with
+/// `GET /api/v1/instances/{instance_id}/activities/{seq}/output` from the offset you reached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OutputEvent {
+    #[schema(format = "uuid")]
+    pub instance_id: String,
+    #[schema(format = "uuid")]
+    pub runbook_id: String,
+    /// The run's order in its instance, from 0.
+    pub seq: u64,
+}
+
+/// Where `GET /api/v1/instances/{id}/activities/{seq}/output` starts.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OutputQuery {
+    /// Where to start, in bytes of the run's output: 0 (the default) or the `next_offset` of
+    /// the previous answer.
+    pub offset: Option<u64>,
+}
+
+/// A page of an activity run's live output: what it printed on stdout and stderr while it
+/// ran, in order, secrets masked. At most 1 MiB is kept per run, then one truncation marker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ActivityOutputPage {
+    #[schema(format = "uuid")]
+    pub instance_id: String,
+    pub seq: u64,
+    pub items: Vec<OutputItem>,
+    /// Ask again from here for what follows (the same offset when nothing followed yet).
+    pub next_offset: u64,
+    /// Whether more is stored already: ask again at once rather than waiting for an `output`
+    /// event.
+    pub more: bool,
+}
+
+/// One chunk of live output (whole lines, unless a line is very long).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OutputItem {
+    /// Where the text starts in the run's output, in bytes (both streams together).
+    pub offset: u64,
+    /// `stdout` or `stderr`.
+    pub stream: String,
+    pub text: String,
+}
+
 /// Data of a `lagged` event: the stream fell behind and skipped changes; re-read what you show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LaggedEvent {

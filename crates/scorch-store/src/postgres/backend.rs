@@ -51,12 +51,13 @@ impl Backend for PgStore {
     const LOCK_FOLDER: &'static str = "SELECT id FROM folders WHERE path = $1 FOR UPDATE";
     const LOCK_RUNBOOK: &'static str = "SELECT latest_version, checked_out_by FROM runbooks WHERE id = $1 FOR UPDATE";
     // Heartbeats are compared on the database's clock: the bound time ($6) is NULL.
-    // One statement: the instances' runs (one key range of the journal each), then the
+    // One statement: the instances' runs and output (one key range each), then the
     // instances; those another purge is deleting are skipped.
     const PURGE_BATCH: &'static [&'static str] = &[concat!(
         "WITH doomed AS (",
         purgeable!("SELECT id", "ORDER BY started_at, id LIMIT $5 FOR UPDATE SKIP LOCKED"),
-        "), runs AS (DELETE FROM activity_runs WHERE instance_id IN (SELECT id FROM doomed))
+        "), runs AS (DELETE FROM activity_runs WHERE instance_id IN (SELECT id FROM doomed)),
+         output AS (DELETE FROM activity_output WHERE instance_id IN (SELECT id FROM doomed))
          DELETE FROM instances WHERE id IN (SELECT id FROM doomed) RETURNING id"
     )];
     // One statement for the whole list: its rows as arrays, numbered from 1.

@@ -11,7 +11,8 @@
 //! stay under PostgreSQL's 8000-byte payload limit: see `scorch_notify` in migration 0005):
 //! `{"j":[job, runbook, "status"]}`, `{"i":[instance, job, "status"]}`,
 //! `{"r":[instance, seq, "activity", state]}` with the journal's state codes (0 running, 1
-//! success, 2 warning, 3 failed).
+//! success, 2 warning, 3 failed), `{"o":[instance, seq]}` for a run's live output (ids only:
+//! readers fetch the text).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +48,9 @@ enum Wire {
     Instance(Uuid, Uuid, String),
     #[serde(rename = "r")]
     Run(Uuid, u64, String, i16),
+    /// Live output of a run was stored.
+    #[serde(rename = "o")]
+    Output(Uuid, u64),
     /// Users, tokens or grants changed: token lookups kept by any process are stale.
     #[serde(rename = "a")]
     Access(u8),
@@ -82,6 +86,7 @@ impl Wire {
                 activity_id,
                 state,
             } => Wire::Run(*instance_id, *seq, activity_id.clone(), state_code(*state)),
+            Change::Output { instance_id, seq } => Wire::Output(*instance_id, *seq),
             Change::Missed => return None,
         })
     }
@@ -104,6 +109,7 @@ impl Wire {
                 activity_id,
                 state: run_state(state.into()).ok()?,
             },
+            Wire::Output(instance_id, seq) => Change::Output { instance_id, seq },
             Wire::Access(_) | Wire::Runbooks(_) => return None,
         })
     }
@@ -241,6 +247,10 @@ mod tests {
                     id: Uuid::now_v7(),
                     job_id: Uuid::now_v7(),
                     status: InstanceStatus::Warning,
+                },
+                Change::Output {
+                    instance_id: Uuid::now_v7(),
+                    seq: 7,
                 },
             ])
             .collect();

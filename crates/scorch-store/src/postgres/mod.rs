@@ -21,6 +21,7 @@ mod claims;
 mod cold;
 mod instances;
 mod jobs;
+mod output;
 mod results;
 mod sql;
 mod store_impl;
@@ -75,6 +76,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "run_error_kind",
         include_str!("../../migrations/postgres/0008_run_error_kind.sql"),
+    ),
+    (
+        9,
+        "activity_output",
+        include_str!("../../migrations/postgres/0009_activity_output.sql"),
     ),
 ];
 

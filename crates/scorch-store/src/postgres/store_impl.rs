@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use scorch_activity::GlobalSettings;
+use scorch_activity::{GlobalSettings, OutputChunk};
 use scorch_engine::{Journal, RunRecord};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::{PgStore, instances, jobs};
+use super::{PgStore, instances, jobs, output};
 use crate::model::*;
 use crate::store_impl::impl_store;
 use crate::{Change, JobResult, NewJob, StoreError};
@@ -47,6 +47,10 @@ impl_store!(
 
         async fn activity_runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, StoreError> {
             instances::runs(self.pool(), instance_id).await
+        }
+
+        async fn append_output(&self, chunks: &[OutputChunk]) -> Result<(), StoreError> {
+            output::append(self, chunks).await
         }
     },
     operations: {

@@ -42,9 +42,14 @@ impl Backend for SqliteStore {
          WHERE t.hash = $1 AND t.revoked = 0";
     const LOCK_FOLDER: &'static str = "SELECT id FROM folders WHERE path = $1";
     const LOCK_RUNBOOK: &'static str = "SELECT latest_version, checked_out_by FROM runbooks WHERE id = $1";
-    // SQLite has no DELETE in a WITH: the runs go first, then the instances chosen the same way
-    // (the same rows, under the write lock).
+    // SQLite has no DELETE in a WITH: the output and runs go first, then the instances chosen the
+    // same way (the same rows, under the write lock).
     const PURGE_BATCH: &'static [&'static str] = &[
+        concat!(
+            "DELETE FROM activity_output WHERE instance_id IN (",
+            purgeable!("SELECT id", "ORDER BY started_at, id LIMIT $5"),
+            ")"
+        ),
         concat!(
             "DELETE FROM activity_runs WHERE instance_id IN (",
             purgeable!("SELECT id", "ORDER BY started_at, id LIMIT $5"),

@@ -27,6 +27,7 @@ mod cold;
 mod columns;
 mod instances;
 mod jobs;
+mod output;
 mod results;
 mod servers;
 mod sql;
@@ -71,6 +72,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "run_error_kind",
         include_str!("../../migrations/sqlite/0008_run_error_kind.sql"),
+    ),
+    (
+        9,
+        "activity_output",
+        include_str!("../../migrations/sqlite/0009_activity_output.sql"),
     ),
 ];
 

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use scorch_activity::GlobalSettings;
+use scorch_activity::{GlobalSettings, OutputChunk};
 use scorch_engine::{Journal, RunRecord};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::{SqliteStore, instances, jobs};
+use super::{SqliteStore, instances, jobs, output};
 use crate::model::*;
 use crate::store_impl::impl_store;
 use crate::{Change, JobResult, NewJob, StoreError};
@@ -49,6 +49,10 @@ impl_store!(
             instances::read_runs(&self.pool, instance_id)
                 .await?
                 .ok_or_else(|| StoreError::NotFound(format!("instance {instance_id}")))
+        }
+
+        async fn append_output(&self, chunks: &[OutputChunk]) -> Result<(), StoreError> {
+            output::append(self, chunks).await
         }
     },
     operations: {

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use scorch_activity::GlobalSettings;
+use scorch_activity::{GlobalSettings, OutputChunk};
 use scorch_engine::{InstanceEnd, Journal, RunRecord};
 use scorch_store::model::*;
 use scorch_store::{
@@ -104,6 +104,18 @@ impl JobPath for FlakyStore {
     }
     async fn activity_runs(&self, instance_id: Uuid) -> Result<Vec<RunRecord>, StoreError> {
         self.inner.activity_runs(instance_id).await
+    }
+    async fn append_output(&self, chunks: &[OutputChunk]) -> Result<(), StoreError> {
+        self.inner.append_output(chunks).await
+    }
+    async fn output(
+        &self,
+        instance_id: Uuid,
+        seq: u64,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<OutputChunk>, StoreError> {
+        self.inner.output(instance_id, seq, offset, limit).await
     }
     async fn register_server(&self, server: &ServerRegistration) -> Result<Uuid, StoreError> {
         self.inner.register_server(server).await
