@@ -32,7 +32,9 @@ pub async fn follow(changes: &mut broadcast::Receiver<Change>, job: Uuid, last: 
                 }
                 *job_id == job
             }
-            Change::ActivityRun { instance_id, .. } => Some(*instance_id) == instance,
+            Change::ActivityRun { instance_id, .. } | Change::Output { instance_id, .. } => {
+                Some(*instance_id) == instance
+            }
             Change::Missed => panic!("changes were missed while following job {job}"),
         };
         if ours {
