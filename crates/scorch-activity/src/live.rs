@@ -55,10 +55,16 @@ impl OutputChunk {
     }
 }
 
-/// Where a host sends live output. Called while the activity runs, so it must never block: a
-/// host that cannot keep up drops chunks rather than slow the program down.
+/// Where a host sends live output. `send` is called while the activity runs, so it must never
+/// block: a host that cannot keep up drops chunks rather than slow the program down.
+#[async_trait::async_trait]
 pub trait OutputSink: Send + Sync {
     fn send(&self, chunk: OutputChunk);
+
+    /// Returns once what was sent so far is stored (or the host gave up waiting for it). The
+    /// engine awaits it when a run that printed ends, before the run's end is recorded, so that
+    /// whoever sees the run end finds all its output.
+    async fn flush(&self) {}
 }
 
 /// One run's live output, in its [`ActivityContext`](crate::ActivityContext). Without a sink
@@ -117,6 +123,16 @@ impl LiveOutput {
             *written = None;
         } else {
             *written = Some(at);
+        }
+    }
+
+    /// Waits until the output written so far is stored, if anything was written. The engine
+    /// calls it when the run ends; activities need not.
+    pub async fn flush(&self) {
+        let Some(bound) = &self.0 else { return };
+        let wrote = *bound.written.lock().unwrap_or_else(|e| e.into_inner()) != Some(0);
+        if wrote {
+            bound.sink.flush().await;
         }
     }
 

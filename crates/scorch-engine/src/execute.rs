@@ -191,6 +191,8 @@ async fn run_attempt(
             .unwrap_or(Ok(Err(ActivityError::TimedOut))),
         None => run.await,
     };
+    // What the run printed is stored before its end is recorded.
+    ctx.output.flush().await;
     let output = result.unwrap_or_else(|panic| {
         let why = panic
             .downcast_ref::<&str>()

@@ -41,6 +41,10 @@ pub(crate) struct Token {
     pub delay: Duration,
 }
 
+/// What the host lends every run: the working directory, `invoke_runbook`'s way to start
+/// runbooks and where live output goes.
+pub(crate) type HostParts = (PathBuf, Option<Arc<dyn RunbookInvoker>>, Option<Arc<dyn OutputSink>>);
+
 /// What every run of the instance shares.
 pub(crate) struct Shared {
     pub plan: Arc<Plan>,
@@ -80,7 +84,7 @@ impl Shared {
         ids: (Uuid, Uuid),
         parameters: Arc<Row>,
         cancel: (CancellationToken, CancellationToken),
-        (working_dir, invoker, output): (PathBuf, Option<Arc<dyn RunbookInvoker>>, Option<Arc<dyn OutputSink>>),
+        (working_dir, invoker, output): HostParts,
         published_cap: usize,
         replay: Vec<RunRecord>,
         events: Option<UnboundedSender<Event>>,

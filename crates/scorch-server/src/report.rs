@@ -26,6 +26,9 @@ pub struct RunReport {
 /// One run (one attempt) of one activity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ActivityRun {
+    /// The run's order in its instance, from 0: it names the run's live output
+    /// (`/api/v1/instances/{id}/activities/{seq}/output`) and its `activity` and `output` events.
+    pub seq: u64,
     /// The activity's id in the runbook.
     pub id: String,
     pub name: String,
@@ -83,6 +86,7 @@ pub fn activity_run(r: &RunRecord) -> ActivityRun {
         many => json!(many),
     };
     ActivityRun {
+        seq: r.seq,
         id: r.activity_id.to_string(),
         name: r.activity_name.to_string(),
         status: status.to_string(),

@@ -134,7 +134,6 @@ pub async fn run(store: Arc<dyn JobPath>, plans: Arc<Plans>, opts: RunbookServer
         store,
         plans,
         engine,
-        output: output.clone(),
         opts,
         running: HashMap::new(),
         tasks: JoinSet::new(),
@@ -159,8 +158,6 @@ struct Server {
     store: Arc<dyn JobPath>,
     plans: Arc<Plans>,
     engine: Arc<Engine>,
-    /// Where the engine's live output waits to be written.
-    output: Arc<output::Batcher>,
     opts: RunbookServerOptions,
     /// Each running job.
     running: HashMap<Uuid, Running>,
@@ -333,16 +330,15 @@ impl Server {
             claim_seen: false,
         };
         self.running.insert(claim.job.id, running);
-        let (store, plans, engine, server, output) = (
+        let (store, plans, engine, server) = (
             self.store.clone(),
             self.plans.clone(),
             self.engine.clone(),
             self.opts.name.clone(),
-            self.output.clone(),
         );
         self.tasks.spawn(async move {
             let job_id = claim.job.id;
-            run_job(&store, &plans, (&engine, &output), &server, claim, cancel).await;
+            run_job(&store, &plans, &engine, &server, claim, cancel).await;
             job_id
         });
     }
@@ -420,7 +416,7 @@ fn first_to_claim(peers: &[String], name: &str, id: Uuid) -> bool {
 async fn run_job(
     store: &Arc<dyn JobPath>,
     plans: &Plans,
-    (engine, output): (&Engine, &output::Batcher),
+    engine: &Engine,
     server: &str,
     claim: Claim,
     cancel: CancellationToken,
@@ -459,8 +455,6 @@ async fn run_job(
         InstanceStatus::Canceled => JobStatus::Canceled,
         InstanceStatus::Failed | InstanceStatus::Running => JobStatus::Failed,
     };
-    // Whoever sees the job end finds all its output.
-    output.flush().await;
     // The instance's end and the job's, in one commit where the store can.
     match store.finish_instance_and_job(&ended.end, job_id, server, status).await {
         Ok(()) => {}

@@ -27,7 +27,7 @@ const MAX_GAPS: usize = 4096;
 /// Written where output was dropped, when the gap has room for it.
 const DROPPED_MARKER: &str = "\n[scorch: output dropped here: the database was too slow to take it]\n";
 
-/// How long the end of a job waits for its output to be written.
+/// How long the end of a run waits for its output to be written.
 const FLUSH_WAIT: Duration = Duration::from_secs(5);
 
 /// The sink the engine writes to; [`Batcher::stop`] writes what is left.
@@ -65,6 +65,7 @@ impl Pending {
     }
 }
 
+#[async_trait::async_trait]
 impl OutputSink for Batcher {
     fn send(&self, chunk: OutputChunk) {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
@@ -90,6 +91,22 @@ impl OutputSink for Batcher {
             self.wake.notify_one();
         }
     }
+
+    /// Returns once the output sent so far is written (or after [`FLUSH_WAIT`]): at once when
+    /// nothing waits or is being written.
+    async fn flush(&self) {
+        let target = {
+            let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if pending.chunks.is_empty() && *self.written.borrow() == pending.taken {
+                return;
+            }
+            // The next take holds everything waiting now.
+            pending.taken + 1
+        };
+        self.wake.notify_one();
+        let mut written = self.written.subscribe();
+        let _ = tokio::time::timeout(FLUSH_WAIT, written.wait_for(|&n| n >= target)).await;
+    }
 }
 
 impl Batcher {
@@ -103,23 +120,6 @@ impl Batcher {
         });
         let task = tokio::spawn(batcher.clone().write_loop(store));
         (batcher, task)
-    }
-
-    /// Returns once the output sent so far is written (or after [`FLUSH_WAIT`]), so that a job
-    /// ends after its output is stored: whoever sees it end reads all of it. At once when
-    /// nothing waits or is being written (a job that printed nothing).
-    pub(super) async fn flush(&self) {
-        let target = {
-            let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            if pending.chunks.is_empty() && *self.written.borrow() == pending.taken {
-                return;
-            }
-            // The next take holds everything waiting now.
-            pending.taken + 1
-        };
-        self.wake.notify_one();
-        let mut written = self.written.subscribe();
-        let _ = tokio::time::timeout(FLUSH_WAIT, written.wait_for(|&n| n >= target)).await;
     }
 
     /// Ends the write loop once what waits is written.

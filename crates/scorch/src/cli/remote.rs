@@ -210,6 +210,9 @@ pub enum JobCommand {
     },
     /// Cancel a job (a running one is stopped: its processes are killed).
     Cancel { id: String },
+    /// Follow a job live: its activity runs as they start and end, and what they print (stdout
+    /// and stderr) as it comes. Exits when the job ends, like `job start --wait`.
+    Watch { id: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -161,6 +161,22 @@ impl Api {
             .await
     }
 
+    /// Opens `GET segments` and leaves its body to be read as it comes (a server-sent event
+    /// stream), without the ordinary time limit.
+    pub async fn open_stream(&self, segments: &[&str]) -> Result<reqwest::Response, ClientError> {
+        let mut request = self.http.get(self.url(segments, &[]));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(|e| self.unreachable(&e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let text = response.text().await.unwrap_or_default();
+            return Err(self.refused(status, &text));
+        }
+        Ok(response)
+    }
+
     /// One request. `timeout` replaces the ordinary limit (for a start that waits). An empty
     /// answer (204) reads as JSON `null`.
     pub async fn send<T: DeserializeOwned>(

@@ -36,6 +36,7 @@ pub async fn run(cmd: JobCommand, conn: &Connection) -> u8 {
         } => list(runbook.as_deref(), status, limit, json, conn).await,
         JobCommand::Show { id, json } => show(&id, json, conn).await,
         JobCommand::Cancel { id } => cancel(&id, conn).await,
+        JobCommand::Watch { id } => return super::watch::watch(&id, conn).await,
     };
     match result {
         Ok(()) => 0,

@@ -9,6 +9,7 @@ mod runbooks;
 mod settings;
 mod terminal;
 mod users;
+mod watch;
 
 use crate::cli::{ClientCommand, Connection, RunbookRemote};
 

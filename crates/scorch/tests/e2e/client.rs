@@ -555,3 +555,105 @@ async fn a_bad_token_and_a_server_that_is_down_give_one_clear_line() {
     let bad_url = run(&["--management", "localhost:8135", "var", "list"], None, s.dir.path()).await;
     assert_eq!(bad_url.code, Some(2), "{}", bad_url.stderr);
 }
+
+/// A runbook whose one activity, `Print`, runs `script` with bash.
+fn printing(name: &str, script: &str) -> String {
+    let script = serde_json::to_string(script).unwrap();
+    format!(
+        "format: 1\nrunbook: {name}\nactivities:\n  - id: print\n    name: Print\n    type: run_script\n    properties: {{ script: {script} }}\n"
+    )
+}
+
+/// Starts `runbook` and returns the job's id.
+async fn start_job(s: &Servers, runbook: &str) -> String {
+    let started = s.scorch(&["job", "start", runbook, "--json"]).await.ok();
+    let job: Value = serde_json::from_str(&started.stdout).unwrap();
+    job["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_watch_streams_output_while_the_job_runs_and_exits_like_start_wait() {
+    use tokio::io::AsyncBufReadExt;
+    let s = Servers::start().await;
+    let go_on = s.dir.path().join("go-on");
+    let script = format!(
+        "echo 'first line'; echo 'to stderr' >&2; while [ ! -f '{}' ]; do sleep 0.05; done; printf 'last line'",
+        go_on.display()
+    );
+    let file = s.file("printer.runbook.yaml", &printing("Printer", &script));
+    s.scorch(&["runbook", "push", file.to_str().unwrap()]).await.ok();
+    let id = start_job(&s, "Printer").await;
+
+    let mut watch = tokio::process::Command::from(crate::support::scorch_command(s.dir.path()));
+    watch
+        .args(["--web-service", &s.web, "--token", &s.admin, "job", "watch", &id])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = watch.spawn().unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut errors = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    // The script waits for the file: these lines come while it runs.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !seen.contains(&"[Print] stderr: to stderr".to_string())
+        || !seen.contains(&"[Print] stdout: first line".to_string())
+    {
+        let Some(line) = tokio::time::timeout_at(deadline, lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("no live output from `job watch`; saw {seen:?}"))
+            .unwrap()
+        else {
+            panic!(
+                "`job watch` ended early; saw {seen:?}, stderr {:?}",
+                errors.next_line().await
+            );
+        };
+        seen.push(line);
+    }
+    assert_eq!(seen[0], "[Print] started", "{seen:?}");
+    assert!(!go_on.exists());
+    std::fs::write(&go_on, "").unwrap();
+    while let Some(line) = tokio::time::timeout_at(deadline, lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+    {
+        seen.push(line);
+    }
+    let status = tokio::time::timeout_at(deadline, child.wait()).await.unwrap().unwrap();
+    assert_eq!(status.code(), Some(0), "{seen:?}");
+    let rest = &seen[seen.len() - 3..];
+    assert_eq!(rest[0], "[Print] stdout: last line", "{seen:?}");
+    assert!(rest[1].starts_with("[Print] success"), "{seen:?}");
+    assert_eq!(rest[2], format!("job {id} completed: success"));
+
+    // A finished job is shown whole; a failed one exits 1, like `job start --wait`.
+    let again = s.scorch(&["job", "watch", &id]).await.ok();
+    assert!(
+        again.stdout.contains("[Print] stdout: first line\n"),
+        "{}",
+        again.stdout
+    );
+    let file = s.file(
+        "failing.runbook.yaml",
+        &printing("Failing", "echo 'about to fail'; echo 'it broke' >&2; exit 3"),
+    );
+    s.scorch(&["runbook", "push", file.to_str().unwrap()]).await.ok();
+    let failing = start_job(&s, "Failing").await;
+    let watched = s.scorch(&["job", "watch", &failing]).await;
+    assert_eq!(watched.code, Some(1), "{}", watched.stderr);
+    for line in [
+        "[Print] stdout: about to fail",
+        "[Print] stderr: it broke",
+        "[Print] failed",
+        "failed: failed",
+    ] {
+        assert!(watched.stdout.contains(line), "{line}: {}", watched.stdout);
+    }
+    let missing = s
+        .scorch(&["job", "watch", "0190aaaa-0000-7000-8000-000000000000"])
+        .await;
+    assert_eq!(missing.code, Some(1));
+    assert!(missing.stderr.contains("(not_found)"), "{}", missing.stderr);
+}

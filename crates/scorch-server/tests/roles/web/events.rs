@@ -9,13 +9,13 @@ use serde_json::{Value, json};
 use super::{Web, greeter};
 
 /// Reads a server-sent event stream into (event, data) pairs.
-struct EventStream {
+pub(super) struct EventStream {
     response: reqwest::Response,
     buffer: String,
 }
 
 impl EventStream {
-    async fn open(web: &Web, token: &str) -> EventStream {
+    pub(super) async fn open(web: &Web, token: &str) -> EventStream {
         let response = web
             .request(Method::GET, "/api/v1/events", Some(token))
             .send()
@@ -31,7 +31,7 @@ impl EventStream {
     }
 
     /// The next event (comments skipped), or `None` when none comes within `within`.
-    async fn next(&mut self, within: Duration) -> Option<(String, Value)> {
+    pub(super) async fn next(&mut self, within: Duration) -> Option<(String, Value)> {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
@@ -56,7 +56,11 @@ impl EventStream {
     }
 
     /// Events until one matches `stop`; fails after `within`.
-    async fn until(&mut self, within: Duration, stop: impl Fn(&str, &Value) -> bool) -> Vec<(String, Value)> {
+    pub(super) async fn until(
+        &mut self,
+        within: Duration,
+        stop: impl Fn(&str, &Value) -> bool,
+    ) -> Vec<(String, Value)> {
         let deadline = tokio::time::Instant::now() + within;
         let mut seen = Vec::new();
         loop {

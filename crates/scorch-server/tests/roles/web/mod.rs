@@ -9,6 +9,7 @@ pub mod flaky;
 mod health;
 mod jobs;
 mod openapi;
+mod output;
 mod requests;
 
 use std::sync::Arc;
