@@ -15,6 +15,7 @@ import { typeLabel } from '../activity-types.js';
 import { KeyValues } from '../components/key-values.js';
 import { StatusBadge } from '../components/status.js';
 import { ActivityRun } from '../components/activity-run.js';
+import { LiveOutputs } from '../components/live-output.js';
 import { Empty, ErrorMessage, Loading } from '../components/feedback.js';
 
 const SHOWN = 200;
@@ -129,6 +130,7 @@ export function InstancePage({ id }) {
           <${KeyValues} values=${inst.returns} empty=${running ? 'Not yet.' : 'None.'} testid="instance-returns" />
         </section>
       </div>
+      <${LiveOutputs} instanceId=${id} runs=${items} definition=${rb && rb.definition} />
       <section class="card" aria-labelledby="inst-runs">
         <h2 id="inst-runs" class="h-small">Activity runs ${items.length ? html`<span class="muted">(${items.length})</span>` : null}</h2>
         ${runs.loading ? html`<${Loading} what="activity runs" />` : null}

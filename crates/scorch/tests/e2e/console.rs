@@ -1306,6 +1306,70 @@ async fn leaving_and_coming_back(cx: Arc<Ctx>) {
 
 type Step = fn(Arc<Ctx>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
+/// A running script's output appears in the instance page's live-output panel while it runs
+/// (stderr marked), and what it prints later arrives without a reload.
+async fn live_output(cx: Arc<Ctx>) {
+    let b = &cx.browser;
+    let gate = cx.fleet.path("live-gate");
+    let runbook = format!(
+        "format: 1\nrunbook: Live Printer\nactivities:\n  - id: print\n    name: Print\n    type: run_script\n    \
+         properties:\n      script: |\n        echo 'line one'; echo 'a warning' >&2\n        \
+         i=0; while [ ! -e '{}' ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done\n        echo 'line two'\n",
+        gate.display()
+    );
+    cx.fleet.push("live.runbook.yaml", &runbook, "Ops").await.ok();
+    let body = json!({ "runbook_path": "Ops/Live Printer" });
+    let (status, job) = cx.api(&cx.olivia, Method::POST, "/api/v1/jobs", Some(body)).await;
+    assert_eq!(status, 201, "{job}");
+    let job = job["id"].as_str().expect("a job id").to_string();
+    let deadline = Instant::now() + WAIT;
+    let instance = loop {
+        let (_, detail) = cx
+            .api(&cx.olivia, Method::GET, &format!("/api/v1/jobs/{job}"), None)
+            .await;
+        if let Some(id) = detail["instance_id"].as_str() {
+            break id.to_string();
+        }
+        assert!(Instant::now() < deadline, "the job never got an instance: {detail}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    cx.signed_in(&cx.olivia).await;
+    b.go(&format!("/instances/{instance}")).await;
+    b.ready("instance").await;
+    let panel = format!("{}[data-activity=\"print\"]", tid("live-output"));
+    let text = "const p = document.querySelector(arguments[0] + ' pre'); return p ? p.textContent : null;";
+    b.wait_js(
+        "the first lines in the live-output panel",
+        WAIT,
+        &format!("const t = (() => {{ {text} }})(); return t && t.includes('line one') && t.includes('a warning') ? t : null;"),
+        vec![json!(panel)],
+    )
+    .await;
+    let (_, detail) = cx
+        .api(&cx.olivia, Method::GET, &format!("/api/v1/jobs/{job}"), None)
+        .await;
+    assert_eq!(
+        detail["status"], "running",
+        "the panel showed the output while the script ran"
+    );
+    let stderr = b.text(&format!("{panel} pre .stderr")).await;
+    assert_eq!(stderr.trim(), "a warning");
+    b.screenshot("live-output").await;
+    std::fs::write(&gate, "open").expect("open the gate");
+    let shown = b
+        .wait_js(
+            "the last line, live",
+            WAIT,
+            &format!("const t = (() => {{ {text} }})(); return t && t.includes('line two') ? t : null;"),
+            vec![json!(panel)],
+        )
+        .await;
+    let mut lines: Vec<&str> = shown.as_str().unwrap_or_default().lines().collect();
+    lines.sort();
+    assert_eq!(lines, ["a warning", "line one", "line two"], "{shown}");
+}
+
 macro_rules! steps {
     ($($name:ident),* $(,)?) => {
         [$((stringify!($name), (|cx| Box::pin($name(cx))) as Step)),*]
@@ -1336,6 +1400,7 @@ async fn the_console_in_a_browser() {
         admin_edits_settings,
         keyboard_sign_in,
         leaving_and_coming_back,
+        live_output,
     ];
     let mut failed = Vec::new();
     for (name, step) in steps {
