@@ -102,13 +102,15 @@ impl LiveOutput {
     }
 
     /// Sends `text` (best in whole lines, so that a secret is never cut in two before it is
-    /// masked). Past the bound only the marker is sent, once.
+    /// masked), secrets masked and NUL characters replaced. Past the bound only the marker is
+    /// sent, once.
     pub fn write(&self, stream: Stream, text: &str) {
         let Some(bound) = &self.0 else { return };
         if text.is_empty() {
             return;
         }
-        let text = bound.secrets.mask(text);
+        // PostgreSQL cannot store NUL characters in text (published data replaces them too).
+        let text = bound.secrets.mask(text).replace('\0', "\u{FFFD}");
         let mut written = bound.written.lock().unwrap_or_else(|e| e.into_inner());
         let Some(offset) = *written else { return };
         let room = (Self::LIMIT - offset) as usize;
@@ -275,6 +277,13 @@ mod tests {
         stdout.push(b"pass=hun");
         stdout.push(b"ter2\n");
         assert_eq!(texts(&sink), vec![(Stream::Stdout, 0, "pass=******\n".into())]);
+    }
+
+    #[test]
+    fn nul_characters_are_replaced() {
+        let (out, sink, _) = live();
+        out.write(Stream::Stdout, "a\0b\n");
+        assert_eq!(texts(&sink), vec![(Stream::Stdout, 0, "a\u{FFFD}b\n".into())]);
     }
 
     #[test]

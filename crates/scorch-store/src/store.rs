@@ -146,7 +146,8 @@ pub trait JobPath: Send + Sync + 'static {
     /// Stores chunks of activity runs' live output (a runbook server's batch of every run it
     /// streams) in one write, and emits `Change::Output` once per run. A chunk already stored
     /// (same run and offset) stays as it was; chunks of an instance the store does not know are
-    /// dropped. Deleted with their instance by retention. Not durable before the next durable
+    /// dropped. Texts hold no NUL character (`LiveOutput` replaces them; PostgreSQL refuses
+    /// them). Deleted with their instance by retention. Not durable before the next durable
     /// write: a crash may lose the last moments of output, never the journal.
     async fn append_output(&self, chunks: &[OutputChunk]) -> Result<(), StoreError>;
     /// Run `seq`'s output in order, from the chunk that starts at byte `offset` (0, or the end

@@ -127,6 +127,7 @@ async fn a_job_whose_end_is_refused_is_handed_back_and_resumed() {
         inner: f.store.clone(),
         down: Default::default(),
         refuse_ends: AtomicU32::new(1),
+        stall_output: Default::default(),
     });
     f.store = flaky.clone();
     let runbook = f.push(HELLO).await;

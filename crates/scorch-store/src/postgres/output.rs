@@ -39,13 +39,7 @@ pub(super) async fn append(store: &PgStore, chunks: &[OutputChunk]) -> Result<()
         .bind(chunks.iter().map(|c| c.seq as i64).collect::<Vec<_>>())
         .bind(chunks.iter().map(|c| c.offset as i64).collect::<Vec<_>>())
         .bind(chunks.iter().map(|c| stream_code(c.stream)).collect::<Vec<_>>())
-        // PostgreSQL cannot store NUL characters in text.
-        .bind(
-            chunks
-                .iter()
-                .map(|c| c.text.replace('\0', "\u{FFFD}"))
-                .collect::<Vec<_>>(),
-        )
+        .bind(chunks.iter().map(|c| c.text.as_str()).collect::<Vec<_>>())
         .bind(items(&runs))
         .execute(store.pool())
         .await?;

@@ -1,5 +1,6 @@
 //! A store that delegates to a real one, except that its database can be made to look down
-//! (for `/health`), and instances' ends can be refused (for the runbook server).
+//! (for `/health`), instances' ends can be refused (for the runbook server), and writes of live
+//! output held back (a slow database).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -22,6 +23,8 @@ pub struct FlakyStore {
     /// How many of the next `finish_instance_and_job` calls are refused, as if the database
     /// refused them.
     pub refuse_ends: AtomicU32,
+    /// While set, writes of live output wait, as if the database were slow.
+    pub stall_output: AtomicBool,
 }
 
 #[async_trait]
@@ -106,6 +109,9 @@ impl JobPath for FlakyStore {
         self.inner.activity_runs(instance_id).await
     }
     async fn append_output(&self, chunks: &[OutputChunk]) -> Result<(), StoreError> {
+        while self.stall_output.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         self.inner.append_output(chunks).await
     }
     async fn output(

@@ -56,6 +56,7 @@ impl Web {
             inner: sqlite.clone(),
             down: Default::default(),
             refuse_ends: Default::default(),
+            stall_output: Default::default(),
         });
         let shared: Arc<dyn Store> = store.clone();
         let plans = Arc::new(Plans::new(Arc::new(scorch_activities::standard())));

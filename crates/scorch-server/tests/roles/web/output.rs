@@ -1,6 +1,7 @@
 //! Live output: what a running `run_script` prints reaches the API and the event stream while
 //! it runs, masked, bounded, authorized like its instance, and stays once the job has ended.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use scorch_activity::live::TRUNCATED_MARKER;
@@ -173,5 +174,47 @@ async fn output_past_one_mebibyte_is_cut_with_one_marker() {
     assert_eq!(end, all.len() as u64);
     assert!(!all.contains("after the bound"));
     assert!(items.iter().all(|i| i["text"].as_str().unwrap().len() <= 16 * 1024));
+    web.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_database_does_not_hold_a_printing_program_back() {
+    let web = Web::start().await;
+    let done = web.dir.path().join("done");
+    // 2 MiB of lines, then a mark that the program got to its end.
+    let script = format!("yes 'a line of output' | head -c 2097152; touch '{}'", done.display());
+    let runbook = web.push(&printing("Stalled", &script)).await;
+    let admin = web.user("root", true, &[]).await;
+    web.store.stall_output.store(true, Ordering::SeqCst);
+    let (job, instance) = start(&web, &admin, runbook).await;
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    while !done.exists() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the program was held back by the output's writes"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (items, _) = read_all(&web, &admin, &instance, 0, 0).await;
+    assert!(items.is_empty(), "nothing was written while the database stalled");
+    web.store.stall_output.store(false, Ordering::SeqCst);
+    web.poll(&format!("/api/v1/jobs/{job}"), &admin, WITHIN, |j| {
+        j["status"] == "completed"
+    })
+    .await;
+    let all = web
+        .poll(
+            &format!("/api/v1/instances/{instance}/activities/0/output?offset=0"),
+            &admin,
+            WITHIN,
+            |page| page["items"].as_array().is_some_and(|i| !i.is_empty()),
+        )
+        .await;
+    assert_eq!(
+        all["items"][0]["text"].as_str().unwrap().lines().next(),
+        Some("a line of output")
+    );
+    let (items, _) = read_all(&web, &admin, &instance, 0, 0).await;
+    assert!(text(&items).ends_with(TRUNCATED_MARKER));
     web.stop().await;
 }
