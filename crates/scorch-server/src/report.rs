@@ -26,9 +26,6 @@ pub struct RunReport {
 /// One run (one attempt) of one activity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ActivityRun {
-    /// The run's order in its instance, from 0: it names the run's live output
-    /// (`/api/v1/instances/{id}/activities/{seq}/output`) and its `activity` and `output` events.
-    pub seq: u64,
     /// The activity's id in the runbook.
     pub id: String,
     pub name: String,
@@ -55,6 +52,10 @@ pub struct ActivityRun {
     /// The published data was cut to the configured cap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub truncated: Option<bool>,
+    /// The run's order in its instance, from 0: it names the run's live output
+    /// (`/api/v1/instances/{id}/activities/{seq}/output`) and its `activity` and `output`
+    /// events. Last, so that the document's older keys keep their order.
+    pub seq: u64,
 }
 
 /// The document of one instance: its status, return data, problems and every activity run.
@@ -86,7 +87,6 @@ pub fn activity_run(r: &RunRecord) -> ActivityRun {
         many => json!(many),
     };
     ActivityRun {
-        seq: r.seq,
         id: r.activity_id.to_string(),
         name: r.activity_name.to_string(),
         status: status.to_string(),
@@ -100,6 +100,7 @@ pub fn activity_run(r: &RunRecord) -> ActivityRun {
         error: (!r.error.is_empty()).then(|| r.error.clone()),
         error_kind: r.error_kind.map(|kind| kind.as_str().to_string()),
         truncated: r.truncated.then_some(true),
+        seq: r.seq,
     }
 }
 
@@ -150,12 +151,12 @@ mod tests {
         let expected = concat!(
             r#"{"runbook":"Copy","status":"failed","returns":{"N":1},"activities":["#,
             r#"{"id":"copy","name":"Copy File","status":"success","attempt":2,"published":{"path":"a"},"#,
-            r#""started_at":"2026-01-31T08:00:00Z","ended_at":"2026-01-31T08:00:01.5Z","duration_ms":1500},"#,
+            r#""started_at":"2026-01-31T08:00:00Z","ended_at":"2026-01-31T08:00:01.5Z","duration_ms":1500,"seq":0},"#,
             r#"{"id":"copy","name":"Copy File","status":"failed","attempt":2,"published":[{"path":"a"},{"path":"a"}],"#,
             r#""started_at":"2026-01-31T08:00:00Z","ended_at":"2026-01-31T08:00:01.5Z","duration_ms":1500,"#,
-            r#""error":"disk full","truncated":true},"#,
+            r#""error":"disk full","truncated":true,"seq":0},"#,
             r#"{"id":"copy","name":"Copy File","status":"running","attempt":2,"published":{},"#,
-            r#""started_at":"2026-01-31T08:00:00Z"}],"problems":["boom"]}"#,
+            r#""started_at":"2026-01-31T08:00:00Z","seq":0}],"problems":["boom"]}"#,
         );
         assert_eq!(text, expected);
         let quiet = document("Copy", "success", &Map::new(), &[], &[]);
