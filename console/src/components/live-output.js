@@ -10,15 +10,20 @@ import { useEvents } from '../events.js';
 /** Activity types whose runs print. */
 const PRINTING = new Set(['run_program', 'run_script', 'run_ssh_command']);
 
+/** Panels shown at most: the latest printing runs (a loop may run a script many times). */
+const SHOWN = 20;
+
 /** One panel per printing run of the instance, in start order. */
 export function LiveOutputs({ instanceId, runs, definition }) {
   const types = Object.fromEntries(((definition && definition.activities) || []).map((a) => [a.id, a.type]));
   const printing = (runs || []).filter((run) => PRINTING.has(types[run.id]));
   if (!printing.length) return null;
+  const hidden = Math.max(0, printing.length - SHOWN);
   return html`
     <section class="card" aria-labelledby="inst-output">
       <h2 id="inst-output" class="h-small">Live output</h2>
-      ${printing.map((run) => html`<${LiveOutput} key=${run.seq} instanceId=${instanceId} run=${run} />`)}
+      ${hidden ? html`<p class="muted small">The ${hidden} earlier runs are not shown here; the API keeps their output.</p>` : null}
+      ${printing.slice(hidden).map((run) => html`<${LiveOutput} key=${run.seq} instanceId=${instanceId} run=${run} />`)}
     </section>`;
 }
 
