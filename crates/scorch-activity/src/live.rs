@@ -27,12 +27,6 @@ impl Stream {
             Stream::Stderr => "stderr",
         }
     }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [Stream::Stdout, Stream::Stderr]
-            .into_iter()
-            .find(|s| s.as_str() == text)
-    }
 }
 
 /// A piece of one run's output, already masked and within the run's bound.

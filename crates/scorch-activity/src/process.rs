@@ -2,7 +2,8 @@
 //! a timeout, a cancellation or dropping the run's future kills the whole tree it started. On
 //! Linux the child also dies with the process that started it (a parent-death signal), so an
 //! activity's work does not go on behind a runbook server killed with SIGKILL, whose resumed
-//! instance records that run as interrupted.
+//! instance records that run as interrupted. What the child writes is streamed to the run's
+//! live output ([`crate::live`]) as it comes, and kept whole for the activity to publish.
 
 use std::path::PathBuf;
 use std::process::Stdio;

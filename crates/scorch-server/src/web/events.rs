@@ -1,5 +1,5 @@
 //! `GET /api/v1/events`: a live stream (server-sent events) of job, instance and activity
-//! changes of the runbooks the caller can see.
+//! changes, and of activity runs' new output (ids only), of the runbooks the caller can see.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
