@@ -801,3 +801,69 @@ async fn a_resume_between_retries_replays_finished_attempts_and_continues_the_co
         "attempt 1 was replayed, and the resumed instance ran only the 2 attempts left"
     );
 }
+
+/// Takes live output, and notes at each flush what the journal held of the runs then.
+struct Recorder {
+    chunks: Mutex<Vec<scorch_activity::OutputChunk>>,
+    journal: Arc<MemoryJournal>,
+    states_at_flush: Mutex<Vec<Vec<RunState>>>,
+}
+
+#[async_trait]
+impl scorch_activity::OutputSink for Recorder {
+    fn send(&self, chunk: scorch_activity::OutputChunk) {
+        self.chunks.lock().unwrap().push(chunk);
+    }
+
+    async fn flush(&self) {
+        let states = self.journal.all_runs().iter().map(|r| r.state).collect();
+        self.states_at_flush.lock().unwrap().push(states);
+    }
+}
+
+const PRINTING: &str = "
+format: 1
+runbook: Printing
+logging: { published_data: KEEP }
+activities:
+  - { id: quiet, type: test.count }
+  - id: loud
+    type: run_program
+    properties: { program: sh, arguments: [-c, 'echo out; echo err >&2'] }
+links:
+  - { from: quiet, to: loud }
+";
+
+#[tokio::test]
+async fn live_output_reaches_the_sink_and_is_flushed_before_the_run_ends() {
+    for keep in [true, false] {
+        let probe = Arc::new(Probe::default());
+        let journal = Arc::new(MemoryJournal::default());
+        let recorder = Arc::new(Recorder {
+            chunks: Mutex::default(),
+            journal: journal.clone(),
+            states_at_flush: Mutex::default(),
+        });
+        let yaml = PRINTING.replace("KEEP", &keep.to_string());
+        let mut h = Harness::with_journal(&probe, &yaml, EngineConfig::default(), journal, Uuid::now_v7());
+        h.engine = h.engine.with_output(recorder.clone());
+        assert_eq!(h.run().await.status, InstanceStatus::Success);
+        let chunks = recorder.chunks.lock().unwrap();
+        let flushes = recorder.states_at_flush.lock().unwrap();
+        if !keep {
+            assert!(
+                chunks.is_empty() && flushes.is_empty(),
+                "a runbook that keeps no published data streams nothing"
+            );
+            continue;
+        }
+        let mut texts: Vec<_> = chunks
+            .iter()
+            .map(|c| (c.seq, c.stream.as_str(), c.text.as_str()))
+            .collect();
+        texts.sort();
+        assert_eq!(texts, [(1, "stderr", "err\n"), (1, "stdout", "out\n")]);
+        // One flush, for the run that printed, while its start alone was journaled.
+        assert_eq!(*flushes, [vec![RunState::Finished(Status::Success), RunState::Running]]);
+    }
+}
