@@ -1,6 +1,6 @@
 //! Engine behaviour that needs more than a runbook file: resuming from the journal, interrupted
 //! runs, cancellation, bounded concurrency, fan-out at scale, published-data caps, panics,
-//! retries after transient errors.
+//! retries after transient errors, live output.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

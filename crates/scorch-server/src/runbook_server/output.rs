@@ -20,7 +20,8 @@ use uuid::Uuid;
 const FLUSH_EVERY: Duration = Duration::from_millis(200);
 /// Output waiting that makes a write start at once.
 const FLUSH_BYTES: usize = 16 * 1024;
-/// Output kept in memory at most while the store is slow; more is dropped.
+/// Output kept waiting in memory at most (besides the batch being written) while the store is
+/// slow; more is dropped.
 const MAX_PENDING: usize = 8 * 1024 * 1024;
 /// Runs whose dropped output this server remembers at once; it forgets them all past this.
 const MAX_GAPS: usize = 4096;
