@@ -102,6 +102,7 @@ pub fn job(j: &store::Job) -> wire::Job {
         cancel_requested: j.cancel_requested,
         ended_at: j.ended_at.map(time),
         result: None,
+        failed_activity: None,
     }
 }
 
@@ -117,6 +118,29 @@ pub fn instance(i: &store::InstanceRow) -> wire::Instance {
         started_at: time(i.started_at),
         ended_at: i.ended_at.map(time),
         problems: i.problems.clone(),
+        failed_activity: None,
+    }
+}
+
+/// The longest error a list item carries, in characters.
+const SHORT_ERROR: usize = 200;
+
+/// Where a failed instance failed, for a list: the error's first line, shortened.
+pub fn failed_activity(run: &store::FailedRun) -> wire::FailedActivity {
+    let line = run
+        .error
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .trim();
+    let error = match line.char_indices().nth(SHORT_ERROR) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_string(),
+    };
+    wire::FailedActivity {
+        id: run.activity_id.clone(),
+        name: run.activity_name.clone(),
+        error,
     }
 }
 
