@@ -1,21 +1,34 @@
 // After a start: the new job's instance page, as soon as the instance exists, where the run is
-// watched live. Until then the page that started the job says it waits for a runbook server.
+// watched live. Until then the page that started the job says it waits for a runbook server;
+// what it said goes along to the instance page (a one-time notice there).
 
 import { api } from './api.js';
 import { useCallback, useRef, useState } from './html.js';
 import { useEvents } from './events.js';
 import { navigate } from './router.js';
 
-const goTo = (instanceId) => navigate(`/instances/${encodeURIComponent(instanceId)}`);
+let notice = '';
+
+/** The notice the last start left for the instance page it went to, once; '' when none. */
+export function takeNotice() {
+  const text = notice;
+  notice = '';
+  return text;
+}
 
 /**
- * { following, follow(job) }: `follow` goes to the job's instance once it is there (its
- * `instance` event, or a look when the stream may have missed it); `following` is the job
- * waited for, null before.
+ * { following, follow(job, said) }: `follow` goes to the job's instance once it is there (its
+ * `instance` event, or a look when the stream may have missed it), where `said` is shown;
+ * `following` is the job waited for, null before.
  */
 export function useFollowJob() {
   const [following, setFollowing] = useState(null);
   const ref = useRef(null);
+  const said = useRef('');
+  const goTo = useCallback((instanceId) => {
+    notice = said.current;
+    navigate(`/instances/${encodeURIComponent(instanceId)}`);
+  }, []);
   const look = useCallback(async (jobId) => {
     try {
       const page = await api.get('/api/v1/instances', { job_id: jobId, limit: 1 });
@@ -32,8 +45,9 @@ export function useFollowJob() {
     else if (name === 'lagged' || (name === 'job' && event.id === jobId && event.status !== 'pending')) look(jobId);
   });
 
-  const follow = useCallback((job) => {
+  const follow = useCallback((job, text) => {
     ref.current = job.id;
+    said.current = text;
     setFollowing(job);
     if (job.instance_id) goTo(job.instance_id);
     else look(job.id);

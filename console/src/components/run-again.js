@@ -9,6 +9,8 @@ import { useFollowJob } from '../follow-job.js';
 import { isActiveJob } from './status.js';
 import { ErrorMessage } from './feedback.js';
 
+const startedAgain = (job) => `Started version ${job.version} again (job ${shortId(job.id)}).`;
+
 /** Shown only for an ended `job` whose `runbook` (detail, with can_start) the caller may start. */
 export function RunAgain({ job, runbook }) {
   const [state, setState] = useState({ busy: false, error: null });
@@ -18,7 +20,8 @@ export function RunAgain({ job, runbook }) {
   const rerun = async () => {
     setState({ busy: true, error: null });
     try {
-      follow(await api.post(`/api/v1/jobs/${seg(job.id)}/rerun`));
+      const again = await api.post(`/api/v1/jobs/${seg(job.id)}/rerun`);
+      follow(again, startedAgain(again));
       setState({ busy: false, error: null });
     } catch (error) {
       setState({ busy: false, error });
@@ -30,9 +33,8 @@ export function RunAgain({ job, runbook }) {
         ${state.busy ? 'Starting…' : '↻ Run again'}</button>
       ${following ? html`
         <span class="notice notice-inline small" role="status" data-testid="rerun-started">
-          Started version ${following.version} again: job
-          <a href=${href(`/jobs/${encodeURIComponent(following.id)}`)} class="mono">${shortId(following.id)}</a>,
-          waiting for a runbook server…</span>` : null}
+          ${startedAgain(following)}
+          <a href=${href(`/jobs/${encodeURIComponent(following.id)}`)}>Its job</a> waits for a runbook server…</span>` : null}
       <${ErrorMessage} error=${state.error} testid="rerun-error" />
     </div>`;
 }

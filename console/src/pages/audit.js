@@ -13,7 +13,7 @@ import { Empty, ErrorMessage, Loading } from '../components/feedback.js';
 const LIMIT = 50;
 const FILTERS = ['actor', 'action', 'since', 'until', 'text'];
 /** The action families the action filter offers (a trailing '.' takes every action it begins). */
-const ACTIONS = ['job.', 'runbook.', 'folder.', 'user.', 'token.', 'variable.', 'counter.'];
+const ACTIONS = ['job.', 'runbook.', 'folder.', 'user.', 'token.', 'session.', 'variable.', 'counter.'];
 
 const OBJECT_ROUTES = { job: '/jobs', runbook: '/runbooks', instance: '/instances' };
 
@@ -95,8 +95,9 @@ export function AuditPage({ query }) {
   const offset = Math.max(0, Number.parseInt(query.get('offset') || '0', 10) || 0);
   const filters = Object.fromEntries(FILTERS.map((k) => [k, query.get(k) || '']));
   const key = JSON.stringify([filters, offset]);
-  const page = useLoad(() => api.get('/api/v1/audit', { ...filters, limit: LIMIT, offset }), [key]);
-  useReady('audit', !page.loading, key);
+  // The answer carries the query it answers: a new query is not ready on the last one's rows.
+  const page = useLoad(async () => ({ key, ...(await api.get('/api/v1/audit', { ...filters, limit: LIMIT, offset })) }), [key]);
+  useReady('audit', !page.loading && !!page.data && page.data.key === key, key);
   const items = page.data ? page.data.items : [];
   const filtered = FILTERS.some((k) => filters[k]);
   // The form holds local times; the route and the API hold RFC 3339.

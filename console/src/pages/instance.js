@@ -18,6 +18,7 @@ import { StatusBadge } from '../components/status.js';
 import { RunList, TAIL, initialHead } from '../components/run-list.js';
 import { FailureSummary, lastFailedRun } from '../components/failure-summary.js';
 import { RunAgain } from '../components/run-again.js';
+import { takeNotice } from '../follow-job.js';
 import { Empty, ErrorMessage, Loading } from '../components/feedback.js';
 
 export function InstancePage({ id }) {
@@ -26,6 +27,7 @@ export function InstancePage({ id }) {
   const [runbook, setRunbook] = useState({ data: null, error: null, loading: true });
   const [job, setJob] = useState(null);
   const [head, setHead] = useState(null); // null: as many as initialHead shows
+  const [notice] = useState(takeNotice); // what the start that led here said
 
   const inst = instance.data;
   const running = !!inst && inst.status === 'running';
@@ -111,6 +113,7 @@ export function InstancePage({ id }) {
         <span>${running ? 'Running for' : 'Took'} ${formatDuration(elapsed(inst.started_at, inst.ended_at))}</span>
         <span class="mono muted">${inst.id}</span>
       </p>
+      ${notice ? html`<p class="notice" role="status" data-testid="start-notice">${notice}</p>` : null}
       ${failedAt >= 0 ? html`<${FailureSummary} runs=${items} index=${failedAt} typeOf=${types[items[failedAt].id]}
         runbookId=${inst.runbook_id} onShowRun=${select} />` : null}
       ${inst.problems && inst.problems.length ? html`

@@ -107,7 +107,7 @@ export function RunbookPage({ id, query }) {
   const onStarted = (job) => {
     setStarting(false);
     live.add(job);
-    follow(job);
+    follow(job, `Job ${shortId(job.id)} started (version ${job.version}).`);
   };
   const select = (activityId) => navigate(`/runbooks/${id}`, { activity: activityId || undefined });
   return html`

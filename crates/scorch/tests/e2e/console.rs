@@ -587,6 +587,11 @@ async fn start_and_watch(cx: Arc<Ctx>) {
         instance.as_str(),
         "the page is not the job's instance: {listed}"
     );
+    let started = b.text(&tid("start-notice")).await;
+    assert!(
+        started.ends_with("started (version 1)."),
+        "start-notice says {started:?}"
+    );
     let run = |id: &str| format!("{}[data-activity=\"{id}\"]", tid("activity-run"));
     b.wait_js(
         "the gate's run, running, on a running instance",
@@ -754,8 +759,8 @@ async fn failed_instance(cx: Arc<Ctx>) {
             at.contains("Back up") && at.contains("backup volume /srv/backup is full"),
             "{route} says the failure was {at:?}"
         );
+        b.screenshot(&format!("{kind}s-failed-at")).await;
     }
-    b.screenshot("jobs-failed").await;
 }
 
 /// Run again on a failed job's page: the runbook's latest version with the job's parameters,
@@ -788,11 +793,6 @@ async fn run_again(cx: Arc<Ctx>) {
     b.go(&format!("/jobs/{job}")).await;
     b.ready("job").await;
     b.click(&tid("rerun-button")).await;
-    let started = b.text(&tid("rerun-started")).await;
-    assert!(
-        started.contains("Started version 1 again"),
-        "rerun-started says {started:?}"
-    );
     let instance = b
         .wait_js(
             "the new job's instance page",
@@ -815,6 +815,11 @@ async fn run_again(cx: Arc<Ctx>) {
     assert_eq!(
         listed["items"][0]["id"], instance,
         "the page is not the new job's instance: {listed}"
+    );
+    let started = b.text(&tid("start-notice")).await;
+    assert!(
+        started.starts_with("Started version 1 again"),
+        "start-notice says {started:?}"
     );
     b.wait_for(&tid("failure-summary")).await;
 }
