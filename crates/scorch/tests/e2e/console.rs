@@ -854,6 +854,7 @@ async fn long_run_list_collapses(cx: Arc<Ctx>) {
     let indexes = b.texts(&format!("{} .run-index", tid("activity-run"))).await;
     assert_eq!(indexes.first().map(String::as_str), Some("1"), "{indexes:?}");
     assert_eq!(indexes.last().map(String::as_str), Some("20"), "{indexes:?}");
+    b.screenshot("instance-runs-collapsed").await;
     b.click(&tid("runs-show-more")).await;
     b.wait_count(&tid("activity-run"), 20).await;
     assert!(
@@ -873,6 +874,7 @@ async fn no_access_is_explained(cx: Arc<Ctx>) {
         "no-access says {told:?}"
     );
     assert!(!b.exists(&tid("runbook-row")).await, "ursula sees runbooks");
+    b.screenshot("runbooks-no-access").await;
 }
 
 /// A running job's page offers Cancel to an operator, not to a viewer; clicking it turns
