@@ -3,7 +3,7 @@
 // what it said goes along to the instance page (a one-time notice there).
 
 import { api } from './api.js';
-import { useCallback, useRef, useState } from './html.js';
+import { useCallback, useEffect, useRef, useState } from './html.js';
 import { useEvents } from './events.js';
 import { navigate } from './router.js';
 
@@ -26,6 +26,7 @@ export function useFollowJob() {
   const ref = useRef(null);
   const said = useRef('');
   const goTo = useCallback((instanceId) => {
+    ref.current = null; // once there, done following
     notice = said.current;
     navigate(`/instances/${encodeURIComponent(instanceId)}`);
   }, []);
@@ -36,6 +37,11 @@ export function useFollowJob() {
     } catch {
       // The job's events still lead there; its page is linked meanwhile.
     }
+  }, []);
+
+  // A look still in flight when the page is left must not take the person away from the next.
+  useEffect(() => () => {
+    ref.current = null;
   }, []);
 
   useEvents((name, event) => {
