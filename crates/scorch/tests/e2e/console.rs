@@ -795,13 +795,16 @@ async fn run_again(cx: Arc<Ctx>) {
     b.click(&tid("rerun-button")).await;
     let instance = b
         .wait_js(
-            "the new job's instance page",
+            "the new job's instance page (or the console's error)",
             WAIT,
-            "const m = /^#\\/instances\\/([^/?]+)$/.exec(location.hash); \
+            "const e = document.querySelector(arguments[1]); if (e) return 'error: ' + e.textContent; \
+             const m = /^#\\/instances\\/([^/?]+)$/.exec(location.hash); \
              return m && m[1] !== arguments[0] && document.body.dataset.ready === 'instance' ? m[1] : null;",
-            vec![json!(old)],
+            vec![json!(old), json!(tid("rerun-error"))],
         )
         .await;
+    let said = instance.as_str().unwrap_or_default();
+    assert!(!said.starts_with("error: "), "Run again failed: {said}");
     let new: Vec<String> = cx.job_ids(&cx.broken_id).await.difference(&before).cloned().collect();
     assert_eq!(new.len(), 1, "Run again started {new:?}");
     let (_, listed) = cx
