@@ -159,3 +159,32 @@ pub fn server(s: &store::RunbookServer, now: Timestamp, alive_within: std::time:
         packs: s.packs.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn failed(error: &str) -> wire::FailedActivity {
+        failed_activity(&store::FailedRun {
+            instance_id: Uuid::nil(),
+            activity_id: "copy".into(),
+            activity_name: "Copy the backup".into(),
+            error: error.into(),
+        })
+    }
+
+    #[test]
+    fn a_lists_error_is_its_first_line_cut_to_200_characters() {
+        assert_eq!(failed("\n  disk full  \nat /srv\n").error, "disk full");
+        assert_eq!(failed("").error, "");
+        let long = "é".repeat(250);
+        let cut = failed(&long).error;
+        assert_eq!(cut.chars().count(), 201);
+        assert!(cut.starts_with(&"é".repeat(200)) && cut.ends_with('…'), "{cut}");
+        assert_eq!(failed(&"x".repeat(200)).error, "x".repeat(200));
+        let named = failed("boom");
+        assert_eq!((named.id.as_str(), named.name.as_str()), ("copy", "Copy the backup"));
+    }
+}
