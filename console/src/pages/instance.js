@@ -25,7 +25,6 @@ export function InstancePage({ id }) {
   const instance = useLoad(() => api.get(`/api/v1/instances/${seg(id)}`), [id]);
   const runs = useLoad(() => api.get(`/api/v1/instances/${seg(id)}/activities`), [id]);
   const [runbook, setRunbook] = useState({ data: null, error: null, loading: true });
-  const [job, setJob] = useState(null);
   const [head, setHead] = useState(null); // null: as many as initialHead shows
   const [notice] = useState(takeNotice); // what the start that led here said
 
@@ -41,15 +40,17 @@ export function InstancePage({ id }) {
       (error) => setRunbook({ data: null, error, loading: false }),
     );
   }, [runbookId]);
-  const ended = !!inst && !!inst.ended_at;
-  useEffect(() => {
-    if (jobId) api.get(`/api/v1/jobs/${seg(jobId)}`).then(setJob, () => {});
-  }, [jobId, ended]);
+  // The job: its version, and its end (which offers Run again); a failure to read it hides both.
+  const jobLoad = useLoad(() => (jobId ? api.get(`/api/v1/jobs/${seg(jobId)}`) : null), [jobId]);
+  const job = jobLoad.data || null;
 
   useEvents((name, event) => {
     if (name === 'lagged') {
       instance.refresh();
       runs.refresh();
+      jobLoad.refresh();
+    } else if (name === 'job' && event.id === jobId) {
+      jobLoad.refresh();
     } else if (name === 'activity' && event.instance_id === id) {
       runs.refresh();
     } else if (name === 'instance' && event.id === id) {

@@ -825,6 +825,8 @@ async fn run_again(cx: Arc<Ctx>) {
         "start-notice says {started:?}"
     );
     b.wait_for(&tid("failure-summary")).await;
+    // The new instance has failed too: it offers Run again in turn.
+    b.wait_for(&tid("rerun-button")).await;
 }
 
 /// Twenty runs of one looping activity: the first and last five shown, the rest behind a button.
