@@ -1,17 +1,15 @@
 //! Instances and their activity runs (with published data), for the runbooks the caller can
 //! see.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use scorch_engine::InstanceStatus;
 use scorch_store::{InstanceFilter, InstanceRow, StoreError};
-use uuid::Uuid;
 
 use super::access::{opt_uuid, status, time, uuid, visible_runbook, visible_runbooks};
 use super::convert;
-use super::wire::{ActivityRunList, FailedActivity, Instance, InstanceList, InstanceQuery};
+use super::failures::failures_by_instance;
+use super::wire::{ActivityRunList, Instance, InstanceList, InstanceQuery};
 use crate::api::Query;
 use crate::api::paging::{next_offset, page};
 use crate::api::wire::ErrorBody;
@@ -51,7 +49,7 @@ pub async fn list(
         offset,
     };
     let rows = state.store.list_instances(&filter).await?;
-    let failed: Vec<Uuid> = rows
+    let failed: Vec<_> = rows
         .iter()
         .filter(|i| i.status == InstanceStatus::Failed)
         .map(|i| i.id)
@@ -66,18 +64,6 @@ pub async fn list(
         .collect();
     let next_offset = next_offset(items.len(), limit, offset);
     Ok(Json(InstanceList { items, next_offset }))
-}
-
-/// Where each of the failed `instances` failed (those with a failed activity run), in one read.
-pub(super) async fn failures_by_instance(
-    state: &AppState,
-    instances: &[Uuid],
-) -> Result<HashMap<Uuid, FailedActivity>, ApiError> {
-    let runs = state.store.failed_runs(instances).await?;
-    Ok(runs
-        .iter()
-        .map(|run| (run.instance_id, convert::failed_activity(run)))
-        .collect())
 }
 
 /// An instance the caller may see, or 404.

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::access::{opt_uuid, status, time, uuid, visible_runbook, visible_runbooks};
 use super::convert;
-use super::instances::failures_by_instance;
+use super::failures::failures_by_instance;
 use super::shutdown::Shutdown;
 use super::wire::{Job, JobList, JobQuery, StartJob};
 use crate::api::Query;
@@ -237,7 +237,7 @@ pub async fn list(
         offset,
     };
     let jobs = state.store.list_jobs(&filter).await?;
-    let failed: Vec<Uuid> = jobs
+    let failed: Vec<_> = jobs
         .iter()
         .filter(|j| j.status == JobStatus::Failed)
         .filter_map(|j| j.instance_id)
