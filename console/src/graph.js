@@ -10,7 +10,7 @@ import { truncate } from './format.js';
 const ZOOMS = [0.25, 0.4, 0.55, 0.7, 0.85, 1, 1.25, 1.5, 2];
 const STATUS_MARK = { success: '✓', warning: '!', failed: '✕', running: '▶' };
 
-function Node({ node, status, count, onSelect }) {
+function Node({ node, status, count, onSelect, selected }) {
   const a = node.activity;
   const name = a.name || a.id;
   const type = String(a.type || '');
@@ -29,9 +29,9 @@ function Node({ node, status, count, onSelect }) {
   const typeRoom = Math.max(0, Math.floor((NODE_W - 66 - 14 - shownStatus * 7.2) / 6.2));
   return html`
     <g data-testid="graph-node" data-activity=${a.id} data-status=${status || 'none'}
-      class=${`node cat-${category} ${status ? `node-status-${status}` : ''} ${onSelect ? 'node-clickable' : ''}`}
+      class=${`node cat-${category} ${status ? `node-status-${status}` : ''} ${onSelect ? 'node-clickable' : ''} ${selected ? 'node-selected' : ''}`}
       transform=${`translate(${node.x - NODE_W / 2},${node.y - NODE_H / 2})`}
-      tabindex=${onSelect ? 0 : undefined} role=${onSelect ? 'button' : 'img'}
+      tabindex=${onSelect ? 0 : undefined} role=${onSelect ? 'button' : 'img'} aria-pressed=${onSelect && selected !== undefined ? String(selected) : undefined}
       aria-label=${`${name} (${typeLabel(type)})${statusText ? `: ${statusText}` : ''}`}
       onClick=${select} onKeyDown=${onKeyDown}>
       <title>${name} — ${type}${a.id !== name ? ` (id ${a.id})` : ''}${statusText ? ` — ${statusText}` : ''}</title>
@@ -109,9 +109,10 @@ function usePan() {
 
 /**
  * The graph of `definition`. `statuses` (activity id → status) colours the boxes, for an
- * instance; `onSelect(activityId)` makes boxes clickable.
+ * instance; `onSelect(activityId)` makes boxes clickable; `selected` (an activity id) is drawn
+ * as chosen.
  */
-export function RunbookGraph({ definition, statuses, counts, onSelect, title }) {
+export function RunbookGraph({ definition, statuses, counts, onSelect, selected, title }) {
   const [chosen, setRankdir] = useState(null); // null: whichever direction fits better
   const [zoom, setZoom] = useState(null); // null: fit the width (never enlarging)
   const auto = useMemo(() => autoLayout(definition), [definition]);
@@ -153,7 +154,8 @@ export function RunbookGraph({ definition, statuses, counts, onSelect, title }) 
           ${layout.edges.map((edge) => html`<${Edge} key=${`e${edge.index}`} edge=${edge} />`)}
           ${layout.nodes.map((node) => html`
             <${Node} key=${node.activity.id} node=${node} status=${statusOf(node.activity.id)}
-              count=${counts ? counts[node.activity.id] : 0} onSelect=${onSelect} />`)}
+              count=${counts ? counts[node.activity.id] : 0} onSelect=${onSelect}
+              selected=${selected === undefined ? undefined : selected === node.activity.id} />`)}
         </svg>
       </div>
       <${Legend} statuses=${!!statuses} />

@@ -8,6 +8,7 @@ import { elapsed, formatDuration, formatTime, shortId } from '../format.js';
 import { useRunbooks } from '../runbook-cache.js';
 import { RunbookCell } from './job-table.js';
 import { StatusBadge } from './status.js';
+import { FailedAt } from './failed-at.js';
 import { Empty } from './feedback.js';
 
 /** The runbook's name is resolved lazily through the runbook cache. */
@@ -34,7 +35,7 @@ export function InstanceTable({ instances, empty = 'No instances.' }) {
             <tr key=${inst.id} data-testid="instance-row" data-id=${inst.id} data-status=${inst.status}>
               <td data-label="Instance"><a href=${href(`/instances/${encodeURIComponent(inst.id)}`)} class="mono" title=${inst.id}>${shortId(inst.id)}</a></td>
               <td data-label="Runbook"><${RunbookCell} id=${inst.runbook_id} runbook=${runbooks[inst.runbook_id]} /></td>
-              <td data-label="Status"><${StatusBadge} status=${inst.status} /></td>
+              <td data-label="Status"><${StatusBadge} status=${inst.status} /><${FailedAt} failed=${inst.failed_activity} /></td>
               <td data-label="Server">${inst.server}</td>
               <td data-label="Started" class="nowrap">${formatTime(inst.started_at)}</td>
               <td data-label="Ended" class="nowrap">${formatTime(inst.ended_at) || html`<span class="muted">—</span>`}</td>

@@ -5,6 +5,7 @@ import { href } from '../router.js';
 import { elapsed, formatDuration, formatTime, shortId } from '../format.js';
 import { useRunbooks } from '../runbook-cache.js';
 import { StatusBadge } from './status.js';
+import { FailedAt } from './failed-at.js';
 import { Empty } from './feedback.js';
 
 /** A link to a runbook by its name (from the runbook cache), or its short id while unknown. */
@@ -37,7 +38,7 @@ export function JobTable({ jobs, showRunbook = true, empty = 'No jobs.' }) {
               <td data-label="Job"><a href=${href(`/jobs/${encodeURIComponent(job.id)}`)} class="mono" title=${job.id}>${shortId(job.id)}</a>
                 ${job.version !== undefined ? html` <span class="muted small">v${job.version}</span>` : null}</td>
               ${showRunbook ? html`<td data-label="Runbook"><${RunbookCell} id=${job.runbook_id} runbook=${runbooks[job.runbook_id]} /></td>` : null}
-              <td data-label="Status"><${StatusBadge} status=${job.status} /></td>
+              <td data-label="Status"><${StatusBadge} status=${job.status} /><${FailedAt} failed=${job.failed_activity} /></td>
               <td data-label="Created" class="nowrap">${formatTime(job.created_at)}</td>
               <td data-label="Created by">${job.created_by}</td>
               <td data-label="Ended" class="nowrap">${formatTime(job.ended_at) || html`<span class="muted">—</span>`}</td>

@@ -1,5 +1,6 @@
-// One instance: the runbook's graph coloured by what ran, the instance's status, parameters
-// and return data, and every activity run in order; live while it runs.
+// One instance: where it failed (first, when it did), the runbook's graph coloured by what
+// ran, the instance's status, parameters and return data, and its activity runs in order (a long
+// list collapsed); live while it runs; Run again once its job has ended.
 
 import { html, useEffect, useMemo, useState } from '../html.js';
 import { api, seg } from '../api.js';
@@ -14,18 +15,19 @@ import { RunbookGraph } from '../graph.js';
 import { typeLabel } from '../activity-types.js';
 import { KeyValues } from '../components/key-values.js';
 import { StatusBadge } from '../components/status.js';
-import { ActivityRun } from '../components/activity-run.js';
 import { LiveOutputs } from '../components/live-output.js';
+import { RunList, TAIL, initialHead } from '../components/run-list.js';
+import { FailureSummary, lastFailedRun } from '../components/failure-summary.js';
+import { RunAgain } from '../components/run-again.js';
+import { takeNotice } from '../follow-job.js';
 import { Empty, ErrorMessage, Loading } from '../components/feedback.js';
-
-const SHOWN = 200;
 
 export function InstancePage({ id }) {
   const instance = useLoad(() => api.get(`/api/v1/instances/${seg(id)}`), [id]);
   const runs = useLoad(() => api.get(`/api/v1/instances/${seg(id)}/activities`), [id]);
   const [runbook, setRunbook] = useState({ data: null, error: null, loading: true });
-  const [job, setJob] = useState(null);
-  const [shown, setShown] = useState(SHOWN);
+  const [head, setHead] = useState(null); // null: as many as initialHead shows
+  const [notice] = useState(takeNotice); // what the start that led here said
 
   const inst = instance.data;
   const running = !!inst && inst.status === 'running';
@@ -39,14 +41,17 @@ export function InstancePage({ id }) {
       (error) => setRunbook({ data: null, error, loading: false }),
     );
   }, [runbookId]);
-  useEffect(() => {
-    if (jobId) api.get(`/api/v1/jobs/${seg(jobId)}`).then(setJob, () => {});
-  }, [jobId]);
+  // The job: its version, and its end (which offers Run again); a failure to read it hides both.
+  const jobLoad = useLoad(() => (jobId ? api.get(`/api/v1/jobs/${seg(jobId)}`) : null), [jobId]);
+  const job = jobLoad.data || null;
 
   useEvents((name, event) => {
     if (name === 'lagged') {
       instance.refresh();
       runs.refresh();
+      jobLoad.refresh();
+    } else if (name === 'job' && event.id === jobId) {
+      jobLoad.refresh();
     } else if (name === 'activity' && event.instance_id === id) {
       runs.refresh();
     } else if (name === 'instance' && event.id === id) {
@@ -73,10 +78,13 @@ export function InstancePage({ id }) {
       <p><a href=${href('/jobs')}>Back to the jobs</a></p></div>`;
   }
   const rb = runbook.data;
+  const shownHead = head ?? initialHead(items.length);
+  const failedAt = inst.status === 'failed' ? lastFailedRun(items) : -1;
   const select = (activityId) => {
-    const index = items.findIndex((r) => r.id === activityId);
+    // The latest run of the activity: the one that tells how it ended.
+    const index = items.map((r) => r.id).lastIndexOf(activityId);
     if (index < 0) return;
-    if (index >= shown) setShown(index + SHOWN);
+    if (index >= shownHead && index < items.length - TAIL) setHead(index + 1);
     setTimeout(() => {
       const el = document.getElementById(`run-${index}`);
       if (el) {
@@ -97,6 +105,7 @@ export function InstancePage({ id }) {
         <h1>Instance of ${rb && !rb.missing ? html`<a href=${href(`/runbooks/${encodeURIComponent(inst.runbook_id)}`)}>${rb.name}</a>` : 'a runbook'}</h1>
         <div class="head-meta">
           <span class="sr-only">Status:</span><${StatusBadge} status=${inst.status} testid="instance-status" />
+          <${RunAgain} job=${job} runbook=${rb} />
         </div>
       </div>
       <p class="meta-line small">
@@ -106,6 +115,9 @@ export function InstancePage({ id }) {
         <span>${running ? 'Running for' : 'Took'} ${formatDuration(elapsed(inst.started_at, inst.ended_at))}</span>
         <span class="mono muted">${inst.id}</span>
       </p>
+      ${notice ? html`<p class="notice" role="status" data-testid="start-notice">${notice}</p>` : null}
+      ${failedAt >= 0 ? html`<${FailureSummary} runs=${items} index=${failedAt} typeOf=${types[items[failedAt].id]}
+        runbookId=${inst.runbook_id} onShowRun=${select} />` : null}
       ${inst.problems && inst.problems.length ? html`
         <div class="problems" role="alert" data-testid="instance-problems">
           <strong>The instance failed outside its activities:</strong>
@@ -136,12 +148,7 @@ export function InstancePage({ id }) {
         ${runs.loading ? html`<${Loading} what="activity runs" />` : null}
         <${ErrorMessage} error=${runs.error} />
         ${!runs.loading && !items.length ? html`<${Empty}>No activity has run yet.</${Empty}>` : null}
-        <ol class="runs">
-          ${items.slice(0, shown).map((run, i) => html`<${ActivityRun} key=${i} run=${run} index=${i} typeOf=${types[run.id]} />`)}
-        </ol>
-        ${items.length > shown ? html`
-          <button type="button" class="btn" onClick=${() => setShown(shown + SHOWN)}>
-            Show ${Math.min(SHOWN, items.length - shown)} more of ${items.length - shown}</button>` : null}
+        <${RunList} runs=${items} types=${types} head=${shownHead} onShowMore=${setHead} />
       </section>
     </div>`;
 }

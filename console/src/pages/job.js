@@ -1,5 +1,6 @@
-// One job: its fields and status (live), its instance(s), and Cancel while it is pending or
-// running, for those who may start the runbook.
+// One job: its fields and status (live), its instance(s) (where a failed one failed), Cancel
+// while it is pending or running and Run again once it has ended, for those who may start the
+// runbook.
 
 import { html, useEffect, useState } from '../html.js';
 import { api, seg } from '../api.js';
@@ -10,7 +11,9 @@ import { href } from '../router.js';
 import { elapsed, formatDuration, formatTime, shortId } from '../format.js';
 import { getRunbook } from '../runbook-cache.js';
 import { KeyValues } from '../components/key-values.js';
+import { RunAgain } from '../components/run-again.js';
 import { StatusBadge, isActiveJob } from '../components/status.js';
+import { FailedAt } from '../components/failed-at.js';
 import { Empty, ErrorMessage, Loading } from '../components/feedback.js';
 
 function Instances({ instances }) {
@@ -25,7 +28,7 @@ function Instances({ instances }) {
             <tr key=${i.id} data-testid="instance-row" data-id=${i.id} data-status=${i.status}>
               <td data-label="Instance"><a data-testid="instance-link" href=${href(`/instances/${encodeURIComponent(i.id)}`)}
                 class="mono">${shortId(i.id)}</a></td>
-              <td data-label="Status"><${StatusBadge} status=${i.status} /></td>
+              <td data-label="Status"><${StatusBadge} status=${i.status} /><${FailedAt} failed=${i.failed_activity} /></td>
               <td data-label="Server">${i.server}</td>
               <td data-label="Started">${formatTime(i.started_at)}</td>
               <td data-label="Ended">${formatTime(i.ended_at) || html`<span class="muted">—</span>`}</td>
@@ -104,6 +107,7 @@ export function JobPage({ id }) {
           ${canCancel ? html`
             <button type="button" class="btn btn-danger" data-testid="cancel-button" onClick=${doCancel}
               disabled=${cancel.busy || j.cancel_requested}>${j.cancel_requested ? 'Canceling…' : 'Cancel job'}</button>` : null}
+          <${RunAgain} job=${j} runbook=${runbook} />
         </div>
       </div>
       <${ErrorMessage} error=${cancel.error} />

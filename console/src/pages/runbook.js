@@ -1,17 +1,21 @@
-// One runbook: its graph, description, parameters, return data, versions, and its recent jobs
-// (live), with the Start form for those who may start it.
+// One runbook: its graph (a box opens that activity's definition, kept in the route as
+// `?activity=`), description, parameters, return data, versions, and its recent jobs (live),
+// with the Start form for those who may start it; a started job's instance is opened as soon
+// as it exists.
 
 import { html, useState } from '../html.js';
 import { api, seg } from '../api.js';
 import { useLoad } from '../hooks.js';
 import { useReady } from '../ready.js';
-import { href } from '../router.js';
+import { href, navigate } from '../router.js';
 import { formatTime, shortId } from '../format.js';
 import { rememberRunbook } from '../runbook-cache.js';
 import { useLiveJobs } from '../live-list.js';
+import { useFollowJob } from '../follow-job.js';
 import { RunbookGraph } from '../graph.js';
 import { JobTable } from '../components/job-table.js';
 import { StartJobForm } from '../components/start-job-form.js';
+import { ActivityDetails } from '../components/activity-details.js';
 import { ErrorMessage, Loading } from '../components/feedback.js';
 
 async function loadVersions(id) {
@@ -82,7 +86,7 @@ function RecentJobs({ runbook, live }) {
     </section>`;
 }
 
-export function RunbookPage({ id }) {
+export function RunbookPage({ id, query }) {
   const detail = useLoad(async () => {
     const r = await api.get(`/api/v1/runbooks/${seg(id)}`);
     rememberRunbook(r);
@@ -90,8 +94,9 @@ export function RunbookPage({ id }) {
   }, [id]);
   const live = useLiveJobs({ runbook_id: id }, 10, 0);
   const [starting, setStarting] = useState(false);
-  const [lastStarted, setLastStarted] = useState(null);
-  useReady('runbook', !detail.loading);
+  const { following, follow } = useFollowJob();
+  const activity = query.get('activity') || '';
+  useReady('runbook', !detail.loading, activity);
 
   if (detail.loading) return html`<${Loading} what="the runbook" />`;
   if (detail.error) {
@@ -101,9 +106,10 @@ export function RunbookPage({ id }) {
   const rb = detail.data;
   const onStarted = (job) => {
     setStarting(false);
-    setLastStarted(job);
     live.add(job);
+    follow(job, `Job ${shortId(job.id)} started (version ${job.version}).`);
   };
+  const select = (activityId) => navigate(`/runbooks/${id}`, { activity: activityId || undefined });
   return html`
     <div class="page page-runbook">
       <nav class="crumbs" aria-label="Breadcrumb">
@@ -121,13 +127,16 @@ export function RunbookPage({ id }) {
         </div>
       </div>
       <p class="lead" data-testid="runbook-description">${rb.description || html`<span class="muted">No description.</span>`}</p>
-      ${lastStarted ? html`
-        <p class="notice" role="status">Job <a href=${href(`/jobs/${encodeURIComponent(lastStarted.id)}`)} class="mono">${shortId(lastStarted.id)}</a> started.</p>` : null}
+      ${following ? html`
+        <p class="notice" role="status" data-testid="start-waiting">Job <a href=${href(`/jobs/${encodeURIComponent(following.id)}`)}
+          class="mono">${shortId(following.id)}</a> started; its instance opens as soon as a runbook server takes it…</p>` : null}
       ${starting && rb.can_start ? html`<${StartJobForm} runbook=${rb} onStarted=${onStarted} onClose=${() => setStarting(false)} />` : null}
       <section class="card card-graph" aria-labelledby="rb-graph">
         <h2 id="rb-graph" class="h-small">Graph</h2>
-        <${RunbookGraph} definition=${rb.definition} title=${`Graph of ${rb.name}`} />
+        <${RunbookGraph} definition=${rb.definition} title=${`Graph of ${rb.name}`} onSelect=${select} selected=${activity} />
       </section>
+      ${activity ? html`<${ActivityDetails} definition=${rb.definition} activityId=${activity} onSelect=${select}
+        onClose=${() => select(null)} />` : null}
       <div class="columns columns-wide-left">
         <div>
           <${RecentJobs} runbook=${rb} live=${live} />

@@ -7,6 +7,7 @@ import { useDebounced, useLoad } from '../hooks.js';
 import { useReady } from '../ready.js';
 import { href } from '../router.js';
 import { formatTime } from '../format.js';
+import { useSession } from '../session.js';
 import { FolderTree } from '../components/folder-tree.js';
 import { Empty, ErrorMessage, Loading } from '../components/feedback.js';
 
@@ -39,6 +40,15 @@ function RunbookTable({ items }) {
             </tr>`)}
         </tbody>
       </table>
+    </div>`;
+}
+
+function NoAccess({ name }) {
+  return html`
+    <div class="notice" role="status" data-testid="no-access">
+      <p><strong>You have no access to any folder yet.</strong> Ask an administrator to grant you a role on a
+        folder:</p>
+      <pre class="command"><code>scorch user grant ${name} FOLDER viewer</code></pre>
     </div>`;
 }
 
@@ -80,6 +90,9 @@ export function RunbooksPage({ query }) {
 
   useReady('runbooks', !list.loading && list.forKey === key);
   const searching = term !== '';
+  const { me } = useSession();
+  // Signed in, but granted nothing: an empty list would say nothing of why.
+  const noAccess = !!me && !me.admin && !(me.grants || []).length;
 
   return html`
     <div class="page page-runbooks">
@@ -108,6 +121,7 @@ export function RunbooksPage({ query }) {
             <div class=${list.loading ? 'is-stale' : ''} aria-busy=${list.loading ? 'true' : 'false'}>
               ${list.items.length
                 ? html`<${RunbookTable} items=${list.items} />`
+                : noAccess ? html`<${NoAccess} name=${me.name} />`
                 : html`<${Empty}>${searching ? 'No runbook matches this search.' : 'No runbooks here yet.'}</${Empty}>`}
             </div>` : null}
           <${ErrorMessage} error=${more.error} />

@@ -35,8 +35,8 @@ pub use model::{
 pub use postgres::{Listen, PgJournal, PgSettings, PgStore};
 pub use sqlite::{SqliteJournal, SqliteSettings, SqliteStore};
 pub use store::{
-    Access, Authoring, Change, Claim, InstanceFilter, JobFilter, JobPath, JobResult, NewJob, Operations, PurgeRule,
-    Store,
+    Access, AuditFilter, Authoring, Change, Claim, FailedRun, InstanceFilter, JobFilter, JobPath, JobResult, NewJob,
+    Operations, PurgeRule, Store,
 };
 
 /// The capability traits, whose methods callers holding a `dyn Store` (or one capability) need

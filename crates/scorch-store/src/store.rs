@@ -288,6 +288,9 @@ pub trait Operations: JobPath {
     }
     /// Newest first.
     async fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceRow>, StoreError>;
+    /// The last failed run of each of `instances` that has one (in no particular order): where a
+    /// failed instance failed, for a list of them, in one read.
+    async fn failed_runs(&self, instances: &[Uuid]) -> Result<Vec<FailedRun>, StoreError>;
 
     // ---- global settings ----
 
@@ -304,7 +307,16 @@ pub trait Operations: JobPath {
 
     async fn audit(&self, entry: NewAudit<'_>) -> Result<(), StoreError>;
     /// Newest first.
-    async fn audit_log(&self, limit: u32, offset: u32) -> Result<Vec<AuditEntry>, StoreError>;
+    async fn audit_log(&self, limit: u32, offset: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        self.search_audit(&AuditFilter {
+            limit,
+            offset,
+            ..AuditFilter::default()
+        })
+        .await
+    }
+    /// The entries that pass `filter`, newest first.
+    async fn search_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError>;
     /// Deletes finished instances (with their runs) by the rule, in batches of `batch`, each in
     /// its own short transaction; returns how many were (or, with `dry_run`, would be) deleted.
     async fn purge_instances(&self, rule: &PurgeRule, batch: u32, dry_run: bool) -> Result<u64, StoreError>;
@@ -426,6 +438,33 @@ pub struct JobFilter {
     pub until: Option<Timestamp>,
     pub limit: u32,
     pub offset: u32,
+}
+
+/// Which audit entries a search returns: all of the conditions set, a page of them.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only this actor's (exactly).
+    pub actor: Option<String>,
+    /// Only this action (`job.start`), or, ending in `.`, the actions it begins (`job.`).
+    pub action: Option<String>,
+    /// At or after this time.
+    pub since: Option<Timestamp>,
+    /// Before this time.
+    pub until: Option<Timestamp>,
+    /// Only entries whose actor, action, object or detail contains this (case-insensitive).
+    pub text: Option<String>,
+    /// At most this many; 0 is no limit.
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// Where a failed instance failed: its last failed activity run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedRun {
+    pub instance_id: Uuid,
+    pub activity_id: String,
+    pub activity_name: String,
+    pub error: String,
 }
 
 #[derive(Debug, Clone, Default)]

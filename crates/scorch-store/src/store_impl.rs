@@ -256,6 +256,10 @@ macro_rules! impl_store {
                 super::instances::list(self, filter).await
             }
 
+            async fn failed_runs(&self, instances: &[::uuid::Uuid]) -> Result<Vec<crate::FailedRun>, crate::StoreError> {
+                super::instances::failed_runs(self, instances).await
+            }
+
             async fn set_variable(&self, name: &str, value: &str, encrypted: bool) -> Result<(), crate::StoreError> {
                 super::cold::settings::set_variable(self, name, value, encrypted).await
             }
@@ -284,8 +288,11 @@ macro_rules! impl_store {
                 crate::backend::Backend::append_audit(self, entry).await
             }
 
-            async fn audit_log(&self, limit: u32, offset: u32) -> Result<Vec<crate::AuditEntry>, crate::StoreError> {
-                super::cold::audit::log(self, limit, offset).await
+            async fn search_audit(
+                &self,
+                filter: &crate::AuditFilter,
+            ) -> Result<Vec<crate::AuditEntry>, crate::StoreError> {
+                super::cold::audit::search(self, filter).await
             }
 
             async fn purge_instances(

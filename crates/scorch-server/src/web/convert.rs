@@ -102,6 +102,7 @@ pub fn job(j: &store::Job) -> wire::Job {
         cancel_requested: j.cancel_requested,
         ended_at: j.ended_at.map(time),
         result: None,
+        failed_activity: None,
     }
 }
 
@@ -117,6 +118,29 @@ pub fn instance(i: &store::InstanceRow) -> wire::Instance {
         started_at: time(i.started_at),
         ended_at: i.ended_at.map(time),
         problems: i.problems.clone(),
+        failed_activity: None,
+    }
+}
+
+/// The longest error a list item carries, in characters.
+const SHORT_ERROR: usize = 200;
+
+/// Where a failed instance failed, for a list: the error's first line, shortened.
+pub fn failed_activity(run: &store::FailedRun) -> wire::FailedActivity {
+    let line = run
+        .error
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .trim();
+    let error = match line.char_indices().nth(SHORT_ERROR) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_string(),
+    };
+    wire::FailedActivity {
+        id: run.activity_id.clone(),
+        name: run.activity_name.clone(),
+        error,
     }
 }
 
@@ -133,5 +157,34 @@ pub fn server(s: &store::RunbookServer, now: Timestamp, alive_within: std::time:
         max_instances: s.max_instances,
         running: s.running,
         packs: s.packs.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn failed(error: &str) -> wire::FailedActivity {
+        failed_activity(&store::FailedRun {
+            instance_id: Uuid::nil(),
+            activity_id: "copy".into(),
+            activity_name: "Copy the backup".into(),
+            error: error.into(),
+        })
+    }
+
+    #[test]
+    fn a_lists_error_is_its_first_line_cut_to_200_characters() {
+        assert_eq!(failed("\n  disk full  \nat /srv\n").error, "disk full");
+        assert_eq!(failed("").error, "");
+        let long = "é".repeat(250);
+        let cut = failed(&long).error;
+        assert_eq!(cut.chars().count(), 201);
+        assert!(cut.starts_with(&"é".repeat(200)) && cut.ends_with('…'), "{cut}");
+        assert_eq!(failed(&"x".repeat(200)).error, "x".repeat(200));
+        let named = failed("boom");
+        assert_eq!((named.id.as_str(), named.name.as_str()), ("copy", "Copy the backup"));
     }
 }

@@ -8,6 +8,7 @@ use scorch_store::{InstanceFilter, InstanceRow, StoreError};
 
 use super::access::{opt_uuid, status, time, uuid, visible_runbook, visible_runbooks};
 use super::convert;
+use super::failures::failures_by_instance;
 use super::wire::{
     ActivityOutputPage, ActivityRunList, Instance, InstanceList, InstanceQuery, OutputItem, OutputQuery,
 };
@@ -50,7 +51,19 @@ pub async fn list(
         offset,
     };
     let rows = state.store.list_instances(&filter).await?;
-    let items: Vec<Instance> = rows.iter().map(convert::instance).collect();
+    let failed: Vec<_> = rows
+        .iter()
+        .filter(|i| i.status == InstanceStatus::Failed)
+        .map(|i| i.id)
+        .collect();
+    let mut failures = failures_by_instance(&state, &failed).await?;
+    let items: Vec<Instance> = rows
+        .iter()
+        .map(|row| Instance {
+            failed_activity: failures.remove(&row.id),
+            ..convert::instance(row)
+        })
+        .collect();
     let next_offset = next_offset(items.len(), limit, offset);
     Ok(Json(InstanceList { items, next_offset }))
 }

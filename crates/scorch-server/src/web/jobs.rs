@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::access::{opt_uuid, status, time, uuid, visible_runbook, visible_runbooks};
 use super::convert;
+use super::failures::failures_by_instance;
 use super::shutdown::Shutdown;
 use super::wire::{Job, JobList, JobQuery, StartJob};
 use crate::api::Query;
@@ -236,7 +237,19 @@ pub async fn list(
         offset,
     };
     let jobs = state.store.list_jobs(&filter).await?;
-    let items: Vec<Job> = jobs.iter().map(convert::job).collect();
+    let failed: Vec<_> = jobs
+        .iter()
+        .filter(|j| j.status == JobStatus::Failed)
+        .filter_map(|j| j.instance_id)
+        .collect();
+    let mut failures = failures_by_instance(&state, &failed).await?;
+    let items: Vec<Job> = jobs
+        .iter()
+        .map(|job| Job {
+            failed_activity: job.instance_id.and_then(|i| failures.remove(&i)),
+            ..convert::job(job)
+        })
+        .collect();
     let next_offset = next_offset(items.len(), limit, offset);
     Ok(Json(JobList { items, next_offset }))
 }

@@ -11,6 +11,7 @@ mod account;
 mod audit;
 mod convert;
 mod events;
+mod failures;
 mod instances;
 mod jobs;
 mod openapi;

@@ -144,11 +144,24 @@ pub struct AuditList {
     pub next_offset: Option<u32>,
 }
 
-/// Paging of `GET /api/v1/audit`.
+/// Filters and paging of `GET /api/v1/audit`; the filters given must all hold.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct PageQuery {
+pub struct AuditQuery {
+    /// Only this user's actions (the exact name).
+    pub actor: Option<String>,
+    /// Only this action (`job.start`), or, ending in `.`, every action it begins (`job.`).
+    pub action: Option<String>,
+    /// At or after this time (RFC 3339).
+    #[param(format = DateTime)]
+    pub since: Option<String>,
+    /// Before this time (RFC 3339).
+    #[param(format = DateTime)]
+    pub until: Option<String>,
+    /// Only records whose actor, action, object type or detail contains this (case-insensitive,
+    /// at most 200 characters).
+    pub text: Option<String>,
     /// At most this many, newest first (default 50, at most 500).
     pub limit: Option<u32>,
     pub offset: Option<u32>,
@@ -224,6 +237,19 @@ pub struct Job {
     /// the document `scorch runbook test --json` prints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<RunReport>,
+    /// Only in lists, for a failed job whose instance has a failed activity run: where it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_activity: Option<FailedActivity>,
+}
+
+/// Where a failed job or instance failed: its last failed activity run, with the first line of
+/// its error (at most 200 characters; the instance's activity runs hold all of it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FailedActivity {
+    /// The activity's id in the runbook.
+    pub id: String,
+    pub name: String,
+    pub error: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -278,6 +304,9 @@ pub struct Instance {
     /// evaluated); absent when there is none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
+    /// Only in lists, for a failed instance with a failed activity run: where it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_activity: Option<FailedActivity>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::sql::{INSTANCE_NAMES, InstanceNames, RUN_NAMES, RunNames, SELECT_RUNS, select_instances};
 use super::{PgStore, from_json, limit, micros, timestamp};
 use crate::run_states::{error_kind_of, run_state};
-use crate::{InstanceFilter, InstanceRow, StoreError};
+use crate::{FailedRun, InstanceFilter, InstanceRow, StoreError};
 
 pub(super) async fn get(store: &PgStore, id: Uuid) -> Result<InstanceRow, StoreError> {
     let row = sqlx::query(select_instances!("WHERE uuid = $1"))
@@ -53,6 +53,35 @@ pub(super) async fn list(store: &PgStore, filter: &InstanceFilter) -> Result<Vec
         .push_bind(i64::from(filter.offset));
     let rows = query.build().fetch_all(store.pool()).await?;
     rows.iter().map(decode).collect()
+}
+
+/// The last failed run (state 3) of each of `instances` that has one.
+pub(super) async fn failed_runs(store: &PgStore, instances: &[Uuid]) -> Result<Vec<FailedRun>, StoreError> {
+    if instances.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(
+        "SELECT DISTINCT ON (r.instance_id) i.uuid, r.activity_id, r.activity_name, r.error
+         FROM instances i JOIN activity_runs r ON r.instance_id = i.id
+         WHERE i.uuid = ANY($1) AND r.state = 3
+         ORDER BY r.instance_id, r.seq DESC",
+    )
+    .bind(instances)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let activity_id: String = row.try_get("activity_id")?;
+            Ok(FailedRun {
+                instance_id: row.try_get("uuid")?,
+                activity_name: row
+                    .try_get::<Option<String>, _>("activity_name")?
+                    .unwrap_or_else(|| activity_id.clone()),
+                activity_id,
+                error: row.try_get::<Option<String>, _>("error")?.unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
 fn decode(row: &PgRow) -> Result<InstanceRow, StoreError> {

@@ -13,7 +13,7 @@ use super::columns::Columns;
 use super::sql::{SELECT_RUNS, select_instances};
 use super::{SqliteStore, from_json, hex_list, limit, micros, timestamp};
 use crate::run_states::{error_kind_of, run_state};
-use crate::{InstanceFilter, InstanceRow, StoreError};
+use crate::{FailedRun, InstanceFilter, InstanceRow, StoreError};
 
 pub(super) async fn get(store: &SqliteStore, id: Uuid) -> Result<InstanceRow, StoreError> {
     let mut conn = store.pool.acquire().await?;
@@ -59,6 +59,35 @@ pub(super) async fn list(store: &SqliteStore, filter: &InstanceFilter) -> Result
         .push_bind(filter.offset);
     let rows = query.build().fetch_all(&store.pool).await?;
     rows.iter().map(decode).collect()
+}
+
+/// The last failed run (state 3) of each of `instances` that has one.
+pub(super) async fn failed_runs(store: &SqliteStore, instances: &[Uuid]) -> Result<Vec<FailedRun>, StoreError> {
+    if instances.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(
+        "SELECT i.uuid, r.activity_id, r.activity_name, r.error
+         FROM instances i JOIN activity_runs r ON r.instance_id = i.id
+         WHERE i.uuid IN (SELECT unhex(value) FROM json_each(?)) AND r.state = 3
+           AND r.seq = (SELECT MAX(seq) FROM activity_runs f WHERE f.instance_id = i.id AND f.state = 3)",
+    )
+    .bind(hex_list(instances))
+    .fetch_all(&store.pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let activity_id: String = row.column("activity_id")?;
+            Ok(FailedRun {
+                instance_id: row.column("uuid")?,
+                activity_name: row
+                    .column::<Option<String>>("activity_name")?
+                    .unwrap_or_else(|| activity_id.clone()),
+                activity_id,
+                error: row.column::<Option<String>>("error")?.unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
 pub(super) fn decode(row: &impl Columns) -> Result<InstanceRow, StoreError> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use jiff::SignedDuration;
 use scorch_activity::{ErrorKind, Row, Status};
 use scorch_engine::{InstanceEnd, InstanceStart, InstanceStatus, JournalError, RunState};
-use scorch_store::{InstanceFilter, Store, StoreError};
+use scorch_store::{FailedRun, InstanceFilter, Store, StoreError};
 use serde_json::{Map, json};
 use uuid::Uuid;
 
@@ -20,6 +20,7 @@ crate::contract!(
     many_instances_journal_at_once,
     instances_are_listed_with_filters,
     an_instance_without_its_job_is_refused_clearly,
+    failed_runs_name_each_instances_last_failure,
 );
 
 async fn records_round_trip_in_seq_order(store: Arc<dyn Store>) {
@@ -434,4 +435,43 @@ async fn an_instance_without_its_job_is_refused_clearly(store: Arc<dyn Store>) {
         matches!(&refused, Err(JournalError::Unavailable(m)) if m.contains("create the job")),
         "{refused:?}"
     );
+}
+
+/// Where failed instances failed, read for a list of them at once: each one's last failed run.
+async fn failed_runs_name_each_instances_last_failure(store: Arc<dyn Store>) {
+    let journal = store.journal();
+    let mut instances = Vec::new();
+    // Two runbooks: one runs one job at a time.
+    for name in ["Fails", "Passes"] {
+        let rb = runbook(&store, "", name, json!({})).await;
+        job(&store, rb).await;
+        let claim = claim(&store, "rb1").await;
+        journal.instance_started(&instance_start(&claim, "rb1")).await.unwrap();
+        instances.push(claim.instance_id);
+    }
+    let (failed, passed) = (instances[0], instances[1]);
+    for seq in 0..4 {
+        let mut run = finished_run(failed, seq);
+        if seq == 1 || seq == 2 {
+            run.state = RunState::Finished(Status::Failed);
+            run.error = format!("failure {seq}\nits detail");
+        }
+        if seq == 2 {
+            run.activity_name = run.activity_id.clone();
+        }
+        journal.run_finished(&run).await.unwrap();
+    }
+    journal.run_finished(&finished_run(passed, 0)).await.unwrap();
+
+    let found = store.failed_runs(&[passed, failed, Uuid::new_v4()]).await.unwrap();
+    assert_eq!(
+        found,
+        [FailedRun {
+            instance_id: failed,
+            activity_id: "step2".into(),
+            activity_name: "step2".into(),
+            error: "failure 2\nits detail".into(),
+        }]
+    );
+    assert_eq!(store.failed_runs(&[]).await.unwrap(), []);
 }

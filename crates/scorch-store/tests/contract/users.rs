@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
-use scorch_store::{Grant, NewAudit, Role, ServerRegistration, Store, StoreError};
+use scorch_store::{AuditFilter, Grant, NewAudit, Role, ServerRegistration, Store, StoreError};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 crate::contract!(
     users_tokens_and_grants,
     audit_is_read_newest_first,
+    audit_is_searched_by_actor_action_time_and_text,
     runbook_servers_register_and_heartbeat
 );
 
@@ -176,6 +177,130 @@ async fn audit_is_read_newest_first(store: Arc<dyn Store>) {
         .map(|e| e.action)
         .collect();
     assert_eq!(page, ["runbook.push"]);
+}
+
+async fn audit_is_searched_by_actor_action_time_and_text(store: Arc<dyn Store>) {
+    let entries = [
+        ("alice", "job.start", json!({ "runbook": "Ops/Deploy Web" })),
+        ("bob", "job.cancel", json!({ "runbook": "Ops/Deploy Web" })),
+        ("alice", "runbook.push", json!({ "path": "Finance/Pay_Roll 100%" })),
+        ("bob", "jobs.purge", Value::Null),
+    ];
+    for (actor, action, detail) in &entries {
+        store
+            .audit(NewAudit {
+                actor,
+                action,
+                object_type: "job",
+                object_id: None,
+                detail,
+            })
+            .await
+            .unwrap();
+    }
+    let search = |filter: AuditFilter| {
+        let store = store.clone();
+        async move {
+            let found = store.search_audit(&filter).await.unwrap();
+            found
+                .into_iter()
+                .map(|e| format!("{} {}", e.actor, e.action))
+                .collect::<Vec<_>>()
+        }
+    };
+    let filter = AuditFilter::default;
+    assert_eq!(
+        search(AuditFilter {
+            actor: Some("alice".into()),
+            ..filter()
+        })
+        .await,
+        ["alice runbook.push", "alice job.start"]
+    );
+    // An action ending in '.' takes the actions it begins, and no other ('jobs.' is not 'job.').
+    assert_eq!(
+        search(AuditFilter {
+            action: Some("job.".into()),
+            ..filter()
+        })
+        .await,
+        ["bob job.cancel", "alice job.start"]
+    );
+    assert_eq!(
+        search(AuditFilter {
+            action: Some("job.start".into()),
+            actor: Some("bob".into()),
+            ..filter()
+        })
+        .await,
+        Vec::<String>::new()
+    );
+    // Text: case-insensitive, in the detail or the action; LIKE's wildcards match themselves.
+    assert_eq!(
+        search(AuditFilter {
+            text: Some("deploy WEB".into()),
+            ..filter()
+        })
+        .await,
+        ["bob job.cancel", "alice job.start"]
+    );
+    assert_eq!(
+        search(AuditFilter {
+            text: Some("PURGE".into()),
+            ..filter()
+        })
+        .await,
+        ["bob jobs.purge"]
+    );
+    for literal in ["pay_roll 100%", "_", "%"] {
+        assert_eq!(
+            search(AuditFilter {
+                text: Some(literal.into()),
+                ..filter()
+            })
+            .await,
+            ["alice runbook.push"],
+            "{literal}"
+        );
+    }
+    assert_eq!(
+        search(AuditFilter {
+            text: Some("pay%roll".into()),
+            ..filter()
+        })
+        .await,
+        Vec::<String>::new()
+    );
+    let all = store.audit_log(0, 0).await.unwrap();
+    let (newest, oldest) = (all[0].at, all[3].at);
+    assert_eq!(
+        search(AuditFilter {
+            since: Some(oldest),
+            until: Some(newest),
+            ..filter()
+        })
+        .await
+        .len(),
+        all.iter().filter(|e| e.at < newest).count()
+    );
+    assert_eq!(
+        search(AuditFilter {
+            since: Some(crate::now() + jiff::SignedDuration::from_secs(60)),
+            ..filter()
+        })
+        .await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        search(AuditFilter {
+            actor: Some("bob".into()),
+            limit: 1,
+            offset: 1,
+            ..filter()
+        })
+        .await,
+        ["bob job.cancel"]
+    );
 }
 
 async fn runbook_servers_register_and_heartbeat(store: Arc<dyn Store>) {

@@ -119,6 +119,20 @@ activities:
     properties: { program: sleep, arguments: ["60"] }
 "#;
 
+/// One activity looping twenty times (its exit condition never holds): a long list of runs.
+const POLL_RUNBOOK: &str = r#"format: 1
+runbook: Poll Often
+activities:
+  - id: poll
+    name: Poll
+    type: run_program
+    properties: { program: echo, arguments: ["polled"] }
+    loop:
+      max_attempts: 20
+      exit_when:
+        - { data: poll.stdout, op: equals, value: never }
+"#;
+
 /// What every step shares.
 struct Ctx {
     fleet: Fleet,
@@ -128,10 +142,13 @@ struct Ctx {
     broken_id: String,
     payroll_id: String,
     soak_id: String,
-    /// Tokens of olivia (operator on Ops), victor (viewer on Ops), nora (operator on Finance).
+    poll_id: String,
+    /// Tokens of olivia (operator on Ops), victor (viewer on Ops), nora (operator on Finance),
+    /// ursula (granted nothing).
     olivia: String,
     victor: String,
     nora: String,
+    ursula: String,
 }
 
 impl Ctx {
@@ -317,6 +334,7 @@ async fn setup() -> Ctx {
     create_user(&fleet, "olivia", OLIVIA_PASSWORD).await;
     create_user(&fleet, "victor", VICTOR_PASSWORD).await;
     fleet.scorch(&["user", "create", "nora"]).await.ok();
+    fleet.scorch(&["user", "create", "ursula"]).await.ok();
     fleet.scorch(&["folder", "create", "Ops"]).await;
     fleet.scorch(&["folder", "create", "Ops/Nightly"]).await;
     fleet.scorch(&["folder", "create", "Finance"]).await;
@@ -332,6 +350,7 @@ async fn setup() -> Ctx {
     fleet.push("broken.runbook.yaml", BROKEN_RUNBOOK, "Ops/Nightly").await;
     fleet.push("payroll.runbook.yaml", PAYROLL_RUNBOOK, "Finance").await;
     fleet.push("soak.runbook.yaml", SOAK_RUNBOOK, "Ops").await;
+    fleet.push("poll.runbook.yaml", POLL_RUNBOOK, "Ops").await;
 
     // Settings for the settings page.
     let r = fleet
@@ -349,10 +368,11 @@ async fn setup() -> Ctx {
         .expect("set a counter");
     assert!(r.status().is_success(), "set a counter: {}", r.status());
 
-    let (olivia, victor, nora) = (
+    let (olivia, victor, nora, ursula) = (
         create_token(&fleet, "olivia").await,
         create_token(&fleet, "victor").await,
         create_token(&fleet, "nora").await,
+        create_token(&fleet, "ursula").await,
     );
 
     let (status, body) = fleet.get("/api/v1/runbooks?limit=500").await;
@@ -368,7 +388,7 @@ async fn setup() -> Ctx {
             .to_string()
     };
     let (deploy_id, broken_id, payroll_id) = (id_of("Deploy Service"), id_of("Broken Backup"), id_of("Payroll Export"));
-    let soak_id = id_of("Soak Test");
+    let (soak_id, poll_id) = (id_of("Soak Test"), id_of("Poll Often"));
 
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let shots = screenshot_dir(&workspace);
@@ -387,9 +407,11 @@ async fn setup() -> Ctx {
         broken_id,
         payroll_id,
         soak_id,
+        poll_id,
         olivia,
         victor,
         nora,
+        ursula,
     }
 }
 
@@ -467,6 +489,34 @@ async fn runbook_graph(cx: Arc<Ctx>) {
         "description: {description:?}"
     );
     b.screenshot("runbook-graph").await;
+
+    // A box opens its activity's definition; a link there leads on to the next activity.
+    let details = |id: &str| format!("{}[data-activity=\"{id}\"]", tid("activity-details"));
+    b.click(&format!("{}[data-activity=\"gate\"]", tid("graph-node"))).await;
+    b.wait_for(&details("gate")).await;
+    let name = b.text(&tid("activity-details-name")).await;
+    assert!(name.starts_with("Wait for the gate"), "the details name {name:?}");
+    assert_eq!(b.text(&tid("activity-details-type")).await, "run_program");
+    let properties = b.text(&tid("activity-properties")).await;
+    assert!(
+        properties.contains("program") && properties.contains("sh") && properties.contains("arguments"),
+        "the gate's properties show {properties:?}"
+    );
+    let after = b.text(&tid("activity-links-in")).await;
+    assert!(after.contains("Initialize Data"), "the gate runs after {after:?}");
+    let then = b.texts(&format!("{} button", tid("activity-links-out"))).await;
+    assert_eq!(then, ["Check the replicas", "Announce"], "the gate's links out");
+    b.click(&format!("{} li:last-child button", tid("activity-links-out")))
+        .await;
+    b.wait_for(&details("announce")).await;
+    let hash = b.js("return location.hash;", vec![]).await;
+    assert!(
+        hash.as_str().is_some_and(|h| h.ends_with("activity=announce")),
+        "the chosen activity is not in the address: {hash}"
+    );
+    b.screenshot("runbook-activity").await;
+    b.click(&tid("activity-details-close")).await;
+    b.wait_gone(&tid("activity-details")).await;
 }
 
 /// The start form: a bad integer shows `param-error` and starts nothing; good values start a
@@ -512,41 +562,61 @@ async fn start_and_watch(cx: Arc<Ctx>) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
 
-    // Where the form leads is the console's choice; the runbook page lists the job either way.
-    let row = format!("{}[data-id=\"{job}\"]", tid("job-row"));
-    let shown = b
+    // The console goes to the job's instance as soon as a runbook server has made it, and the
+    // instance's runs and status change there live as the job goes on.
+    let instance = b
         .wait_js(
-            "the new job's row",
-            Duration::from_secs(3),
-            "return document.querySelector(arguments[0]) !== null || location.hash.includes(arguments[1]);",
-            vec![json!(row), json!(job)],
+            "the new job's instance page",
+            WAIT,
+            "const m = /^#\\/instances\\/([^/?]+)$/.exec(location.hash); \
+             return m && document.body.dataset.ready === 'instance' ? decodeURIComponent(m[1]) : null;",
+            vec![],
         )
         .await;
-    let _ = shown;
-    if !b.exists(&row).await {
-        b.go(&format!("/runbooks/{}", cx.deploy_id)).await;
-        b.ready("runbook").await;
-        b.wait_for(&row).await;
-    }
-    let status = b.attrs(&row, "data-status").await.remove(0);
-    assert!(
-        status == "pending" || status == "running",
-        "the job should wait for its gate, but its row says {status:?}"
+    let instance = instance.as_str().expect("an instance id").to_string();
+    let (_, listed) = cx
+        .api(
+            cx.admin(),
+            Method::GET,
+            &format!("/api/v1/instances?job_id={job}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        listed["items"][0]["id"],
+        instance.as_str(),
+        "the page is not the job's instance: {listed}"
     );
-    // A mark that a reload would wipe; then open the gate and watch the row.
+    let started = b.text(&tid("start-notice")).await;
+    assert!(
+        started.ends_with("started (version 1)."),
+        "start-notice says {started:?}"
+    );
+    let run = |id: &str| format!("{}[data-activity=\"{id}\"]", tid("activity-run"));
+    b.wait_js(
+        "the gate's run, running, on a running instance",
+        WAIT,
+        "const r = document.querySelector(arguments[0]); const s = document.querySelector(arguments[1]); \
+         return !!r && r.dataset.status === 'running' && !!s && s.textContent.trim() === 'running';",
+        vec![json!(run("gate")), json!(tid("instance-status"))],
+    )
+    .await;
+    assert!(!b.exists(&run("announce")).await, "announce ran before the gate opened");
+    // A mark that a reload would wipe; then open the gate and watch the runs.
     b.js("window.__consoleE2eMark = 'still-here';", vec![]).await;
     std::fs::write(&cx.gate, "open").expect("open the gate");
     let outcome = b
         .wait_js(
-            "the job's row to reach completed without a reload",
+            "the instance to succeed, its announce run shown, without a reload",
             WAIT,
             "if (window.__consoleE2eMark !== 'still-here') return 'reloaded'; \
-             const r = document.querySelector(arguments[0]); \
-             return r && r.dataset.status === 'completed' ? 'completed' : null;",
-            vec![json!(row)],
+             const r = document.querySelector(arguments[0]); const s = document.querySelector(arguments[1]); \
+             return r && r.dataset.status === 'success' && s && s.textContent.trim() === 'success' ? 'success' : null;",
+            vec![json!(run("announce")), json!(tid("instance-status"))],
         )
         .await;
-    assert_eq!(outcome, "completed", "the page reloaded instead of updating live");
+    assert_eq!(outcome, "success", "the page reloaded instead of updating live");
+    let row = format!("{}[data-id=\"{job}\"]", tid("job-row"));
     let (_, detail) = cx
         .api(cx.admin(), Method::GET, &format!("/api/v1/jobs/{job}"), None)
         .await;
@@ -604,7 +674,8 @@ async fn start_and_watch(cx: Arc<Ctx>) {
     b.screenshot("instance-success").await;
 }
 
-/// A failed instance: its status, the failing activity's error, node statuses.
+/// A failed instance: its status, the failing activity's error, node statuses, the failure
+/// summary above the graph, and where it failed in the jobs and instances lists.
 async fn failed_instance(cx: Arc<Ctx>) {
     let b = &cx.browser;
     let body = json!({ "runbook_id": cx.broken_id, "wait": true });
@@ -647,7 +718,168 @@ async fn failed_instance(cx: Arc<Ctx>) {
         !report.iter().any(|s| s == "success" || s == "failed"),
         "report never ran, but its node says {report:?}"
     );
+
+    // Where it failed, first: the activity, its type, the error and its kind, before the graph.
+    let summary = format!("{}[data-activity=\"backup\"]", tid("failure-summary"));
+    b.wait_for(&summary).await;
+    assert_eq!(b.text(&tid("failure-activity")).await, "Back up");
+    assert_eq!(b.text(&tid("failure-type")).await, "run program");
+    let error = b.text(&tid("failure-error")).await;
+    assert!(
+        error.contains("backup volume /srv/backup is full"),
+        "failure-error shows {error:?}"
+    );
+    assert!(b.exists(&tid("failure-kind")).await, "the failure's kind is not shown");
+    let first = b
+        .js(
+            "const s = document.querySelector(arguments[0]), g = document.querySelector(arguments[1]); \
+             return !!s && !!g && !!(s.compareDocumentPosition(g) & Node.DOCUMENT_POSITION_FOLLOWING);",
+            vec![json!(tid("failure-summary")), json!(tid("runbook-graph"))],
+        )
+        .await;
+    assert_eq!(first, true, "the failure summary is not above the graph");
+    let link = b.attrs(&tid("failure-activity-link"), "href").await;
+    assert_eq!(
+        link,
+        [format!("#/runbooks/{}?activity=backup", cx.broken_id)],
+        "the link to the failing activity's definition"
+    );
     b.screenshot("instance-failure").await;
+
+    // The lists say where a failed one failed.
+    let failed_at = |kind: &str, id: &str| format!("{}[data-id=\"{id}\"] {}", tid(kind), tid("failed-activity"));
+    let job_id = job["id"].as_str().expect("a job id");
+    for (route, kind, id) in [
+        ("/jobs?status=failed", "job-row", job_id),
+        ("/instances?status=failed", "instance-row", instance.as_str()),
+    ] {
+        b.go(route).await;
+        let at = b.text(&failed_at(kind, id)).await;
+        assert!(
+            at.contains("Back up") && at.contains("backup volume /srv/backup is full"),
+            "{route} says the failure was {at:?}"
+        );
+        b.screenshot(&format!("{kind}s-failed-at")).await;
+    }
+}
+
+/// Run again on a failed job's page: the runbook's latest version with the job's parameters,
+/// "Started version N again", and the new job's instance page.
+async fn run_again(cx: Arc<Ctx>) {
+    let b = &cx.browser;
+    let body = json!({ "runbook_id": cx.broken_id, "wait": true });
+    let (status, job) = cx.api(&cx.olivia, Method::POST, "/api/v1/jobs", Some(body)).await;
+    assert_eq!(status, 200, "{job}");
+    let (job, old) = (
+        job["id"].as_str().unwrap_or_default(),
+        job["instance_id"].as_str().unwrap_or_default(),
+    );
+    let before = cx.job_ids(&cx.broken_id).await;
+
+    // A viewer is not offered it.
+    cx.signed_in(&cx.victor).await;
+    b.go(&format!("/jobs/{job}")).await;
+    b.ready("job").await;
+    b.wait_js(
+        "the job page to name its runbook, Broken Backup",
+        WAIT,
+        "return Array.from(document.querySelectorAll(arguments[0])).some(a => a.textContent.trim() === 'Broken Backup');",
+        vec![json!(format!("a[href=\"#/runbooks/{}\"]", cx.broken_id))],
+    )
+    .await;
+    assert!(!b.exists(&tid("rerun-button")).await, "a viewer is offered Run again");
+
+    cx.signed_in(&cx.olivia).await;
+    b.go(&format!("/jobs/{job}")).await;
+    b.ready("job").await;
+    b.click(&tid("rerun-button")).await;
+    let instance = b
+        .wait_js(
+            "the new job's instance page (or the console's error)",
+            WAIT,
+            "const e = document.querySelector(arguments[1]); if (e) return 'error: ' + e.textContent; \
+             const m = /^#\\/instances\\/([^/?]+)$/.exec(location.hash); \
+             return m && m[1] !== arguments[0] && document.body.dataset.ready === 'instance' ? m[1] : null;",
+            vec![json!(old), json!(tid("rerun-error"))],
+        )
+        .await;
+    let said = instance.as_str().unwrap_or_default();
+    assert!(!said.starts_with("error: "), "Run again failed: {said}");
+    let new: Vec<String> = cx.job_ids(&cx.broken_id).await.difference(&before).cloned().collect();
+    assert_eq!(new.len(), 1, "Run again started {new:?}");
+    let (_, listed) = cx
+        .api(
+            cx.admin(),
+            Method::GET,
+            &format!("/api/v1/instances?job_id={}", new[0]),
+            None,
+        )
+        .await;
+    assert_eq!(
+        listed["items"][0]["id"], instance,
+        "the page is not the new job's instance: {listed}"
+    );
+    let started = b.text(&tid("start-notice")).await;
+    assert!(
+        started.starts_with("Started version 1 again"),
+        "start-notice says {started:?}"
+    );
+    b.wait_for(&tid("failure-summary")).await;
+    // The new instance has failed too: it offers Run again in turn.
+    b.wait_for(&tid("rerun-button")).await;
+}
+
+/// Twenty runs of one looping activity: the first and last five shown, the rest behind a button.
+async fn long_run_list_collapses(cx: Arc<Ctx>) {
+    let b = &cx.browser;
+    let body = json!({ "runbook_id": cx.poll_id, "wait": true });
+    let (status, job) = cx.api(&cx.olivia, Method::POST, "/api/v1/jobs", Some(body)).await;
+    assert_eq!(status, 200, "{job}");
+    let instance = job["instance_id"].as_str().expect("an instance id");
+    let (_, runs) = cx
+        .api(
+            cx.admin(),
+            Method::GET,
+            &format!("/api/v1/instances/{instance}/activities"),
+            None,
+        )
+        .await;
+    assert_eq!(runs["items"].as_array().map(Vec::len), Some(20), "{runs}");
+
+    cx.signed_in(&cx.olivia).await;
+    b.go(&format!("/instances/{instance}")).await;
+    b.ready("instance").await;
+    assert_eq!(
+        b.count(&tid("activity-run")).await,
+        10,
+        "a collapsed list shows ten runs"
+    );
+    let hidden = b.text(&tid("runs-hidden")).await;
+    assert!(hidden.starts_with("10 runs hidden"), "runs-hidden says {hidden:?}");
+    let indexes = b.texts(&format!("{} .run-index", tid("activity-run"))).await;
+    assert_eq!(indexes.first().map(String::as_str), Some("1"), "{indexes:?}");
+    assert_eq!(indexes.last().map(String::as_str), Some("20"), "{indexes:?}");
+    b.screenshot("instance-runs-collapsed").await;
+    b.click(&tid("runs-show-more")).await;
+    b.wait_count(&tid("activity-run"), 20).await;
+    assert!(
+        !b.exists(&tid("runs-show-more")).await,
+        "nothing left to show, but the button stays"
+    );
+}
+
+/// Someone granted nothing is told so, and how to get access, not that there are no runbooks.
+async fn no_access_is_explained(cx: Arc<Ctx>) {
+    let b = &cx.browser;
+    cx.signed_in(&cx.ursula).await;
+    let told = b.text(&tid("no-access")).await;
+    assert!(
+        told.contains("You have no access to any folder yet")
+            && told.contains("scorch user grant ursula FOLDER viewer"),
+        "no-access says {told:?}"
+    );
+    assert!(!b.exists(&tid("runbook-row")).await, "ursula sees runbooks");
+    b.screenshot("runbooks-no-access").await;
 }
 
 /// A running job's page offers Cancel to an operator, not to a viewer; clicking it turns
@@ -1051,6 +1283,33 @@ async fn admin_pages(cx: Arc<Ctx>) {
     b.ready("audit").await;
     b.wait_for(&tid("audit-row")).await;
     b.screenshot("audit").await;
+    // Filtered on the server: olivia's job starts, then a text no record holds.
+    b.fill(&tid("audit-actor"), "olivia").await;
+    b.fill(&tid("audit-action"), "job.").await;
+    b.forget_ready().await;
+    b.click(&tid("audit-apply")).await;
+    b.ready("audit").await;
+    let who = b.attrs(&tid("audit-row"), "data-actor").await;
+    let what = b.attrs(&tid("audit-row"), "data-action").await;
+    assert!(
+        !who.is_empty() && who.iter().all(|w| w == "olivia"),
+        "filtered by olivia: {who:?}"
+    );
+    assert!(what.iter().all(|a| a.starts_with("job.")), "filtered by job.: {what:?}");
+    let details = b.text(&format!("{} td[data-label=Details]", tid("audit-row"))).await;
+    assert!(
+        details.contains("runbook_id") && details.contains("Ops/") && !details.contains('{'),
+        "details shown as {details:?}"
+    );
+    b.fill(&tid("audit-text"), "no-record-holds-this").await;
+    b.forget_ready().await;
+    b.click(&tid("audit-apply")).await;
+    b.ready("audit").await;
+    assert_eq!(b.count(&tid("audit-row")).await, 0, "a text no record holds matched");
+    b.forget_ready().await;
+    b.click(&tid("audit-clear")).await;
+    b.ready("audit").await;
+    b.wait_for(&tid("audit-row")).await;
 
     b.forget_ready().await;
     b.click(&tid("nav-jobs")).await;
@@ -1390,6 +1649,9 @@ async fn the_console_in_a_browser() {
         runbook_graph,
         start_and_watch,
         failed_instance,
+        run_again,
+        long_run_list_collapses,
+        no_access_is_explained,
         cancel_a_running_job,
         instances_list,
         phone_width,

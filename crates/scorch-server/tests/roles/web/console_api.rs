@@ -6,6 +6,7 @@ use scorch_server::auth::hash_password;
 use scorch_store::Role;
 use scorch_store::prelude::*;
 use serde_json::json;
+use uuid::Uuid;
 
 use super::{CONSOLE, Web, greeter};
 
@@ -231,5 +232,168 @@ async fn the_console_may_change_settings_across_origins() {
         .unwrap()
         .to_string();
     assert!(methods.contains("PUT") && methods.contains("DELETE"), "{methods}");
+    web.stop().await;
+}
+
+/// Fails at its second activity, with an error (the last line of stderr) longer than a list shows.
+fn failing(folder: &str) -> String {
+    format!(
+        r#"format: 1
+runbook: Failing
+folder: {folder}
+activities:
+  - id: init
+    type: initialize_data
+  - id: break
+    name: Break it
+    type: run_program
+    properties:
+      program: sh
+      arguments: ["-c", "printf 'an earlier line\n%0300d\n' 0 >&2; exit 3"]
+links:
+  - {{ from: init, to: break }}
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_say_where_a_failed_one_failed() {
+    let web = Web::start().await;
+    let failing = web.push(&failing("Ops")).await;
+    let greeter = web.push(&greeter("Ops")).await;
+    let viewer = web.user("vera", false, &[("Ops", Role::Viewer)]).await;
+    let operator = web.user("otto", false, &[("Ops", Role::Operator)]).await;
+    let start = |id: Uuid, parameters| json!({ "runbook_id": id, "parameters": parameters, "wait": true });
+    let (status, failed) = web.post("/api/v1/jobs", &operator, &start(failing, json!({}))).await;
+    assert_eq!((status, failed["status"].as_str()), (200, Some("failed")), "{failed}");
+    let (status, passed) = web
+        .post("/api/v1/jobs", &operator, &start(greeter, json!({ "Who": "x" })))
+        .await;
+    assert_eq!(
+        (status, passed["status"].as_str()),
+        (200, Some("completed")),
+        "{passed}"
+    );
+
+    let (status, jobs) = web.get("/api/v1/jobs", &viewer).await;
+    assert_eq!(status, 200, "{jobs}");
+    let (status, instances) = web.get("/api/v1/instances", &viewer).await;
+    assert_eq!(status, 200, "{instances}");
+    for (list, failed_id, passed_id) in [
+        (&jobs, &failed["id"], &passed["id"]),
+        (&instances, &failed["instance_id"], &passed["instance_id"]),
+    ] {
+        let item = |id: &serde_json::Value| {
+            list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| &i["id"] == id)
+                .cloned()
+                .unwrap_or_else(|| panic!("{id} is not listed: {list}"))
+        };
+        let at = &item(failed_id)["failed_activity"];
+        assert_eq!((&at["id"], &at["name"]), (&json!("break"), &json!("Break it")), "{at}");
+        let error = at["error"].as_str().unwrap();
+        assert!(
+            error.starts_with("000") && !error.contains('\n'),
+            "not the failure's error: {error:?}"
+        );
+        assert_eq!(
+            error.chars().count(),
+            201,
+            "not cut to 200 characters and an ellipsis: {error:?}"
+        );
+        assert!(error.ends_with('…'), "{error:?}");
+        assert!(item(passed_id).get("failed_activity").is_none(), "{list}");
+    }
+    // One read answers the job and, for the console's summary, the full error is in the runs.
+    let (_, single) = web
+        .get(&format!("/api/v1/jobs/{}", failed["id"].as_str().unwrap()), &viewer)
+        .await;
+    assert!(single.get("failed_activity").is_none(), "{single}");
+    web.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_trail_filters_on_the_server() {
+    let web = Web::start().await;
+    let ops = web.push(&greeter("Ops")).await;
+    let finance = web.push(&greeter("Finance")).await;
+    let admin = web.user("ada", true, &[]).await;
+    let viewer = web.user("vera", false, &[("Ops", Role::Operator)]).await;
+    for (id, token) in [(ops, &viewer), (finance, &admin), (ops, &admin)] {
+        let (status, body) = web
+            .post(
+                "/api/v1/jobs",
+                token,
+                &json!({ "runbook_id": id, "parameters": { "Who": "x" } }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    web.request(Method::PUT, "/api/v1/counters/Runs", Some(&admin))
+        .json(&json!({ "value": 1 }))
+        .send()
+        .await
+        .unwrap();
+    let seen = |body: &serde_json::Value| -> Vec<(String, String)> {
+        body["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no items: {body}"))
+            .iter()
+            .map(|e| {
+                let on = e["detail"]["runbook"]
+                    .as_str()
+                    .or(e["detail"]["name"].as_str())
+                    .unwrap_or_default();
+                (
+                    format!("{} {}", e["actor"].as_str().unwrap(), e["action"].as_str().unwrap()),
+                    on.to_string(),
+                )
+            })
+            .collect()
+    };
+    let pair = |who: &str, on: &str| (who.to_string(), on.to_string());
+
+    let (_, body) = web.get("/api/v1/audit?actor=vera", &admin).await;
+    assert_eq!(seen(&body), [pair("vera job.start", "Ops/Greeter")]);
+    let (_, body) = web.get("/api/v1/audit?action=job.", &admin).await;
+    assert_eq!(seen(&body).len(), 3, "{body}");
+    let (_, body) = web.get("/api/v1/audit?action=counter.set&actor=ada", &admin).await;
+    assert_eq!(seen(&body), [pair("ada counter.set", "Runs")]);
+    // Text: case-insensitive, in the detail; LIKE's wildcards are taken literally.
+    let (_, body) = web.get("/api/v1/audit?text=FINANCE%2Fgreet", &admin).await;
+    assert_eq!(seen(&body), [pair("ada job.start", "Finance/Greeter")]);
+    let (_, body) = web.get("/api/v1/audit?text=%25", &admin).await;
+    assert_eq!(seen(&body), Vec::<(String, String)>::new());
+    // A time range.
+    let (_, body) = web.get("/api/v1/audit?until=2000-01-01T00:00:00Z", &admin).await;
+    assert_eq!(seen(&body).len(), 0, "{body}");
+    let (_, body) = web
+        .get("/api/v1/audit?since=2000-01-01T00:00:00Z&limit=2", &admin)
+        .await;
+    assert_eq!((seen(&body).len(), &body["next_offset"]), (2, &json!(2)), "{body}");
+    // Someone else's filter still shows only what they may see.
+    let (_, body) = web.get("/api/v1/audit?action=job.start", &viewer).await;
+    assert_eq!(
+        seen(&body),
+        [
+            pair("ada job.start", "Ops/Greeter"),
+            pair("vera job.start", "Ops/Greeter")
+        ]
+    );
+
+    let long = "x".repeat(201);
+    for (query, why) in [
+        ("since=yesterday", "since: 'yesterday' is not an RFC 3339 date-time"),
+        (&format!("text={long}"), "text: 201 characters is more than the 200"),
+        ("who=ada", "unknown field"),
+    ] {
+        let (status, body) = web.get(&format!("/api/v1/audit?{query}"), &admin).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(why), "{query}: {message}");
+    }
     web.stop().await;
 }

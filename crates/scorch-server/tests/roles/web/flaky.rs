@@ -11,8 +11,8 @@ use scorch_activity::{GlobalSettings, OutputChunk};
 use scorch_engine::{InstanceEnd, Journal, RunRecord};
 use scorch_store::model::*;
 use scorch_store::{
-    Access, Authoring, Change, Claim, InstanceFilter, JobFilter, JobPath, NewJob, Operations, PurgeRule, Store,
-    StoreError,
+    Access, AuditFilter, Authoring, Change, Claim, FailedRun, InstanceFilter, JobFilter, JobPath, NewJob, Operations,
+    PurgeRule, Store, StoreError,
 };
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -213,6 +213,9 @@ impl Operations for FlakyStore {
     async fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceRow>, StoreError> {
         self.inner.list_instances(filter).await
     }
+    async fn failed_runs(&self, instances: &[Uuid]) -> Result<Vec<FailedRun>, StoreError> {
+        self.inner.failed_runs(instances).await
+    }
     async fn set_variable(&self, name: &str, value: &str, encrypted: bool) -> Result<(), StoreError> {
         self.inner.set_variable(name, value, encrypted).await
     }
@@ -234,8 +237,8 @@ impl Operations for FlakyStore {
     async fn audit(&self, entry: NewAudit<'_>) -> Result<(), StoreError> {
         self.inner.audit(entry).await
     }
-    async fn audit_log(&self, limit: u32, offset: u32) -> Result<Vec<AuditEntry>, StoreError> {
-        self.inner.audit_log(limit, offset).await
+    async fn search_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        self.inner.search_audit(filter).await
     }
     async fn purge_instances(&self, rule: &PurgeRule, batch: u32, dry_run: bool) -> Result<u64, StoreError> {
         self.inner.purge_instances(rule, batch, dry_run).await
