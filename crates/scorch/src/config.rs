@@ -8,6 +8,8 @@ use clap::Args;
 use scorch_server::serve::HttpLimits;
 use serde::{Deserialize, Serialize};
 
+pub use crate::logging::LogFormat;
+
 /// A secret: printed as `***` by Debug and when the configuration is shown.
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
@@ -56,6 +58,50 @@ pub struct Config {
     pub runbook_server: RunbookServerConfig,
     pub retention: RetentionConfig,
     pub http: HttpConfig,
+    pub log: LogConfig,
+    pub metrics: MetricsConfig,
+    pub traces: TracesConfig,
+}
+
+/// How the process logs (the filter comes from `RUST_LOG`: see docs/operations.md).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+}
+
+/// Prometheus metrics: `/metrics` on the web service and management server, and a runbook
+/// server's own port when one is set.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Off: nothing is counted and `/metrics` answers 404.
+    pub enabled: bool,
+    /// A runbook server's metrics port (off when unset): its only listener.
+    pub port: Option<u16>,
+    /// The address of that port [default: `bind`].
+    pub bind: Option<IpAddr>,
+    /// The bearer token scrapers of that port send (a runbook server cannot check users).
+    pub token: Option<Secret>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            port: None,
+            bind: None,
+            token: None,
+        }
+    }
+}
+
+/// OpenTelemetry trace export (off by default).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TracesConfig {
+    /// The collector's OTLP/HTTP traces URL, e.g. `http://127.0.0.1:4318/v1/traces`.
+    pub otlp_endpoint: Option<String>,
 }
 
 /// What each HTTP role lets its clients take (see docs/security.md).
@@ -134,6 +180,9 @@ impl Default for Config {
             runbook_server: RunbookServerConfig::default(),
             retention: RetentionConfig::default(),
             http: HttpConfig::default(),
+            log: LogConfig::default(),
+            metrics: MetricsConfig::default(),
+            traces: TracesConfig::default(),
         }
     }
 }
@@ -212,6 +261,16 @@ pub struct Overrides {
     /// The certificate's PEM private key.
     #[arg(long, env = "SCORCH_TLS_KEY", value_name = "FILE", global = true)]
     pub tls_key: Option<PathBuf>,
+    /// How log lines are written to stderr [default: text]; the filter is RUST_LOG's.
+    #[arg(long, env = "SCORCH_LOG_FORMAT", value_name = "FORMAT", global = true)]
+    pub log_format: Option<LogFormat>,
+    /// Export job spans to this OpenTelemetry collector (OTLP over HTTP), e.g.
+    /// http://127.0.0.1:4318/v1/traces [default: off].
+    #[arg(long, env = "SCORCH_OTLP_ENDPOINT", value_name = "URL", global = true)]
+    pub otlp_endpoint: Option<String>,
+    /// Count nothing and serve no /metrics.
+    #[arg(long, env = "SCORCH_NO_METRICS", global = true)]
+    pub no_metrics: bool,
 }
 
 impl Config {
@@ -248,6 +307,15 @@ impl Config {
             if let Some(url) = value {
                 *url = public_url(name, url)?;
             }
+        }
+        if let Some(format) = o.log_format {
+            config.log.format = format;
+        }
+        if o.otlp_endpoint.is_some() {
+            config.traces.otlp_endpoint.clone_from(&o.otlp_endpoint);
+        }
+        if o.no_metrics {
+            config.metrics.enabled = false;
         }
         if let Some(db) = &o.database {
             config.database = Some(db.clone());
