@@ -179,10 +179,15 @@ async fn a_runbook_servers_metrics_port_needs_its_token() {
     );
     let url = format!("http://127.0.0.1:{port}");
     let text = eventually("the metrics port", Duration::from_secs(30), || async {
-        match scrape(&fleet, &url, Some(token)).await {
-            (200, text) => Some(text),
-            _ => None,
-        }
+        let answer = fleet
+            .http
+            .get(format!("{url}/metrics"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .ok()?;
+        let ok = answer.status() == 200;
+        ok.then_some(answer.text().await.ok()?)
     })
     .await;
     for series in [
