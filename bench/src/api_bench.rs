@@ -17,6 +17,9 @@
 //! and the kernel; steadier from run to run than the rate on a shared machine, and what bounds
 //! it: 2 cores give at most 2 s of CPU per second), and the CPU time the virtual machine's host
 //! took from it meanwhile (steal: when that is high, every figure of the run is worse).
+//! Every figure twice, in the same run: `observed` (metrics on, the default log filter, as
+//! deployed) and `bare` (`--no-metrics`, `RUST_LOG=off`), then what metrics and logging cost
+//! of the throughput (issue 15: at most 3%).
 
 mod fleet;
 
@@ -25,7 +28,7 @@ use std::process::Child;
 use std::sync::Arc;
 use std::time::Instant;
 
-use fleet::{TOKEN, start};
+use fleet::{Fleet, Setup, TOKEN, start_with};
 use serde::Deserialize;
 
 const RUNBOOK: &str = "format: 1
@@ -162,6 +165,13 @@ async fn run_concurrently(client: &reqwest::Client, web: &str, jobs: usize, in_f
     to_first
 }
 
+/// The two setups every run measures, in the same run: as deployed (metrics on, the default log
+/// filter), and with neither metrics nor logging; what the first costs is the difference.
+const SETUPS: [(&str, Setup); 2] = [
+    ("observed", Setup { args: &[], log: "warn" }),
+    ("bare", Setup { args: &["--no-metrics"], log: "off" }),
+];
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let kind = std::env::args().nth(1).unwrap_or_else(|| "sqlite".into());
@@ -169,11 +179,28 @@ async fn main() {
         kind == "sqlite" || kind == "postgres",
         "usage: api-bench sqlite|postgres"
     );
-    let fleet = start(&kind);
     let client = reqwest::Client::builder().pool_max_idle_per_host(128).build().unwrap();
-    fleet.wait_up(&client).await;
-    fleet.push(&client, RUNBOOK, "").await;
+    // Both up at once, measured one after the other (the idle one only heartbeats).
+    let fleets = SETUPS.map(|(_, setup)| start_with(&kind, &setup));
+    for fleet in &fleets {
+        fleet.wait_up(&client).await;
+        fleet.push(&client, RUNBOOK, "").await;
+    }
+    let mut rates = Vec::new();
+    for ((name, _), fleet) in SETUPS.iter().zip(&fleets) {
+        rates.push(measure(&format!("{kind} {name}"), &kind, fleet, &client).await);
+    }
+    println!(
+        "{kind:<8} metrics and logging: {:.0} jobs/s observed, {:.0} jobs/s bare: they cost {:.1}% of the throughput",
+        rates[0],
+        rates[1],
+        (1.0 - rates[0] / rates[1]) * 100.0
+    );
+}
 
+/// Every figure for one fleet, printed as `kind` (with its setup); its throughput (jobs/s).
+async fn measure(kind: &str, backend: &str, fleet: &Fleet, client: &reqwest::Client) -> f64 {
+    let client = client.clone();
     for _ in 0..50 {
         run_job(&client, &fleet.web).await;
     }
@@ -248,13 +275,13 @@ async fn main() {
         .sum();
     let per_job = |seconds: f64| seconds * 1e6 / jobs as f64;
     // SQLite is inside the server process.
-    let database = match kind.as_str() {
+    let database = match backend {
         "postgres" => format!("database {:.0} us, ", per_job(database_cpu)),
         _ => String::new(),
     };
+    let rate = jobs as f64 / elapsed;
     println!(
-        "{kind:<8} throughput ({jobs} jobs, {IN_FLIGHT} in flight): {:.0} jobs/s; CPU per job: server {:.0} us, {database}load client {:.0} us, whole machine {:.0} us (stolen by the host {:.0} us)",
-        jobs as f64 / elapsed,
+        "{kind:<8} throughput ({jobs} jobs, {IN_FLIGHT} in flight): {rate:.0} jobs/s; CPU per job: server {:.0} us, {database}load client {:.0} us, whole machine {:.0} us (stolen by the host {:.0} us)",
         per_job(server_cpu),
         per_job(client_cpu),
         per_job(machine),
@@ -275,4 +302,5 @@ async fn main() {
         percentile(&to_first, 0.5),
         percentile(&to_first, 0.99)
     );
+    rate
 }
