@@ -169,7 +169,13 @@ async fn run_concurrently(client: &reqwest::Client, web: &str, jobs: usize, in_f
 /// filter), and with neither metrics nor logging; what the first costs is the difference.
 const SETUPS: [(&str, Setup); 2] = [
     ("observed", Setup { args: &[], log: "warn" }),
-    ("bare", Setup { args: &["--no-metrics"], log: "off" }),
+    (
+        "bare",
+        Setup {
+            args: &["--no-metrics"],
+            log: "off",
+        },
+    ),
 ];
 
 #[tokio::main(flavor = "current_thread")]

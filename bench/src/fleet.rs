@@ -58,7 +58,10 @@ pub struct Setup {
 }
 
 /// What the benchmarks ran with before metrics: problems only in the log.
-pub const QUIET: Setup = Setup { args: &[], log: "error" };
+pub const QUIET: Setup = Setup {
+    args: &[],
+    log: "error",
+};
 
 /// The `scorch` binary beside this benchmark's (the same target directory and profile).
 fn scorch(setup: &Setup) -> Command {
