@@ -486,6 +486,44 @@ mod tests {
     }
 
     #[test]
+    fn logs_metrics_and_traces_from_the_file_then_flags() {
+        let text = "[log]\nformat = \"json\"\n[metrics]\nport = 9135\ntoken = \"metrics-s3cret-token\"\n\
+                    [traces]\notlp_endpoint = \"http://127.0.0.1:4318/v1/traces\"\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scorch.toml");
+        std::fs::write(&path, text).unwrap();
+        let file = Config::load(&Overrides {
+            config: Some(path.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            (file.log.format, file.metrics.enabled, file.metrics.port),
+            (LogFormat::Json, true, Some(9135))
+        );
+        assert_eq!(
+            file.traces.otlp_endpoint.as_deref(),
+            Some("http://127.0.0.1:4318/v1/traces")
+        );
+        assert!(!file.show().contains("metrics-s3cret-token"), "{}", file.show());
+        let flags = Config::load(&Overrides {
+            config: Some(path),
+            log_format: Some(LogFormat::Text),
+            no_metrics: true,
+            otlp_endpoint: Some("http://collector:4318/v1/traces".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!((flags.log.format, flags.metrics.enabled), (LogFormat::Text, false));
+        assert_eq!(
+            flags.traces.otlp_endpoint.as_deref(),
+            Some("http://collector:4318/v1/traces")
+        );
+        let err = Config::parse("[log]\nformat = \"xml\"\n", Path::new("scorch.toml")).unwrap_err();
+        assert!(err.contains("xml") && err.contains("json"), "{err}");
+    }
+
+    #[test]
     fn public_urls_are_checked() {
         let o = Overrides {
             console_url: Some("https://console.example.com/".into()),
