@@ -116,7 +116,8 @@ pub(crate) async fn execute(shared: &Shared, token: &Token) -> Result<Executed, 
         }
         let rec = record(shared, step, seq, key, at.run, started_at, Some((&run, kind)));
         // Not its error: it may quote a parameter, which logs never show (the record has it).
-        span.in_scope(|| tracing::debug!(status = ?run.status, error_kind = ?kind, "activity run ended"));
+        let (status, error_kind) = (run.status.as_str(), kind.map(ErrorKind::as_str));
+        span.in_scope(|| tracing::debug!(status, error_kind, "activity run ended"));
         if step.idempotent {
             shared.journal.idempotent_run_finished(&rec).await?;
         } else {
