@@ -55,8 +55,8 @@ struct TypeMetrics {
     duration: Histogram,
 }
 
-/// Durations from a millisecond to about an hour (activities), and from 100 µs to about 7 s
-/// (database round trips).
+/// Durations from a millisecond to an hour (activities), and from 100 µs to about 6 s (database
+/// round trips).
 fn run_buckets() -> impl Iterator<Item = f64> {
     [0.001, 0.005, 0.025, 0.1, 0.5, 1.0, 5.0, 30.0, 120.0, 600.0, 3600.0].into_iter()
 }
