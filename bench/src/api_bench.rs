@@ -17,6 +17,10 @@
 //! and the kernel; steadier from run to run than the rate on a shared machine, and what bounds
 //! it: 2 cores give at most 2 s of CPU per second), and the CPU time the virtual machine's host
 //! took from it meanwhile (steal: when that is high, every figure of the run is worse).
+//! Every figure twice, in the same run: `observed` (metrics on, the default log filter, as
+//! deployed) and `bare` (`--no-metrics`, `RUST_LOG=off`), both up at once and measured in turn,
+//! then a second throughput round in the reverse order, and what metrics and logging cost of the
+//! throughput, from the means of both rounds (issue 15: at most 3%).
 
 mod fleet;
 
@@ -25,7 +29,7 @@ use std::process::Child;
 use std::sync::Arc;
 use std::time::Instant;
 
-use fleet::{TOKEN, start};
+use fleet::{Fleet, Setup, TOKEN, start_with};
 use serde::Deserialize;
 
 const RUNBOOK: &str = "format: 1
@@ -162,6 +166,19 @@ async fn run_concurrently(client: &reqwest::Client, web: &str, jobs: usize, in_f
     to_first
 }
 
+/// The two setups every run measures, in the same run: as deployed (metrics on, the default log
+/// filter), and with neither metrics nor logging; what the first costs is the difference.
+const SETUPS: [(&str, Setup); 2] = [
+    ("observed", Setup { args: &[], log: "warn" }),
+    (
+        "bare",
+        Setup {
+            args: &["--no-metrics"],
+            log: "off",
+        },
+    ),
+];
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let kind = std::env::args().nth(1).unwrap_or_else(|| "sqlite".into());
@@ -169,11 +186,55 @@ async fn main() {
         kind == "sqlite" || kind == "postgres",
         "usage: api-bench sqlite|postgres"
     );
-    let fleet = start(&kind);
     let client = reqwest::Client::builder().pool_max_idle_per_host(128).build().unwrap();
-    fleet.wait_up(&client).await;
-    fleet.push(&client, RUNBOOK, "").await;
+    // Both up at once, measured one after the other (the idle one only heartbeats).
+    let fleets = SETUPS.map(|(_, setup)| start_with(&kind, &setup));
+    for fleet in &fleets {
+        fleet.wait_up(&client).await;
+        fleet.push(&client, RUNBOOK, "").await;
+    }
+    let mut rates = [0.0; 2];
+    for (i, ((name, _), fleet)) in SETUPS.iter().zip(&fleets).enumerate() {
+        rates[i] = measure(&format!("{kind} {name}"), &kind, fleet, &client).await;
+    }
+    // A second round in the reverse order (observed, bare, bare, observed), so that the machine
+    // growing faster or slower during the run weighs on both alike.
+    for i in [1, 0] {
+        let again = throughput(&client, &fleets[i].web, jobs()).await;
+        println!("{kind:<8} {} throughput, second round: {again:.0} jobs/s", SETUPS[i].0);
+        rates[i] = (rates[i] + again) / 2.0;
+    }
+    println!(
+        "{kind:<8} metrics and logging (means of both rounds): {:.0} jobs/s observed, {:.0} jobs/s bare: they cost {:.1}% of the throughput",
+        rates[0],
+        rates[1],
+        (1.0 - rates[0] / rates[1]) * 100.0
+    );
+}
 
+/// Jobs per throughput run: `API_BENCH_JOBS` (more make a run long enough to profile), or 2,000.
+fn jobs() -> usize {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a benchmark is a binary: it reads its settings"
+    )]
+    let jobs = std::env::var("API_BENCH_JOBS").ok().and_then(|n| n.parse().ok());
+    jobs.unwrap_or(2000)
+}
+
+/// Jobs in flight during throughput runs.
+const IN_FLIGHT: usize = 64;
+
+/// Jobs per second over `jobs` jobs, `IN_FLIGHT` at once.
+async fn throughput(client: &reqwest::Client, web: &str, jobs: usize) -> f64 {
+    let started = Instant::now();
+    run_concurrently(client, web, jobs, IN_FLIGHT).await;
+    jobs as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Every figure for one fleet, printed as `kind` (with its setup); its throughput (jobs/s).
+async fn measure(kind: &str, backend: &str, fleet: &Fleet, client: &reqwest::Client) -> f64 {
+    let client = client.clone();
     for _ in 0..50 {
         run_job(&client, &fleet.web).await;
     }
@@ -210,16 +271,7 @@ async fn main() {
         medians[0], medians[1], medians[2], medians[3]
     );
 
-    // More jobs (`API_BENCH_JOBS`) make a run long enough to profile.
-    #[allow(
-        clippy::disallowed_methods,
-        reason = "a benchmark is a binary: it reads its settings"
-    )]
-    let jobs: usize = std::env::var("API_BENCH_JOBS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(2000);
-    const IN_FLIGHT: usize = 64;
+    let jobs = jobs();
     // Warm-up under load too: the servers' connection pools grow to their size, and each new
     // database connection fills its caches, before the measured run.
     run_concurrently(&client, &fleet.web, jobs / 2, IN_FLIGHT).await;
@@ -248,13 +300,13 @@ async fn main() {
         .sum();
     let per_job = |seconds: f64| seconds * 1e6 / jobs as f64;
     // SQLite is inside the server process.
-    let database = match kind.as_str() {
+    let database = match backend {
         "postgres" => format!("database {:.0} us, ", per_job(database_cpu)),
         _ => String::new(),
     };
+    let rate = jobs as f64 / elapsed;
     println!(
-        "{kind:<8} throughput ({jobs} jobs, {IN_FLIGHT} in flight): {:.0} jobs/s; CPU per job: server {:.0} us, {database}load client {:.0} us, whole machine {:.0} us (stolen by the host {:.0} us)",
-        jobs as f64 / elapsed,
+        "{kind:<8} throughput ({jobs} jobs, {IN_FLIGHT} in flight): {rate:.0} jobs/s; CPU per job: server {:.0} us, {database}load client {:.0} us, whole machine {:.0} us (stolen by the host {:.0} us)",
         per_job(server_cpu),
         per_job(client_cpu),
         per_job(machine),
@@ -275,4 +327,5 @@ async fn main() {
         percentile(&to_first, 0.5),
         percentile(&to_first, 0.99)
     );
+    rate
 }

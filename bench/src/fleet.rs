@@ -51,8 +51,20 @@ fn psql(sql: &str) -> std::io::Result<std::process::ExitStatus> {
         .status()
 }
 
+/// How the servers run: extra flags for every process, and their log filter (`RUST_LOG`).
+pub struct Setup {
+    pub args: &'static [&'static str],
+    pub log: &'static str,
+}
+
+/// What the benchmarks ran with before metrics: problems only in the log.
+pub const QUIET: Setup = Setup {
+    args: &[],
+    log: "error",
+};
+
 /// The `scorch` binary beside this benchmark's (the same target directory and profile).
-fn scorch() -> Command {
+fn scorch(setup: &Setup) -> Command {
     let exe = std::env::current_exe().unwrap().with_file_name("scorch");
     assert!(
         exe.is_file(),
@@ -62,13 +74,20 @@ fn scorch() -> Command {
     let mut cmd = Command::new(exe);
     cmd.stdout(Stdio::null())
         .stderr(Stdio::inherit())
-        .env("SCORCH_LOG", "error");
+        .env_remove("SCORCH_LOG")
+        .env("RUST_LOG", setup.log)
+        .args(setup.args);
     cmd
 }
 
 /// `sqlite`: `scorch up` on its embedded database in a temporary directory. `postgres`: the
 /// management server, the web service and two runbook servers as processes on a new database.
 pub fn start(kind: &str) -> Fleet {
+    start_with(kind, &QUIET)
+}
+
+/// [`start`] with `setup`; several fleets may run at once (each on its own ports and database).
+pub fn start_with(kind: &str, setup: &Setup) -> Fleet {
     let dir = tempfile::tempdir().unwrap();
     let (web, console, management) = (free_port(), free_port(), free_port());
     let ports = [
@@ -88,7 +107,7 @@ pub fn start(kind: &str) -> Fleet {
     let mut database = None;
     if kind == "sqlite" {
         children.push(
-            scorch()
+            scorch(setup)
                 .arg("up")
                 .arg("--data-dir")
                 .arg(dir.path())
@@ -98,7 +117,7 @@ pub fn start(kind: &str) -> Fleet {
         );
         roles.push("scorch up");
     } else {
-        let db = format!("scorch_bench_{}", std::process::id());
+        let db = format!("scorch_bench_{}_{}", std::process::id(), free_port());
         let _ = psql(&format!("DROP DATABASE IF EXISTS {db}"));
         assert!(
             psql(&format!("CREATE DATABASE {db}")).unwrap().success(),
@@ -109,7 +128,7 @@ pub fn start(kind: &str) -> Fleet {
         for role in ["management-server", "web-service"] {
             roles.push(role);
             children.push(
-                scorch()
+                scorch(setup)
                     .arg(role)
                     .args(["--database", &url])
                     .args(&ports)
@@ -119,7 +138,7 @@ pub fn start(kind: &str) -> Fleet {
         }
         for name in ["rb1", "rb2"] {
             roles.push(name);
-            let mut cmd = scorch();
+            let mut cmd = scorch(setup);
             children.push(
                 cmd.args(["runbook-server", "--name", name, "--database", &url])
                     .spawn()

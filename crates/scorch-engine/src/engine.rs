@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::data::InstanceFacts;
 use crate::instance::{self, Outcome};
 use crate::shared::{Shared, Stop};
-use crate::{Event, InstanceEnd, InstanceStart, Journal, JournalError};
+use crate::{Event, InstanceEnd, InstanceStart, Journal, JournalError, RunObserver};
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -92,6 +92,7 @@ pub struct Engine {
     drain: CancellationToken,
     invoker: Option<Arc<dyn RunbookInvoker>>,
     output: Option<Arc<dyn OutputSink>>,
+    observer: Option<Arc<dyn RunObserver>>,
 }
 
 impl Engine {
@@ -109,7 +110,14 @@ impl Engine {
             drain: CancellationToken::new(),
             invoker: None,
             output: None,
+            observer: None,
         }
+    }
+
+    /// Tells `observer` of every activity run's end.
+    pub fn with_observer(mut self, observer: Arc<dyn RunObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Lets `invoke_runbook` start runbooks through `invoker`.
@@ -145,6 +153,12 @@ impl Engine {
     /// Runs the instance like [`Engine::run`] but leaves its end for the caller to journal, with
     /// writes of its own in the same commit where its store can (a runbook server ends the job
     /// with it). Until the end is journaled, the instance is running: a resume continues it.
+    #[tracing::instrument(name = "instance", skip_all, fields(
+        job_id = %req.job_id,
+        instance_id = %req.instance_id,
+        runbook = %req.plan.runbook.name,
+        resume = req.resume,
+    ))]
     pub async fn run_to_end(&self, req: InstanceRequest) -> Result<Ended, EngineError> {
         let started_at = Timestamp::now();
         // A resumed instance is recorded as started again (by this server), keeping its first
@@ -183,7 +197,7 @@ impl Engine {
             }
         }
         let facts = facts(&req, &self.config.server, started_at, variables);
-        let shared = Arc::new(Shared::new(
+        let mut shared = Shared::new(
             req.plan.clone(),
             self.registry.clone(),
             self.journal.clone(),
@@ -201,8 +215,10 @@ impl Engine {
             self.config.published_cap_bytes,
             replay,
             req.events,
-        ));
-        let outcome = instance::run(shared, self.config.max_parallel).await?;
+        );
+        shared.observer.clone_from(&self.observer);
+        let outcome = instance::run(Arc::new(shared), self.config.max_parallel).await?;
+        tracing::debug!(status = outcome.status.as_str(), "instance ended");
         let end = InstanceEnd {
             instance_id: req.instance_id,
             status: outcome.status,

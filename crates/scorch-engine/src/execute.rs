@@ -9,6 +9,7 @@ use jiff::Timestamp;
 use scorch_activity::{ActivityContext, ActivityError, ActivityOutput, ErrorKind, LiveOutput, Row, RunIds, Status};
 use scorch_model::plan::{Flatten, Step};
 use serde_json::Value;
+use tracing::Instrument as _;
 
 use crate::catalog::JUNCTION;
 use crate::data::{Path, PathScope, RunData};
@@ -60,6 +61,16 @@ pub(crate) async fn execute(shared: &Shared, token: &Token) -> Result<Executed, 
             None => shared.next_seq(),
         };
         let started_at = Timestamp::now();
+        // Everything logged while the activity runs names its run (and, through the instance's
+        // span, its job).
+        let span = tracing::info_span!(
+            "activity",
+            run_seq = seq,
+            activity_id = %step.id,
+            activity_name = %step.name,
+            activity_type = %step.type_name,
+            attempt = at.run,
+        );
         let interrupted = replayed.is_some() && !step.idempotent;
         let (mut output, kind) = if interrupted {
             settle(Err(ActivityError::Failed("interrupted".into())))
@@ -74,9 +85,13 @@ pub(crate) async fn execute(shared: &Shared, token: &Token) -> Result<Executed, 
                 name: step.name.clone(),
                 attempt: at.run,
             });
-            settle(run_attempt(shared, step, token, seq, at.run).await)
+            settle(run_attempt(shared, step, token, seq, at.run).instrument(span.clone()).await)
         };
         let ended_at = Timestamp::now();
+        if let Some(observer) = &shared.observer {
+            let took = ended_at.duration_since(started_at).unsigned_abs();
+            observer.run_ended(&step.type_name, output.status, took);
+        }
         output.rows = flatten(&step.flatten, std::mem::take(&mut output.rows));
         let mut run = Arc::new(RunData {
             status: output.status,
@@ -100,6 +115,9 @@ pub(crate) async fn execute(shared: &Shared, token: &Token) -> Result<Executed, 
             };
         }
         let rec = record(shared, step, seq, key, at.run, started_at, Some((&run, kind)));
+        // Not its error: it may quote a parameter, which logs never show (the record has it).
+        let (status, error_kind) = (run.status.as_str(), kind.map(ErrorKind::as_str));
+        span.in_scope(|| tracing::debug!(status, error_kind, "activity run ended"));
         if step.idempotent {
             shared.journal.idempotent_run_finished(&rec).await?;
         } else {

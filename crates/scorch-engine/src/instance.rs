@@ -9,6 +9,7 @@ use scorch_activity::Status;
 use scorch_model::Plan;
 use scorch_model::condition::any_holds;
 use tokio::task::JoinSet;
+use tracing::Instrument as _;
 
 use crate::data::{Path, PathScope, RunData, extend};
 use crate::execute::{Executed, execute};
@@ -87,10 +88,14 @@ pub(crate) async fn run(shared: Arc<Shared>, max_parallel: usize) -> Result<Outc
         while running.len() < max_parallel.max(1) && !stopping {
             let Some(token) = s.pending.pop_front() else { break };
             let shared = s.shared.clone();
-            running.spawn(async move {
-                let result = execute(&shared, &token).await;
-                (token, result)
-            });
+            // In the instance's span, so what the run logs names its job.
+            running.spawn(
+                async move {
+                    let result = execute(&shared, &token).await;
+                    (token, result)
+                }
+                .in_current_span(),
+            );
         }
         if running.is_empty() {
             if stopping {

@@ -20,6 +20,15 @@ pub use journal::{
 };
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use scorch_activity::Status;
+
+/// Told of every activity run as it ends (not of runs replayed from the journal): what a host
+/// counts for metrics. Called on the engine's path, so it must be cheap and must not block.
+pub trait RunObserver: Send + Sync {
+    fn run_ended(&self, type_name: &str, status: Status, duration: Duration);
+}
 
 /// Live progress of an instance, for traces and event streams.
 #[derive(Debug, Clone)]

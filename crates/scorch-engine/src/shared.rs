@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::data::{InstanceFacts, Path};
-use crate::{Event, Journal, JournalError, RunKey, RunRecord};
+use crate::{Event, Journal, JournalError, RunKey, RunObserver, RunRecord};
 
 /// Why an instance stopped before its end.
 #[derive(Debug)]
@@ -69,6 +69,8 @@ pub(crate) struct Shared {
     /// Recorded attempts by key, when resuming.
     pub replay: HashMap<RunKey, RunRecord>,
     pub events: Option<UnboundedSender<Event>>,
+    /// Told of each run's end (metrics); set by the engine after construction.
+    pub observer: Option<Arc<dyn RunObserver>>,
     seq: AtomicU64,
 }
 
@@ -109,6 +111,7 @@ impl Shared {
             published_cap,
             replay: replay.into_iter().map(|r| (r.key, r)).collect(),
             events,
+            observer: None,
             seq: AtomicU64::new(next_seq),
         }
     }

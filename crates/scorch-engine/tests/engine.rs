@@ -13,7 +13,7 @@ use scorch_activity::{
 };
 use scorch_engine::{
     Engine, EngineConfig, Event, InstanceEnd, InstanceRequest, InstanceStart, InstanceStatus, Journal, JournalError,
-    MemoryJournal, Outcome, RegistryCatalog, RunRecord, RunState,
+    MemoryJournal, Outcome, RegistryCatalog, RunObserver, RunRecord, RunState,
 };
 use scorch_model::{Plan, compile, load};
 use tokio::sync::Notify;
@@ -866,4 +866,35 @@ async fn live_output_reaches_the_sink_and_is_flushed_before_the_run_ends() {
         // One flush, for the run that printed, while its start alone was journaled.
         assert_eq!(*flushes, [vec![RunState::Finished(Status::Success), RunState::Running]]);
     }
+}
+
+/// Each run's end as an observer (metrics) hears of it.
+#[derive(Default)]
+struct Heard(Mutex<Vec<(String, Status)>>);
+
+impl RunObserver for Heard {
+    fn run_ended(&self, type_name: &str, status: Status, _took: Duration) {
+        self.0.lock().unwrap().push((type_name.to_string(), status));
+    }
+}
+
+#[tokio::test]
+async fn an_observer_hears_each_run_by_type_but_not_runs_replayed_from_the_journal() {
+    let probe = Arc::new(Probe::default());
+    let yaml = CHAIN_WITH_GATE.replace("GATE", "test.gate_idempotent");
+    let (journal, instance_id) = crash_at_gate(&probe, &yaml).await;
+    let resumed_yaml = yaml.replace("type: test.gate_idempotent", "type: test.count");
+    let heard = Arc::new(Heard::default());
+    let mut h = Harness::with_journal(&probe, &resumed_yaml, EngineConfig::default(), journal, instance_id);
+    h.engine = h.engine.with_observer(heard.clone());
+    let outcome = h.engine.run(h.request(CancellationToken::new(), true)).await.unwrap();
+    assert_eq!(outcome.status, InstanceStatus::Success, "{outcome:?}");
+    // `a` and `b` come from the journal; the interrupted gate, `d` and `ret` run.
+    let heard = heard.0.lock().unwrap().clone();
+    let expected = [
+        ("test.count", Status::Success),
+        ("test.count", Status::Success),
+        ("return_data", Status::Success),
+    ];
+    assert_eq!(heard, expected.map(|(t, s)| (t.to_string(), s)));
 }

@@ -40,9 +40,11 @@ pub async fn start_job(
     parent_job: Option<Uuid>,
 ) -> Result<Job, StartError> {
     let bound = bind(plans, runbook, parameters)?;
-    Ok(store
+    let job = store
         .create_job(new_job(runbook, &bound, created_by, parent_job, false))
-        .await?)
+        .await?;
+    tracing::debug!(job_id = %job.id, runbook = %runbook.name, created_by, parent_job = ?parent_job, "job created");
+    Ok(job)
 }
 
 /// Whether a failed start might succeed against a newer version of its runbook than the one it
@@ -70,9 +72,11 @@ pub async fn start_job_audited(
     awaited: bool,
 ) -> Result<(Job, Result<(), StoreError>), StartError> {
     let bound = bind(plans, runbook, parameters)?;
-    Ok(store
+    let created = store
         .create_job_audited(new_job(runbook, &bound, created_by, None, awaited), audit)
-        .await?)
+        .await?;
+    tracing::debug!(job_id = %created.0.id, runbook = %runbook.name, created_by, "job created");
+    Ok(created)
 }
 
 /// The parameters typed against the version's declarations.

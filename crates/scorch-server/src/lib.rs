@@ -15,6 +15,7 @@ pub mod console;
 pub mod jobs;
 pub mod listener;
 pub mod management;
+pub mod metrics;
 pub mod plans;
 pub mod report;
 pub mod retention;

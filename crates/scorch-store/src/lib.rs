@@ -28,9 +28,9 @@ mod versions;
 
 pub use error::StoreError;
 pub use model::{
-    ActivitySpec, AuditEntry, CounterInfo, Folder, Grant, InstanceRow, Job, JobStatus, NewAudit, ParameterSpec, Role,
-    Runbook, RunbookActivity, RunbookBody, RunbookParameter, RunbookServer, RunbookSummary, RunbookVersionInfo,
-    SaveRunbook, ServerRegistration, TokenInfo, User, VariableInfo,
+    ActivitySpec, AuditEntry, CounterInfo, Folder, Grant, InstanceRow, Job, JobCount, JobStatus, NewAudit,
+    ParameterSpec, Role, Runbook, RunbookActivity, RunbookBody, RunbookParameter, RunbookServer, RunbookSummary,
+    RunbookVersionInfo, SaveRunbook, ServerRegistration, TokenInfo, User, VariableInfo,
 };
 pub use postgres::{Listen, PgJournal, PgSettings, PgStore};
 pub use sqlite::{SqliteJournal, SqliteSettings, SqliteStore};

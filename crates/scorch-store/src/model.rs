@@ -127,6 +127,15 @@ impl JobStatus {
     }
 }
 
+/// How many jobs are in one status ([`Operations::job_counts`](crate::Operations::job_counts)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobCount {
+    pub status: JobStatus,
+    pub jobs: u64,
+    /// The oldest job's creation: for pending jobs, how long the queue has waited.
+    pub oldest_created_at: Timestamp,
+}
+
 /// A request to run a runbook version with parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {

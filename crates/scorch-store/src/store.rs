@@ -286,6 +286,9 @@ pub trait Operations: JobPath {
             .await;
         Ok((created, audited))
     }
+    /// Jobs counted by status, each with its oldest creation time (what metrics show on each
+    /// scrape: one grouped read of an index, not a read per job).
+    async fn job_counts(&self) -> Result<Vec<JobCount>, StoreError>;
     /// Newest first.
     async fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceRow>, StoreError>;
     /// The last failed run of each of `instances` that has one (in no particular order): where a

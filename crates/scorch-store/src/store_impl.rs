@@ -249,6 +249,10 @@ macro_rules! impl_store {
                 super::jobs::make_durable(self, id).await
             }
 
+            async fn job_counts(&self) -> Result<Vec<crate::JobCount>, crate::StoreError> {
+                super::cold::queue::job_counts(self).await
+            }
+
             async fn list_instances(
                 &self,
                 filter: &crate::InstanceFilter,

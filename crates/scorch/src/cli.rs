@@ -2,6 +2,7 @@
 
 mod remote;
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -77,6 +78,16 @@ pub struct RunbookServerArgs {
     /// Instances it runs at once at most [default: 50].
     #[arg(long, env = "SCORCH_MAX_INSTANCES")]
     pub max_instances: Option<u32>,
+    /// Serve this runbook server's Prometheus metrics on this port (needs --metrics-token)
+    /// [default: off].
+    #[arg(long, env = "SCORCH_METRICS_PORT", value_name = "PORT")]
+    pub metrics_port: Option<u16>,
+    /// The address of the metrics port [default: --bind's].
+    #[arg(long, env = "SCORCH_METRICS_BIND", value_name = "ADDRESS")]
+    pub metrics_bind: Option<IpAddr>,
+    /// The bearer token scrapers of the metrics port must send.
+    #[arg(long, env = "SCORCH_METRICS_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 impl RunbookServerArgs {
@@ -84,6 +95,12 @@ impl RunbookServerArgs {
     pub fn apply(self, config: &mut crate::config::Config) {
         config.runbook_server.name = self.name.or(config.runbook_server.name.take());
         config.runbook_server.max_instances = self.max_instances.unwrap_or(config.runbook_server.max_instances);
+        let metrics = &mut config.metrics;
+        metrics.port = self.metrics_port.or(metrics.port);
+        metrics.bind = self.metrics_bind.or(metrics.bind);
+        if let Some(token) = self.metrics_token {
+            metrics.token = Some(crate::config::Secret(token));
+        }
     }
 }
 

@@ -8,6 +8,8 @@ use clap::Args;
 use scorch_server::serve::HttpLimits;
 use serde::{Deserialize, Serialize};
 
+pub use crate::logging::LogFormat;
+
 /// A secret: printed as `***` by Debug and when the configuration is shown.
 #[derive(Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
@@ -56,6 +58,50 @@ pub struct Config {
     pub runbook_server: RunbookServerConfig,
     pub retention: RetentionConfig,
     pub http: HttpConfig,
+    pub log: LogConfig,
+    pub metrics: MetricsConfig,
+    pub traces: TracesConfig,
+}
+
+/// How the process logs (the filter comes from `RUST_LOG`: see docs/operations.md).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+}
+
+/// Prometheus metrics: `/metrics` on the web service and management server, and a runbook
+/// server's own port when one is set.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Off: nothing is counted and `/metrics` answers 404.
+    pub enabled: bool,
+    /// A runbook server's metrics port (off when unset): its only listener.
+    pub port: Option<u16>,
+    /// The address of that port [default: `bind`].
+    pub bind: Option<IpAddr>,
+    /// The bearer token scrapers of that port send (a runbook server cannot check users).
+    pub token: Option<Secret>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            port: None,
+            bind: None,
+            token: None,
+        }
+    }
+}
+
+/// OpenTelemetry trace export (off by default).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TracesConfig {
+    /// The collector's OTLP/HTTP traces URL, e.g. `http://127.0.0.1:4318/v1/traces`.
+    pub otlp_endpoint: Option<String>,
 }
 
 /// What each HTTP role lets its clients take (see docs/security.md).
@@ -134,6 +180,9 @@ impl Default for Config {
             runbook_server: RunbookServerConfig::default(),
             retention: RetentionConfig::default(),
             http: HttpConfig::default(),
+            log: LogConfig::default(),
+            metrics: MetricsConfig::default(),
+            traces: TracesConfig::default(),
         }
     }
 }
@@ -212,6 +261,16 @@ pub struct Overrides {
     /// The certificate's PEM private key.
     #[arg(long, env = "SCORCH_TLS_KEY", value_name = "FILE", global = true)]
     pub tls_key: Option<PathBuf>,
+    /// How log lines are written to stderr [default: text]; the filter is RUST_LOG's.
+    #[arg(long, env = "SCORCH_LOG_FORMAT", value_name = "FORMAT", global = true)]
+    pub log_format: Option<LogFormat>,
+    /// Export job spans to this OpenTelemetry collector (OTLP over HTTP), e.g.
+    /// http://127.0.0.1:4318/v1/traces [default: off].
+    #[arg(long, env = "SCORCH_OTLP_ENDPOINT", value_name = "URL", global = true)]
+    pub otlp_endpoint: Option<String>,
+    /// Count nothing and serve no /metrics.
+    #[arg(long, env = "SCORCH_NO_METRICS", global = true)]
+    pub no_metrics: bool,
 }
 
 impl Config {
@@ -248,6 +307,15 @@ impl Config {
             if let Some(url) = value {
                 *url = public_url(name, url)?;
             }
+        }
+        if let Some(format) = o.log_format {
+            config.log.format = format;
+        }
+        if o.otlp_endpoint.is_some() {
+            config.traces.otlp_endpoint.clone_from(&o.otlp_endpoint);
+        }
+        if o.no_metrics {
+            config.metrics.enabled = false;
         }
         if let Some(db) = &o.database {
             config.database = Some(db.clone());
@@ -415,6 +483,44 @@ mod tests {
         assert_eq!(config.web_port, 9000);
         assert_eq!(config.admin_token, Some(Secret("s3cret".into())));
         assert!(!config.show().contains("s3cret") && !format!("{config:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn logs_metrics_and_traces_from_the_file_then_flags() {
+        let text = "[log]\nformat = \"json\"\n[metrics]\nport = 9135\ntoken = \"metrics-s3cret-token\"\n\
+                    [traces]\notlp_endpoint = \"http://127.0.0.1:4318/v1/traces\"\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scorch.toml");
+        std::fs::write(&path, text).unwrap();
+        let file = Config::load(&Overrides {
+            config: Some(path.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            (file.log.format, file.metrics.enabled, file.metrics.port),
+            (LogFormat::Json, true, Some(9135))
+        );
+        assert_eq!(
+            file.traces.otlp_endpoint.as_deref(),
+            Some("http://127.0.0.1:4318/v1/traces")
+        );
+        assert!(!file.show().contains("metrics-s3cret-token"), "{}", file.show());
+        let flags = Config::load(&Overrides {
+            config: Some(path),
+            log_format: Some(LogFormat::Text),
+            no_metrics: true,
+            otlp_endpoint: Some("http://collector:4318/v1/traces".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!((flags.log.format, flags.metrics.enabled), (LogFormat::Text, false));
+        assert_eq!(
+            flags.traces.otlp_endpoint.as_deref(),
+            Some("http://collector:4318/v1/traces")
+        );
+        let err = Config::parse("[log]\nformat = \"xml\"\n", Path::new("scorch.toml")).unwrap_err();
+        assert!(err.contains("xml") && err.contains("json"), "{err}");
     }
 
     #[test]

@@ -14,6 +14,9 @@ mod client;
 mod config;
 mod listen;
 mod local_invoker;
+mod logging;
+#[cfg(feature = "otlp")]
+mod otlp;
 mod ports;
 mod roles;
 mod runbook_file;
@@ -35,14 +38,23 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SCORCH_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("scorch: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // The configuration file may set the log format; a broken one is reported by the command.
+    let logs = Config::load(&cli.overrides).map(|c| (c.log.format, c.traces.otlp_endpoint));
+    let (format, otlp_endpoint) = logs.unwrap_or_else(|_| {
+        let o = &cli.overrides;
+        (o.log_format.unwrap_or_default(), o.otlp_endpoint.clone())
+    });
+    let _logging = match runtime.block_on(async { logging::init(format, otlp_endpoint.as_deref()) }) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("scorch: {e}");
             return ExitCode::from(2);
         }
     };

@@ -8,6 +8,8 @@ use std::time::Duration;
 use scorch_server::api::AppState;
 use scorch_server::console::ConsoleUrls;
 use scorch_server::listener::Listener;
+use scorch_server::metrics::Metrics;
+use scorch_server::metrics::port::MetricsPort;
 use scorch_server::plans::Plans;
 use scorch_server::runbook_server::{self, RunbookServerOptions};
 use scorch_server::secrets::SecretBox;
@@ -151,7 +153,7 @@ async fn serve(config: Config, roles: Roles) -> Result<(), String> {
         (None, None) => None,
         _ => return Err("scorch: TLS needs both --tls-cert and --tls-key".into()),
     };
-    let bound = |role: &'static str, port: u16, flag: &'static str, wanted: bool| {
+    let bound_at = |bind: IpAddr, role: &'static str, port: u16, flag: &'static str, wanted: bool| {
         let tls = tls.clone();
         async move {
             if !wanted {
@@ -164,6 +166,7 @@ async fn serve(config: Config, roles: Roles) -> Result<(), String> {
             }))
         }
     };
+    let bound = |role, port, flag, wanted| bound_at(bind, role, port, flag, wanted);
     let management = bound(
         "management server",
         config.management_port,
@@ -173,17 +176,29 @@ async fn serve(config: Config, roles: Roles) -> Result<(), String> {
     .await?;
     let web = bound("web service", config.web_port, "--web-port", roles.web).await?;
     let console = bound("console", config.console_port, "--console-port", roles.console).await?;
+    let metrics_port = match roles.runbook_server {
+        true => metrics_port(&config)?,
+        false => None,
+    };
+    let metrics_port = match metrics_port {
+        Some((bind, port)) => bound_at(bind, "runbook server metrics", port, "--metrics-port", true).await?,
+        None => None,
+    };
     let store = open_store(&config, roles).await?;
     if roles.management || roles.web {
         first_admin(&store, &config).await?;
     }
     let plans = Arc::new(Plans::new(Arc::new(scorch_activities::standard())));
+    // One set of counters per process: in `scorch up` the web service shows its runbook server's.
+    let metrics = config.metrics.enabled.then(|| Metrics::new(plans.registry()));
     let secrets = config
         .encryption_key()
         .and_then(|key| SecretBox::from_hex(&key))
         .map(Arc::new)
         .map_err(|e| format!("scorch: {e}"))?;
-    let state = AppState::new(store.clone(), plans.clone()).with_secrets(secrets.clone());
+    let state = AppState::new(store.clone(), plans.clone())
+        .with_secrets(secrets.clone())
+        .with_metrics(metrics.clone());
     let shutdown = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -228,6 +243,18 @@ async fn serve(config: Config, roles: Roles) -> Result<(), String> {
         opts.max_instances = config.runbook_server.max_instances;
         opts.secrets = Some(secrets);
         opts.host = config.server_name();
+        opts.metrics = metrics.clone();
+        if let (Some(listener), Some(metrics)) = (metrics_port, metrics) {
+            out!("metrics            {}/metrics", url(port(&listener)));
+            let port = MetricsPort {
+                metrics,
+                token: config.metrics.token.clone().unwrap_or_default().0,
+                server: opts.name.clone(),
+                max_instances: opts.max_instances,
+            };
+            let (stop, limits) = (shutdown.clone(), config.http.limits());
+            tasks.spawn(async move { scorch_server::metrics::port::serve(listener, port, limits, stop).await });
+        }
         out!(
             "runbook server     {} (up to {} instances)",
             opts.name,
@@ -248,6 +275,20 @@ async fn serve(config: Config, roles: Roles) -> Result<(), String> {
     while tasks.join_next().await.is_some() {}
     store.checkpoint().await.map_err(|e| format!("scorch: {e}"))?;
     Ok(())
+}
+
+/// Where the runbook server's metrics port listens, if it has one: refused without a token
+/// that keeps it private, or when metrics are off.
+fn metrics_port(config: &Config) -> Result<Option<(IpAddr, u16)>, String> {
+    let Some(port) = config.metrics.port else {
+        return Ok(None);
+    };
+    if !config.metrics.enabled {
+        return Err("scorch: --metrics-port: metrics are off (--no-metrics or [metrics] enabled = false)".into());
+    }
+    let token = config.metrics.token.as_ref().map_or("", |t| t.0.as_str());
+    MetricsPort::check_token(token).map_err(|e| format!("scorch: {e}"))?;
+    Ok(Some((config.metrics.bind.unwrap_or(config.bind), port)))
 }
 
 /// Ctrl-C or SIGTERM.

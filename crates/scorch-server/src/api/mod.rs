@@ -20,6 +20,7 @@ pub mod wire;
 
 pub use attempts::LoginAttempts;
 pub use caller::Caller;
+pub(crate) use caller::bearer;
 pub(crate) use edge::guarded;
 pub use edge::{MAX_HEADER_BYTES, MAX_URI_BYTES};
 pub use error::ApiError;

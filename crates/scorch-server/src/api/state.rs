@@ -6,6 +6,7 @@ use scorch_store::Store;
 
 use super::attempts::LoginAttempts;
 use crate::jobs::JobWaiters;
+use crate::metrics::Metrics;
 use crate::plans::Plans;
 use crate::secrets::SecretBox;
 
@@ -19,6 +20,9 @@ pub struct AppState {
     pub secrets: Arc<SecretBox>,
     /// Password sign-in attempts, limited per user and per address (both roles' together).
     pub logins: Arc<LoginAttempts>,
+    /// This process's counters (shared with its runbook server, if it runs one); `None` when
+    /// metrics are off.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl AppState {
@@ -28,11 +32,18 @@ impl AppState {
         let secrets = Arc::new(SecretBox::from_hex(&SecretBox::generate_key()).expect("a generated key is valid"));
         Self {
             store,
-            plans,
             waiters,
             secrets,
             logins: LoginAttempts::start(),
+            metrics: Some(Metrics::new(plans.registry())),
+            plans,
         }
+    }
+
+    /// Serves `metrics` (the process's, shared with its runbook server), or none.
+    pub fn with_metrics(mut self, metrics: Option<Arc<Metrics>>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Uses the deployment's encryption key (the one its runbook servers open values with).

@@ -1,6 +1,7 @@
 //! The management server (port 8135): the Runbook Designer's side. Check-in and check-out of
 //! runbook versions, folders, global settings (variables, counters), users, tokens and
-//! permissions, the audit trail and retention. JSON under `/api/v1/`; every route but
+//! permissions, the audit trail and retention. JSON under `/api/v1/`, Prometheus metrics at
+//! `/metrics`; every route but
 //! `/health` and `POST /api/v1/session` needs a bearer token, and every change writes an audit
 //! record.
 
@@ -69,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/purge", post(admin::purge));
     let routes = Router::new()
         .route("/health", get(health::health))
+        .route("/metrics", get(crate::metrics::route::metrics))
         .nest("/api/v1", api)
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

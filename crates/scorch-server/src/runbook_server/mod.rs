@@ -1,5 +1,6 @@
 //! The runbook server: registers, heartbeats, claims jobs through leases in the orchestration
-//! database and runs them with the engine. It opens no port. Woken by the store's change
+//! database and runs them with the engine. It opens no port (but the optional metrics port the
+//! binary may start beside it: `crate::metrics::port`). Woken by the store's change
 //! notifications, with a slow poll only as a safety net.
 
 mod heard;
@@ -14,9 +15,10 @@ use scorch_engine::{Engine, EngineConfig, EngineError, InstanceRequest, Instance
 use scorch_store::{Change, Claim, JobFilter, JobPath, JobStatus, ServerRegistration, StoreError};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
+use tracing::{Instrument as _, debug, error, info, warn};
 use uuid::Uuid;
 
+use crate::metrics::{Metrics, TimedJournal};
 use crate::plans::Plans;
 use crate::secrets::{OpenedSettings, SecretBox};
 use heard::HeardQueue;
@@ -38,6 +40,8 @@ pub struct RunbookServerOptions {
     pub engine: EngineConfig,
     /// Opens encrypted variables; without it activities see them as stored.
     pub secrets: Option<Arc<SecretBox>>,
+    /// Where activity runs, claims, journal writes and job ends are counted; `None`: not counted.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl RunbookServerOptions {
@@ -55,6 +59,7 @@ impl RunbookServerOptions {
                 ..EngineConfig::default()
             },
             secrets: None,
+            metrics: None,
         }
     }
 }
@@ -125,11 +130,20 @@ pub async fn run(store: Arc<dyn JobPath>, plans: Arc<Plans>, opts: RunbookServer
         None => store.settings(),
     };
     let (output, writing_output) = output::Batcher::start(store.clone());
-    let engine = Arc::new(
-        Engine::new(plans.registry().clone(), store.journal(), settings, opts.engine.clone())
-            .with_invoker(invoker)
-            .with_output(output.clone()),
-    );
+    let journal = match &opts.metrics {
+        Some(metrics) => Arc::new(TimedJournal {
+            inner: store.journal(),
+            metrics: metrics.clone(),
+        }),
+        None => store.journal(),
+    };
+    let mut engine = Engine::new(plans.registry().clone(), journal, settings, opts.engine.clone())
+        .with_invoker(invoker)
+        .with_output(output.clone());
+    if let Some(metrics) = &opts.metrics {
+        engine = engine.with_observer(metrics.clone());
+    }
+    let engine = Arc::new(engine);
     let mut server = Server {
         store,
         plans,
@@ -231,6 +245,7 @@ impl Server {
                 Some(done) = self.tasks.join_next() => {
                     if let Ok(job_id) = done {
                         self.running.remove(&job_id);
+                        self.count_running(-1);
                     }
                     look_for_work |= self.queue.may_wait();
                 }
@@ -312,11 +327,22 @@ impl Server {
     /// Claims as many jobs as there are free slots, in one request, beside the serving loop.
     fn claim_work(&mut self) {
         let (store, server, lease) = (self.store.clone(), self.opts.name.clone(), self.opts.lease);
-        let (alive_within, free) = (self.opts.heartbeat * 3, self.free());
+        let (alive_within, free, metrics) = (self.opts.heartbeat * 3, self.free(), self.opts.metrics.clone());
         self.claims.spawn(async move {
+            let began = std::time::Instant::now();
             let claims = store.claim_jobs(&server, lease, alive_within, free).await;
+            if let Some(metrics) = metrics {
+                metrics.claim_took(began.elapsed());
+            }
             (free, claims)
         });
+    }
+
+    /// Tells the metrics of an instance more (`1`) or fewer (`-1`) running here.
+    fn count_running(&self, change: i64) {
+        if let Some(metrics) = &self.opts.metrics {
+            metrics.instances_running(change);
+        }
     }
 
     fn start(&mut self, claim: Claim) {
@@ -330,17 +356,31 @@ impl Server {
             claim_seen: false,
         };
         self.running.insert(claim.job.id, running);
-        let (store, plans, engine, server) = (
+        self.count_running(1);
+        let (store, plans, engine, server, metrics) = (
             self.store.clone(),
             self.plans.clone(),
             self.engine.clone(),
             self.opts.name.clone(),
+            self.opts.metrics.clone(),
         );
-        self.tasks.spawn(async move {
-            let job_id = claim.job.id;
-            run_job(&store, &plans, &engine, &server, claim, cancel).await;
-            job_id
-        });
+        // Everything logged for the job (its instance and activity runs too) names it.
+        let span = tracing::info_span!(
+            "job",
+            job_id = %claim.job.id,
+            runbook = %claim.runbook.name,
+            server = %server,
+            resume = claim.resume,
+        );
+        self.tasks.spawn(
+            async move {
+                let job_id = claim.job.id;
+                debug!("job claimed");
+                run_job(&store, &plans, &engine, &server, claim, cancel, metrics.as_deref()).await;
+                job_id
+            }
+            .instrument(span),
+        );
     }
 
     async fn beat(&mut self) {
@@ -420,12 +460,13 @@ async fn run_job(
     server: &str,
     claim: Claim,
     cancel: CancellationToken,
+    metrics: Option<&Metrics>,
 ) {
     let job_id = claim.job.id;
     let plan = match plans.get(&claim.runbook) {
         Ok(plan) => plan,
         Err(why) => {
-            error!(job_id = %job_id, server, error = %why, "the job's runbook cannot run on this server");
+            error!(error = %why, "the job's runbook cannot run on this server");
             let _ = store.finish_job(job_id, server, JobStatus::Failed).await;
             return;
         }
@@ -446,7 +487,7 @@ async fn run_job(
         Err(e) => {
             // This server renews the leases of every job it holds, so a job it stopped running
             // must be handed back explicitly for a server (this one too) to resume it.
-            error!(job_id = %job_id, server, error = %e, "the instance stopped; handing it back to be resumed");
+            error!(error = %e, "the instance stopped; handing it back to be resumed");
             return hand_back(store, job_id, server).await;
         }
     };
@@ -456,17 +497,27 @@ async fn run_job(
         InstanceStatus::Failed | InstanceStatus::Running => JobStatus::Failed,
     };
     // The instance's end and the job's, in one commit where the store can.
-    match store.finish_instance_and_job(&ended.end, job_id, server, status).await {
-        Ok(()) => {}
+    let began = std::time::Instant::now();
+    let finished = store.finish_instance_and_job(&ended.end, job_id, server, status).await;
+    if let Some(metrics) = metrics {
+        metrics.journal_write_took(began.elapsed());
+    }
+    match finished {
+        Ok(()) => {
+            if let Some(metrics) = metrics {
+                metrics.job_ended(status);
+            }
+            debug!(status = status.as_str(), "job ended");
+        }
         // No longer this server's job (its lease was taken over): the holder ends it.
         Err(e @ StoreError::Conflict(_)) => {
-            warn!(job_id = %job_id, server, error = %e, "the job was taken over before its end was recorded");
+            warn!(error = %e, "the job was taken over before its end was recorded");
         }
         // Not recorded (the database refused it, or an earlier record of the instance that the
         // engine did not wait for was not written): hand the job back so that it is resumed from
         // what was recorded, rather than left running under this server's renewed lease.
         Err(e) => {
-            error!(job_id = %job_id, server, error = %e, "cannot record the end of the instance and its job; handing it back to be resumed");
+            error!(error = %e, "cannot record the end of the instance and its job; handing it back to be resumed");
             hand_back(store, job_id, server).await;
         }
     }

@@ -1,6 +1,6 @@
 //! The REST web service (port 81): operations on runbooks, jobs, instances and runbook servers,
-//! JSON under `/api/v1/`, an OpenAPI document at `/openapi.json`, a live event stream, and an
-//! unauthenticated `/health`. Wire types ([`wire`]) are separate from the store's.
+//! JSON under `/api/v1/`, an OpenAPI document at `/openapi.json`, a live event stream, Prometheus
+//! metrics at `/metrics`, and an unauthenticated `/health`. Wire types ([`wire`]) are separate from the store's.
 //!
 //! Every route but `/health` takes a [`Caller`](crate::api::Caller) (bearer token), and what a
 //! caller may see follows its roles on the runbooks' folders: a runbook in a folder it cannot
@@ -50,6 +50,7 @@ fn app(state: AppState, shutdown: CancellationToken) -> Router {
     let routes = Router::new()
         .route("/health", get(health::health))
         .route("/openapi.json", get(openapi::openapi))
+        .route("/metrics", get(crate::metrics::route::metrics))
         .route("/api/v1/session", post(session::login).delete(session::logout))
         .route("/api/v1/me", get(account::me))
         .route("/api/v1/folders", get(account::folders))

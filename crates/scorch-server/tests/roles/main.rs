@@ -9,6 +9,7 @@ mod fuzz_api;
 mod hostile_requests;
 mod logins;
 mod management;
+mod metrics;
 mod runbook_server;
 mod support;
 mod tls;

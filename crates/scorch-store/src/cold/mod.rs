@@ -12,6 +12,7 @@
 pub(crate) mod audit;
 pub(crate) mod folders;
 pub(crate) mod output;
+pub(crate) mod queue;
 pub(crate) mod retention;
 pub(crate) mod runbooks;
 pub(crate) mod servers;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use scorch_store::{Change, JobFilter, JobStatus, NewJob, Store, StoreError};
+use scorch_store::{Change, JobCount, JobFilter, JobStatus, NewJob, Store, StoreError};
 use serde_json::{Map, json};
 use uuid::Uuid;
 
@@ -15,6 +15,7 @@ crate::contract!(
     cancel_in_every_state,
     only_the_holder_finishes_or_releases,
     awaited_jobs_are_created_and_made_durable,
+    jobs_are_counted_by_status,
 );
 
 async fn jobs_are_created_and_read(store: Arc<dyn Store>) {
@@ -354,4 +355,41 @@ async fn only_the_holder_finishes_or_releases(store: Arc<dyn Store>) {
     assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
     let missing = store.release_job(Uuid::new_v4(), "rb2").await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+}
+
+/// What metrics read on each scrape: jobs per status, each with its oldest creation time.
+async fn jobs_are_counted_by_status(store: Arc<dyn Store>) {
+    assert_eq!(store.job_counts().await.unwrap(), Vec::new(), "no job, no status");
+    let runbook_id = runbook(&store, "Ops", "Deploy", json!({})).await;
+    let claimed = job(&store, runbook_id).await;
+    let second = job(&store, runbook_id).await;
+    let third = job(&store, runbook_id).await;
+    assert_eq!(
+        claim(&store, "rb1").await.job.id,
+        claimed.id,
+        "the oldest is claimed first"
+    );
+    store.cancel_job(third.id).await.unwrap();
+    let mut counts = store.job_counts().await.unwrap();
+    counts.sort_by_key(|c| c.status.as_str());
+    assert_eq!(
+        counts,
+        [
+            JobCount {
+                status: JobStatus::Canceled,
+                jobs: 1,
+                oldest_created_at: third.created_at
+            },
+            JobCount {
+                status: JobStatus::Pending,
+                jobs: 1,
+                oldest_created_at: second.created_at
+            },
+            JobCount {
+                status: JobStatus::Running,
+                jobs: 1,
+                oldest_created_at: claimed.created_at
+            },
+        ]
+    );
 }

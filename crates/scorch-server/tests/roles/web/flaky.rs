@@ -210,6 +210,9 @@ impl Operations for FlakyStore {
     async fn make_job_durable(&self, id: Uuid) -> Result<(), StoreError> {
         self.inner.make_job_durable(id).await
     }
+    async fn job_counts(&self) -> Result<Vec<scorch_store::JobCount>, StoreError> {
+        self.inner.job_counts().await
+    }
     async fn list_instances(&self, filter: &InstanceFilter) -> Result<Vec<InstanceRow>, StoreError> {
         self.inner.list_instances(filter).await
     }
