@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use scorch_store::{Change, JobFilter, JobStatus, NewJob, Store, StoreError};
+use scorch_store::{Change, IdMatch, JobFilter, JobStatus, NewJob, Store, StoreError};
 use serde_json::{Map, json};
 use uuid::Uuid;
 
@@ -15,6 +15,7 @@ crate::contract!(
     cancel_in_every_state,
     only_the_holder_finishes_or_releases,
     awaited_jobs_are_created_and_made_durable,
+    jobs_are_found_by_id_fragments,
 );
 
 async fn jobs_are_created_and_read(store: Arc<dyn Store>) {
@@ -354,4 +355,37 @@ async fn only_the_holder_finishes_or_releases(store: Arc<dyn Store>) {
     assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
     let missing = store.release_job(Uuid::new_v4(), "rb2").await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+}
+
+/// What `IdMatch` finds: a full id, the last 8 hex digits (the console's), a prefix; bounded by the
+/// filter's limit and the runbooks the caller may see.
+async fn jobs_are_found_by_id_fragments(store: Arc<dyn Store>) {
+    let a = runbook(&store, "", "A", json!({ "concurrency": 10 })).await;
+    let b = runbook(&store, "", "B", json!({})).await;
+    let (a1, a2, b1) = (job(&store, a).await, job(&store, a).await, job(&store, b).await);
+    let found = |text: &str, runbooks: Option<Vec<Uuid>>, limit: u32| {
+        let filter = JobFilter {
+            id: Some(IdMatch::parse(text).expect("a fragment")),
+            runbooks,
+            limit,
+            ..JobFilter::default()
+        };
+        let store = store.clone();
+        async move { store.list_jobs(&filter).await.unwrap().into_iter().map(|j| j.id).collect::<Vec<_>>() }
+    };
+    for j in [&a1, &a2, &b1] {
+        assert_eq!(found(&j.id.to_string(), None, 0).await, [j.id]);
+        assert_eq!(found(&crate::tail(j.id), None, 0).await, [j.id], "the last 8 digits");
+        let prefix = &j.id.simple().to_string()[..20];
+        assert_eq!(found(prefix, None, 0).await, [j.id], "a prefix");
+    }
+    // Jobs made together share their first digits (UUID v7's timestamp): all match, newest first,
+    // as many as the limit asks.
+    let shared = &a1.id.simple().to_string()[..4];
+    assert_eq!(found(shared, None, 0).await, [b1.id, a2.id, a1.id]);
+    assert_eq!(found(shared, None, 2).await, [b1.id, a2.id]);
+    assert_eq!(found(shared, Some(vec![a]), 0).await, [a2.id, a1.id], "only what the caller sees");
+    let mut other = *a1.id.as_bytes();
+    other[15] ^= 0xff;
+    assert!(found(&crate::tail(Uuid::from_bytes(other)), None, 0).await.is_empty());
 }
