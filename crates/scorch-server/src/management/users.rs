@@ -262,7 +262,7 @@ async fn existing_folder(state: &AppState, caller: &Caller, folder: &str) -> Res
     let visible: Vec<&str> = folders
         .iter()
         .map(|f| f.path.as_str())
-        .filter(|p| caller.can_see(p))
+        .filter(|p| !p.is_empty() && caller.can_see(p))
         .collect();
     let hint = match nearest(folder, &visible).as_slice() {
         [] => String::new(),

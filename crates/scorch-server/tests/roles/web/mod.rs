@@ -10,6 +10,7 @@ mod health;
 mod jobs;
 mod openapi;
 mod requests;
+mod short_ids;
 
 use std::sync::Arc;
 use std::time::Duration;
