@@ -17,8 +17,8 @@ use uuid::Uuid;
 
 use scorch_model::Plan;
 
-use crate::{IdMatch, StoreError};
 use crate::model::*;
+use crate::{IdMatch, StoreError};
 
 /// What a runbook server needs of the database, and the least every role needs: claiming and
 /// ending jobs, the journal and settings its engine runs on, the change feed, creating jobs and

@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::access::{opt_uuid, status, time, uuid, visible_runbook, visible_runbooks};
-use super::ids::visible_job;
 use super::convert;
+use super::ids::visible_job;
 use super::shutdown::Shutdown;
 use super::wire::{Job, JobList, JobQuery, RerunJob, StartJob};
 use crate::api::Query;
@@ -93,8 +93,15 @@ pub async fn rerun(
     let timeout = wait_timeout(body.timeout_ms)?;
     let (original, runbook) = visible_job(&state, &caller, &id).await?;
     let expected = body.wait.then(|| state.waiters.expect());
-    let (job, runbook) =
-        start_latest(&state, &caller, runbook, &original.parameters, body.wait, Some(original.id)).await?;
+    let (job, runbook) = start_latest(
+        &state,
+        &caller,
+        runbook,
+        &original.parameters,
+        body.wait,
+        Some(original.id),
+    )
+    .await?;
     answer(&state, &shutdown, expected, job, &runbook, timeout).await
 }
 

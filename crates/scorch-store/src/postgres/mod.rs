@@ -76,7 +76,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "run_error_kind",
         include_str!("../../migrations/postgres/0008_run_error_kind.sql"),
     ),
-    (10, "id_tails", include_str!("../../migrations/postgres/0010_id_tails.sql")),
+    (
+        10,
+        "id_tails",
+        include_str!("../../migrations/postgres/0010_id_tails.sql"),
+    ),
 ];
 
 /// Connections for readers and writers of this process (the journal writer holds one of them).

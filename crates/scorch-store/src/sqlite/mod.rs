@@ -72,7 +72,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "run_error_kind",
         include_str!("../../migrations/sqlite/0008_run_error_kind.sql"),
     ),
-    (10, "id_tails", include_str!("../../migrations/sqlite/0010_id_tails.sql")),
+    (
+        10,
+        "id_tails",
+        include_str!("../../migrations/sqlite/0010_id_tails.sql"),
+    ),
 ];
 
 /// How long a statement waits for another connection's write lock before failing.

@@ -371,7 +371,15 @@ async fn jobs_are_found_by_id_fragments(store: Arc<dyn Store>) {
             ..JobFilter::default()
         };
         let store = store.clone();
-        async move { store.list_jobs(&filter).await.unwrap().into_iter().map(|j| j.id).collect::<Vec<_>>() }
+        async move {
+            store
+                .list_jobs(&filter)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|j| j.id)
+                .collect::<Vec<_>>()
+        }
     };
     for j in [&a1, &a2, &b1] {
         assert_eq!(found(&j.id.to_string(), None, 0).await, [j.id]);
@@ -384,7 +392,11 @@ async fn jobs_are_found_by_id_fragments(store: Arc<dyn Store>) {
     let shared = &a1.id.simple().to_string()[..4];
     assert_eq!(found(shared, None, 0).await, [b1.id, a2.id, a1.id]);
     assert_eq!(found(shared, None, 2).await, [b1.id, a2.id]);
-    assert_eq!(found(shared, Some(vec![a]), 0).await, [a2.id, a1.id], "only what the caller sees");
+    assert_eq!(
+        found(shared, Some(vec![a]), 0).await,
+        [a2.id, a1.id],
+        "only what the caller sees"
+    );
     let mut other = *a1.id.as_bytes();
     other[15] ^= 0xff;
     assert!(found(&crate::tail(Uuid::from_bytes(other)), None, 0).await.is_empty());

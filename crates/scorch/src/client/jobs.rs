@@ -244,7 +244,10 @@ async fn show(id: &str, json: bool, conn: &Connection) -> Result<(), ClientError
     let mut job: Value = api.get(&["api", "v1", "jobs", id.trim()], &[]).await?;
     let full = text(&job, "id").to_string();
     let listed: Value = api
-        .get(&["api", "v1", "instances"], &[("job_id", full), ("limit", "0".into())])
+        .get(
+            &["api", "v1", "instances"],
+            &[("job_id", full), ("limit", "500".into())],
+        )
         .await?;
     let mut instances = Vec::new();
     // Oldest first, as they ran.
@@ -312,7 +315,9 @@ async fn rerun(id: &str, wait: bool, timeout: u64, json: bool, conn: &Connection
         let limit = wait.then(|| Duration::from_secs(timeout) + WAIT_MARGIN);
         let url = api.url(&["api", "v1", "jobs", &original_id, "rerun"], &[]);
         let (status, job): (StatusCode, Value) = api.exchange(Method::POST, url, Some(&body), limit).await?;
-        let runbook: Value = api.get(&["api", "v1", "runbooks", text(&job, "runbook_id")], &[]).await?;
+        let runbook: Value = api
+            .get(&["api", "v1", "runbooks", text(&job, "runbook_id")], &[])
+            .await?;
         let started = format!(
             "started job {original_id} ({} version {}) again as job {}",
             text(&runbook, "path"),
@@ -322,7 +327,12 @@ async fn rerun(id: &str, wait: bool, timeout: u64, json: bool, conn: &Connection
         Ok::<_, ClientError>((status, job, started))
     };
     match run.await {
-        Ok((status, job, started)) => answered(status, &job, wait, timeout, json, &started),
+        Ok((status, job, started)) => {
+            if wait && !json {
+                out!("{started}");
+            }
+            answered(status, &job, wait, timeout, json, &started)
+        }
         Err(e) => e.report(),
     }
 }

@@ -47,7 +47,8 @@ pub fn runbook_path(folder: &str, name: &str) -> String {
 /// pipe, the first line, without its line ending.
 pub fn read_stdin_line(what: &str) -> Result<String, ClientError> {
     use std::io::IsTerminal as _;
-    let unreadable = |e: std::io::Error| ClientError::invalid(format!("cannot read the {what} from standard input: {e}"));
+    let unreadable =
+        |e: std::io::Error| ClientError::invalid(format!("cannot read the {what} from standard input: {e}"));
     let line = if std::io::stdin().is_terminal() {
         rpassword::prompt_password(format!("{}: ", capitalized(what))).map_err(unreadable)?
     } else {

@@ -11,5 +11,6 @@ mod examples;
 mod fleet;
 mod generated_docs;
 mod hostile;
+mod recovery;
 mod spec;
 mod support;

@@ -167,7 +167,11 @@ async fn grants_give_roles_on_folders() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, otto_now) = m.get("/api/v1/users/otto", &m.admin).await;
-    assert_eq!(otto_now["grants"], json!([{ "folder": "ops", "role": "author" }]), "nothing granted");
+    assert_eq!(
+        otto_now["grants"],
+        json!([{ "folder": "ops", "role": "author" }]),
+        "nothing granted"
+    );
     let (status, pushed) = m.push(&otto, HELLO, Some("ops")).await;
     assert_eq!(status, StatusCode::CREATED, "{pushed}");
     let (status, _) = m.push(&otto, HELLO, Some("ops/sub")).await;

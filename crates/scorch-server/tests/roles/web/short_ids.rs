@@ -32,11 +32,19 @@ async fn jobs_and_instances_answer_to_short_ids_among_what_the_caller_sees() {
     for job in [&a, &b] {
         for short in [tail(&id(job)), id(job)[..20].to_string(), id(job).to_uppercase()] {
             let (status, found) = web.get(&format!("/api/v1/jobs/{short}"), &op).await;
-            assert_eq!((status, found["id"].as_str()), (200, Some(id(job).as_str())), "{short}: {found}");
+            assert_eq!(
+                (status, found["id"].as_str()),
+                (200, Some(id(job).as_str())),
+                "{short}: {found}"
+            );
         }
         let instance = job["instance_id"].as_str().unwrap();
         let (status, found) = web.get(&format!("/api/v1/instances/{}", tail(instance)), &op).await;
-        assert_eq!((status, found["job_id"].as_str()), (200, Some(id(job).as_str())), "{found}");
+        assert_eq!(
+            (status, found["job_id"].as_str()),
+            (200, Some(id(job).as_str())),
+            "{found}"
+        );
         let (status, runs) = web
             .get(&format!("/api/v1/instances/{}/activities", tail(instance)), &op)
             .await;
@@ -46,7 +54,11 @@ async fn jobs_and_instances_answer_to_short_ids_among_what_the_caller_sees() {
     // caller may see, newest first, each with its runbook and time.
     let shared = &id(&a)[..4];
     let (status, refused) = web.get(&format!("/api/v1/jobs/{shared}"), &op).await;
-    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("ambiguous_id")), "{refused}");
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (409, Some("ambiguous_id")),
+        "{refused}"
+    );
     let candidates = refused["error"]["candidates"].as_array().unwrap();
     let listed: Vec<&str> = candidates.iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(listed, [id(&b), id(&a)]);
@@ -60,7 +72,11 @@ async fn jobs_and_instances_answer_to_short_ids_among_what_the_caller_sees() {
     // What the caller may not see does not exist for it, short or full.
     for short in [tail(&id(&hidden)), id(&hidden)] {
         let (status, missing) = web.get(&format!("/api/v1/jobs/{short}"), &op).await;
-        assert_eq!((status, missing["error"]["code"].as_str()), (404, Some("not_found")), "{missing}");
+        assert_eq!(
+            (status, missing["error"]["code"].as_str()),
+            (404, Some("not_found")),
+            "{missing}"
+        );
     }
     let mut unknown = tail(&id(&a));
     unknown.replace_range(..1, if unknown.starts_with('0') { "1" } else { "0" });
@@ -70,7 +86,10 @@ async fn jobs_and_instances_answer_to_short_ids_among_what_the_caller_sees() {
         let (status, refused) = web.get(&format!("/api/v1/jobs/{bad}"), &admin).await;
         assert_eq!(status, 400, "{bad}: {refused}");
         assert!(
-            refused["error"]["message"].as_str().unwrap().contains("last 8 hex digits"),
+            refused["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("last 8 hex digits"),
             "{refused}"
         );
     }
@@ -90,7 +109,11 @@ async fn a_rerun_starts_the_latest_version_with_the_jobs_parameters() {
     web.push(&greeter("Ops").replace("Hello,", "Hi,")).await;
 
     let path = format!("/api/v1/jobs/{}/rerun", tail(first_id));
-    let bare = web.request(reqwest::Method::POST, &path, Some(&op)).send().await.unwrap();
+    let bare = web
+        .request(reqwest::Method::POST, &path, Some(&op))
+        .send()
+        .await
+        .unwrap();
     let (status, again) = super::json(bare).await;
     assert_eq!(status, 201, "no body: answered at once: {again}");
     assert_eq!(again["version"], 2, "{again}");
@@ -114,22 +137,37 @@ async fn a_rerun_starts_the_latest_version_with_the_jobs_parameters() {
     assert_eq!(reruns[0]["object_id"], waited["id"]);
 
     let (status, refused) = web.post(&path, &viewer, &json!({})).await;
-    assert_eq!((status, refused["error"]["code"].as_str()), (403, Some("forbidden")), "{refused}");
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (403, Some("forbidden")),
+        "{refused}"
+    );
     let (status, refused) = web.post(&path, &op, &json!({ "wait": "yes" })).await;
     assert_eq!(status, 400, "{refused}");
     let (status, _) = web
-        .post("/api/v1/jobs/00000000-0000-7000-8000-000000000000/rerun", &op, &json!({}))
+        .post(
+            "/api/v1/jobs/00000000-0000-7000-8000-000000000000/rerun",
+            &op,
+            &json!({}),
+        )
         .await;
     assert_eq!(status, 404);
     // Parameters the latest version no longer takes: refused, saying which.
-    web.push(&greeter("Ops").replace("{ name: Who, type: string }", "{ name: Whom, type: string }").replace("init.Who ", "init.Whom "))
-        .await;
+    web.push(
+        &greeter("Ops")
+            .replace("{ name: Who, type: string }", "{ name: Whom, type: string }")
+            .replace("init.Who ", "init.Whom "),
+    )
+    .await;
     let (status, refused) = web.post(&path, &op, &json!({})).await;
     assert_eq!(
         (status, refused["error"]["code"].as_str()),
         (400, Some("invalid_parameters")),
         "{refused}"
     );
-    assert!(refused["error"]["message"].as_str().unwrap().contains("'Who'"), "{refused}");
+    assert!(
+        refused["error"]["message"].as_str().unwrap().contains("'Who'"),
+        "{refused}"
+    );
     web.stop().await;
 }
