@@ -15,18 +15,24 @@ use crate::roles::{Roles, open_store, redact_url};
 /// The user the recovery restores.
 const ADMIN: &str = "admin";
 
-/// Who ran the recovery, for the audit trail: the OS user when known (the one behind `sudo` too).
+/// Who ran the recovery, for the audit trail: the OS user's name when known, else its uid (and
+/// the one behind `sudo`).
 pub struct OsUser {
     pub name: Option<String>,
+    pub uid: Option<u32>,
     pub sudo_user: Option<String>,
 }
 
 impl OsUser {
     fn actor(&self) -> String {
-        match (&self.name, &self.sudo_user) {
-            (Some(name), Some(sudo)) if sudo != name => format!("local recovery (OS user {name}, via sudo by {sudo})"),
-            (Some(name), _) => format!("local recovery (OS user {name})"),
-            (None, _) => "local recovery (OS user unknown)".to_string(),
+        let who = match (&self.name, self.uid) {
+            (Some(name), _) => name.clone(),
+            (None, Some(uid)) => format!("uid {uid}"),
+            (None, None) => "unknown".to_string(),
+        };
+        match &self.sudo_user {
+            Some(sudo) if *sudo != who => format!("local recovery (OS user {who}, via sudo by {sudo})"),
+            _ => format!("local recovery (OS user {who})"),
         }
     }
 }
@@ -72,19 +78,24 @@ pub async fn reset(config: &Config, os_user: &OsUser) -> u8 {
     }
 }
 
+/// What the recovery did to `admin` before giving it a token: (for the audit, for people).
+const KEPT: (&str, &str) = ("kept", "'admin' is a system administrator");
+const PROMOTED: (&str, &str) = ("made administrator", "made 'admin' a system administrator again");
+const RECREATED: (&str, &str) = ("re-created", "re-created the administrator 'admin'");
+
 /// Re-creates or re-empowers `admin` as needed, gives it a token and audits it; the token and
 /// what was done.
 async fn restore(store: &Arc<dyn Store>, actor: &str) -> Result<(String, &'static str), StoreError> {
-    let (user, changes) = match store.user(ADMIN).await {
-        Ok(user) if user.admin => (user, "the administrator 'admin' exists"),
+    let (user, (done, changes)) = match store.user(ADMIN).await {
+        Ok(user) if user.admin => (user, KEPT),
         Ok(user) => {
             store.set_admin(ADMIN, true).await?;
-            (user, "made 'admin' a system administrator again")
+            (user, PROMOTED)
         }
         Err(StoreError::NotFound(_)) => match store.create_user(ADMIN, None, true).await {
-            Ok(user) => (user, "re-created the administrator 'admin'"),
+            Ok(user) => (user, RECREATED),
             // Made meanwhile (a server's first start): take it as it is.
-            Err(StoreError::Conflict(_)) => (store.user(ADMIN).await?, "the administrator 'admin' exists"),
+            Err(StoreError::Conflict(_)) => (store.user(ADMIN).await?, KEPT),
             Err(e) => return Err(e),
         },
         Err(e) => return Err(e),
@@ -93,7 +104,7 @@ async fn restore(store: &Arc<dyn Store>, actor: &str) -> Result<(String, &'stati
     let info = store
         .create_token(ADMIN, &scorch_server::auth::token_hash(&token), "admin reset")
         .await?;
-    let detail = json!({ "user": ADMIN, "token_id": info.id.to_string(), "done": changes });
+    let detail = json!({ "user": ADMIN, "token_id": info.id.to_string(), "admin": done });
     let audited = store
         .audit(NewAudit {
             actor,

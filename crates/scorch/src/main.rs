@@ -147,8 +147,16 @@ fn main() -> ExitCode {
 /// Who runs this command, as the OS tells it (for the audit trail of `scorch admin reset`).
 fn os_user() -> admin::OsUser {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    #[cfg(unix)]
+    let uid = {
+        use std::os::unix::fs::MetadataExt as _;
+        std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+    };
+    #[cfg(not(unix))]
+    let uid = None;
     admin::OsUser {
         name: var("USER").or_else(|| var("LOGNAME")),
+        uid,
         sudo_user: var("SUDO_USER"),
     }
 }

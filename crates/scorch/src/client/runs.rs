@@ -53,7 +53,8 @@ pub fn print_instance(instance: &Value, nested: bool) {
         line.push_str(&format!(", ended {ended}"));
     }
     out!("{line}");
-    if let Some(failed) = failure_line(instance) {
+    // Under a job, the job's summary line says it already.
+    if let Some(failed) = failure_line(instance).filter(|_| !nested) {
         out!("{pad}{failed}");
     }
     for problem in instance["problems"].as_array().into_iter().flatten() {
