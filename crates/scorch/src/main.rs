@@ -145,6 +145,10 @@ fn main() -> ExitCode {
 }
 
 /// Who runs this command, as the OS tells it (for the audit trail of `scorch admin reset`).
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the binary reads the process environment: here, who runs it"
+)]
 fn os_user() -> admin::OsUser {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     #[cfg(unix)]

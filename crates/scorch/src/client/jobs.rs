@@ -292,6 +292,9 @@ async fn show(id: &str, json: bool, conn: &Connection) -> Result<(), ClientError
     if let Some(server) = job["claimed_by"].as_str() {
         out!("server     {server}");
     }
+    if let Some(parent) = job["parent_job"].as_str() {
+        out!("parent     job {parent} (its invoke_runbook started this one)");
+    }
     if let Some(params) = job["parameters"].as_object().filter(|p| !p.is_empty()) {
         out!("parameters {}", Value::Object(params.clone()));
     }
