@@ -50,7 +50,7 @@ pub fn read_stdin_line(what: &str) -> Result<String, ClientError> {
     let unreadable =
         |e: std::io::Error| ClientError::invalid(format!("cannot read the {what} from standard input: {e}"));
     let line = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(format!("{}: ", capitalized(what))).map_err(unreadable)?
+        rpassword::prompt_password_with_config(format!("{}: ", capitalized(what)), terminal()).map_err(unreadable)?
     } else {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line).map_err(unreadable)?;
@@ -61,6 +61,22 @@ pub fn read_stdin_line(what: &str) -> Result<String, ClientError> {
         return Err(ClientError::invalid(format!("standard input gave an empty {what}")));
     }
     Ok(line)
+}
+
+/// The terminal standard input is, and the prompt on standard error (standard output is for what
+/// the command prints, a token): not `/dev/tty`, which a process without a controlling terminal
+/// cannot open.
+#[cfg(unix)]
+fn terminal() -> rpassword::Config {
+    rpassword::ConfigBuilder::new()
+        .input_file_path("/dev/stdin")
+        .output_file_path("/dev/stderr")
+        .build()
+}
+
+#[cfg(not(unix))]
+fn terminal() -> rpassword::Config {
+    rpassword::ConfigBuilder::new().build()
 }
 
 fn capitalized(text: &str) -> String {

@@ -708,3 +708,77 @@ async fn a_grant_on_a_missing_folder_is_refused_with_the_nearest() {
     s.scorch(&["user", "grant", "alice", "Operations", "viewer"]).await.ok();
     s.scorch(&["user", "grant", "alice", "/", "viewer"]).await.ok();
 }
+
+/// A pseudo-terminal: the master this test types on and reads the screen from, and the
+/// terminal end the command gets as its standard input.
+#[cfg(unix)]
+fn pseudo_terminal() -> (std::fs::File, std::fs::File) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain libc calls on a descriptor this function owns; the name buffer is large
+    // enough and NUL-terminated by ptsname_r.
+    unsafe {
+        let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        assert!(master >= 0, "posix_openpt: {}", std::io::Error::last_os_error());
+        assert_eq!(libc::grantpt(master), 0);
+        assert_eq!(libc::unlockpt(master), 0);
+        let mut name = [0 as libc::c_char; 128];
+        assert_eq!(libc::ptsname_r(master, name.as_mut_ptr(), name.len()), 0);
+        let path = std::ffi::CStr::from_ptr(name.as_ptr()).to_str().unwrap().to_string();
+        let terminal = std::fs::OpenOptions::new().read(true).write(true).open(path).unwrap();
+        (std::fs::File::from_raw_fd(master), terminal)
+    }
+}
+
+/// Whether the terminal behind `master` echoes what is typed.
+#[cfg(unix)]
+fn echoes(master: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: tcgetattr fills the termios it is given; on Linux a master's settings are its
+    // terminal's.
+    unsafe {
+        let mut term = std::mem::zeroed::<libc::termios>();
+        assert_eq!(libc::tcgetattr(master.as_raw_fd(), &mut term), 0);
+        term.c_lflag & libc::ECHO != 0
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_typed_on_a_terminal_is_prompted_for_and_not_echoed() {
+    use std::io::{Read, Write};
+    let s = Servers::start().await;
+    s.scorch_as(
+        &s.admin,
+        &["user", "create", "carol", "--password-stdin"],
+        Some("correct horse battery\n"),
+    )
+    .await
+    .ok();
+    let (mut master, terminal) = pseudo_terminal();
+    assert!(echoes(&master), "a new terminal echoes");
+    let mut cmd = crate::support::scorch_command(s.dir.path());
+    cmd.args(["--management", &s.management, "login", "carol", "--password-stdin"])
+        .stdin(terminal)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    drop(cmd); // the test's copy of the terminal end: the screen ends when the command does
+    // Typed once the command has turned echo off, as a person types after the prompt.
+    crate::support::eventually("the prompt to turn echo off", Duration::from_secs(30), || {
+        let off = !echoes(&master);
+        async move { off.then_some(()) }
+    })
+    .await;
+    master.write_all(b"correct horse battery\n").unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    let login: Run = out.into();
+    let login = login.ok();
+    assert!(login.stdout.trim().starts_with("sct_"), "{login:?}");
+    assert!(login.stderr.starts_with("Password: "), "{login:?}");
+    assert!(echoes(&master), "echo is back on after the password");
+    // The screen shows nothing of the password.
+    let mut screen = Vec::new();
+    let _ = master.read_to_end(&mut screen); // ends with EIO once the terminal has no process
+    let screen = String::from_utf8_lossy(&screen);
+    assert!(!screen.contains("horse"), "echoed: {screen:?}");
+}
