@@ -713,33 +713,21 @@ async fn a_grant_on_a_missing_folder_is_refused_with_the_nearest() {
 /// terminal end the command gets as its standard input.
 #[cfg(unix)]
 fn pseudo_terminal() -> (std::fs::File, std::fs::File) {
-    use std::os::fd::FromRawFd;
-    // SAFETY: plain libc calls on a descriptor this function owns; the name buffer is large
-    // enough and NUL-terminated by ptsname_r.
-    unsafe {
-        let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
-        assert!(master >= 0, "posix_openpt: {}", std::io::Error::last_os_error());
-        assert_eq!(libc::grantpt(master), 0);
-        assert_eq!(libc::unlockpt(master), 0);
-        let mut name = [0 as libc::c_char; 128];
-        assert_eq!(libc::ptsname_r(master, name.as_mut_ptr(), name.len()), 0);
-        let path = std::ffi::CStr::from_ptr(name.as_ptr()).to_str().unwrap().to_string();
-        let terminal = std::fs::OpenOptions::new().read(true).write(true).open(path).unwrap();
-        (std::fs::File::from_raw_fd(master), terminal)
-    }
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("a pseudo-terminal");
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let path = ptsname(&master, Vec::new()).unwrap().into_string().unwrap();
+    let terminal = std::fs::OpenOptions::new().read(true).write(true).open(path).unwrap();
+    (master.into(), terminal)
 }
 
-/// Whether the terminal behind `master` echoes what is typed.
+/// Whether the terminal behind `master` echoes what is typed (on Linux a master's settings are
+/// its terminal's).
 #[cfg(unix)]
 fn echoes(master: &std::fs::File) -> bool {
-    use std::os::fd::AsRawFd;
-    // SAFETY: tcgetattr fills the termios it is given; on Linux a master's settings are its
-    // terminal's.
-    unsafe {
-        let mut term = std::mem::zeroed::<libc::termios>();
-        assert_eq!(libc::tcgetattr(master.as_raw_fd(), &mut term), 0);
-        term.c_lflag & libc::ECHO != 0
-    }
+    let term = rustix::termios::tcgetattr(master).expect("the terminal's settings");
+    term.local_modes.contains(rustix::termios::LocalModes::ECHO)
 }
 
 #[cfg(unix)]
@@ -770,7 +758,10 @@ async fn a_password_typed_on_a_terminal_is_prompted_for_and_not_echoed() {
     })
     .await;
     master.write_all(b"correct horse battery\n").unwrap();
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
     let login: Run = out.into();
     let login = login.ok();
     assert!(login.stdout.trim().starts_with("sct_"), "{login:?}");
