@@ -384,11 +384,11 @@ async fn jobs_are_found_by_id_fragments(store: Arc<dyn Store>) {
     for j in [&a1, &a2, &b1] {
         assert_eq!(found(&j.id.to_string(), None, 0).await, [j.id]);
         assert_eq!(found(&crate::tail(j.id), None, 0).await, [j.id], "the last 8 digits");
-        let prefix = &j.id.simple().to_string()[..20];
+        let prefix = &j.id.simple().to_string()[..28];
         assert_eq!(found(prefix, None, 0).await, [j.id], "a prefix");
     }
-    // Jobs made together share their first digits (UUID v7's timestamp): all match, newest first,
-    // as many as the limit asks.
+    // Jobs made together share their first digits (UUID v7's timestamp, and in one millisecond its
+    // counter up to about the 24th digit): all match, newest first, as many as the limit asks.
     let shared = &a1.id.simple().to_string()[..4];
     assert_eq!(found(shared, None, 0).await, [b1.id, a2.id, a1.id]);
     assert_eq!(found(shared, None, 2).await, [b1.id, a2.id]);

@@ -417,7 +417,7 @@ async fn instances_are_listed_with_filters(store: Arc<dyn Store>) {
             ..InstanceFilter::default()
         };
         assert_eq!(listed(by(crate::tail(id(i)))).await, [id(i)]);
-        assert_eq!(listed(by(id(i).simple().to_string()[..20].to_string())).await, [id(i)]);
+        assert_eq!(listed(by(id(i).simple().to_string()[..28].to_string())).await, [id(i)]);
     }
     // An instance without runs has an empty list of them.
     assert_eq!(store.activity_runs(id(0)).await.unwrap(), []);

@@ -610,7 +610,7 @@ async fn a_failed_job_is_shown_by_its_short_id_and_run_again() {
         "{shown}"
     );
     // --json: the web service's job with its instances and their activity runs.
-    let doc: Value = serde_json::from_str(&s.scorch(&["job", "show", &id[..23], "--json"]).await.ok().stdout).unwrap();
+    let doc: Value = serde_json::from_str(&s.scorch(&["job", "show", &id[..32], "--json"]).await.ok().stdout).unwrap();
     assert_eq!(
         (doc["id"].as_str(), doc["status"].as_str()),
         (Some(id.as_str()), Some("failed"))
@@ -628,7 +628,7 @@ async fn a_failed_job_is_shown_by_its_short_id_and_run_again() {
     // Instances: listed by job, runbook and status; shown by short id.
     let instance_id = instance["id"].as_str().unwrap().to_string();
     for filter in [
-        vec!["--job", &id[..23]],
+        vec!["--job", &id[..32]],
         vec!["--runbook", "Ops/Breaks"],
         vec!["--status", "failed"],
     ] {

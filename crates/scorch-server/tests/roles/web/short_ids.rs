@@ -30,7 +30,7 @@ async fn jobs_and_instances_answer_to_short_ids_among_what_the_caller_sees() {
     let id = |job: &Value| job["id"].as_str().unwrap().to_string();
 
     for job in [&a, &b] {
-        for short in [tail(&id(job)), id(job)[..20].to_string(), id(job).to_uppercase()] {
+        for short in [tail(&id(job)), id(job)[..32].to_string(), id(job).to_uppercase()] {
             let (status, found) = web.get(&format!("/api/v1/jobs/{short}"), &op).await;
             assert_eq!(
                 (status, found["id"].as_str()),
