@@ -116,6 +116,7 @@ async fn start_latest(
     wait: bool,
     rerun_of: Option<Uuid>,
 ) -> Result<(scorch_store::Job, Runbook), ApiError> {
+    let action = if rerun_of.is_some() { "job.rerun" } else { "job.start" };
     let mut read_again = true;
     let (job, audited) = loop {
         caller.require(&runbook.folder, Role::Operator)?;
@@ -124,7 +125,6 @@ async fn start_latest(
         if let Some(original) = rerun_of {
             detail["rerun_of"] = json!(original.to_string());
         }
-        let action = if rerun_of.is_some() { "job.rerun" } else { "job.start" };
         let entry = NewAudit {
             actor: caller.name(),
             action,
@@ -157,7 +157,7 @@ async fn start_latest(
     };
     if let Err(e) = audited {
         // The job is already created: a retry would start it twice.
-        tracing::error!(job_id = %job.id, action = "job.start", error = %e, "cannot write the audit record");
+        tracing::error!(job_id = %job.id, action, error = %e, "cannot write the audit record");
     }
     Ok((job, runbook))
 }
