@@ -146,7 +146,7 @@ pub enum ClientCommand {
     Login {
         #[arg(value_name = "USER")]
         user: String,
-        /// Read the password from standard input.
+        /// Read the password from standard input: one line from a pipe; on a terminal, prompted for without echo.
         #[arg(long)]
         password_stdin: bool,
     },
@@ -322,7 +322,7 @@ pub enum UserCommand {
     /// Create a user (token-only unless --password-stdin gives a password).
     Create {
         name: String,
-        /// Read the user's password from standard input.
+        /// Read the user's password from standard input: one line from a pipe; on a terminal, prompted for without echo.
         #[arg(long)]
         password_stdin: bool,
         /// A system administrator.
