@@ -74,10 +74,23 @@ async fn admin_reset_recovers_a_deleted_administrator_on_sqlite_while_up_runs() 
         "no secret in the audit: {audit}"
     );
 
-    // Again: the first recovered token still works, and the new one too.
+    assert_eq!(audit["detail"]["admin"], "re-created", "{audit}");
+
+    // `admin` no longer an administrator (demoted in the database): made one again; its first
+    // recovered token works as before, the new one too.
+    let file = format!("sqlite:{data}/scorch.db");
+    let store = scorch_store::SqliteStore::open(&file)
+        .await
+        .expect("open the database beside up");
+    scorch_store::prelude::Access::set_admin(&store, "admin", false)
+        .await
+        .unwrap();
+    drop(store);
     let second = token(reset(&fleet, &["--data-dir", &data], "opsperson").await);
+    let (admin, audit) = admin_and_last_audit(&fleet, &second).await;
+    assert!(admin.contains(" admin "), "{admin}");
+    assert_eq!(audit["detail"]["admin"], "made administrator", "{audit}");
     fleet.scorch_as(&recovered, &["var", "list"]).await.ok();
-    fleet.scorch_as(&second, &["var", "list"]).await.ok();
 
     // A directory with no database is a mistake, not a new empty database.
     let empty = fleet.path("elsewhere").display().to_string();
