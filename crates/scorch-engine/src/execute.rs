@@ -85,7 +85,11 @@ pub(crate) async fn execute(shared: &Shared, token: &Token) -> Result<Executed, 
                 name: step.name.clone(),
                 attempt: at.run,
             });
-            settle(run_attempt(shared, step, token, seq, at.run).instrument(span.clone()).await)
+            settle(
+                run_attempt(shared, step, token, seq, at.run)
+                    .instrument(span.clone())
+                    .await,
+            )
         };
         let ended_at = Timestamp::now();
         if let Some(observer) = &shared.observer {

@@ -809,21 +809,8 @@ impl RefCheck<'_> {
 fn closest<'a>(name: &str, names: &'a [String]) -> Option<&'a str> {
     names
         .iter()
-        .map(|n| (edit_distance(name, n), n))
+        .map(|n| (crate::names::edit_distance(name, n), n))
         .filter(|(d, _)| *d <= 3)
         .min_by_key(|(d, _)| *d)
         .map(|(_, n)| n.as_str())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }

@@ -10,6 +10,7 @@ mod backend;
 mod broken;
 mod codec;
 mod error;
+mod id_match;
 mod instance_rows;
 mod kept;
 mod migrations;
@@ -27,6 +28,7 @@ mod test_records;
 mod versions;
 
 pub use error::StoreError;
+pub use id_match::IdMatch;
 pub use model::{
     ActivitySpec, AuditEntry, CounterInfo, Folder, Grant, InstanceRow, Job, JobCount, JobStatus, NewAudit,
     ParameterSpec, Role, Runbook, RunbookActivity, RunbookBody, RunbookParameter, RunbookServer, RunbookSummary,

@@ -17,8 +17,8 @@ use uuid::Uuid;
 
 use scorch_model::Plan;
 
-use crate::StoreError;
 use crate::model::*;
+use crate::{IdMatch, StoreError};
 
 /// What a runbook server needs of the database, and the least every role needs: claiming and
 /// ending jobs, the journal and settings its engine runs on, the change feed, creating jobs and
@@ -243,6 +243,8 @@ pub trait Access: Send + Sync + 'static {
     async fn user(&self, name: &str) -> Result<User, StoreError>;
     async fn users(&self) -> Result<Vec<User>, StoreError>;
     async fn set_password(&self, name: &str, password_hash: &str) -> Result<(), StoreError>;
+    /// Makes a user a system administrator (`true`), or no longer one.
+    async fn set_admin(&self, name: &str, admin: bool) -> Result<(), StoreError>;
     async fn delete_user(&self, name: &str) -> Result<(), StoreError>;
     /// Stores a token by its hash (SHA-256 hex of the secret, which is never stored).
     async fn create_token(&self, user: &str, token_hash: &str, label: &str) -> Result<TokenInfo, StoreError>;
@@ -433,6 +435,8 @@ pub struct Claim {
 
 #[derive(Debug, Clone, Default)]
 pub struct JobFilter {
+    /// Only jobs whose id the fragment may stand for (a caller resolving a short id).
+    pub id: Option<IdMatch>,
     pub runbook_id: Option<Uuid>,
     /// Only jobs of these runbooks (what a caller may see), when set.
     pub runbooks: Option<Vec<Uuid>>,
@@ -472,6 +476,8 @@ pub struct FailedRun {
 
 #[derive(Debug, Clone, Default)]
 pub struct InstanceFilter {
+    /// Only instances whose id the fragment may stand for (a caller resolving a short id).
+    pub id: Option<IdMatch>,
     pub runbook_id: Option<Uuid>,
     /// Only instances of these runbooks (what a caller may see), when set.
     pub runbooks: Option<Vec<Uuid>>,

@@ -197,6 +197,11 @@ macro_rules! impl_store {
                 crate::store_impl::forgetting(self, done, crate::kept::Changed::Access).await
             }
 
+            async fn set_admin(&self, name: &str, admin: bool) -> Result<(), crate::StoreError> {
+                let done = super::cold::users::set_admin(self, name, admin).await;
+                crate::store_impl::forgetting(self, done, crate::kept::Changed::Access).await
+            }
+
             async fn delete_user(&self, name: &str) -> Result<(), crate::StoreError> {
                 let done = super::cold::users::delete(self, name).await;
                 crate::store_impl::forgetting(self, done, crate::kept::Changed::Access).await

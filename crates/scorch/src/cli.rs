@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 pub use remote::{
-    ClientCommand, Connection, CounterCommand, FolderCommand, JobCommand, RunbookRemote, TokenCommand, UserCommand,
-    VarCommand,
+    ClientCommand, Connection, CounterCommand, FolderCommand, InstanceCommand, JobCommand, RunbookRemote, TokenCommand,
+    UserCommand, VarCommand,
 };
 
 #[derive(Debug, Parser)]
@@ -50,6 +50,11 @@ pub enum Command {
     RunbookServer {
         #[command(flatten)]
         server: RunbookServerArgs,
+    },
+    /// Operator's tools that work on the database directly, with no server or token.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
     },
     /// Print the port table for this configuration, or check each row is reachable from here.
     Ports {
@@ -102,6 +107,15 @@ impl RunbookServerArgs {
             metrics.token = Some(crate::config::Secret(token));
         }
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Recover access: make sure the user `admin` exists and is a system administrator, and print
+    /// a new API token for it (audited). Opens the database named by --data-dir (SQLite) or
+    /// --database (PostgreSQL) directly: needs access to it, no server and no token; servers may
+    /// be running.
+    Reset,
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,6 +9,7 @@ macro_rules! out {
     }};
 }
 
+mod admin;
 mod cli;
 mod client;
 mod config;
@@ -27,7 +28,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, ConfigCommand, PortsCommand, RunbookCommand, RunbookServerArgs};
+use crate::cli::{AdminCommand, Cli, Command, ConfigCommand, PortsCommand, RunbookCommand, RunbookServerArgs};
 use crate::config::Config;
 use crate::roles::Roles;
 
@@ -105,6 +106,15 @@ fn main() -> ExitCode {
                 };
                 server_roles(only, Some(server)).await
             }
+            Command::Admin {
+                command: AdminCommand::Reset,
+            } => match config() {
+                Ok(config) => admin::reset(&config, &os_user()).await,
+                Err(e) => {
+                    eprintln!("scorch: {e}");
+                    2
+                }
+            },
             Command::Ports { command } => match config() {
                 Ok(config) => match command {
                     None => ports::print(&config),
@@ -144,4 +154,25 @@ fn main() -> ExitCode {
         }
     });
     ExitCode::from(code)
+}
+
+/// Who runs this command, as the OS tells it (for the audit trail of `scorch admin reset`).
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the binary reads the process environment: here, who runs it"
+)]
+fn os_user() -> admin::OsUser {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    #[cfg(unix)]
+    let uid = {
+        use std::os::unix::fs::MetadataExt as _;
+        std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+    };
+    #[cfg(not(unix))]
+    let uid = None;
+    admin::OsUser {
+        name: var("USER").or_else(|| var("LOGNAME")),
+        uid,
+        sudo_user: var("SUDO_USER"),
+    }
 }

@@ -46,10 +46,16 @@ fn rows(config: &Config) -> Vec<Row> {
     let db_url = config.database_url();
     let (db_port, db_host, db_notes) = match postgres_address(&db_url) {
         Some((h, p)) => (Some(p), Some(h), format!("PostgreSQL: {}", redact_url(&db_url))),
+        // Read from this command's own settings: a server started with another --data-dir (or
+        // SCORCH_DATA_DIR, or scorch.toml) uses its own file, which this cannot know.
         None => (
             None,
             None,
-            format!("embedded SQLite, a file, no port: {}", redact_url(&db_url)),
+            format!(
+                "embedded SQLite, a file, no port: {} (the data directory this command was given: \
+                 --data-dir, SCORCH_DATA_DIR or scorch.toml, else the default)",
+                redact_url(&db_url)
+            ),
         ),
     };
     vec![
@@ -86,14 +92,31 @@ fn rows(config: &Config) -> Vec<Row> {
             notes: "calls the web service from the browser".into(),
         },
         Row {
-            source: "activities",
+            source: "runbook servers (activities)",
             target: "targeted computers",
             port: None,
             host: None,
             flag: "(per activity)",
-            notes: "SSH 22, SMTP 25/587, HTTP 80/443, syslog 514, database ports, ...".into(),
+            notes: activity_ports(),
         },
     ]
+}
+
+/// What activities of this build reach: none opens a connection of its own; the programs and
+/// scripts they start reach whatever those connect to.
+fn activity_ports() -> String {
+    let registry = scorch_activities::standard();
+    let starting: Vec<&str> = ["run_program", "run_script"]
+        .into_iter()
+        .filter(|t| registry.get(t).is_some())
+        .collect();
+    if starting.is_empty() {
+        return "none: no activity of this build opens a connection".into();
+    }
+    format!(
+        "none of their own; the programs {} start reach what those programs connect to",
+        starting.join(" and ")
+    )
 }
 
 /// `scorch ports`.

@@ -78,6 +78,17 @@ pub async fn open_store(config: &Config, roles: Roles) -> Result<Arc<dyn Store>,
 async fn first_admin(store: &Arc<dyn Store>, config: &Config) -> Result<(), String> {
     let users = store.users().await.map_err(|e| format!("scorch: {e}"))?;
     if !users.is_empty() {
+        if let Some(token) = &config.admin_token {
+            let hash = scorch_server::auth::token_hash(&token.0);
+            // A token that already works (every role of a fleet is given the same) is no news.
+            if !matches!(store.token_user(&hash).await, Ok(Some(_))) {
+                eprintln!(
+                    "scorch: --admin-token has no effect: this database already has users, and the token \
+                     is only used on the first start; to get a new administrator token, run \
+                     `scorch admin reset` (docs/operations.md, \"Recovering access\")"
+                );
+            }
+        }
         return Ok(());
     }
     let token = config

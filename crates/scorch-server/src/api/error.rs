@@ -4,6 +4,8 @@ use axum::response::{IntoResponse, Response};
 use scorch_store::StoreError;
 use serde_json::json;
 
+use super::wire::IdCandidate;
+
 /// An API error: an HTTP status, a stable machine-readable `code`, and a message for people
 /// that says what was wrong and what to do. Never carries SQL or driver text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,6 +13,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// For `ambiguous_id`: what the id may name.
+    pub candidates: Vec<IdCandidate>,
 }
 
 impl ApiError {
@@ -19,6 +23,15 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            candidates: Vec::new(),
+        }
+    }
+
+    /// A short id that names more than one job or instance: 409 listing them.
+    pub fn ambiguous_id(message: impl Into<String>, candidates: Vec<IdCandidate>) -> Self {
+        Self {
+            candidates,
+            ..Self::new(StatusCode::CONFLICT, "ambiguous_id", message)
         }
     }
 
@@ -72,7 +85,10 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        let mut body = json!({ "error": { "code": self.code, "message": self.message } });
+        if !self.candidates.is_empty() {
+            body["error"]["candidates"] = json!(self.candidates);
+        }
         (self.status, Json(body)).into_response()
     }
 }

@@ -1,6 +1,6 @@
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, OptionalFromRequest, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -41,6 +41,27 @@ where
         match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(Json(value)),
             Err(rejection) => Err(rejected(rejection)),
+        }
+    }
+}
+
+/// An optional JSON body (`Option<Json<T>>`): `None` when the request has no body and declares
+/// none, else as [`Json`].
+impl<S, T> OptionalFromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        if req.headers().contains_key(CONTENT_TYPE) {
+            return <Self as FromRequest<S>>::from_request(req, state).await.map(Some);
+        }
+        match Bytes::from_request(req, state).await {
+            Ok(bytes) if bytes.is_empty() => Ok(None),
+            Ok(_) => Err(unsupported_media_type()),
+            Err(rejection) => Err(rejected(JsonRejection::BytesRejection(rejection))),
         }
     }
 }

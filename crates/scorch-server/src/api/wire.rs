@@ -24,9 +24,23 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable: `bad_request`, `invalid_parameters`, `unauthenticated`, `forbidden`,
     /// `not_found`, `method_not_allowed`, `conflict`, `job_finished`, `runbook_not_runnable`,
-    /// `body_too_large`, `unsupported_media_type`, `database_unavailable`.
+    /// `body_too_large`, `unsupported_media_type`, `database_unavailable`, `ambiguous_id`.
     pub code: String,
     pub message: String,
+    /// For `ambiguous_id`: some of the jobs or instances the id may name, newest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<IdCandidate>,
+}
+
+/// A job or instance a short id may name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IdCandidate {
+    #[schema(format = "uuid")]
+    pub id: String,
+    /// Its runbook, `FOLDER/NAME`.
+    pub runbook: String,
+    /// When the job was created, or the instance started (RFC 3339).
+    pub created_at: String,
 }
 
 // ---- global settings ----

@@ -242,10 +242,55 @@ pub(super) async fn grant(
     check_name_length("user", &body.user)?;
     caller.require(&folder, Role::Admin)?;
     let user = find_user(&state, &body.user).await?;
+    existing_folder(&state, &caller, &folder).await?;
     state.store.grant(&user.name, &folder, role).await?;
     let detail = json!({ "user": user.name, "folder": folder, "role": role.as_str() });
     record(&state, &caller, "grant.set", "user", Some(user.id), detail).await;
     Ok(Json(user_item(find_user(&state, &user.name).await?)))
+}
+
+/// A grant's folder must exist (the root always does): a role on a mistyped folder would give
+/// nothing, silently. The 404 suggests the nearest folders the caller can see.
+async fn existing_folder(state: &AppState, caller: &Caller, folder: &str) -> Result<(), ApiError> {
+    if folder.is_empty() {
+        return Ok(());
+    }
+    let folders = state.store.folders().await?;
+    if folders.iter().any(|f| f.path == folder) {
+        return Ok(());
+    }
+    let visible: Vec<&str> = folders
+        .iter()
+        .map(|f| f.path.as_str())
+        .filter(|p| !p.is_empty() && caller.can_see(p))
+        .collect();
+    let hint = match nearest(folder, &visible).as_slice() {
+        [] => String::new(),
+        near => format!(
+            " (did you mean {}?)",
+            near.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(" or ")
+        ),
+    };
+    Err(ApiError::not_found(format!(
+        "folder '{folder}' does not exist{hint}; create it with `scorch folder create {folder}`, then grant again"
+    )))
+}
+
+/// Up to three of `names` near `wanted`: those it starts, or that start it, or a few edits away
+/// (case aside), nearest first.
+fn nearest<'a>(wanted: &str, names: &[&'a str]) -> Vec<&'a str> {
+    let wanted = wanted.to_lowercase();
+    let mut near: Vec<(usize, &str)> = names
+        .iter()
+        .filter_map(|name| {
+            let lower = name.to_lowercase();
+            let distance = scorch_model::names::edit_distance(&wanted, &lower);
+            let prefix = lower.starts_with(&wanted) || wanted.starts_with(&lower);
+            (prefix || distance <= (wanted.chars().count() / 3).max(2)).then_some((distance, *name))
+        })
+        .collect();
+    near.sort();
+    near.into_iter().take(3).map(|(_, name)| name).collect()
 }
 
 /// What `DELETE /api/v1/grants` names: a JSON body `{user, folder}`, or (as the CLI sends it)
@@ -287,4 +332,17 @@ pub(super) async fn revoke(
     )
     .await;
     Ok(Json(user_item(find_user(&state, &user.name).await?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nearest;
+
+    #[test]
+    fn near_folders_are_typos_and_prefixes_nearest_first() {
+        let folders = ["Ops", "Operations/Web", "Finance", "Opera"];
+        assert_eq!(nearest("Operations", &folders), ["Operations/Web", "Opera"]);
+        assert_eq!(nearest("finanse", &folders), ["Finance"]);
+        assert!(nearest("Marketing", &folders).is_empty());
+    }
 }

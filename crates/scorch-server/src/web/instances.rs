@@ -2,13 +2,13 @@
 //! see.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use scorch_engine::InstanceStatus;
-use scorch_store::{InstanceFilter, InstanceRow, StoreError};
+use scorch_store::InstanceFilter;
 
-use super::access::{opt_uuid, status, time, uuid, visible_runbook, visible_runbooks};
+use super::access::{opt_uuid, status, time, visible_runbooks};
 use super::convert;
 use super::failures::failures_by_instance;
+use super::ids::visible_instance;
 use super::wire::{
     ActivityOutputPage, ActivityRunList, Instance, InstanceList, InstanceQuery, OutputItem, OutputQuery,
 };
@@ -41,6 +41,7 @@ pub async fn list(
     let (limit, offset) = page(q.limit, q.offset)?;
     let runbook_id = opt_uuid(q.runbook_id.as_deref(), "runbook id")?;
     let filter = InstanceFilter {
+        id: None,
         runbook_id,
         runbooks: visible_runbooks(&state, &caller, runbook_id).await?,
         job_id: opt_uuid(q.job_id.as_deref(), "job id")?,
@@ -68,33 +69,19 @@ pub async fn list(
     Ok(Json(InstanceList { items, next_offset }))
 }
 
-/// An instance the caller may see, or 404.
-async fn visible_instance(state: &AppState, caller: &Caller, id: &str) -> Result<InstanceRow, ApiError> {
-    let id = uuid(id, "instance id")?;
-    let missing = || ApiError::not_found(format!("instance {id} not found"));
-    let instance = state.store.instance(id).await.map_err(|e| match e {
-        StoreError::NotFound(_) => missing(),
-        other => other.into(),
-    })?;
-    match visible_runbook(state, caller, instance.runbook_id).await {
-        Ok(_) => Ok(instance),
-        Err(e) if e.status == StatusCode::NOT_FOUND => Err(missing()),
-        Err(e) => Err(e),
-    }
-}
-
 /// One instance, with its parameters and return data.
 #[utoipa::path(
     get,
     path = "/api/v1/instances/{id}",
     operation_id = "get_instance",
     tag = "instances",
-    params(("id" = String, Path, description = "The instance's id (a UUID)")),
+    params(("id" = String, Path, description = "The instance's id: its UUID, its last 8 hex digits, or a unique prefix of at least 4")),
     responses(
         (status = 200, description = "The instance", body = Instance),
-        (status = 400, description = "The id is not a UUID", body = ErrorBody),
+        (status = 400, description = "The id is not a UUID nor a part of one", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such instance, or its runbook is not in a folder the caller can see", body = ErrorBody),
+        (status = 409, description = "A short id that names several instances (`ambiguous_id`, with `candidates`)", body = ErrorBody),
     )
 )]
 pub async fn show(
@@ -113,12 +100,13 @@ pub async fn show(
     path = "/api/v1/instances/{id}/activities",
     operation_id = "list_activity_runs",
     tag = "instances",
-    params(("id" = String, Path, description = "The instance's id (a UUID)")),
+    params(("id" = String, Path, description = "The instance's id: its UUID, its last 8 hex digits, or a unique prefix of at least 4")),
     responses(
         (status = 200, description = "Its activity runs, in start order", body = ActivityRunList),
-        (status = 400, description = "The id is not a UUID", body = ErrorBody),
+        (status = 400, description = "The id is not a UUID nor a part of one", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such instance, or its runbook is not in a folder the caller can see", body = ErrorBody),
+        (status = 409, description = "A short id that names several instances (`ambiguous_id`, with `candidates`)", body = ErrorBody),
     )
 )]
 pub async fn activities(

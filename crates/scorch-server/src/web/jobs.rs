@@ -7,14 +7,15 @@ use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use scorch_store::{JobFilter, JobResult, JobStatus, NewAudit, Role, Runbook, StoreError};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::access::{opt_uuid, status, time, uuid, visible_runbook, visible_runbooks};
 use super::convert;
 use super::failures::failures_by_instance;
+use super::ids::visible_job;
 use super::shutdown::Shutdown;
-use super::wire::{Job, JobList, JobQuery, StartJob};
+use super::wire::{Job, JobList, JobQuery, RerunJob, StartJob};
 use crate::api::Query;
 use crate::api::paging::{next_offset, page};
 use crate::api::wire::ErrorBody;
@@ -56,15 +57,78 @@ pub async fn start(
     let timeout = wait_timeout(body.timeout_ms)?;
     // Taken before the job exists, so the wait need not read it first.
     let expected = body.wait.then(|| state.waiters.expect());
-    let mut runbook = find_runbook(&state, &caller, &body).await?;
+    let runbook = find_runbook(&state, &caller, &body).await?;
+    let (job, runbook) = start_latest(&state, &caller, runbook, &body.parameters, body.wait, None).await?;
+    answer(&state, &shutdown, expected, job, &runbook, timeout).await
+}
+
+/// Runs a job again: its runbook's latest checked-in version (which may be newer than the one
+/// the job ran: the answer's `version` says) with the job's parameters. Needs Operator on the
+/// runbook's folder; audited as `job.rerun`, naming the original job.
+#[utoipa::path(
+    post,
+    path = "/api/v1/jobs/{id}/rerun",
+    operation_id = "rerun_job",
+    tag = "jobs",
+    params(("id" = String, Path, description = "The job to run again: its UUID, its last 8 hex digits, or a unique prefix of at least 4")),
+    request_body(content = RerunJob, description = "Optional: wait for the new job's outcome, as a start does"),
+    responses(
+        (status = 201, description = "The new job was created (without `wait`)", body = Job),
+        (status = 200, description = "The new job ended (with `wait`); `result` holds its outcome", body = Job),
+        (status = 202, description = "The new job is still running when the wait timed out", body = Job),
+        (status = 400, description = "The id is malformed, or the job's parameters do not fit the latest version (`invalid_parameters`)", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The caller is not an operator on the runbook's folder", body = ErrorBody),
+        (status = 404, description = "No such job, or its runbook is not in a folder the caller can see", body = ErrorBody),
+        (status = 409, description = "A short id that names several jobs (`ambiguous_id`), or the latest version cannot run here (`runbook_not_runnable`)", body = ErrorBody),
+    )
+)]
+pub async fn rerun(
+    State(state): State<AppState>,
+    Extension(shutdown): Extension<Shutdown>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Option<Json<RerunJob>>,
+) -> Result<(StatusCode, Json<Job>), ApiError> {
+    let Json(body) = body.unwrap_or_default();
+    let timeout = wait_timeout(body.timeout_ms)?;
+    let (original, runbook) = visible_job(&state, &caller, &id).await?;
+    let expected = body.wait.then(|| state.waiters.expect());
+    let (job, runbook) = start_latest(
+        &state,
+        &caller,
+        runbook,
+        &original.parameters,
+        body.wait,
+        Some(original.id),
+    )
+    .await?;
+    answer(&state, &shutdown, expected, job, &runbook, timeout).await
+}
+
+/// Starts `runbook`'s latest version for `caller` (Operator on its folder) with its audit record
+/// in the same commit: `job.start`, or `job.rerun` naming the job it runs again. A check-in racing
+/// the start reads the runbook again, once.
+async fn start_latest(
+    state: &AppState,
+    caller: &Caller,
+    mut runbook: Runbook,
+    parameters: &Map<String, Value>,
+    wait: bool,
+    rerun_of: Option<Uuid>,
+) -> Result<(scorch_store::Job, Runbook), ApiError> {
+    let action = if rerun_of.is_some() { "job.rerun" } else { "job.start" };
     let mut read_again = true;
     let (job, audited) = loop {
         caller.require(&runbook.folder, Role::Operator)?;
-        let detail =
+        let mut detail =
             json!({ "runbook_id": runbook.id.to_string(), "runbook": path_of(&runbook), "version": runbook.version });
+        if let Some(original) = rerun_of {
+            detail["rerun_of"] = json!(original.to_string());
+        }
         let entry = NewAudit {
             actor: caller.name(),
-            action: "job.start",
+            action,
             object_type: "job",
             object_id: None,
             detail: &detail,
@@ -74,17 +138,17 @@ pub async fn start(
             &state.store,
             &state.plans,
             &runbook,
-            &body.parameters,
+            parameters,
             caller.name(),
             entry,
             // A start that waits answers once the job has ended, its durable end covering its
             // creation, or after `make_job_durable`.
-            body.wait,
+            wait,
         )
         .await;
         if read_again && newer_version_may_help(&started) {
             read_again = false;
-            let fresh = visible_runbook(&state, &caller, runbook.id).await?;
+            let fresh = visible_runbook(state, caller, runbook.id).await?;
             if fresh.version != runbook.version {
                 runbook = fresh;
                 continue;
@@ -94,8 +158,21 @@ pub async fn start(
     };
     if let Err(e) = audited {
         // The job is already created: a retry would start it twice.
-        tracing::error!(job_id = %job.id, action = "job.start", error = %e, "cannot write the audit record");
+        tracing::error!(job_id = %job.id, action, error = %e, "cannot write the audit record");
     }
+    Ok((job, runbook))
+}
+
+/// The answer to a start: 201 with the job, or with `wait` its outcome once it has ended (200),
+/// or the job as it is when `timeout` passes first (202).
+async fn answer(
+    state: &AppState,
+    shutdown: &Shutdown,
+    expected: Option<crate::jobs::Expected>,
+    job: scorch_store::Job,
+    runbook: &Runbook,
+    timeout: Duration,
+) -> Result<(StatusCode, Json<Job>), ApiError> {
     let Some(expected) = expected else {
         return Ok((StatusCode::CREATED, Json(convert::job(&job))));
     };
@@ -192,21 +269,6 @@ async fn audit(state: &AppState, caller: &Caller, action: &str, job: Uuid, detai
     }
 }
 
-/// A job the caller may see (404 otherwise), with its runbook.
-async fn visible_job(state: &AppState, caller: &Caller, id: &str) -> Result<(scorch_store::Job, Runbook), ApiError> {
-    let id = uuid(id, "job id")?;
-    let missing = || ApiError::not_found(format!("job {id} not found"));
-    let job = state.store.job(id).await.map_err(|e| match e {
-        StoreError::NotFound(_) => missing(),
-        other => other.into(),
-    })?;
-    match visible_runbook(state, caller, job.runbook_id).await {
-        Ok(runbook) => Ok((job, runbook)),
-        Err(e) if e.status == StatusCode::NOT_FOUND => Err(missing()),
-        Err(e) => Err(e),
-    }
-}
-
 /// Lists jobs of the runbooks the caller can see, newest first.
 #[utoipa::path(
     get,
@@ -228,6 +290,7 @@ pub async fn list(
     let (limit, offset) = page(q.limit, q.offset)?;
     let runbook_id = opt_uuid(q.runbook_id.as_deref(), "runbook id")?;
     let filter = JobFilter {
+        id: None,
         runbook_id,
         runbooks: visible_runbooks(&state, &caller, runbook_id).await?,
         status: status(q.status.as_deref(), JobStatus::parse, JOB_STATUSES)?,
@@ -260,12 +323,13 @@ pub async fn list(
     path = "/api/v1/jobs/{id}",
     operation_id = "get_job",
     tag = "jobs",
-    params(("id" = String, Path, description = "The job's id (a UUID)")),
+    params(("id" = String, Path, description = "The job's id: its UUID, its last 8 hex digits, or a unique prefix of at least 4")),
     responses(
         (status = 200, description = "The job", body = Job),
-        (status = 400, description = "The id is not a UUID", body = ErrorBody),
+        (status = 400, description = "The id is not a UUID nor a part of one", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such job, or its runbook is not in a folder the caller can see", body = ErrorBody),
+        (status = 409, description = "A short id that names several jobs (`ambiguous_id`, with `candidates`)", body = ErrorBody),
     )
 )]
 pub async fn show(
@@ -284,14 +348,14 @@ pub async fn show(
     path = "/api/v1/jobs/{id}/cancel",
     operation_id = "cancel_job",
     tag = "jobs",
-    params(("id" = String, Path, description = "The job's id (a UUID)")),
+    params(("id" = String, Path, description = "The job's id: its UUID, its last 8 hex digits, or a unique prefix of at least 4")),
     responses(
         (status = 200, description = "The job, canceled or with its cancellation requested", body = Job),
-        (status = 400, description = "The id is not a UUID", body = ErrorBody),
+        (status = 400, description = "The id is not a UUID nor a part of one", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The caller is not an operator on the runbook's folder", body = ErrorBody),
         (status = 404, description = "No such job, or its runbook is not in a folder the caller can see", body = ErrorBody),
-        (status = 409, description = "The job has already ended (`job_finished`)", body = ErrorBody),
+        (status = 409, description = "The job has already ended (`job_finished`), or a short id names several jobs (`ambiguous_id`)", body = ErrorBody),
     )
 )]
 pub async fn cancel(

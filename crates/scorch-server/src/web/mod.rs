@@ -12,6 +12,7 @@ mod audit;
 mod convert;
 mod events;
 mod failures;
+mod ids;
 mod instances;
 mod jobs;
 mod openapi;
@@ -60,6 +61,7 @@ fn app(state: AppState, shutdown: CancellationToken) -> Router {
         .route("/api/v1/jobs", get(jobs::list).post(jobs::start))
         .route("/api/v1/jobs/{id}", get(jobs::show))
         .route("/api/v1/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/api/v1/jobs/{id}/rerun", post(jobs::rerun))
         .route("/api/v1/instances", get(instances::list))
         .route("/api/v1/instances/{id}", get(instances::show))
         .route("/api/v1/instances/{id}/activities", get(instances::activities))

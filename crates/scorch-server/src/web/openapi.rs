@@ -35,6 +35,7 @@ use crate::api::{Caller, health, session};
         jobs::list,
         jobs::show,
         jobs::cancel,
+        jobs::rerun,
         instances::list,
         instances::show,
         instances::activities,

@@ -207,6 +207,19 @@ pub struct StartJob {
     pub timeout_ms: Option<u64>,
 }
 
+/// `POST /api/v1/jobs/{id}/rerun`: the body is optional (none: answer at once with the new job).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RerunJob {
+    /// Wait for the new job to end and answer with its outcome (200), or 202 when `timeout_ms`
+    /// passes first.
+    #[serde(default)]
+    pub wait: bool,
+    /// How long `wait` waits (default 30000, at most 300000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
 /// A request to run a runbook version with parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Job {

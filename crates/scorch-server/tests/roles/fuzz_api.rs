@@ -23,6 +23,11 @@ use tower::ServiceExt;
 /// Routes that take a body: (role, method, path).
 const ROUTES: &[(Role, &str, &str)] = &[
     (Role::Web, "POST", "/api/v1/jobs"),
+    (
+        Role::Web,
+        "POST",
+        "/api/v1/jobs/00000000-0000-7000-8000-000000000000/rerun",
+    ),
     (Role::Web, "POST", "/api/v1/session"),
     (Role::Web, "PUT", "/api/v1/variables/Fuzz"),
     (Role::Web, "PUT", "/api/v1/counters/Fuzz"),

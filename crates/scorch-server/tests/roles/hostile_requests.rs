@@ -107,6 +107,7 @@ async fn the_management_servers_audit_pages_are_capped_like_the_web_services() {
 async fn grants_are_revoked_with_the_documented_body_or_the_query_string() {
     let roles = Roles::start(HttpLimits::default()).await;
     roles.store.create_user("otto", None, false).await.unwrap();
+    roles.store.ensure_folder("Ops").await.unwrap();
     let admin = Some(roles.admin.as_str());
     let grants = |answer: &crate::support::Answer| answer.json()["grants"].as_array().map(Vec::len);
     for revoke in [

@@ -105,6 +105,19 @@ pub(crate) async fn set_password(store: &B, name: &str, password_hash: &str) -> 
     Ok(())
 }
 
+/// Makes a user a system administrator, or no longer one.
+pub(crate) async fn set_admin(store: &B, name: &str, admin: bool) -> Result<(), StoreError> {
+    let done = sqlx::query("UPDATE users SET admin = $1 WHERE name = $2")
+        .bind(admin)
+        .bind(name)
+        .execute(store.pool())
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(missing(name));
+    }
+    Ok(())
+}
+
 /// Deletes a user with their tokens and grants.
 pub(crate) async fn delete(store: &B, name: &str) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;

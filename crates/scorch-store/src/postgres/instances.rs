@@ -25,6 +25,9 @@ pub(super) async fn get(store: &PgStore, id: Uuid) -> Result<InstanceRow, StoreE
 /// Newest first; `limit` 0 is no limit.
 pub(super) async fn list(store: &PgStore, filter: &InstanceFilter) -> Result<Vec<InstanceRow>, StoreError> {
     let mut query = QueryBuilder::<Postgres>::new(select_instances!("WHERE true"));
+    if let Some(id) = &filter.id {
+        super::id_match(&mut query, "uuid", id);
+    }
     if let Some(runbook_id) = filter.runbook_id {
         query.push(" AND runbook_id = ").push_bind(runbook_id);
     }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::sql::{job_columns, notify_job};
 use super::writer::{AuditRow, NewJobRow};
-use super::{PgStore, from_json, limit, timestamp, to_json};
+use super::{PgStore, from_json, id_match, limit, timestamp, to_json};
 use crate::{Job, JobFilter, JobStatus, NewAudit, NewJob, StoreError};
 
 /// Records a pending job (UUID v7 ids sort by creation) of the runbook's latest version (see
@@ -93,6 +93,9 @@ pub(super) async fn get(store: &PgStore, id: Uuid) -> Result<Job, StoreError> {
 /// Newest first; `limit` 0 is no limit.
 pub(super) async fn list(store: &PgStore, filter: &JobFilter) -> Result<Vec<Job>, StoreError> {
     let mut query = QueryBuilder::<Postgres>::new(concat!("SELECT ", job_columns!("j"), " FROM jobs j WHERE true"));
+    if let Some(id) = &filter.id {
+        id_match(&mut query, "j.id", id);
+    }
     if let Some(runbook_id) = filter.runbook_id {
         query.push(" AND j.runbook_id = ").push_bind(runbook_id);
     }

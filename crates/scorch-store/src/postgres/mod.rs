@@ -82,6 +82,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "activity_output",
         include_str!("../../migrations/postgres/0009_activity_output.sql"),
     ),
+    (
+        10,
+        "id_tails",
+        include_str!("../../migrations/postgres/0010_id_tails.sql"),
+    ),
 ];
 
 /// Connections for readers and writers of this process (the journal writer holds one of them).
@@ -253,6 +258,21 @@ fn redact(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// `AND` the ids of `column` that `id` may stand for: a range of the key (uuids compare as
+/// their bytes), or the last 8 hex digits of the text, as migration 0010 indexes them.
+fn id_match(query: &mut sqlx::QueryBuilder<sqlx::Postgres>, column: &str, id: &crate::IdMatch) {
+    query
+        .push(format!(" AND ({column} BETWEEN "))
+        .push_bind(id.low)
+        .push(" AND ")
+        .push_bind(id.high);
+    if let Some(tail) = id.tail {
+        let hex: String = tail.iter().map(|b| format!("{b:02x}")).collect();
+        query.push(format!(" OR right({column}::text, 8) = ")).push_bind(hex);
+    }
+    query.push(")");
 }
 
 /// A page size for a LIMIT clause: 0 asks for no limit, which PostgreSQL spells as NULL.

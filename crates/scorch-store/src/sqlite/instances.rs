@@ -31,6 +31,9 @@ pub(super) async fn get_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Inst
 /// Newest first; `limit` 0 is no limit.
 pub(super) async fn list(store: &SqliteStore, filter: &InstanceFilter) -> Result<Vec<InstanceRow>, StoreError> {
     let mut query = QueryBuilder::<Sqlite>::new(select_instances!("WHERE 1 = 1"));
+    if let Some(id) = &filter.id {
+        super::id_match(&mut query, "uuid", id);
+    }
     if let Some(runbook_id) = filter.runbook_id {
         query.push(" AND runbook_id = ").push_bind(runbook_id);
     }

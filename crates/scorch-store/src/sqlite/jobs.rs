@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::columns::Columns;
 use super::sql::job_columns;
 use super::writer::{Write, refusal};
-use super::{SqliteStore, audit, from_json, hex_list, limit, micros, timestamp, to_json};
+use super::{SqliteStore, audit, from_json, hex_list, id_match, limit, micros, timestamp, to_json};
 use crate::{Change, Job, JobFilter, JobResult, JobStatus, NewAudit, NewJob, StoreError};
 
 /// Records a pending job (UUID v7 ids sort by creation) of the runbook's latest version (see
@@ -189,6 +189,9 @@ async fn get_in(conn: &mut SqliteConnection, id: Uuid) -> Result<Job, StoreError
 /// Newest first; `limit` 0 is no limit.
 pub(super) async fn list(store: &SqliteStore, filter: &JobFilter) -> Result<Vec<Job>, StoreError> {
     let mut query = QueryBuilder::<Sqlite>::new(concat!("SELECT ", job_columns!(), " FROM jobs WHERE 1 = 1"));
+    if let Some(id) = &filter.id {
+        id_match(&mut query, "id", id);
+    }
     if let Some(runbook_id) = filter.runbook_id {
         query.push(" AND runbook_id = ").push_bind(runbook_id);
     }

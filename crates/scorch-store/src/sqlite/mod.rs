@@ -78,6 +78,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "activity_output",
         include_str!("../../migrations/sqlite/0009_activity_output.sql"),
     ),
+    (
+        10,
+        "id_tails",
+        include_str!("../../migrations/sqlite/0010_id_tails.sql"),
+    ),
 ];
 
 /// How long a statement waits for another connection's write lock before failing.
@@ -191,6 +196,22 @@ fn connect_options(url: &str) -> Result<(SqliteConnectOptions, String), StoreErr
 fn hex_list(ids: &[uuid::Uuid]) -> String {
     let hex: Vec<String> = ids.iter().map(|id| id.simple().to_string()).collect();
     serde_json::to_string(&hex).unwrap_or_else(|_| "[]".into())
+}
+
+/// `AND` the ids of `column` (16-byte blobs) that `id` may stand for: a range of the key, or
+/// the last 4 bytes, which `substr` reads from the blob as migration 0010 indexes them.
+fn id_match(query: &mut sqlx::QueryBuilder<sqlx::Sqlite>, column: &str, id: &crate::IdMatch) {
+    query
+        .push(format!(" AND ({column} BETWEEN "))
+        .push_bind(id.low)
+        .push(" AND ")
+        .push_bind(id.high);
+    if let Some(tail) = id.tail {
+        query
+            .push(format!(" OR substr({column}, 13, 4) = "))
+            .push_bind(tail.to_vec());
+    }
+    query.push(")");
 }
 
 /// A page size for a LIMIT clause: 0 asks for no limit, which SQLite spells as a negative one.

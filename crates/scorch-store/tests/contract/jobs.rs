@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use scorch_store::{Change, JobCount, JobFilter, JobStatus, NewJob, Store, StoreError};
+use scorch_store::{Change, IdMatch, JobCount, JobFilter, JobStatus, NewJob, Store, StoreError};
 use serde_json::{Map, json};
 use uuid::Uuid;
 
@@ -16,6 +16,7 @@ crate::contract!(
     only_the_holder_finishes_or_releases,
     awaited_jobs_are_created_and_made_durable,
     jobs_are_counted_by_status,
+    jobs_are_found_by_id_fragments,
 );
 
 async fn jobs_are_created_and_read(store: Arc<dyn Store>) {
@@ -392,4 +393,49 @@ async fn jobs_are_counted_by_status(store: Arc<dyn Store>) {
             },
         ]
     );
+}
+
+/// What `IdMatch` finds: a full id, the last 8 hex digits (the console's), a prefix; bounded by the
+/// filter's limit and the runbooks the caller may see.
+async fn jobs_are_found_by_id_fragments(store: Arc<dyn Store>) {
+    let a = runbook(&store, "", "A", json!({ "concurrency": 10 })).await;
+    let b = runbook(&store, "", "B", json!({})).await;
+    let (a1, a2, b1) = (job(&store, a).await, job(&store, a).await, job(&store, b).await);
+    let found = |text: &str, runbooks: Option<Vec<Uuid>>, limit: u32| {
+        let filter = JobFilter {
+            id: Some(IdMatch::parse(text).expect("a fragment")),
+            runbooks,
+            limit,
+            ..JobFilter::default()
+        };
+        let store = store.clone();
+        async move {
+            store
+                .list_jobs(&filter)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|j| j.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    for j in [&a1, &a2, &b1] {
+        assert_eq!(found(&j.id.to_string(), None, 0).await, [j.id]);
+        assert_eq!(found(&crate::tail(j.id), None, 0).await, [j.id], "the last 8 digits");
+        let prefix = &j.id.simple().to_string()[..28];
+        assert_eq!(found(prefix, None, 0).await, [j.id], "a prefix");
+    }
+    // Jobs made together share their first digits (UUID v7's timestamp, and in one millisecond its
+    // counter up to about the 24th digit): all match, newest first, as many as the limit asks.
+    let shared = &a1.id.simple().to_string()[..4];
+    assert_eq!(found(shared, None, 0).await, [b1.id, a2.id, a1.id]);
+    assert_eq!(found(shared, None, 2).await, [b1.id, a2.id]);
+    assert_eq!(
+        found(shared, Some(vec![a]), 0).await,
+        [a2.id, a1.id],
+        "only what the caller sees"
+    );
+    let mut other = *a1.id.as_bytes();
+    other[15] ^= 0xff;
+    assert!(found(&crate::tail(Uuid::from_bytes(other)), None, 0).await.is_empty());
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use jiff::SignedDuration;
 use scorch_activity::{ErrorKind, Row, Status};
 use scorch_engine::{InstanceEnd, InstanceStart, InstanceStatus, JournalError, RunState};
-use scorch_store::{FailedRun, InstanceFilter, Store, StoreError};
+use scorch_store::{FailedRun, IdMatch, InstanceFilter, Store, StoreError};
 use serde_json::{Map, json};
 use uuid::Uuid;
 
@@ -411,6 +411,15 @@ async fn instances_are_listed_with_filters(store: Arc<dyn Store>) {
         ..InstanceFilter::default()
     };
     assert!(listed(future).await.is_empty());
+    // By id as people type it: the last 8 hex digits, or a prefix.
+    for i in 0..made.len() {
+        let by = |text: String| InstanceFilter {
+            id: Some(IdMatch::parse(&text).expect("a fragment")),
+            ..InstanceFilter::default()
+        };
+        assert_eq!(listed(by(crate::tail(id(i)))).await, [id(i)]);
+        assert_eq!(listed(by(id(i).simple().to_string()[..28].to_string())).await, [id(i)]);
+    }
     // An instance without runs has an empty list of them.
     assert_eq!(store.activity_runs(id(0)).await.unwrap(), []);
 }

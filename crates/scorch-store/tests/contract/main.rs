@@ -58,6 +58,11 @@ macro_rules! contract {
 }
 pub(crate) use contract;
 
+/// The last 8 hex digits of an id, as the console shows it.
+fn tail(id: Uuid) -> String {
+    id.simple().to_string()[24..].to_string()
+}
+
 /// A lease long enough never to expire during a test, unless the test lets it.
 pub const LEASE: Duration = Duration::from_secs(60);
 /// Servers count as alive when they heartbeated this recently.

@@ -30,6 +30,15 @@ async fn users_tokens_and_grants(store: Arc<dyn Store>) {
     ));
     let bob = store.create_user("bob", None, true).await.unwrap();
     assert_eq!(store.user("alice").await.unwrap(), alice);
+    // Made an administrator and back (what `scorch admin reset` does to `admin`).
+    store.set_admin("alice", true).await.unwrap();
+    assert!(store.user("alice").await.unwrap().admin);
+    store.set_admin("alice", false).await.unwrap();
+    assert_eq!(store.user("alice").await.unwrap(), alice);
+    assert!(matches!(
+        store.set_admin("nobody", true).await,
+        Err(StoreError::NotFound(_))
+    ));
 
     store.grant("alice", "Ops", Role::Operator).await.unwrap();
     store.grant("alice", "/Ops/Web/", Role::Author).await.unwrap();

@@ -107,10 +107,15 @@ pub enum RunbookRemote {
 /// Top-level commands that talk to servers.
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
-    /// Start, list, show and cancel jobs (through the web service).
+    /// Start, list, show, cancel and run again jobs (through the web service).
     Job {
         #[command(subcommand)]
         command: JobCommand,
+    },
+    /// Instances (runs of runbooks) and their activity runs (through the web service).
+    Instance {
+        #[command(subcommand)]
+        command: InstanceCommand,
     },
     /// Global variables (plain or encrypted).
     Var {
@@ -141,7 +146,7 @@ pub enum ClientCommand {
     Login {
         #[arg(value_name = "USER")]
         user: String,
-        /// Read the password from standard input.
+        /// Read the password from standard input: one line from a pipe; on a terminal, prompted for without echo.
         #[arg(long)]
         password_stdin: bool,
     },
@@ -201,18 +206,68 @@ pub enum JobCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show one job, with its instance's outcome when it has ended.
+    /// Show one job, its instances and each of their activity runs, where it failed first.
     Show {
+        /// The job's id, its last 8 hex digits (as the console shows them), or a unique prefix.
         id: String,
-        /// Print the web service's JSON.
+        /// Print the web service's JSON: the job with its `instances`, each with its `activities`.
         #[arg(long)]
         json: bool,
     },
     /// Cancel a job (a running one is stopped: its processes are killed).
-    Cancel { id: String },
+    Cancel {
+        /// The job's id, its last 8 hex digits, or a unique prefix.
+        id: String,
+    },
     /// Follow a job live: its activity runs as they start and end, and what they print (stdout
     /// and stderr) as it comes. Exits when the job ends, like `job start --wait`.
-    Watch { id: String },
+    Watch {
+        /// The job's id, its last 8 hex digits, or a unique prefix.
+        id: String,
+    },
+    /// Run a job again: its runbook's latest version with the job's parameters.
+    Rerun {
+        /// The job's id, its last 8 hex digits, or a unique prefix.
+        id: String,
+        /// Wait for the new job to end and show its outcome; exit 0 on success or warning, 1 otherwise.
+        #[arg(long)]
+        wait: bool,
+        /// How long --wait waits, in seconds.
+        #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+        timeout: u64,
+        /// Print the web service's JSON (with --wait, the document `scorch runbook test --json` prints).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InstanceCommand {
+    /// List instances, newest first.
+    List {
+        /// Only this job's instances (its id, last 8 hex digits, or a unique prefix).
+        #[arg(long, value_name = "ID")]
+        job: Option<String>,
+        /// Only this runbook's instances (FOLDER/NAME or id).
+        #[arg(long, value_name = "FOLDER/NAME")]
+        runbook: Option<String>,
+        /// Only instances in this status: running, success, warning, failed, canceled.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50, value_name = "N")]
+        limit: u32,
+        /// Print the web service's JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one instance and each of its activity runs, where it failed first.
+    Show {
+        /// The instance's id, its last 8 hex digits (as the console shows them), or a unique prefix.
+        id: String,
+        /// Print the web service's JSON: the instance with its `activities`.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -273,7 +328,7 @@ pub enum UserCommand {
     /// Create a user (token-only unless --password-stdin gives a password).
     Create {
         name: String,
-        /// Read the user's password from standard input.
+        /// Read the user's password from standard input: one line from a pipe; on a terminal, prompted for without echo.
         #[arg(long)]
         password_stdin: bool,
         /// A system administrator.

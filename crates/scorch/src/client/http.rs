@@ -27,6 +27,8 @@ pub struct ClientError {
     pub code: Option<String>,
     /// For `invalid_runbook`: every problem, `LINE:COL: KEY: MESSAGE`.
     pub diagnostics: Vec<String>,
+    /// For `ambiguous_id`: what a short id may name, one line each (`ID  RUNBOOK  CREATED`).
+    pub candidates: Vec<String>,
     pub exit: u8,
 }
 
@@ -36,6 +38,7 @@ impl ClientError {
             message: message.into(),
             code: None,
             diagnostics: Vec::new(),
+            candidates: Vec::new(),
             exit: FAILED,
         }
     }
@@ -47,9 +50,12 @@ impl ClientError {
         }
     }
 
-    /// Prints `scorch: <message> (<code>)` and returns the exit code.
+    /// Prints `scorch: <message> (<code>)`, then any candidates, and returns the exit code.
     pub fn report(&self) -> u8 {
         eprintln!("scorch: {self}");
+        for candidate in &self.candidates {
+            eprintln!("  {candidate}");
+        }
         self.exit
     }
 }
@@ -286,6 +292,15 @@ impl Api {
             .as_array()
             .map(|d| d.iter().filter_map(|l| l.as_str().map(str::to_string)).collect())
             .unwrap_or_default();
+        let candidates = error["candidates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                let field = |key: &str| c[key].as_str().unwrap_or_default().to_string();
+                format!("{}  {}  created {}", field("id"), field("runbook"), field("created_at"))
+            })
+            .collect();
         let exit = match status {
             StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE => INVALID,
             _ => FAILED,
@@ -294,6 +309,7 @@ impl Api {
             message,
             code,
             diagnostics,
+            candidates,
             exit,
         }
     }
@@ -343,5 +359,10 @@ mod tests {
             r#"{"error":{"code":"unauthenticated","message":"no token"}}"#,
         );
         assert!(e.to_string().contains("SCORCH_TOKEN"), "{e}");
+        let e = api.refused(
+            StatusCode::CONFLICT,
+            r#"{"error":{"code":"ambiguous_id","message":"m","candidates":[{"id":"a","runbook":"Ops/X","created_at":"t"}]}}"#,
+        );
+        assert_eq!(e.candidates, ["a  Ops/X  created t"]);
     }
 }

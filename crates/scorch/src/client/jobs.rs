@@ -1,5 +1,7 @@
-//! `scorch job start|list|show|cancel` through the REST web service, and `scorch purge`
-//! through the management server.
+//! `scorch job start|list|show|cancel|rerun` through the REST web service, and `scorch purge`
+//! through the management server. Job ids may be short: the web service resolves the last 8 hex
+//! digits (as the console shows them) or a unique prefix, and lists the candidates of an
+//! ambiguous one.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -11,6 +13,7 @@ use uuid::Uuid;
 
 use super::connect;
 use super::http::{Api, ClientError, FAILED};
+use super::runs::{failure_line, instance_with_runs, print_instance};
 use super::terminal::table;
 use crate::cli::{Connection, JobCommand, name_value};
 
@@ -37,6 +40,12 @@ pub async fn run(cmd: JobCommand, conn: &Connection) -> u8 {
         JobCommand::Show { id, json } => show(&id, json, conn).await,
         JobCommand::Cancel { id } => cancel(&id, conn).await,
         JobCommand::Watch { id } => return super::watch::watch(&id, conn).await,
+        JobCommand::Rerun {
+            id,
+            wait,
+            timeout,
+            json,
+        } => return rerun(&id, wait, timeout, json, conn).await,
     };
     match result {
         Ok(()) => 0,
@@ -48,7 +57,7 @@ fn text<'a>(value: &'a Value, key: &str) -> &'a str {
     value[key].as_str().unwrap_or("")
 }
 
-fn pretty(value: &Value) -> String {
+pub(super) fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_default()
 }
 
@@ -84,12 +93,20 @@ async fn start(path: &str, params: &[String], wait: bool, timeout: u64, json: bo
         Ok(answer) => answer,
         Err(e) => return e.report(),
     };
-    let id = text(&job, "id");
+    let started = format!("started job {} ({trimmed})", text(&job, "id"));
+    answered(status, &job, wait, timeout, json, &started)
+}
+
+/// What a start or a rerun answered. Without `wait`: `started` and the job's status (or the
+/// job's JSON), 0. With it: the outcome, exiting like `scorch runbook test` (0 on success or
+/// warning, 1 otherwise, and 1 when the job is still running after `timeout` seconds).
+fn answered(status: StatusCode, job: &Value, wait: bool, timeout: u64, json: bool, started: &str) -> u8 {
+    let id = text(job, "id");
     if !wait {
         if json {
-            out!("{}", pretty(&job));
+            out!("{}", pretty(job));
         } else {
-            out!("started job {id} ({}): {}", trimmed, text(&job, "status"));
+            out!("{started}: {}", text(job, "status"));
         }
         return 0;
     }
@@ -97,7 +114,7 @@ async fn start(path: &str, params: &[String], wait: bool, timeout: u64, json: bo
     if status == StatusCode::ACCEPTED || result.is_null() {
         eprintln!(
             "scorch: job {id} is still {} after {timeout}s; follow it with `scorch job show {id}`",
-            text(&job, "status")
+            text(job, "status")
         );
         return FAILED;
     }
@@ -105,7 +122,7 @@ async fn start(path: &str, params: &[String], wait: bool, timeout: u64, json: bo
     if json {
         out!("{}", pretty(result));
     } else {
-        print_outcome(&job, result);
+        print_outcome(job, result);
     }
     match outcome {
         "success" | "warning" => 0,
@@ -143,7 +160,7 @@ fn print_outcome(job: &Value, result: &Value) {
 }
 
 /// The runbooks the caller may see on the web service: id -> FOLDER/NAME.
-async fn runbook_paths(api: &Api) -> Result<HashMap<String, String>, ClientError> {
+pub(super) async fn runbook_paths(api: &Api) -> Result<HashMap<String, String>, ClientError> {
     let mut paths = HashMap::new();
     let mut offset = 0u32;
     loop {
@@ -164,7 +181,7 @@ async fn runbook_paths(api: &Api) -> Result<HashMap<String, String>, ClientError
 }
 
 /// A runbook's id from FOLDER/NAME (or an id as is).
-async fn runbook_id(api: &Api, path: &str) -> Result<String, ClientError> {
+pub(super) async fn runbook_id(api: &Api, path: &str) -> Result<String, ClientError> {
     let trimmed = path.trim().trim_matches('/');
     if Uuid::parse_str(trimmed).is_ok() {
         return Ok(trimmed.to_string());
@@ -221,9 +238,24 @@ async fn list(
     Ok(())
 }
 
+/// `scorch job show`: the job, where it failed, and each of its instances with every activity
+/// run; `--json`: the web service's job with its `instances`, each with its `activities`.
 async fn show(id: &str, json: bool, conn: &Connection) -> Result<(), ClientError> {
     let api = connect::web_service(conn)?;
-    let job: Value = api.get(&["api", "v1", "jobs", id.trim()], &[]).await?;
+    let mut job: Value = api.get(&["api", "v1", "jobs", id.trim()], &[]).await?;
+    let full = text(&job, "id").to_string();
+    let listed: Value = api
+        .get(
+            &["api", "v1", "instances"],
+            &[("job_id", full), ("limit", "500".into())],
+        )
+        .await?;
+    let mut instances = Vec::new();
+    // Oldest first, as they ran.
+    for listed in listed["items"].as_array().into_iter().flatten().rev() {
+        instances.push(instance_with_runs(&api, text(listed, "id")).await?);
+    }
+    job["instances"] = Value::Array(instances);
     if json {
         out!("{}", pretty(&job));
         return Ok(());
@@ -245,6 +277,11 @@ async fn show(id: &str, json: bool, conn: &Connection) -> Result<(), ClientError
             ""
         }
     );
+    let instances = job["instances"].as_array().cloned().unwrap_or_default();
+    // Where it failed comes first: the last instance is the one that ended the job.
+    if let Some(failed) = instances.last().and_then(failure_line) {
+        out!("{failed}");
+    }
     out!(
         "created    {} by {}",
         text(&job, "created_at"),
@@ -256,20 +293,52 @@ async fn show(id: &str, json: bool, conn: &Connection) -> Result<(), ClientError
     if let Some(server) = job["claimed_by"].as_str() {
         out!("server     {server}");
     }
+    if let Some(parent) = job["parent_job"].as_str() {
+        out!("parent     job {parent} (its invoke_runbook started this one)");
+    }
     if let Some(params) = job["parameters"].as_object().filter(|p| !p.is_empty()) {
         out!("parameters {}", Value::Object(params.clone()));
     }
-    if let Some(instance) = job["instance_id"].as_str() {
-        let detail: Value = api.get(&["api", "v1", "instances", instance], &[]).await?;
-        out!("instance   {} {}", instance, text(&detail, "status"));
-        if let Some(returns) = detail["returns"].as_object().filter(|r| !r.is_empty()) {
-            out!("returns    {}", Value::Object(returns.clone()));
-        }
-        for problem in detail["problems"].as_array().into_iter().flatten() {
-            out!("problem    {}", problem.as_str().unwrap_or_default());
-        }
+    for instance in &instances {
+        print_instance(instance, true);
     }
     Ok(())
+}
+
+/// `scorch job rerun`: the runbook's latest version with the job's parameters.
+async fn rerun(id: &str, wait: bool, timeout: u64, json: bool, conn: &Connection) -> u8 {
+    let run = async {
+        let api = connect::web_service(conn)?;
+        // The full id first: a short one may be ambiguous, and the answer names the original.
+        let original: Value = api.get(&["api", "v1", "jobs", id.trim()], &[]).await?;
+        let original_id = text(&original, "id").to_string();
+        let mut body = json!({ "wait": wait });
+        if wait {
+            body["timeout_ms"] = json!(timeout.saturating_mul(1000));
+        }
+        let limit = wait.then(|| Duration::from_secs(timeout) + WAIT_MARGIN);
+        let url = api.url(&["api", "v1", "jobs", &original_id, "rerun"], &[]);
+        let (status, job): (StatusCode, Value) = api.exchange(Method::POST, url, Some(&body), limit).await?;
+        let runbook: Value = api
+            .get(&["api", "v1", "runbooks", text(&job, "runbook_id")], &[])
+            .await?;
+        let started = format!(
+            "started job {original_id} ({} version {}) again as job {}",
+            text(&runbook, "path"),
+            job["version"],
+            text(&job, "id")
+        );
+        Ok::<_, ClientError>((status, job, started))
+    };
+    match run.await {
+        Ok((status, job, started)) => {
+            if wait && !json {
+                out!("{started}");
+            }
+            answered(status, &job, wait, timeout, json, &started)
+        }
+        Err(e) => e.report(),
+    }
 }
 
 async fn cancel(id: &str, conn: &Connection) -> Result<(), ClientError> {

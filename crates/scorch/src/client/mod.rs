@@ -4,8 +4,10 @@
 
 mod connect;
 mod http;
+mod instances;
 mod jobs;
 mod runbooks;
+mod runs;
 mod settings;
 mod terminal;
 mod users;
@@ -22,6 +24,7 @@ pub async fn run_runbook(cmd: RunbookRemote, conn: &Connection) -> u8 {
 pub async fn run(cmd: ClientCommand, conn: &Connection) -> u8 {
     let result = match cmd {
         ClientCommand::Job { command } => return jobs::run(command, conn).await,
+        ClientCommand::Instance { command } => instances::run(command, conn).await,
         ClientCommand::Var { command } => settings::var(command, conn).await,
         ClientCommand::Counter { command } => settings::counter(command, conn).await,
         ClientCommand::Folder { command } => runbooks::folder(command, conn).await,

@@ -43,15 +43,46 @@ pub fn runbook_path(folder: &str, name: &str) -> String {
     }
 }
 
-/// Reads a secret from standard input: the first line, without its line ending.
+/// Reads a secret from standard input: on a terminal, prompts and reads it without echo; from a
+/// pipe, the first line, without its line ending.
 pub fn read_stdin_line(what: &str) -> Result<String, ClientError> {
-    let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .map_err(|e| ClientError::invalid(format!("cannot read the {what} from standard input: {e}")))?;
+    use std::io::IsTerminal as _;
+    let unreadable =
+        |e: std::io::Error| ClientError::invalid(format!("cannot read the {what} from standard input: {e}"));
+    let line = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password_with_config(format!("{}: ", capitalized(what)), terminal()).map_err(unreadable)?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map_err(unreadable)?;
+        line
+    };
     let line = line.trim_end_matches(['\r', '\n']).to_string();
     if line.is_empty() {
         return Err(ClientError::invalid(format!("standard input gave an empty {what}")));
     }
     Ok(line)
+}
+
+/// The terminal standard input is, and the prompt on standard error (standard output is for what
+/// the command prints, a token): not `/dev/tty`, which a process without a controlling terminal
+/// cannot open.
+#[cfg(unix)]
+fn terminal() -> rpassword::Config {
+    rpassword::ConfigBuilder::new()
+        .input_file_path("/dev/stdin")
+        .output_file_path("/dev/stderr")
+        .build()
+}
+
+#[cfg(not(unix))]
+fn terminal() -> rpassword::Config {
+    rpassword::ConfigBuilder::new().build()
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

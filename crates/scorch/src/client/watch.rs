@@ -49,8 +49,13 @@ async fn follow(id: &str, conn: &Connection) -> Result<u8, ClientError> {
     let mut runs: BTreeMap<u64, Shown> = BTreeMap::new();
     // Runs that printed since the last look, as the events tell.
     let mut printed = HashSet::new();
+    // A short id is resolved by the first look; the full one then matches the events.
+    let mut id = id.to_string();
     loop {
-        let job: Value = api.get(&["api", "v1", "jobs", id], &[]).await?;
+        let job: Value = api.get(&["api", "v1", "jobs", &id], &[]).await?;
+        if let Some(full) = job["id"].as_str() {
+            id = full.to_string();
+        }
         let ended = job["status"]
             .as_str()
             .is_some_and(|s| !matches!(s, "pending" | "running"));
@@ -62,7 +67,7 @@ async fn follow(id: &str, conn: &Connection) -> Result<u8, ClientError> {
             return Ok(outcome(&api, &job, instance.as_deref()).await);
         }
         printed.clear();
-        events.wait(id, instance.as_deref(), &mut printed).await;
+        events.wait(&id, instance.as_deref(), &mut printed).await;
     }
 }
 

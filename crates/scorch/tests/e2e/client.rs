@@ -657,3 +657,221 @@ async fn job_watch_streams_output_while_the_job_runs_and_exits_like_start_wait()
     assert_eq!(missing.code, Some(1));
     assert!(missing.stderr.contains("(not_found)"), "{}", missing.stderr);
 }
+
+const BREAKS: &str = "format: 1
+runbook: Breaks
+folder: Ops
+activities:
+  - id: start
+    name: Start
+    type: initialize_data
+    properties:
+      parameters:
+        - { name: Disk, type: string }
+  - id: check
+    name: Check disk
+    type: run_program
+    properties: { program: sh, arguments: [\"-c\", \"echo '{{ start.Disk }} full' >&2; exit 3\"] }
+links:
+  - { from: start, to: check }
+";
+
+/// The last 8 hex digits of an id, as the console shows it.
+fn tail(id: &str) -> String {
+    id.replace('-', "")[24..].to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_job_is_shown_by_its_short_id_and_run_again() {
+    let s = Servers::start().await;
+    let breaks = s.file("breaks.runbook.yaml", BREAKS);
+    s.scorch(&["runbook", "push", breaks.to_str().unwrap()]).await.ok();
+    let failed = s
+        .scorch(&["job", "start", "Ops/Breaks", "--param", "Disk=/var", "--wait"])
+        .await;
+    assert_eq!(failed.code, Some(1), "{failed:?}");
+    let jobs: Value = serde_json::from_str(&s.scorch(&["job", "list", "--json"]).await.ok().stdout).unwrap();
+    let id = jobs["items"][0]["id"].as_str().unwrap().to_string();
+
+    // Where it failed first, then every run with its status and error.
+    let shown = s.scorch(&["job", "show", &tail(&id)]).await.ok().stdout;
+    let failed_at = shown
+        .find("failed at Check disk: ")
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert!(failed_at < shown.find("instance").unwrap(), "{shown}");
+    assert!(shown.contains("/var full"), "{shown}");
+    assert!(shown.contains("runbook    Ops/Breaks (version 1)"), "{shown}");
+    let start_row = shown.lines().find(|l| l.contains("Start")).unwrap();
+    assert!(start_row.trim_start().starts_with("success"), "{shown}");
+    let check_row = shown
+        .lines()
+        .find(|l| l.contains("Check disk") && !l.contains("failed at"))
+        .unwrap();
+    assert!(
+        check_row.trim_start().starts_with("failed") && check_row.contains("full"),
+        "{shown}"
+    );
+    // --json: the web service's job with its instances and their activity runs.
+    let doc: Value = serde_json::from_str(&s.scorch(&["job", "show", &id[..32], "--json"]).await.ok().stdout).unwrap();
+    assert_eq!(
+        (doc["id"].as_str(), doc["status"].as_str()),
+        (Some(id.as_str()), Some("failed"))
+    );
+    let instance = &doc["instances"][0];
+    assert_eq!(instance["status"], "failed", "{doc}");
+    let runs = instance["activities"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{doc}");
+    assert_eq!(
+        (runs[1]["name"].as_str(), runs[1]["status"].as_str()),
+        (Some("Check disk"), Some("failed"))
+    );
+    assert!(runs[1]["error"].as_str().unwrap().contains("/var full"), "{doc}");
+
+    // Instances: listed by job, runbook and status; shown by short id.
+    let instance_id = instance["id"].as_str().unwrap().to_string();
+    for filter in [
+        vec!["--job", &id[..32]],
+        vec!["--runbook", "Ops/Breaks"],
+        vec!["--status", "failed"],
+    ] {
+        let mut args = vec!["instance", "list"];
+        args.extend(filter);
+        let listed = s.scorch(&args).await.ok().stdout;
+        assert!(
+            listed.contains(&instance_id) && listed.contains("Ops/Breaks"),
+            "{listed}"
+        );
+    }
+    let none = s.scorch(&["instance", "list", "--status", "success"]).await.ok().stdout;
+    assert!(!none.contains(&instance_id), "{none}");
+    let shown = s.scorch(&["instance", "show", &tail(&instance_id)]).await.ok().stdout;
+    assert!(
+        shown.contains("failed at Check disk: ") && shown.contains("Start"),
+        "{shown}"
+    );
+    let doc: Value = serde_json::from_str(
+        &s.scorch(&["instance", "show", &tail(&instance_id), "--json"])
+            .await
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(doc["activities"].as_array().map(Vec::len), Some(2), "{doc}");
+
+    // Fixed in version 2, then run again with the same parameters: it says which version ran.
+    let fixed = s.file("breaks.runbook.yaml", &BREAKS.replace("full' >&2; exit 3", "ok'"));
+    s.scorch(&["runbook", "push", fixed.to_str().unwrap()]).await.ok();
+    let again = s.scorch(&["job", "rerun", &tail(&id), "--wait"]).await.ok().stdout;
+    assert!(
+        again.contains(&format!("started job {id} (Ops/Breaks version 2) again as job ")),
+        "{again}"
+    );
+    assert!(again.contains("success  Check disk"), "{again}");
+    let rerun: Value = serde_json::from_str(&s.scorch(&["job", "rerun", &id, "--json"]).await.ok().stdout).unwrap();
+    assert_eq!(
+        (rerun["version"].as_i64(), &rerun["parameters"]),
+        (Some(2), &serde_json::json!({ "Disk": "/var" }))
+    );
+
+    // Jobs started together share their first digits: ambiguous, each candidate listed.
+    let ambiguous = s.scorch(&["job", "show", &id[..4]]).await;
+    assert_eq!(ambiguous.code, Some(1), "{ambiguous:?}");
+    assert!(ambiguous.stderr.contains("(ambiguous_id)"), "{}", ambiguous.stderr);
+    assert!(
+        ambiguous
+            .stderr
+            .lines()
+            .any(|l| l.contains(&id) && l.contains("Ops/Breaks  created ")),
+        "{}",
+        ambiguous.stderr
+    );
+    for bad in ["xyz", "12"] {
+        let refused = s.scorch(&["job", "rerun", bad]).await;
+        assert_eq!(refused.code, Some(2), "{refused:?}");
+        assert!(refused.stderr.contains("last 8 hex digits"), "{}", refused.stderr);
+    }
+    let unknown = s.scorch(&["instance", "show", "0000000000"]).await;
+    assert_eq!(unknown.code, Some(1), "{unknown:?}");
+    assert!(unknown.stderr.contains("(not_found)"), "{}", unknown.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_on_a_missing_folder_is_refused_with_the_nearest() {
+    let s = Servers::start().await;
+    s.scorch(&["user", "create", "alice"]).await.ok();
+    s.scorch(&["folder", "create", "Operations/Web"]).await.ok();
+    let refused = s.scorch(&["user", "grant", "alice", "Operation", "viewer"]).await;
+    assert_eq!(refused.code, Some(1), "{refused:?}");
+    assert_eq!(
+        refused.stderr.trim(),
+        "scorch: folder 'Operation' does not exist (did you mean 'Operations' or 'Operations/Web'?); \
+         create it with `scorch folder create Operation`, then grant again (not_found)"
+    );
+    s.scorch(&["user", "grant", "alice", "Operations", "viewer"]).await.ok();
+    s.scorch(&["user", "grant", "alice", "/", "viewer"]).await.ok();
+}
+
+/// A pseudo-terminal: the master this test types on and reads the screen from, and the
+/// terminal end the command gets as its standard input.
+#[cfg(unix)]
+fn pseudo_terminal() -> (std::fs::File, std::fs::File) {
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("a pseudo-terminal");
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let path = ptsname(&master, Vec::new()).unwrap().into_string().unwrap();
+    let terminal = std::fs::OpenOptions::new().read(true).write(true).open(path).unwrap();
+    (master.into(), terminal)
+}
+
+/// Whether the terminal behind `master` echoes what is typed (on Linux a master's settings are
+/// its terminal's).
+#[cfg(unix)]
+fn echoes(master: &std::fs::File) -> bool {
+    let term = rustix::termios::tcgetattr(master).expect("the terminal's settings");
+    term.local_modes.contains(rustix::termios::LocalModes::ECHO)
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_typed_on_a_terminal_is_prompted_for_and_not_echoed() {
+    use std::io::{Read, Write};
+    let s = Servers::start().await;
+    s.scorch_as(
+        &s.admin,
+        &["user", "create", "carol", "--password-stdin"],
+        Some("correct horse battery\n"),
+    )
+    .await
+    .ok();
+    let (mut master, terminal) = pseudo_terminal();
+    assert!(echoes(&master), "a new terminal echoes");
+    let mut cmd = crate::support::scorch_command(s.dir.path());
+    cmd.args(["--management", &s.management, "login", "carol", "--password-stdin"])
+        .stdin(terminal)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    drop(cmd); // the test's copy of the terminal end: the screen ends when the command does
+    // Typed once the command has turned echo off, as a person types after the prompt.
+    crate::support::eventually("the prompt to turn echo off", Duration::from_secs(30), || {
+        let off = !echoes(&master);
+        async move { off.then_some(()) }
+    })
+    .await;
+    master.write_all(b"correct horse battery\n").unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let login: Run = out.into();
+    let login = login.ok();
+    assert!(login.stdout.trim().starts_with("sct_"), "{login:?}");
+    assert!(login.stderr.starts_with("Password: "), "{login:?}");
+    assert!(echoes(&master), "echo is back on after the password");
+    // The screen shows nothing of the password.
+    let mut screen = Vec::new();
+    let _ = master.read_to_end(&mut screen); // ends with EIO once the terminal has no process
+    let screen = String::from_utf8_lossy(&screen);
+    assert!(!screen.contains("horse"), "echoed: {screen:?}");
+}

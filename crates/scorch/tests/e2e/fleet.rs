@@ -677,6 +677,22 @@ async fn ports_table_and_bind_errors() {
     );
     assert!(table.stdout.contains("| 8135 |"), "{}", table.stdout);
     assert!(table.stdout.contains("| 82 |"), "{}", table.stdout);
+    // The database this command was given, said so; activity rows only for what this build has.
+    let table = run_scorch(dir.path(), &["ports", "--data-dir", "/srv/scorch"])
+        .await
+        .ok();
+    assert!(
+        table
+            .stdout
+            .contains("/srv/scorch/scorch.db (the data directory this command was given"),
+        "{}",
+        table.stdout
+    );
+    let activities = table.stdout.lines().find(|l| l.contains("targeted computers")).unwrap();
+    assert!(
+        activities.contains("run_program and run_script") && !activities.contains("SSH"),
+        "{activities}"
+    );
 
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();

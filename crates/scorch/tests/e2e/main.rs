@@ -12,5 +12,6 @@ mod fleet;
 mod generated_docs;
 mod hostile;
 mod observability;
+mod recovery;
 mod spec;
 mod support;

@@ -93,6 +93,7 @@ async fn tokens_are_shown_once_and_can_be_revoked() {
 #[tokio::test]
 async fn grants_give_roles_on_folders() {
     let m = Mgmt::start().await;
+    m.store.ensure_folder("ops").await.unwrap();
     let olga = m.user("olga", &[("ops", Role::Admin)]).await;
     m.post("/api/v1/users", &m.admin, json!({ "name": "otto" })).await;
     let (_, made) = m
@@ -144,7 +145,33 @@ async fn grants_give_roles_on_folders() {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-
+    // A folder that does not exist: refused, naming the nearest ones and how to make it.
+    let (status, missing) = m
+        .put(
+            "/api/v1/grants",
+            &m.admin,
+            json!({ "user": "otto", "folder": "Opz", "role": "viewer" }),
+        )
+        .await;
+    assert_eq!((status, code(&missing)), (StatusCode::NOT_FOUND, "not_found"));
+    assert_eq!(
+        message(&missing),
+        "folder 'Opz' does not exist (did you mean 'ops'?); create it with `scorch folder create Opz`, then grant again"
+    );
+    let (status, _) = m
+        .put(
+            "/api/v1/grants",
+            &m.admin,
+            json!({ "user": "otto", "folder": "Marketing", "role": "viewer" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, otto_now) = m.get("/api/v1/users/otto", &m.admin).await;
+    assert_eq!(
+        otto_now["grants"],
+        json!([{ "folder": "ops", "role": "author" }]),
+        "nothing granted"
+    );
     let (status, pushed) = m.push(&otto, HELLO, Some("ops")).await;
     assert_eq!(status, StatusCode::CREATED, "{pushed}");
     let (status, _) = m.push(&otto, HELLO, Some("ops/sub")).await;
@@ -159,6 +186,17 @@ async fn grants_give_roles_on_folders() {
     assert_eq!(seen, json!([]));
     let actions = m.audit_actions().await;
     assert!(actions.iter().any(|a| a == "grant.set") && actions.iter().any(|a| a == "grant.revoke"));
+    // The root always exists, however it is spelled.
+    for root in ["", "/"] {
+        let (status, granted) = m
+            .put(
+                "/api/v1/grants",
+                &m.admin,
+                json!({ "user": "otto", "folder": root, "role": "viewer" }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{granted}");
+    }
 }
 
 #[tokio::test]

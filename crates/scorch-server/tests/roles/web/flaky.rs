@@ -176,6 +176,9 @@ impl Access for FlakyStore {
     async fn set_password(&self, name: &str, password_hash: &str) -> Result<(), StoreError> {
         self.inner.set_password(name, password_hash).await
     }
+    async fn set_admin(&self, name: &str, admin: bool) -> Result<(), StoreError> {
+        self.inner.set_admin(name, admin).await
+    }
     async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
         self.inner.delete_user(name).await
     }

@@ -11,6 +11,7 @@ mod jobs;
 mod openapi;
 mod output;
 mod requests;
+mod short_ids;
 
 use std::sync::Arc;
 use std::time::Duration;
