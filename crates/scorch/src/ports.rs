@@ -58,7 +58,15 @@ fn rows(config: &Config) -> Vec<Row> {
             ),
         ),
     };
-    vec![
+    let metrics = config.metrics.port.map(|port| Row {
+        source: "Prometheus",
+        target: "a runbook server's metrics",
+        port: Some(port),
+        host: Some(host_of(config.metrics.bind.unwrap_or(config.bind))),
+        flag: "--metrics-port",
+        notes: "optional, off unless set; scrapers send the --metrics-token".into(),
+    });
+    let mut rows = vec![
         Row {
             source: "Runbook Designer (scorch CLI, console designer)",
             target: "management server",
@@ -99,7 +107,9 @@ fn rows(config: &Config) -> Vec<Row> {
             flag: "(per activity)",
             notes: activity_ports(),
         },
-    ]
+    ];
+    rows.extend(metrics);
+    rows
 }
 
 /// What activities of this build reach: none opens a connection of its own; the programs and

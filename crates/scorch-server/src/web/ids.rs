@@ -64,15 +64,41 @@ async fn ambiguous(
     )
 }
 
+/// The one of `found` (matches of a fragment, as many as [`CANDIDATES`]) the text names: 404 for
+/// none, 409 listing them for several. `key` gives each one's id, runbook and time.
+async fn the_one<T>(
+    state: &AppState,
+    caller: &Caller,
+    text: &str,
+    what: &str,
+    mut found: Vec<T>,
+    key: impl Fn(&T) -> (Uuid, Uuid, jiff::Timestamp),
+    missing: ApiError,
+) -> Result<T, ApiError> {
+    match found.len() {
+        0 => Err(missing),
+        1 => Ok(found.remove(0)),
+        _ => {
+            let found = found.iter().map(key).collect();
+            Err(ambiguous(state, caller, text.trim(), what, found).await)
+        }
+    }
+}
+
+/// A store read by exact id, with its `NotFound` as the caller's 404.
+fn or_missing<T>(read: Result<T, StoreError>, missing: ApiError) -> Result<T, ApiError> {
+    read.map_err(|e| match e {
+        StoreError::NotFound(_) => missing,
+        other => other.into(),
+    })
+}
+
 /// A job the caller may see (404 otherwise), with its runbook's latest version.
 pub async fn visible_job(state: &AppState, caller: &Caller, text: &str) -> Result<(Job, Runbook), ApiError> {
     let id = fragment(text, "job")?;
     let missing = || ApiError::not_found(format!("job {} not found", text.trim()));
     let job = match id.exact() {
-        Some(exact) => state.store.job(exact).await.map_err(|e| match e {
-            StoreError::NotFound(_) => missing(),
-            other => other.into(),
-        })?,
+        Some(exact) => or_missing(state.store.job(exact).await, missing())?,
         None => {
             let filter = JobFilter {
                 id: Some(id),
@@ -80,15 +106,9 @@ pub async fn visible_job(state: &AppState, caller: &Caller, text: &str) -> Resul
                 limit: CANDIDATES,
                 ..JobFilter::default()
             };
-            let mut jobs = state.store.list_jobs(&filter).await?;
-            match jobs.len() {
-                0 => return Err(missing()),
-                1 => jobs.remove(0),
-                _ => {
-                    let found = jobs.iter().map(|j| (j.id, j.runbook_id, j.created_at)).collect();
-                    return Err(ambiguous(state, caller, text.trim(), "job", found).await);
-                }
-            }
+            let jobs = state.store.list_jobs(&filter).await?;
+            let key = |j: &Job| (j.id, j.runbook_id, j.created_at);
+            the_one(state, caller, text, "job", jobs, key, missing()).await?
         }
     };
     let runbook = runbook_of(state, caller, job.runbook_id, missing()).await?;
@@ -100,10 +120,7 @@ pub async fn visible_instance(state: &AppState, caller: &Caller, text: &str) -> 
     let id = fragment(text, "instance")?;
     let missing = || ApiError::not_found(format!("instance {} not found", text.trim()));
     let instance = match id.exact() {
-        Some(exact) => state.store.instance(exact).await.map_err(|e| match e {
-            StoreError::NotFound(_) => missing(),
-            other => other.into(),
-        })?,
+        Some(exact) => or_missing(state.store.instance(exact).await, missing())?,
         None => {
             let filter = InstanceFilter {
                 id: Some(id),
@@ -111,15 +128,9 @@ pub async fn visible_instance(state: &AppState, caller: &Caller, text: &str) -> 
                 limit: CANDIDATES,
                 ..InstanceFilter::default()
             };
-            let mut instances = state.store.list_instances(&filter).await?;
-            match instances.len() {
-                0 => return Err(missing()),
-                1 => instances.remove(0),
-                _ => {
-                    let found = instances.iter().map(|i| (i.id, i.runbook_id, i.started_at)).collect();
-                    return Err(ambiguous(state, caller, text.trim(), "instance", found).await);
-                }
-            }
+            let instances = state.store.list_instances(&filter).await?;
+            let key = |i: &InstanceRow| (i.id, i.runbook_id, i.started_at);
+            the_one(state, caller, text, "instance", instances, key, missing()).await?
         }
     };
     runbook_of(state, caller, instance.runbook_id, missing()).await?;

@@ -182,15 +182,8 @@ pub enum JobCommand {
         /// A job parameter, NAME=VALUE (repeatable).
         #[arg(long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,
-        /// Wait for the job to end and show its outcome; exit 0 on success or warning, 1 otherwise.
-        #[arg(long)]
-        wait: bool,
-        /// How long --wait waits, in seconds.
-        #[arg(long, default_value_t = 300, value_name = "SECONDS")]
-        timeout: u64,
-        /// Print JSON: with --wait, the document `scorch runbook test --json` prints.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        wait: WaitArgs,
     },
     /// List jobs, newest first.
     List {
@@ -229,16 +222,23 @@ pub enum JobCommand {
     Rerun {
         /// The job's id, its last 8 hex digits, or a unique prefix.
         id: String,
-        /// Wait for the new job to end and show its outcome; exit 0 on success or warning, 1 otherwise.
-        #[arg(long)]
-        wait: bool,
-        /// How long --wait waits, in seconds.
-        #[arg(long, default_value_t = 300, value_name = "SECONDS")]
-        timeout: u64,
-        /// Print the web service's JSON (with --wait, the document `scorch runbook test --json` prints).
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        wait: WaitArgs,
     },
+}
+
+/// How a command that starts a job (`job start`, `job rerun`) waits for it and prints it.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Wait for the job to end and show its outcome; exit 0 on success or warning, 1 otherwise.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits, in seconds.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Print JSON: the web service's job, or with --wait the document `scorch runbook test --json` prints.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

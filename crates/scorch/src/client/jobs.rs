@@ -15,7 +15,7 @@ use super::connect;
 use super::http::{Api, ClientError, FAILED};
 use super::runs::{failure_line, instance_with_runs, print_instance};
 use super::terminal::table;
-use crate::cli::{Connection, JobCommand, name_value};
+use crate::cli::{Connection, JobCommand, WaitArgs, name_value};
 
 /// How much longer than the server's wait the client waits for the answer.
 const WAIT_MARGIN: Duration = Duration::from_secs(30);
@@ -25,9 +25,7 @@ pub async fn run(cmd: JobCommand, conn: &Connection) -> u8 {
         JobCommand::Start {
             path,
             params,
-            wait,
-            timeout,
-            json,
+            wait: WaitArgs { wait, timeout, json },
         } => {
             return start(&path, &params, wait, timeout, json, conn).await;
         }
@@ -42,9 +40,7 @@ pub async fn run(cmd: JobCommand, conn: &Connection) -> u8 {
         JobCommand::Watch { id } => return super::watch::watch(&id, conn).await,
         JobCommand::Rerun {
             id,
-            wait,
-            timeout,
-            json,
+            wait: WaitArgs { wait, timeout, json },
         } => return rerun(&id, wait, timeout, json, conn).await,
     };
     match result {
