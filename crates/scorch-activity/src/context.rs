@@ -46,6 +46,21 @@ impl SecretRegistry {
         all.iter()
             .fold(text.to_string(), |t, s| t.replace(s.as_str(), "******"))
     }
+
+    /// `text` masked as [`mask`](Self::mask) does, and also each line (of 4 characters or more) of
+    /// a secret that spans lines: live output is sent line by line, where a multi-line secret (a
+    /// key file) never stands whole.
+    pub fn mask_by_line(&self, text: &str) -> String {
+        let masked = self.mask(text);
+        let all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let lines = all
+            .iter()
+            .filter(|s| s.contains('\n'))
+            .flat_map(|s| s.split('\n'))
+            .map(|line| line.trim_end_matches('\r'))
+            .filter(|line| line.trim().chars().count() >= 4);
+        lines.fold(masked, |t, line| t.replace(line, "******"))
+    }
 }
 
 /// Everything an activity run may use. Built by the engine for each run (attempt).

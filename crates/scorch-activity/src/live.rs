@@ -104,7 +104,7 @@ impl LiveOutput {
             return;
         }
         // PostgreSQL cannot store NUL characters in text (published data replaces them too).
-        let text = bound.secrets.mask(text).replace('\0', "\u{FFFD}");
+        let text = bound.secrets.mask_by_line(text).replace('\0', "\u{FFFD}");
         let mut written = bound.written.lock().unwrap_or_else(|e| e.into_inner());
         let Some(offset) = *written else { return };
         let room = (Self::LIMIT - offset) as usize;
@@ -271,6 +271,25 @@ mod tests {
         stdout.push(b"pass=hun");
         stdout.push(b"ter2\n");
         assert_eq!(texts(&sink), vec![(Stream::Stdout, 0, "pass=******\n".into())]);
+    }
+
+    #[test]
+    fn each_line_of_a_secret_that_spans_lines_is_masked() {
+        let (out, sink, secrets) = live();
+        secrets.remember("-----BEGIN KEY-----\r\nMIIEvQIBADAN\r\nab\r\n-----END KEY-----");
+        // A program printing the key a line at a time: no write holds it whole.
+        for line in [
+            "-----BEGIN KEY-----\r\n",
+            "MIIEvQIBADAN\r\n",
+            "ab\r\n",
+            "-----END KEY-----\n",
+            "done\n",
+        ] {
+            out.write(Stream::Stdout, line);
+        }
+        let shown: String = texts(&sink).into_iter().map(|(_, _, text)| text).collect();
+        // Lines too short to tell apart from ordinary text ("ab") are left as they are.
+        assert_eq!(shown, "******\r\n******\r\nab\r\n******\ndone\n");
     }
 
     #[test]
