@@ -198,6 +198,8 @@ fn category_order(category: &str) -> usize {
         "Files and folders",
         "Text files",
         "Utilities",
+        "Other computers and services",
+        "The runbook server's own host",
     ]
     .iter()
     .position(|c| *c == category)

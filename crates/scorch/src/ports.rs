@@ -112,21 +112,37 @@ fn rows(config: &Config) -> Vec<Row> {
     rows
 }
 
-/// What activities of this build reach: none opens a connection of its own; the programs and
-/// scripts they start reach whatever those connect to.
+/// The ports activities reach by default, for those of this build's activity types that reach
+/// other computers.
+const ACTIVITY_PORTS: &[(&str, &str)] = &[
+    ("get_computer_status", "ICMP echo, or the TCP port given"),
+    ("invoke_web_service", "HTTP 80, HTTPS 443 (or the URL's port)"),
+    ("send_syslog_message", "syslog 514 (UDP or TCP)"),
+];
+
+/// What activities of this build reach: the ports of those that open connections of their own;
+/// the programs and scripts they start reach whatever those connect to.
 fn activity_ports() -> String {
     let registry = scorch_activities::standard();
+    let mut parts: Vec<String> = ACTIVITY_PORTS
+        .iter()
+        .filter(|(t, _)| registry.get(t).is_some())
+        .map(|(t, ports)| format!("{t}: {ports}"))
+        .collect();
     let starting: Vec<&str> = ["run_program", "run_script"]
         .into_iter()
         .filter(|t| registry.get(t).is_some())
         .collect();
-    if starting.is_empty() {
+    if !starting.is_empty() {
+        parts.push(format!(
+            "the programs {} start reach what those programs connect to",
+            starting.join(" and ")
+        ));
+    }
+    if parts.is_empty() {
         return "none: no activity of this build opens a connection".into();
     }
-    format!(
-        "none of their own; the programs {} start reach what those programs connect to",
-        starting.join(" and ")
-    )
+    parts.join("; ")
 }
 
 /// `scorch ports`.
