@@ -24,7 +24,7 @@ static DESCRIPTOR: Descriptor = Descriptor {
     type_name: TYPE,
     category: CATEGORY,
     summary: "Sends processes on this host a signal (TERM by default), by name (a glob) or pid; KILLs those still alive after kill_after.",
-    idempotent: true,
+    idempotent: false,
     properties: &["name", "pid", "signal", "kill_after"],
     required: &[],
     publishes: &["ended"],
