@@ -7,6 +7,7 @@ use scorch_activity::Registry;
 
 pub mod control;
 pub mod files;
+pub mod host;
 pub mod system;
 pub mod text;
 pub mod utilities;
@@ -23,12 +24,15 @@ pub fn standard() -> Registry {
         Arc::new(files::DecompressFile),
         Arc::new(files::DeleteFile),
         Arc::new(files::DeleteFolder),
+        Arc::new(host::EndProcess),
         Arc::new(text::DeleteLine),
         Arc::new(text::FindText),
         Arc::new(utilities::FormatDateTime),
         Arc::new(utilities::GenerateRandomText),
         Arc::new(utilities::GetCounter),
+        Arc::new(host::GetDiskSpaceStatus),
         Arc::new(files::GetFileStatus),
+        Arc::new(host::GetProcessStatus),
         Arc::new(utilities::GetVariable),
         Arc::new(control::InitializeData),
         Arc::new(text::InsertLine),
@@ -36,6 +40,7 @@ pub fn standard() -> Registry {
         Arc::new(utilities::MapPublishedData),
         Arc::new(utilities::ModifyCounter),
         Arc::new(files::MoveFile),
+        Arc::new(host::MoveFolder),
         Arc::new(utilities::QueryJson),
         Arc::new(utilities::QueryXml),
         Arc::new(text::ReadLine),

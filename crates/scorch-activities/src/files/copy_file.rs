@@ -46,7 +46,7 @@ pub(super) enum Mode {
 
 /// What to do when the destination folder already has a file of that name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Overwrite {
+pub(crate) enum Overwrite {
     Yes,
     No,
     Rename,
@@ -62,11 +62,7 @@ pub(super) async fn transfer(
     let props = Props::new(type_name, properties)?;
     let source = props.non_empty("source")?;
     let destination = ctx.resolve_path(&props.non_empty("destination")?);
-    let overwrite = match props.choice("overwrite", &["yes", "no", "rename"], "no")? {
-        "yes" => Overwrite::Yes,
-        "rename" => Overwrite::Rename,
-        _ => Overwrite::No,
-    };
+    let overwrite = overwrite_property(&props)?;
     let working_dir = ctx.working_dir.clone();
     let check_cancel = cancel_check(ctx);
     let rows = blocking(type_name, move || {
@@ -92,6 +88,15 @@ pub(super) async fn transfer(
     })
     .await?;
     Ok(ActivityOutput::rows(rows))
+}
+
+/// The `overwrite` property: `yes`, `no` (the default) or `rename`.
+pub(crate) fn overwrite_property(props: &Props) -> Result<Overwrite, ActivityError> {
+    Ok(match props.choice("overwrite", &["yes", "no", "rename"], "no")? {
+        "yes" => Overwrite::Yes,
+        "rename" => Overwrite::Rename,
+        _ => Overwrite::No,
+    })
 }
 
 /// Where each file goes. Conflicts are found before anything is written, so `overwrite: no`
@@ -141,7 +146,7 @@ fn plan(
 }
 
 /// `name (n).ext`, the way Orchestrator names a copy that must not overwrite.
-fn numbered(name: &OsStr, n: u32) -> String {
+pub(crate) fn numbered(name: &OsStr, n: u32) -> String {
     let path = Path::new(name);
     let stem = path.file_stem().unwrap_or(name).to_string_lossy();
     match path.extension() {
@@ -156,7 +161,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// Copies `from` to `to` with `from`'s permissions; returns the bytes copied. Unless overwriting,
 /// `to` must be new, which also guards against a file appearing there since [`plan`] looked.
-fn copy_one(type_name: &str, from: &Path, to: &Path, overwrite: Overwrite) -> Result<u64, ActivityError> {
+pub(crate) fn copy_one(type_name: &str, from: &Path, to: &Path, overwrite: Overwrite) -> Result<u64, ActivityError> {
     let mut input = File::open(from).map_err(|e| io_failed(type_name, from, &e))?;
     let permissions = input
         .metadata()

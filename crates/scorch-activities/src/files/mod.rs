@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use scorch_activity::{ActivityContext, ActivityError};
 
 mod compress_file;
-mod copy_file;
+pub(crate) mod copy_file;
 mod create_folder;
 mod decompress_file;
 mod delete_file;
@@ -88,7 +88,7 @@ where
 }
 
 /// Whether the job was canceled, callable from blocking work so loops over many files stop early.
-fn cancel_check(ctx: &ActivityContext) -> impl Fn() -> Result<(), ActivityError> + Send + 'static {
+pub(crate) fn cancel_check(ctx: &ActivityContext) -> impl Fn() -> Result<(), ActivityError> + Send + 'static {
     let token = ctx.cancel.clone();
     move || {
         if token.is_cancelled() {
@@ -138,7 +138,7 @@ fn expand_source(
 }
 
 /// Creates `path` and its parents; an existing folder is fine, an existing file is not.
-fn create_folder_all(type_name: &str, path: &Path) -> Result<(), ActivityError> {
+pub(crate) fn create_folder_all(type_name: &str, path: &Path) -> Result<(), ActivityError> {
     fs::create_dir_all(path).map_err(|e| {
         if path.exists() && !path.is_dir() {
             ActivityError::failed(type_name, path.display(), "exists and is not a folder")
