@@ -7,6 +7,7 @@ use scorch_activity::Registry;
 
 pub mod control;
 pub mod files;
+pub mod remote;
 pub mod system;
 pub mod text;
 pub mod utilities;
@@ -28,6 +29,7 @@ pub fn standard() -> Registry {
         Arc::new(utilities::FormatDateTime),
         Arc::new(utilities::GenerateRandomText),
         Arc::new(utilities::GetCounter),
+        Arc::new(remote::GetComputerStatus),
         Arc::new(files::GetFileStatus),
         Arc::new(utilities::GetVariable),
         Arc::new(control::InitializeData),
@@ -44,6 +46,7 @@ pub fn standard() -> Registry {
         Arc::new(system::RunProgram),
         Arc::new(system::RunScript),
         Arc::new(text::SearchAndReplaceText),
+        Arc::new(remote::SendSyslogMessage),
     ];
     for activity in all {
         registry.register(activity);
