@@ -35,6 +35,7 @@ static DESCRIPTOR: Descriptor = Descriptor {
 pub struct GetComputerStatus;
 
 /// What the probes found.
+#[derive(Debug)]
 struct Probes {
     address: IpAddr,
     /// Round trips (or connection times) of the probes that were answered.
@@ -143,7 +144,7 @@ async fn icmp_probes(
     let client = match surge_ping::Client::new(&surge_ping::Config::builder().kind(kind).build()) {
         Ok(client) => client,
         // The kernel refuses ICMP sockets to this user (net.ipv4.ping_group_range).
-        Err(socket_error) => return ping_program(ctx, address, count, timeout, &socket_error).await,
+        Err(socket_error) => return ping_program(ctx, "ping", address, count, timeout, &socket_error).await,
     };
     let mut pinger = client.pinger(address, surge_ping::PingIdentifier(rand::random())).await;
     pinger.timeout(timeout);
@@ -171,13 +172,14 @@ async fn icmp_probes(
 /// The system `ping` (iputils or busybox), for when no ICMP socket may be opened.
 async fn ping_program(
     ctx: &ActivityContext,
+    program: &str,
     address: IpAddr,
     count: u16,
     timeout: Duration,
     socket_error: &std::io::Error,
 ) -> Result<Probes, ActivityError> {
     let wait_secs = timeout.as_secs_f64().ceil().max(1.0) as u64;
-    let mut command = tokio::process::Command::new("ping");
+    let mut command = tokio::process::Command::new(program);
     command.args(["-n", "-c", &count.to_string(), "-W", &wait_secs.to_string()]);
     if address.is_ipv6() {
         command.arg("-6");
@@ -362,6 +364,40 @@ mod tests {
             }
             Err(err) => panic!("{err}"),
         }
+    }
+
+    #[tokio::test]
+    async fn falls_back_to_a_ping_program() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("ping");
+        let summary = "2 packets transmitted, 1 received, 50% packet loss, time 1001ms\nrtt min/avg/max/mdev = 0.030/0.045/0.060/0.015 ms";
+        std::fs::write(
+            &fake,
+            format!("#!/bin/sh\necho \"$@\" >&2\nprintf '%s\\n' '{summary}'\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let refused = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let address: IpAddr = "127.0.0.1".parse().unwrap();
+        let fake = fake.to_str().unwrap();
+        let probes = ping_program(&ctx(), fake, address, 2, Duration::from_secs(1), &refused)
+            .await
+            .unwrap();
+        assert_eq!(probes.times, vec![Duration::from_micros(45)]);
+        let err = ping_program(
+            &ctx(),
+            "/nonexistent/ping",
+            address,
+            1,
+            Duration::from_secs(1),
+            &refused,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "get_computer_status: 127.0.0.1: cannot send ICMP echo: permission denied (see net.ipv4.ping_group_range) and no ping program was found"
+        );
     }
 
     #[test]
