@@ -155,8 +155,11 @@ async fn icmp_probes(
         last_error: None,
     };
     for seq in 0..count {
+        // Timed here, from before the send: the library's own figure starts after the send and
+        // reads zero when the reply beats it (loopback).
+        let started = Instant::now();
         match cancelable(ctx, pinger.ping(surge_ping::PingSequence(seq), &payload)).await? {
-            Ok((_, rtt)) => probes.times.push(rtt),
+            Ok(_) => probes.times.push(started.elapsed()),
             Err(surge_ping::SurgeError::Timeout { .. }) => {
                 probes.last_error = Some((
                     format!("no reply to {count} ICMP echo request(s) within {}", show(timeout)),
