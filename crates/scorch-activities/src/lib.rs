@@ -8,6 +8,7 @@ use scorch_activity::Registry;
 pub mod control;
 pub mod files;
 pub mod host;
+pub mod remote;
 pub mod system;
 pub mod text;
 pub mod utilities;
@@ -24,12 +25,13 @@ pub fn standard() -> Registry {
         Arc::new(files::DecompressFile),
         Arc::new(files::DeleteFile),
         Arc::new(files::DeleteFolder),
-        Arc::new(host::EndProcess),
         Arc::new(text::DeleteLine),
+        Arc::new(host::EndProcess),
         Arc::new(text::FindText),
         Arc::new(utilities::FormatDateTime),
         Arc::new(utilities::GenerateRandomText),
         Arc::new(utilities::GetCounter),
+        Arc::new(remote::GetComputerStatus),
         Arc::new(host::GetDiskSpaceStatus),
         Arc::new(files::GetFileStatus),
         Arc::new(host::GetProcessStatus),
@@ -49,6 +51,7 @@ pub fn standard() -> Registry {
         Arc::new(system::RunProgram),
         Arc::new(system::RunScript),
         Arc::new(text::SearchAndReplaceText),
+        Arc::new(remote::SendSyslogMessage),
     ];
     for activity in all {
         registry.register(activity);

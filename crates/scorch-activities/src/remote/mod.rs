@@ -1,0 +1,130 @@
+//! Activities that reach other computers and services (category "Other computers and services").
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+
+use scorch_activity::{ActivityContext, ActivityError};
+
+mod get_computer_status;
+mod send_syslog_message;
+
+pub use get_computer_status::GetComputerStatus;
+pub use send_syslog_message::SendSyslogMessage;
+
+const CATEGORY: &str = "Other computers and services";
+
+/// An I/O error in a few lower-case words, without the `(os error N)` suffix.
+fn io_why(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        io::ErrorKind::ConnectionReset => "connection reset".into(),
+        io::ErrorKind::ConnectionAborted => "connection aborted".into(),
+        io::ErrorKind::TimedOut => "timed out".into(),
+        io::ErrorKind::HostUnreachable => "host unreachable".into(),
+        io::ErrorKind::NetworkUnreachable => "network unreachable".into(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => {
+            let text = e.to_string();
+            let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+            let mut chars = text.chars();
+            match chars.next() {
+                Some(first) => first.to_lowercase().chain(chars).collect(),
+                None => text,
+            }
+        }
+    }
+}
+
+/// Whether a connection error is worth retrying (the peer may come back).
+fn transient_io(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::TimedOut
+            | io::ErrorKind::HostUnreachable
+            | io::ErrorKind::NetworkUnreachable
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::NotConnected
+    )
+}
+
+/// `host:port` as a peer is named in errors (an IPv6 address in brackets).
+fn peer_name(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// The addresses of `host` (a name, an IPv4 or an IPv6 address, brackets allowed).
+async fn resolve(
+    ctx: &ActivityContext,
+    type_name: &str,
+    host: &str,
+    port: u16,
+) -> Result<Vec<SocketAddr>, ActivityError> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let cannot =
+        |why: String| ActivityError::Failed(format!("{type_name}: {host}: cannot resolve the host name: {why}"));
+    let found = cancelable(ctx, tokio::net::lookup_host((bare, port)))
+        .await?
+        .map_err(|e| cannot(io_why(&e)))?;
+    let addrs: Vec<SocketAddr> = found.collect();
+    if addrs.is_empty() {
+        return Err(cannot("no addresses".into()));
+    }
+    Ok(addrs)
+}
+
+/// Runs `work` unless the job is canceled first.
+async fn cancelable<T>(ctx: &ActivityContext, work: impl Future<Output = T>) -> Result<T, ActivityError> {
+    tokio::select! {
+        out = work => Ok(out),
+        () = ctx.cancel.cancelled() => Err(ActivityError::Canceled),
+    }
+}
+
+/// `timeout`: a duration (`500ms`, `5s`, `1m`) or a number of seconds.
+fn timeout_prop(
+    props: &scorch_activity::props::Props,
+    default: std::time::Duration,
+) -> Result<std::time::Duration, ActivityError> {
+    let type_name = props.type_name();
+    let timeout = match props.get("timeout") {
+        None | Some(scorch_activity::Value::Null) => default,
+        Some(scorch_activity::Value::Number(n)) => {
+            let secs = n.as_f64().filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e9);
+            let secs =
+                secs.ok_or_else(|| ActivityError::invalid(type_name, "timeout", format!("'{n}' is not a duration")))?;
+            std::time::Duration::from_secs_f64(secs)
+        }
+        Some(_) => {
+            let text = props.str("timeout")?;
+            scorch_model::duration::parse_duration(&text)
+                .map_err(|why| ActivityError::invalid(type_name, "timeout", why))?
+        }
+    };
+    if timeout.is_zero() {
+        return Err(ActivityError::invalid(type_name, "timeout", "must be more than zero"));
+    }
+    Ok(timeout)
+}
+
+/// `port`, when set: 1 to 65535.
+fn port_prop(props: &scorch_activity::props::Props, name: &str) -> Result<Option<u16>, ActivityError> {
+    match props.opt_i64(name)? {
+        None => Ok(None),
+        Some(port) => {
+            u16::try_from(port).ok().filter(|p| *p > 0).map(Some).ok_or_else(|| {
+                ActivityError::invalid(props.type_name(), name, format!("{port} is not a port (1-65535)"))
+            })
+        }
+    }
+}
