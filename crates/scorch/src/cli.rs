@@ -186,7 +186,7 @@ pub fn print_activities(markdown: bool) {
         return;
     }
     for d in all {
-        out!("{:<18} {:<24} {}", d.category, d.type_name, d.summary);
+        out!("{:<30} {:<24} {}", d.category, d.type_name, d.summary);
     }
 }
 
