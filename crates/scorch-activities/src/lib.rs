@@ -7,6 +7,7 @@ use scorch_activity::Registry;
 
 pub mod control;
 pub mod files;
+pub mod remote;
 pub mod system;
 pub mod text;
 pub mod utilities;
@@ -32,6 +33,7 @@ pub fn standard() -> Registry {
         Arc::new(utilities::GetVariable),
         Arc::new(control::InitializeData),
         Arc::new(text::InsertLine),
+        Arc::new(remote::InvokeWebService),
         Arc::new(control::InvokeRunbook),
         Arc::new(utilities::MapPublishedData),
         Arc::new(utilities::ModifyCounter),
