@@ -38,6 +38,7 @@ pub fn standard() -> Registry {
         Arc::new(utilities::GetVariable),
         Arc::new(control::InitializeData),
         Arc::new(text::InsertLine),
+        Arc::new(remote::InvokeWebService),
         Arc::new(control::InvokeRunbook),
         Arc::new(utilities::MapPublishedData),
         Arc::new(utilities::ModifyCounter),

@@ -7,9 +7,12 @@ use std::net::SocketAddr;
 use scorch_activity::{ActivityContext, ActivityError};
 
 mod get_computer_status;
+mod http_clients;
+mod invoke_web_service;
 mod send_syslog_message;
 
 pub use get_computer_status::GetComputerStatus;
+pub use invoke_web_service::InvokeWebService;
 pub use send_syslog_message::SendSyslogMessage;
 
 const CATEGORY: &str = "Other computers and services";
@@ -24,15 +27,18 @@ fn io_why(e: &io::Error) -> String {
         io::ErrorKind::HostUnreachable => "host unreachable".into(),
         io::ErrorKind::NetworkUnreachable => "network unreachable".into(),
         io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => {
-            let text = e.to_string();
-            let text = text.split(" (os error").next().unwrap_or(&text).to_string();
-            let mut chars = text.chars();
-            match chars.next() {
-                Some(first) => first.to_lowercase().chain(chars).collect(),
-                None => text,
-            }
-        }
+        io::ErrorKind::NotFound => "not found".into(),
+        _ => plain_reason(&e.to_string()),
+    }
+}
+
+/// An error's text as a reason in a one-line error: without the `(os error N)` suffix, in lower case.
+fn plain_reason(text: &str) -> String {
+    let text = text.split(" (os error").next().unwrap_or(text);
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
