@@ -8,6 +8,7 @@ use scorch_activity::Registry;
 pub mod control;
 pub mod files;
 pub mod host;
+mod io_words;
 pub mod remote;
 pub mod system;
 pub mod text;

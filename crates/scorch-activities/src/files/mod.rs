@@ -31,34 +31,7 @@ pub use rename_file::RenameFile;
 
 const CATEGORY: &str = "Files and folders";
 
-/// An io error in the few lowercase words a one-line `error` wants.
-fn io_why(err: &io::Error) -> String {
-    use io::ErrorKind::*;
-    let words = match err.kind() {
-        NotFound => "not found",
-        PermissionDenied => "permission denied",
-        AlreadyExists => "already exists",
-        IsADirectory => "is a folder",
-        NotADirectory => "not a folder",
-        DirectoryNotEmpty => "not empty",
-        ReadOnlyFilesystem => "read-only filesystem",
-        StorageFull => "no space left",
-        FileTooLarge => "file too large",
-        InvalidFilename => "invalid file name",
-        CrossesDevices => "on another filesystem",
-        _ => {
-            // The OS text, without its "(os error N)" suffix.
-            let text = err.to_string();
-            let text = text.split(" (os error").next().unwrap_or_default();
-            let mut chars = text.chars();
-            return chars
-                .next()
-                .map(|c| c.to_lowercase().chain(chars).collect())
-                .unwrap_or_default();
-        }
-    };
-    words.to_string()
-}
+use crate::io_words::io_why;
 
 /// `type_name: path: why` for an io error on `path`.
 pub(crate) fn io_failed(type_name: &str, path: &Path, err: &io::Error) -> ActivityError {
@@ -230,13 +203,6 @@ pub(crate) mod test_support {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn io_errors_read_as_short_words() {
-        assert_eq!(io_why(&io::Error::from(io::ErrorKind::NotFound)), "not found");
-        assert_eq!(io_why(&io::Error::from_raw_os_error(13)), "permission denied");
-        assert_eq!(io_why(&io::Error::other("Bad thing")), "bad thing");
-    }
 
     #[test]
     fn glob_characters_in_the_working_folder_are_literal() {

@@ -9,7 +9,8 @@ use scorch_activity::props::Props;
 use scorch_activity::{Activity, ActivityContext, ActivityError, ActivityOutput, Descriptor, Value, row};
 use tokio::net::TcpStream;
 
-use super::{CATEGORY, cancelable, io_why, peer_name, port_prop, resolve, timeout_prop, transient_io};
+use super::{CATEGORY, cancelable, peer_name, port_prop, resolve, timeout_prop, transient_io};
+use crate::io_words::io_why;
 
 const TYPE: &str = "get_computer_status";
 

@@ -165,7 +165,7 @@ async fn read_request(ctx: &ActivityContext, props: &Props) -> Result<Request, A
         let path = ctx.resolve_path(&file);
         let pem = tokio::fs::read(&path)
             .await
-            .map_err(|e| ActivityError::failed(TYPE, path.display(), super::io_why(&e)))?;
+            .map_err(|e| ActivityError::failed(TYPE, path.display(), crate::io_words::io_why(&e)))?;
         TlsSetting::ExtraRoots(pem)
     } else {
         TlsSetting::Verify
@@ -258,7 +258,7 @@ async fn send(ctx: &ActivityContext, request: Request) -> Result<ActivityOutput,
         let path = ctx.resolve_path(file);
         tokio::fs::write(&path, &bytes)
             .await
-            .map_err(|e| ActivityError::failed(TYPE, path.display(), super::io_why(&e)))?;
+            .map_err(|e| ActivityError::failed(TYPE, path.display(), crate::io_words::io_why(&e)))?;
     }
 
     let mask = |text: &str| ctx.secrets.mask(text);
@@ -324,11 +324,11 @@ fn request_error(ctx: &ActivityContext, subject: &str, timeout: Duration, error:
     } else if tls {
         ActivityError::Failed(line(format!("TLS: {reason}")))
     } else if error.is_connect() {
-        ActivityError::Transient(line(super::plain_reason(&reason)))
+        ActivityError::Transient(line(crate::io_words::plain_reason(&reason)))
     } else if error.is_redirect() {
         ActivityError::Failed(line(reason))
     } else {
-        ActivityError::Transient(line(super::plain_reason(&reason)))
+        ActivityError::Transient(line(crate::io_words::plain_reason(&reason)))
     }
 }
 

@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 
 use scorch_activity::{ActivityContext, ActivityError};
 
+use crate::io_words::io_why;
+
 mod get_computer_status;
 mod http_clients;
 mod invoke_web_service;
@@ -16,31 +18,6 @@ pub use invoke_web_service::InvokeWebService;
 pub use send_syslog_message::SendSyslogMessage;
 
 const CATEGORY: &str = "Other computers and services";
-
-/// An I/O error in a few lower-case words, without the `(os error N)` suffix.
-fn io_why(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => "connection refused".into(),
-        io::ErrorKind::ConnectionReset => "connection reset".into(),
-        io::ErrorKind::ConnectionAborted => "connection aborted".into(),
-        io::ErrorKind::TimedOut => "timed out".into(),
-        io::ErrorKind::HostUnreachable => "host unreachable".into(),
-        io::ErrorKind::NetworkUnreachable => "network unreachable".into(),
-        io::ErrorKind::PermissionDenied => "permission denied".into(),
-        io::ErrorKind::NotFound => "not found".into(),
-        _ => plain_reason(&e.to_string()),
-    }
-}
-
-/// An error's text as a reason in a one-line error: without the `(os error N)` suffix, in lower case.
-fn plain_reason(text: &str) -> String {
-    let text = text.split(" (os error").next().unwrap_or(text);
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
 
 /// Whether a connection error is worth retrying (the peer may come back).
 fn transient_io(e: &io::Error) -> bool {

@@ -9,7 +9,8 @@ use scorch_activity::{Activity, ActivityContext, ActivityError, ActivityOutput, 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpStream, UdpSocket};
 
-use super::{CATEGORY, cancelable, io_why, peer_name, port_prop, resolve, transient_io};
+use super::{CATEGORY, cancelable, peer_name, port_prop, resolve, transient_io};
+use crate::io_words::io_why;
 
 const TYPE: &str = "send_syslog_message";
 
