@@ -174,11 +174,13 @@ mod tests {
         let rows = ok(
             &EndProcess,
             dir.path(),
-            json!({ "pid": sleeper.pid(), "signal": "int" }),
+            // USR1, not INT: a shell starting jobs in the background (nohup, CI runners) makes
+            // them ignore INT, and an ignored signal stays ignored across exec.
+            json!({ "pid": sleeper.pid(), "signal": "usr1" }),
         )
         .await;
         assert_eq!(field(&rows[0], "ended"), "1");
-        assert_eq!(sleeper.ended_by(), Some(libc_signal(Signal::SIGINT)));
+        assert_eq!(sleeper.ended_by(), Some(libc_signal(Signal::SIGUSR1)));
     }
 
     #[tokio::test]
