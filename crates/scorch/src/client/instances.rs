@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::connect;
 use super::http::ClientError;
-use super::jobs::{pretty, runbook_id, runbook_paths};
+use super::jobs::{list_query, pretty, runbook_paths};
 use super::runs::{instance_with_runs, print_instance};
 use super::terminal::table;
 use crate::cli::{Connection, InstanceCommand};
@@ -32,17 +32,11 @@ async fn list(
     conn: &Connection,
 ) -> Result<(), ClientError> {
     let api = connect::web_service(conn)?;
-    let mut query = vec![("limit", limit.to_string())];
+    let mut query = list_query(&api, runbook.as_deref(), status, limit).await?;
     if let Some(job) = job {
         // The full id of a short one.
         let found: Value = api.get(&["api", "v1", "jobs", job.trim()], &[]).await?;
         query.push(("job_id", found["id"].as_str().unwrap_or_default().to_string()));
-    }
-    if let Some(runbook) = runbook {
-        query.push(("runbook_id", runbook_id(&api, &runbook).await?));
-    }
-    if let Some(status) = status {
-        query.push(("status", status));
     }
     let instances: Value = api.get(&["api", "v1", "instances"], &query).await?;
     if json {

@@ -194,6 +194,24 @@ pub(super) async fn runbook_id(api: &Api, path: &str) -> Result<String, ClientEr
         })
 }
 
+/// The query of a list (jobs or instances): a page of `limit`, of one runbook (FOLDER/NAME or
+/// id) and one status when given.
+pub(super) async fn list_query(
+    api: &Api,
+    runbook: Option<&str>,
+    status: Option<String>,
+    limit: u32,
+) -> Result<Vec<(&'static str, String)>, ClientError> {
+    let mut query = vec![("limit", limit.to_string())];
+    if let Some(runbook) = runbook {
+        query.push(("runbook_id", runbook_id(api, runbook).await?));
+    }
+    if let Some(status) = status {
+        query.push(("status", status));
+    }
+    Ok(query)
+}
+
 async fn list(
     runbook: Option<&str>,
     status: Option<String>,
@@ -202,13 +220,7 @@ async fn list(
     conn: &Connection,
 ) -> Result<(), ClientError> {
     let api = connect::web_service(conn)?;
-    let mut query = vec![("limit", limit.to_string())];
-    if let Some(runbook) = runbook {
-        query.push(("runbook_id", runbook_id(&api, runbook).await?));
-    }
-    if let Some(status) = status {
-        query.push(("status", status));
-    }
+    let query = list_query(&api, runbook, status, limit).await?;
     let jobs: Value = api.get(&["api", "v1", "jobs"], &query).await?;
     if json {
         out!("{}", pretty(&jobs));
