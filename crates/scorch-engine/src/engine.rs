@@ -197,7 +197,7 @@ impl Engine {
             }
         }
         let facts = facts(&req, &self.config.server, started_at, variables);
-        let mut shared = Shared::new(
+        let shared = Shared::new(
             req.plan.clone(),
             self.registry.clone(),
             self.journal.clone(),
@@ -211,12 +211,12 @@ impl Engine {
                 self.config.working_dir.clone(),
                 self.invoker.clone(),
                 self.output.clone(),
+                self.observer.clone(),
             ),
             self.config.published_cap_bytes,
             replay,
             req.events,
         );
-        shared.observer.clone_from(&self.observer);
         let outcome = instance::run(Arc::new(shared), self.config.max_parallel).await?;
         tracing::debug!(status = outcome.status.as_str(), "instance ended");
         let end = InstanceEnd {

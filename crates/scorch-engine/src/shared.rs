@@ -42,8 +42,13 @@ pub(crate) struct Token {
 }
 
 /// What the host lends every run: the working directory, `invoke_runbook`'s way to start
-/// runbooks and where live output goes.
-pub(crate) type HostParts = (PathBuf, Option<Arc<dyn RunbookInvoker>>, Option<Arc<dyn OutputSink>>);
+/// runbooks, where live output goes and who hears of each run's end.
+pub(crate) type HostParts = (
+    PathBuf,
+    Option<Arc<dyn RunbookInvoker>>,
+    Option<Arc<dyn OutputSink>>,
+    Option<Arc<dyn RunObserver>>,
+);
 
 /// What every run of the instance shares.
 pub(crate) struct Shared {
@@ -86,7 +91,7 @@ impl Shared {
         ids: (Uuid, Uuid),
         parameters: Arc<Row>,
         cancel: (CancellationToken, CancellationToken),
-        (working_dir, invoker, output): HostParts,
+        (working_dir, invoker, output, observer): HostParts,
         published_cap: usize,
         replay: Vec<RunRecord>,
         events: Option<UnboundedSender<Event>>,
@@ -111,7 +116,7 @@ impl Shared {
             published_cap,
             replay: replay.into_iter().map(|r| (r.key, r)).collect(),
             events,
-            observer: None,
+            observer,
             seq: AtomicU64::new(next_seq),
         }
     }
