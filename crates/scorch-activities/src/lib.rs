@@ -12,6 +12,8 @@ mod io_words;
 pub mod remote;
 pub mod system;
 pub mod text;
+#[cfg(test)]
+mod test_peers;
 pub mod utilities;
 
 /// A registry holding every standard activity.

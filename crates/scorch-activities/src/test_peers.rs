@@ -1,0 +1,39 @@
+//! For this crate's tests: what a test does when a real peer it needs (sshd, snmpd, an SMTP
+//! server) is missing, where such programs are, and free loopback ports to start them on.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+/// A peer a test needs is missing. Where `SCORCH_TEST_PEERS=required` (CI sets it) the test
+/// fails; elsewhere it is skipped, with a note written past the test harness's capture so that
+/// `cargo test` on a laptop shows what did not run.
+#[allow(clippy::disallowed_methods, reason = "CI's rule comes from the environment")]
+pub fn peer_missing(peer: &str, hint: &str) {
+    let test = std::thread::current().name().unwrap_or("a test").to_string();
+    if std::env::var("SCORCH_TEST_PEERS").is_ok_and(|v| v == "required") {
+        panic!("{test} needs {peer}: {hint}");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: no {peer}; {hint} (SCORCH_TEST_PEERS=required makes this a failure)"
+    );
+}
+
+/// A program by name, looked for on `PATH` and in the system folders a non-root `PATH` lacks
+/// (`sshd` and `snmpd` live in `/usr/sbin`).
+#[allow(clippy::disallowed_methods, reason = "tests look for their peers on PATH")]
+pub fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// A loopback TCP port free at the time of asking.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
