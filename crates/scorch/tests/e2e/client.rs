@@ -343,7 +343,7 @@ async fn computer_groups_run_an_activity_once_per_host() {
     let list = s.scorch(&["group", "list"]).await.ok();
     assert!(list.stdout.contains("127.0.0.1 localhost"), "{}", list.stdout);
     let bad = s.scorch(&["group", "set", "Bad", "web 1"]).await;
-    assert_eq!(bad.code, Some(1));
+    assert_eq!(bad.code, Some(2), "a refused request: {}", bad.stderr);
     assert!(bad.stderr.contains("holds a space"), "{}", bad.stderr);
 
     // A TCP listener both hosts reach: the handshake completes from its backlog.
