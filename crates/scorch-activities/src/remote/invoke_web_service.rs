@@ -320,7 +320,7 @@ fn request_error(ctx: &ActivityContext, subject: &str, timeout: Duration, error:
     let tls = tls_failure(error);
     let line = |why: String| ctx.secrets.mask(&format!("{TYPE}: {subject}: {why}"));
     if error.is_timeout() {
-        ActivityError::Transient(line(format!("no answer within {}", show_duration(timeout))))
+        ActivityError::Transient(line(format!("no answer within {}", super::show_duration(timeout))))
     } else if tls {
         ActivityError::Failed(line(format!("TLS: {reason}")))
     } else if error.is_connect() {
@@ -345,14 +345,6 @@ fn tls_failure(error: &reqwest::Error) -> bool {
         };
     }
     false
-}
-
-fn show_duration(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{}ms", d.as_millis())
-    }
 }
 
 #[cfg(test)]
@@ -669,41 +661,6 @@ mod tests {
         );
     }
 
-    /// A self-signed certificate for 127.0.0.1 and localhost, made with the openssl CLI.
-    fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
-        let config = dir.join("openssl.cnf");
-        std::fs::write(
-            &config,
-            "[req]\ndistinguished_name=dn\nx509_extensions=ext\nprompt=no\n[dn]\nCN=scorch web service test\n\
-             [ext]\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\n\
-             keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
-        )
-        .unwrap();
-        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-        let status = std::process::Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-days",
-                "2",
-            ])
-            .arg("-config")
-            .arg(&config)
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .output()
-            .unwrap();
-        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
-        (cert, key)
-    }
-
     /// A TLS server answering every request with `200 secure`.
     async fn tls_server(cert: &std::path::Path, key: &std::path::Path) -> SocketAddr {
         use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -751,7 +708,7 @@ mod tests {
     #[tokio::test]
     async fn tls_self_signed_refused_unless_trusted_or_unverified() {
         let dir = tempfile::tempdir().unwrap();
-        let (cert, key) = self_signed(dir.path());
+        let (cert, key) = crate::test_peers::self_signed(dir.path());
         let addr = tls_server(&cert, &key).await;
         let url = format!("https://127.0.0.1:{}/", addr.port());
 
