@@ -14,7 +14,7 @@ use scorch_activity::props::Props;
 use scorch_activity::{Activity, ActivityContext, ActivityError, ActivityOutput, Descriptor, Row, Value, row};
 use tokio::io::AsyncWriteExt as _;
 
-use super::http_clients::{TlsSetting, client, innermost};
+use super::http_clients::{TlsSetting, client, innermost, tls_failure};
 use super::{CATEGORY, cancelable, peer_name, port_prop, probes, resolve, show_duration, timeout_prop};
 use crate::io_words::plain_reason;
 
@@ -156,6 +156,13 @@ async fn http(ctx: &ActivityContext, props: &Props, timeout: Duration) -> Result
     let url = match props.opt_str("url")?.filter(|u| !u.trim().is_empty()) {
         Some(text) => Url::parse(text.trim())
             .map_err(|e| ActivityError::invalid(TYPE, "url", format!("'{text}' is not a URL: {e}")))?,
+        None if props.get("host").is_none() => {
+            return Err(ActivityError::invalid(
+                TYPE,
+                "url",
+                "is required with kind http (or give host)",
+            ));
+        }
         None => {
             let (host, port) = host_port(props, Some(80))?;
             let text = format!("http://{}/", peer_name(&host, port));
@@ -174,13 +181,15 @@ async fn http(ctx: &ActivityContext, props: &Props, timeout: Duration) -> Result
     }
     let host = url.host_str().unwrap_or_default().to_string();
     let port = url.port_or_known_default().unwrap_or(80);
-    let peer = url.to_string();
+    let peer = ctx.secrets.mask(url.as_str());
     let client = client(&TlsSetting::Verify).map_err(|why| ActivityError::failed(TYPE, &peer, why))?;
     let started = Instant::now();
     let fail = |e: reqwest::Error| {
         let text = |why: String| ctx.secrets.mask(&format!("{TYPE}: {peer}: {why}"));
         if e.is_timeout() {
             ActivityError::Transient(text(format!("no answer within {}", show_duration(timeout))))
+        } else if tls_failure(&e) {
+            ActivityError::Failed(text(format!("TLS: {}", innermost(&e))))
         } else {
             ActivityError::Transient(text(plain_reason(&innermost(&e))))
         }
@@ -556,6 +565,15 @@ mod tests {
         );
         assert_eq!(out.rows[0]["status_code"], 503);
 
+        // A password in the URL stays secret.
+        let out = run(json!({"kind": "http", "url": format!("http://ann:Pa55-w0rd@{addr}/down")}))
+            .await
+            .unwrap();
+        assert_eq!(
+            out.error,
+            format!("get_internet_application_status: http://ann:******@{addr}/down: 503 Service Unavailable")
+        );
+
         // host and port stand for http://host:port/.
         let out = run(json!({"kind": "http", "host": "127.0.0.1", "port": addr.port()}))
             .await
@@ -638,6 +656,11 @@ mod tests {
                 (ErrorKind::InvalidInput, expected.to_string())
             );
         }
+        let err = run(json!({"kind": "http"})).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "get_internet_application_status: property 'url': is required with kind http (or give host)"
+        );
         let err = run(json!({"kind": "dns", "host": "127.0.0.1"})).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
     }

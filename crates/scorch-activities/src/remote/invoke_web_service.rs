@@ -9,7 +9,7 @@ use scorch_activity::{Activity, ActivityContext, ActivityError, ActivityOutput, 
 use serde_json::Map;
 use tokio::time::Instant;
 
-use super::http_clients::{TlsSetting, client, innermost};
+use super::http_clients::{TlsSetting, client, innermost, tls_failure};
 
 const TYPE: &str = "invoke_web_service";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -330,21 +330,6 @@ fn request_error(ctx: &ActivityContext, subject: &str, timeout: Duration, error:
     } else {
         ActivityError::Transient(line(crate::io_words::plain_reason(&reason)))
     }
-}
-
-/// Whether a TLS handshake failed (a certificate that is not trusted, a protocol mismatch): TLS
-/// errors reach us as `InvalidData` I/O errors, possibly wrapped in others.
-fn tls_failure(error: &reqwest::Error) -> bool {
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = current {
-        current = match e.downcast_ref::<std::io::Error>() {
-            Some(io) if io.kind() == std::io::ErrorKind::InvalidData => return true,
-            // An I/O error's `source` skips the error it wraps.
-            Some(io) => io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static)),
-            None => e.source(),
-        };
-    }
-    false
 }
 
 #[cfg(test)]

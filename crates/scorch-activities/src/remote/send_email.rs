@@ -282,8 +282,7 @@ fn smtp_error(
         };
     }
     let io = io_error(error);
-    // rustls reports a failed handshake as an `InvalidData` I/O error.
-    if error.is_tls() || io.is_some_and(|e| e.kind() == std::io::ErrorKind::InvalidData) {
+    if error.is_tls() || super::http_clients::tls_failure(error) {
         let why = io.map_or_else(|| super::http_clients::innermost(error), ToString::to_string);
         return ActivityError::Failed(line(format!("TLS: {why}")));
     }
@@ -497,6 +496,16 @@ mod tests {
             err,
             ActivityError::Transient(format!("send_email: 127.0.0.1:{port}: no answer within 300ms"))
         );
+    }
+
+    #[tokio::test]
+    async fn cancel_stops_the_exchange() {
+        let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let ctx = ActivityContext::standalone(TYPE, std::env::temp_dir());
+        ctx.cancel.cancel();
+        let err = SendEmail.run(&ctx, mail(port, "none", json!({}))).await.unwrap_err();
+        assert_eq!(err, ActivityError::Canceled);
     }
 
     #[tokio::test]
