@@ -499,6 +499,15 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_unknown_server_name_is_one_line() {
+        let mut props = mail(25, "none", json!({}));
+        props["server"] = json!("nonexistent.invalid");
+        let text = run(props).await.unwrap_err().to_string();
+        assert!(text.starts_with("send_email: nonexistent.invalid:25: "), "{text}");
+        assert!(!text.contains('\n'), "{text}");
+    }
+
+    #[tokio::test]
     async fn cancel_stops_the_exchange() {
         let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = silent.local_addr().unwrap().port();
