@@ -508,6 +508,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_body_file_and_attachments_are_capped_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ten.bin");
+        std::fs::write(&file, [7u8; 10]).unwrap();
+        let mut budget = 15;
+        assert_eq!(read_capped(&file, &mut budget).await.unwrap(), vec![7u8; 10]);
+        assert_eq!(budget, 5);
+        let err = read_capped(&file, &mut budget).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "send_email: {}: the body file and attachments exceed 25 MiB together",
+                file.display()
+            )
+        );
+    }
+
+    #[tokio::test]
     async fn cancel_stops_the_exchange() {
         let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = silent.local_addr().unwrap().port();
