@@ -37,6 +37,7 @@ pub fn standard() -> Registry {
         Arc::new(remote::GetComputerStatus),
         Arc::new(host::GetDiskSpaceStatus),
         Arc::new(files::GetFileStatus),
+        Arc::new(remote::GetInternetApplicationStatus),
         Arc::new(host::GetProcessStatus),
         Arc::new(utilities::GetVariable),
         Arc::new(control::InitializeData),
@@ -55,6 +56,7 @@ pub fn standard() -> Registry {
         Arc::new(system::RunProgram),
         Arc::new(system::RunScript),
         Arc::new(text::SearchAndReplaceText),
+        Arc::new(remote::SendEmail),
         Arc::new(remote::SendPlatformEvent),
         Arc::new(remote::SendSyslogMessage),
     ];
