@@ -11,9 +11,9 @@ pub mod host;
 mod io_words;
 pub mod remote;
 pub mod system;
-pub mod text;
 #[cfg(test)]
 mod test_peers;
+pub mod text;
 pub mod utilities;
 
 /// A registry holding every standard activity.
@@ -21,6 +21,7 @@ pub fn standard() -> Registry {
     let mut registry = Registry::default();
     let all: Vec<Arc<dyn scorch_activity::Activity>> = vec![
         Arc::new(text::AppendLine),
+        Arc::new(host::ApplyXslt),
         Arc::new(utilities::CompareValues),
         Arc::new(files::CompressFile),
         Arc::new(files::CopyFile),
@@ -47,6 +48,8 @@ pub fn standard() -> Registry {
         Arc::new(utilities::ModifyCounter),
         Arc::new(files::MoveFile),
         Arc::new(host::MoveFolder),
+        Arc::new(host::PgpDecryptFile),
+        Arc::new(host::PgpEncryptFile),
         Arc::new(utilities::QueryJson),
         Arc::new(utilities::QueryXml),
         Arc::new(text::ReadLine),
