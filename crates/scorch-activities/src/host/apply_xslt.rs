@@ -289,7 +289,7 @@ fn failure(stderr: &str, inputs: &[&Input]) -> String {
 mod tests {
     use super::*;
     use crate::files::test_support::{failed, field, invalid, ok};
-    use crate::test_peers::{find_program, peer_missing};
+    use crate::test_peers::{find_program, free_port, peer_missing};
     use scorch_activity::json;
     use std::fs;
 
@@ -507,7 +507,7 @@ mod tests {
         ok(&ApplyXslt, dir.path(), json!({"xml": bare, "xslt": REPORT})).await;
 
         // document() over the network: refused (--nonet), and no connection is ever made.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = std::net::TcpListener::bind(("127.0.0.1", free_port())).unwrap();
         listener.set_nonblocking(true).unwrap();
         let url = format!("http://{}/doc.xml", listener.local_addr().unwrap());
         let fetch = REPORT.replace(
@@ -521,6 +521,35 @@ mod tests {
             )
             .await;
         assert!(listener.accept().is_err(), "xsltproc connected to {url}");
+    }
+
+    /// 4000 elements, each written once per element: 32 MB of output, for about a second.
+    fn quadratic() -> (String, &'static str) {
+        let xml = format!("<r>{}</r>", "<x/>".repeat(4000));
+        let xsl = r#"<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+  <xsl:output method="text"/>
+  <xsl:template match="/"><xsl:for-each select="//x"><xsl:for-each select="//x">ab</xsl:for-each></xsl:for-each></xsl:template>
+</xsl:stylesheet>"#;
+        (xml, xsl)
+    }
+
+    #[tokio::test]
+    async fn the_output_cap_and_the_timeout_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        if find_program("xsltproc").is_none() {
+            return peer_missing("xsltproc", "apt-get install xsltproc");
+        }
+        let (xml, xsl) = quadratic();
+        let props = json!({"xml": xml, "xslt": xsl, "output_file": "big.txt"});
+        let err = failed(&ApplyXslt, dir.path(), props.clone()).await;
+        assert_eq!(err, "apply_xslt: xslt: the output is larger than the 16 MiB limit");
+        assert!(!dir.path().join("big.txt").exists());
+
+        let mut ctx = ActivityContext::standalone(TYPE, dir.path().to_path_buf());
+        ctx.deadline = Some(tokio::time::Instant::now() + std::time::Duration::from_millis(200));
+        let started = std::time::Instant::now();
+        assert_eq!(ApplyXslt.run(&ctx, props).await.unwrap_err(), ActivityError::TimedOut);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
     }
 
     #[test]

@@ -98,7 +98,8 @@ impl Stop {
     }
 }
 
-/// A reader that fails once the work must stop, so streaming ends within a block.
+/// A reader that fails once the work must stop, so streaming ends within a block. (Its error is
+/// not `Interrupted`, which readers retry.)
 struct Stoppable<R> {
     inner: R,
     stop: Stop,
@@ -107,7 +108,7 @@ struct Stoppable<R> {
 impl<R: Read> Read for Stoppable<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.stop.check().is_err() {
-            return Err(io::Error::new(io::ErrorKind::Interrupted, STOPPED));
+            return Err(io::Error::other(STOPPED));
         }
         self.inner.read(buf)
     }
@@ -116,7 +117,7 @@ impl<R: Read> Read for Stoppable<R> {
 impl<R: io::BufRead> io::BufRead for Stoppable<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if self.stop.check().is_err() {
-            return Err(io::Error::new(io::ErrorKind::Interrupted, STOPPED));
+            return Err(io::Error::other(STOPPED));
         }
         self.inner.fill_buf()
     }
@@ -177,7 +178,7 @@ pub(crate) mod test_support {
     impl Gpg {
         /// Runs gpg in batch mode with `passphrase` (empty: none) given on the command line.
         pub fn run(&self, passphrase: Option<&str>, args: &[&str]) -> Output {
-            let out = Command::new("gpg")
+            Command::new("gpg")
                 .env("GNUPGHOME", self.home.path())
                 .args([
                     "--batch",
@@ -191,8 +192,7 @@ pub(crate) mod test_support {
                 .args(["--passphrase", passphrase.unwrap_or("")])
                 .args(args)
                 .output()
-                .unwrap();
-            out
+                .unwrap()
         }
 
         fn ok(&self, passphrase: Option<&str>, args: &[&str]) -> Vec<u8> {

@@ -145,6 +145,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_cancellation_stops_it_and_leaves_no_output() {
+        let Some(gpg) = gpg() else { return };
+        let key = gpg.key("ivan@example.com", None);
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("big.bin"), vec![7u8; 4 << 20]).unwrap();
+        let ctx = ActivityContext::standalone(TYPE, dir.path().to_path_buf());
+        ctx.cancel.cancel();
+        let props = json!({"file": "big.bin", "output": "big.asc", "public_key": key.public});
+        assert_eq!(
+            PgpEncryptFile.run(&ctx, props).await.unwrap_err(),
+            ActivityError::Canceled
+        );
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "a file was left behind");
+    }
+
+    #[tokio::test]
     async fn bad_keys_and_missing_files_fail_clearly() {
         let Some(gpg) = gpg() else { return };
         let key = gpg.key("bob@example.com", None);
