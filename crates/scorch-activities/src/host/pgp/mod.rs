@@ -51,7 +51,7 @@ impl Paths {
         })
     }
 
-    /// Writes `output` atomically through `write`; its errors are about `file`.
+    /// Writes `output` atomically through `write`: a failure leaves it as it was.
     fn write_output(
         &self,
         type_name: &str,
@@ -135,15 +135,17 @@ impl<R> std::fmt::Debug for Stoppable<R> {
 
 const STOPPED: &str = "stopped";
 
-/// The error for an rpgp failure while streaming `path`: a stop as such, an io error in the
-/// usual words, anything else as `why` says.
-fn stream_failed(type_name: &str, path: &Path, stop: &Stop, err: &PgpError, why: &str) -> ActivityError {
+/// The error for an rpgp failure while streaming `path`: a stop as such, a system io error in
+/// the usual words, anything else (rpgp reports a failed integrity check as an io error too)
+/// as `what: the error`.
+fn stream_failed(type_name: &str, path: &Path, stop: &Stop, err: &PgpError, what: &str) -> ActivityError {
     if let Err(stopped) = stop.check() {
         return stopped;
     }
     match err {
-        PgpError::IO { source, .. } => io_failed(type_name, path, source),
-        _ => ActivityError::failed(type_name, path.display(), why),
+        PgpError::IO { source, .. } if source.raw_os_error().is_some() => io_failed(type_name, path, source),
+        PgpError::IO { source, .. } => ActivityError::failed(type_name, path.display(), format!("{what}: {source}")),
+        _ => ActivityError::failed(type_name, path.display(), format!("{what}: {err}")),
     }
 }
 

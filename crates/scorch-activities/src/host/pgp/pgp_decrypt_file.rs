@@ -56,8 +56,10 @@ fn decrypt(paths: &Paths, key: &[u8], passphrase: String, stop: &Stop) -> Result
         .map_err(|_| ActivityError::invalid(TYPE, "private_key", "not an OpenPGP private key"))?;
     let failed = |why: &str| ActivityError::failed(TYPE, paths.file.display(), why);
     let reader = paths.open(TYPE, stop.clone())?;
-    let (message, _) = Message::from_reader(reader)
-        .map_err(|e| stream_failed(TYPE, &paths.file, stop, &e, "not an OpenPGP message"))?;
+    let (message, _) = Message::from_reader(reader).map_err(|e| match e {
+        PgpError::IO { .. } => stream_failed(TYPE, &paths.file, stop, &e, "not an OpenPGP message"),
+        _ => failed("not an OpenPGP message"),
+    })?;
     if !message.is_encrypted() {
         return Err(failed("not an encrypted OpenPGP message"));
     }
@@ -68,12 +70,12 @@ fn decrypt(paths: &Paths, key: &[u8], passphrase: String, stop: &Stop) -> Result
             ActivityError::failed(TYPE, "private_key", "the passphrase does not unlock it")
         }
         PgpError::MissingKey => failed("not encrypted to this private key"),
-        e => stream_failed(TYPE, &paths.file, stop, &e, &format!("cannot decrypt: {e}")),
+        e => stream_failed(TYPE, &paths.file, stop, &e, "cannot decrypt"),
     })?;
     while message.is_compressed() {
         message = message
             .decompress()
-            .map_err(|e| stream_failed(TYPE, &paths.file, stop, &e, "cannot decompress the message"))?;
+            .map_err(|e| stream_failed(TYPE, &paths.file, stop, &e, "cannot decompress"))?;
     }
     paths.write_output(TYPE, |out| {
         let mut buf = vec![0u8; 64 * 1024];
@@ -129,6 +131,34 @@ mod tests {
             ok(&PgpDecryptFile, dir.path(), props).await;
             assert_eq!(fs::read(dir.path().join("out.bin")).unwrap(), plain, "armor: {armor}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_tampered_message_fails_and_leaves_no_output() {
+        let Some(gpg) = gpg() else { return };
+        let key = gpg.key("heidi@example.com", None);
+        let dir = tempfile::tempdir().unwrap();
+        // Random-looking data, which gpg cannot compress: a flipped byte hits the ciphertext.
+        let plain: Vec<u8> = (0..400_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        fs::write(dir.path().join("p.bin"), &plain).unwrap();
+        let sealed = dir.path().join("p.gpg");
+        gpg.encrypt(&dir.path().join("p.bin"), "heidi@example.com", &sealed, false);
+        let mut bytes = fs::read(&sealed).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x55;
+        fs::write(&sealed, bytes).unwrap();
+        let props = json!({"file": "p.gpg", "output": "p.out", "private_key": key.secret});
+        let err = failed(&PgpDecryptFile, dir.path(), props).await;
+        let prefix = format!("pgp_decrypt_file: {}: cannot decrypt: ", sealed.display());
+        assert!(err.starts_with(&prefix), "{err}");
+        assert!(!dir.path().join("p.out").exists());
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "a temporary file was left"
+        );
     }
 
     #[tokio::test]
