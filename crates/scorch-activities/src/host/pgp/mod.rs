@@ -213,6 +213,24 @@ pub(crate) mod test_support {
                 passphrase,
                 &["--quick-gen-key", uid, "future-default", "default", "never"],
             );
+            self.export(uid, passphrase)
+        }
+
+        /// A new RSA key (2048 bits, to sign, with a subkey to encrypt) for `uid`.
+        pub fn rsa_key(&self, uid: &str) -> Key {
+            self.ok(None, &["--quick-gen-key", uid, "rsa2048", "sign", "never"]);
+            let listing = String::from_utf8(self.ok(None, &["--with-colons", "--list-keys", uid])).unwrap();
+            let fingerprint = listing
+                .lines()
+                .find_map(|l| l.strip_prefix("fpr:"))
+                .and_then(|rest| rest.trim_matches(':').split(':').next_back())
+                .unwrap()
+                .to_string();
+            self.ok(None, &["--quick-add-key", &fingerprint, "rsa2048", "encr", "never"]);
+            self.export(uid, None)
+        }
+
+        fn export(&self, uid: &str, passphrase: Option<&str>) -> Key {
             let public = self.ok(None, &["--armor", "--export", uid]);
             let secret = self.ok(passphrase, &["--armor", "--export-secret-keys", uid]);
             Key {

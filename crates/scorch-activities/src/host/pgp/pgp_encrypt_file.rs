@@ -145,6 +145,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn rsa_keys_work_both_ways() {
+        let Some(gpg) = gpg() else { return };
+        let key = gpg.rsa_key("judy@example.com");
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("a.txt"), "to the bank\n").unwrap();
+        let props = json!({"file": "a.txt", "output": "a.asc", "public_key": key.public});
+        ok(&PgpEncryptFile, dir.path(), props).await;
+        assert_eq!(gpg.decrypt(&dir.path().join("a.asc"), None), b"to the bank\n");
+
+        gpg.encrypt(
+            &dir.path().join("a.txt"),
+            "judy@example.com",
+            &dir.path().join("b.gpg"),
+            false,
+        );
+        let props = json!({"file": "b.gpg", "output": "b.txt", "private_key": key.secret});
+        ok(&crate::host::PgpDecryptFile, dir.path(), props).await;
+        assert_eq!(fs::read_to_string(dir.path().join("b.txt")).unwrap(), "to the bank\n");
+    }
+
+    #[tokio::test]
     async fn a_cancellation_stops_it_and_leaves_no_output() {
         let Some(gpg) = gpg() else { return };
         let key = gpg.key("ivan@example.com", None);
