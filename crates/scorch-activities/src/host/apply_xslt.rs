@@ -5,8 +5,8 @@
 //! `xsl:output`, and the pure-Rust engines lack much of XSLT 1.0 (`xrust` 2.3 has no
 //! `xsl:sort`). A child process also ends on the activity's timeout or a cancellation, which a
 //! transformation running inside the server could not. It runs under `prlimit`, which caps its
-//! memory and the size of the file it writes, with no network access (`--nonet`), no DTD
-//! loading (`--novalid`) and writes only into its own temporary folder. libxslt substitutes
+//! memory and the size of the files it writes (the result, and its stderr), with no network
+//! access (`--nonet`), no DTD loading (`--novalid`), writing only into its own temporary folder. libxslt substitutes
 //! entities whatever its options say, so documents with a DTD (the only place an external
 //! entity can be declared) are refused before it sees them.
 
@@ -29,6 +29,10 @@ const MAX_OUTPUT: u64 = 16 * MIB;
 const MAX_MEMORY: u64 = 1024 * MIB;
 /// How a process killed for writing past its file size limit (SIGXFSZ) exits.
 const FILE_TOO_LARGE: i32 = 128 + 25;
+/// How the shell exits when it cannot find the program.
+const NOT_FOUND: i32 = 127;
+/// The most of xsltproc's stderr read for the error.
+const MAX_STDERR: u64 = 64 * 1024;
 
 static DESCRIPTOR: Descriptor = Descriptor {
     type_name: TYPE,
@@ -66,10 +70,14 @@ impl Activity for ApplyXslt {
         }
 
         let stage = tempfile::tempdir().map_err(|e| ActivityError::failed(TYPE, "temporary folder", e))?;
+        // stderr goes to a file, where the size limit holds too (`xsl:message` in a loop).
         let mut args = vec![
             format!("--fsize={MAX_OUTPUT}"),
             format!("--as={MAX_MEMORY}"),
-            "xsltproc".into(),
+            "sh".into(),
+            "-c".into(),
+            "exec xsltproc \"$@\" 2>stderr".into(),
+            TYPE.into(),
             "--nonet".into(),
             "--novalid".into(),
             "--nomkdir".into(),
@@ -91,15 +99,26 @@ impl Activity for ApplyXslt {
             ..Default::default()
         };
         let ran = process::run(ctx, TYPE, spec).await?;
-        if ran.exit_code == FILE_TOO_LARGE {
-            return Err(ActivityError::failed(
-                TYPE,
-                xslt.name(),
-                format!("the output is larger than the {} MiB limit", MAX_OUTPUT / MIB),
-            ));
-        }
-        if ran.exit_code != 0 {
-            return Err(ActivityError::Failed(failure(&ran.stderr, &[&xml, &xslt])));
+        match ran.exit_code {
+            0 => {}
+            FILE_TOO_LARGE => {
+                return Err(ActivityError::failed(
+                    TYPE,
+                    xslt.name(),
+                    format!("the output is larger than the {} MiB limit", MAX_OUTPUT / MIB),
+                ));
+            }
+            NOT_FOUND => {
+                return Err(ActivityError::failed(
+                    TYPE,
+                    "xsltproc",
+                    "program not found (install Debian's xsltproc package)",
+                ));
+            }
+            _ => {
+                let stderr = read_head(&stage.path().join("stderr")).await;
+                return Err(ActivityError::Failed(failure(&stderr, &[&xml, &xslt])));
+            }
         }
         // An empty result may leave no file at all.
         let output = match tokio::fs::read(stage.path().join("out")).await {
@@ -250,6 +269,17 @@ fn is_qname(name: &str) -> bool {
     }
 }
 
+/// The start of the file at `path` (what xsltproc wrote to stderr), as text.
+async fn read_head(path: &Path) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut head = Vec::new();
+    if let Ok(file) = tokio::fs::File::open(path).await {
+        // What could be read is what there is to report.
+        let _ = file.take(MAX_STDERR).read_to_end(&mut head).await;
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
 /// The one-line error for what `xsltproc` wrote to stderr: `apply_xslt: NAME: line N: why`,
 /// the document named as the user named it.
 fn failure(stderr: &str, inputs: &[&Input]) -> String {
@@ -275,9 +305,6 @@ fn failure(stderr: &str, inputs: &[&Input]) -> String {
             let why = lines.get(i + 1).copied().unwrap_or("failed");
             return format!("{TYPE}: {}: line {}: {why}", named(&c[1]), &c[2]);
         }
-    }
-    if lines.iter().any(|l| l.contains("failed to execute xsltproc")) {
-        return format!("{TYPE}: xsltproc: program not found (install Debian's xsltproc package)");
     }
     match lines.first() {
         Some(line) => format!("{TYPE}: {line}"),
@@ -460,6 +487,13 @@ mod tests {
             err,
             "apply_xslt: xslt: line 1: xsltParseStylesheetProcess : document is not a stylesheet"
         );
+
+        let stop = REPORT.replace(
+            "<xsl:value-of select=\"$title\"/>",
+            "<xsl:message terminate=\"yes\">no orders today</xsl:message>",
+        );
+        let err = failed(&ApplyXslt, dir.path(), json!({"xml": ORDERS, "xslt": stop})).await;
+        assert_eq!(err, "apply_xslt: no orders today");
 
         let err = failed(&ApplyXslt, dir.path(), json!({"file": "nope.xml", "xslt": REPORT})).await;
         assert_eq!(
