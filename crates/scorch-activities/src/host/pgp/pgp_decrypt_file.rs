@@ -44,6 +44,10 @@ impl Activity for PgpDecryptFile {
         let paths = Paths::from_props(ctx, &props)?;
         let passphrase = props.opt_str("passphrase")?.unwrap_or_default();
         let key = key_bytes(ctx, &props, "private_key").await?;
+        // Read from a file, the key is a secret too.
+        if let Ok(text) = std::str::from_utf8(&key) {
+            ctx.secrets.remember(text);
+        }
         let output = paths.output.display().to_string();
         let stop = Stop(ctx.clone());
         crate::files::blocking(TYPE, move || decrypt(&paths, &key, passphrase, &stop)).await?;
@@ -228,6 +232,10 @@ mod tests {
                 "pgp_decrypt_file: property 'private_key': not an OpenPGP private key",
             ),
         ];
+        fs::write(dir.path().join("frank.key"), &frank.secret).unwrap();
+        let props = json!({"file": "g.gpg", "output": "out", "private_key": "frank.key", "passphrase": "frank-Pass-1"});
+        PgpDecryptFile.run(&ctx, props).await.unwrap_err();
+        assert_eq!(ctx.secrets.mask(&frank.secret), "******");
         for (file, key, expected) in cases {
             let props = json!({"file": file, "output": "out", "private_key": key, "passphrase": "frank-Pass-1"});
             let err = PgpDecryptFile.run(&ctx, props).await.unwrap_err().to_string();
