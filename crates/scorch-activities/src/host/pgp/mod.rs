@@ -1,6 +1,8 @@
 //! OpenPGP file encryption and decryption with rpgp (the `pgp` crate, pure Rust), interoperable
-//! with GnuPG. Both activities stream: the file is read, and the result written, a block at a
-//! time, so memory does not grow with the file. The result goes to a temporary file beside
+//! with GnuPG. Encryption streams: the file is read, and the result written, a block at a time,
+//! so memory does not grow with the file. Decryption holds the encrypted message whole (rpgp
+//! checks its integrity before releasing any plaintext), hence its size cap. The result goes to
+//! a temporary file beside
 //! `output`, renamed over it only once complete, so a failure (a wrong key, a tampered message,
 //! a cancellation) leaves no half-written output.
 

@@ -13,8 +13,11 @@ use scorch_activity::{Activity, ActivityContext, ActivityError, ActivityOutput, 
 use super::{Paths, Stop, key_bytes, stream_failed};
 use crate::files::io_failed;
 use crate::host::CATEGORY;
+use crate::host::MIB;
 
 const TYPE: &str = "pgp_decrypt_file";
+/// The largest encrypted file read: decryption holds it in memory.
+const MAX_MESSAGE: u64 = 256 * MIB;
 
 static DESCRIPTOR: Descriptor = Descriptor {
     type_name: TYPE,
@@ -60,6 +63,10 @@ fn decrypt(paths: &Paths, key: &[u8], passphrase: String, stop: &Stop) -> Result
         .map_err(|_| ActivityError::invalid(TYPE, "private_key", "not an OpenPGP private key"))?;
     let failed = |why: &str| ActivityError::failed(TYPE, paths.file.display(), why);
     let reader = paths.open(TYPE, stop.clone())?;
+    // rpgp holds a message whole to check its integrity before it releases any plaintext.
+    if reader.inner.get_ref().metadata().is_ok_and(|m| m.len() > MAX_MESSAGE) {
+        return Err(failed(&format!("larger than the {} MiB limit", MAX_MESSAGE / MIB)));
+    }
     let (message, _) = Message::from_reader(reader).map_err(|e| match e {
         PgpError::IO { .. } => stream_failed(TYPE, &paths.file, stop, &e, "not an OpenPGP message"),
         _ => failed("not an OpenPGP message"),
@@ -232,6 +239,12 @@ mod tests {
                 "pgp_decrypt_file: property 'private_key': not an OpenPGP private key",
             ),
         ];
+        let huge = fs::File::create(dir.path().join("huge.gpg")).unwrap();
+        huge.set_len(MAX_MESSAGE + 1).unwrap();
+        let props = json!({"file": "huge.gpg", "output": "out", "private_key": frank.secret.as_str(), "passphrase": "frank-Pass-1"});
+        let err = PgpDecryptFile.run(&ctx, props).await.unwrap_err().to_string();
+        let huge = dir.path().join("huge.gpg").display().to_string();
+        assert_eq!(err, format!("pgp_decrypt_file: {huge}: larger than the 256 MiB limit"));
         fs::write(dir.path().join("frank.key"), &frank.secret).unwrap();
         let props = json!({"file": "g.gpg", "output": "out", "private_key": "frank.key", "passphrase": "frank-Pass-1"});
         PgpDecryptFile.run(&ctx, props).await.unwrap_err();
