@@ -21,6 +21,7 @@ pub fn standard() -> Registry {
     let mut registry = Registry::default();
     let all: Vec<Arc<dyn scorch_activity::Activity>> = vec![
         Arc::new(text::AppendLine),
+        Arc::new(host::ApplyXslt),
         Arc::new(utilities::CompareValues),
         Arc::new(files::CompressFile),
         Arc::new(files::CopyFile),
@@ -48,6 +49,8 @@ pub fn standard() -> Registry {
         Arc::new(utilities::ModifyCounter),
         Arc::new(files::MoveFile),
         Arc::new(host::MoveFolder),
+        Arc::new(host::PgpDecryptFile),
+        Arc::new(host::PgpEncryptFile),
         Arc::new(utilities::QueryJson),
         Arc::new(utilities::QueryXml),
         Arc::new(text::ReadLine),

@@ -139,14 +139,32 @@ fn create_temp_beside(path: &Path) -> io::Result<(PathBuf, File)> {
     }
 }
 
-/// Replaces `path`'s content with `content` atomically, keeping its permissions.
+/// Replaces `path`'s content with `content` atomically, keeping its permissions; creates `path`
+/// when it does not exist yet.
 pub(crate) fn write_atomic(path: &Path, content: &[u8]) -> io::Result<()> {
-    let permissions = fs::metadata(path)?.permissions();
-    let (temp, mut file) = create_temp_beside(path)?;
-    let written = io::Write::write_all(&mut file, content)
-        .and_then(|()| file.sync_all())
-        .and_then(|()| fs::set_permissions(&temp, permissions))
-        .and_then(|()| fs::rename(&temp, path));
+    write_atomic_with(path, |e| e, |file| io::Write::write_all(file, content))
+}
+
+/// Writes `path` atomically through `write`, which gets an empty temporary file beside it: a
+/// failure (`write`'s, or an io error that `io_err` maps) leaves `path` as it was. An existing
+/// file's permissions are kept.
+pub(crate) fn write_atomic_with<E>(
+    path: &Path,
+    io_err: impl Fn(io::Error) -> E,
+    write: impl FnOnce(&mut File) -> Result<(), E>,
+) -> Result<(), E> {
+    let permissions = match fs::metadata(path) {
+        Ok(meta) => Some(meta.permissions()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io_err(e)),
+    };
+    let (temp, mut file) = create_temp_beside(path).map_err(&io_err)?;
+    let written = write(&mut file).and_then(|()| {
+        file.sync_all()
+            .and_then(|()| permissions.map_or(Ok(()), |p| fs::set_permissions(&temp, p)))
+            .and_then(|()| fs::rename(&temp, path))
+            .map_err(&io_err)
+    });
     if written.is_err() {
         // Best effort: the error that matters is the one returned.
         let _ = fs::remove_file(&temp);
@@ -225,5 +243,8 @@ mod tests {
         assert_eq!(fs::read_to_string(&path).unwrap(), "new");
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o640);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        write_atomic(&dir.path().join("new.txt"), b"fresh").unwrap();
+        assert_eq!(fs::read_to_string(dir.path().join("new.txt")).unwrap(), "fresh");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 }

@@ -1,24 +1,61 @@
-//! The runbook server's own host: processes, disk space and folders on the machine scorch runs
-//! on. Processes are read from `/proc` directly (a few small files per process; no crate needed),
-//! and signals and `statvfs` go through `nix`, which the SDK already uses for process groups.
+//! The runbook server's own host: processes, disk space, folders and file transformations
+//! (XSLT, OpenPGP) on the machine scorch runs on. Processes are read from `/proc` directly (a
+//! few small files per process; no crate needed), and signals and `statvfs` go through `nix`,
+//! which the SDK already uses for process groups.
 
 use std::fs;
+use std::path::{Path, PathBuf};
 
 use glob::Pattern;
 use scorch_activity::ActivityError;
 use scorch_activity::props::Props;
 
+use crate::files::{blocking, io_failed, write_atomic};
+
+mod apply_xslt;
 mod end_process;
 mod get_disk_space_status;
 mod get_process_status;
 mod move_folder;
+mod pgp;
 
+pub use apply_xslt::ApplyXslt;
 pub use end_process::EndProcess;
 pub use get_disk_space_status::GetDiskSpaceStatus;
 pub use get_process_status::GetProcessStatus;
 pub use move_folder::MoveFolder;
+pub use pgp::{PgpDecryptFile, PgpEncryptFile};
 
 const CATEGORY: &str = "The runbook server's own host";
+
+const MIB: u64 = 1024 * 1024;
+
+/// The content of the file at `path`, which must be at most `cap` bytes.
+async fn read_capped(type_name: &str, path: &Path, cap: u64) -> Result<Vec<u8>, ActivityError> {
+    let meta = tokio::fs::metadata(path)
+        .await
+        .map_err(|e| io_failed(type_name, path, &e))?;
+    if meta.is_dir() {
+        return Err(ActivityError::failed(type_name, path.display(), "is a folder"));
+    }
+    if meta.len() > cap {
+        return Err(ActivityError::failed(
+            type_name,
+            path.display(),
+            format!("larger than the {} MiB limit", cap / MIB),
+        ));
+    }
+    tokio::fs::read(path).await.map_err(|e| io_failed(type_name, path, &e))
+}
+
+/// Writes `content` to `path` atomically (a temporary file renamed over it), so a failure
+/// leaves no half-written file.
+async fn write_output(type_name: &'static str, path: PathBuf, content: Vec<u8>) -> Result<(), ActivityError> {
+    blocking(type_name, move || {
+        write_atomic(&path, &content).map_err(|e| io_failed(type_name, &path, &e))
+    })
+    .await
+}
 
 /// Which processes an activity is about: a glob over process names, or one pid.
 #[derive(Debug)]

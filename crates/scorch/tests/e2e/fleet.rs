@@ -783,7 +783,7 @@ async fn counters_stay_exact_across_runbook_servers() {
     // Each job waits for the go file, so both increment at the same time.
     let go = fleet.path("go");
     let runbook = format!(
-        "format: 1\nrunbook: Bump\nactivities:\n  - id: wait\n    type: run_program\n    \
+        "format: 1\nrunbook: Bump\nconcurrency: 2\nactivities:\n  - id: wait\n    type: run_program\n    \
          properties: {{ program: sh, arguments: [\"-c\", \"while [ ! -e '{}' ]; do sleep 0.05; done\"] }}\n  \
          - id: rows\n    type: query_json\n    properties: {{ json: \"[{}]\", path: \"$[*]\" }}\n  \
          - id: bump\n    type: modify_counter\n    properties: {{ counter: Hits, action: increment }}\n\
