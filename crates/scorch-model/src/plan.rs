@@ -391,7 +391,7 @@ impl Compiler<'_, '_> {
         for key in info
             .required
             .iter()
-            .filter(|k| !given(k) && !(k.as_str() == "host" && given(HOSTS)))
+            .filter(|k| !given(k) && (k.as_str() != "host" || !given(HOSTS)))
         {
             self.err(
                 format!("{path}/properties"),
