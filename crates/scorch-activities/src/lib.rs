@@ -10,10 +10,11 @@ pub mod files;
 pub mod host;
 mod io_words;
 pub mod remote;
+mod syslog;
 pub mod system;
-pub mod text;
 #[cfg(test)]
 mod test_peers;
+pub mod text;
 pub mod utilities;
 
 /// A registry holding every standard activity.
@@ -38,6 +39,8 @@ pub fn standard() -> Registry {
         Arc::new(host::GetDiskSpaceStatus),
         Arc::new(files::GetFileStatus),
         Arc::new(host::GetProcessStatus),
+        Arc::new(host::GetServiceStatus),
+        Arc::new(remote::GetSnmpVariable),
         Arc::new(utilities::GetVariable),
         Arc::new(control::InitializeData),
         Arc::new(text::InsertLine),
@@ -55,7 +58,11 @@ pub fn standard() -> Registry {
         Arc::new(system::RunProgram),
         Arc::new(system::RunScript),
         Arc::new(text::SearchAndReplaceText),
+        Arc::new(host::SendEventLogMessage),
+        Arc::new(remote::SendSnmpTrap),
         Arc::new(remote::SendSyslogMessage),
+        Arc::new(remote::SetSnmpVariable),
+        Arc::new(host::StartStopService),
     ];
     for activity in all {
         registry.register(activity);

@@ -1,5 +1,6 @@
-//! The runbook server's own host: processes, disk space and folders on the machine scorch runs
-//! on. Processes are read from `/proc` directly (a few small files per process; no crate needed),
+//! The runbook server's own host: processes, services, disk space, folders and the system log of
+//! the machine scorch runs on. Services are systemd units, through `systemctl` (see `systemd`).
+//! Processes are read from `/proc` directly (a few small files per process; no crate needed),
 //! and signals and `statvfs` go through `nix`, which the SDK already uses for process groups.
 
 use std::fs;
@@ -11,14 +12,21 @@ use scorch_activity::props::Props;
 mod end_process;
 mod get_disk_space_status;
 mod get_process_status;
+mod get_service_status;
 mod move_folder;
+mod send_event_log_message;
+mod start_stop_service;
+mod systemd;
 
 pub use end_process::EndProcess;
 pub use get_disk_space_status::GetDiskSpaceStatus;
 pub use get_process_status::GetProcessStatus;
+pub use get_service_status::GetServiceStatus;
 pub use move_folder::MoveFolder;
+pub use send_event_log_message::SendEventLogMessage;
+pub use start_stop_service::StartStopService;
 
-const CATEGORY: &str = "The runbook server's own host";
+pub(crate) const CATEGORY: &str = "The runbook server's own host";
 
 /// Which processes an activity is about: a glob over process names, or one pid.
 #[derive(Debug)]

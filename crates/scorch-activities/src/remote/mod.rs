@@ -12,10 +12,12 @@ mod get_computer_status;
 mod http_clients;
 mod invoke_web_service;
 mod send_syslog_message;
+mod snmp;
 
 pub use get_computer_status::GetComputerStatus;
 pub use invoke_web_service::InvokeWebService;
 pub use send_syslog_message::SendSyslogMessage;
+pub use snmp::{GetSnmpVariable, SendSnmpTrap, SetSnmpVariable};
 
 const CATEGORY: &str = "Other computers and services";
 
@@ -67,7 +69,7 @@ async fn resolve(
 }
 
 /// Runs `work` unless the job is canceled first.
-async fn cancelable<T>(ctx: &ActivityContext, work: impl Future<Output = T>) -> Result<T, ActivityError> {
+pub(crate) async fn cancelable<T>(ctx: &ActivityContext, work: impl Future<Output = T>) -> Result<T, ActivityError> {
     tokio::select! {
         out = work => Ok(out),
         () = ctx.cancel.cancelled() => Err(ActivityError::Canceled),
