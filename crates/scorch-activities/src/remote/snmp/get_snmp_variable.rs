@@ -181,6 +181,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn cancel_stops_the_wait() {
+        let ctx = ActivityContext::standalone(TYPE, std::env::temp_dir());
+        let cancel = ctx.cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            cancel.cancel();
+        });
+        let started = std::time::Instant::now();
+        let err = GetSnmpVariable
+            .run(
+                &ctx,
+                json!({"host": "127.0.0.1", "port": free_udp_port(), "oid": "1.3.6.1.2.1.1.1.0", "timeout": "60s"}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err, ActivityError::Canceled);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[tokio::test]
     async fn bad_input_is_named() {
         for (properties, expected) in [
             (json!({"host": "h"}), "property 'oid': give 'oid' or 'oids'"),

@@ -2,10 +2,13 @@
 //! sysUpTime.0 and snmpTrapOID.0; v1 sends a Trap-PDU mapped from the trap OID as RFC 3584 3.2
 //! says: one of the six standard traps (1.3.6.1.6.3.1.1.5.1-6) becomes its generic trap (0-5);
 //! any other is enterprise-specific (generic 6), its last arc the specific trap, the arcs before
-//! it the enterprise (less a trailing 0 arc: `ENTERPRISE.0.N`). A trap is not acknowledged:
+//! it the enterprise (less a trailing 0 arc: `ENTERPRISE.0.N`); the agent address is this
+//! computer's address toward the receiver. A trap is not acknowledged:
 //! `sent` says it left, not that it arrived.
 
-use async_snmp::VarBind;
+use std::net::{IpAddr, SocketAddr};
+
+use async_snmp::{NotificationPdu, VarBind, Version};
 use scorch_activity::props::Props;
 use scorch_activity::{Activity, ActivityContext, ActivityError, ActivityOutput, Descriptor, Value, row};
 
@@ -45,8 +48,17 @@ impl Activity for SendSnmpTrap {
         let variables = variables(&props)?;
         let peer = Peer::from_props(ctx, &props, 162).await?;
         let client = peer.client(ctx).await?;
-        peer.exchange(ctx, client.send_trap(&trap_oid, uptime(), variables))
-            .await?;
+        if peer.v1 {
+            let v2 = NotificationPdu::trap_v2(Version::V2c, 0, uptime(), &trap_oid, variables)
+                .map_err(|e| ActivityError::invalid(TYPE, "trap_oid", e))?;
+            let trap = v2
+                .to_v1_trap(agent_address(peer.addr))
+                .map_err(|e| ActivityError::invalid(TYPE, "trap_oid", e))?;
+            peer.exchange(ctx, client.send_v1_trap(trap)).await?;
+        } else {
+            peer.exchange(ctx, client.send_trap(&trap_oid, uptime(), variables))
+                .await?;
+        }
         Ok(ActivityOutput::row(row! { "sent" => true }))
     }
 }
@@ -86,6 +98,17 @@ fn variables(props: &Props) -> Result<Vec<VarBind>, ActivityError> {
             Ok(VarBind::new(oid, encode(TYPE, &property, &value_type, &text)?))
         })
         .collect()
+}
+
+/// A v1 trap's agent address: this computer's IPv4 address toward `receiver` (the route's
+/// source address, found by connecting a UDP socket, which sends nothing), else 0.0.0.0.
+fn agent_address(receiver: SocketAddr) -> [u8; 4] {
+    let local = std::net::UdpSocket::bind(("0.0.0.0", 0))
+        .and_then(|probe| probe.connect(receiver).and_then(|()| probe.local_addr()));
+    match local.map(|addr| addr.ip()) {
+        Ok(IpAddr::V4(ip)) => ip.octets(),
+        _ => [0; 4],
+    }
 }
 
 /// sysUpTime.0 for the trap: how long this host has been up, in hundredths of a second (it
@@ -143,6 +166,7 @@ mod tests {
         .await
         .unwrap();
         let log = receiver.wait_for("v1 trap");
+        assert!(log.contains("127.0.0.1 [127.0.0.1] (via UDP: [127.0.0.1]:"), "{log}");
         assert!(log.contains("TRAP, SNMP v1, community ops"), "{log}");
         assert!(
             log.contains("iso.3.6.1.4.1.8072.2.3 Enterprise Specific Trap (17) Uptime:"),

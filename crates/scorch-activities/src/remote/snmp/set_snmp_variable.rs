@@ -119,6 +119,18 @@ mod tests {
             format!("{TYPE}: {peer}: 1.3.6.1.2.1.1.6.0: wrong type")
         );
         assert!(!err.to_string().contains("private"));
+        let err = SetSnmpVariable
+            .run(
+                &ctx(),
+                json!({"host": "127.0.0.1", "port": agent.port, "community": "private",
+                    "oid": "1.3.6.1.2.1.1.1.0", "value": "new description"}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("{TYPE}: {peer}: 1.3.6.1.2.1.1.1.0: not writable")
+        );
     }
 
     #[tokio::test]
