@@ -58,7 +58,9 @@ impl Peer {
             ctx.secrets.remember(&community);
         }
         let timeout = timeout_prop(props, DEFAULT_TIMEOUT)?;
-        let addr = resolve(ctx, type_name, &host, port).await?[0];
+        // UDP cannot tell which address has an agent: like net-snmp, prefer IPv4.
+        let addrs = resolve(ctx, type_name, &host, port).await?;
+        let addr = *addrs.iter().find(|a| a.is_ipv4()).unwrap_or(&addrs[0]);
         Ok(Self {
             type_name,
             name: peer_name(&host, port),
