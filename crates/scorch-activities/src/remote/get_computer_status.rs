@@ -7,9 +7,8 @@ use std::time::{Duration, Instant};
 
 use scorch_activity::props::Props;
 use scorch_activity::{Activity, ActivityContext, ActivityError, ActivityOutput, Descriptor, Value, row};
-use tokio::net::TcpStream;
 
-use super::{CATEGORY, cancelable, peer_name, port_prop, resolve, timeout_prop, transient_io};
+use super::{CATEGORY, cancelable, one_line, peer_name, port_prop, probes, resolve, show_duration, timeout_prop};
 use crate::io_words::io_why;
 
 const TYPE: &str = "get_computer_status";
@@ -114,18 +113,14 @@ async fn tcp_probes(
         last_error: None,
     };
     for _ in 0..count {
-        for addr in addrs {
-            let started = Instant::now();
-            match cancelable(ctx, tokio::time::timeout(timeout, TcpStream::connect(addr))).await? {
-                Ok(Ok(stream)) => {
-                    probes.times.push(started.elapsed());
-                    probes.address = addr.ip();
-                    drop(stream);
-                    break;
-                }
-                Ok(Err(e)) => probes.last_error = Some((io_why(&e), transient_io(&e))),
-                Err(_) => probes.last_error = Some((format!("no connection within {}", show(timeout)), true)),
+        let started = Instant::now();
+        match probes::connect(ctx, addrs, timeout).await? {
+            Ok((stream, addr)) => {
+                probes.times.push(started.elapsed());
+                probes.address = addr.ip();
+                drop(stream);
             }
+            Err(unreached) => probes.last_error = Some(unreached),
         }
     }
     Ok(probes)
@@ -163,7 +158,10 @@ async fn icmp_probes(
             Ok(_) => probes.times.push(started.elapsed()),
             Err(surge_ping::SurgeError::Timeout { .. }) => {
                 probes.last_error = Some((
-                    format!("no reply to {count} ICMP echo request(s) within {}", show(timeout)),
+                    format!(
+                        "no reply to {count} ICMP echo request(s) within {}",
+                        show_duration(timeout)
+                    ),
                     true,
                 ));
             }
@@ -217,7 +215,7 @@ async fn ping_program(
         Err(_) => {
             return Err(ActivityError::Transient(format!(
                 "{TYPE}: {address}: ping did not finish within {}",
-                show(limit)
+                show_duration(limit)
             )));
         }
     };
@@ -231,7 +229,10 @@ async fn ping_program(
     match received {
         Some(0) => {
             probes.last_error = Some((
-                format!("no reply to {count} ICMP echo request(s) within {}", show(timeout)),
+                format!(
+                    "no reply to {count} ICMP echo request(s) within {}",
+                    show_duration(timeout)
+                ),
                 true,
             ))
         }
@@ -249,21 +250,6 @@ fn parse_ping(stdout: &str) -> (Option<u64>, Option<f64>) {
         received.captures(stdout).and_then(|c| c[1].parse().ok()),
         rtt.captures(stdout).and_then(|c| c[1].parse().ok()),
     )
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// `500ms`, `5s`, `1.5s`.
-fn show(duration: Duration) -> String {
-    if duration.subsec_millis() == 0 && duration.as_secs() > 0 {
-        format!("{}s", duration.as_secs())
-    } else if duration.as_secs() == 0 {
-        format!("{}ms", duration.as_millis())
-    } else {
-        format!("{}s", duration.as_secs_f64())
-    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! One shared `reqwest::Client` per TLS setting for the whole process, so connections to a peer
-//! are pooled and reused across runs (the SDK stays free of reqwest).
+//! are pooled and reused across runs (the SDK stays free of reqwest); and how HTTP and SMTP
+//! errors read.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -55,4 +56,19 @@ pub fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
         current = source;
     }
     current.to_string()
+}
+
+/// Whether a TLS handshake failed (a certificate that is not trusted, a protocol mismatch): rustls
+/// errors reach reqwest and lettre as `InvalidData` I/O errors, possibly wrapped in others.
+pub fn tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        current = match e.downcast_ref::<std::io::Error>() {
+            Some(io) if io.kind() == std::io::ErrorKind::InvalidData => return true,
+            // An I/O error's `source` skips the error it wraps.
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    false
 }

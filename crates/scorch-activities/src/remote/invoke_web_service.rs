@@ -9,7 +9,7 @@ use scorch_activity::{Activity, ActivityContext, ActivityError, ActivityOutput, 
 use serde_json::Map;
 use tokio::time::Instant;
 
-use super::http_clients::{TlsSetting, client, innermost};
+use super::http_clients::{TlsSetting, client, innermost, tls_failure};
 
 const TYPE: &str = "invoke_web_service";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -320,7 +320,7 @@ fn request_error(ctx: &ActivityContext, subject: &str, timeout: Duration, error:
     let tls = tls_failure(error);
     let line = |why: String| ctx.secrets.mask(&format!("{TYPE}: {subject}: {why}"));
     if error.is_timeout() {
-        ActivityError::Transient(line(format!("no answer within {}", show_duration(timeout))))
+        ActivityError::Transient(line(format!("no answer within {}", super::show_duration(timeout))))
     } else if tls {
         ActivityError::Failed(line(format!("TLS: {reason}")))
     } else if error.is_connect() {
@@ -329,29 +329,6 @@ fn request_error(ctx: &ActivityContext, subject: &str, timeout: Duration, error:
         ActivityError::Failed(line(reason))
     } else {
         ActivityError::Transient(line(crate::io_words::plain_reason(&reason)))
-    }
-}
-
-/// Whether a TLS handshake failed (a certificate that is not trusted, a protocol mismatch): TLS
-/// errors reach us as `InvalidData` I/O errors, possibly wrapped in others.
-fn tls_failure(error: &reqwest::Error) -> bool {
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = current {
-        current = match e.downcast_ref::<std::io::Error>() {
-            Some(io) if io.kind() == std::io::ErrorKind::InvalidData => return true,
-            // An I/O error's `source` skips the error it wraps.
-            Some(io) => io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static)),
-            None => e.source(),
-        };
-    }
-    false
-}
-
-fn show_duration(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{}ms", d.as_millis())
     }
 }
 
@@ -669,41 +646,6 @@ mod tests {
         );
     }
 
-    /// A self-signed certificate for 127.0.0.1 and localhost, made with the openssl CLI.
-    fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
-        let config = dir.join("openssl.cnf");
-        std::fs::write(
-            &config,
-            "[req]\ndistinguished_name=dn\nx509_extensions=ext\nprompt=no\n[dn]\nCN=scorch web service test\n\
-             [ext]\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\n\
-             keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
-        )
-        .unwrap();
-        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-        let status = std::process::Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-days",
-                "2",
-            ])
-            .arg("-config")
-            .arg(&config)
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .output()
-            .unwrap();
-        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
-        (cert, key)
-    }
-
     /// A TLS server answering every request with `200 secure`.
     async fn tls_server(cert: &std::path::Path, key: &std::path::Path) -> SocketAddr {
         use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -751,7 +693,7 @@ mod tests {
     #[tokio::test]
     async fn tls_self_signed_refused_unless_trusted_or_unverified() {
         let dir = tempfile::tempdir().unwrap();
-        let (cert, key) = self_signed(dir.path());
+        let (cert, key) = crate::test_peers::self_signed(dir.path());
         let addr = tls_server(&cert, &key).await;
         let url = format!("https://127.0.0.1:{}/", addr.port());
 

@@ -9,13 +9,22 @@ use scorch_activity::{ActivityContext, ActivityError};
 use crate::io_words::io_why;
 
 mod get_computer_status;
+mod get_internet_application_status;
 mod http_clients;
 mod invoke_web_service;
+mod probes;
+mod send_email;
+mod send_platform_event;
 mod send_syslog_message;
+#[cfg(test)]
+mod smtp_peer;
 mod snmp;
 
 pub use get_computer_status::GetComputerStatus;
+pub use get_internet_application_status::GetInternetApplicationStatus;
 pub use invoke_web_service::InvokeWebService;
+pub use send_email::SendEmail;
+pub use send_platform_event::{PLATFORM_EVENT_TYPE, SendPlatformEvent};
 pub use send_syslog_message::SendSyslogMessage;
 pub use snmp::{GetSnmpVariable, SendSnmpTrap, SetSnmpVariable};
 
@@ -112,4 +121,20 @@ fn port_prop(props: &scorch_activity::props::Props, name: &str) -> Result<Option
             })
         }
     }
+}
+
+/// `500ms`, `5s`, `1.5s`: a duration as errors show it.
+fn show_duration(duration: std::time::Duration) -> String {
+    if duration.subsec_millis() == 0 && duration.as_secs() > 0 {
+        format!("{}s", duration.as_secs())
+    } else if duration.as_secs() == 0 {
+        format!("{}ms", duration.as_millis())
+    } else {
+        format!("{}s", duration.as_secs_f64())
+    }
+}
+
+/// `text` on one line, its runs of white space (new lines too) as single spaces.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
