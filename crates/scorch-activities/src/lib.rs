@@ -10,6 +10,7 @@ pub mod files;
 pub mod host;
 mod io_words;
 pub mod remote;
+mod syslog;
 pub mod system;
 #[cfg(test)]
 mod test_peers;
@@ -40,6 +41,8 @@ pub fn standard() -> Registry {
         Arc::new(files::GetFileStatus),
         Arc::new(remote::GetInternetApplicationStatus),
         Arc::new(host::GetProcessStatus),
+        Arc::new(host::GetServiceStatus),
+        Arc::new(remote::GetSnmpVariable),
         Arc::new(utilities::GetVariable),
         Arc::new(control::InitializeData),
         Arc::new(text::InsertLine),
@@ -60,8 +63,12 @@ pub fn standard() -> Registry {
         Arc::new(system::RunScript),
         Arc::new(text::SearchAndReplaceText),
         Arc::new(remote::SendEmail),
+        Arc::new(host::SendEventLogMessage),
         Arc::new(remote::SendPlatformEvent),
+        Arc::new(remote::SendSnmpTrap),
         Arc::new(remote::SendSyslogMessage),
+        Arc::new(remote::SetSnmpVariable),
+        Arc::new(host::StartStopService),
     ];
     for activity in all {
         registry.register(activity);

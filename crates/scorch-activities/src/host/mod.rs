@@ -1,7 +1,8 @@
-//! The runbook server's own host: processes, disk space, folders and file transformations
-//! (XSLT, OpenPGP) on the machine scorch runs on. Processes are read from `/proc` directly (a
-//! few small files per process; no crate needed), and signals and `statvfs` go through `nix`,
-//! which the SDK already uses for process groups.
+//! The runbook server's own host: processes, services, disk space, folders, the system log and
+//! file transformations (XSLT, OpenPGP) on the machine scorch runs on. Services are systemd
+//! units, through `systemctl` (see `systemd`). Processes are read from `/proc` directly (a few
+//! small files per process; no crate needed), and signals and `statvfs` go through `nix`, which
+//! the SDK already uses for process groups.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -16,17 +17,24 @@ mod apply_xslt;
 mod end_process;
 mod get_disk_space_status;
 mod get_process_status;
+mod get_service_status;
 mod move_folder;
 mod pgp;
+mod send_event_log_message;
+mod start_stop_service;
+mod systemd;
 
 pub use apply_xslt::ApplyXslt;
 pub use end_process::EndProcess;
 pub use get_disk_space_status::GetDiskSpaceStatus;
 pub use get_process_status::GetProcessStatus;
+pub use get_service_status::GetServiceStatus;
 pub use move_folder::MoveFolder;
 pub use pgp::{PgpDecryptFile, PgpEncryptFile};
+pub use send_event_log_message::SendEventLogMessage;
+pub use start_stop_service::StartStopService;
 
-const CATEGORY: &str = "The runbook server's own host";
+pub(crate) const CATEGORY: &str = "The runbook server's own host";
 
 const MIB: u64 = 1024 * 1024;
 

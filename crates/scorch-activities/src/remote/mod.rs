@@ -18,6 +18,7 @@ mod send_platform_event;
 mod send_syslog_message;
 #[cfg(test)]
 mod smtp_peer;
+mod snmp;
 
 pub use get_computer_status::GetComputerStatus;
 pub use get_internet_application_status::GetInternetApplicationStatus;
@@ -25,6 +26,7 @@ pub use invoke_web_service::InvokeWebService;
 pub use send_email::SendEmail;
 pub use send_platform_event::{PLATFORM_EVENT_TYPE, SendPlatformEvent};
 pub use send_syslog_message::SendSyslogMessage;
+pub use snmp::{GetSnmpVariable, SendSnmpTrap, SetSnmpVariable};
 
 const CATEGORY: &str = "Other computers and services";
 
@@ -76,7 +78,7 @@ async fn resolve(
 }
 
 /// Runs `work` unless the job is canceled first.
-async fn cancelable<T>(ctx: &ActivityContext, work: impl Future<Output = T>) -> Result<T, ActivityError> {
+pub(crate) async fn cancelable<T>(ctx: &ActivityContext, work: impl Future<Output = T>) -> Result<T, ActivityError> {
     tokio::select! {
         out = work => Ok(out),
         () = ctx.cancel.cancelled() => Err(ActivityError::Canceled),
