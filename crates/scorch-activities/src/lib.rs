@@ -11,9 +11,9 @@ pub mod host;
 mod io_words;
 pub mod remote;
 pub mod system;
-pub mod text;
 #[cfg(test)]
 mod test_peers;
+pub mod text;
 pub mod utilities;
 
 /// A registry holding every standard activity.
@@ -54,6 +54,7 @@ pub fn standard() -> Registry {
         Arc::new(control::ReturnData),
         Arc::new(system::RunProgram),
         Arc::new(system::RunScript),
+        Arc::new(remote::RunSshCommand),
         Arc::new(text::SearchAndReplaceText),
         Arc::new(remote::SendSyslogMessage),
     ];
