@@ -223,7 +223,9 @@ impl Drop for Session {
 }
 
 /// Asks sshd to KILL the command (a `signal` request: sshd signals the command's process
-/// group), then closes the channel and the connection (sshd hangs up on what is left).
+/// group), then closes the channel and the connection. sshd refuses signal requests in a root
+/// login (it keeps no privilege separation then), and closing the session only closes a
+/// command's pipes: a root command that never writes again outlives the session.
 async fn kill(handle: Option<Handle<Client>>, channel: Option<ChannelWriteHalf<Msg>>) {
     let work = async {
         if let Some(channel) = &channel {
