@@ -16,7 +16,7 @@ use super::known_hosts::{self, Verdict};
 
 /// The most of each stream published (the same bound as live output); the rest is read and
 /// dropped so the command can finish.
-pub(super) const MAX_PUBLISHED: usize = LiveOutput::LIMIT as usize;
+const MAX_PUBLISHED: usize = LiveOutput::LIMIT as usize;
 
 /// How long closing a session (and asking the server to kill the command) may take.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -42,7 +42,7 @@ pub(super) enum Credential {
 
 /// russh's side of the handshake: decides on the server's key, and keeps why it refused it.
 struct Client {
-    policy: Arc<HostKeyPolicy>,
+    policy: HostKeyPolicy,
     refused: Arc<Mutex<Option<String>>>,
 }
 
@@ -110,7 +110,7 @@ impl Session {
         let _ = stream.set_nodelay(true);
         let refused = Arc::new(Mutex::new(None));
         let client = Client {
-            policy: Arc::new(policy),
+            policy,
             refused: refused.clone(),
         };
         let config = Arc::new(client::Config::default());
