@@ -2,8 +2,8 @@
 //!
 //!     cargo run --release -p scorch-bench --bin ssh-bench
 //!
-//! Starts one OpenSSH sshd (Debian's openssh-server) listening on 127.0.0.1 to 127.0.0.20 (20
-//! addresses of the loopback network, so 20 hosts), then for each command: the wall time of a
+//! Starts OpenSSH sshd (Debian's openssh-server) on 127.0.0.1 to 127.0.0.20 (20 addresses of the
+//! loopback network, so 20 hosts; two sshd processes, as one listens on at most 16), then for each command: the wall time of a
 //! shell running `ssh` to each host in turn, and of a runbook whose `run_ssh_command` has
 //! `hosts: [20 entries]`, run by the engine (which runs the activity once per host, at once).
 //! Prints both and their ratio (the target: at most one tenth). `sleep 1` stands for a command
@@ -52,38 +52,46 @@ fn main() {
         .collect::<Vec<_>>()
         .join(" ");
     std::fs::write(d.join("known_hosts"), format!("[127.0.0.*]:{port} {host_key}\n")).expect("known_hosts");
-    let mut config = String::new();
-    for i in 1..=HOSTS {
-        config.push_str(&format!("ListenAddress 127.0.0.{i}:{port}\n"));
-    }
-    config.push_str(&format!(
-        "HostKey {d}/host_key\nPidFile {d}/sshd.pid\nAuthorizedKeysFile {d}/authorized_keys\n\
-         StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-         PermitRootLogin yes\nMaxStartups 200\nMaxSessions 200\nLogLevel ERROR\n",
-        d = d.display()
-    ));
-    std::fs::write(d.join("sshd_config"), config).expect("sshd_config");
     if is_root() {
         std::fs::create_dir_all("/run/sshd").expect("/run/sshd");
     }
-    let server = Server(
-        Command::new(sshd)
-            .arg("-f")
-            .arg(d.join("sshd_config"))
-            .args(["-D", "-e"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start sshd"),
-    );
+    // sshd listens on at most 16 addresses: two of them serve ten each.
+    let servers: Vec<Server> = (0..2)
+        .map(|half| {
+            let mut config = String::new();
+            for i in 1..=HOSTS / 2 {
+                config.push_str(&format!("ListenAddress 127.0.0.{}:{port}\n", half * HOSTS / 2 + i));
+            }
+            config.push_str(&format!(
+                "HostKey {d}/host_key\nPidFile {d}/sshd{half}.pid\nAuthorizedKeysFile {d}/authorized_keys\n\
+                 StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+                 PermitRootLogin yes\nMaxStartups 200\nMaxSessions 200\nLogLevel ERROR\n",
+                d = d.display()
+            ));
+            let file = d.join(format!("sshd{half}_config"));
+            std::fs::write(&file, config).expect("sshd_config");
+            let child = Command::new(sshd)
+                .arg("-f")
+                .arg(&file)
+                .args(["-D", "-e"])
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("start sshd");
+            Server(child)
+        })
+        .collect();
     let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.20", port)).is_err() {
+    while ["127.0.0.1", "127.0.0.20"]
+        .iter()
+        .any(|a| std::net::TcpStream::connect((*a, port)).is_err())
+    {
         assert!(started.elapsed() < Duration::from_secs(10), "sshd did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
     let user = String::from_utf8(Command::new("id").arg("-un").output().expect("id").stdout).expect("user name");
     let user = user.trim();
 
-    println!("{HOSTS} hosts (one sshd on 127.0.0.1-127.0.0.{HOSTS}), wall time:");
+    println!("{HOSTS} hosts (sshd on 127.0.0.1-127.0.0.{HOSTS}), wall time:");
     for command in COMMANDS {
         let sequential = sequential_ssh(d, port, user, command);
         let engine = engine_run(d, port, user, &read("id_bench"), command);
@@ -94,10 +102,10 @@ fn main() {
             engine.as_secs_f64() / sequential.as_secs_f64()
         );
     }
-    drop(server);
+    drop(servers);
 }
 
-/// Stops sshd at the end (or on a panic).
+/// Stops an sshd at the end (or on a panic).
 struct Server(Child);
 
 impl Drop for Server {
