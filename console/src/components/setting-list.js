@@ -1,4 +1,4 @@
-// One kind of global setting (variables or counters) as a table; administrators add, edit and
+// One kind of global setting (variables, counters or computer groups) as a table; administrators add, edit and
 // delete entries in small inline forms. Encrypted variables never show their value.
 
 import { html, useEffect, useState } from '../html.js';
@@ -18,14 +18,28 @@ export const COUNTERS = {
   extra: { title: 'Reset value', of: (item) => String(item.default ?? '') },
   help: 'Whole numbers that runbooks read and change with get_counter and modify_counter.',
 };
+export const GROUPS = {
+  key: 'group', title: 'Computer groups', path: '/api/v1/groups', encryption: false, integer: false, hosts: true,
+  help: 'Hosts, separated by spaces or commas. {{ group.NAME }} in an activity\'s host runs it once per host.',
+};
+
+const hostsOf = (value) => String(value).split(/[\s,]+/).filter(Boolean);
+
+/** The value as the table shows it and the edit form starts from. */
+function valueText(kind, item) {
+  if (kind.hosts) return (item.hosts || []).join(' ');
+  return item.value === null || item.value === undefined ? '' : String(item.value);
+}
 
 function checkValue(kind, value, encrypted) {
+  if (kind.hosts) return hostsOf(value).length ? '' : 'Enter at least one host.';
   if (kind.integer) return /^[+-]?\d+$/.test(String(value).trim()) ? '' : 'Enter a whole number.';
   if (encrypted && value === '') return 'Enter the value to encrypt.';
   return '';
 }
 
 function bodyFor(kind, value, encrypted) {
+  if (kind.hosts) return { hosts: hostsOf(value) };
   if (kind.integer) return { value: Number.parseInt(String(value).trim(), 10) };
   return { value, encrypted: !!encrypted };
 }
@@ -101,7 +115,7 @@ function Row({ kind, item, admin, onChanged }) {
   const prefix = `${kind.key}-${item.name}`.replace(/[^A-Za-z0-9_-]/g, '_');
 
   const startEdit = () => {
-    setValue(item.encrypted || item.value === null || item.value === undefined ? '' : String(item.value));
+    setValue(item.encrypted ? '' : valueText(kind, item));
     setEncrypted(!!item.encrypted);
     setError('');
     setMode('edit');
@@ -132,7 +146,7 @@ function Row({ kind, item, admin, onChanged }) {
 
   const shown = item.encrypted
     ? html`<span class="masked" aria-label="hidden value">${MASK}</span> <span class="badge encrypted">encrypted</span>`
-    : html`<code class="value">${String(item.value ?? '')}</code>`;
+    : html`<code class="value">${valueText(kind, item)}</code>`;
   return html`
     <tr data-testid=${`${kind.key}-row`} data-name=${item.name}>
       <th scope="row" data-label="Name">${item.name}</th>

@@ -16,6 +16,7 @@ import { typeLabel } from '../activity-types.js';
 import { KeyValues } from '../components/key-values.js';
 import { StatusBadge } from '../components/status.js';
 import { LiveOutputs } from '../components/live-output.js';
+import { PlatformEvents } from '../components/platform-events.js';
 import { RunList, TAIL, initialHead } from '../components/run-list.js';
 import { FailureSummary, lastFailedRun } from '../components/failure-summary.js';
 import { RunAgain } from '../components/run-again.js';
@@ -142,6 +143,7 @@ export function InstancePage({ id }) {
           <${KeyValues} values=${inst.returns} empty=${running ? 'Not yet.' : 'None.'} testid="instance-returns" />
         </section>
       </div>
+      <${PlatformEvents} instanceId=${id} runs=${items} definition=${rb && rb.definition} />
       <${LiveOutputs} instanceId=${id} runs=${items} definition=${rb && rb.definition} />
       <section class="card" aria-labelledby="inst-runs">
         <h2 id="inst-runs" class="h-small">Activity runs ${items.length ? html`<span class="muted">(${items.length})</span>` : null}</h2>

@@ -56,6 +56,7 @@ pub fn standard() -> Registry {
         Arc::new(system::RunScript),
         Arc::new(remote::RunSshCommand),
         Arc::new(text::SearchAndReplaceText),
+        Arc::new(remote::SendPlatformEvent),
         Arc::new(remote::SendSyslogMessage),
     ];
     for activity in all {

@@ -38,14 +38,17 @@ pub trait GlobalSettings: Send + Sync {
     async fn counter(&self, name: &str) -> Result<i64, SettingsError>;
     /// Applies `op` atomically and returns the new value.
     async fn modify_counter(&self, name: &str, op: CounterOp) -> Result<i64, SettingsError>;
+    /// A computer group's hosts, in their order.
+    async fn group(&self, name: &str) -> Result<Vec<String>, SettingsError>;
 }
 
-/// Variables and counters kept in memory for one process.
+/// Variables, counters and computer groups kept in memory for one process.
 #[derive(Debug, Default)]
 pub struct MemorySettings {
     variables: Mutex<HashMap<String, Variable>>,
     /// name -> (value, default)
     counters: Mutex<HashMap<String, (i64, i64)>>,
+    groups: Mutex<HashMap<String, Vec<String>>>,
 }
 
 impl MemorySettings {
@@ -66,6 +69,13 @@ impl MemorySettings {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(name.to_string(), (value, value));
+    }
+
+    pub fn set_group(&self, name: &str, hosts: Vec<String>) {
+        self.groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), hosts);
     }
 }
 
@@ -101,5 +111,13 @@ impl GlobalSettings for MemorySettings {
             CounterOp::Reset => *default,
         };
         Ok(*value)
+    }
+
+    async fn group(&self, name: &str) -> Result<Vec<String>, SettingsError> {
+        let groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        groups
+            .get(name)
+            .cloned()
+            .ok_or_else(|| not_found("computer group", name))
     }
 }

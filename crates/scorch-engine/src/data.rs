@@ -50,6 +50,8 @@ pub struct InstanceFacts {
     pub step_index: HashMap<Arc<str>, usize>,
     pub step_names: Vec<Arc<str>>,
     pub variables: HashMap<String, Variable>,
+    /// Computer groups' hosts.
+    pub groups: HashMap<String, Vec<String>>,
     pub runbook: HashMap<&'static str, Value>,
     pub server: String,
 }
@@ -86,6 +88,12 @@ impl Scope for PathScope<'_> {
                 .get(name)
                 .map(|v| Value::String(v.value.clone()))
                 .ok_or_else(|| missing(format!("{{{{ var.{name} }}}}: no global variable named '{name}'"))),
+            Reference::Group(name) => self
+                .facts
+                .groups
+                .get(name)
+                .map(|hosts| Value::Array(hosts.iter().map(|h| Value::String(h.clone())).collect()))
+                .ok_or_else(|| missing(format!("{{{{ group.{name} }}}}: no computer group named '{name}'"))),
             Reference::Runbook(field) => Ok(self.facts.runbook.get(field.as_str()).cloned().unwrap_or(Value::Null)),
             Reference::Activity { activity, field } => {
                 let frame = self

@@ -196,7 +196,17 @@ impl Engine {
                 Err(e) => return Err(e.into()),
             }
         }
-        let facts = facts(&req, &self.config.server, started_at, variables);
+        let mut groups = HashMap::new();
+        for name in &req.plan.groups {
+            match self.settings.group(name).await {
+                Ok(hosts) => {
+                    groups.insert(name.clone(), hosts);
+                }
+                Err(SettingsError::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let facts = facts(&req, &self.config.server, started_at, (variables, groups));
         let shared = Shared::new(
             req.plan.clone(),
             self.registry.clone(),
@@ -234,7 +244,7 @@ fn facts(
     req: &InstanceRequest,
     server: &str,
     started_at: Timestamp,
-    variables: HashMap<String, scorch_activity::Variable>,
+    (variables, groups): (HashMap<String, scorch_activity::Variable>, HashMap<String, Vec<String>>),
 ) -> InstanceFacts {
     let rb = &req.plan.runbook;
     let runbook = HashMap::from([
@@ -255,6 +265,7 @@ fn facts(
             .collect(),
         step_names: req.plan.steps.iter().map(|s| s.name.clone()).collect(),
         variables,
+        groups,
         runbook,
         server: server.to_string(),
     }

@@ -206,7 +206,7 @@ async fn run_attempt(
             LiveOutput::new(sink.clone(), shared.instance_id, seq, shared.secrets.clone())
         }),
     };
-    let run = AssertUnwindSafe(activity.run(&ctx, properties)).catch_unwind();
+    let run = AssertUnwindSafe(crate::hosts::run(activity.as_ref(), &ctx, properties)).catch_unwind();
     let result = match deadline {
         Some(at) => tokio::time::timeout_at(at, run)
             .await

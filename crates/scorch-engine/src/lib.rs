@@ -5,6 +5,7 @@ mod catalog;
 mod data;
 mod engine;
 mod execute;
+mod hosts;
 mod instance;
 pub mod journal;
 mod keys;

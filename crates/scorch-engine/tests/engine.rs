@@ -898,3 +898,56 @@ async fn an_observer_hears_each_run_by_type_but_not_runs_replayed_from_the_journ
     ];
     assert_eq!(heard, expected.map(|(t, s)| (t.to_string(), s)));
 }
+
+/// `{{ group.NAME }}` in `host` runs the activity once per host of the group, and the next
+/// activity once per row; `hosts:` is taken only where `host` is.
+#[tokio::test]
+async fn a_computer_group_runs_an_activity_once_per_host() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let yaml = format!(
+        "
+format: 1
+runbook: Group
+activities:
+  - {{ id: ping, type: get_computer_status, properties: {{ host: '{{{{ group.Local }}}}', port: {port} }} }}
+  - {{ id: each, type: test.count }}
+links:
+  - {{ from: ping, to: each }}
+"
+    );
+    let probe = Arc::new(Probe::default());
+    let registry = registry(&probe);
+    let settings = Arc::new(MemorySettings::default());
+    settings.set_group(
+        "Local",
+        vec!["127.0.0.1".into(), "localhost".into(), "127.0.0.1".into()],
+    );
+    let journal = Arc::new(MemoryJournal::default());
+    let engine = Engine::new(registry.clone(), journal.clone(), settings, EngineConfig::default());
+    let request = InstanceRequest {
+        plan: plan(&registry, &yaml),
+        runbook_id: Uuid::nil(),
+        job_id: Uuid::nil(),
+        instance_id: Uuid::now_v7(),
+        parameters: Default::default(),
+        cancel: CancellationToken::new(),
+        events: None,
+        resume: false,
+    };
+    let outcome = engine.run(request).await.unwrap();
+    assert_eq!(outcome.status, InstanceStatus::Success, "{outcome:?}");
+    assert_eq!(probe.runs("each"), 3);
+    let ping = journal
+        .all_runs()
+        .into_iter()
+        .find(|r| &*r.activity_id == "ping")
+        .unwrap();
+    let hosts: Vec<&str> = ping.rows.iter().map(|r| r["host"].as_str().unwrap()).collect();
+    assert_eq!(hosts, ["127.0.0.1", "localhost", "127.0.0.1"]);
+
+    let refused = |yaml: &str| compile(&load(yaml).unwrap(), &RegistryCatalog(&registry)).unwrap_err();
+    let wrong =
+        refused("format: 1\nrunbook: X\nactivities:\n  - { id: a, type: test.count, properties: { hosts: [a] } }\n");
+    assert!(wrong[0].message.contains("has no property 'hosts'"), "{wrong:?}");
+}

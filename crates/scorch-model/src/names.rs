@@ -18,6 +18,35 @@ pub const MAX_FOLDER_CHARS: usize = 1024;
 /// length. Orchestrator's largest runbooks hold a few hundred.
 pub const MAX_ACTIVITIES: usize = 1000;
 
+/// Hosts in one computer group.
+pub const MAX_GROUP_HOSTS: usize = 10_000;
+
+/// A computer group's hosts, trimmed, or why they are not: each a host name, an IPv4 or an IPv6
+/// address (at most 255 characters, no spaces or control characters), at least one.
+pub fn check_hosts(hosts: &[String]) -> Result<Vec<String>, String> {
+    let hosts: Vec<String> = hosts
+        .iter()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .collect();
+    if hosts.is_empty() {
+        return Err("a computer group needs at least one host".into());
+    }
+    if hosts.len() > MAX_GROUP_HOSTS {
+        return Err(format!(
+            "{} hosts; a computer group holds at most {MAX_GROUP_HOSTS}",
+            hosts.len()
+        ));
+    }
+    for host in &hosts {
+        check_name(&format!("host '{host}'"), host, 255)?;
+        if host.contains(char::is_whitespace) {
+            return Err(format!("host '{host}' holds a space; give one host per entry"));
+        }
+    }
+    Ok(hosts)
+}
+
 /// Why `text` is no name of at most `max` characters without control characters; `what` names
 /// it (`the runbook name`).
 pub(crate) fn check_name(what: &str, text: &str, max: usize) -> Result<(), String> {

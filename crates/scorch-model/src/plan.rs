@@ -113,6 +113,8 @@ pub struct Plan {
     pub returns: Vec<(String, ValueType)>,
     /// Global variables the runbook references.
     pub variables: Vec<String>,
+    /// Computer groups the runbook references.
+    pub groups: Vec<String>,
 }
 
 impl Plan {
@@ -208,6 +210,7 @@ impl Compiler<'_, '_> {
             ancestors: &ancestors,
             published: &published,
             variables: HashSet::new(),
+            groups: HashSet::new(),
         };
 
         let mut steps = Vec::with_capacity(rb.activities.len());
@@ -303,6 +306,8 @@ impl Compiler<'_, '_> {
         let parameters = self.parameters();
         let mut variables: Vec<String> = ctx.variables.into_iter().collect();
         variables.sort();
+        let mut groups: Vec<String> = ctx.groups.into_iter().collect();
+        groups.sort();
         Some(Plan {
             runbook: rb.clone(),
             steps,
@@ -310,6 +315,7 @@ impl Compiler<'_, '_> {
             parameters,
             returns,
             variables,
+            groups,
         })
     }
 
@@ -367,7 +373,7 @@ impl Compiler<'_, '_> {
         match &a.properties {
             Value::Null => {}
             Value::Object(props) => {
-                for key in props.keys().filter(|k| !info.properties.contains(k)) {
+                for key in props.keys().filter(|k| !takes(&info.properties, k)) {
                     self.err(
                         format!("{path}/properties/{key}"),
                         format!(
@@ -381,10 +387,11 @@ impl Compiler<'_, '_> {
             }
             _ => self.err(format!("{path}/properties"), "properties must be a mapping"),
         }
+        let given = |k: &str| a.properties.get(k).is_some_and(|v| !v.is_null());
         for key in info
             .required
             .iter()
-            .filter(|k| a.properties.get(k.as_str()).is_none_or(Value::is_null))
+            .filter(|k| !given(k) && !(k.as_str() == "host" && given(HOSTS)))
         {
             self.err(
                 format!("{path}/properties"),
@@ -758,12 +765,21 @@ fn ancestor_sets(order: &[usize], inputs: &[Vec<usize>]) -> Vec<HashSet<usize>> 
     sets
 }
 
+/// The property that runs an activity taking `host` once per host (the engine's fan-out).
+pub const HOSTS: &str = "hosts";
+
+/// Whether an activity with these properties takes `key`: its own, and `hosts` where it takes `host`.
+fn takes(properties: &[String], key: &str) -> bool {
+    properties.iter().any(|p| p == key) || (key == HOSTS && properties.iter().any(|p| p == "host"))
+}
+
 /// Checks that references name data that can exist when they are read.
 struct RefCheck<'a> {
     index: &'a HashMap<String, usize>,
     ancestors: &'a [HashSet<usize>],
     published: &'a [Option<Vec<String>>],
     variables: HashSet<String>,
+    groups: HashSet<String>,
 }
 
 impl RefCheck<'_> {
@@ -772,6 +788,10 @@ impl RefCheck<'_> {
         let (activity, field) = match reference {
             Reference::Variable(name) => {
                 self.variables.insert(name.clone());
+                return Ok(());
+            }
+            Reference::Group(name) => {
+                self.groups.insert(name.clone());
                 return Ok(());
             }
             Reference::Runbook(_) => return Ok(()),

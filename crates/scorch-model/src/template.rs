@@ -1,4 +1,4 @@
-//! Subscriptions: `{{ ACTIVITY.FIELD }}`, `{{ var.NAME }}`, `{{ runbook.FIELD }}` and the data
+//! Subscriptions: `{{ ACTIVITY.FIELD }}`, `{{ var.NAME }}`, `{{ group.NAME }}`, `{{ runbook.FIELD }}` and the data
 //! manipulation functions (`{{ Upper(init.Name) }}`), parsed once when a runbook is compiled.
 
 use serde_json::Value;
@@ -15,6 +15,8 @@ pub enum Reference {
         field: String,
     },
     Variable(String),
+    /// A computer group: its hosts, as a list.
+    Group(String),
     Runbook(String),
 }
 
@@ -296,16 +298,17 @@ pub fn parse_reference(token: &str) -> Result<Reference, TemplateError> {
         .map(|(h, f)| (h.trim(), f.trim()))
         .ok_or_else(|| {
             err(format!(
-                "'{token}' is not a reference: write ACTIVITY_ID.FIELD, var.NAME or runbook.FIELD"
+                "'{token}' is not a reference: write ACTIVITY_ID.FIELD, var.NAME, group.NAME or runbook.FIELD"
             ))
         })?;
     if head.is_empty() || field.is_empty() || !crate::is_identifier(head) {
         return Err(err(format!(
-            "'{token}' is not a reference: write ACTIVITY_ID.FIELD, var.NAME or runbook.FIELD"
+            "'{token}' is not a reference: write ACTIVITY_ID.FIELD, var.NAME, group.NAME or runbook.FIELD"
         )));
     }
     Ok(match head {
         "var" => Reference::Variable(field.to_string()),
+        "group" => Reference::Group(field.to_string()),
         "runbook" => {
             if !RUNBOOK_FIELDS.contains(&field) {
                 return Err(err(format!(
@@ -337,6 +340,7 @@ mod tests {
                 Reference::Activity { field, .. } if field == "count" => Ok(json!(3)),
                 Reference::Variable(v) => Ok(json!(format!("var:{v}"))),
                 Reference::Runbook(f) => Ok(json!(format!("rb:{f}"))),
+                Reference::Group(g) => Ok(json!([format!("{g}1"), format!("{g}2")])),
                 other => Err(err(format!("no {other:?}"))),
             }
         }
@@ -357,6 +361,12 @@ mod tests {
         );
         assert_eq!(render("\\{{ literal }}"), json!("{{ literal }}"));
         assert_eq!(render("plain"), json!("plain"));
+    }
+
+    #[test]
+    fn a_group_alone_stays_a_list() {
+        assert_eq!(render("{{ group.web }}"), json!(["web1", "web2"]));
+        assert_eq!(render("hosts: {{ group.web }}"), json!("hosts: web1\nweb2"));
     }
 
     #[test]

@@ -101,6 +101,10 @@ impl GlobalSettings for OpenedSettings {
     async fn modify_counter(&self, name: &str, op: CounterOp) -> Result<i64, SettingsError> {
         self.inner.modify_counter(name, op).await
     }
+
+    async fn group(&self, name: &str) -> Result<Vec<String>, SettingsError> {
+        self.inner.group(name).await
+    }
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ mod versions;
 pub use error::StoreError;
 pub use id_match::IdMatch;
 pub use model::{
-    ActivitySpec, AuditEntry, CounterInfo, Folder, Grant, InstanceRow, Job, JobCount, JobStatus, NewAudit,
+    ActivitySpec, AuditEntry, CounterInfo, Folder, Grant, GroupInfo, InstanceRow, Job, JobCount, JobStatus, NewAudit,
     ParameterSpec, Role, Runbook, RunbookActivity, RunbookBody, RunbookParameter, RunbookServer, RunbookSummary,
     RunbookVersionInfo, SaveRunbook, ServerRegistration, TokenInfo, User, VariableInfo,
 };

@@ -238,6 +238,13 @@ pub struct CounterInfo {
     pub default: i64,
 }
 
+/// A computer group: a name and its hosts, in their order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupInfo {
+    pub name: String,
+    pub hosts: Vec<String>,
+}
+
 /// What a user may do in a folder (and its subfolders); each role includes the ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {

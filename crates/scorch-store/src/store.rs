@@ -307,6 +307,10 @@ pub trait Operations: JobPath {
     async fn set_counter(&self, name: &str, value: i64) -> Result<(), StoreError>;
     async fn counters(&self) -> Result<Vec<CounterInfo>, StoreError>;
     async fn delete_counter(&self, name: &str) -> Result<(), StoreError>;
+    /// Creates or replaces a computer group.
+    async fn set_group(&self, name: &str, hosts: &[String]) -> Result<(), StoreError>;
+    async fn groups(&self) -> Result<Vec<GroupInfo>, StoreError>;
+    async fn delete_group(&self, name: &str) -> Result<(), StoreError>;
 
     // ---- audit and retention ----
 

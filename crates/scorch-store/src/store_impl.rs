@@ -293,6 +293,18 @@ macro_rules! impl_store {
                 super::cold::settings::delete_counter(self, name).await
             }
 
+            async fn set_group(&self, name: &str, hosts: &[String]) -> Result<(), crate::StoreError> {
+                super::cold::settings::set_group(self, name, hosts).await
+            }
+
+            async fn groups(&self) -> Result<Vec<crate::GroupInfo>, crate::StoreError> {
+                super::cold::settings::groups(self).await
+            }
+
+            async fn delete_group(&self, name: &str) -> Result<(), crate::StoreError> {
+                super::cold::settings::delete_group(self, name).await
+            }
+
             async fn audit(&self, entry: crate::NewAudit<'_>) -> Result<(), crate::StoreError> {
                 crate::backend::Backend::append_audit(self, entry).await
             }

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 pub use remote::{
-    ClientCommand, Connection, CounterCommand, FolderCommand, InstanceCommand, JobCommand, RunbookRemote, TokenCommand,
-    UserCommand, VarCommand, WaitArgs,
+    ClientCommand, Connection, CounterCommand, FolderCommand, GroupCommand, InstanceCommand, JobCommand, RunbookRemote,
+    TokenCommand, UserCommand, VarCommand, WaitArgs,
 };
 
 #[derive(Debug, Parser)]
@@ -159,6 +159,9 @@ pub struct TestArgs {
     /// A counter and its starting value, NAME=VALUE (repeatable).
     #[arg(long = "counter", value_name = "NAME=VALUE")]
     pub counters: Vec<String>,
+    /// A computer group for this run, NAME=HOST,HOST,... (repeatable).
+    #[arg(long = "group", value_name = "NAME=HOSTS")]
+    pub groups: Vec<String>,
     /// Print one JSON document (the contract in spec/runbook-format.md) instead of the live trace.
     #[arg(long)]
     pub json: bool,

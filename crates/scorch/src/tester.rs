@@ -121,12 +121,13 @@ pub async fn run(args: TestArgs) -> u8 {
     }
 }
 
-/// Parameters, variables and counters from the command line.
+/// Parameters, variables, counters and computer groups from the command line.
 struct Inputs {
     params: Map<String, Value>,
     /// (name, value, encrypted)
     variables: Vec<(String, String, bool)>,
     counters: Vec<(String, i64)>,
+    groups: Vec<(String, Vec<String>)>,
 }
 
 /// The database the tester runs against: the runbook saved, the settings set, a job created.
@@ -141,6 +142,9 @@ async fn prepare(
     }
     for (name, value) in &inputs.counters {
         store.set_counter(name, *value).await?;
+    }
+    for (name, hosts) in &inputs.groups {
+        store.set_group(name, hosts).await?;
     }
     let (runbook_id, version) = store.save_plan(plan, source, "runbook-tester").await?;
     let job = NewJob {
@@ -178,10 +182,18 @@ impl Inputs {
                 .map_err(|_| format!("--counter {name}: '{value}' is not an integer"))?;
             counters.push((name, n));
         }
+        let mut groups = Vec::new();
+        for g in &args.groups {
+            let (name, hosts) = name_value(g, "--group")?;
+            let hosts: Vec<String> = hosts.split(',').map(str::to_string).collect();
+            let hosts = scorch_model::names::check_hosts(&hosts).map_err(|why| format!("--group {name}: {why}"))?;
+            groups.push((name, hosts));
+        }
         Ok(Self {
             params,
             variables,
             counters,
+            groups,
         })
     }
 }

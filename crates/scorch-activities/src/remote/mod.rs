@@ -11,11 +11,13 @@ use crate::io_words::io_why;
 mod get_computer_status;
 mod http_clients;
 mod invoke_web_service;
+mod send_platform_event;
 mod send_syslog_message;
 mod ssh;
 
 pub use get_computer_status::GetComputerStatus;
 pub use invoke_web_service::InvokeWebService;
+pub use send_platform_event::{PLATFORM_EVENT_TYPE, SendPlatformEvent};
 pub use send_syslog_message::SendSyslogMessage;
 pub use ssh::RunSshCommand;
 

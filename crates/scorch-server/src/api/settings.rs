@@ -1,5 +1,5 @@
-//! Global settings on both HTTP roles: what a variable or counter looks like on the wire, and
-//! their changes (administrators only; the same routes on each role).
+//! Global settings on both HTTP roles: what a variable, counter or computer group looks like on
+//! the wire, and their changes (administrators only; the same routes on each role).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -11,7 +11,7 @@ use super::error::ApiError;
 use super::json::Json;
 use super::names::check_name;
 use super::state::AppState;
-use super::wire::{CounterItem, ErrorBody, SetCounter, SetVariable, VariableItem};
+use super::wire::{CounterItem, ErrorBody, GroupItem, SetCounter, SetGroup, SetVariable, VariableItem};
 
 /// Variable values larger than this are refused.
 const MAX_VALUE_BYTES: usize = 64 * 1024;
@@ -193,5 +193,76 @@ pub(crate) async fn delete_counter(
         json!({ "name": name }),
     )
     .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A stored computer group as the APIs show it.
+pub(crate) fn group_item(g: scorch_store::GroupInfo) -> GroupItem {
+    GroupItem {
+        name: g.name,
+        hosts: g.hosts,
+    }
+}
+
+/// Creates or replaces a computer group (administrators).
+#[utoipa::path(
+    put,
+    path = "/api/v1/groups/{name}",
+    operation_id = "set_group",
+    tag = "settings",
+    params(("name" = String, Path, description = "Its name")),
+    request_body = SetGroup,
+    responses(
+        (status = 200, description = "The group", body = GroupItem),
+        (status = 400, description = "A bad name or host list", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not an administrator", body = ErrorBody),
+    )
+)]
+pub(crate) async fn set_group(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(body): Json<SetGroup>,
+) -> Result<Json<GroupItem>, ApiError> {
+    caller.require_admin()?;
+    check_name("computer group", &name)?;
+    let hosts = scorch_model::names::check_hosts(&body.hosts)
+        .map_err(|why| ApiError::bad_request(format!("computer group '{name}': {why}")))?;
+    state.store.set_group(&name, &hosts).await?;
+    record(
+        &state,
+        &caller,
+        "group.set",
+        "group",
+        None,
+        json!({ "name": name, "hosts": hosts }),
+    )
+    .await;
+    Ok(Json(GroupItem { name, hosts }))
+}
+
+/// Deletes a computer group (administrators).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/groups/{name}",
+    operation_id = "delete_group",
+    tag = "settings",
+    params(("name" = String, Path, description = "Its name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such group", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not an administrator", body = ErrorBody),
+    )
+)]
+pub(crate) async fn delete_group(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_admin()?;
+    state.store.delete_group(&name).await?;
+    record(&state, &caller, "group.delete", "group", None, json!({ "name": name })).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -88,6 +88,21 @@ pub struct SetCounter {
     pub value: i64,
 }
 
+/// A computer group: `{{ group.NAME }}` in a host property runs the activity once per host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct GroupItem {
+    pub name: String,
+    /// Host names or addresses, in order.
+    pub hosts: Vec<String>,
+}
+
+/// `PUT /api/v1/groups/{name}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetGroup {
+    pub hosts: Vec<String>,
+}
+
 // ---- sign-in ----
 
 /// `POST /api/v1/session`: log in with a password.

@@ -50,6 +50,14 @@ pub fn router(state: AppState) -> Router {
                 .delete(shared::delete_counter)
                 .route_layer(from_fn_with_state("counter", name_in_path)),
         )
+        .route("/groups", get(settings::groups))
+        .route(
+            "/groups/{name}",
+            get(settings::group)
+                .put(shared::set_group)
+                .delete(shared::delete_group)
+                .route_layer(from_fn_with_state("computer group", name_in_path)),
+        )
         .route("/users", get(users::list).post(users::create))
         .route(
             "/users/{name}",

@@ -4,8 +4,8 @@
 
 use axum::extract::{Path, State};
 
-use crate::api::settings::{counter_item, variable_item};
-use crate::api::wire::{CounterItem, VariableItem};
+use crate::api::settings::{counter_item, group_item, variable_item};
+use crate::api::wire::{CounterItem, GroupItem, VariableItem};
 use crate::api::{ApiError, AppState, Caller, Json};
 
 /// `GET /api/v1/variables`.
@@ -48,4 +48,22 @@ pub(super) async fn counter(
     found
         .map(|c| Json(counter_item(c)))
         .ok_or_else(|| ApiError::not_found(format!("counter '{name}' not found")))
+}
+
+/// `GET /api/v1/groups`.
+pub(super) async fn groups(State(state): State<AppState>, _caller: Caller) -> Result<Json<Vec<GroupItem>>, ApiError> {
+    let items = state.store.groups().await?.into_iter().map(group_item).collect();
+    Ok(Json(items))
+}
+
+/// `GET /api/v1/groups/{name}`.
+pub(super) async fn group(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<GroupItem>, ApiError> {
+    let found = state.store.groups().await?.into_iter().find(|g| g.name == name);
+    found
+        .map(|g| Json(group_item(g)))
+        .ok_or_else(|| ApiError::not_found(format!("computer group '{name}' not found")))
 }

@@ -16,6 +16,7 @@ mod ids;
 mod instances;
 mod jobs;
 mod openapi;
+mod platform_events;
 mod runbooks;
 mod servers;
 mod settings;
@@ -66,6 +67,7 @@ fn app(state: AppState, shutdown: CancellationToken) -> Router {
         .route("/api/v1/instances/{id}", get(instances::show))
         .route("/api/v1/instances/{id}/activities", get(instances::activities))
         .route("/api/v1/instances/{id}/activities/{seq}/output", get(instances::output))
+        .route("/api/v1/instances/{id}/events", get(platform_events::list))
         .route("/api/v1/runbook-servers", get(servers::list))
         .route("/api/v1/events", get(events::stream))
         .route("/api/v1/variables", get(settings::variables))
@@ -81,6 +83,13 @@ fn app(state: AppState, shutdown: CancellationToken) -> Router {
             put(shared::set_counter)
                 .delete(shared::delete_counter)
                 .route_layer(from_fn_with_state("counter", name_in_path)),
+        )
+        .route("/api/v1/groups", get(settings::groups))
+        .route(
+            "/api/v1/groups/{name}",
+            put(shared::set_group)
+                .delete(shared::delete_group)
+                .route_layer(from_fn_with_state("computer group", name_in_path)),
         )
         .route("/api/v1/audit", get(audit::list))
         .fallback(not_found)

@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, audit, events, instances, jobs, runbooks, servers, settings, wire};
+use super::{account, audit, events, instances, jobs, platform_events, runbooks, servers, settings, wire};
 use crate::api::settings as shared;
 use crate::api::wire::ErrorBody;
 use crate::api::{Caller, health, session};
@@ -40,6 +40,7 @@ use crate::api::{Caller, health, session};
         instances::show,
         instances::activities,
         instances::output,
+        platform_events::list,
         servers::list,
         events::stream,
         settings::variables,
@@ -48,6 +49,9 @@ use crate::api::{Caller, health, session};
         settings::counters,
         shared::set_counter,
         shared::delete_counter,
+        settings::groups,
+        shared::set_group,
+        shared::delete_group,
         audit::list,
         openapi,
     ),
@@ -61,7 +65,7 @@ use crate::api::{Caller, health, session};
         (name = "runbook servers", description = "The workers that run jobs"),
         (name = "events", description = "Live changes"),
         (name = "session", description = "Signing in and out, and who is signed in"),
-        (name = "settings", description = "Global settings (variables, counters) and the audit trail"),
+        (name = "settings", description = "Global settings (variables, counters, computer groups) and the audit trail"),
         (name = "health", description = "Liveness of the service and its database"),
     )
 )]

@@ -1,11 +1,11 @@
 //! Global settings on the web service, for the console: everyone signed in reads variables
-//! (encrypted ones without their value) and counters; administrators change them through the
+//! (encrypted ones without their value), counters and computer groups; administrators change them through the
 //! handlers both roles share (`api::settings`).
 
 use axum::extract::State;
 
-use super::wire::{CounterList, VariableList};
-use crate::api::settings::{counter_item, variable_item};
+use super::wire::{CounterList, GroupList, VariableList};
+use crate::api::settings::{counter_item, group_item, variable_item};
 use crate::api::wire::ErrorBody;
 use crate::api::{ApiError, AppState, Caller, Json};
 
@@ -39,4 +39,20 @@ pub async fn variables(State(state): State<AppState>, _caller: Caller) -> Result
 pub async fn counters(State(state): State<AppState>, _caller: Caller) -> Result<Json<CounterList>, ApiError> {
     let items = state.store.counters().await?.into_iter().map(counter_item).collect();
     Ok(Json(CounterList { items }))
+}
+
+/// Every computer group.
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups",
+    operation_id = "list_groups",
+    tag = "settings",
+    responses(
+        (status = 200, description = "Computer groups by name", body = GroupList),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    )
+)]
+pub async fn groups(State(state): State<AppState>, _caller: Caller) -> Result<Json<GroupList>, ApiError> {
+    let items = state.store.groups().await?.into_iter().map(group_item).collect();
+    Ok(Json(GroupList { items }))
 }

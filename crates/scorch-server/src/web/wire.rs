@@ -138,6 +138,11 @@ pub struct CounterList {
     pub items: Vec<crate::api::wire::CounterItem>,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct GroupList {
+    pub items: Vec<crate::api::wire::GroupItem>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditList {
     pub items: Vec<crate::api::wire::AuditItem>,
@@ -355,6 +360,31 @@ pub struct ActivityRunList {
     #[schema(format = "uuid")]
     pub instance_id: String,
     pub items: Vec<ActivityRun>,
+}
+
+/// An event `send_platform_event` recorded on an instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PlatformEvent {
+    #[schema(format = "uuid")]
+    pub event_id: String,
+    /// `information`, `warning` or `error`.
+    pub severity: String,
+    pub summary: String,
+    pub details: String,
+    /// The activity that sent it.
+    pub activity_id: String,
+    pub activity_name: String,
+    /// Its run's `seq` in the instance.
+    pub seq: u64,
+    #[schema(format = DateTime)]
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PlatformEventList {
+    #[schema(format = "uuid")]
+    pub instance_id: String,
+    pub items: Vec<PlatformEvent>,
 }
 
 // ---- runbook servers ----

@@ -1,4 +1,4 @@
-//! Global variables and counters, as operators manage them and as activities see them through
+//! Global variables, counters and computer groups, as operators manage them and as activities see them through
 //! [`GlobalSettings`].
 
 use async_trait::async_trait;
@@ -8,7 +8,7 @@ use sqlx::pool::Pool;
 
 use super::B;
 use crate::backend::Backend;
-use crate::{CounterInfo, StoreError, VariableInfo};
+use crate::{CounterInfo, GroupInfo, StoreError, VariableInfo};
 
 /// Creates or replaces a variable. An encrypted variable is masked in every record and listing;
 /// its value is stored as given until encryption at rest (with a key from the configuration) lands.
@@ -71,6 +71,50 @@ pub(crate) async fn delete_counter(store: &B, name: &str) -> Result<(), StoreErr
     delete(store, "DELETE FROM counters WHERE name = $1", "counter", name).await
 }
 
+/// Creates or replaces a computer group.
+pub(crate) async fn set_group(store: &B, name: &str, hosts: &[String]) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO computer_groups (name, hosts) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET hosts = excluded.hosts",
+    )
+    .bind(name)
+    .bind(hosts_text(hosts))
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
+/// Every computer group by name.
+pub(crate) async fn groups(store: &B) -> Result<Vec<GroupInfo>, StoreError> {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT name, hosts FROM computer_groups ORDER BY name")
+        .fetch_all(store.pool())
+        .await?;
+    rows.into_iter()
+        .map(|(name, hosts)| {
+            let hosts = parse_hosts(&name, &hosts).map_err(StoreError::Corrupt)?;
+            Ok(GroupInfo { name, hosts })
+        })
+        .collect()
+}
+
+pub(crate) async fn delete_group(store: &B, name: &str) -> Result<(), StoreError> {
+    delete(
+        store,
+        "DELETE FROM computer_groups WHERE name = $1",
+        "computer group",
+        name,
+    )
+    .await
+}
+
+fn hosts_text(hosts: &[String]) -> String {
+    serde_json::to_string(hosts).unwrap_or_else(|_| "[]".into())
+}
+
+fn parse_hosts(name: &str, text: &str) -> Result<Vec<String>, String> {
+    serde_json::from_str(text).map_err(|e| format!("computer group '{name}': its hosts are not a JSON list: {e}"))
+}
+
 async fn delete(store: &B, sql: &'static str, kind: &str, name: &str) -> Result<(), StoreError> {
     let done = sqlx::query(sql).bind(name).execute(store.pool()).await?;
     if done.rows_affected() == 0 {
@@ -129,5 +173,15 @@ impl GlobalSettings for Settings {
 
     async fn modify_counter(&self, name: &str, op: CounterOp) -> Result<i64, SettingsError> {
         B::modify_counter(&self.pool, name, op).await
+    }
+
+    async fn group(&self, name: &str) -> Result<Vec<String>, SettingsError> {
+        let hosts: String = sqlx::query_scalar("SELECT hosts FROM computer_groups WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| not_found("computer group", name))?;
+        parse_hosts(name, &hosts).map_err(SettingsError::Unavailable)
     }
 }

@@ -87,6 +87,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "id_tails",
         include_str!("../../migrations/postgres/0010_id_tails.sql"),
     ),
+    (
+        11,
+        "computer_groups",
+        include_str!("../../migrations/postgres/0011_computer_groups.sql"),
+    ),
 ];
 
 /// Connections for readers and writers of this process (the journal writer holds one of them).

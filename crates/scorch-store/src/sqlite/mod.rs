@@ -83,6 +83,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "id_tails",
         include_str!("../../migrations/sqlite/0010_id_tails.sql"),
     ),
+    (
+        11,
+        "computer_groups",
+        include_str!("../../migrations/sqlite/0011_computer_groups.sql"),
+    ),
 ];
 
 /// How long a statement waits for another connection's write lock before failing.

@@ -1,11 +1,16 @@
-//! Global settings: variables (encrypted ones never listed in clear) and counters (atomic).
+//! Global settings: variables (encrypted ones never listed in clear), counters (atomic) and
+//! computer groups.
 
 use std::sync::Arc;
 
 use scorch_activity::{CounterOp, SettingsError};
-use scorch_store::{CounterInfo, Store, StoreError, VariableInfo};
+use scorch_store::{CounterInfo, GroupInfo, Store, StoreError, VariableInfo};
 
-crate::contract!(variables_hide_encrypted_values, counters_change_atomically);
+crate::contract!(
+    variables_hide_encrypted_values,
+    counters_change_atomically,
+    groups_keep_their_hosts_in_order
+);
 
 async fn variables_hide_encrypted_values(store: Arc<dyn Store>) {
     store.set_variable("Region", "eu-west", false).await.unwrap();
@@ -161,4 +166,39 @@ async fn counters_change_atomically(store: Arc<dyn Store>) {
         Err(StoreError::NotFound(_))
     ));
     assert_eq!(store.counters().await.unwrap().len(), 1);
+}
+
+async fn groups_keep_their_hosts_in_order(store: Arc<dyn Store>) {
+    let hosts = |list: &[&str]| list.iter().map(|h| h.to_string()).collect::<Vec<_>>();
+    store
+        .set_group("Web", &hosts(&["web2", "web1", "10.0.0.3", "::1"]))
+        .await
+        .unwrap();
+    store.set_group("Db", &hosts(&["db1"])).await.unwrap();
+    assert_eq!(
+        store.groups().await.unwrap(),
+        [
+            GroupInfo {
+                name: "Db".into(),
+                hosts: hosts(&["db1"])
+            },
+            GroupInfo {
+                name: "Web".into(),
+                hosts: hosts(&["web2", "web1", "10.0.0.3", "::1"])
+            },
+        ]
+    );
+    let settings = store.settings();
+    assert_eq!(
+        settings.group("Web").await.unwrap(),
+        hosts(&["web2", "web1", "10.0.0.3", "::1"])
+    );
+    store.set_group("Web", &hosts(&["web3"])).await.unwrap();
+    assert_eq!(settings.group("Web").await.unwrap(), hosts(&["web3"]));
+    store.delete_group("Web").await.unwrap();
+    assert!(matches!(store.delete_group("Web").await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        settings.group("Web").await,
+        Err(SettingsError::NotFound { .. })
+    ));
 }

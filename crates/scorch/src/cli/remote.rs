@@ -127,6 +127,11 @@ pub enum ClientCommand {
         #[command(subcommand)]
         command: CounterCommand,
     },
+    /// Computer groups: `{{ group.NAME }}` in a host property runs the activity once per host.
+    Group {
+        #[command(subcommand)]
+        command: GroupCommand,
+    },
     /// The folder tree that holds runbooks and permissions.
     Folder {
         #[command(subcommand)]
@@ -298,6 +303,24 @@ pub enum CounterCommand {
         #[arg(allow_negative_numbers = true)]
         value: i64,
     },
+    Get {
+        name: String,
+    },
+    List,
+    Delete {
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create or replace a group with these hosts (names or addresses, in order).
+    Set {
+        name: String,
+        #[arg(value_name = "HOST", required = true)]
+        hosts: Vec<String>,
+    },
+    /// Its hosts, one a line.
     Get {
         name: String,
     },

@@ -27,6 +27,7 @@ pub async fn run(cmd: ClientCommand, conn: &Connection) -> u8 {
         ClientCommand::Instance { command } => instances::run(command, conn).await,
         ClientCommand::Var { command } => settings::var(command, conn).await,
         ClientCommand::Counter { command } => settings::counter(command, conn).await,
+        ClientCommand::Group { command } => settings::group(command, conn).await,
         ClientCommand::Folder { command } => runbooks::folder(command, conn).await,
         ClientCommand::User { command } => users::user(command, conn).await,
         ClientCommand::Token { command } => users::token(command, conn).await,

@@ -1,11 +1,11 @@
-//! `scorch var` and `scorch counter`: global settings on the management server.
+//! `scorch var`, `scorch counter` and `scorch group`: global settings on the management server.
 
-use scorch_server::api::wire::{CounterItem, SetCounter, SetVariable, VariableItem};
+use scorch_server::api::wire::{CounterItem, GroupItem, SetCounter, SetGroup, SetVariable, VariableItem};
 
 use super::connect;
 use super::http::ClientError;
 use super::terminal::{read_stdin_line, table};
-use crate::cli::{Connection, CounterCommand, VarCommand};
+use crate::cli::{Connection, CounterCommand, GroupCommand, VarCommand};
 
 pub async fn var(cmd: VarCommand, conn: &Connection) -> Result<(), ClientError> {
     let api = connect::management(conn)?;
@@ -75,6 +75,32 @@ pub async fn counter(cmd: CounterCommand, conn: &Connection) -> Result<(), Clien
         CounterCommand::Delete { name } => {
             api.delete(&["api", "v1", "counters", &name], &[]).await?;
             out!("deleted counter {name}");
+        }
+    }
+    Ok(())
+}
+
+pub async fn group(cmd: GroupCommand, conn: &Connection) -> Result<(), ClientError> {
+    let api = connect::management(conn)?;
+    match cmd {
+        GroupCommand::Set { name, hosts } => {
+            let set: GroupItem = api.put(&["api", "v1", "groups", &name], &SetGroup { hosts }).await?;
+            out!("set {} ({} hosts)", set.name, set.hosts.len());
+        }
+        GroupCommand::Get { name } => {
+            let g: GroupItem = api.get(&["api", "v1", "groups", &name], &[]).await?;
+            for host in g.hosts {
+                out!("{host}");
+            }
+        }
+        GroupCommand::List => {
+            let groups: Vec<GroupItem> = api.get(&["api", "v1", "groups"], &[]).await?;
+            let rows = groups.into_iter().map(|g| vec![g.name, g.hosts.join(" ")]).collect();
+            table(&["NAME", "HOSTS"], rows);
+        }
+        GroupCommand::Delete { name } => {
+            api.delete(&["api", "v1", "groups", &name], &[]).await?;
+            out!("deleted computer group {name}");
         }
     }
     Ok(())

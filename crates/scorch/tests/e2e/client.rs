@@ -327,6 +327,107 @@ async fn variables_and_counters() {
     s.scorch(&["counter", "delete", "tickets"]).await.ok();
 }
 
+/// Computer groups through the CLI, and a runbook whose `host` names one: one run per host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn computer_groups_run_an_activity_once_per_host() {
+    let s = Servers::start().await;
+    let set = s
+        .scorch(&["group", "set", "Local", "127.0.0.1", "localhost"])
+        .await
+        .ok();
+    assert_eq!(set.stdout, "set Local (2 hosts)\n");
+    assert_eq!(
+        s.scorch(&["group", "get", "Local"]).await.ok().stdout,
+        "127.0.0.1\nlocalhost\n"
+    );
+    let list = s.scorch(&["group", "list"]).await.ok();
+    assert!(list.stdout.contains("127.0.0.1 localhost"), "{}", list.stdout);
+    let bad = s.scorch(&["group", "set", "Bad", "web 1"]).await;
+    assert_eq!(bad.code, Some(1));
+    assert!(bad.stderr.contains("holds a space"), "{}", bad.stderr);
+
+    // A TCP listener both hosts reach: the handshake completes from its backlog.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let file = s.dir.path().join("ping.runbook.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "format: 1\nrunbook: Ping Group\nactivities:\n  - id: ping\n    type: get_computer_status\n    \
+             properties: {{ host: \"{{{{ group.Local }}}}\", port: {port} }}\n"
+        ),
+    )
+    .unwrap();
+    s.scorch(&["runbook", "push", file.to_str().unwrap()]).await.ok();
+    let done = s.scorch(&["job", "start", "Ping Group", "--wait", "--json"]).await.ok();
+    let doc: Value = serde_json::from_str(&done.stdout).unwrap();
+    assert_eq!(doc["status"], "success", "{doc}");
+    let text = doc.to_string();
+    assert!(
+        text.contains("\"localhost\"") && text.contains("\"127.0.0.1\""),
+        "{doc}"
+    );
+
+    s.scorch(&["group", "delete", "Local"]).await.ok();
+    let gone = s.scorch(&["job", "start", "Ping Group", "--wait", "--json"]).await;
+    assert!(
+        gone.stdout.contains("no computer group named 'Local'"),
+        "{}{}",
+        gone.stdout,
+        gone.stderr
+    );
+}
+
+/// `send_platform_event` runs are the instance's events on the web service, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn platform_events_are_listed_on_their_instance() {
+    let s = Servers::start().await;
+    let file = s.dir.path().join("events.runbook.yaml");
+    std::fs::write(
+        &file,
+        "format: 1\nrunbook: Events\nactivities:\n  \
+         - { id: warn, type: send_platform_event, properties: { severity: warning, summary: Disk low, details: \"/var at 95%\" } }\n  \
+         - { id: note, type: send_platform_event, properties: { summary: Cleaned up } }\n  \
+         - { id: other, type: generate_random_text, properties: { length: 4 } }\n\
+         links:\n  - { from: warn, to: note }\n  - { from: note, to: other }\n",
+    )
+    .unwrap();
+    s.scorch(&["runbook", "push", file.to_str().unwrap()]).await.ok();
+    s.scorch(&["job", "start", "Events", "--wait"]).await.ok();
+    let list = s
+        .scorch(&["instance", "list", "--runbook", "Events", "--json"])
+        .await
+        .ok();
+    let list: Value = serde_json::from_str(&list.stdout).unwrap();
+    let id = list["items"][0]["id"].as_str().unwrap().to_string();
+    let events: Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/instances/{}/events", s.web, &id[id.len() - 8..]))
+        .bearer_auth(&s.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = events["items"].as_array().unwrap();
+    let summaries: Vec<(&str, &str)> = items
+        .iter()
+        .map(|e| (e["severity"].as_str().unwrap(), e["summary"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        summaries,
+        [("warning", "Disk low"), ("information", "Cleaned up")],
+        "{events}"
+    );
+    assert_eq!(items[0]["details"], "/var at 95%");
+    assert_eq!(items[0]["activity_id"], "warn");
+    assert_eq!(events["instance_id"], id.as_str());
+    let anonymous = reqwest::get(format!("{}/api/v1/instances/{id}/events", s.web))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
+
 /// The document without what differs between two runs (times, durations, temporary paths).
 fn shape(doc: &Value) -> Value {
     let mut doc = doc.clone();

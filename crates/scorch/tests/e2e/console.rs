@@ -1319,7 +1319,7 @@ async fn admin_pages(cx: Arc<Ctx>) {
     b.ready("runbooks").await;
 }
 
-/// The settings page as the administrator: adds a counter, a plain and an encrypted variable
+/// The settings page as the administrator: adds a counter, a computer group, a plain and an encrypted variable
 /// through its forms, edits the counter and deletes the plain variable; the encrypted value is
 /// never on the page, and the web service agrees. Others see the page read-only.
 async fn admin_edits_settings(cx: Arc<Ctx>) {
@@ -1354,6 +1354,28 @@ async fn admin_edits_settings(cx: Arc<Ctx>) {
         vec![json!(row("counter", COUNTER))],
     )
     .await;
+
+    // A computer group: hosts typed with spaces and commas, stored as a list.
+    b.fill(&add("group", "name"), "E2eWebTier").await;
+    b.fill(&add("group", "value"), "web1, web2 10.0.0.3").await;
+    b.click(&add("group", "save")).await;
+    b.wait_js(
+        "the new group's row",
+        WAIT,
+        "const v = document.querySelector(arguments[0] + ' td[data-label=Value]'); \
+         return !!v && v.textContent.trim() === 'web1 web2 10.0.0.3';",
+        vec![json!(row("group", "E2eWebTier"))],
+    )
+    .await;
+    let groups = Value::from(cx.items("/api/v1/groups").await);
+    assert!(
+        groups
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|g| g["name"] == "E2eWebTier" && g["hosts"] == json!(["web1", "web2", "10.0.0.3"])),
+        "{groups}"
+    );
 
     b.fill(&add("variable", "name"), PLAIN).await;
     b.fill(&add("variable", "value"), "eu-west-3").await;
@@ -1484,6 +1506,7 @@ async fn admin_edits_settings(cx: Arc<Ctx>) {
             "counter-name",
             "counter-value",
             "counter-save",
+            "group-save",
             "variable-edit",
             "variable-delete",
             "variable-name",

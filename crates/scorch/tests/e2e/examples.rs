@@ -2,11 +2,12 @@
 //! example is listed here (a new one without an expectation fails).
 
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 /// (file, expected instance status, a return value the run must produce)
 const EXPECTED: &[(&str, &str, &str)] = &[
     ("append-and-copy.runbook.yaml", "success", "Copy/File1.txt"),
+    ("call-web-service.runbook.yaml", "success", "ok (HTTP 200 in"),
     ("failure-links.runbook.yaml", "failed", "known: disk full (exit 3)"),
     ("fan-out.runbook.yaml", "success", "web01, web02, db01"),
     ("hello.runbook.yaml", "success", "Hello, whole world"),
@@ -16,6 +17,59 @@ const EXPECTED: &[(&str, &str, &str)] = &[
 
 fn examples_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+/// A real HTTP server (Python's) serving `{"status": "ok"}` at `/health` on a free port, for the
+/// web-service example; killed when dropped.
+struct HttpServer {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http_server() -> HttpServer {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("health"), r#"{"status": "ok"}"#).unwrap();
+    let port = crate::support::free_port();
+    let child = Command::new("python3")
+        .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3");
+    let url = format!("http://127.0.0.1:{port}/health");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "python3 -m http.server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    HttpServer { child, url, _dir: dir }
+}
+
+/// What an example needs besides its file: the web-service example its server and token.
+fn arguments(file: &str, server: &HttpServer) -> Vec<String> {
+    match file {
+        "call-web-service.runbook.yaml" => {
+            vec![
+                "--param".into(),
+                format!("Url={}", server.url),
+                "--secret-var".into(),
+                "ApiToken=sct_example".into(),
+            ]
+        }
+        _ => Vec::new(),
+    }
 }
 
 #[test]
@@ -29,10 +83,12 @@ fn every_example_runs_as_documented() {
     let listed: Vec<&str> = EXPECTED.iter().map(|e| e.0).collect();
     assert_eq!(files, listed, "examples/ and this test's table differ");
     let mut failures = Vec::new();
+    let server = http_server();
     for (file, status, returned) in EXPECTED {
         let out = Command::new(env!("CARGO_BIN_EXE_scorch"))
             .args(["runbook", "test", "--json"])
             .arg(examples_dir().join(file))
+            .args(arguments(file, &server))
             .output()
             .unwrap();
         let doc: serde_json::Value = match serde_json::from_slice(&out.stdout) {

@@ -760,3 +760,43 @@ async fn fleet_processes_start_together_on_a_new_database() {
     let (status, job) = run_quick(&fleet).await;
     assert_eq!((status, &job["status"]), (200, &json!("completed")), "{job}");
 }
+
+/// 500 increments a job, one job on each of two runbook servers at once: the counter ends at
+/// exactly 1000 (each increment is one atomic statement on PostgreSQL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counters_stay_exact_across_runbook_servers() {
+    let Some(mut fleet) = Fleet::postgres() else { return };
+    fleet.start_management().await;
+    fleet.start_web().await;
+    // One job at a time each, so the two jobs run on different servers.
+    fleet.start_runbook_server("rb1", 1);
+    fleet.start_runbook_server("rb2", 1);
+    fleet.wait_servers_alive(&["rb1", "rb2"]).await;
+    let (status, body) = send(
+        fleet
+            .mgmt(Method::PUT, "/api/v1/counters/Hits")
+            .json(&json!({ "value": 0 })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let numbers: Vec<String> = (0..500).map(|i| i.to_string()).collect();
+    let runbook = format!(
+        "format: 1\nrunbook: Bump\nactivities:\n  - id: rows\n    type: query_json\n    \
+         properties: {{ json: \"[{}]\", path: \"$[*]\" }}\n  - id: bump\n    type: modify_counter\n    \
+         properties: {{ counter: Hits, action: increment }}\nlinks:\n  - {{ from: rows, to: bump }}\n",
+        numbers.join(",")
+    );
+    fleet.push("bump.runbook.yaml", &runbook, "ops").await;
+    for _ in 0..2 {
+        let (status, job) = fleet.post("/api/v1/jobs", &json!({ "runbook_path": "ops/Bump" })).await;
+        assert_eq!(status, 201, "{job}");
+    }
+    let jobs = fleet
+        .all_jobs_final(2, Duration::from_secs(120), "bumping", |j| j.to_string())
+        .await;
+    let servers: BTreeSet<&str> = jobs.values().filter_map(|j| j["claimed_by"].as_str()).collect();
+    assert!(jobs.values().all(|j| j["status"] == "completed"), "{jobs:#?}");
+    assert_eq!(servers.len(), 2, "both servers ran a job: {jobs:#?}");
+    let (status, counter) = send(fleet.mgmt(Method::GET, "/api/v1/counters/Hits")).await;
+    assert_eq!((status, &counter["value"]), (200, &json!(1000)), "{counter}");
+}

@@ -240,6 +240,15 @@ impl Operations for FlakyStore {
     async fn delete_counter(&self, name: &str) -> Result<(), StoreError> {
         self.inner.delete_counter(name).await
     }
+    async fn set_group(&self, name: &str, hosts: &[String]) -> Result<(), StoreError> {
+        self.inner.set_group(name, hosts).await
+    }
+    async fn groups(&self) -> Result<Vec<scorch_store::GroupInfo>, StoreError> {
+        self.inner.groups().await
+    }
+    async fn delete_group(&self, name: &str) -> Result<(), StoreError> {
+        self.inner.delete_group(name).await
+    }
     async fn audit(&self, entry: NewAudit<'_>) -> Result<(), StoreError> {
         self.inner.audit(entry).await
     }
