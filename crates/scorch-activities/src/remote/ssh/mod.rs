@@ -79,6 +79,8 @@ impl Activity for RunSshCommand {
         };
         let known_hosts = match props.opt_str("known_hosts")?.filter(|p| !p.is_empty()) {
             Some(path) => ctx.resolve_path(&path),
+            // Not read without a check.
+            None if check == HostKeyCheck::Off => std::path::PathBuf::new(),
             None => known_hosts::default_path().await.ok_or_else(|| {
                 ActivityError::invalid(
                     TYPE,
