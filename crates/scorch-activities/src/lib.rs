@@ -61,6 +61,7 @@ pub fn standard() -> Registry {
         Arc::new(control::ReturnData),
         Arc::new(system::RunProgram),
         Arc::new(system::RunScript),
+        Arc::new(remote::RunSshCommand),
         Arc::new(text::SearchAndReplaceText),
         Arc::new(remote::SendEmail),
         Arc::new(host::SendEventLogMessage),

@@ -19,6 +19,7 @@ mod send_syslog_message;
 #[cfg(test)]
 mod smtp_peer;
 mod snmp;
+mod ssh;
 
 pub use get_computer_status::GetComputerStatus;
 pub use get_internet_application_status::GetInternetApplicationStatus;
@@ -27,6 +28,7 @@ pub use send_email::SendEmail;
 pub use send_platform_event::{PLATFORM_EVENT_TYPE, SendPlatformEvent};
 pub use send_syslog_message::SendSyslogMessage;
 pub use snmp::{GetSnmpVariable, SendSnmpTrap, SetSnmpVariable};
+pub use ssh::RunSshCommand;
 
 const CATEGORY: &str = "Other computers and services";
 
@@ -90,25 +92,33 @@ fn timeout_prop(
     props: &scorch_activity::props::Props,
     default: std::time::Duration,
 ) -> Result<std::time::Duration, ActivityError> {
+    Ok(duration_prop(props, "timeout")?.unwrap_or(default))
+}
+
+/// A duration property, when set: a duration (`500ms`, `5s`, `1m`) or a number of seconds,
+/// more than zero.
+fn duration_prop(
+    props: &scorch_activity::props::Props,
+    name: &str,
+) -> Result<Option<std::time::Duration>, ActivityError> {
     let type_name = props.type_name();
-    let timeout = match props.get("timeout") {
-        None | Some(scorch_activity::Value::Null) => default,
+    let duration = match props.get(name) {
+        None | Some(scorch_activity::Value::Null) => return Ok(None),
         Some(scorch_activity::Value::Number(n)) => {
             let secs = n.as_f64().filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e9);
             let secs =
-                secs.ok_or_else(|| ActivityError::invalid(type_name, "timeout", format!("'{n}' is not a duration")))?;
+                secs.ok_or_else(|| ActivityError::invalid(type_name, name, format!("'{n}' is not a duration")))?;
             std::time::Duration::from_secs_f64(secs)
         }
         Some(_) => {
-            let text = props.str("timeout")?;
-            scorch_model::duration::parse_duration(&text)
-                .map_err(|why| ActivityError::invalid(type_name, "timeout", why))?
+            let text = props.str(name)?;
+            scorch_model::duration::parse_duration(&text).map_err(|why| ActivityError::invalid(type_name, name, why))?
         }
     };
-    if timeout.is_zero() {
-        return Err(ActivityError::invalid(type_name, "timeout", "must be more than zero"));
+    if duration.is_zero() {
+        return Err(ActivityError::invalid(type_name, name, "must be more than zero"));
     }
-    Ok(timeout)
+    Ok(Some(duration))
 }
 
 /// `port`, when set: 1 to 65535.

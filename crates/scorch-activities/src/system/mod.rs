@@ -1,4 +1,4 @@
-//! System: activities that start programs on the runbook server. Both share the spec's rules for
+//! System: activities that start programs on the runbook server. Both (and `run_ssh_command`) share the spec's rules for
 //! exit codes and output: `success_codes` decide the status, a failure's `error` is the last line
 //! of stderr, and one trailing newline is removed from stdout and stderr.
 
@@ -13,7 +13,7 @@ use scorch_activity::props::Props;
 use scorch_activity::{ActivityError, ActivityOutput, Row, row};
 
 /// The `success_codes` property: the exit codes that mean success, `[0]` when absent.
-fn success_codes(props: &Props) -> Result<Vec<i32>, ActivityError> {
+pub(crate) fn success_codes(props: &Props) -> Result<Vec<i32>, ActivityError> {
     let codes = props.str_list("success_codes")?;
     if codes.is_empty() {
         return Ok(vec![0]);
@@ -39,7 +39,7 @@ fn trim_newline(text: &str) -> &str {
 }
 
 /// The fields every run publishes: `exit_code`, `stdout` and `stderr`.
-fn streams_row(out: &ProcessOutput) -> Row {
+pub(crate) fn streams_row(out: &ProcessOutput) -> Row {
     row! {
         "exit_code" => out.exit_code,
         "stdout" => trim_newline(&out.stdout),
@@ -49,7 +49,7 @@ fn streams_row(out: &ProcessOutput) -> Row {
 
 /// Success when the exit code is one of `success_codes`; otherwise failed with the last line of
 /// stderr, still publishing `rows` so links can route on the exit code.
-fn finish(out: &ProcessOutput, success_codes: &[i32], rows: Vec<Row>) -> ActivityOutput {
+pub(crate) fn finish(out: &ProcessOutput, success_codes: &[i32], rows: Vec<Row>) -> ActivityOutput {
     if success_codes.contains(&out.exit_code) {
         return ActivityOutput::rows(rows);
     }
