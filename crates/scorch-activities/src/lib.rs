@@ -11,9 +11,9 @@ pub mod host;
 mod io_words;
 pub mod remote;
 pub mod system;
-pub mod text;
 #[cfg(test)]
 mod test_peers;
+pub mod text;
 pub mod utilities;
 
 /// A registry holding every standard activity.
@@ -47,6 +47,7 @@ pub fn standard() -> Registry {
         Arc::new(utilities::ModifyCounter),
         Arc::new(files::MoveFile),
         Arc::new(host::MoveFolder),
+        Arc::new(remote::QueryDatabase),
         Arc::new(utilities::QueryJson),
         Arc::new(utilities::QueryXml),
         Arc::new(text::ReadLine),
@@ -56,6 +57,7 @@ pub fn standard() -> Registry {
         Arc::new(system::RunScript),
         Arc::new(text::SearchAndReplaceText),
         Arc::new(remote::SendSyslogMessage),
+        Arc::new(remote::WriteToDatabase),
     ];
     for activity in all {
         registry.register(activity);

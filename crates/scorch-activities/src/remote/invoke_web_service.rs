@@ -10,6 +10,7 @@ use serde_json::Map;
 use tokio::time::Instant;
 
 use super::http_clients::{TlsSetting, client, innermost};
+use super::show_duration;
 
 const TYPE: &str = "invoke_web_service";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -345,14 +346,6 @@ fn tls_failure(error: &reqwest::Error) -> bool {
         };
     }
     false
-}
-
-fn show_duration(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{}ms", d.as_millis())
-    }
 }
 
 #[cfg(test)]

@@ -8,11 +8,13 @@ use scorch_activity::{ActivityContext, ActivityError};
 
 use crate::io_words::io_why;
 
+mod database;
 mod get_computer_status;
 mod http_clients;
 mod invoke_web_service;
 mod send_syslog_message;
 
+pub use database::{QueryDatabase, WriteToDatabase};
 pub use get_computer_status::GetComputerStatus;
 pub use invoke_web_service::InvokeWebService;
 pub use send_syslog_message::SendSyslogMessage;
@@ -109,5 +111,14 @@ fn port_prop(props: &scorch_activity::props::Props, name: &str) -> Result<Option
                 ActivityError::invalid(props.type_name(), name, format!("{port} is not a port (1-65535)"))
             })
         }
+    }
+}
+
+/// A timeout as errors say it: `5s`, `250ms`.
+fn show_duration(d: std::time::Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
     }
 }
