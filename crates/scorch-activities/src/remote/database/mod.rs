@@ -41,9 +41,9 @@ struct Target {
 impl Target {
     fn read(ctx: &ActivityContext, props: &Props) -> Result<Self, ActivityError> {
         let type_name = props.type_name();
+        let timeout = super::timeout_prop(props, DEFAULT_TIMEOUT)?;
         let connection = Connection::parse(ctx, type_name, &props.non_empty("connection")?)?;
         let pool = connection.pool(type_name)?;
-        let timeout = super::timeout_prop(props, DEFAULT_TIMEOUT)?;
         Ok(Self {
             connection,
             pool,

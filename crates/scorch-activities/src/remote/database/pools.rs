@@ -14,7 +14,6 @@ use sqlx::pool::PoolOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 use sqlx::{ConnectOptions, Database};
-use tokio::time::Instant;
 
 /// Connections one pool keeps open at most: activities share them, waiting their turn.
 const POOL_SIZE: u32 = 4;
@@ -96,12 +95,16 @@ impl Connection {
         if parsed.scheme() == "mariadb" {
             url.replace_range(.."mariadb".len(), "mysql");
         }
-        let address = parsed.host_str().filter(|h| !h.is_empty()).map(|h| {
-            (
-                h.trim_start_matches('[').trim_end_matches(']').to_string(),
-                parsed.port().unwrap_or(default_port),
-            )
-        });
+        // No address to try for a Unix socket (`postgres://app@%2Frun%2Fpostgresql/db`).
+        let address = parsed
+            .host_str()
+            .filter(|h| !h.is_empty() && !h.contains('%'))
+            .map(|h| {
+                (
+                    h.trim_start_matches('[').trim_end_matches(']').to_string(),
+                    parsed.port().unwrap_or(default_port),
+                )
+            });
         Ok(Self {
             shown: shown(&parsed),
             address,
@@ -112,22 +115,15 @@ impl Connection {
 
     /// This connection's pool, made on first use; it connects only when a query needs it.
     pub fn pool(&self, type_name: &str) -> Result<Pool, ActivityError> {
-        static POOLS: OnceLock<Mutex<HashMap<String, (Pool, Instant)>>> = OnceLock::new();
+        static POOLS: OnceLock<Mutex<Lru<Pool>>> = OnceLock::new();
         let mut pools = POOLS
-            .get_or_init(Default::default)
+            .get_or_init(|| Mutex::new(Lru::new(MAX_POOLS)))
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if let Some((pool, used)) = pools.get_mut(&self.url) {
-            *used = Instant::now();
-            return Ok(pool.clone());
+        if let Some(pool) = pools.get(&self.url) {
+            return Ok(pool);
         }
-        let invalid = |e: sqlx::Error| {
-            let why = match e {
-                sqlx::Error::Configuration(e) => e.to_string(),
-                e => e.to_string(),
-            };
-            ActivityError::invalid(type_name, "connection", format!("{}: {why}", self.shown))
-        };
+        let invalid = |e: sqlx::Error| ActivityError::invalid(type_name, "connection", format!("{}: {e}", self.shown));
         let pool = match self.kind {
             Kind::Postgres => {
                 let options = PgConnectOptions::from_str(&self.url).map_err(invalid)?;
@@ -142,14 +138,51 @@ impl Connection {
                 Pool::Sqlite(lazy_pool(options))
             }
         };
-        if pools.len() >= MAX_POOLS
-            && let Some(oldest) = pools.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| k.clone())
-            && let Some((evicted, _)) = pools.remove(&oldest)
-        {
+        if let Some(evicted) = pools.insert(self.url.clone(), pool.clone()) {
             tokio::spawn(evicted.close());
         }
-        pools.insert(self.url.clone(), (pool.clone(), Instant::now()));
         Ok(pool)
+    }
+}
+
+/// At most `capacity` values by key; inserting past that evicts the least recently used one.
+struct Lru<T> {
+    capacity: usize,
+    /// Each entry with the `clock` of its last use.
+    entries: HashMap<String, (T, u64)>,
+    clock: u64,
+}
+
+impl<T: Clone> Lru<T> {
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            entries: HashMap::new(),
+            clock: 0,
+        }
+    }
+
+    fn get(&mut self, key: &str) -> Option<T> {
+        self.clock += 1;
+        let (value, used) = self.entries.get_mut(key)?;
+        *used = self.clock;
+        Some(value.clone())
+    }
+
+    /// Inserts `value`, handing back the value it evicted.
+    fn insert(&mut self, key: String, value: T) -> Option<T> {
+        let mut evicted = None;
+        if self.entries.len() >= self.capacity && !self.entries.contains_key(&key) {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone());
+            evicted = oldest.and_then(|k| self.entries.remove(&k)).map(|(v, _)| v);
+        }
+        self.clock += 1;
+        self.entries.insert(key, (value, self.clock));
+        evicted
     }
 }
 
@@ -193,4 +226,41 @@ fn shown(url: &Url) -> String {
     url.set_query(None);
     url.set_fragment(None);
     url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_least_recently_used_entry_goes_first() {
+        let mut lru = Lru::new(2);
+        assert_eq!(lru.insert("a".into(), 1), None);
+        assert_eq!(lru.insert("b".into(), 2), None);
+        assert_eq!(lru.get("a"), Some(1));
+        assert_eq!(lru.insert("c".into(), 3), Some(2));
+        assert_eq!((lru.get("a"), lru.get("b"), lru.get("c")), (Some(1), None, Some(3)));
+        assert_eq!(lru.insert("c".into(), 4), None);
+    }
+
+    #[test]
+    fn connections_show_without_password_or_options() {
+        let ctx = ActivityContext::standalone("t", "/srv/runbooks".into());
+        let shown = |text: &str| Connection::parse(&ctx, "t", text).map(|c| (c.shown, c.address));
+        assert_eq!(
+            shown("postgres://app:p%40ss@db1/orders?sslmode=require").unwrap(),
+            ("postgres://app@db1/orders".into(), Some(("db1".into(), 5432)))
+        );
+        assert_eq!(ctx.secrets.mask("p%40ss p@ss"), "****** ******");
+        assert_eq!(
+            shown("mariadb://root@[::1]:3307/shop").unwrap(),
+            ("mariadb://root@[::1]:3307/shop".into(), Some(("::1".into(), 3307)))
+        );
+        assert_eq!(
+            shown("sqlite:data/inv.db").unwrap(),
+            ("sqlite:/srv/runbooks/data/inv.db".into(), None)
+        );
+        assert_eq!(shown("sqlite:///tmp/x.db").unwrap().0, "sqlite:/tmp/x.db");
+        assert!(shown("db1/orders").is_err());
+    }
 }

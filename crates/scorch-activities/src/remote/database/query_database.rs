@@ -260,6 +260,13 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains('\n'));
+
+        let missing = db.url.replace("test.db", "missing.db");
+        let err = query(&missing, json!({"query": "SELECT 1"})).await.unwrap_err();
+        assert_eq!(
+            err,
+            ActivityError::Failed(format!("query_database: {missing}: unable to open database file"))
+        );
     }
 
     #[tokio::test]
