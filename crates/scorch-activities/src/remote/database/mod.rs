@@ -8,8 +8,11 @@ use std::time::Duration;
 use futures_util::TryStreamExt as _;
 use scorch_activity::props::Props;
 use scorch_activity::{ActivityContext, ActivityError, Value};
+use sqlx::pool::PoolConnection;
 use sqlx::query::Query;
-use sqlx::{AssertSqlSafe, Column as _, ColumnIndex, Encode, Executor, IntoArguments, Row as _, Type, ValueRef as _};
+use sqlx::{
+    AssertSqlSafe, Column as _, ColumnIndex, Database, Encode, Executor, IntoArguments, Row as _, Type, ValueRef as _,
+};
 
 use self::driver::Driver;
 use self::pools::{Connection, Pool};
@@ -203,8 +206,9 @@ where
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     usize: ColumnIndex<DB::Row>,
 {
+    let mut checkout = Checkout::new(pool).await?;
     let query = DB::bind_all(sqlx::query(AssertSqlSafe(sql)), params);
-    let mut stream = query.fetch(pool);
+    let mut stream = query.fetch(&mut *checkout.conn);
     let mut table = Table {
         columns: Vec::new(),
         rows: Vec::new(),
@@ -244,6 +248,8 @@ where
         }
         table.rows.push(values);
     }
+    drop(stream);
+    checkout.done = true;
     Ok(table)
 }
 
@@ -254,10 +260,37 @@ where
     DB::Arguments: IntoArguments<DB>,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
 {
+    let mut checkout = Checkout::new(pool).await?;
     let result = DB::bind_all(sqlx::query(AssertSqlSafe(sql)), params)
-        .execute(pool)
+        .execute(&mut *checkout.conn)
         .await?;
+    checkout.done = true;
     Ok(DB::rows_affected(&result))
+}
+
+/// A pooled connection that goes back to the pool only once its statement is done. One left in
+/// the middle (past `max_rows`, timed out, canceled) is closed instead: the pool would first read
+/// the rest of the result, which may be endless.
+struct Checkout<DB: Database> {
+    conn: PoolConnection<DB>,
+    done: bool,
+}
+
+impl<DB: Database> Checkout<DB> {
+    async fn new(pool: &sqlx::Pool<DB>) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            conn: pool.acquire().await?,
+            done: false,
+        })
+    }
+}
+
+impl<DB: Database> Drop for Checkout<DB> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.conn.close_on_drop();
+        }
+    }
 }
 
 impl Pool {

@@ -28,6 +28,11 @@ impl Activity for QueryDatabase {
         &DESCRIPTOR
     }
 
+    /// Any: the columns are known only when the query runs.
+    fn published_fields(&self, _properties: &Value) -> Option<Vec<String>> {
+        None
+    }
+
     async fn run(&self, ctx: &ActivityContext, properties: Value) -> Result<ActivityOutput, ActivityError> {
         let props = Props::new(TYPE, properties)?;
         let query = props.non_empty("query")?;
@@ -168,6 +173,14 @@ mod tests {
         assert_eq!(column(&out, "bl"), ["00ff", ""]);
     }
 
+    #[test]
+    fn later_activities_may_subscribe_to_any_column() {
+        assert_eq!(
+            QueryDatabase.published_fields(&json!({"query": "SELECT name FROM t"})),
+            None
+        );
+    }
+
     #[tokio::test]
     async fn zero_rows_publish_no_row() {
         for db in all_three().await {
@@ -195,6 +208,20 @@ mod tests {
                 db.url
             ))
         );
+        // The endless rest is not read: its connection is closed, which ends the query.
+        let name = db.url.rsplit('/').next().unwrap();
+        let running = format!(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{name}' AND query LIKE 'SELECT generate_series%'"
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let out = query(&db.url, json!({"query": running})).await.unwrap();
+            if out.rows[0]["n"] == "0" {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the endless query still runs");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         let out = query(
             &db.url,
             json!({"query": "SELECT g FROM generate_series(1, 10) g", "max_rows": 10}),
