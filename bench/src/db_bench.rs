@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use scorch_activity::{Activity, ActivityContext, MemorySettings};
+use scorch_activity::{ActivityContext, MemorySettings};
 use scorch_engine::{Engine, EngineConfig, InstanceRequest, InstanceStatus, MemoryJournal, RegistryCatalog};
 use scorch_model::{compile, load};
 use tokio_util::sync::CancellationToken;
