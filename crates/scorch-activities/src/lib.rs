@@ -54,6 +54,7 @@ pub fn standard() -> Registry {
         Arc::new(host::MoveFolder),
         Arc::new(host::PgpDecryptFile),
         Arc::new(host::PgpEncryptFile),
+        Arc::new(remote::QueryDatabase),
         Arc::new(utilities::QueryJson),
         Arc::new(utilities::QueryXml),
         Arc::new(text::ReadLine),
@@ -70,6 +71,7 @@ pub fn standard() -> Registry {
         Arc::new(remote::SendSyslogMessage),
         Arc::new(remote::SetSnmpVariable),
         Arc::new(host::StartStopService),
+        Arc::new(remote::WriteToDatabase),
     ];
     for activity in all {
         registry.register(activity);

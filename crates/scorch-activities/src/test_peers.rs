@@ -94,3 +94,21 @@ pub fn wait_for_port(port: u16) -> bool {
     }
     false
 }
+
+/// The PostgreSQL server database tests make their databases on (trust auth, as CI runs it).
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests take their peers' addresses from the environment"
+)]
+pub fn postgres_server() -> String {
+    std::env::var("SCORCH_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// The MariaDB (or MySQL) server database tests make their databases on: root, no password.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests take their peers' addresses from the environment"
+)]
+pub fn mariadb_server() -> String {
+    std::env::var("SCORCH_TEST_MARIADB").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
+}

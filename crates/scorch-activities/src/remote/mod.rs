@@ -8,6 +8,7 @@ use scorch_activity::{ActivityContext, ActivityError};
 
 use crate::io_words::io_why;
 
+mod database;
 mod get_computer_status;
 mod get_internet_application_status;
 mod http_clients;
@@ -21,6 +22,7 @@ mod smtp_peer;
 mod snmp;
 mod ssh;
 
+pub use database::{QueryDatabase, WriteToDatabase};
 pub use get_computer_status::GetComputerStatus;
 pub use get_internet_application_status::GetInternetApplicationStatus;
 pub use invoke_web_service::InvokeWebService;

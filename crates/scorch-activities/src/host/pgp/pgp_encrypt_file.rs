@@ -100,7 +100,7 @@ fn encryption_subkeys(key: &SignedPublicKey) -> Vec<&SignedPublicSubKey> {
                 let flags = s.key_flags();
                 let expired = s
                     .key_expiration_time()
-                    .is_some_and(|valid| SystemTime::from(sub.key.created_at()) + valid.into() <= now);
+                    .is_some_and(|valid| SystemTime::from(sub.key.created_at()) + std::time::Duration::from(valid) <= now);
                 (flags.encrypt_comms() || flags.encrypt_storage()) && !expired
             });
             sub.key.algorithm().can_encrypt() && usable && !revoked
