@@ -13,8 +13,6 @@ use std::time::Instant;
 use scorch_activity::{ActivityContext, MemorySettings};
 use scorch_engine::{Engine, EngineConfig, InstanceRequest, InstanceStatus, MemoryJournal, RegistryCatalog};
 use scorch_model::{compile, load};
-use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 const ROWS: usize = 10_000;
 const REPEAT: usize = 5;
@@ -78,16 +76,7 @@ fn main() {
             Arc::new(MemorySettings::default()),
             EngineConfig::default(),
         );
-        let request = InstanceRequest {
-            plan: plan.clone(),
-            runbook_id: Uuid::nil(),
-            job_id: Uuid::nil(),
-            instance_id: Uuid::now_v7(),
-            parameters: Default::default(),
-            cancel: CancellationToken::new(),
-            events: None,
-            resume: false,
-        };
+        let request = InstanceRequest::standalone(plan.clone());
         let started = Instant::now();
         let outcome = runtime.block_on(engine.run(request)).expect("engine");
         let elapsed = started.elapsed().as_secs_f64();

@@ -93,16 +93,7 @@ fn run_case(case: &str) {
             Arc::new(MemorySettings::default()),
             EngineConfig::default(),
         );
-        let request = InstanceRequest {
-            plan: plan.clone(),
-            runbook_id: Uuid::nil(),
-            job_id: Uuid::nil(),
-            instance_id: Uuid::now_v7(),
-            parameters: Default::default(),
-            cancel: CancellationToken::new(),
-            events: None,
-            resume: false,
-        };
+        let request = InstanceRequest::standalone(plan.clone());
         let started = Instant::now();
         let outcome = runtime.block_on(engine.run(request)).expect("engine");
         let elapsed = started.elapsed();

@@ -18,8 +18,6 @@ use std::time::{Duration, Instant};
 use scorch_activity::MemorySettings;
 use scorch_engine::{Engine, EngineConfig, InstanceRequest, InstanceStatus, MemoryJournal, RegistryCatalog};
 use scorch_model::{compile, load};
-use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 const HOSTS: usize = 20;
 const COMMANDS: [&str; 2] = ["sleep 1", "true"];
@@ -167,16 +165,7 @@ fn engine_run(d: &Path, port: u16, user: &str, key: &str, command: &str) -> Dura
         Arc::new(MemorySettings::default()),
         EngineConfig::default(),
     );
-    let request = InstanceRequest {
-        plan,
-        runbook_id: Uuid::nil(),
-        job_id: Uuid::nil(),
-        instance_id: Uuid::now_v7(),
-        parameters: Default::default(),
-        cancel: CancellationToken::new(),
-        events: None,
-        resume: false,
-    };
+    let request = InstanceRequest::standalone(plan);
     let started = Instant::now();
     let outcome = runtime.block_on(engine.run(request)).expect("engine");
     let elapsed = started.elapsed();

@@ -76,6 +76,23 @@ pub struct InstanceRequest {
     pub resume: bool,
 }
 
+impl InstanceRequest {
+    /// A new instance of `plan` outside any job (benchmarks and tests): nil runbook and job ids,
+    /// no parameters, no listener.
+    pub fn standalone(plan: Arc<Plan>) -> Self {
+        InstanceRequest {
+            plan,
+            runbook_id: Uuid::nil(),
+            job_id: Uuid::nil(),
+            instance_id: Uuid::now_v7(),
+            parameters: Row::new(),
+            cancel: CancellationToken::new(),
+            events: None,
+            resume: false,
+        }
+    }
+}
+
 /// An instance that has run to its end, the end not yet journaled ([`Engine::run_to_end`]).
 #[derive(Debug)]
 pub struct Ended {

@@ -925,17 +925,10 @@ links:
     );
     let journal = Arc::new(MemoryJournal::default());
     let engine = Engine::new(registry.clone(), journal.clone(), settings, EngineConfig::default());
-    let request = InstanceRequest {
-        plan: plan(&registry, &yaml),
-        runbook_id: Uuid::nil(),
-        job_id: Uuid::nil(),
-        instance_id: Uuid::now_v7(),
-        parameters: Default::default(),
-        cancel: CancellationToken::new(),
-        events: None,
-        resume: false,
-    };
-    let outcome = engine.run(request).await.unwrap();
+    let outcome = engine
+        .run(InstanceRequest::standalone(plan(&registry, &yaml)))
+        .await
+        .unwrap();
     assert_eq!(outcome.status, InstanceStatus::Success, "{outcome:?}");
     assert_eq!(probe.runs("each"), 3);
     let ping = journal

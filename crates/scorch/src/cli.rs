@@ -189,7 +189,7 @@ pub fn print_activities(markdown: bool) {
         return;
     }
     for d in all {
-        out!("{:<30} {:<24} {}", d.category, d.type_name, d.summary);
+        out!("{:<30} {:<32} {}", d.category, d.type_name, d.summary);
     }
 }
 

@@ -116,12 +116,22 @@ fn rows(config: &Config) -> Vec<Row> {
 /// other computers.
 const ACTIVITY_PORTS: &[(&str, &str)] = &[
     ("get_computer_status", "ICMP echo, or the TCP port given"),
+    ("get_snmp_variable", "SNMP 161 (UDP), or the port given"),
     (
         "get_internet_application_status",
         "HTTP 80, HTTPS 443, SMTP 25, FTP 21, POP3 110, DNS 53 (UDP and TCP), or the port given",
     ),
     ("invoke_web_service", "HTTP 80, HTTPS 443 (or the URL's port)"),
+    (
+        "query_database",
+        "PostgreSQL 5432, MySQL/MariaDB 3306 (or the connection's port); write_to_database alike",
+    ),
+    ("run_ssh_command", "SSH 22, or the port given"),
     ("send_email", "SMTP 587 (STARTTLS), 465 (TLS) or 25, or the port given"),
+    (
+        "send_snmp_trap",
+        "SNMP traps 162 (UDP), or the port given; set_snmp_variable as get",
+    ),
     ("send_syslog_message", "syslog 514 (UDP or TCP)"),
 ];
 

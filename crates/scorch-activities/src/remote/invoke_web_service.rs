@@ -251,7 +251,14 @@ async fn send(ctx: &ActivityContext, request: Request) -> Result<ActivityOutput,
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .unwrap_or_default();
     let headers = headers_json(response.headers());
-    let bytes = response.bytes().await.map_err(fail)?;
+    let bytes = read_capped(response).await.map_err(|e| match e {
+        Capped::Request(e) => fail(e),
+        Capped::TooLarge => ActivityError::failed(
+            TYPE,
+            &subject,
+            format!("the answer is larger than {} MiB", MAX_BODY_BYTES >> 20),
+        ),
+    })?;
     let response_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
     if let Some(file) = &request.response_file {
@@ -313,6 +320,29 @@ fn shown(url: &Url) -> String {
     url.to_string()
 }
 
+/// Answers larger than this fail the activity: the body is published and kept in memory.
+const MAX_BODY_BYTES: usize = 16 << 20;
+
+enum Capped {
+    Request(reqwest::Error),
+    TooLarge,
+}
+
+/// The answer's body, read chunk by chunk up to [`MAX_BODY_BYTES`].
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, Capped> {
+    if response.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(Capped::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(Capped::Request)? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(Capped::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// A failed exchange as a one-line error: the peer's timeout and a connection that failed (other
 /// than on its certificate) are worth a retry.
 fn request_error(ctx: &ActivityContext, subject: &str, timeout: Duration, error: &reqwest::Error) -> ActivityError {
@@ -368,7 +398,16 @@ mod tests {
             .route("/echo", any(echo))
             .route("/redirect", get(|| async { Redirect::to("/echo?from=redirect") }))
             .route("/status/{code}", any(status))
-            .route("/hang", get(std::future::pending::<String>));
+            .route("/hang", get(std::future::pending::<String>))
+            // Over the cap: once with its length told, once streamed without it.
+            .route("/huge", get(|| async { vec![b'x'; MAX_BODY_BYTES + 1] }))
+            .route(
+                "/huge-stream",
+                get(|| async {
+                    let chunks = (0..17).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 1 << 20]));
+                    axum::body::Body::from_stream(futures_util::stream::iter(chunks))
+                }),
+            );
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -493,6 +532,18 @@ mod tests {
         assert_eq!(out.rows[0]["status_code"], 200);
         assert_eq!(out.rows[0]["url"], format!("http://{addr}/echo?from=redirect"));
         assert_eq!(echoed(&out)["query"], "from=redirect");
+    }
+
+    #[tokio::test]
+    async fn answers_over_the_cap_fail() {
+        let addr = server().await;
+        for path in ["huge", "huge-stream"] {
+            let err = run(json!({"url": format!("http://{addr}/{path}")})).await.unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("invoke_web_service: GET http://{addr}/{path}: the answer is larger than 16 MiB")
+            );
+        }
     }
 
     #[tokio::test]

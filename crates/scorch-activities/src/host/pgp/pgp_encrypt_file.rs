@@ -98,9 +98,9 @@ fn encryption_subkeys(key: &SignedPublicKey) -> Vec<&SignedPublicSubKey> {
                 .max_by_key(|s| s.created().map(|t| t.as_secs()));
             let usable = binding.is_some_and(|s| {
                 let flags = s.key_flags();
-                let expired = s
-                    .key_expiration_time()
-                    .is_some_and(|valid| SystemTime::from(sub.key.created_at()) + std::time::Duration::from(valid) <= now);
+                let expired = s.key_expiration_time().is_some_and(|valid| {
+                    SystemTime::from(sub.key.created_at()) + std::time::Duration::from(valid) <= now
+                });
                 (flags.encrypt_comms() || flags.encrypt_storage()) && !expired
             });
             sub.key.algorithm().can_encrypt() && usable && !revoked
