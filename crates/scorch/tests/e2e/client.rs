@@ -66,6 +66,7 @@ impl Servers {
         store.create_token("admin", &token_hash(&admin), "test").await.unwrap();
         let plans = Arc::new(Plans::new(Arc::new(scorch_activities::standard())));
         let state = AppState::new(store.clone(), plans.clone());
+        let secrets = state.secrets.clone();
         let stop = CancellationToken::new();
         let (m, management) = listener().await;
         tokio::spawn(management::serve(m, state.clone(), HttpLimits::default(), stop.clone()));
@@ -75,6 +76,8 @@ impl Servers {
         opts.heartbeat = Duration::from_millis(200);
         opts.poll = Duration::from_millis(200);
         opts.engine.working_dir = dir.path().to_path_buf();
+        // Encrypted variables are opened with the key the web service sealed them with.
+        opts.secrets = Some(secrets);
         tokio::spawn(runbook_server::run(store, plans, opts, stop.clone()));
         Self {
             management,
@@ -376,6 +379,65 @@ async fn computer_groups_run_an_activity_once_per_host() {
         gone.stdout,
         gone.stderr
     );
+}
+
+/// The tour's web-service runbook: scorch's own web service called with the administrator's
+/// token from an encrypted variable. The call succeeds, and the token is in no answer about it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bearer_token_from_an_encrypted_variable_is_in_no_record() {
+    let s = Servers::start().await;
+    s.scorch_as(
+        &s.admin,
+        &["var", "set", "ApiToken", "-", "--encrypted"],
+        Some(&format!("{}\n", s.admin)),
+    )
+    .await
+    .ok();
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/call-web-service.runbook.yaml");
+    s.scorch(&["runbook", "push", example.to_str().unwrap()]).await.ok();
+    let url = format!("Url={}/api/v1/runbook-servers", s.web);
+    let done = s
+        .scorch(&[
+            "job",
+            "start",
+            "Call A Web Service",
+            "--wait",
+            "--json",
+            "--param",
+            &url,
+            "--param",
+            "Path=$.items[*].name",
+        ])
+        .await
+        .ok();
+    let doc: Value = serde_json::from_str(&done.stdout).unwrap();
+    assert_eq!(doc["status"], "success", "{doc}");
+    assert!(
+        doc["returns"]["Found"]
+            .as_str()
+            .unwrap()
+            .starts_with("rb-test (HTTP 200"),
+        "{doc}"
+    );
+    let list = s
+        .scorch(&["instance", "list", "--runbook", "Call A Web Service", "--json"])
+        .await
+        .ok();
+    let id = serde_json::from_str::<Value>(&list.stdout).unwrap()["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let shown = s.scorch(&["instance", "show", &id, "--json"]).await.ok();
+    let jobs = s.scorch(&["job", "list", "--json"]).await.ok();
+    let audit = s.scorch(&["audit", "--limit", "100"]).await.ok();
+    for (what, text) in [
+        ("the outcome", &done.stdout),
+        ("the instance", &shown.stdout),
+        ("the jobs", &jobs.stdout),
+        ("the audit", &audit.stdout),
+    ] {
+        assert!(!text.contains(&s.admin), "the token is in {what}: {text}");
+    }
 }
 
 /// `send_platform_event` runs are the instance's events on the web service, in order.
