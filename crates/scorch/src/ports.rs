@@ -116,11 +116,11 @@ fn rows(config: &Config) -> Vec<Row> {
 /// other computers.
 const ACTIVITY_PORTS: &[(&str, &str)] = &[
     ("get_computer_status", "ICMP echo, or the TCP port given"),
-    ("get_snmp_variable", "SNMP 161 (UDP), or the port given"),
     (
         "get_internet_application_status",
         "HTTP 80, HTTPS 443, SMTP 25, FTP 21, POP3 110, DNS 53 (UDP and TCP), or the port given",
     ),
+    ("get_snmp_variable", "SNMP 161 (UDP), or the port given"),
     ("invoke_web_service", "HTTP 80, HTTPS 443 (or the URL's port)"),
     (
         "query_database",

@@ -690,7 +690,7 @@ async fn ports_table_and_bind_errors() {
     );
     let activities = table.stdout.lines().find(|l| l.contains("targeted computers")).unwrap();
     assert!(
-        activities.contains("run_program and run_script") && !activities.contains("SSH"),
+        activities.contains("run_program and run_script") && activities.contains("run_ssh_command: SSH 22"),
         "{activities}"
     );
 
