@@ -94,6 +94,24 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
+/// On loopback (or a Unix socket) TLS protects nothing and costs the job path about 45% of its
+/// throughput (the API benchmark: 1,900 against 3,500 jobs/s), so a URL that names no `sslmode`
+/// connects in plain there; elsewhere PostgreSQL's default, `prefer`, stands.
+fn plain_on_loopback(url: &str, options: PgConnectOptions) -> PgConnectOptions {
+    let host = options.get_host();
+    let local = host.starts_with('/')
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if local && !url.contains("sslmode=") {
+        options.ssl_mode(sqlx::postgres::PgSslMode::Disable)
+    } else {
+        options
+    }
+}
+
 /// Connections for readers and writers of this process (the journal writer holds one of them).
 const POOL_SIZE: u32 = 16;
 /// How long a caller waits for a free connection before the database counts as unavailable.
@@ -180,6 +198,7 @@ impl PgStore {
         }
         let options = PgConnectOptions::from_str(url)
             .map_err(|err| StoreError::Invalid(format!("database URL '{}': {err}", redact(url))))?;
+        let options = plain_on_loopback(url, options);
         let place = format!(
             "'{}' on {}:{}",
             options.get_database().unwrap_or("postgres"),
@@ -287,7 +306,9 @@ fn limit(limit: u32) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use sqlx::postgres::PgSslMode;
+
+    use super::*;
 
     #[test]
     fn passwords_stay_out_of_messages() {
@@ -297,5 +318,21 @@ mod tests {
         );
         assert_eq!(redact("postgres://scorch@db/scorch"), "postgres://scorch@db/scorch");
         assert_eq!(redact("postgres://db/scorch"), "postgres://db/scorch");
+    }
+
+    fn mode(url: &str) -> PgSslMode {
+        plain_on_loopback(url, PgConnectOptions::from_str(url).unwrap()).get_ssl_mode()
+    }
+
+    #[test]
+    fn loopback_is_plain_unless_the_url_says_otherwise() {
+        assert!(matches!(mode("postgres://u@127.0.0.1:5432/db"), PgSslMode::Disable));
+        assert!(matches!(mode("postgres://u@localhost/db"), PgSslMode::Disable));
+        assert!(matches!(mode("postgres://u@[::1]:5432/db"), PgSslMode::Disable));
+        assert!(matches!(
+            mode("postgres://u@127.0.0.1/db?sslmode=require"),
+            PgSslMode::Require
+        ));
+        assert!(!matches!(mode("postgres://u@db.example/db"), PgSslMode::Disable));
     }
 }
