@@ -26,7 +26,6 @@ mod fleet;
 
 use std::collections::HashMap;
 use std::process::Child;
-use std::sync::Arc;
 use std::time::Instant;
 
 use fleet::{Fleet, Setup, TOKEN, start_with};
@@ -147,23 +146,12 @@ async fn run_job(client: &reqwest::Client, web: &str) -> (f64, Phases) {
 
 /// Runs `jobs` jobs with `in_flight` requests at a time; each job's start-to-first-activity time.
 async fn run_concurrently(client: &reqwest::Client, web: &str, jobs: usize, in_flight: usize) -> Vec<f64> {
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..in_flight {
-        let (client, web, next) = (client.clone(), web.to_string(), next.clone());
-        tasks.spawn(async move {
-            let mut firsts = Vec::new();
-            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < jobs {
-                firsts.push(run_job(&client, &web).await.1[1]);
-            }
-            firsts
-        });
-    }
-    let mut to_first = Vec::new();
-    while let Some(firsts) = tasks.join_next().await {
-        to_first.extend(firsts.unwrap());
-    }
-    to_first
+    let (client, web) = (client.clone(), web.to_string());
+    fleet::concurrently(jobs, in_flight, move || {
+        let (client, web) = (client.clone(), web.clone());
+        async move { run_job(&client, &web).await.1[1] }
+    })
+    .await
 }
 
 /// The two setups every run measures, in the same run: as deployed (metrics on, the default log

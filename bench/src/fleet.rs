@@ -219,3 +219,30 @@ pub async fn push(client: &reqwest::Client, management: &str, source: &str, fold
     assert!(status.is_success(), "push: {status} {text}");
     serde_json::from_str(&text).unwrap_or_default()
 }
+
+/// Calls `one` `jobs` times, `in_flight` calls at once (each on its own task, one after another);
+/// what the calls returned, in no particular order.
+pub async fn concurrently<T, F, Fut>(jobs: usize, in_flight: usize, one: F) -> Vec<T>
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = T> + Send,
+    T: Send + 'static,
+{
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..in_flight {
+        let (one, next) = (one.clone(), next.clone());
+        tasks.spawn(async move {
+            let mut done = Vec::new();
+            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < jobs {
+                done.push(one().await);
+            }
+            done
+        });
+    }
+    let mut all = Vec::with_capacity(jobs);
+    while let Some(done) = tasks.join_next().await {
+        all.extend(done.unwrap());
+    }
+    all
+}

@@ -72,7 +72,7 @@ fn serve(seen: Arc<Seen>) -> String {
                 }),
             );
             let make = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-            let counting = tower_count(seen, make);
+            let counting = CountConnections { seen, inner: make };
             axum::serve(listener, counting).await.unwrap();
         });
     });
@@ -80,10 +80,6 @@ fn serve(seen: Arc<Seen>) -> String {
 }
 
 /// Counts each accepted connection, then hands it to axum's service maker.
-fn tower_count<M: Clone>(seen: Arc<Seen>, make: M) -> CountConnections<M> {
-    CountConnections { seen, inner: make }
-}
-
 #[derive(Clone)]
 struct CountConnections<M> {
     seen: Arc<Seen>,
@@ -124,19 +120,12 @@ async fn run_job(client: &reqwest::Client, web: &str) {
 }
 
 async fn run_concurrently(client: &reqwest::Client, web: &str, jobs: usize) {
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..IN_FLIGHT {
-        let (client, web, next) = (client.clone(), web.to_string(), next.clone());
-        tasks.spawn(async move {
-            while next.fetch_add(1, Ordering::Relaxed) < jobs {
-                run_job(&client, &web).await;
-            }
-        });
-    }
-    while let Some(done) = tasks.join_next().await {
-        done.unwrap();
-    }
+    let (client, web) = (client.clone(), web.to_string());
+    fleet::concurrently(jobs, IN_FLIGHT, move || {
+        let (client, web) = (client.clone(), web.clone());
+        async move { run_job(&client, &web).await }
+    })
+    .await;
 }
 
 #[tokio::main(flavor = "current_thread")]

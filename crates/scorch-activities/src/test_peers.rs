@@ -1,23 +1,11 @@
 //! For this crate's tests: what a test does when a real peer it needs (sshd, snmpd, an SMTP
 //! server) is missing, where such programs are, and free loopback ports to start them on.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
-/// A peer a test needs is missing. Where `SCORCH_TEST_PEERS=required` (CI sets it) the test
-/// fails; elsewhere it is skipped, with a note written past the test harness's capture so that
-/// `cargo test` on a laptop shows what did not run.
-#[allow(clippy::disallowed_methods, reason = "CI's rule comes from the environment")]
-pub fn peer_missing(peer: &str, hint: &str) {
-    let test = std::thread::current().name().unwrap_or("a test").to_string();
-    if std::env::var("SCORCH_TEST_PEERS").is_ok_and(|v| v == "required") {
-        panic!("{test} needs {peer}: {hint}");
-    }
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED {test}: no {peer}; {hint} (SCORCH_TEST_PEERS=required makes this a failure)"
-    );
-}
+// What a test does when its peer is missing, and where the test PostgreSQL server is: the same
+// rules as the store's tests.
+pub use scorch_store::test_peers::{peer_missing, postgres_server};
 
 /// A program by name, looked for on `PATH` and in the system folders a non-root `PATH` lacks
 /// (`sshd` and `snmpd` live in `/usr/sbin`).
@@ -93,15 +81,6 @@ pub fn wait_for_port(port: u16) -> bool {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     false
-}
-
-/// The PostgreSQL server database tests make their databases on (trust auth, as CI runs it).
-#[allow(
-    clippy::disallowed_methods,
-    reason = "tests take their peers' addresses from the environment"
-)]
-pub fn postgres_server() -> String {
-    std::env::var("SCORCH_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// The MariaDB (or MySQL) server database tests make their databases on: root, no password.

@@ -198,30 +198,16 @@ impl Engine {
             started_at,
         };
         self.journal.instance_started(&start).await?;
+        let settings = &self.settings;
+        let variables = prefetch(
+            &req.plan.variables,
+            |name| async move { settings.variable(&name).await },
+        )
+        .await?;
+        let groups = prefetch(&req.plan.groups, |name| async move { settings.group(&name).await }).await?;
         let secrets = Arc::new(SecretRegistry::default());
-        let mut variables = HashMap::new();
-        for name in &req.plan.variables {
-            match self.settings.variable(name).await {
-                Ok(var) => {
-                    if var.encrypted {
-                        secrets.remember(&var.value);
-                    }
-                    variables.insert(name.clone(), var);
-                }
-                // Reported where the reference is rendered, naming the activity.
-                Err(SettingsError::NotFound { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let mut groups = HashMap::new();
-        for name in &req.plan.groups {
-            match self.settings.group(name).await {
-                Ok(hosts) => {
-                    groups.insert(name.clone(), hosts);
-                }
-                Err(SettingsError::NotFound { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
+        for var in variables.values().filter(|v| v.encrypted) {
+            secrets.remember(&var.value);
         }
         let facts = facts(&req, &self.config.server, started_at, (variables, groups));
         let shared = Shared::new(
@@ -255,6 +241,25 @@ impl Engine {
         };
         Ok(Ended { outcome, end })
     }
+}
+
+/// The global settings `names` name, by name. One that does not exist is left out: it is
+/// reported where a reference to it is rendered, naming the activity.
+async fn prefetch<T, Fut>(names: &[String], get: impl Fn(String) -> Fut) -> Result<HashMap<String, T>, SettingsError>
+where
+    Fut: std::future::Future<Output = Result<T, SettingsError>>,
+{
+    let mut found = HashMap::new();
+    for name in names {
+        match get(name.clone()).await {
+            Ok(value) => {
+                found.insert(name.clone(), value);
+            }
+            Err(SettingsError::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(found)
 }
 
 fn facts(

@@ -14,7 +14,7 @@ use scorch_activity::props::Props;
 use scorch_activity::{Activity, ActivityContext, ActivityError, ActivityOutput, Descriptor, Row, Value, row};
 use tokio::io::AsyncWriteExt as _;
 
-use super::http_clients::{TlsSetting, client, innermost, tls_failure};
+use super::http_clients::{TlsSetting, body_up_to, client, innermost, tls_failure};
 use super::{CATEGORY, cancelable, peer_name, port_prop, probes, resolve, show_duration, timeout_prop};
 use crate::io_words::plain_reason;
 
@@ -195,16 +195,9 @@ async fn http(ctx: &ActivityContext, props: &Props, timeout: Duration) -> Result
         }
     };
     let work = async {
-        let mut response = client.get(url.clone()).timeout(timeout).send().await.map_err(fail)?;
+        let response = client.get(url.clone()).timeout(timeout).send().await.map_err(fail)?;
         let status = response.status();
-        let mut body = Vec::new();
-        while body.len() < MAX_BODY_BYTES {
-            match response.chunk().await.map_err(fail)? {
-                Some(chunk) => body.extend_from_slice(&chunk),
-                None => break,
-            }
-        }
-        body.truncate(MAX_BODY_BYTES);
+        let (body, _) = body_up_to(response, MAX_BODY_BYTES).await.map_err(fail)?;
         Ok::<_, ActivityError>((status, String::from_utf8_lossy(&body).into_owned()))
     };
     let (status, body) = cancelable(ctx, work).await??;

@@ -48,6 +48,19 @@ pub fn client(tls: &TlsSetting) -> Result<reqwest::Client, String> {
     Ok(client)
 }
 
+/// An answer's body, read up to `cap` bytes, and whether it held more (the rest is not read).
+pub async fn body_up_to(mut response: reqwest::Response, cap: usize) -> Result<(Vec<u8>, bool), reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        body.extend_from_slice(&chunk);
+        if body.len() > cap {
+            body.truncate(cap);
+            return Ok((body, true));
+        }
+    }
+    Ok((body, false))
+}
+
 /// The text of the deepest cause of `error` (`Connection refused (os error 111)`, not
 /// `error sending request for url (...)`).
 pub fn innermost(error: &(dyn std::error::Error + 'static)) -> String {

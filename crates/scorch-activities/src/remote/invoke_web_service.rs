@@ -9,7 +9,7 @@ use scorch_activity::{Activity, ActivityContext, ActivityError, ActivityOutput, 
 use serde_json::Map;
 use tokio::time::Instant;
 
-use super::http_clients::{TlsSetting, client, innermost, tls_failure};
+use super::http_clients::{TlsSetting, body_up_to, client, innermost, tls_failure};
 
 const TYPE: &str = "invoke_web_service";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -251,14 +251,11 @@ async fn send(ctx: &ActivityContext, request: Request) -> Result<ActivityOutput,
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .unwrap_or_default();
     let headers = headers_json(response.headers());
-    let bytes = read_capped(response).await.map_err(|e| match e {
-        Capped::Request(e) => fail(e),
-        Capped::TooLarge => ActivityError::failed(
-            TYPE,
-            &subject,
-            format!("the answer is larger than {} MiB", MAX_BODY_BYTES >> 20),
-        ),
-    })?;
+    let (bytes, more) = body_up_to(response, MAX_BODY_BYTES).await.map_err(fail)?;
+    if more {
+        let why = format!("the answer is larger than {} MiB", MAX_BODY_BYTES >> 20);
+        return Err(ActivityError::failed(TYPE, &subject, why));
+    }
     let response_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
     if let Some(file) = &request.response_file {
@@ -322,26 +319,6 @@ fn shown(url: &Url) -> String {
 
 /// Answers larger than this fail the activity: the body is published and kept in memory.
 const MAX_BODY_BYTES: usize = 16 << 20;
-
-enum Capped {
-    Request(reqwest::Error),
-    TooLarge,
-}
-
-/// The answer's body, read chunk by chunk up to [`MAX_BODY_BYTES`].
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, Capped> {
-    if response.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Err(Capped::TooLarge);
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(Capped::Request)? {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(Capped::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
 
 /// A failed exchange as a one-line error: the peer's timeout and a connection that failed (other
 /// than on its certificate) are worth a retry.
