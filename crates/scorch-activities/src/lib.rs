@@ -9,6 +9,7 @@ pub mod control;
 pub mod files;
 pub mod host;
 mod io_words;
+pub mod monitor;
 pub mod remote;
 mod syslog;
 pub mod system;
@@ -75,6 +76,9 @@ pub fn standard() -> Registry {
     ];
     for activity in all {
         registry.register(activity);
+    }
+    for (activity, watch) in monitor::monitors() {
+        registry.register_monitor(activity, watch);
     }
     registry
 }

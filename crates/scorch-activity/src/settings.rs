@@ -40,6 +40,8 @@ pub trait GlobalSettings: Send + Sync {
     async fn modify_counter(&self, name: &str, op: CounterOp) -> Result<i64, SettingsError>;
     /// A computer group's hosts, in their order.
     async fn group(&self, name: &str) -> Result<Vec<String>, SettingsError>;
+    /// A schedule's definition, as stored (`scorch_model::schedule::Schedule` reads it).
+    async fn schedule(&self, name: &str) -> Result<serde_json::Value, SettingsError>;
 }
 
 /// Variables, counters and computer groups kept in memory for one process.
@@ -49,6 +51,7 @@ pub struct MemorySettings {
     /// name -> (value, default)
     counters: Mutex<HashMap<String, (i64, i64)>>,
     groups: Mutex<HashMap<String, Vec<String>>>,
+    schedules: Mutex<HashMap<String, serde_json::Value>>,
 }
 
 impl MemorySettings {
@@ -76,6 +79,15 @@ impl MemorySettings {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(name.to_string(), hosts);
+    }
+}
+
+impl MemorySettings {
+    pub fn set_schedule(&self, name: &str, definition: serde_json::Value) {
+        self.schedules
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), definition);
     }
 }
 
@@ -119,5 +131,10 @@ impl GlobalSettings for MemorySettings {
             .get(name)
             .cloned()
             .ok_or_else(|| not_found("computer group", name))
+    }
+
+    async fn schedule(&self, name: &str) -> Result<serde_json::Value, SettingsError> {
+        let schedules = self.schedules.lock().unwrap_or_else(|e| e.into_inner());
+        schedules.get(name).cloned().ok_or_else(|| not_found("schedule", name))
     }
 }

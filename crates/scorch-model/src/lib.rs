@@ -13,6 +13,7 @@ pub mod params;
 pub mod plan;
 pub mod props;
 pub mod retry;
+pub mod schedule;
 pub mod source;
 mod status;
 pub mod template;

@@ -105,6 +105,10 @@ impl GlobalSettings for OpenedSettings {
     async fn group(&self, name: &str) -> Result<Vec<String>, SettingsError> {
         self.inner.group(name).await
     }
+
+    async fn schedule(&self, name: &str) -> Result<serde_json::Value, SettingsError> {
+        self.inner.schedule(name).await
+    }
 }
 
 #[cfg(test)]

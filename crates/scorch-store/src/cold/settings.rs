@@ -184,4 +184,15 @@ impl GlobalSettings for Settings {
             .ok_or_else(|| not_found("computer group", name))?;
         parse_hosts(name, &hosts).map_err(SettingsError::Unavailable)
     }
+
+    async fn schedule(&self, name: &str) -> Result<serde_json::Value, SettingsError> {
+        let definition: String = sqlx::query_scalar("SELECT definition FROM schedules WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| not_found("schedule", name))?;
+        serde_json::from_str(&definition)
+            .map_err(|e| SettingsError::Unavailable(format!("schedule '{name}' is stored unreadable: {e}")))
+    }
 }

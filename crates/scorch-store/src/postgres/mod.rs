@@ -92,6 +92,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "computer_groups",
         include_str!("../../migrations/postgres/0011_computer_groups.sql"),
     ),
+    (
+        12,
+        "monitors",
+        include_str!("../../migrations/postgres/0012_monitors.sql"),
+    ),
 ];
 
 /// On loopback (or a Unix socket) TLS protects nothing and costs the job path about 45% of its

@@ -88,6 +88,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "computer_groups",
         include_str!("../../migrations/sqlite/0011_computer_groups.sql"),
     ),
+    (
+        12,
+        "monitors",
+        include_str!("../../migrations/sqlite/0012_monitors.sql"),
+    ),
 ];
 
 /// How long a statement waits for another connection's write lock before failing.
