@@ -15,6 +15,9 @@ pub struct Runbook {
     pub description: Option<String>,
     #[serde(default = "one")]
     pub concurrency: u32,
+    /// A schedule in global settings that job starts (and a monitor's triggers) must conform to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runbook_servers: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

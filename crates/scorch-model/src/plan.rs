@@ -172,6 +172,9 @@ impl Compiler<'_, '_> {
                 MAX_NAME_CHARS,
             );
         }
+        if let Some(schedule) = &rb.schedule {
+            self.fits("schedule", "a schedule name", schedule, MAX_NAME_CHARS);
+        }
         if rb.concurrency == 0 {
             self.err("concurrency", "concurrency must be at least 1");
         }

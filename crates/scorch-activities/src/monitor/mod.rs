@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use scorch_activity::{Activity, MonitorActivity, Watch};
 
+#[cfg(test)]
+pub(crate) mod test_sink;
 mod webhook;
 
 pub const CATEGORY: &str = "Monitoring and scheduling";

@@ -31,3 +31,33 @@ impl Watch for MonitorWebhook {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use scorch_activity::{ActivityContext, Value};
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+    use crate::monitor::test_sink::MemorySink;
+
+    #[tokio::test]
+    async fn waits_firing_nothing_until_canceled() {
+        let cancel = CancellationToken::new();
+        let ctx = WatchContext {
+            properties: Value::Null,
+            checkpoint: None,
+            cancel: cancel.clone(),
+            probe: ActivityContext::standalone(TYPE, std::env::temp_dir()),
+        };
+        let sink = Arc::new(MemorySink::default());
+        let watching = tokio::spawn(MonitorWebhook.watch(ctx, sink.clone()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!watching.is_finished());
+        cancel.cancel();
+        watching.await.unwrap().unwrap();
+        assert!(sink.triggers().is_empty());
+        assert!(sink.wait_for(0, Duration::ZERO).await.is_empty());
+    }
+}
