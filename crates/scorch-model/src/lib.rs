@@ -8,6 +8,7 @@ mod diagnostic;
 pub mod duration;
 pub mod functions;
 mod load;
+pub mod monitor;
 pub mod names;
 pub mod params;
 pub mod plan;

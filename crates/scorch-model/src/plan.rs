@@ -108,6 +108,8 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Activities with no incoming link, where an instance begins.
     pub starts: Vec<usize>,
+    /// The monitor activity a monitor runbook starts with (see [`crate::monitor`]).
+    pub monitor: Option<usize>,
     /// The job parameters (declared by `initialize_data`).
     pub parameters: Vec<ParamDef>,
     pub returns: Vec<(String, ValueType)>,
@@ -298,7 +300,8 @@ impl Compiler<'_, '_> {
         let starts: Vec<usize> = (0..steps.len()).filter(|&i| inputs[i].is_empty()).collect();
         // With duplicate ids the links are ambiguous; that error is the one to fix first.
         let ids_unique = index.len() == rb.activities.len();
-        if ids_unique && starts.len() > 1 && !starts.iter().any(|&i| rb.activities[i].ty.starts_with("monitor_")) {
+        let monitor = starts.iter().copied().find(|&i| crate::monitor::is_monitor(&rb.activities[i].ty));
+        if ids_unique && starts.len() > 1 && monitor.is_none() {
             let ids = starts
                 .iter()
                 .map(|&i| rb.activities[i].id.as_str())
@@ -307,14 +310,25 @@ impl Compiler<'_, '_> {
             self.err("links", format!("a runbook has one start activity (no incoming link), but these have none: {ids}; link them or remove the extra ones"));
         }
         let parameters = self.parameters();
+        if ids_unique {
+            for (path, why) in crate::monitor::problems(rb, &starts, !parameters.is_empty()) {
+                self.err(path, why);
+            }
+        }
+        let mut runbook = rb.clone();
+        if monitor.is_some() {
+            // A monitor runbook's job is its one running monitor, whatever the file says.
+            runbook.concurrency = 1;
+        }
         let mut variables: Vec<String> = ctx.variables.into_iter().collect();
         variables.sort();
         let mut groups: Vec<String> = ctx.groups.into_iter().collect();
         groups.sort();
         Some(Plan {
-            runbook: rb.clone(),
+            runbook,
             steps,
             starts,
+            monitor,
             parameters,
             returns,
             variables,

@@ -4,12 +4,14 @@ use serde_json::Value;
 
 use crate::{Catalog, Diagnostic, TypeInfo, compile, load};
 
-/// Knows `initialize_data` and `junction`, taking any properties.
+const KNOWN: [&str; 4] = ["initialize_data", "junction", "monitor_date_time", "monitor_webhook"];
+
+/// Knows `initialize_data`, `junction` and two monitors, taking any properties.
 pub struct AnyProperties;
 
 impl Catalog for AnyProperties {
     fn describe(&self, type_name: &str, properties: &Value) -> Option<TypeInfo> {
-        let known = ["initialize_data", "junction"].contains(&type_name);
+        let known = KNOWN.contains(&type_name);
         known.then(|| TypeInfo {
             properties: properties
                 .as_object()
@@ -21,7 +23,7 @@ impl Catalog for AnyProperties {
     }
 
     fn type_names(&self) -> Vec<String> {
-        vec!["initialize_data".into(), "junction".into()]
+        KNOWN.iter().map(|t| t.to_string()).collect()
     }
 }
 
