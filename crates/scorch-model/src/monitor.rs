@@ -21,7 +21,9 @@ pub fn is_monitor(type_name: &str) -> bool {
 pub fn check_hook(name: &str) -> Result<(), String> {
     let fits = !name.is_empty()
         && name.len() <= MAX_HOOK_CHARS
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
     match fits {
         true => Ok(()),
         false => Err(format!(
@@ -79,7 +81,8 @@ pub(crate) fn problems(rb: &Runbook, starts: &[usize], has_parameters: bool) -> 
     if has_parameters {
         out.push((
             "activities".to_string(),
-            "a monitor runbook takes no job parameters: its instances start with the monitor's published data".to_string(),
+            "a monitor runbook takes no job parameters: its instances start with the monitor's published data"
+                .to_string(),
         ));
     }
     let a = &rb.activities[first];
@@ -137,16 +140,32 @@ mod tests {
     #[test]
     fn a_monitor_elsewhere_than_the_one_start_is_refused() {
         let inside = "format: 1\nrunbook: M\nactivities:\n  - { id: j, type: junction }\n  - { id: tick, type: monitor_date_time }\nlinks:\n  - { from: j, to: tick }\n";
-        assert!(messages(inside).contains("can only be the runbook's start activity"), "{}", messages(inside));
+        assert!(
+            messages(inside).contains("can only be the runbook's start activity"),
+            "{}",
+            messages(inside)
+        );
         let two_starts = "format: 1\nrunbook: M\nactivities:\n  - { id: tick, type: monitor_date_time }\n  - { id: j, type: junction }\n";
-        assert!(messages(two_starts).contains("these have no incoming link either: j"), "{}", messages(two_starts));
+        assert!(
+            messages(two_starts).contains("these have no incoming link either: j"),
+            "{}",
+            messages(two_starts)
+        );
         let params = "format: 1\nrunbook: M\nactivities:\n  - { id: tick, type: monitor_date_time }\n  - { id: init, type: initialize_data, properties: { parameters: [{ name: A, type: string }] } }\nlinks:\n  - { from: tick, to: init }\n";
-        assert!(messages(params).contains("takes no job parameters"), "{}", messages(params));
+        assert!(
+            messages(params).contains("takes no job parameters"),
+            "{}",
+            messages(params)
+        );
     }
 
     #[test]
     fn a_hook_is_a_written_out_url_segment() {
-        let hook = |h: &str| format!("format: 1\nrunbook: H\nactivities:\n  - {{ id: h, type: monitor_webhook, properties: {{ hook: '{h}', token: t }} }}\n");
+        let hook = |h: &str| {
+            format!(
+                "format: 1\nrunbook: H\nactivities:\n  - {{ id: h, type: monitor_webhook, properties: {{ hook: '{h}', token: t }} }}\n"
+            )
+        };
         let plan = compile(&load(&hook("deploy-done.v2")).unwrap(), &AnyProperties).unwrap();
         assert_eq!(super::hook(&plan.runbook), Some("deploy-done.v2"));
         assert!(messages(&hook("a/b")).contains("URL path segment"));

@@ -300,7 +300,10 @@ impl Compiler<'_, '_> {
         let starts: Vec<usize> = (0..steps.len()).filter(|&i| inputs[i].is_empty()).collect();
         // With duplicate ids the links are ambiguous; that error is the one to fix first.
         let ids_unique = index.len() == rb.activities.len();
-        let monitor = starts.iter().copied().find(|&i| crate::monitor::is_monitor(&rb.activities[i].ty));
+        let monitor = starts
+            .iter()
+            .copied()
+            .find(|&i| crate::monitor::is_monitor(&rb.activities[i].ty));
         if ids_unique && starts.len() > 1 && monitor.is_none() {
             let ids = starts
                 .iter()

@@ -70,6 +70,9 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// $3 host, $4 maximum instances, $5 packs, $6 the time; returns its id.
     const REGISTER_SERVER: &'static str;
 
+    /// Job $1's status and holder, its row held against claims until the transaction ends.
+    const JOB_HOLDER: &'static str;
+
     fn pool(&self) -> &Pool<Self::Db>;
     fn versions(&self) -> &VersionCache;
     fn kept(&self) -> &KeptLookups<Head>;
@@ -82,6 +85,10 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// After a write that changed what `changed` concerns: this process forgets its kept
     /// lookups of it and, on PostgreSQL, tells the other processes to.
     fn forget(&self, changed: Changed) -> impl Future<Output = ()> + Send;
+
+    /// After a trigger of monitor job `job_id` committed: tells the processes listening for job
+    /// changes (`Change::Trigger`).
+    fn announce_trigger(&self, job_id: Uuid) -> impl Future<Output = ()> + Send;
 
     /// The time a statement stamps a row with, bound as its last parameter: the process's clock
     /// on SQLite; NULL on PostgreSQL, whose statements read the database's (`scorch_now_us()`),

@@ -38,7 +38,7 @@ pub use postgres::{Listen, PgJournal, PgSettings, PgStore};
 pub use sqlite::{SqliteJournal, SqliteSettings, SqliteStore};
 pub use store::{
     Access, AuditFilter, Authoring, Change, Claim, FailedRun, InstanceFilter, JobFilter, JobPath, JobResult, NewJob,
-    Operations, PurgeRule, Store,
+    NewTrigger, Operations, PurgeRule, Store, TriggerRecord,
 };
 
 /// The capability traits, whose methods callers holding a `dyn Store` (or one capability) need

@@ -135,6 +135,33 @@ pub trait JobPath: Send + Sync + 'static {
     /// so that it is resumed at once rather than when its lease expires. Returns those jobs.
     async fn release_held_jobs(&self, server: &str) -> Result<Vec<Uuid>, StoreError>;
 
+    // ---- monitor jobs (see `spec/runbook-format.md`, "Monitor runbooks") ----
+
+    /// Records a trigger (or a note) of monitor job `job_id`, with the watcher's new checkpoint
+    /// when given, in one commit, and announces it (`Change::Trigger`). `holder`: only while that
+    /// runbook server holds the job; `None` (a webhook call): while the job runs. The trigger's
+    /// seq, or `None` when its key was recorded before (nothing is written). `Conflict` when the
+    /// job is not running (or not `holder`'s).
+    async fn record_trigger(
+        &self,
+        job_id: Uuid,
+        holder: Option<&str>,
+        trigger: &NewTrigger,
+        checkpoint: Option<&str>,
+    ) -> Result<Option<i64>, StoreError>;
+    /// Saves a monitor job's checkpoint alone, while `holder` holds the job (else `Conflict`).
+    async fn save_checkpoint(&self, job_id: Uuid, holder: &str, checkpoint: &str) -> Result<(), StoreError>;
+    /// What a monitor job's watcher last saved.
+    async fn monitor_checkpoint(&self, job_id: Uuid) -> Result<Option<String>, StoreError>;
+    /// A monitor job's triggers and notes after seq `after`, oldest first, at most `limit`.
+    async fn triggers(&self, job_id: Uuid, after: i64, limit: u32) -> Result<Vec<TriggerRecord>, StoreError>;
+    /// A monitor job's triggers whose instance has not ended (or never started), oldest first:
+    /// what a server taking the job over resumes (a resume of an instance never started runs it
+    /// from its beginning).
+    async fn open_triggers(&self, job_id: Uuid) -> Result<Vec<TriggerRecord>, StoreError>;
+    /// The runbook whose latest version starts with `monitor_webhook` on hook `name`.
+    async fn hook(&self, name: &str) -> Result<Option<Uuid>, StoreError>;
+
     // ---- instances and activity runs ----
 
     async fn instance(&self, id: Uuid) -> Result<InstanceRow, StoreError>;
@@ -360,10 +387,35 @@ pub enum Change {
     /// Live output of run `seq` was stored ([`JobPath::append_output`]); read it with
     /// [`JobPath::output`]. Only ids: a notification carries no text.
     Output { instance_id: Uuid, seq: u64 },
+    /// A trigger or note of monitor job `job_id` was recorded ([`JobPath::record_trigger`]);
+    /// sent with job changes.
+    Trigger { job_id: Uuid },
     /// Changes may have been missed (this process lost its connection for them, since
     /// re-established): a subscriber reads again what it keeps, as after a lag. Sent to every
     /// subscriber, of job changes too.
     Missed,
+}
+
+/// A trigger of a monitor job, or a note (no instance: a skipped or missed occurrence).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTrigger {
+    /// Unique within the job: a second record of the same key is refused.
+    pub key: String,
+    /// The instance it starts; `None` for a note.
+    pub instance_id: Option<Uuid>,
+    /// The published row (JSON object text), or the note's text.
+    pub data: String,
+}
+
+/// A recorded trigger or note.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TriggerRecord {
+    pub seq: i64,
+    pub job_id: Uuid,
+    pub key: String,
+    pub instance_id: Option<Uuid>,
+    pub data: String,
+    pub created_at: Timestamp,
 }
 
 /// What `create_job` needs.

@@ -34,6 +34,36 @@ macro_rules! impl_store {
                 super::cold::runbooks::by_path(self, folder, name).await
             }
 
+            async fn record_trigger(
+                &self,
+                job_id: ::uuid::Uuid,
+                holder: Option<&str>,
+                trigger: &crate::NewTrigger,
+                checkpoint: Option<&str>,
+            ) -> Result<Option<i64>, crate::StoreError> {
+                super::cold::monitors::record_trigger(self, job_id, holder, trigger, checkpoint).await
+            }
+
+            async fn save_checkpoint(&self, job_id: ::uuid::Uuid, holder: &str, checkpoint: &str) -> Result<(), crate::StoreError> {
+                super::cold::monitors::save_checkpoint(self, job_id, holder, checkpoint).await
+            }
+
+            async fn monitor_checkpoint(&self, job_id: ::uuid::Uuid) -> Result<Option<String>, crate::StoreError> {
+                super::cold::monitors::checkpoint(self, job_id).await
+            }
+
+            async fn triggers(&self, job_id: ::uuid::Uuid, after: i64, limit: u32) -> Result<Vec<crate::TriggerRecord>, crate::StoreError> {
+                super::cold::monitors::triggers(self, job_id, after, limit).await
+            }
+
+            async fn open_triggers(&self, job_id: ::uuid::Uuid) -> Result<Vec<crate::TriggerRecord>, crate::StoreError> {
+                super::cold::monitors::open_triggers(self, job_id).await
+            }
+
+            async fn hook(&self, name: &str) -> Result<Option<::uuid::Uuid>, crate::StoreError> {
+                super::cold::monitors::hook(self, name).await
+            }
+
             async fn job(&self, id: ::uuid::Uuid) -> Result<crate::Job, crate::StoreError> {
                 super::jobs::get(self, id).await
             }

@@ -34,7 +34,10 @@ impl MemorySink {
                 return fired;
             }
             if tokio::time::timeout_at(deadline, changed).await.is_err() {
-                panic!("{n} triggers expected within {within:?}, got {}: {fired:?}", fired.len());
+                panic!(
+                    "{n} triggers expected within {within:?}, got {}: {fired:?}",
+                    fired.len()
+                );
             }
         }
     }

@@ -11,6 +11,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod folders;
+pub(crate) mod monitors;
 pub(crate) mod output;
 pub(crate) mod queue;
 pub(crate) mod retention;

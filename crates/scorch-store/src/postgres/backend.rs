@@ -71,6 +71,7 @@ impl Backend for PgStore {
          SELECT $1, $2, a.id, a.position::integer - 1, a.activity_key, a.name, a.type
          FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
              AS a(id, activity_key, name, type, position)";
+    const JOB_HOLDER: &'static str = "SELECT status, claimed_by FROM jobs WHERE id = $1 FOR SHARE";
     const REGISTER_SERVER: &'static str =
         "INSERT INTO runbook_servers (id, name, host, max_instances, heartbeat_at, running, packs)
          VALUES ($1, $2, $3, $4, COALESCE($6, scorch_now_us()), 0, $5)
@@ -98,6 +99,10 @@ impl Backend for PgStore {
     async fn forget(&self, changed: Changed) {
         self.shared.kept.forget(Some(changed));
         changes::announce(&self.shared.pool, changed).await;
+    }
+
+    async fn announce_trigger(&self, job_id: Uuid) {
+        changes::announce_trigger(&self.shared.pool, job_id).await;
     }
 
     fn now() -> Option<i64> {

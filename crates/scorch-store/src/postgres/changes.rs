@@ -51,12 +51,28 @@ enum Wire {
     /// Live output of a run was stored.
     #[serde(rename = "o")]
     Output(Uuid, u64),
+    /// A monitor job's trigger was recorded.
+    #[serde(rename = "t")]
+    Trigger(Uuid),
     /// Users, tokens or grants changed: token lookups kept by any process are stale.
     #[serde(rename = "a")]
     Access(u8),
     /// Runbooks or folders changed: runbook path lookups kept by any process are stale.
     #[serde(rename = "p")]
     Runbooks(u8),
+}
+
+/// Tells every process listening for job changes that monitor job `job_id` has a new trigger
+/// (after it committed). A lost announcement is found by the holder's next safety-net read.
+pub(super) async fn announce_trigger(pool: &PgPool, job_id: Uuid) {
+    let Ok(payload) = serde_json::to_string(&[Wire::Trigger(job_id)]) else {
+        return;
+    };
+    let _ = sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(JOBS_CHANNEL)
+        .bind(payload)
+        .execute(pool)
+        .await;
 }
 
 /// Tells every process what changed (after the write committed), for the lookups they keep. If
@@ -87,6 +103,7 @@ impl Wire {
                 state,
             } => Wire::Run(*instance_id, *seq, activity_id.clone(), state_code(*state)),
             Change::Output { instance_id, seq } => Wire::Output(*instance_id, *seq),
+            Change::Trigger { job_id } => Wire::Trigger(*job_id),
             Change::Missed => return None,
         })
     }
@@ -110,6 +127,7 @@ impl Wire {
                 state: run_state(state.into()).ok()?,
             },
             Wire::Output(instance_id, seq) => Change::Output { instance_id, seq },
+            Wire::Trigger(job_id) => Change::Trigger { job_id },
             Wire::Access(_) | Wire::Runbooks(_) => return None,
         })
     }
@@ -141,7 +159,9 @@ impl Changes {
     }
 
     fn send(&self, change: Change) {
-        if matches!(change, Change::Job { .. } | Change::Missed) && self.jobs.receiver_count() > 0 {
+        if matches!(change, Change::Job { .. } | Change::Trigger { .. } | Change::Missed)
+            && self.jobs.receiver_count() > 0
+        {
             let _ = self.jobs.send(change.clone());
         }
         if self.all.receiver_count() > 0 {

@@ -67,6 +67,7 @@ impl Backend for SqliteStore {
     const INSERT_ACTIVITIES: &'static str =
         "INSERT INTO runbook_activities (runbook_id, version, id, position, activity_key, name, type)
          VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    const JOB_HOLDER: &'static str = "SELECT status, claimed_by FROM jobs WHERE id = $1";
     const REGISTER_SERVER: &'static str =
         "INSERT INTO runbook_servers (id, name, host, max_instances, heartbeat_at, running, packs)
          VALUES ($1, $2, $3, $4, $6, 0, $5)
@@ -94,6 +95,10 @@ impl Backend for SqliteStore {
     /// finds its changes within the moment lookups are kept.
     async fn forget(&self, changed: Changed) {
         self.kept.forget(Some(changed));
+    }
+
+    async fn announce_trigger(&self, job_id: Uuid) {
+        self.changes.send(crate::Change::Trigger { job_id });
     }
 
     fn now() -> Option<i64> {

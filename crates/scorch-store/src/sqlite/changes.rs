@@ -23,7 +23,7 @@ impl Changes {
     }
 
     pub(super) fn send(&self, change: Change) {
-        if matches!(change, Change::Job { .. }) && self.jobs.receiver_count() > 0 {
+        if matches!(change, Change::Job { .. } | Change::Trigger { .. }) && self.jobs.receiver_count() > 0 {
             let _ = self.jobs.send(change.clone());
         }
         if self.all.receiver_count() > 0 {

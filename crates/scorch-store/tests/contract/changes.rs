@@ -25,7 +25,7 @@ pub async fn follow(changes: &mut broadcast::Receiver<Change>, job: Uuid, last: 
             .unwrap_or_else(|_| panic!("no {last:?} after {seen:?}"))
             .expect("the change stream");
         let ours = match &change {
-            Change::Job { id, .. } => *id == job,
+            Change::Job { id, .. } | Change::Trigger { job_id: id } => *id == job,
             Change::Instance { id, job_id, .. } => {
                 if *job_id == job {
                     instance = Some(*id);

@@ -14,6 +14,7 @@ mod claims;
 mod job_path;
 mod jobs;
 mod journal;
+mod monitors;
 mod output;
 mod postgres_only;
 mod resume;
