@@ -50,6 +50,9 @@ pub enum EngineError {
     /// The engine was drained before the instance ended; resume it from the journal.
     #[error("stopped before the instance ended (the engine is draining); it resumes from its journal")]
     Drained,
+    /// What was asked cannot run as it is (a monitor's property that does not render).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl From<Stop> for EngineError {
@@ -198,18 +201,14 @@ impl Engine {
             started_at,
         };
         self.journal.instance_started(&start).await?;
-        let settings = &self.settings;
-        let variables = prefetch(
-            &req.plan.variables,
-            |name| async move { settings.variable(&name).await },
-        )
-        .await?;
-        let groups = prefetch(&req.plan.groups, |name| async move { settings.group(&name).await }).await?;
-        let secrets = Arc::new(SecretRegistry::default());
-        for var in variables.values().filter(|v| v.encrypted) {
-            secrets.remember(&var.value);
-        }
-        let facts = facts(&req, &self.config.server, started_at, (variables, groups));
+        let (settings, secrets) = self.prefetch(&req.plan).await?;
+        let facts = facts(
+            &req.plan,
+            (req.job_id, req.instance_id),
+            &self.config.server,
+            started_at,
+            settings,
+        );
         let shared = Shared::new(
             req.plan.clone(),
             self.registry.clone(),
@@ -243,6 +242,32 @@ impl Engine {
     }
 }
 
+/// The variables and computer groups a plan references, and the secrets among them.
+type Prefetched = (HashMap<String, scorch_activity::Variable>, HashMap<String, Vec<String>>);
+
+impl Engine {
+    /// What `plan` references of the global settings, read once for an instance (or a watcher),
+    /// with its encrypted variables' values remembered as secrets.
+    pub(crate) async fn prefetch(&self, plan: &Plan) -> Result<(Prefetched, Arc<SecretRegistry>), SettingsError> {
+        let settings = &self.settings;
+        let variables = prefetch(&plan.variables, |name| async move { settings.variable(&name).await }).await?;
+        let groups = prefetch(&plan.groups, |name| async move { settings.group(&name).await }).await?;
+        let secrets = Arc::new(SecretRegistry::default());
+        for var in variables.values().filter(|v| v.encrypted) {
+            secrets.remember(&var.value);
+        }
+        Ok(((variables, groups), secrets))
+    }
+
+    pub(crate) fn settings(&self) -> &Arc<dyn GlobalSettings> {
+        &self.settings
+    }
+
+    pub(crate) fn invoker(&self) -> Option<Arc<dyn RunbookInvoker>> {
+        self.invoker.clone()
+    }
+}
+
 /// The global settings `names` name, by name. One that does not exist is left out: it is
 /// reported where a reference to it is rendered, naming the activity.
 async fn prefetch<T, Fut>(names: &[String], get: impl Fn(String) -> Fut) -> Result<HashMap<String, T>, SettingsError>
@@ -262,30 +287,25 @@ where
     Ok(found)
 }
 
-fn facts(
-    req: &InstanceRequest,
+pub(crate) fn facts(
+    plan: &Plan,
+    (job_id, instance_id): (Uuid, Uuid),
     server: &str,
     started_at: Timestamp,
-    (variables, groups): (HashMap<String, scorch_activity::Variable>, HashMap<String, Vec<String>>),
+    (variables, groups): Prefetched,
 ) -> InstanceFacts {
-    let rb = &req.plan.runbook;
+    let rb = &plan.runbook;
     let runbook = HashMap::from([
         ("name", Value::from(rb.name.as_str())),
         ("folder", Value::from(rb.folder.clone().unwrap_or_default())),
-        ("job_id", Value::from(req.job_id.to_string())),
-        ("instance_id", Value::from(req.instance_id.to_string())),
+        ("job_id", Value::from(job_id.to_string())),
+        ("instance_id", Value::from(instance_id.to_string())),
         ("server", Value::from(server)),
         ("started_at", Value::from(started_at.to_string())),
     ]);
     InstanceFacts {
-        step_index: req
-            .plan
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.id.clone(), i))
-            .collect(),
-        step_names: req.plan.steps.iter().map(|s| s.name.clone()).collect(),
+        step_index: plan.steps.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect(),
+        step_names: plan.steps.iter().map(|s| s.name.clone()).collect(),
         variables,
         groups,
         runbook,

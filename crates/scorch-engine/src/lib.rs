@@ -12,6 +12,7 @@ mod keys;
 mod record;
 mod repeat;
 mod shared;
+mod watch;
 
 pub use catalog::{JUNCTION, JUNCTION_DESCRIPTOR, RegistryCatalog};
 pub use engine::{Ended, Engine, EngineConfig, EngineError, InstanceRequest};

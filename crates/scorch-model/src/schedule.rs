@@ -41,4 +41,9 @@ impl Schedule {
     pub fn from_value(value: &Value) -> Result<Schedule, String> {
         serde_json::from_value(value.clone()).map_err(|e| e.to_string())
     }
+
+    /// Whether `at` falls within the schedule. (Placeholder until the schedule's rules land.)
+    pub fn conforms(&self, _at: jiff::Timestamp) -> bool {
+        true
+    }
 }

@@ -155,6 +155,8 @@ pub trait JobPath: Send + Sync + 'static {
     async fn monitor_checkpoint(&self, job_id: Uuid) -> Result<Option<String>, StoreError>;
     /// A monitor job's triggers and notes after seq `after`, oldest first, at most `limit`.
     async fn triggers(&self, job_id: Uuid, after: i64, limit: u32) -> Result<Vec<TriggerRecord>, StoreError>;
+    /// The seq of a monitor job's last trigger or note (0 when none).
+    async fn last_trigger(&self, job_id: Uuid) -> Result<i64, StoreError>;
     /// A monitor job's triggers whose instance has not ended (or never started), oldest first:
     /// what a server taking the job over resumes (a resume of an instance never started runs it
     /// from its beginning).

@@ -56,6 +56,10 @@ macro_rules! impl_store {
                 super::cold::monitors::triggers(self, job_id, after, limit).await
             }
 
+            async fn last_trigger(&self, job_id: ::uuid::Uuid) -> Result<i64, crate::StoreError> {
+                super::cold::monitors::last_trigger(self, job_id).await
+            }
+
             async fn open_triggers(&self, job_id: ::uuid::Uuid) -> Result<Vec<crate::TriggerRecord>, crate::StoreError> {
                 super::cold::monitors::open_triggers(self, job_id).await
             }

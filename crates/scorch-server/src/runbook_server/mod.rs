@@ -3,16 +3,21 @@
 //! binary may start beside it: `crate::metrics::port`). Woken by the store's change
 //! notifications, with a slow poll only as a safety net.
 
+mod gate;
 mod heard;
 mod invoker;
+mod monitor;
 mod output;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use scorch_engine::{Engine, EngineConfig, EngineError, InstanceRequest, InstanceStatus};
+use scorch_model::Plan;
 use scorch_store::{Change, Claim, JobFilter, JobPath, JobStatus, ServerRegistration, StoreError};
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument as _, debug, error, info, warn};
@@ -21,6 +26,7 @@ use uuid::Uuid;
 use crate::metrics::{Metrics, TimedJournal};
 use crate::plans::Plans;
 use crate::secrets::{OpenedSettings, SecretBox};
+use gate::Gate;
 use heard::HeardQueue;
 pub use invoker::StoreInvoker;
 
@@ -137,7 +143,7 @@ pub async fn run(store: Arc<dyn JobPath>, plans: Arc<Plans>, opts: RunbookServer
         }),
         None => store.journal(),
     };
-    let mut engine = Engine::new(plans.registry().clone(), journal, settings, opts.engine.clone())
+    let mut engine = Engine::new(plans.registry().clone(), journal, settings.clone(), opts.engine.clone())
         .with_invoker(invoker)
         .with_output(output.clone());
     if let Some(metrics) = &opts.metrics {
@@ -154,6 +160,10 @@ pub async fn run(store: Arc<dyn JobPath>, plans: Arc<Plans>, opts: RunbookServer
         claims: JoinSet::new(),
         peers: Vec::new(),
         queue: HeardQueue::default(),
+        settings,
+        monitors: HashSet::new(),
+        monitor_instances: Arc::new(AtomicUsize::new(0)),
+        shutdown: shutdown.clone(),
     };
     server.serve(&shutdown).await;
     server.drain().await;
@@ -166,6 +176,8 @@ struct Running {
     cancel: CancellationToken,
     /// Whether the change its claim made has come by (that one is not a cancellation request).
     claim_seen: bool,
+    /// Told of the job's triggers (a monitor job's).
+    wake: Arc<Notify>,
 }
 
 struct Server {
@@ -183,6 +195,13 @@ struct Server {
     peers: Vec<String>,
     /// The pending jobs heard of.
     queue: HeardQueue,
+    settings: Arc<dyn scorch_activity::GlobalSettings>,
+    /// The monitor jobs held (among `running`): they take no slot, their instances do.
+    monitors: HashSet<Uuid>,
+    /// Instances of held monitor jobs running now.
+    monitor_instances: Arc<AtomicUsize>,
+    /// The server's stop: a held monitor hands its job back.
+    shutdown: CancellationToken,
 }
 
 /// A claim's outcome: how many jobs it asked for, and what it got.
@@ -240,12 +259,19 @@ impl Server {
                         self.queue.heard(id, status);
                         self.job_changed(id, status).await;
                     }
+                    Ok(Change::Trigger { job_id }) => {
+                        if let Some(running) = self.running.get(&job_id) {
+                            running.wake.notify_one();
+                        }
+                    }
                     Ok(_) => {}
                 },
                 Some(done) = self.tasks.join_next() => {
                     if let Ok(job_id) = done {
                         self.running.remove(&job_id);
-                        self.count_running(-1);
+                        if !self.monitors.remove(&job_id) {
+                            self.count_running(-1);
+                        }
                     }
                     look_for_work |= self.queue.may_wait();
                 }
@@ -319,9 +345,11 @@ impl Server {
         }
     }
 
-    /// Instances this server may still start.
+    /// Instances this server may still start: held monitor jobs take no slot (a server may hold
+    /// thousands), the instances their triggers start do.
     fn free(&self) -> usize {
-        (self.opts.max_instances as usize).saturating_sub(self.running.len())
+        let instances = self.running.len() - self.monitors.len() + self.monitor_instances.load(Ordering::SeqCst);
+        (self.opts.max_instances as usize).saturating_sub(instances)
     }
 
     /// Claims as many jobs as there are free slots, in one request, beside the serving loop.
@@ -351,15 +379,50 @@ impl Server {
         if claim.job.cancel_requested {
             cancel.cancel();
         }
+        let wake = Arc::new(Notify::new());
         let running = Running {
             cancel: cancel.clone(),
             claim_seen: false,
+            wake: wake.clone(),
         };
         self.running.insert(claim.job.id, running);
+        let plan = self.plans.get(&claim.runbook);
+        let gate = Gate {
+            schedule: plan.as_ref().ok().and_then(|plan| plan.runbook.schedule.clone()),
+            settings: self.settings.clone(),
+        };
+        if let Ok(plan) = &plan
+            && let Some(watcher) = plan
+                .monitor
+                .and_then(|i| self.plans.registry().watcher(&plan.steps[i].type_name))
+        {
+            self.monitors.insert(claim.job.id);
+            let hold = monitor::Hold {
+                store: self.store.clone(),
+                engine: self.engine.clone(),
+                server: self.opts.name.clone(),
+                plan: plan.clone(),
+                watcher: watcher.clone(),
+                wake,
+                instances: self.monitor_instances.clone(),
+                gate,
+            };
+            let span = tracing::info_span!("monitor", job_id = %claim.job.id, runbook = %claim.runbook.name, server = %self.opts.name);
+            let shutdown = self.shutdown.clone();
+            self.tasks.spawn(
+                async move {
+                    let job_id = claim.job.id;
+                    debug!("monitor job held");
+                    hold.run(claim, cancel, shutdown).await;
+                    job_id
+                }
+                .instrument(span),
+            );
+            return;
+        }
         self.count_running(1);
-        let (store, plans, engine, server, metrics) = (
+        let (store, engine, server, metrics) = (
             self.store.clone(),
-            self.plans.clone(),
             self.engine.clone(),
             self.opts.name.clone(),
             self.opts.metrics.clone(),
@@ -376,7 +439,7 @@ impl Server {
             async move {
                 let job_id = claim.job.id;
                 debug!("job claimed");
-                run_job(&store, &plans, &engine, &server, claim, cancel, metrics.as_deref()).await;
+                run_job(&store, plan, &gate, &engine, &server, claim, cancel, metrics.as_deref()).await;
                 job_id
             }
             .instrument(span),
@@ -453,9 +516,11 @@ fn first_to_claim(peers: &[String], name: &str, id: Uuid) -> bool {
 }
 
 /// Runs one claimed job to its end (or until drained) and records the job's outcome.
+#[allow(clippy::too_many_arguments)]
 async fn run_job(
     store: &Arc<dyn JobPath>,
-    plans: &Plans,
+    plan: Result<Arc<Plan>, String>,
+    gate: &Gate,
     engine: &Engine,
     server: &str,
     claim: Claim,
@@ -463,7 +528,7 @@ async fn run_job(
     metrics: Option<&Metrics>,
 ) {
     let job_id = claim.job.id;
-    let plan = match plans.get(&claim.runbook) {
+    let plan = match plan {
         Ok(plan) => plan,
         Err(why) => {
             error!(error = %why, "the job's runbook cannot run on this server");
@@ -471,6 +536,11 @@ async fn run_job(
             return;
         }
     };
+    if !claim.resume
+        && let Some(why) = gate.refuses(jiff::Timestamp::now()).await
+    {
+        return refuse(store, &claim, server, why).await;
+    }
     let request = InstanceRequest {
         plan,
         runbook_id: claim.runbook.id,
@@ -520,6 +590,41 @@ async fn run_job(
             error!(error = %e, "cannot record the end of the instance and its job; handing it back to be resumed");
             hand_back(store, job_id, server).await;
         }
+    }
+}
+
+/// Ends a job that may not start now (`outside schedule NAME`) as `canceled`, with an instance
+/// that ran nothing and says why.
+async fn refuse(store: &Arc<dyn JobPath>, claim: &Claim, server: &str, why: String) {
+    debug!(reason = %why, "the job may not start now");
+    let now = jiff::Timestamp::now();
+    let start = scorch_engine::InstanceStart {
+        instance_id: claim.instance_id,
+        job_id: claim.job.id,
+        runbook_id: claim.runbook.id,
+        runbook_name: claim.runbook.name.clone(),
+        server: server.to_string(),
+        parameters: claim.job.parameters.clone(),
+        started_at: now,
+    };
+    let end = scorch_engine::InstanceEnd {
+        instance_id: claim.instance_id,
+        status: InstanceStatus::Canceled,
+        returns: Default::default(),
+        ended_at: now,
+        problems: vec![why],
+    };
+    let recorded = match store.journal().instance_started(&start).await {
+        Ok(()) => {
+            store
+                .finish_instance_and_job(&end, claim.job.id, server, JobStatus::Canceled)
+                .await
+        }
+        Err(e) => Err(StoreError::Unavailable(e.to_string())),
+    };
+    if let Err(e) = recorded {
+        warn!(error = %e, "cannot record that the job may not start now; handing it back");
+        hand_back(store, claim.job.id, server).await;
     }
 }
 

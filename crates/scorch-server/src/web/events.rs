@@ -151,6 +151,8 @@ impl Feed {
                     sse("output", &data)
                 })
             }
+            // A trigger shows as the instance it starts.
+            Change::Trigger { .. } => None,
             // The service lost its connection to the database for a moment: how many is unknown.
             Change::Missed => Some(sse("lagged", &LaggedEvent { missed: 0 })),
         }

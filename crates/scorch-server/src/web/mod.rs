@@ -12,6 +12,7 @@ mod audit;
 mod convert;
 mod events;
 mod failures;
+mod hooks;
 mod ids;
 mod instances;
 mod jobs;
@@ -21,6 +22,7 @@ mod runbooks;
 mod servers;
 mod settings;
 mod shutdown;
+mod triggers;
 pub mod wire;
 
 use axum::extract::DefaultBodyLimit;
@@ -63,12 +65,14 @@ fn app(state: AppState, shutdown: CancellationToken) -> Router {
         .route("/api/v1/jobs/{id}", get(jobs::show))
         .route("/api/v1/jobs/{id}/cancel", post(jobs::cancel))
         .route("/api/v1/jobs/{id}/rerun", post(jobs::rerun))
+        .route("/api/v1/jobs/{id}/triggers", get(triggers::list))
         .route("/api/v1/instances", get(instances::list))
         .route("/api/v1/instances/{id}", get(instances::show))
         .route("/api/v1/instances/{id}/activities", get(instances::activities))
         .route("/api/v1/instances/{id}/activities/{seq}/output", get(instances::output))
         .route("/api/v1/instances/{id}/events", get(platform_events::list))
         .route("/api/v1/runbook-servers", get(servers::list))
+        .route("/api/v1/hooks/{hook}", post(hooks::call))
         .route("/api/v1/events", get(events::stream))
         .route("/api/v1/variables", get(settings::variables))
         .route(

@@ -8,7 +8,9 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, audit, events, instances, jobs, platform_events, runbooks, servers, settings, wire};
+use super::{
+    account, audit, events, hooks, instances, jobs, platform_events, runbooks, servers, settings, triggers, wire,
+};
 use crate::api::settings as shared;
 use crate::api::wire::ErrorBody;
 use crate::api::{Caller, health, session};
@@ -42,6 +44,8 @@ use crate::api::{Caller, health, session};
         instances::output,
         platform_events::list,
         servers::list,
+        hooks::call,
+        triggers::list,
         events::stream,
         settings::variables,
         shared::set_variable,
@@ -63,6 +67,7 @@ use crate::api::{Caller, health, session};
         (name = "jobs", description = "Start, follow and cancel runbooks"),
         (name = "instances", description = "Runs of runbooks and their activities"),
         (name = "runbook servers", description = "The workers that run jobs"),
+        (name = "hooks", description = "Webhooks that start monitor runbooks"),
         (name = "events", description = "Live changes"),
         (name = "session", description = "Signing in and out, and who is signed in"),
         (name = "settings", description = "Global settings (variables, counters, computer groups) and the audit trail"),
@@ -82,6 +87,15 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some("An API token (`scorch token create`)"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "hook_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A webhook's own token (its monitor_webhook's `token`)"))
                     .build(),
             ),
         );

@@ -387,6 +387,38 @@ pub struct PlatformEventList {
     pub items: Vec<PlatformEvent>,
 }
 
+// ---- monitor jobs ----
+
+/// A webhook call accepted: its trigger is recorded and its instance starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HookAccepted {
+    #[schema(format = "uuid")]
+    pub job_id: String,
+    #[schema(format = "uuid")]
+    pub instance_id: String,
+}
+
+/// A monitor job's trigger (it started `instance_id`) or note (a skipped or missed occurrence,
+/// or why the monitor stopped: `instance_id` is null and `note` says what).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TriggerItem {
+    pub seq: i64,
+    pub key: String,
+    #[schema(format = "uuid")]
+    pub instance_id: Option<String>,
+    /// A note's text; null for a trigger.
+    pub note: Option<String>,
+    #[schema(format = "date-time")]
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TriggerList {
+    pub items: Vec<TriggerItem>,
+    /// Pass as `after` for the next page; null when this page is the last.
+    pub next_after: Option<i64>,
+}
+
 // ---- runbook servers ----
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -116,6 +116,14 @@ pub(crate) async fn triggers(
     rows.iter().map(record).collect()
 }
 
+pub(crate) async fn last_trigger(store: &B, job_id: Uuid) -> Result<i64, StoreError> {
+    let last: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM triggers WHERE job_id = $1")
+        .bind(job_id)
+        .fetch_one(store.pool())
+        .await?;
+    Ok(last.unwrap_or(0))
+}
+
 pub(crate) async fn open_triggers(store: &B, job_id: Uuid) -> Result<Vec<TriggerRecord>, StoreError> {
     let rows = sqlx::query(
         "SELECT t.seq, t.job_id, t.key, t.instance_id, t.data, t.created_at

@@ -91,6 +91,8 @@ async fn a_trigger_is_recorded_once_with_its_checkpoint(store: Arc<dyn Store>) {
     assert_eq!(all[1].instance_id, None);
     assert_eq!(all[1].data, "missed 2026-12-08T10:01:00Z: policy skip");
     assert!(store.triggers(job.id, second, 10).await.unwrap().is_empty());
+    assert_eq!(store.last_trigger(job.id).await.unwrap(), second);
+    assert_eq!(store.last_trigger(Uuid::now_v7()).await.unwrap(), 0);
     assert_eq!(store.triggers(job.id, 0, 1).await.unwrap().len(), 1);
 }
 
