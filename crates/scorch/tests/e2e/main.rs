@@ -11,6 +11,7 @@ mod examples;
 mod fleet;
 mod generated_docs;
 mod hostile;
+mod monitors;
 mod observability;
 mod recovery;
 mod spec;
