@@ -24,6 +24,7 @@ pub fn standard() -> Registry {
     let all: Vec<Arc<dyn scorch_activity::Activity>> = vec![
         Arc::new(text::AppendLine),
         Arc::new(host::ApplyXslt),
+        Arc::new(monitor::CheckSchedule),
         Arc::new(utilities::CompareValues),
         Arc::new(files::CompressFile),
         Arc::new(files::CopyFile),

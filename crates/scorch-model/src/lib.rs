@@ -20,6 +20,7 @@ mod status;
 pub mod template;
 #[cfg(test)]
 mod test_catalog;
+pub mod timing;
 
 pub use condition::Condition;
 pub use def::Runbook;

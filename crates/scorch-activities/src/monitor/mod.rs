@@ -6,9 +6,13 @@ use std::sync::Arc;
 
 use scorch_activity::{Activity, MonitorActivity, Watch};
 
+mod check_schedule;
+mod date_time;
 #[cfg(test)]
 pub(crate) mod test_sink;
 mod webhook;
+
+pub use check_schedule::CheckSchedule;
 
 pub const CATEGORY: &str = "Monitoring and scheduling";
 
@@ -17,8 +21,10 @@ pub const TRIGGERED_AT: &str = "triggered_at";
 
 /// Every standard monitor: its activity and its watcher.
 pub fn monitors() -> Vec<(Arc<dyn Activity>, Arc<dyn Watch>)> {
-    let all: Vec<(&'static scorch_activity::Descriptor, Arc<dyn Watch>)> =
-        vec![(&webhook::DESCRIPTOR, Arc::new(webhook::MonitorWebhook))];
+    let all: Vec<(&'static scorch_activity::Descriptor, Arc<dyn Watch>)> = vec![
+        (&date_time::DESCRIPTOR, Arc::new(date_time::MonitorDateTime)),
+        (&webhook::DESCRIPTOR, Arc::new(webhook::MonitorWebhook)),
+    ];
     all.into_iter()
         .map(|(descriptor, watch)| (Arc::new(MonitorActivity(*descriptor)) as Arc<dyn Activity>, watch))
         .collect()

@@ -26,7 +26,7 @@ use scorch_activity::{ActivityContext, ActivityError, SettingsError};
 
 /// A global settings failure as the activity's error. An unknown name already says which
 /// counter or variable; a store that cannot answer is worth retrying.
-fn settings_error(type_name: &str, kind: &str, name: &str, err: SettingsError) -> ActivityError {
+pub(crate) fn settings_error(type_name: &str, kind: &str, name: &str, err: SettingsError) -> ActivityError {
     match err {
         SettingsError::NotFound { .. } => ActivityError::Failed(format!("{type_name}: {err}")),
         SettingsError::Unavailable(why) => ActivityError::Transient(format!("{type_name}: {kind} '{name}': {why}")),
@@ -75,7 +75,7 @@ async fn document(ctx: &ActivityContext, props: &Props, inline: &str) -> Result<
 
 /// A context whose global settings are `settings`.
 #[cfg(test)]
-fn context_with(type_name: &str, settings: scorch_activity::MemorySettings) -> ActivityContext {
+pub(crate) fn context_with(type_name: &str, settings: scorch_activity::MemorySettings) -> ActivityContext {
     let mut ctx = ActivityContext::standalone(type_name, std::env::temp_dir());
     ctx.settings = std::sync::Arc::new(settings);
     ctx
