@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use scorch_activity::{Activity, MonitorActivity, Watch};
 
+mod listing;
+mod monitor_file;
 #[cfg(test)]
 pub(crate) mod test_sink;
 mod webhook;
@@ -17,8 +19,10 @@ pub const TRIGGERED_AT: &str = "triggered_at";
 
 /// Every standard monitor: its activity and its watcher.
 pub fn monitors() -> Vec<(Arc<dyn Activity>, Arc<dyn Watch>)> {
-    let all: Vec<(&'static scorch_activity::Descriptor, Arc<dyn Watch>)> =
-        vec![(&webhook::DESCRIPTOR, Arc::new(webhook::MonitorWebhook))];
+    let all: Vec<(&'static scorch_activity::Descriptor, Arc<dyn Watch>)> = vec![
+        (&monitor_file::DESCRIPTOR, Arc::new(monitor_file::MonitorFile)),
+        (&webhook::DESCRIPTOR, Arc::new(webhook::MonitorWebhook)),
+    ];
     all.into_iter()
         .map(|(descriptor, watch)| (Arc::new(MonitorActivity(*descriptor)) as Arc<dyn Activity>, watch))
         .collect()
