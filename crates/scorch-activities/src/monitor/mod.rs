@@ -7,7 +7,15 @@ use std::sync::Arc;
 use scorch_activity::{Activity, MonitorActivity, Watch};
 
 mod listing;
+mod monitor_computer_status;
+mod monitor_counter;
+mod monitor_disk_space;
 mod monitor_file;
+mod monitor_folder;
+mod monitor_internet_application;
+mod monitor_process;
+mod monitor_service;
+mod polling;
 #[cfg(test)]
 pub(crate) mod test_sink;
 mod webhook;
@@ -20,7 +28,20 @@ pub const TRIGGERED_AT: &str = "triggered_at";
 /// Every standard monitor: its activity and its watcher.
 pub fn monitors() -> Vec<(Arc<dyn Activity>, Arc<dyn Watch>)> {
     let all: Vec<(&'static scorch_activity::Descriptor, Arc<dyn Watch>)> = vec![
+        (
+            &monitor_computer_status::DESCRIPTOR,
+            Arc::new(monitor_computer_status::WATCH),
+        ),
+        (&monitor_counter::DESCRIPTOR, Arc::new(monitor_counter::WATCH)),
+        (&monitor_disk_space::DESCRIPTOR, Arc::new(monitor_disk_space::WATCH)),
         (&monitor_file::DESCRIPTOR, Arc::new(monitor_file::MonitorFile)),
+        (&monitor_folder::DESCRIPTOR, Arc::new(monitor_folder::WATCH)),
+        (
+            &monitor_internet_application::DESCRIPTOR,
+            Arc::new(monitor_internet_application::WATCH),
+        ),
+        (&monitor_process::DESCRIPTOR, Arc::new(monitor_process::WATCH)),
+        (&monitor_service::DESCRIPTOR, Arc::new(monitor_service::WATCH)),
         (&webhook::DESCRIPTOR, Arc::new(webhook::MonitorWebhook)),
     ];
     all.into_iter()

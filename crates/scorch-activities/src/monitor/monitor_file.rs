@@ -229,11 +229,12 @@ impl<'a> FolderWatch<'a> {
 
     async fn list(&self, dir: PathBuf) -> Result<super::listing::Listing, ActivityError> {
         let filter = self.config.filter.clone();
-        let shown = dir.display().to_string();
-        tokio::task::spawn_blocking(move || filter.list(&dir, MAX_FILES))
-            .await
-            .map_err(|e| ActivityError::failed(TYPE, &shown, e))?
-            .map_err(|e| ActivityError::failed(TYPE, &shown, e))
+        crate::files::blocking(TYPE, move || {
+            filter
+                .list(&dir, MAX_FILES)
+                .map_err(|e| ActivityError::failed(TYPE, dir.display(), e))
+        })
+        .await
     }
 
     /// Lists the folder and compares: what is gone is deleted now, what differs waits to
