@@ -15,6 +15,7 @@ mod monitor_folder;
 mod monitor_internet_application;
 mod monitor_process;
 mod monitor_service;
+mod monitor_snmp_trap;
 mod polling;
 #[cfg(test)]
 pub(crate) mod test_sink;
@@ -42,6 +43,10 @@ pub fn monitors() -> Vec<(Arc<dyn Activity>, Arc<dyn Watch>)> {
         ),
         (&monitor_process::DESCRIPTOR, Arc::new(monitor_process::WATCH)),
         (&monitor_service::DESCRIPTOR, Arc::new(monitor_service::WATCH)),
+        (
+            &monitor_snmp_trap::DESCRIPTOR,
+            Arc::new(monitor_snmp_trap::MonitorSnmpTrap),
+        ),
         (&webhook::DESCRIPTOR, Arc::new(webhook::MonitorWebhook)),
     ];
     all.into_iter()

@@ -19,7 +19,7 @@ mod send_platform_event;
 mod send_syslog_message;
 #[cfg(test)]
 mod smtp_peer;
-mod snmp;
+pub(crate) mod snmp;
 mod ssh;
 
 pub use database::{QueryDatabase, WriteToDatabase};
