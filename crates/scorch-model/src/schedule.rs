@@ -607,9 +607,4 @@ mod tests {
             .collect();
         assert!(error(json!({"exceptions": dates})).starts_with("exceptions: at most"));
     }
-
-    /// Whether `at` falls within the schedule. (Placeholder until the schedule's rules land.)
-    pub fn conforms(&self, _at: jiff::Timestamp) -> bool {
-        true
-    }
 }

@@ -19,7 +19,7 @@ mod send_platform_event;
 mod send_syslog_message;
 #[cfg(test)]
 mod smtp_peer;
-mod snmp;
+pub(crate) mod snmp;
 mod ssh;
 
 pub use database::{QueryDatabase, WriteToDatabase};
@@ -99,12 +99,29 @@ fn timeout_prop(
 
 /// A duration property, when set: a duration (`500ms`, `5s`, `1m`) or a number of seconds,
 /// more than zero.
-fn duration_prop(
+pub(crate) fn duration_prop(
+    props: &scorch_activity::props::Props,
+    name: &str,
+) -> Result<Option<std::time::Duration>, ActivityError> {
+    let duration = zero_or_more_duration_prop(props, name)?;
+    if duration.is_some_and(|d| d.is_zero()) {
+        return Err(ActivityError::invalid(
+            props.type_name(),
+            name,
+            "must be more than zero",
+        ));
+    }
+    Ok(duration)
+}
+
+/// A duration property, when set, as [`duration_prop`] reads it, where zero is allowed (a
+/// monitor's `settle: 0s`).
+pub(crate) fn zero_or_more_duration_prop(
     props: &scorch_activity::props::Props,
     name: &str,
 ) -> Result<Option<std::time::Duration>, ActivityError> {
     let type_name = props.type_name();
-    let duration = match props.get(name) {
+    Ok(Some(match props.get(name) {
         None | Some(scorch_activity::Value::Null) => return Ok(None),
         Some(scorch_activity::Value::Number(n)) => {
             let secs = n.as_f64().filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e9);
@@ -116,15 +133,11 @@ fn duration_prop(
             let text = props.str(name)?;
             scorch_model::duration::parse_duration(&text).map_err(|why| ActivityError::invalid(type_name, name, why))?
         }
-    };
-    if duration.is_zero() {
-        return Err(ActivityError::invalid(type_name, name, "must be more than zero"));
-    }
-    Ok(Some(duration))
+    }))
 }
 
 /// `port`, when set: 1 to 65535.
-fn port_prop(props: &scorch_activity::props::Props, name: &str) -> Result<Option<u16>, ActivityError> {
+pub(crate) fn port_prop(props: &scorch_activity::props::Props, name: &str) -> Result<Option<u16>, ActivityError> {
     match props.opt_i64(name)? {
         None => Ok(None),
         Some(port) => {

@@ -154,7 +154,7 @@ fn status_words(name: &str) -> String {
 }
 
 /// An OID in dotted form (a leading dot allowed).
-fn parse_oid(type_name: &str, property: &str, text: &str) -> Result<Oid, ActivityError> {
+pub(crate) fn parse_oid(type_name: &str, property: &str, text: &str) -> Result<Oid, ActivityError> {
     let oid = Oid::parse(text.trim())
         .ok()
         .filter(|oid| oid.len() >= 2 && oid.validate().is_ok())
@@ -164,7 +164,7 @@ fn parse_oid(type_name: &str, property: &str, text: &str) -> Result<Oid, Activit
 
 /// A value as published: its text and its type word. Strings that are not UTF-8 text come out
 /// as colon-separated hex (`00:1a:2b`). `Err` holds the words for an exception value.
-fn describe(value: &Value) -> Result<(String, &'static str), &'static str> {
+pub(crate) fn describe(value: &Value) -> Result<(String, &'static str), &'static str> {
     Ok(match value {
         Value::Integer(n) => (n.to_string(), "integer"),
         Value::OctetString(bytes) => (bytes_text(bytes), "string"),

@@ -59,6 +59,38 @@ impl JobPath for FlakyStore {
     async fn job(&self, id: Uuid) -> Result<Job, StoreError> {
         self.inner.job(id).await
     }
+    async fn record_trigger(
+        &self,
+        job_id: Uuid,
+        holder: Option<&str>,
+        trigger: &scorch_store::NewTrigger,
+        checkpoint: Option<&str>,
+    ) -> Result<Option<i64>, StoreError> {
+        self.inner.record_trigger(job_id, holder, trigger, checkpoint).await
+    }
+    async fn save_checkpoint(&self, job_id: Uuid, holder: &str, checkpoint: &str) -> Result<(), StoreError> {
+        self.inner.save_checkpoint(job_id, holder, checkpoint).await
+    }
+    async fn monitor_checkpoint(&self, job_id: Uuid) -> Result<Option<String>, StoreError> {
+        self.inner.monitor_checkpoint(job_id).await
+    }
+    async fn triggers(
+        &self,
+        job_id: Uuid,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<scorch_store::TriggerRecord>, StoreError> {
+        self.inner.triggers(job_id, after, limit).await
+    }
+    async fn last_trigger(&self, job_id: Uuid) -> Result<i64, StoreError> {
+        self.inner.last_trigger(job_id).await
+    }
+    async fn open_triggers(&self, job_id: Uuid) -> Result<Vec<scorch_store::TriggerRecord>, StoreError> {
+        self.inner.open_triggers(job_id).await
+    }
+    async fn hook(&self, name: &str) -> Result<Option<Uuid>, StoreError> {
+        self.inner.hook(name).await
+    }
     async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>, StoreError> {
         self.inner.list_jobs(filter).await
     }
