@@ -1,4 +1,4 @@
-// One kind of global setting (variables, counters or computer groups) as a table; administrators add, edit and
+// One kind of global setting (variables, counters, computer groups or schedules) as a table; administrators add, edit and
 // delete entries in small inline forms. Encrypted variables never show their value.
 
 import { html, useEffect, useState } from '../html.js';
@@ -23,15 +23,50 @@ export const GROUPS = {
   help: 'Hosts, separated by spaces or commas. {{ group.NAME }} in an activity\'s host runs it once per host.',
 };
 
+export const SCHEDULES = {
+  key: 'schedule', title: 'Schedules', path: '/api/v1/schedules', encryption: false, integer: false, definition: true,
+  help: 'When runbooks that name one may start, as JSON: {"days_of_week": ["mon", "fri"], "hours": ["08:00-18:00"], '
+    + '"timezone": "Europe/Paris"}; also days_of_month, occurrence and exceptions.',
+};
+
+/** A schedule in one line: its days, hours, time zone and how many exceptions (as `scorch schedule list`). */
+export function scheduleSummary(definition) {
+  const d = definition || {};
+  const list = (key) => (Array.isArray(d[key]) && d[key].length ? d[key].join(',') : '');
+  const week = list('days_of_week');
+  const days = week ? [list('occurrence'), week].filter(Boolean).join(' ')
+    : d.days_of_month ? `days ${d.days_of_month} of the month` : 'every day';
+  const exceptions = Array.isArray(d.exceptions) ? d.exceptions.length : 0;
+  const parts = [days, list('hours') || 'all day', d.timezone || 'UTC'];
+  if (exceptions) parts.push(`${exceptions} exception${exceptions === 1 ? '' : 's'}`);
+  return parts.join(', ');
+}
+
+function definitionOf(value) {
+  try {
+    const parsed = JSON.parse(String(value));
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
 const hostsOf = (value) => String(value).split(/[\s,]+/).filter(Boolean);
 
-/** The value as the table shows it and the edit form starts from. */
+/** The value as the edit form starts from it. */
 function valueText(kind, item) {
   if (kind.hosts) return (item.hosts || []).join(' ');
+  if (kind.definition) return JSON.stringify(item.definition || {}, null, 2);
   return item.value === null || item.value === undefined ? '' : String(item.value);
 }
 
+/** The value as the table shows it. */
+function shownText(kind, item) {
+  return kind.definition ? scheduleSummary(item.definition) : valueText(kind, item);
+}
+
 function checkValue(kind, value, encrypted) {
+  if (kind.definition) return definitionOf(value) ? '' : 'Enter the definition as a JSON object.';
   if (kind.hosts) return hostsOf(value).length ? '' : 'Enter at least one host.';
   if (kind.integer) return /^[+-]?\d+$/.test(String(value).trim()) ? '' : 'Enter a whole number.';
   if (encrypted && value === '') return 'Enter the value to encrypt.';
@@ -39,6 +74,7 @@ function checkValue(kind, value, encrypted) {
 }
 
 function bodyFor(kind, value, encrypted) {
+  if (kind.definition) return definitionOf(value);
   if (kind.hosts) return { hosts: hostsOf(value) };
   if (kind.integer) return { value: Number.parseInt(String(value).trim(), 10) };
   return { value, encrypted: !!encrypted };
@@ -48,11 +84,15 @@ function bodyFor(kind, value, encrypted) {
 function ValueInputs({ kind, prefix, value, encrypted, onValue, onEncrypted, error }) {
   return html`
     <div class=${`field field-inline ${error ? 'field-invalid' : ''}`}>
-      <label for=${`${prefix}-value`}>Value</label>
-      <input id=${`${prefix}-value`} data-testid=${`${kind.key}-value`} value=${value}
-        type=${kind.integer ? 'number' : encrypted ? 'password' : 'text'} step=${kind.integer ? '1' : undefined}
-        autocomplete="off" placeholder=${encrypted ? 'new value' : ''}
-        aria-invalid=${error ? 'true' : undefined} onInput=${(e) => onValue(e.currentTarget.value)} />
+      <label for=${`${prefix}-value`}>${kind.definition ? 'Definition' : 'Value'}</label>
+      ${kind.definition ? html`
+        <textarea id=${`${prefix}-value`} data-testid=${`${kind.key}-value`} value=${value} rows="4" spellcheck="false"
+          placeholder='{"days_of_week": ["mon"]}' aria-invalid=${error ? 'true' : undefined}
+          onInput=${(e) => onValue(e.currentTarget.value)}></textarea>` : html`
+        <input id=${`${prefix}-value`} data-testid=${`${kind.key}-value`} value=${value}
+          type=${kind.integer ? 'number' : encrypted ? 'password' : 'text'} step=${kind.integer ? '1' : undefined}
+          autocomplete="off" placeholder=${encrypted ? 'new value' : ''}
+          aria-invalid=${error ? 'true' : undefined} onInput=${(e) => onValue(e.currentTarget.value)} />`}
       ${error ? html`<span class="field-error" role="alert">${error}</span>` : null}
     </div>
     ${kind.encryption ? html`
@@ -146,7 +186,7 @@ function Row({ kind, item, admin, onChanged }) {
 
   const shown = item.encrypted
     ? html`<span class="masked" aria-label="hidden value">${MASK}</span> <span class="badge encrypted">encrypted</span>`
-    : html`<code class="value">${valueText(kind, item)}</code>`;
+    : html`<code class="value">${shownText(kind, item)}</code>`;
   return html`
     <tr data-testid=${`${kind.key}-row`} data-name=${item.name}>
       <th scope="row" data-label="Name">${item.name}</th>

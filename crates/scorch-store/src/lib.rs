@@ -32,7 +32,7 @@ pub use id_match::IdMatch;
 pub use model::{
     ActivitySpec, AuditEntry, CounterInfo, Folder, Grant, GroupInfo, InstanceRow, Job, JobCount, JobStatus, NewAudit,
     ParameterSpec, Role, Runbook, RunbookActivity, RunbookBody, RunbookParameter, RunbookServer, RunbookSummary,
-    RunbookVersionInfo, SaveRunbook, ServerRegistration, TokenInfo, User, VariableInfo,
+    RunbookVersionInfo, SaveRunbook, ScheduleInfo, ServerRegistration, TokenInfo, User, VariableInfo,
 };
 pub use postgres::{Listen, PgJournal, PgSettings, PgStore};
 pub use sqlite::{SqliteJournal, SqliteSettings, SqliteStore};

@@ -245,6 +245,13 @@ pub struct GroupInfo {
     pub hosts: Vec<String>,
 }
 
+/// A schedule: a name and its definition, as given (`scorch_model::schedule::Schedule` reads it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleInfo {
+    pub name: String,
+    pub definition: serde_json::Value,
+}
+
 /// What a user may do in a folder (and its subfolders); each role includes the ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {

@@ -340,6 +340,10 @@ pub trait Operations: JobPath {
     async fn set_group(&self, name: &str, hosts: &[String]) -> Result<(), StoreError>;
     async fn groups(&self) -> Result<Vec<GroupInfo>, StoreError>;
     async fn delete_group(&self, name: &str) -> Result<(), StoreError>;
+    /// Creates or replaces a schedule; `definition` is stored as given (callers check it).
+    async fn set_schedule(&self, name: &str, definition: &Value) -> Result<(), StoreError>;
+    async fn schedules(&self) -> Result<Vec<ScheduleInfo>, StoreError>;
+    async fn delete_schedule(&self, name: &str) -> Result<(), StoreError>;
 
     // ---- audit and retention ----
 

@@ -339,6 +339,18 @@ macro_rules! impl_store {
                 super::cold::settings::delete_group(self, name).await
             }
 
+            async fn set_schedule(&self, name: &str, definition: &serde_json::Value) -> Result<(), crate::StoreError> {
+                super::cold::settings::set_schedule(self, name, definition).await
+            }
+
+            async fn schedules(&self) -> Result<Vec<crate::ScheduleInfo>, crate::StoreError> {
+                super::cold::settings::schedules(self).await
+            }
+
+            async fn delete_schedule(&self, name: &str) -> Result<(), crate::StoreError> {
+                super::cold::settings::delete_schedule(self, name).await
+            }
+
             async fn audit(&self, entry: crate::NewAudit<'_>) -> Result<(), crate::StoreError> {
                 crate::backend::Backend::append_audit(self, entry).await
             }

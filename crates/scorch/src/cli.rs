@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 pub use remote::{
     ClientCommand, Connection, CounterCommand, FolderCommand, GroupCommand, InstanceCommand, JobCommand, RunbookRemote,
-    TokenCommand, UserCommand, VarCommand, WaitArgs,
+    ScheduleCommand, ScheduleDefinition, TokenCommand, UserCommand, VarCommand, WaitArgs,
 };
 
 #[derive(Debug, Parser)]

@@ -1,9 +1,10 @@
-//! Global settings on both HTTP roles: what a variable, counter or computer group looks like on
-//! the wire, and their changes (administrators only; the same routes on each role).
+//! Global settings on both HTTP roles: what a variable, counter, computer group or schedule looks
+//! like on the wire, and their changes (administrators only; the same routes on each role).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde_json::json;
+use scorch_model::schedule::Schedule;
+use serde_json::{Value, json};
 
 use super::audit::record;
 use super::caller::Caller;
@@ -11,7 +12,7 @@ use super::error::ApiError;
 use super::json::Json;
 use super::names::check_name;
 use super::state::AppState;
-use super::wire::{CounterItem, ErrorBody, GroupItem, SetCounter, SetGroup, SetVariable, VariableItem};
+use super::wire::{CounterItem, ErrorBody, GroupItem, ScheduleItem, SetCounter, SetGroup, SetVariable, VariableItem};
 
 /// Variable values larger than this are refused.
 const MAX_VALUE_BYTES: usize = 64 * 1024;
@@ -264,5 +265,116 @@ pub(crate) async fn delete_group(
     caller.require_admin()?;
     state.store.delete_group(&name).await?;
     record(&state, &caller, "group.delete", "group", None, json!({ "name": name })).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A stored schedule as the APIs show it.
+pub(crate) fn schedule_item(s: scorch_store::ScheduleInfo) -> ScheduleItem {
+    ScheduleItem {
+        name: s.name,
+        definition: s.definition,
+    }
+}
+
+/// One schedule (everyone signed in).
+#[utoipa::path(
+    get,
+    path = "/api/v1/schedules/{name}",
+    operation_id = "get_schedule",
+    tag = "settings",
+    params(("name" = String, Path, description = "Its name")),
+    responses(
+        (status = 200, description = "The schedule", body = ScheduleItem),
+        (status = 404, description = "No such schedule", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    )
+)]
+pub(crate) async fn schedule(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<ScheduleItem>, ApiError> {
+    let found = state.store.schedules().await?.into_iter().find(|s| s.name == name);
+    found
+        .map(|s| Json(schedule_item(s)))
+        .ok_or_else(|| ApiError::not_found(format!("schedule '{name}' not found")))
+}
+
+/// Creates or replaces a schedule (administrators). The body is the definition; it is checked,
+/// and stored as read (keys it leaves out are not written back).
+#[utoipa::path(
+    put,
+    path = "/api/v1/schedules/{name}",
+    operation_id = "set_schedule",
+    tag = "settings",
+    params(("name" = String, Path, description = "Its name")),
+    request_body(content = Object, description = "The definition: `days_of_week`, `days_of_month`, `occurrence`, `hours`, `exceptions`, `timezone`"),
+    responses(
+        (status = 200, description = "The schedule", body = ScheduleItem),
+        (status = 400, description = "A bad name or definition (the message names the key)", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not an administrator", body = ErrorBody),
+    )
+)]
+pub(crate) async fn set_schedule(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(body): Json<Value>,
+) -> Result<Json<ScheduleItem>, ApiError> {
+    caller.require_admin()?;
+    check_name("schedule", &name)?;
+    let schedule =
+        Schedule::from_value(&body).map_err(|why| ApiError::bad_request(format!("schedule '{name}': {why}")))?;
+    let definition = serde_json::to_value(&schedule).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("schedule '{name}': {e}"),
+        )
+    })?;
+    state.store.set_schedule(&name, &definition).await?;
+    record(
+        &state,
+        &caller,
+        "schedule.set",
+        "schedule",
+        None,
+        json!({ "name": name, "definition": definition }),
+    )
+    .await;
+    Ok(Json(ScheduleItem { name, definition }))
+}
+
+/// Deletes a schedule (administrators).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/schedules/{name}",
+    operation_id = "delete_schedule",
+    tag = "settings",
+    params(("name" = String, Path, description = "Its name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such schedule", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Not an administrator", body = ErrorBody),
+    )
+)]
+pub(crate) async fn delete_schedule(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_admin()?;
+    state.store.delete_schedule(&name).await?;
+    record(
+        &state,
+        &caller,
+        "schedule.delete",
+        "schedule",
+        None,
+        json!({ "name": name }),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

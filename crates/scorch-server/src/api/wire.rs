@@ -103,6 +103,16 @@ pub struct SetGroup {
     pub hosts: Vec<String>,
 }
 
+/// A schedule: when runbooks that name it may start and monitors may fire. `definition` is the
+/// object `PUT /api/v1/schedules/{name}` takes (`days_of_week`, `days_of_month`, `occurrence`,
+/// `hours`, `exceptions`, `timezone`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ScheduleItem {
+    pub name: String,
+    #[schema(value_type = Object)]
+    pub definition: serde_json::Value,
+}
+
 // ---- sign-in ----
 
 /// `POST /api/v1/session`: log in with a password.

@@ -1,5 +1,5 @@
 //! The management server (port 8135): the Runbook Designer's side. Check-in and check-out of
-//! runbook versions, folders, global settings (variables, counters), users, tokens and
+//! runbook versions, folders, global settings (variables, counters, computer groups, schedules), users, tokens and
 //! permissions, the audit trail and retention. JSON under `/api/v1/`, Prometheus metrics at
 //! `/metrics`; every route but
 //! `/health` and `POST /api/v1/session` needs a bearer token, and every change writes an audit
@@ -57,6 +57,14 @@ pub fn router(state: AppState) -> Router {
                 .put(shared::set_group)
                 .delete(shared::delete_group)
                 .route_layer(from_fn_with_state("computer group", name_in_path)),
+        )
+        .route("/schedules", get(settings::schedules))
+        .route(
+            "/schedules/{name}",
+            get(shared::schedule)
+                .put(shared::set_schedule)
+                .delete(shared::delete_schedule)
+                .route_layer(from_fn_with_state("schedule", name_in_path)),
         )
         .route("/users", get(users::list).post(users::create))
         .route(

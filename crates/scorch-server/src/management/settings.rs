@@ -1,11 +1,11 @@
-//! Global settings: variables (plain or encrypted) and counters. Everyone authenticated may
+//! Global settings: variables (plain or encrypted), counters, computer groups and schedules. Everyone authenticated may
 //! read them (encrypted values never leave the server); only administrators change them, through
 //! the handlers both roles share (`api::settings`).
 
 use axum::extract::{Path, State};
 
-use crate::api::settings::{counter_item, group_item, variable_item};
-use crate::api::wire::{CounterItem, GroupItem, VariableItem};
+use crate::api::settings::{counter_item, group_item, schedule_item, variable_item};
+use crate::api::wire::{CounterItem, GroupItem, ScheduleItem, VariableItem};
 use crate::api::{ApiError, AppState, Caller, Json};
 
 /// `GET /api/v1/variables`.
@@ -66,4 +66,13 @@ pub(super) async fn group(
     found
         .map(|g| Json(group_item(g)))
         .ok_or_else(|| ApiError::not_found(format!("computer group '{name}' not found")))
+}
+
+/// `GET /api/v1/schedules`.
+pub(super) async fn schedules(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Result<Json<Vec<ScheduleItem>>, ApiError> {
+    let items = state.store.schedules().await?.into_iter().map(schedule_item).collect();
+    Ok(Json(items))
 }

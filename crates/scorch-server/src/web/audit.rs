@@ -98,7 +98,7 @@ fn readable(caller: &Caller, entry: &AuditEntry) -> bool {
     }
     let text = |key: &str| entry.detail.get(key).and_then(|v| v.as_str());
     match entry.object_type.as_str() {
-        "variable" | "counter" | "group" => true,
+        "variable" | "counter" | "group" | "schedule" => true,
         "runbook" => text("folder").is_some_and(|f| caller.can_see(f)),
         "folder" => text("path").is_some_and(|p| caller.can_see(p)),
         // A job's record names its runbook by path: `Folder/Sub/Name`.

@@ -95,6 +95,14 @@ fn app(state: AppState, shutdown: CancellationToken) -> Router {
                 .delete(shared::delete_group)
                 .route_layer(from_fn_with_state("computer group", name_in_path)),
         )
+        .route("/api/v1/schedules", get(settings::schedules))
+        .route(
+            "/api/v1/schedules/{name}",
+            get(shared::schedule)
+                .put(shared::set_schedule)
+                .delete(shared::delete_schedule)
+                .route_layer(from_fn_with_state("schedule", name_in_path)),
+        )
         .route("/api/v1/audit", get(audit::list))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

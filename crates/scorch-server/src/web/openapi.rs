@@ -56,6 +56,10 @@ use crate::api::{Caller, health, session};
         settings::groups,
         shared::set_group,
         shared::delete_group,
+        settings::schedules,
+        shared::schedule,
+        shared::set_schedule,
+        shared::delete_schedule,
         audit::list,
         openapi,
     ),
@@ -70,7 +74,7 @@ use crate::api::{Caller, health, session};
         (name = "hooks", description = "Webhooks that start monitor runbooks"),
         (name = "events", description = "Live changes"),
         (name = "session", description = "Signing in and out, and who is signed in"),
-        (name = "settings", description = "Global settings (variables, counters, computer groups) and the audit trail"),
+        (name = "settings", description = "Global settings (variables, counters, computer groups, schedules) and the audit trail"),
         (name = "health", description = "Liveness of the service and its database"),
     )
 )]

@@ -1,11 +1,11 @@
 //! Global settings on the web service, for the console: everyone signed in reads variables
-//! (encrypted ones without their value), counters and computer groups; administrators change them through the
+//! (encrypted ones without their value), counters, computer groups and schedules; administrators change them through the
 //! handlers both roles share (`api::settings`).
 
 use axum::extract::State;
 
-use super::wire::{CounterList, GroupList, VariableList};
-use crate::api::settings::{counter_item, group_item, variable_item};
+use super::wire::{CounterList, GroupList, ScheduleList, VariableList};
+use crate::api::settings::{counter_item, group_item, schedule_item, variable_item};
 use crate::api::wire::ErrorBody;
 use crate::api::{ApiError, AppState, Caller, Json};
 
@@ -55,4 +55,20 @@ pub async fn counters(State(state): State<AppState>, _caller: Caller) -> Result<
 pub async fn groups(State(state): State<AppState>, _caller: Caller) -> Result<Json<GroupList>, ApiError> {
     let items = state.store.groups().await?.into_iter().map(group_item).collect();
     Ok(Json(GroupList { items }))
+}
+
+/// Every schedule.
+#[utoipa::path(
+    get,
+    path = "/api/v1/schedules",
+    operation_id = "list_schedules",
+    tag = "settings",
+    responses(
+        (status = 200, description = "Schedules by name", body = ScheduleList),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    )
+)]
+pub async fn schedules(State(state): State<AppState>, _caller: Caller) -> Result<Json<ScheduleList>, ApiError> {
+    let items = state.store.schedules().await?.into_iter().map(schedule_item).collect();
+    Ok(Json(ScheduleList { items }))
 }

@@ -144,6 +144,11 @@ pub struct GroupList {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ScheduleList {
+    pub items: Vec<crate::api::wire::ScheduleItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditList {
     pub items: Vec<crate::api::wire::AuditItem>,
     pub next_offset: Option<u32>,

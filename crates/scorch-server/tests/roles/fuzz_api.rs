@@ -31,6 +31,7 @@ const ROUTES: &[(Role, &str, &str)] = &[
     (Role::Web, "POST", "/api/v1/session"),
     (Role::Web, "PUT", "/api/v1/variables/Fuzz"),
     (Role::Web, "PUT", "/api/v1/counters/Fuzz"),
+    (Role::Web, "PUT", "/api/v1/schedules/Fuzz"),
     (Role::Management, "POST", "/api/v1/runbooks"),
     (Role::Management, "POST", "/api/v1/folders"),
     (Role::Management, "POST", "/api/v1/users"),
@@ -38,6 +39,7 @@ const ROUTES: &[(Role, &str, &str)] = &[
     (Role::Management, "PUT", "/api/v1/grants"),
     (Role::Management, "DELETE", "/api/v1/grants"),
     (Role::Management, "PUT", "/api/v1/variables/Fuzz"),
+    (Role::Management, "PUT", "/api/v1/schedules/Fuzz"),
     (Role::Management, "POST", "/api/v1/purge"),
     (Role::Management, "POST", "/api/v1/session"),
 ];

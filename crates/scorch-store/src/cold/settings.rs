@@ -1,4 +1,4 @@
-//! Global variables, counters and computer groups, as operators manage them and as activities see them through
+//! Global variables, counters, computer groups and schedules, as operators manage them and as activities see them through
 //! [`GlobalSettings`].
 
 use async_trait::async_trait;
@@ -8,7 +8,7 @@ use sqlx::pool::Pool;
 
 use super::B;
 use crate::backend::Backend;
-use crate::{CounterInfo, GroupInfo, StoreError, VariableInfo};
+use crate::{CounterInfo, GroupInfo, ScheduleInfo, StoreError, VariableInfo};
 
 /// Creates or replaces a variable. An encrypted variable is masked in every record and listing;
 /// its value is stored as given until encryption at rest (with a key from the configuration) lands.
@@ -107,6 +107,40 @@ pub(crate) async fn delete_group(store: &B, name: &str) -> Result<(), StoreError
     .await
 }
 
+/// Creates or replaces a schedule with its definition as given.
+pub(crate) async fn set_schedule(store: &B, name: &str, definition: &serde_json::Value) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO schedules (name, definition) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET definition = excluded.definition",
+    )
+    .bind(name)
+    .bind(definition.to_string())
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
+/// Every schedule by name.
+pub(crate) async fn schedules(store: &B) -> Result<Vec<ScheduleInfo>, StoreError> {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT name, definition FROM schedules ORDER BY name")
+        .fetch_all(store.pool())
+        .await?;
+    rows.into_iter()
+        .map(|(name, text)| {
+            let definition = parse_definition(&name, &text).map_err(StoreError::Corrupt)?;
+            Ok(ScheduleInfo { name, definition })
+        })
+        .collect()
+}
+
+pub(crate) async fn delete_schedule(store: &B, name: &str) -> Result<(), StoreError> {
+    delete(store, "DELETE FROM schedules WHERE name = $1", "schedule", name).await
+}
+
+fn parse_definition(name: &str, text: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(text).map_err(|e| format!("schedule '{name}' is stored unreadable: {e}"))
+}
+
 fn hosts_text(hosts: &[String]) -> String {
     serde_json::to_string(hosts).unwrap_or_else(|_| "[]".into())
 }
@@ -192,7 +226,6 @@ impl GlobalSettings for Settings {
             .await
             .map_err(unavailable)?
             .ok_or_else(|| not_found("schedule", name))?;
-        serde_json::from_str(&definition)
-            .map_err(|e| SettingsError::Unavailable(format!("schedule '{name}' is stored unreadable: {e}")))
+        parse_definition(name, &definition).map_err(SettingsError::Unavailable)
     }
 }

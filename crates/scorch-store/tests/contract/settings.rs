@@ -1,15 +1,17 @@
 //! Global settings: variables (encrypted ones never listed in clear), counters (atomic) and
-//! computer groups.
+//! computer groups and schedules.
 
 use std::sync::Arc;
 
 use scorch_activity::{CounterOp, SettingsError};
-use scorch_store::{CounterInfo, GroupInfo, Store, StoreError, VariableInfo};
+use scorch_store::{CounterInfo, GroupInfo, ScheduleInfo, Store, StoreError, VariableInfo};
+use serde_json::json;
 
 crate::contract!(
     variables_hide_encrypted_values,
     counters_change_atomically,
-    groups_keep_their_hosts_in_order
+    groups_keep_their_hosts_in_order,
+    schedules_keep_their_definitions
 );
 
 async fn variables_hide_encrypted_values(store: Arc<dyn Store>) {
@@ -201,4 +203,43 @@ async fn groups_keep_their_hosts_in_order(store: Arc<dyn Store>) {
         settings.group("Web").await,
         Err(SettingsError::NotFound { .. })
     ));
+}
+
+async fn schedules_keep_their_definitions(store: Arc<dyn Store>) {
+    let office = json!({
+        "days_of_week": ["mon", "tue"],
+        "hours": ["08:00-18:00"],
+        "exceptions": [{ "date": "2026-12-25", "rule": "deny" }],
+        "timezone": "Europe/Paris",
+    });
+    let month_end = json!({ "days_of_month": "last" });
+    store.set_schedule("Office", &office).await.unwrap();
+    store.set_schedule("MonthEnd", &month_end).await.unwrap();
+    assert_eq!(
+        store.schedules().await.unwrap(),
+        [
+            ScheduleInfo {
+                name: "MonthEnd".into(),
+                definition: month_end.clone()
+            },
+            ScheduleInfo {
+                name: "Office".into(),
+                definition: office.clone()
+            },
+        ]
+    );
+    let settings = store.settings();
+    assert_eq!(settings.schedule("Office").await.unwrap(), office);
+    store.set_schedule("Office", &month_end).await.unwrap();
+    assert_eq!(settings.schedule("Office").await.unwrap(), month_end);
+    store.delete_schedule("Office").await.unwrap();
+    assert!(matches!(
+        store.delete_schedule("Office").await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        settings.schedule("Office").await,
+        Err(SettingsError::NotFound { .. })
+    ));
+    assert_eq!(store.schedules().await.unwrap().len(), 1);
 }

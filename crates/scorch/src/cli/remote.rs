@@ -132,6 +132,11 @@ pub enum ClientCommand {
         #[command(subcommand)]
         command: GroupCommand,
     },
+    /// Schedules: when runbooks that name one may start and monitors may fire.
+    Schedule {
+        #[command(subcommand)]
+        command: ScheduleCommand,
+    },
     /// The folder tree that holds runbooks and permissions.
     Folder {
         #[command(subcommand)]
@@ -328,6 +333,57 @@ pub enum GroupCommand {
     Delete {
         name: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Create or replace a schedule from flags or from a file.
+    Set {
+        name: String,
+        #[command(flatten)]
+        definition: ScheduleDefinition,
+    },
+    /// Its definition, as YAML (what --file takes).
+    Get {
+        name: String,
+        /// Print JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+    List,
+    Delete {
+        name: String,
+    },
+}
+
+/// A schedule's definition: flags, or a file holding the object the API takes.
+#[derive(Debug, Args)]
+pub struct ScheduleDefinition {
+    /// Days of the week: mon,tue,...,sun.
+    #[arg(long, value_name = "DAYS", value_delimiter = ',')]
+    pub days_of_week: Vec<String>,
+    /// Days of the month: 1,15 or 1-21, all or last.
+    #[arg(long, value_name = "DAYS")]
+    pub days_of_month: Option<String>,
+    /// With --days-of-week, which of the month's such days: first,second,third,fourth,last.
+    #[arg(long, value_name = "WHICH", value_delimiter = ',')]
+    pub occurrence: Vec<String>,
+    /// Permitted hours, HH:MM-HH:MM (repeatable); none: the whole day.
+    #[arg(long, value_name = "FROM-TO")]
+    pub hours: Vec<String>,
+    /// A date allowed or denied whatever the rest says, YYYY-MM-DD=allow|deny (repeatable).
+    #[arg(long = "exception", value_name = "DATE=RULE")]
+    pub exceptions: Vec<String>,
+    /// An IANA time zone (Europe/Paris); UTC by default.
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+    /// Read the definition from a YAML or JSON file instead of flags.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["days_of_week", "days_of_month", "occurrence", "hours", "exceptions", "timezone"]
+    )]
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

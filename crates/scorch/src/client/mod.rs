@@ -8,10 +8,12 @@ mod instances;
 mod jobs;
 mod runbooks;
 mod runs;
+mod schedules;
 mod settings;
 mod terminal;
 mod users;
 mod watch;
+mod yaml;
 
 use crate::cli::{ClientCommand, Connection, RunbookRemote};
 
@@ -28,6 +30,7 @@ pub async fn run(cmd: ClientCommand, conn: &Connection) -> u8 {
         ClientCommand::Var { command } => settings::var(command, conn).await,
         ClientCommand::Counter { command } => settings::counter(command, conn).await,
         ClientCommand::Group { command } => settings::group(command, conn).await,
+        ClientCommand::Schedule { command } => schedules::schedule(command, conn).await,
         ClientCommand::Folder { command } => runbooks::folder(command, conn).await,
         ClientCommand::User { command } => users::user(command, conn).await,
         ClientCommand::Token { command } => users::token(command, conn).await,

@@ -381,6 +381,62 @@ async fn computer_groups_run_an_activity_once_per_host() {
     );
 }
 
+/// Schedules through the CLI: flags make the definition, `get` prints YAML that `--file` takes
+/// back, a definition the server refuses exits 2 naming the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_are_set_from_flags_or_a_file() {
+    let s = Servers::start().await;
+    let set = s
+        .scorch(&[
+            "schedule",
+            "set",
+            "Office",
+            "--days-of-week",
+            "mon,fri",
+            "--hours",
+            "08:00-12:00",
+            "--hours",
+            "14:00-18:00",
+            "--exception",
+            "2026-12-25=deny",
+            "--timezone",
+            "Europe/Paris",
+        ])
+        .await
+        .ok();
+    assert_eq!(
+        set.stdout,
+        "set Office: mon,fri, 08:00-12:00,14:00-18:00, Europe/Paris, 1 exception\n"
+    );
+    let yaml = s.scorch(&["schedule", "get", "Office"]).await.ok().stdout;
+    assert!(yaml.contains("- date: \"2026-12-25\"\n    rule: deny\n"), "{yaml}");
+    let json = s.scorch(&["schedule", "get", "Office", "--json"]).await.ok().stdout;
+    let office: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(office["hours"], serde_json::json!(["08:00-12:00", "14:00-18:00"]));
+
+    let file = s.dir.path().join("office.yaml");
+    std::fs::write(&file, &yaml).unwrap();
+    s.scorch(&["schedule", "set", "Copy", "--file", file.to_str().unwrap()])
+        .await
+        .ok();
+    let copy = s.scorch(&["schedule", "get", "Copy", "--json"]).await.ok().stdout;
+    assert_eq!(serde_json::from_str::<Value>(&copy).unwrap(), office);
+    let list = s.scorch(&["schedule", "list"]).await.ok().stdout;
+    assert!(list.contains("Copy") && list.contains("Office"), "{list}");
+
+    std::fs::write(&file, "days_of_wek: [mon]\n").unwrap();
+    let bad = s
+        .scorch(&["schedule", "set", "Bad", "--file", file.to_str().unwrap()])
+        .await;
+    assert_eq!(bad.code, Some(2), "a refused definition: {}", bad.stderr);
+    assert!(bad.stderr.contains("days_of_wek"), "{}", bad.stderr);
+
+    s.scorch(&["schedule", "delete", "Copy"]).await.ok();
+    let gone = s.scorch(&["schedule", "get", "Copy"]).await;
+    assert_eq!(gone.code, Some(1));
+    assert!(gone.stderr.contains("(not_found)"), "{}", gone.stderr);
+}
+
 /// The tour's web-service runbook: scorch's own web service called with the administrator's
 /// token from an encrypted variable. The call succeeds, and the token is in no answer about it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,10 +1,10 @@
-//! Variables and counters.
+//! Variables, counters and schedules.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use scorch_store::Role;
 use serde_json::json;
 
-use super::{Mgmt, code};
+use super::{Mgmt, code, message};
 
 #[tokio::test]
 async fn encrypted_variables_are_never_returned() {
@@ -83,4 +83,43 @@ async fn counters_are_set_read_and_deleted() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let actions = m.audit_actions().await;
     assert!(actions.iter().any(|a| a == "counter.set") && actions.iter().any(|a| a == "counter.delete"));
+}
+
+#[tokio::test]
+async fn schedules_are_checked_set_read_and_deleted() {
+    let m = Mgmt::start().await;
+    let office = json!({
+        "days_of_week": ["mon", "fri"],
+        "hours": ["08:00-18:00"],
+        "exceptions": [{ "date": "2026-12-25", "rule": "deny" }],
+        "timezone": "Europe/Paris",
+    });
+    let (status, set) = m.put("/api/v1/schedules/Office", &m.admin, office.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    assert_eq!(set, json!({ "name": "Office", "definition": office }));
+    let viewer = m.user("vera", &[("", Role::Viewer)]).await;
+    let (_, one) = m.get("/api/v1/schedules/Office", &viewer).await;
+    assert_eq!(one, set);
+    let (_, list) = m.get("/api/v1/schedules", &viewer).await;
+    assert_eq!(list, json!([set]));
+
+    // A key the definition does not know is named.
+    let (status, bad) = m
+        .put("/api/v1/schedules/Office", &m.admin, json!({ "days_of_wek": ["mon"] }))
+        .await;
+    assert_eq!((status, code(&bad)), (StatusCode::BAD_REQUEST, "bad_request"));
+    assert!(message(&bad).contains("days_of_wek"), "{bad}");
+    let (status, refused) = m.call(Method::GET, "/api/v1/schedules", None, None).await;
+    assert_eq!((status, code(&refused)), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+    let (status, refused) = m.put("/api/v1/schedules/Office", &viewer, office).await;
+    assert_eq!((status, code(&refused)), (StatusCode::FORBIDDEN, "forbidden"));
+
+    let (status, _) = m.delete("/api/v1/schedules/Office", &m.admin).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = m.get("/api/v1/schedules/Office", &m.admin).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = m.delete("/api/v1/schedules/Office", &m.admin).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let actions = m.audit_actions().await;
+    assert!(actions.iter().any(|a| a == "schedule.set") && actions.iter().any(|a| a == "schedule.delete"));
 }

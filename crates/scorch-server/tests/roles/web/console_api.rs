@@ -137,6 +137,51 @@ async fn settings_read_by_all_changed_by_admins() {
         json!({ "items": [{ "name": "Runs", "value": 7, "default": 7 }] })
     );
 
+    let month_end = json!({ "days_of_month": "last", "hours": ["20:00-23:00"] });
+    let (status, body) = super::json(
+        put("/api/v1/schedules/MonthEnd", &admin, month_end.clone())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = super::json(
+        put("/api/v1/schedules/Bad", &admin, json!({ "hour": [] }))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("bad_request")),
+        "{body}"
+    );
+    let (_, schedules) = web.get("/api/v1/schedules", &viewer).await;
+    assert_eq!(
+        schedules,
+        json!({ "items": [{ "name": "MonthEnd", "definition": month_end }] })
+    );
+    let (_, one) = web.get("/api/v1/schedules/MonthEnd", &viewer).await;
+    assert_eq!(one["definition"], month_end);
+    let refused = web
+        .request(Method::GET, "/api/v1/schedules", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let gone = web
+        .request(Method::DELETE, "/api/v1/schedules/MonthEnd", Some(&viewer))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 403);
+    let gone = web
+        .request(Method::DELETE, "/api/v1/schedules/MonthEnd", Some(&admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 204);
+
     let (status, body) = super::json(
         put("/api/v1/counters/Runs", &viewer, json!({ "value": 1 }))
             .await

@@ -281,6 +281,15 @@ impl Operations for FlakyStore {
     async fn delete_group(&self, name: &str) -> Result<(), StoreError> {
         self.inner.delete_group(name).await
     }
+    async fn set_schedule(&self, name: &str, definition: &serde_json::Value) -> Result<(), StoreError> {
+        self.inner.set_schedule(name, definition).await
+    }
+    async fn schedules(&self) -> Result<Vec<scorch_store::ScheduleInfo>, StoreError> {
+        self.inner.schedules().await
+    }
+    async fn delete_schedule(&self, name: &str) -> Result<(), StoreError> {
+        self.inner.delete_schedule(name).await
+    }
     async fn audit(&self, entry: NewAudit<'_>) -> Result<(), StoreError> {
         self.inner.audit(entry).await
     }
