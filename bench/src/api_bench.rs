@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use std::process::Child;
 use std::time::Instant;
 
-use fleet::{Fleet, Setup, TOKEN, start_with};
+use fleet::{Fleet, Setup, TOKEN, cpu_seconds, percentile, start_with};
 use serde::Deserialize;
 
 const RUNBOOK: &str = "format: 1
@@ -43,19 +43,6 @@ activities:
   - { id: ret, type: return_data, properties: { values: { Result: '{{ check.result }}' } } }
 links: [ { from: init, to: check }, { from: check, to: ret } ]
 ";
-
-/// CPU seconds (user + system) a process has used so far.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks: f64 = fields
-        .get(11..13)
-        .map_or(0.0, |f| f.iter().filter_map(|v| v.parse::<f64>().ok()).sum());
-    ticks / 100.0
-}
 
 /// CPU seconds the whole machine has spent busy (not idle, waiting for I/O or stolen) so far,
 /// and those its host has stolen (running something else while this machine had work).
@@ -73,10 +60,6 @@ fn machine_seconds() -> (f64, f64) {
     let at = |i: usize| ticks.get(i).copied().unwrap_or(0.0);
     let busy = [0, 1, 2, 5, 6].into_iter().map(at).sum::<f64>();
     (busy / 100.0, at(7) / 100.0)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 /// Every job's request: the runbook with its parameter, awaited.

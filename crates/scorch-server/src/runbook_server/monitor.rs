@@ -138,6 +138,9 @@ impl Hold {
                 _ = shutdown.cancelled() => break Stopped::Draining,
                 ended = &mut watch => {
                     break match ended {
+                        // The watcher stops when the job is canceled (its token is a child of
+                        // `cancel`); `select!` may see its end before the cancellation.
+                        Ok(Ok(())) if cancel.is_cancelled() => Stopped::Canceled,
                         Ok(Ok(())) => Stopped::Failed("the monitor stopped watching".into()),
                         Ok(Err(_)) if sink.lost.load(Ordering::SeqCst) => Stopped::Lost,
                         Ok(Err(e)) => Stopped::Failed(e.to_string()),

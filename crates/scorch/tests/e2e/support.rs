@@ -222,7 +222,11 @@ impl PgDatabase {
     /// A new database, or `None` (the test skips, or fails under CI's rule: [`peer_missing`])
     /// when PostgreSQL cannot be reached.
     pub fn create() -> Option<PgDatabase> {
-        let server = postgres_server();
+        PgDatabase::create_on(postgres_server())
+    }
+
+    /// A new database on `server` (a URL naming any database there).
+    pub fn create_on(server: String) -> Option<PgDatabase> {
         let name = format!("scorch_e2e_{}", uuid::Uuid::new_v4().simple());
         if let Err(why) = psql(&server, &format!("CREATE DATABASE {name}")) {
             peer_missing(&format!("PostgreSQL at {server} ({why})"), POSTGRES_HINT);
@@ -246,6 +250,97 @@ impl Drop for PgDatabase {
         ) {
             eprintln!("cannot drop the test database {}: {why}", self.name);
         }
+    }
+}
+
+/// A PostgreSQL server of the test's own (a new cluster in a temporary directory, on a free
+/// port), which it may restart without disturbing anyone else's tests; stopped when dropped.
+pub struct OwnPostgres {
+    /// A URL naming its maintenance database.
+    pub url: String,
+    bin: PathBuf,
+    data: PathBuf,
+    _dir: TempDir,
+}
+
+impl OwnPostgres {
+    /// Creates and starts the cluster as the `postgres` user (PostgreSQL refuses to run as
+    /// root); why not when this machine cannot (not root, no PostgreSQL binaries).
+    pub fn start() -> Result<OwnPostgres, String> {
+        let out = Command::new("pg_config").arg("--bindir").output();
+        let bin = PathBuf::from(String::from_utf8_lossy(&out.map_err(|e| format!("no pg_config: {e}"))?.stdout).trim());
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let owner = Command::new("id")
+            .args(["-u", "postgres"])
+            .output()
+            .map_err(|e| e.to_string())?;
+        let uid: u32 = String::from_utf8_lossy(&owner.stdout)
+            .trim()
+            .parse()
+            .map_err(|_| "no user postgres".to_string())?;
+        std::os::unix::fs::chown(dir.path(), Some(uid), None).map_err(|e| format!("chown (needs root): {e}"))?;
+        let port = free_port();
+        let server = OwnPostgres {
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            bin,
+            data: dir.path().join("data"),
+            _dir: dir,
+        };
+        server.as_postgres(
+            "initdb",
+            &[
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-D",
+                &server.data.display().to_string(),
+            ],
+        )?;
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            server._dir.path().display()
+        );
+        server.pg_ctl(&["start", "-o", &options, "-l", &server.log()])?;
+        Ok(server)
+    }
+
+    /// Stops it (fast: its sessions are disconnected) and starts it again, waiting for both.
+    pub fn restart(&self) {
+        self.pg_ctl(&["restart", "-m", "fast", "-l", &self.log()])
+            .expect("restart PostgreSQL");
+    }
+
+    /// Where the server writes: never a pipe of ours, which it would hold open.
+    fn log(&self) -> String {
+        self._dir.path().join("postgres.log").display().to_string()
+    }
+
+    fn pg_ctl(&self, args: &[&str]) -> Result<(), String> {
+        let mut all = vec!["-D", self.data.to_str().expect("a UTF-8 path"), "-w"];
+        all.extend_from_slice(args);
+        self.as_postgres("pg_ctl", &all)
+    }
+
+    /// Runs PostgreSQL's `program` with `args` as the `postgres` user.
+    fn as_postgres(&self, program: &str, args: &[&str]) -> Result<(), String> {
+        let out = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join(program))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run runuser: {e}"))?;
+        match out.status.success() {
+            true => Ok(()),
+            false => Err(format!("{program}: {}", String::from_utf8_lossy(&out.stderr).trim())),
+        }
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let _ = self.pg_ctl(&["stop", "-m", "immediate"]);
     }
 }
 
@@ -296,6 +391,11 @@ impl Fleet {
     /// missing and the test is to skip ([`peer_missing`]).
     pub fn postgres() -> Option<Fleet> {
         PgDatabase::create().map(|db| Fleet::new(Some(db)))
+    }
+
+    /// A deployment on a new database of `server` (a URL naming any database there).
+    pub fn postgres_on(server: &OwnPostgres) -> Option<Fleet> {
+        PgDatabase::create_on(server.url.clone()).map(|db| Fleet::new(Some(db)))
     }
 
     /// A deployment on SQLite in its directory (for `scorch up`); nothing runs yet.
