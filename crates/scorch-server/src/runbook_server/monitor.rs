@@ -123,6 +123,7 @@ impl Hold {
             tasks: JoinSet::new(),
             launched: HashMap::new(),
             cursor,
+            stalled: false,
         };
         match self.store.open_triggers(job_id).await {
             Ok(open) => open.iter().for_each(|t| instances.launch(t, true)),
@@ -148,7 +149,7 @@ impl Hold {
                     };
                 }
                 _ = self.wake.notified() => instances.read_new().await,
-                _ = poll.tick() => instances.read_new().await,
+                _ = poll.tick() => instances.poll().await,
                 Some(done) = instances.tasks.join_next() => instances.ended(done),
             }
         };
@@ -181,7 +182,10 @@ struct Instances<'a> {
     cancel: CancellationToken,
     /// How many run now (`busy`).
     running: Arc<AtomicUsize>,
-    tasks: JoinSet<(Uuid, i64)>,
+    /// Each instance's id and trigger seq, and whether it stopped before its end was recorded.
+    tasks: JoinSet<(Uuid, i64, bool)>,
+    /// Some instance stopped before its end was recorded: resume the open ones at the next poll.
+    stalled: bool,
     /// Instances started here that a read may still return (seq after `cursor` when launched):
     /// each trigger is started once.
     launched: HashMap<Uuid, i64>,
@@ -238,28 +242,59 @@ impl Instances<'_> {
         let span = tracing::info_span!("instance_of_trigger", %instance_id, seq);
         self.tasks.spawn(
             async move {
-                match engine.run_to_end(request).await {
-                    Ok(ended) => {
-                        if let Err(e) = store.journal().instance_finished(&ended.end).await {
-                            error!(error = %e, "cannot record the end of a monitor's instance; it resumes with the job");
+                // Whether the instance stopped before its end was recorded (a database that went
+                // away): it is resumed here once the database answers again.
+                let stalled = match engine.run_to_end(request).await {
+                    Ok(ended) => match store.journal().instance_finished(&ended.end).await {
+                        Ok(()) => false,
+                        Err(e) => {
+                            error!(error = %e, "cannot record the end of a monitor's instance; resuming it shortly");
+                            true
                         }
+                    },
+                    Err(EngineError::Drained) => {
+                        debug!("drained; the instance resumes with the job");
+                        false
                     }
-                    Err(EngineError::Drained) => debug!("drained; the instance resumes with the job"),
-                    Err(e) => error!(error = %e, "a monitor's instance stopped; it resumes with the job"),
-                }
-                (instance_id, seq)
+                    Err(e) => {
+                        error!(error = %e, "a monitor's instance stopped; resuming it shortly");
+                        true
+                    }
+                };
+                (instance_id, seq, stalled)
             }
             .instrument(span),
         );
     }
 
-    fn ended(&mut self, done: Result<(Uuid, i64), tokio::task::JoinError>) {
+    fn ended(&mut self, done: Result<(Uuid, i64, bool), tokio::task::JoinError>) {
         self.running.fetch_sub(1, Ordering::SeqCst);
         self.hold.instances.fetch_sub(1, Ordering::SeqCst);
-        if let Ok((instance_id, seq)) = done
-            && seq <= self.cursor
-        {
-            self.launched.remove(&instance_id);
+        match done {
+            Ok((instance_id, _, true)) => {
+                self.launched.remove(&instance_id);
+                self.stalled = true;
+            }
+            Ok((instance_id, seq, false)) if seq <= self.cursor => {
+                self.launched.remove(&instance_id);
+            }
+            _ => {}
+        }
+    }
+
+    /// At each poll: new triggers, and the instances that stopped before their end was recorded
+    /// (resumed from their journal, as a server taking the job over would).
+    async fn poll(&mut self) {
+        self.read_new().await;
+        if !self.stalled {
+            return;
+        }
+        match self.hold.store.open_triggers(self.claim.job.id).await {
+            Ok(open) => {
+                self.stalled = false;
+                open.iter().for_each(|t| self.launch(t, true));
+            }
+            Err(e) => warn!(error = %e, "cannot read the monitor's open triggers yet"),
         }
     }
 
