@@ -105,13 +105,14 @@ pub(crate) fn problems(rb: &Runbook, starts: &[usize], has_parameters: bool) -> 
     out
 }
 
-/// The hook name of a runbook that starts with `monitor_webhook` (checked by [`problems`]).
-pub fn hook(rb: &Runbook) -> Option<&str> {
-    rb.activities
+/// The hook name of a runbook definition (the document as stored) whose monitor is
+/// `monitor_webhook` (checked by [`problems`]).
+pub fn hook(definition: &Value) -> Option<&str> {
+    definition["activities"]
+        .as_array()?
         .iter()
-        .find(|a| a.ty == WEBHOOK)
-        .and_then(|a| a.properties.get("hook"))
-        .and_then(Value::as_str)
+        .find(|a| a["type"] == WEBHOOK)?["properties"]["hook"]
+        .as_str()
 }
 
 #[cfg(test)]
@@ -167,7 +168,8 @@ mod tests {
             )
         };
         let plan = compile(&load(&hook("deploy-done.v2")).unwrap(), &AnyProperties).unwrap();
-        assert_eq!(super::hook(&plan.runbook), Some("deploy-done.v2"));
+        let definition = serde_json::to_value(&plan.runbook).unwrap();
+        assert_eq!(super::hook(&definition), Some("deploy-done.v2"));
         assert!(messages(&hook("a/b")).contains("URL path segment"));
         assert!(messages(&hook("{{ var.H }}")).contains("must be written out"));
     }

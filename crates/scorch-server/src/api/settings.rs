@@ -3,7 +3,9 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use scorch_activity::SettingsError;
 use scorch_model::schedule::Schedule;
+use scorch_store::StoreError;
 use serde_json::{Value, json};
 
 use super::audit::record;
@@ -294,10 +296,12 @@ pub(crate) async fn schedule(
     _caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<ScheduleItem>, ApiError> {
-    let found = state.store.schedules().await?.into_iter().find(|s| s.name == name);
-    found
-        .map(|s| Json(schedule_item(s)))
-        .ok_or_else(|| ApiError::not_found(format!("schedule '{name}' not found")))
+    // One row, as runbooks read it.
+    match state.store.settings().schedule(&name).await {
+        Ok(definition) => Ok(Json(ScheduleItem { name, definition })),
+        Err(SettingsError::NotFound { .. }) => Err(ApiError::not_found(format!("schedule '{name}' not found"))),
+        Err(SettingsError::Unavailable(why)) => Err(StoreError::Unavailable(why).into()),
+    }
 }
 
 /// Creates or replaces a schedule (administrators). The body is the definition; it is checked,

@@ -344,9 +344,8 @@ impl StoreSink {
 #[scorch_activity::async_trait]
 impl TriggerSink for StoreSink {
     async fn fire(&self, trigger: Trigger, checkpoint: Value) -> Result<bool, ActivityError> {
-        let checkpoint = checkpoint.to_string();
         if let Some(outside) = self.gate.refuses(Timestamp::now()).await {
-            self.save(serde_json::from_str(&checkpoint).unwrap_or_default()).await?;
+            self.save(checkpoint).await?;
             self.note(
                 &format!("outside:{}", trigger.key),
                 &format!("not fired for {}: {outside}", trigger.key),
@@ -364,7 +363,7 @@ impl TriggerSink for StoreSink {
             instance_id: Some(Uuid::now_v7()),
             data: Value::Object(row).to_string(),
         };
-        self.record(record, Some(&checkpoint)).await
+        self.record(record, Some(&checkpoint.to_string())).await
     }
 
     async fn save(&self, checkpoint: Value) -> Result<(), ActivityError> {

@@ -143,15 +143,6 @@ pub(crate) async fn hook(store: &B, name: &str) -> Result<Option<Uuid>, StoreErr
         .await?)
 }
 
-/// The hook a runbook definition's `monitor_webhook` listens on, if it has one.
-pub(crate) fn hook_in(definition: &serde_json::Value) -> Option<&str> {
-    definition["activities"]
-        .as_array()?
-        .iter()
-        .find(|a| a["type"] == scorch_model::monitor::WEBHOOK)?["properties"]["hook"]
-        .as_str()
-}
-
 /// Within a check-in's transaction: runbook `runbook_id`'s latest version listens on `hook`
 /// (or on none). A hook another runbook listens on is a `Conflict` naming it.
 pub(crate) async fn set_hook(

@@ -119,7 +119,7 @@ pub(crate) async fn save(store: &B, save: SaveRunbook<'_>) -> Result<(Uuid, i64)
         });
     }
     B::insert_parts(&mut tx, B::INSERT_ACTIVITIES, id, version, &activities).await?;
-    super::monitors::set_hook(&mut tx, id, super::monitors::hook_in(save.definition)).await?;
+    super::monitors::set_hook(&mut tx, id, scorch_model::monitor::hook(save.definition)).await?;
     tx.commit().await?;
     Ok((id, version))
 }
